@@ -1,0 +1,5 @@
+//! Embeds `templates/` into the binary so one file deploys.
+fn main() {
+    minijinja_embed::embed_templates!("templates", &[".html", ".txt", ".svg"][..]);
+    println!("cargo:rerun-if-changed=locales");
+}

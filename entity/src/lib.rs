@@ -1,0 +1,24 @@
+//! SeaORM entities: how Hailong's data is stored, and nothing more.
+//!
+//! Business rules live in the `hailong` crate's `domain` and `services`
+//! modules; the schema's source of truth is the `migration` crate.
+
+pub mod campaign;
+pub mod campaign_locality;
+pub mod locality;
+pub mod population_margin;
+pub mod questionnaire;
+pub mod questionnaire_version;
+pub mod response;
+pub mod service;
+
+pub mod prelude {
+    pub use super::campaign::Entity as Campaign;
+    pub use super::campaign_locality::Entity as CampaignLocality;
+    pub use super::locality::Entity as Locality;
+    pub use super::population_margin::Entity as PopulationMargin;
+    pub use super::questionnaire::Entity as Questionnaire;
+    pub use super::questionnaire_version::Entity as QuestionnaireVersion;
+    pub use super::response::Entity as Response;
+    pub use super::service::Entity as Service;
+}

@@ -1,0 +1,176 @@
+//! The command line: `serve`, `migrate`, `seed`, `estimate`.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use sea_orm::DatabaseConnection;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{ConfigError, Overrides, Settings};
+use crate::db::{self, DbError};
+use crate::services::demo::{self, DemoError, SeedOutcome};
+use crate::startup::{Application, StartupError};
+
+/// Hailong: citizen-satisfaction surveys of public services.
+#[derive(Debug, Parser)]
+#[command(name = "hailong", version, about)]
+pub struct Cli {
+    /// Configuration file (default: ./hailong.toml if present; env HAILONG_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL (default sqlite://data/hailong.db; env HAILONG_DATABASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application.
+    Serve(ServeArgs),
+    /// Apply pending database migrations.
+    Migrate(MigrateArgs),
+    /// Load data into the database.
+    Seed(SeedArgs),
+    /// Estimate satisfaction from a CSV file (opens no database).
+    Estimate(hailong_stats::cli::EstimateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080; env HAILONG_BIND).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Seed the demo data before listening (does nothing if already present).
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Roll every migration back instead (drops all of Hailong's tables).
+    #[arg(long)]
+    pub down: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Seed the demo questionnaires, campaigns and synthetic responses.
+    #[arg(long, required = true)]
+    pub demo: bool,
+}
+
+/// Why a command failed; printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("demo data: {0}")]
+    Demo(#[from] DemoError),
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("{0}")]
+    Estimate(#[from] hailong_stats::cli::EstimateError),
+    #[error("server: {0}")]
+    Server(std::io::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("migration: {0}")]
+    Migrate(sea_orm::DbErr),
+}
+
+fn init_tracing(filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    if let Command::Estimate(args) = &cli.command {
+        // Pure computation: no configuration, no database.
+        let stdout = std::io::stdout();
+        let stderr = std::io::stderr();
+        return hailong_stats::cli::run(args, &mut stdout.lock(), &mut stderr.lock())
+            .map_err(CliError::from);
+    }
+    let bind = match &cli.command {
+        Command::Serve(a) => a.bind.clone(),
+        _ => None,
+    };
+    let settings = Settings::load(
+        cli.config.as_deref(),
+        std::env::vars(),
+        &Overrides {
+            database_url: cli.database_url.clone(),
+            bind,
+        },
+    )?;
+    init_tracing(&settings.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    runtime.block_on(dispatch(cli.command, settings))
+}
+
+async fn open(settings: &Settings) -> Result<DatabaseConnection, CliError> {
+    let db = db::connect(&settings.database_url, settings.max_connections).await?;
+    db::migrate(&db).await?;
+    Ok(db)
+}
+
+async fn seed_demo(db: &DatabaseConnection) -> Result<(), CliError> {
+    match demo::seed(db, Utc::now().date_naive()).await? {
+        SeedOutcome::Seeded { responses } => {
+            tracing::info!(responses, "demo data seeded");
+        }
+        SeedOutcome::AlreadyPresent => tracing::info!("demo data already present"),
+    }
+    Ok(())
+}
+
+async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> {
+    match command {
+        Command::Serve(args) => {
+            let db = open(&settings).await?;
+            if args.demo {
+                seed_demo(&db).await?;
+            }
+            let app = Application::build(settings.clone(), db)?;
+            tracing::info!(
+                database = %db::redact(&settings.database_url),
+                "listening on http://{}",
+                settings.bind.replace(":0", &format!(":{}", app.port()))
+            );
+            app.run_until_stopped().await.map_err(CliError::Server)
+        }
+        Command::Migrate(args) => {
+            let db = db::connect(&settings.database_url, 1).await?;
+            if args.down {
+                use migration::MigratorTrait;
+                migration::Migrator::down(&db, None)
+                    .await
+                    .map_err(CliError::Migrate)?;
+                tracing::info!("all migrations rolled back");
+            } else {
+                db::migrate(&db).await?;
+                tracing::info!("database is up to date");
+            }
+            Ok(())
+        }
+        Command::Seed(_) => {
+            let db = open(&settings).await?;
+            seed_demo(&db).await
+        }
+        // Handled before any configuration is read.
+        Command::Estimate(_) => Ok(()),
+    }
+}

@@ -1,0 +1,189 @@
+//! Typed settings: defaults < `hailong.toml` < `HAILONG_*` environment < flags.
+//!
+//! The app never reads the plain `DATABASE_URL`: that name belongs to the tests.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where the default SQLite database lives, relative to the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/hailong.db";
+/// Default listen address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// Everything configurable about a Hailong process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Address and port `serve` listens on.
+    pub bind: String,
+    /// Log filter in `tracing` syntax, e.g. `info` or `hailong=debug`.
+    pub log: String,
+    /// Public base URL used in links sent by email (e.g. `https://hailong.example.vn`).
+    pub base_url: Option<String>,
+    /// Maximum database connections in the pool.
+    pub max_connections: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            bind: DEFAULT_BIND.to_owned(),
+            log: "info".to_owned(),
+            base_url: None,
+            max_connections: 16,
+        }
+    }
+}
+
+/// A problem reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+/// Flags given on the command line; `None` leaves the lower layers alone.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+}
+
+impl Settings {
+    /// Loads the layers. `file` is an explicit `--config`; otherwise
+    /// `HAILONG_CONFIG`, otherwise `./hailong.toml` if it exists.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("HAILONG_"))
+            .collect();
+        let env_file = env
+            .iter()
+            .find(|(k, _)| k == "HAILONG_CONFIG")
+            .map(|(_, v)| PathBuf::from(v));
+        let path = file.map(Path::to_path_buf).or(env_file);
+        let mut settings = match path {
+            Some(p) => Self::from_file(&p)?,
+            None => {
+                let default = Path::new("hailong.toml");
+                if default.exists() {
+                    Self::from_file(default)?
+                } else {
+                    Settings::default()
+                }
+            }
+        };
+        for (name, value) in &env {
+            settings.apply_env(name, value)?;
+        }
+        if let Some(url) = &overrides.database_url {
+            settings.database_url = url.clone();
+        }
+        if let Some(bind) = &overrides.bind {
+            settings.bind = bind.clone();
+        }
+        Ok(settings)
+    }
+
+    fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let bad = |message: &str| ConfigError::Env {
+            name: name.to_owned(),
+            message: message.to_owned(),
+        };
+        match name {
+            "HAILONG_DATABASE_URL" => self.database_url = value.to_owned(),
+            "HAILONG_BIND" => self.bind = value.to_owned(),
+            "HAILONG_LOG" => self.log = value.to_owned(),
+            "HAILONG_BASE_URL" => self.base_url = Some(value.to_owned()),
+            "HAILONG_MAX_CONNECTIONS" => {
+                self.max_connections = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad("expected a positive whole number"))?;
+            }
+            // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hailong.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nlog = \"debug\"\n").unwrap();
+        let env = vec![
+            ("HAILONG_LOG".to_owned(), "warn".to_owned()),
+            ("DATABASE_URL".to_owned(), "postgres://ignored".to_owned()),
+        ];
+        let s = Settings::load(
+            Some(&file),
+            env,
+            &Overrides {
+                database_url: Some("sqlite://x.db".into()),
+                bind: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert_eq!(s.log, "warn");
+        assert_eq!(s.database_url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn plain_database_url_is_ignored() {
+        let env = vec![("DATABASE_URL".to_owned(), "postgres://x/y".to_owned())];
+        let s = Settings::load(
+            Some(Path::new("/nonexistent/none.toml")).filter(|_| false),
+            env,
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn unknown_keys_in_file_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("h.toml");
+        std::fs::write(&file, "bnid = \"x\"\n").unwrap();
+        let err = Settings::load(Some(&file), vec![], &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("bnid"), "{err}");
+    }
+}

@@ -1,0 +1,85 @@
+//! Campaign settings: how answers are collected and how results are estimated.
+
+use serde::{Deserialize, Serialize};
+
+/// How the survey pages are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    OnePage,
+    PerSection,
+}
+
+impl Layout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::OnePage => "one_page",
+            Layout::PerSection => "per_section",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Layout> {
+        match s {
+            "one_page" => Some(Layout::OnePage),
+            "per_section" => Some(Layout::PerSection),
+            _ => None,
+        }
+    }
+}
+
+/// The way a response reached Hailong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Web,
+    Kiosk,
+    Email,
+    Interview,
+    Paper,
+    Api,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Kiosk => "kiosk",
+            Channel::Email => "email",
+            Channel::Interview => "interview",
+            Channel::Paper => "paper",
+            Channel::Api => "api",
+        }
+    }
+}
+
+/// Sampling design and publication settings of a campaign, stored as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DesignSettings {
+    /// Estimates from fewer respondents are suppressed.
+    pub min_n: u32,
+    /// Estimates for a locality with fewer own PSUs − strata are suppressed.
+    pub min_df: u32,
+    /// Answers at or above this count as satisfied unless a question says otherwise.
+    pub satisfied_min: i64,
+    /// The index shown first; defaults to the questionnaire's first index.
+    pub main_index: Option<String>,
+    /// Variables whose population margins calibrate the weights
+    /// (one: post-stratification; several: raking).
+    pub calibration: Vec<String>,
+    /// What to do with a stratum that has a single PSU.
+    pub lonely_psu: String,
+}
+
+impl Default for DesignSettings {
+    fn default() -> Self {
+        DesignSettings {
+            min_n: 30,
+            min_df: 8,
+            satisfied_min: 4,
+            main_index: None,
+            calibration: Vec::new(),
+            lonely_psu: "adjust".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! The questionnaire definition: sections, questions, conditions and the index
+//! tree they feed. Stored as JSON in a questionnaire version; parsed and checked
+//! here so that code past this point can rely on it.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use super::text::{Text, is_code};
+use super::validation::FieldError;
+
+/// A whole questionnaire definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    /// Stable code of the questionnaire, e.g. `sipas-one-stop`.
+    #[validate(length(min = 1, max = 64))]
+    pub code: String,
+    pub title: Text,
+    #[serde(default, skip_serializing_if = "Text::is_empty")]
+    pub description: Text,
+    pub sections: Vec<Section>,
+    /// Composite indices computed from the questions' index mappings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indices: Vec<IndexDefinition>,
+}
+
+/// A group of questions shown together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub code: String,
+    pub title: Text,
+    #[serde(default, skip_serializing_if = "Text::is_empty")]
+    pub description: Text,
+    pub questions: Vec<Question>,
+}
+
+/// The kind of answer a question takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionType {
+    Scale,
+    SingleChoice,
+    MultipleChoice,
+    YesNo,
+    Number,
+    ShortText,
+    LongText,
+}
+
+impl QuestionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionType::Scale => "scale",
+            QuestionType::SingleChoice => "single_choice",
+            QuestionType::MultipleChoice => "multiple_choice",
+            QuestionType::YesNo => "yes_no",
+            QuestionType::Number => "number",
+            QuestionType::ShortText => "short_text",
+            QuestionType::LongText => "long_text",
+        }
+    }
+}
+
+/// An option of a choice question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    /// The value an answer carries, a code such as `female`.
+    pub value: String,
+    pub label: Text,
+}
+
+/// A labelled point of a scale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalePoint {
+    pub value: i64,
+    pub label: Text,
+}
+
+/// How a question feeds an index: the criterion and element it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexMapping {
+    /// Code of the index this question feeds (defaults to the first index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    pub element: String,
+    pub criterion: String,
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Reverse-coded: a low answer means satisfied (value is mirrored on the scale).
+    #[serde(default)]
+    pub reverse: bool,
+    /// Answers at or above this count as "satisfied" (after reversing).
+    #[serde(default = "four")]
+    pub satisfied_min: i64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn four() -> i64 {
+    4
+}
+
+/// Show a question only when an earlier question's answer satisfies this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// Code of an earlier question.
+    pub question: String,
+    pub op: ConditionOp,
+    /// The comparison value: a number, a string (option value) or a boolean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+/// The comparison a condition applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionOp {
+    /// The question has any real answer (not "don't know"/"not applicable").
+    Answered,
+    Eq,
+    Ne,
+    Gte,
+    Lte,
+}
+
+/// One question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    /// Stable code; answers are keyed by it.
+    pub code: String,
+    #[serde(rename = "type")]
+    pub kind: QuestionType,
+    #[serde(default)]
+    pub required: bool,
+    pub label: Text,
+    #[serde(default, skip_serializing_if = "Text::is_empty")]
+    pub help: Text,
+    /// Scale and number questions: inclusive bounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    /// Scale questions: a label for every point from `min` to `max`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<ScalePoint>,
+    /// Choice questions: the options.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<Choice>,
+    /// Offer "don't know" (answer `"dk"`), not counted as an answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dont_know: bool,
+    /// Offer "not applicable" (answer `"na"`), not counted as an answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_applicable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
+    /// Scale questions: where the question sits in an index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexMapping>,
+}
+
+/// How an index aggregates its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    /// SIPAS: share satisfied per criterion, mean of criteria per element,
+    /// mean of elements for the index.
+    MeanOfCriteria,
+    /// Weighted mean of the criteria's satisfied shares with their weights.
+    WeightedMean,
+    /// Share of respondents satisfied, pooled over all questions.
+    ShareSatisfied,
+    /// PAPI-style: mean score of each element rescaled to 1–10, summed.
+    DimensionScore,
+}
+
+/// An index tree: index → elements → criteria (→ questions, by mapping).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexDefinition {
+    pub code: String,
+    pub name: Text,
+    pub aggregation: Aggregation,
+    pub elements: Vec<IndexElement>,
+}
+
+/// An element (yếu tố / dimension) of an index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexElement {
+    pub code: String,
+    pub name: Text,
+    #[serde(default = "one")]
+    pub weight: f64,
+    pub criteria: Vec<IndexCriterion>,
+}
+
+/// A criterion (tiêu chí) of an element.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexCriterion {
+    pub code: String,
+    pub name: Text,
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+/// Longest short-text answer, in characters.
+pub const SHORT_TEXT_MAX: usize = 500;
+/// Longest long-text answer, in characters.
+pub const LONG_TEXT_MAX: usize = 5_000;
+
+impl Definition {
+    /// Parses a definition from JSON and checks every rule; all problems are
+    /// returned together, each with its field path.
+    pub fn parse(json: &str) -> Result<Definition, Vec<FieldError>> {
+        let def: Definition = serde_json::from_str(json)
+            .map_err(|e| vec![FieldError::new("", "invalid_json").with("detail", e.to_string())])?;
+        def.check()?;
+        Ok(def)
+    }
+
+    /// All questions in order.
+    pub fn questions(&self) -> impl Iterator<Item = &Question> {
+        self.sections.iter().flat_map(|s| s.questions.iter())
+    }
+
+    /// Finds a question by code.
+    pub fn question(&self, code: &str) -> Option<&Question> {
+        self.questions().find(|q| q.code == code)
+    }
+
+    /// The index with this code, or the first one.
+    pub fn index(&self, code: Option<&str>) -> Option<&IndexDefinition> {
+        match code {
+            Some(c) => self.indices.iter().find(|i| i.code == c),
+            None => self.indices.first(),
+        }
+    }
+
+    /// Checks every rule and lists every problem.
+    pub fn check(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if let Err(e) = self.validate() {
+            for (field, errs) in e.field_errors() {
+                for err in errs {
+                    errors.push(
+                        FieldError::new(field.as_ref(), "invalid_length")
+                            .with("detail", err.code.to_string()),
+                    );
+                }
+            }
+        }
+        if !is_code(&self.code) {
+            errors.push(FieldError::new("code", "invalid_code"));
+        }
+        self.title.check("title", &mut errors);
+        if self.sections.is_empty() {
+            errors.push(FieldError::new("sections", "no_sections"));
+        }
+        let mut section_codes = HashSet::new();
+        let mut seen: HashMap<&str, &Question> = HashMap::new();
+        for (si, section) in self.sections.iter().enumerate() {
+            let path = format!("sections[{si}]");
+            if !is_code(&section.code) {
+                errors.push(FieldError::new(format!("{path}.code"), "invalid_code"));
+            } else if !section_codes.insert(section.code.as_str()) {
+                errors.push(
+                    FieldError::new(format!("{path}.code"), "duplicate_code")
+                        .with("code", section.code.clone()),
+                );
+            }
+            section.title.check(&format!("{path}.title"), &mut errors);
+            if section.questions.is_empty() {
+                errors.push(FieldError::new(format!("{path}.questions"), "no_questions"));
+            }
+            for (qi, q) in section.questions.iter().enumerate() {
+                let qpath = format!("{path}.questions[{qi}]");
+                q.check(&qpath, &seen, &mut errors);
+                if seen.contains_key(q.code.as_str()) {
+                    errors.push(
+                        FieldError::new(format!("{qpath}.code"), "duplicate_code")
+                            .with("code", q.code.clone()),
+                    );
+                } else {
+                    seen.insert(q.code.as_str(), q);
+                }
+            }
+        }
+        self.check_indices(&mut errors);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn check_indices(&self, errors: &mut Vec<FieldError>) {
+        let mut index_codes = HashSet::new();
+        for (ii, index) in self.indices.iter().enumerate() {
+            let path = format!("indices[{ii}]");
+            if !is_code(&index.code) {
+                errors.push(FieldError::new(format!("{path}.code"), "invalid_code"));
+            } else if !index_codes.insert(index.code.as_str()) {
+                errors.push(
+                    FieldError::new(format!("{path}.code"), "duplicate_code")
+                        .with("code", index.code.clone()),
+                );
+            }
+            index.name.check(&format!("{path}.name"), errors);
+            if index.elements.is_empty() {
+                errors.push(FieldError::new(format!("{path}.elements"), "no_elements"));
+            }
+            let mut codes = HashSet::new();
+            for (ei, el) in index.elements.iter().enumerate() {
+                let epath = format!("{path}.elements[{ei}]");
+                if !codes.insert(el.code.as_str()) {
+                    errors.push(
+                        FieldError::new(format!("{epath}.code"), "duplicate_code")
+                            .with("code", el.code.clone()),
+                    );
+                }
+                el.name.check(&format!("{epath}.name"), errors);
+                check_weight(el.weight, &format!("{epath}.weight"), errors);
+                if el.criteria.is_empty() {
+                    errors.push(FieldError::new(format!("{epath}.criteria"), "no_criteria"));
+                }
+                for (ci, cr) in el.criteria.iter().enumerate() {
+                    let cpath = format!("{epath}.criteria[{ci}]");
+                    if !codes.insert(cr.code.as_str()) {
+                        errors.push(
+                            FieldError::new(format!("{cpath}.code"), "duplicate_code")
+                                .with("code", cr.code.clone()),
+                        );
+                    }
+                    cr.name.check(&format!("{cpath}.name"), errors);
+                    check_weight(cr.weight, &format!("{cpath}.weight"), errors);
+                    let fed = self.questions().any(|q| {
+                        q.index.as_ref().is_some_and(|m| {
+                            m.criterion == cr.code
+                                && m.element == el.code
+                                && m.index.as_deref().unwrap_or(&self.indices[0].code) == index.code
+                        })
+                    });
+                    if !fed {
+                        errors.push(
+                            FieldError::new(cpath.clone(), "criterion_without_questions")
+                                .with("code", cr.code.clone()),
+                        );
+                    }
+                }
+            }
+        }
+        for (si, section) in self.sections.iter().enumerate() {
+            for (qi, q) in section.questions.iter().enumerate() {
+                let Some(m) = &q.index else { continue };
+                let path = format!("sections[{si}].questions[{qi}].index");
+                let index = self.index(m.index.as_deref());
+                let found = index.is_some_and(|ix| {
+                    ix.elements.iter().any(|e| {
+                        e.code == m.element && e.criteria.iter().any(|c| c.code == m.criterion)
+                    })
+                });
+                if !found {
+                    errors.push(
+                        FieldError::new(path, "unknown_criterion")
+                            .with("code", format!("{}/{}", m.element, m.criterion)),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_weight(w: f64, path: &str, errors: &mut Vec<FieldError>) {
+    if !(w.is_finite() && w > 0.0) {
+        errors.push(FieldError::new(path, "weight_not_positive"));
+    }
+}
+
+impl Question {
+    fn check(&self, path: &str, earlier: &HashMap<&str, &Question>, errors: &mut Vec<FieldError>) {
+        if !is_code(&self.code) {
+            errors.push(FieldError::new(format!("{path}.code"), "invalid_code"));
+        }
+        self.label.check(&format!("{path}.label"), errors);
+        self.help.check_optional(&format!("{path}.help"), errors);
+        match self.kind {
+            QuestionType::Scale => {
+                match (self.min, self.max) {
+                    (Some(min), Some(max)) if min < max && max - min <= 20 => {
+                        let mut values: Vec<i64> = self.points.iter().map(|p| p.value).collect();
+                        values.sort_unstable();
+                        let expected: Vec<i64> = (min..=max).collect();
+                        if self.points.is_empty() {
+                            errors.push(FieldError::new(
+                                format!("{path}.points"),
+                                "scale_without_labels",
+                            ));
+                        } else if values != expected {
+                            errors.push(
+                                FieldError::new(format!("{path}.points"), "scale_points_mismatch")
+                                    .with("min", min.to_string())
+                                    .with("max", max.to_string()),
+                            );
+                        }
+                    }
+                    _ => errors.push(FieldError::new(format!("{path}.max"), "invalid_bounds")),
+                }
+                for (pi, p) in self.points.iter().enumerate() {
+                    p.label.check(&format!("{path}.points[{pi}].label"), errors);
+                }
+                if let Some(m) = &self.index {
+                    check_weight(m.weight, &format!("{path}.index.weight"), errors);
+                    if let (Some(min), Some(max)) = (self.min, self.max)
+                        && !(min..=max).contains(&m.satisfied_min)
+                    {
+                        errors.push(FieldError::new(
+                            format!("{path}.index.satisfied_min"),
+                            "threshold_out_of_range",
+                        ));
+                    }
+                }
+            }
+            QuestionType::Number => match (self.min, self.max) {
+                (Some(min), Some(max)) if min <= max => {}
+                (None, None) => {}
+                (Some(_), None) | (None, Some(_)) => {}
+                _ => errors.push(FieldError::new(format!("{path}.max"), "invalid_bounds")),
+            },
+            QuestionType::SingleChoice | QuestionType::MultipleChoice => {
+                if self.options.len() < 2 {
+                    errors.push(FieldError::new(
+                        format!("{path}.options"),
+                        "too_few_options",
+                    ));
+                }
+                let mut values = HashSet::new();
+                for (oi, o) in self.options.iter().enumerate() {
+                    if !is_code(&o.value) || o.value == "dk" || o.value == "na" {
+                        errors.push(FieldError::new(
+                            format!("{path}.options[{oi}].value"),
+                            "invalid_code",
+                        ));
+                    } else if !values.insert(o.value.as_str()) {
+                        errors.push(
+                            FieldError::new(
+                                format!("{path}.options[{oi}].value"),
+                                "duplicate_code",
+                            )
+                            .with("code", o.value.clone()),
+                        );
+                    }
+                    o.label
+                        .check(&format!("{path}.options[{oi}].label"), errors);
+                }
+            }
+            QuestionType::YesNo | QuestionType::ShortText | QuestionType::LongText => {}
+        }
+        if self.index.is_some() && self.kind != QuestionType::Scale {
+            errors.push(FieldError::new(
+                format!("{path}.index"),
+                "index_needs_scale",
+            ));
+        }
+        if let Some(cond) = &self.condition {
+            let cpath = format!("{path}.condition.question");
+            if cond.question == self.code {
+                errors.push(FieldError::new(cpath, "condition_on_itself"));
+            } else if !earlier.contains_key(cond.question.as_str()) {
+                errors.push(
+                    FieldError::new(cpath, "condition_not_earlier")
+                        .with("code", cond.question.clone()),
+                );
+            } else if cond.op != ConditionOp::Answered && cond.value.is_none() {
+                errors.push(FieldError::new(
+                    format!("{path}.condition.value"),
+                    "condition_needs_value",
+                ));
+            }
+        }
+    }
+
+    /// The text a question shows in a language, falling back to Vietnamese.
+    pub fn label_in(&self, lang: &str) -> &str {
+        self.label.get(lang)
+    }
+}

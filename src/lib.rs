@@ -1,0 +1,15 @@
+//! Hailong: citizen-satisfaction surveys of public services, with
+//! design-based indices and confidence intervals.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod i18n;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod templates;
+pub mod views;

@@ -1,0 +1,20 @@
+//! `GET /api/v1/campaigns`: the open campaigns and how to answer them.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::Utc;
+
+use crate::error::Problem;
+use crate::i18n::Lang;
+use crate::services::campaigns;
+use crate::state::AppState;
+use crate::views::api::CampaignJson;
+
+#[get("/campaigns")]
+pub async fn list(state: web::Data<AppState>, lang: Lang) -> Result<HttpResponse, Problem> {
+    let today = Utc::now().date_naive();
+    let open = campaigns::list_open(&state.db, today)
+        .await
+        .map_err(|e| e.api(lang))?;
+    let body: Vec<CampaignJson> = open.iter().map(|c| CampaignJson::new(c, lang)).collect();
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,9 @@
+//! The JSON API, version 1.
+
+pub mod campaigns;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(campaigns::list);
+}

@@ -1,0 +1,15 @@
+//! The one stylesheet, embedded: no external fonts, scripts or CDNs.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get};
+
+/// The stylesheet's contents.
+pub const CSS: &str = include_str!("../../templates/static/app.css");
+
+#[get("/static/app.css")]
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(CSS)
+}

@@ -1,0 +1,31 @@
+//! HTTP handlers by audience: public pages, the JSON API, health checks.
+
+pub mod api;
+pub mod assets;
+pub mod health;
+pub mod home;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(home::home)
+        .service(home::switch_language)
+        .service(assets::stylesheet)
+        .service(web::scope("/api/v1").configure(api::configure));
+}
+
+/// The answer to an unknown address: a page, or a JSON problem under `/api/`.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, crate::error::Problem> {
+    let lang = Lang::of_request(&req);
+    let err = AppError::NotFound("page_not_found");
+    if req.path().starts_with("/api/") {
+        Err(err.api(lang))
+    } else {
+        Err(err.page(lang))
+    }
+}

@@ -1,0 +1,6 @@
+//! Use cases over the database. Functions take `&impl ConnectionTrait` so they
+//! compose inside transactions.
+
+pub mod campaigns;
+pub mod demo;
+pub mod localities;

@@ -1,0 +1,753 @@
+//! Domain estimates of item means, "satisfied" shares and composite indices, with
+//! Taylor-linearised standard errors, design effects and confidence intervals.
+//!
+//! # Estimators (R: `svyby(~y, ~domain, design, svymean, na.rm = TRUE, deff = TRUE)`)
+//!
+//! For domain `D` and item `y`, over the *valid* rows (in `D`, answer present):
+//!
+//! * `N̂ = Σ w`, mean `ȳ = Σ w y / N̂` (Hájek ratio); linearised variable
+//!   `x_i = w_i (y_i − ȳ) / N̂` on valid rows and 0 on **every other row of the whole sample**
+//!   (domain estimation, not subsetting: every domain's variance uses all PSUs of the design).
+//! * "satisfied" share `p`: the mean of `s = 1[y ≥ threshold]` (threshold per item, default 4).
+//! * composite index with items `k` and weights `a_k` (normalised to sum 1):
+//!   `I = Σ_k a_k p_k`, each `p_k` on its own respondents; linearised
+//!   `z = Σ_k a_k w o_k (s_k − p_k) / N̂_k` (`o_k = 1` if item `k` answered), so the covariances
+//!   between items are included (R: `svycontrast(svyratio(~s1+…, ~o1+…, covmat = TRUE), a)`).
+//!   An index is not estimable in a domain where one of its items has no answer.
+//! * difference of two domains `A − B`: linearised `x_A − x_B` on the whole design (R:
+//!   `svycontrast(svyby(…, covmat = TRUE), c(1, −1))`).
+//!
+//! # Uncertainty
+//!
+//! * `se = √V` with `V` from [`crate::design`] (R: `svyrecvar`).
+//! * `df = degf(design)` for every domain (unchanged by the lonely-PSU option); means, indices
+//!   and differences use `estimate ± qt(1 − α/2, df) · se`; shares use [`CiMethod`].
+//! * `deff` exactly as `svymean(deff = TRUE)`: `V / [s² (N̂ − n) / (N̂ n)]` with
+//!   `s² = n/(n − 1) · Σ w (y − ȳ)² / N̂` over the valid rows and `n` their number (rows with
+//!   weight > 0). It is not finite for an unweighted sample (`N̂ = n`) and missing when
+//!   `N̂ < n`. Indices and differences have no deff.
+//! * effective sample size `n_eff`: for a mean `s² / V` (the sample size of a simple random
+//!   sample with replacement with the same variance, `= n / deff_replace`); for a share and an
+//!   index `p (1 − p) / V` (the `n_eff` of `svyciprop`'s Wilson and beta intervals).
+//!
+//! Missing answers drop out of that item only. A domain with no valid answer gives `n = 0`
+//! and no numbers.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::design::Design;
+use crate::error::StatsError;
+use crate::factor::{Factor, label_order};
+use crate::intervals::{CiMethod, proportion_interval, t_quantile, wald};
+use crate::variance::{Centres, RowMap, Targets, variances};
+
+/// One survey item: its answers (NaN = missing) and the smallest answer that counts as
+/// "satisfied".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Item code, e.g. `q1`.
+    pub name: String,
+    /// One answer per row of the design; NaN marks a missing answer.
+    pub values: Vec<f64>,
+    /// An answer `≥ satisfied_min` counts as satisfied (default 4 on a 1–5 scale).
+    pub satisfied_min: f64,
+}
+
+impl Item {
+    /// An item from answers with NaN for missing, threshold 4.
+    pub fn new(name: impl Into<String>, values: Vec<f64>) -> Item {
+        Item {
+            name: name.into(),
+            values,
+            satisfied_min: 4.0,
+        }
+    }
+
+    /// An item from optional answers (`None` = missing), threshold 4.
+    pub fn from_options(name: impl Into<String>, values: &[Option<f64>]) -> Item {
+        Item::new(name, values.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    }
+
+    /// The same item with another "satisfied" threshold.
+    pub fn with_satisfied_min(mut self, min: f64) -> Item {
+        self.satisfied_min = min;
+        self
+    }
+}
+
+/// A composite index: the weighted mean of its items' "satisfied" shares, weights normalised
+/// by their sum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndexSpec {
+    /// Name of the index (reported as `item`).
+    pub name: String,
+    /// `(item name, weight)` pairs; weights must be positive.
+    pub items: Vec<(String, f64)>,
+}
+
+/// The domain of every row: a code into `labels`, or [`Domains::OUTSIDE`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domains {
+    codes: Vec<u32>,
+    labels: Vec<String>,
+}
+
+impl Domains {
+    /// Code of a row that belongs to no domain.
+    pub const OUTSIDE: u32 = u32::MAX;
+
+    /// One domain, `ALL`, holding every row.
+    pub fn all(n_rows: usize) -> Domains {
+        Domains {
+            codes: vec![0; n_rows],
+            labels: vec!["ALL".to_owned()],
+        }
+    }
+
+    /// Domains from codes and labels (codes must be `< labels.len()` or `OUTSIDE`).
+    pub fn new(codes: Vec<u32>, labels: Vec<String>) -> Result<Domains, StatsError> {
+        if let Some(row) = codes
+            .iter()
+            .position(|&c| c != Domains::OUTSIDE && c as usize >= labels.len())
+        {
+            return Err(StatsError::Value {
+                row,
+                column: "domain".into(),
+                message: format!("domain code {} but {} domains", codes[row], labels.len()),
+            });
+        }
+        Ok(Domains { codes, labels })
+    }
+
+    /// Domains from a factor, ordered as R orders factor levels (numerically when every label
+    /// is a number, else by text), which is the order results come in.
+    pub fn from_factor(factor: Factor) -> Domains {
+        let (codes, levels) = factor.into_parts();
+        let order = label_order(&levels);
+        let mut new_code = vec![0u32; levels.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_code[old] = new as u32;
+        }
+        let labels = order.iter().map(|&o| levels[o].clone()).collect();
+        let codes = codes.into_iter().map(|c| new_code[c as usize]).collect();
+        Domains { codes, labels }
+    }
+
+    /// Domains from one label per row (sorted as in [`Domains::from_factor`]).
+    pub fn from_labels<I, S>(labels: I) -> Domains
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Domains::from_factor(Factor::from_labels(labels))
+    }
+
+    /// Domain code of each row.
+    pub fn codes(&self) -> &[u32] {
+        &self.codes
+    }
+
+    /// Domain labels.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// Number of domains.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when there is no domain.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The code of a label.
+    pub fn code_of(&self, label: &str) -> Option<u32> {
+        self.labels
+            .iter()
+            .position(|l| l == label)
+            .map(|p| p as u32)
+    }
+}
+
+/// Which statistic an [`Estimate`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Statistic {
+    /// Weighted mean of the answers.
+    Mean,
+    /// Weighted share of answers ≥ the item's threshold.
+    Satisfied,
+    /// Composite index.
+    Index,
+}
+
+impl Statistic {
+    /// The name used in output (`mean`, `satisfied`, `index`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Statistic::Mean => "mean",
+            Statistic::Satisfied => "satisfied",
+            Statistic::Index => "index",
+        }
+    }
+}
+
+/// One estimate: a statistic of an item (or index) in a domain. Numbers that are not
+/// estimable or not finite are `None`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Domain label (`ALL` for the whole sample; `A - B` for a difference).
+    pub domain: String,
+    /// Item code or index name.
+    pub item: String,
+    /// Which statistic.
+    pub statistic: Statistic,
+    /// Unweighted number of respondents (valid answer, weight > 0); for an index, respondents
+    /// who answered at least one of its items.
+    pub n: u64,
+    /// Point estimate.
+    pub estimate: Option<f64>,
+    /// Linearised standard error.
+    pub se: Option<f64>,
+    /// Design degrees of freedom.
+    pub df: i64,
+    /// Lower confidence limit.
+    pub ci_low: Option<f64>,
+    /// Upper confidence limit.
+    pub ci_high: Option<f64>,
+    /// Design effect as `svymean(deff = TRUE)`.
+    pub deff: Option<f64>,
+    /// Effective sample size (see the module documentation).
+    pub n_eff: Option<f64>,
+}
+
+/// Options of an estimation run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EstimateOptions {
+    /// Interval for "satisfied" shares.
+    pub ci: CiMethod,
+    /// Confidence level, e.g. 0.95.
+    pub level: f64,
+}
+
+impl Default for EstimateOptions {
+    fn default() -> Self {
+        EstimateOptions {
+            ci: CiMethod::Logit,
+            level: 0.95,
+        }
+    }
+}
+
+/// Computes estimates for a design, a set of items and indices; reusable for several domain
+/// partitions (e.g. commune, province, national).
+#[derive(Debug, Clone)]
+pub struct Estimator<'a> {
+    design: &'a Design,
+    items: &'a [Item],
+    /// `(name, [(item, normalised weight)])` of every index.
+    indices: Vec<(String, Vec<(usize, f64)>)>,
+    /// The same linear combinations, without names, for the variance pass.
+    lins: Vec<Vec<(usize, f64)>>,
+    options: EstimateOptions,
+}
+
+/// Point-estimate sums per (domain, item), from one pass over the rows.
+///
+/// Answers are summed shifted by the first answer `c` of the (domain, item), so that
+/// `Σ w (y − ȳ)² = Σ w (y − c)² − (Σ w (y − c))² / Σ w` loses no precision to cancellation.
+struct Sums {
+    n: Vec<u64>,
+    total: Vec<f64>,
+    /// `Σ w (y − c)`.
+    sum_dy: Vec<f64>,
+    /// `Σ w (y − c)²`.
+    sum_dy2: Vec<f64>,
+    /// `Σ w` over satisfied answers.
+    sat: Vec<f64>,
+    /// `Σ w` over the other answers.
+    unsat: Vec<f64>,
+    /// The shift `c`: the first valid answer. When every answer equals it the mean is that
+    /// answer exactly and its linearised variable exactly 0 (R gets the same up to rounding
+    /// noise of order 1e−16).
+    first: Vec<f64>,
+    varies: Vec<bool>,
+    /// Respondents with ≥ 1 answer among each index's items, per (domain, index).
+    n_index: Vec<u64>,
+}
+
+impl Sums {
+    /// `ȳ = Σ w y / Σ w`, exactly the common answer when all answers are equal.
+    fn mean(&self, slot: usize) -> f64 {
+        if self.varies[slot] {
+            self.first[slot] + self.sum_dy[slot] / self.total[slot]
+        } else {
+            self.first[slot]
+        }
+    }
+    /// `Σ w (y − ȳ)²`.
+    fn ss_y(&self, slot: usize) -> f64 {
+        if self.varies[slot] {
+            (self.sum_dy2[slot] - self.sum_dy[slot] * self.sum_dy[slot] / self.total[slot]).max(0.0)
+        } else {
+            0.0
+        }
+    }
+    /// `p = Σ w s / Σ w`.
+    fn share(&self, slot: usize) -> f64 {
+        self.sat[slot] / self.total[slot]
+    }
+    /// `Σ w (s − p)² = S (N − S) / N`, with `N − S` summed directly.
+    fn ss_s(&self, slot: usize) -> f64 {
+        self.sat[slot] * self.unsat[slot] / self.total[slot]
+    }
+}
+
+struct Identity<'a>(&'a [u32]);
+
+impl RowMap for Identity<'_> {
+    #[inline]
+    fn map(&self, row: usize) -> Option<(usize, usize, f64)> {
+        let d = self.0[row];
+        (d != Domains::OUTSIDE).then_some((d as usize, d as usize, 1.0))
+    }
+}
+
+struct Contrast<'a> {
+    codes: &'a [u32],
+    a: u32,
+    b: u32,
+}
+
+impl RowMap for Contrast<'_> {
+    #[inline]
+    fn map(&self, row: usize) -> Option<(usize, usize, f64)> {
+        let d = self.codes[row];
+        if d == self.a {
+            Some((0, d as usize, 1.0))
+        } else if d == self.b {
+            Some((0, d as usize, -1.0))
+        } else {
+            None
+        }
+    }
+}
+
+/// A variance that is 0 in exact arithmetic comes out of the sums as rounding noise (R shows
+/// the same, around 1e−32); a standard error below `1e−12 · max(1, |estimate|)` is reported as
+/// exactly 0, so that no interval or design effect is computed from noise. The noise can be
+/// negative (a sum of terms that cancel), so its size is what is compared.
+fn rounding_zero(v: f64, estimate: f64) -> f64 {
+    if v.is_finite() && v.abs().sqrt() <= 1e-12 * estimate.abs().max(1.0) {
+        0.0
+    } else {
+        v
+    }
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+impl<'a> Estimator<'a> {
+    /// Checks the items and indices against the design.
+    pub fn new(
+        design: &'a Design,
+        items: &'a [Item],
+        indices: &[IndexSpec],
+        options: EstimateOptions,
+    ) -> Result<Estimator<'a>, StatsError> {
+        if !(options.level > 0.0 && options.level < 1.0) {
+            return Err(StatsError::Invalid(format!(
+                "confidence level must be in (0, 1), got {}",
+                options.level
+            )));
+        }
+        let mut by_name = HashMap::new();
+        for (k, item) in items.iter().enumerate() {
+            if item.values.len() != design.n_rows() {
+                return Err(StatsError::Length {
+                    what: format!("item \"{}\"", item.name),
+                    expected: design.n_rows(),
+                    got: item.values.len(),
+                });
+            }
+            if item.satisfied_min.is_nan() {
+                return Err(StatsError::Invalid(format!(
+                    "item \"{}\": the satisfied threshold is not a number",
+                    item.name
+                )));
+            }
+            if let Some(row) = item.values.iter().position(|v| v.is_infinite()) {
+                return Err(StatsError::Value {
+                    row,
+                    column: item.name.clone(),
+                    message: "answer is not a finite number".into(),
+                });
+            }
+            if by_name.insert(item.name.as_str(), k).is_some() {
+                return Err(StatsError::Invalid(format!(
+                    "item \"{}\" is given twice",
+                    item.name
+                )));
+            }
+        }
+        let mut lin_indices = Vec::with_capacity(indices.len());
+        for spec in indices {
+            if spec.items.is_empty() {
+                return Err(StatsError::Invalid(format!(
+                    "index \"{}\" has no items",
+                    spec.name
+                )));
+            }
+            let total: f64 = spec.items.iter().map(|(_, w)| *w).sum();
+            let mut lin = Vec::with_capacity(spec.items.len());
+            for (name, w) in &spec.items {
+                let Some(&k) = by_name.get(name.as_str()) else {
+                    return Err(StatsError::Invalid(format!(
+                        "index \"{}\": \"{name}\" is not one of the items",
+                        spec.name
+                    )));
+                };
+                if !(w.is_finite() && *w > 0.0) {
+                    return Err(StatsError::Invalid(format!(
+                        "index \"{}\": weight {w} of \"{name}\" must be a positive number",
+                        spec.name
+                    )));
+                }
+                lin.push((k, w / total));
+            }
+            lin_indices.push((spec.name.clone(), lin));
+        }
+        let lins = lin_indices.iter().map(|(_, l)| l.clone()).collect();
+        Ok(Estimator {
+            design,
+            items,
+            indices: lin_indices,
+            lins,
+            options,
+        })
+    }
+
+    /// The design.
+    pub fn design(&self) -> &Design {
+        self.design
+    }
+
+    fn check_domains(&self, domains: &Domains) -> Result<(), StatsError> {
+        if domains.codes.len() != self.design.n_rows() {
+            return Err(StatsError::Length {
+                what: "domain column".into(),
+                expected: self.design.n_rows(),
+                got: domains.codes.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sums for the point estimates and `deff`: one pass over the rows.
+    fn sums(&self, domains: &Domains) -> Sums {
+        let n_dom = domains.len();
+        let k_all = self.items.len();
+        let w = self.design.weights();
+        let codes = &domains.codes;
+        let size = n_dom * k_all;
+        let mut s = Sums {
+            n: vec![0; size],
+            total: vec![0.0; size],
+            sum_dy: vec![0.0; size],
+            sum_dy2: vec![0.0; size],
+            sat: vec![0.0; size],
+            unsat: vec![0.0; size],
+            first: vec![f64::NAN; size],
+            varies: vec![false; size],
+            n_index: vec![0; n_dom * self.indices.len()],
+        };
+        let columns: Vec<(&[f64], f64)> = self
+            .items
+            .iter()
+            .map(|i| (i.values.as_slice(), i.satisfied_min))
+            .collect();
+        for (i, (&d, &wi)) in codes.iter().zip(w).enumerate() {
+            if d == Domains::OUTSIDE {
+                continue;
+            }
+            let base = d as usize * k_all;
+            for (k, &(col, thr)) in columns.iter().enumerate() {
+                let y = col[i];
+                if y.is_nan() {
+                    continue;
+                }
+                let slot = base + k;
+                if s.first[slot].is_nan() {
+                    s.first[slot] = y;
+                }
+                let dy = y - s.first[slot];
+                s.varies[slot] |= dy != 0.0;
+                s.n[slot] += u64::from(wi > 0.0);
+                s.total[slot] += wi;
+                s.sum_dy[slot] += wi * dy;
+                s.sum_dy2[slot] += wi * dy * dy;
+                if y >= thr {
+                    s.sat[slot] += wi;
+                } else {
+                    s.unsat[slot] += wi;
+                }
+            }
+            if !self.indices.is_empty() && wi > 0.0 {
+                let n_ix = self.indices.len();
+                for (ix, (_, lin)) in self.indices.iter().enumerate() {
+                    if lin.iter().any(|&(k, _)| !columns[k].0[i].is_nan()) {
+                        s.n_index[d as usize * n_ix + ix] += 1;
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    fn centres(&self, s: &Sums) -> Centres {
+        let len = s.total.len();
+        let mut c = Centres {
+            mean: vec![0.0; len],
+            share: vec![0.0; len],
+            scale: vec![0.0; len],
+        };
+        for slot in 0..len {
+            if s.total[slot] > 0.0 {
+                c.mean[slot] = s.mean(slot);
+                c.share[slot] = s.share(slot);
+                c.scale[slot] = 1.0 / s.total[slot];
+            }
+        }
+        c
+    }
+
+    fn targets(&self) -> Targets<'_> {
+        Targets {
+            columns: self.items.iter().map(|i| i.values.as_slice()).collect(),
+            thresholds: self.items.iter().map(|i| i.satisfied_min).collect(),
+            indices: &self.lins,
+        }
+    }
+
+    /// Estimates for every domain: for each domain (in label order) the mean and "satisfied"
+    /// share of every item, then every index. One pass over the rows for the point estimates
+    /// and one for all variances.
+    pub fn estimate(&self, domains: &Domains) -> Result<Vec<Estimate>, StatsError> {
+        self.check_domains(domains)?;
+        let sums = self.sums(domains);
+        let centres = self.centres(&sums);
+        let targets = self.targets();
+        let var = variances(
+            self.design,
+            &targets,
+            &centres,
+            &Identity(&domains.codes),
+            domains.len(),
+        );
+        let df = self.design.df();
+        let t = t_quantile(1.0 - (1.0 - self.options.level) / 2.0, df as f64);
+        let k_all = self.items.len();
+        let j_all = targets.j();
+        let mut out = Vec::with_capacity(domains.len() * j_all);
+        for (d, label) in domains.labels.iter().enumerate() {
+            for (k, item) in self.items.iter().enumerate() {
+                let slot = d * k_all + k;
+                let n = sums.n[slot];
+                let estimable = n > 0 && sums.total[slot] > 0.0;
+                let base = Estimate {
+                    domain: label.clone(),
+                    item: item.name.clone(),
+                    statistic: Statistic::Mean,
+                    n,
+                    estimate: None,
+                    se: None,
+                    df,
+                    ci_low: None,
+                    ci_high: None,
+                    deff: None,
+                    n_eff: None,
+                };
+                if !estimable {
+                    out.push(base.clone());
+                    out.push(Estimate {
+                        statistic: Statistic::Satisfied,
+                        ..base
+                    });
+                    continue;
+                }
+                let total = sums.total[slot];
+                let nf = n as f64;
+                // svymean(deff = TRUE): vsrs = s² (N̂ − n) / (N̂ n), s² = n/(n−1) Σw(y−ȳ)²/N̂.
+                let deff_of = |v: f64, ss: f64| -> (Option<f64>, f64) {
+                    let s2 = nf / (nf - 1.0) * ss / total;
+                    let deff = if total < nf || v == 0.0 {
+                        None
+                    } else {
+                        finite(v / (s2 * (total - nf) / (total * nf)))
+                    };
+                    (deff, s2)
+                };
+                // Mean.
+                let m = centres.mean[slot];
+                let v = rounding_zero(var[d * j_all + k], m);
+                let se = v.sqrt();
+                let (deff, s2) = deff_of(v, sums.ss_y(slot));
+                let (lo, hi) = wald(m, se, t);
+                out.push(Estimate {
+                    estimate: finite(m),
+                    se: finite(se),
+                    ci_low: lo.and_then(finite),
+                    ci_high: hi.and_then(finite),
+                    deff,
+                    n_eff: (v > 0.0).then(|| s2 / v).and_then(finite),
+                    ..base.clone()
+                });
+                // Satisfied share.
+                let p = centres.share[slot];
+                let v = rounding_zero(var[d * j_all + k_all + k], p);
+                let se = v.sqrt();
+                let (deff, _) = deff_of(v, sums.ss_s(slot));
+                let ci =
+                    proportion_interval(self.options.ci, p, v, t, self.options.level, n, df as f64);
+                out.push(Estimate {
+                    statistic: Statistic::Satisfied,
+                    estimate: finite(p),
+                    se: finite(se),
+                    ci_low: ci.and_then(|c| finite(c.0)),
+                    ci_high: ci.and_then(|c| finite(c.1)),
+                    deff,
+                    n_eff: (v > 0.0).then(|| p * (1.0 - p) / v).and_then(finite),
+                    ..base
+                });
+            }
+            for (ix, (name, lin)) in self.indices.iter().enumerate() {
+                let n = sums.n_index[d * self.indices.len() + ix];
+                let estimable = lin.iter().all(|&(k, _)| sums.n[d * k_all + k] > 0);
+                let mut e = Estimate {
+                    domain: label.clone(),
+                    item: name.clone(),
+                    statistic: Statistic::Index,
+                    n,
+                    estimate: None,
+                    se: None,
+                    df,
+                    ci_low: None,
+                    ci_high: None,
+                    deff: None,
+                    n_eff: None,
+                };
+                if estimable {
+                    let est: f64 = lin
+                        .iter()
+                        .map(|&(k, a)| a * centres.share[d * k_all + k])
+                        .sum();
+                    let v = rounding_zero(var[d * j_all + 2 * k_all + ix], est);
+                    let se = v.sqrt();
+                    let (lo, hi) = wald(est, se, t);
+                    e.estimate = finite(est);
+                    e.se = finite(se);
+                    e.ci_low = lo.and_then(finite);
+                    e.ci_high = hi.and_then(finite);
+                    e.n_eff = (v > 0.0).then(|| est * (1.0 - est) / v).and_then(finite);
+                }
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Estimates for several domain partitions of the same rows (e.g. commune, province,
+    /// national), one [`Estimator::estimate`] per partition.
+    pub fn estimate_levels(&self, levels: &[&Domains]) -> Result<Vec<Vec<Estimate>>, StatsError> {
+        levels.iter().map(|d| self.estimate(d)).collect()
+    }
+
+    /// The difference `a − b` between two domains of the same partition (or two waves coded
+    /// as domains) for every item's mean and share and every index, with the standard error of
+    /// the contrast on the whole design (covariance included) and the interval
+    /// `diff ± qt(1 − α/2, df) · se`. `n` is the number of respondents in both domains.
+    pub fn difference(
+        &self,
+        domains: &Domains,
+        a: &str,
+        b: &str,
+    ) -> Result<Vec<Estimate>, StatsError> {
+        self.check_domains(domains)?;
+        let code = |l: &str| {
+            domains
+                .code_of(l)
+                .ok_or_else(|| StatsError::Invalid(format!("no domain \"{l}\"")))
+        };
+        let (ca, cb) = (code(a)?, code(b)?);
+        if ca == cb {
+            return Err(StatsError::Invalid(format!(
+                "a difference needs two different domains, got \"{a}\" twice"
+            )));
+        }
+        let sums = self.sums(domains);
+        let centres = self.centres(&sums);
+        let targets = self.targets();
+        let var = variances(
+            self.design,
+            &targets,
+            &centres,
+            &Contrast {
+                codes: &domains.codes,
+                a: ca,
+                b: cb,
+            },
+            1,
+        );
+        let df = self.design.df();
+        let t = t_quantile(1.0 - (1.0 - self.options.level) / 2.0, df as f64);
+        let k_all = self.items.len();
+        let label = format!("{a} - {b}");
+        let (sa, sb) = (ca as usize * k_all, cb as usize * k_all);
+        let ok = |k: usize| sums.n[sa + k] > 0 && sums.n[sb + k] > 0;
+        let mut out = Vec::new();
+        let mut push = |item: &str, statistic, n: u64, est: Option<f64>, v: f64| {
+            let se = rounding_zero(v, est.unwrap_or(0.0)).sqrt();
+            let (lo, hi) = match est {
+                Some(e) => wald(e, se, t),
+                None => (None, None),
+            };
+            out.push(Estimate {
+                domain: label.clone(),
+                item: item.to_owned(),
+                statistic,
+                n,
+                estimate: est.and_then(finite),
+                se: est.and_then(|_| finite(se)),
+                df,
+                ci_low: lo.and_then(finite),
+                ci_high: hi.and_then(finite),
+                deff: None,
+                n_eff: None,
+            });
+        };
+        for (k, item) in self.items.iter().enumerate() {
+            let n = sums.n[sa + k] + sums.n[sb + k];
+            let e_m = ok(k).then(|| centres.mean[sa + k] - centres.mean[sb + k]);
+            push(&item.name, Statistic::Mean, n, e_m, var[k]);
+            let e_s = ok(k).then(|| centres.share[sa + k] - centres.share[sb + k]);
+            push(&item.name, Statistic::Satisfied, n, e_s, var[k_all + k]);
+        }
+        let n_ix = self.indices.len();
+        for (ix, (name, lin)) in self.indices.iter().enumerate() {
+            let n = sums.n_index[ca as usize * n_ix + ix] + sums.n_index[cb as usize * n_ix + ix];
+            let est = lin.iter().all(|&(k, _)| ok(k)).then(|| {
+                lin.iter()
+                    .map(|&(k, w)| w * (centres.share[sa + k] - centres.share[sb + k]))
+                    .sum::<f64>()
+            });
+            push(name, Statistic::Index, n, est, var[2 * k_all + ix]);
+        }
+        Ok(out)
+    }
+}

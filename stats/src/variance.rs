@@ -1,0 +1,536 @@
+//! The single pass that computes Taylor-linearised variances for every (domain, statistic) pair
+//! at once (R: `svyrecvar` applied to the influence functions of `svymean` / `svyratio`).
+//!
+//! Rows are visited in design order (stratum, PSU, SSU, …). For every row in a domain the
+//! linearised values of all statistics are added to the totals of the current leaf cluster;
+//! when a cluster (or stratum) ends, its totals are folded into its parent as `Σ t` and `Σ t²`,
+//! and the parent's contribution
+//!
+//! ```text
+//! mult · (1 − f) · n/(n − 1) · (Σ_i t_i² − (Σ_i t_i)² / n)
+//! ```
+//!
+//! is added, where `n` counts all units the design has in the parent (units without domain rows
+//! have `t_i = 0`, exactly as R pads them in `onestrat`). Nothing of size #domains × #PSUs is
+//! ever held: only the domains present in the current cluster are touched.
+//!
+//! For calibrated designs the residual variable is `x − Σ_c β_c u_c` (see `calibration.rs`).
+//! Its variance expands into the plain variance of `x`, a cross term `−2 β·g` and a quadratic
+//! form `β' M β`, where `g = Σ scale · (Σ_i t_i U_i − T U / n)` is accumulated in the same pass
+//! from the per-cluster cell totals `U_i = Σ_{rows} u_c`, and `M = Σ scale · (Σ_i U_i U_i' −
+//! U U' / n)` is the same for every domain. `β` comes from the cell sums of `x·ρ`, also
+//! accumulated in the pass, by replaying R's projections on a vector of a few cells.
+
+use crate::design::{Design, LonelyPsu, NodeInfo, NodeKind};
+
+/// The statistics computed per domain: for every item its mean and its "satisfied" share,
+/// then the composite indices (linear combinations of the shares).
+pub(crate) struct Targets<'a> {
+    /// Item answers, NaN = missing.
+    pub columns: Vec<&'a [f64]>,
+    /// "Satisfied" means `answer ≥ threshold`.
+    pub thresholds: Vec<f64>,
+    /// Indices as `(item, normalised weight)` lists.
+    pub indices: &'a [Vec<(usize, f64)>],
+}
+
+impl Targets<'_> {
+    fn k(&self) -> usize {
+        self.columns.len()
+    }
+    /// Row-level targets: means and shares.
+    fn r(&self) -> usize {
+        2 * self.columns.len()
+    }
+    /// All targets per domain.
+    pub fn j(&self) -> usize {
+        2 * self.columns.len() + self.indices.len()
+    }
+}
+
+/// The point estimates that centre the linearised variables, per (source domain, item).
+pub(crate) struct Centres {
+    pub mean: Vec<f64>,
+    pub share: Vec<f64>,
+    /// `1 / N̂` of the (domain, item), 0 when not estimable.
+    pub scale: Vec<f64>,
+}
+
+/// Where a row goes: `(output domain, source domain for the centres, sign)`.
+pub(crate) trait RowMap {
+    fn map(&self, row: usize) -> Option<(usize, usize, f64)>;
+}
+
+/// Accumulators of one level of the hierarchy (for the node currently open at that level).
+struct Acc {
+    sum: Vec<f64>,
+    sumsq: Vec<f64>,
+    cnt: Vec<u32>,
+    touched: Vec<u32>,
+    flag: Vec<bool>,
+    u: Vec<f64>,
+    u_nz: Vec<u32>,
+    u_flag: Vec<bool>,
+    uu: Vec<f64>,
+    tu: Vec<f64>,
+}
+
+impl Acc {
+    fn new(v: usize, j: usize, r: usize, c: usize, leaf: bool, presence: bool) -> Acc {
+        let cal = c > 0;
+        Acc {
+            sum: vec![0.0; v * j],
+            sumsq: if leaf { Vec::new() } else { vec![0.0; v * j] },
+            cnt: if presence { vec![0; v * j] } else { Vec::new() },
+            touched: Vec::new(),
+            flag: vec![false; v],
+            u: vec![0.0; c],
+            u_nz: Vec::new(),
+            u_flag: vec![false; c],
+            uu: if cal && !leaf {
+                vec![0.0; c * c]
+            } else {
+                Vec::new()
+            },
+            tu: if cal && !leaf {
+                vec![0.0; v * r * c]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    #[inline]
+    fn touch(&mut self, v: usize) {
+        if !self.flag[v] {
+            self.flag[v] = true;
+            self.touched.push(v as u32);
+        }
+    }
+
+    #[inline]
+    fn add_u(&mut self, c: usize, x: f64) {
+        if !self.u_flag[c] {
+            self.u_flag[c] = true;
+            self.u_nz.push(c as u32);
+        }
+        self.u[c] += x;
+    }
+
+    fn clear_u(&mut self) {
+        for &c in &self.u_nz {
+            self.u[c as usize] = 0.0;
+            self.u_flag[c as usize] = false;
+        }
+        self.u_nz.clear();
+    }
+}
+
+/// Design-wide results of the pass.
+struct Out {
+    var: Vec<f64>,
+    g: Vec<f64>,
+    m: Vec<f64>,
+    a: Vec<f64>,
+    present: Vec<u32>,
+    ok: Vec<u32>,
+    poison: Vec<bool>,
+}
+
+struct Dims {
+    j: usize,
+    r: usize,
+    c: usize,
+    presence: bool,
+}
+
+/// Computes the variance of every target in every output domain: a `n_vdom × J` row-major
+/// vector (NaN where R would give NaN, e.g. `average` with no stratum of ≥ 2 PSUs).
+pub(crate) fn variances<M: RowMap>(
+    design: &Design,
+    targets: &Targets<'_>,
+    centres: &Centres,
+    map: &M,
+    n_vdom: usize,
+) -> Vec<f64> {
+    let depth = design.levels.len() - 1;
+    let k = targets.k();
+    let cal = design.calibration.as_ref();
+    let dims = Dims {
+        j: targets.j(),
+        r: targets.r(),
+        c: cal.map_or(0, |c| c.n_cells),
+        presence: design.lonely_psu == LonelyPsu::Average,
+    };
+    let (j_all, r_all, c_all) = (dims.j, dims.r, dims.c);
+    let mut accs: Vec<Acc> = (0..=depth)
+        .map(|l| Acc::new(n_vdom, j_all, r_all, c_all, l == depth, dims.presence))
+        .collect();
+    let mut out = Out {
+        var: vec![0.0; n_vdom * j_all],
+        g: vec![0.0; n_vdom * r_all * c_all],
+        m: vec![0.0; c_all * c_all],
+        a: vec![0.0; n_vdom * r_all * c_all],
+        present: if dims.presence {
+            vec![0; n_vdom * j_all]
+        } else {
+            Vec::new()
+        },
+        ok: if dims.presence {
+            vec![0; n_vdom * j_all]
+        } else {
+            Vec::new()
+        },
+        poison: if dims.presence {
+            vec![false; n_vdom * j_all]
+        } else {
+            Vec::new()
+        },
+    };
+
+    let leaf_starts = &design.levels[depth].starts;
+    let mut cur = vec![0usize; depth];
+    let weights = &design.weights;
+    let order = &design.order;
+    for leaf in 0..leaf_starts.len() - 1 {
+        let (a, b) = (leaf_starts[leaf] as usize, leaf_starts[leaf + 1] as usize);
+        {
+            let acc = &mut accs[depth];
+            for &row in &order[a..b] {
+                let i = row as usize;
+                if let Some(cal) = cal {
+                    for p in &cal.projections {
+                        acc.add_u(p.cell[i] as usize, p.u[i]);
+                    }
+                }
+                let Some((v, d, sign)) = map.map(i) else {
+                    continue;
+                };
+                acc.touch(v);
+                let w = weights[i] * sign;
+                let base_v = v * j_all;
+                let base_d = d * k;
+                for (kk, col) in targets.columns.iter().enumerate() {
+                    let y = col[i];
+                    if y.is_nan() {
+                        continue;
+                    }
+                    let ws = w * centres.scale[base_d + kk];
+                    let zm = (y - centres.mean[base_d + kk]) * ws;
+                    let s = if y >= targets.thresholds[kk] {
+                        1.0
+                    } else {
+                        0.0
+                    };
+                    let zs = (s - centres.share[base_d + kk]) * ws;
+                    acc.sum[base_v + kk] += zm;
+                    acc.sum[base_v + k + kk] += zs;
+                    if dims.presence {
+                        acc.cnt[base_v + kk] += 1;
+                        acc.cnt[base_v + k + kk] += 1;
+                    }
+                    if let Some(cal) = cal {
+                        let am = (v * r_all + kk) * c_all;
+                        let as_ = (v * r_all + k + kk) * c_all;
+                        for p in &cal.projections {
+                            let c = p.cell[i] as usize;
+                            out.a[am + c] += zm * p.rho[i];
+                            out.a[as_ + c] += zs * p.rho[i];
+                        }
+                    }
+                }
+                if dims.presence {
+                    for ix in 0..targets.indices.len() {
+                        acc.cnt[base_v + 2 * k + ix] += 1;
+                    }
+                }
+            }
+            // Index totals of the leaf: linear combinations of the share totals.
+            if !targets.indices.is_empty() {
+                for &v in &acc.touched {
+                    let base = v as usize * j_all;
+                    for (ix, lin) in targets.indices.iter().enumerate() {
+                        let t: f64 = lin.iter().map(|&(kk, a)| a * acc.sum[base + k + kk]).sum();
+                        acc.sum[base + 2 * k + ix] = t;
+                    }
+                }
+            }
+        }
+        push_up(&mut accs, depth, &dims);
+        for level in (0..depth).rev() {
+            let node = cur[level];
+            let lv = &design.levels[level];
+            if lv.starts[node + 1] as usize != b {
+                break;
+            }
+            let info = lv.nodes[node];
+            contribute(
+                &mut accs[level],
+                &info,
+                level,
+                design.lonely_psu,
+                &dims,
+                &mut out,
+            );
+            if level > 0 {
+                push_up(&mut accs, level, &dims);
+            } else {
+                let acc = &mut accs[0];
+                for &v in &acc.touched {
+                    let base = v as usize * j_all;
+                    acc.sum[base..base + j_all]
+                        .iter_mut()
+                        .for_each(|x| *x = 0.0);
+                    if dims.presence {
+                        acc.cnt[base..base + j_all].iter_mut().for_each(|x| *x = 0);
+                    }
+                    acc.flag[v as usize] = false;
+                }
+                acc.touched.clear();
+                acc.clear_u();
+            }
+            cur[level] += 1;
+        }
+    }
+
+    finish(design, targets, &dims, out, n_vdom)
+}
+
+/// Folds the totals of the node just closed at `level` into its parent and resets them.
+fn push_up(accs: &mut [Acc], level: usize, dims: &Dims) {
+    let (lo, hi) = accs.split_at_mut(level);
+    let (Some(parent), Some(child)) = (lo.last_mut(), hi.first_mut()) else {
+        return;
+    };
+    let (j_all, r_all, c_all) = (dims.j, dims.r, dims.c);
+    for &v in &child.touched {
+        let v = v as usize;
+        parent.touch(v);
+        let base = v * j_all;
+        if c_all > 0 {
+            for r in 0..r_all {
+                let t = child.sum[base + r];
+                if t != 0.0 {
+                    let tb = (v * r_all + r) * c_all;
+                    for &c in &child.u_nz {
+                        parent.tu[tb + c as usize] += t * child.u[c as usize];
+                    }
+                }
+            }
+        }
+        for jj in 0..j_all {
+            let t = child.sum[base + jj];
+            parent.sum[base + jj] += t;
+            parent.sumsq[base + jj] += t * t;
+            child.sum[base + jj] = 0.0;
+        }
+        if dims.presence {
+            for jj in 0..j_all {
+                parent.cnt[base + jj] += child.cnt[base + jj];
+                child.cnt[base + jj] = 0;
+            }
+        }
+        child.flag[v] = false;
+    }
+    child.touched.clear();
+    if c_all > 0 {
+        for &c in &child.u_nz {
+            let uc = child.u[c as usize];
+            parent.add_u(c as usize, uc);
+            for &c2 in &child.u_nz {
+                parent.uu[c as usize * c_all + c2 as usize] += uc * child.u[c2 as usize];
+            }
+        }
+        child.clear_u();
+    }
+}
+
+/// Adds the variance contribution of the node just closed at `level` (its children are the
+/// units of stage `level + 1`), then clears its squares.
+fn contribute(
+    acc: &mut Acc,
+    info: &NodeInfo,
+    level: usize,
+    lonely: LonelyPsu,
+    dims: &Dims,
+    out: &mut Out,
+) {
+    let (j_all, r_all, c_all) = (dims.j, dims.r, dims.c);
+    let n = f64::from(info.n_children);
+    // (scale, centred) or None when the node adds nothing.
+    let how: Option<(f64, bool)> = match info.kind {
+        NodeKind::Census => None,
+        NodeKind::Normal => Some((info.mult * info.fpc_factor * n / (n - 1.0), true)),
+        NodeKind::Lonely => match lonely {
+            LonelyPsu::Adjust => Some((info.mult * info.fpc_factor, false)),
+            _ => None,
+        },
+    };
+    if dims.presence {
+        let is_lonely = info.kind == NodeKind::Lonely;
+        for &v in &acc.touched {
+            let base = v as usize * j_all;
+            for jj in 0..j_all {
+                if acc.cnt[base + jj] == 0 {
+                    continue;
+                }
+                if level == 0 {
+                    out.present[base + jj] += 1;
+                    if !is_lonely {
+                        out.ok[base + jj] += 1;
+                    }
+                } else if is_lonely {
+                    out.poison[base + jj] = true;
+                }
+            }
+        }
+    }
+    if let Some((scale, centred)) = how {
+        for &v in &acc.touched {
+            let v = v as usize;
+            let base = v * j_all;
+            for jj in 0..j_all {
+                let t = acc.sum[base + jj];
+                let q = acc.sumsq[base + jj];
+                out.var[base + jj] += scale * if centred { q - t * t / n } else { q };
+            }
+            if c_all > 0 {
+                for r in 0..r_all {
+                    let t = acc.sum[base + r];
+                    let tb = (v * r_all + r) * c_all;
+                    for &c in &acc.u_nz {
+                        let c = c as usize;
+                        let centre = if centred { t * acc.u[c] / n } else { 0.0 };
+                        out.g[tb + c] += scale * (acc.tu[tb + c] - centre);
+                    }
+                }
+            }
+        }
+        if c_all > 0 {
+            for &c in &acc.u_nz {
+                let c = c as usize;
+                for &c2 in &acc.u_nz {
+                    let c2 = c2 as usize;
+                    let centre = if centred {
+                        acc.u[c] * acc.u[c2] / n
+                    } else {
+                        0.0
+                    };
+                    out.m[c * c_all + c2] += scale * (acc.uu[c * c_all + c2] - centre);
+                }
+            }
+        }
+    }
+    for &v in &acc.touched {
+        let base = v as usize * j_all;
+        acc.sumsq[base..base + j_all]
+            .iter_mut()
+            .for_each(|x| *x = 0.0);
+        if c_all > 0 {
+            let tb = v as usize * r_all * c_all;
+            acc.tu[tb..tb + r_all * c_all]
+                .iter_mut()
+                .for_each(|x| *x = 0.0);
+        }
+    }
+    if c_all > 0 {
+        for &c in &acc.u_nz {
+            for &c2 in &acc.u_nz {
+                acc.uu[c as usize * c_all + c2 as usize] = 0.0;
+            }
+        }
+    }
+}
+
+/// Calibration terms, the `average` multiplier, and NaN where R gives NaN.
+fn finish(
+    design: &Design,
+    targets: &Targets<'_>,
+    dims: &Dims,
+    mut out: Out,
+    n_vdom: usize,
+) -> Vec<f64> {
+    let (j_all, r_all, c_all) = (dims.j, dims.r, dims.c);
+    let k = targets.k();
+    if let Some(cal) = &design.calibration {
+        let mut beta = vec![0.0; r_all * c_all];
+        let mut beta_ix = vec![0.0; c_all];
+        let mut g_ix = vec![0.0; c_all];
+        let mut mb = vec![0.0; c_all];
+        for v in 0..n_vdom {
+            let ab = v * r_all * c_all;
+            for r in 0..r_all {
+                let (a, b) = (
+                    &out.a[ab + r * c_all..ab + (r + 1) * c_all],
+                    &mut beta[r * c_all..(r + 1) * c_all],
+                );
+                cal.solve(a, b);
+            }
+            // V = V_plain − 2 β·g + β'Mβ. When the calibration explains (almost) all of the
+            // variance the three terms cancel; a result below the rounding level of the terms
+            // (1e−10 of their size) is a variance that is 0 in exact arithmetic.
+            let add = |plain: &mut f64, b: &[f64], g: &[f64], mb: &mut [f64]| {
+                for (c, slot) in mb.iter_mut().enumerate() {
+                    *slot = out.m[c * c_all..(c + 1) * c_all]
+                        .iter()
+                        .zip(b)
+                        .map(|(m, x)| m * x)
+                        .sum();
+                }
+                let bg: f64 = b.iter().zip(g).map(|(x, y)| x * y).sum();
+                let bmb: f64 = b.iter().zip(mb.iter()).map(|(x, y)| x * y).sum();
+                let size = plain.abs() + 2.0 * bg.abs() + bmb.abs();
+                let total = *plain + bmb - 2.0 * bg;
+                *plain = if total.abs() <= 1e-10 * size {
+                    0.0
+                } else {
+                    total
+                };
+            };
+            for r in 0..r_all {
+                let b = &beta[r * c_all..(r + 1) * c_all];
+                let g = &out.g[ab + r * c_all..ab + (r + 1) * c_all];
+                add(&mut out.var[v * j_all + r], b, g, &mut mb);
+            }
+            for (ix, lin) in targets.indices.iter().enumerate() {
+                beta_ix.iter_mut().for_each(|x| *x = 0.0);
+                g_ix.iter_mut().for_each(|x| *x = 0.0);
+                for &(kk, w) in lin {
+                    let r = k + kk;
+                    for c in 0..c_all {
+                        beta_ix[c] += w * beta[r * c_all + c];
+                        g_ix[c] += w * out.g[ab + r * c_all + c];
+                    }
+                }
+                add(
+                    &mut out.var[v * j_all + 2 * k + ix],
+                    &beta_ix,
+                    &g_ix,
+                    &mut mb,
+                );
+            }
+        }
+    }
+    if dims.presence {
+        if design.calibration.is_some() {
+            let ok = design.strata_total - design.strata_lonely;
+            let mult = design.strata_total as f64 / ok as f64;
+            for x in &mut out.var {
+                *x = if design.lonely_below_stage1 {
+                    f64::NAN
+                } else {
+                    *x * mult
+                };
+            }
+        } else {
+            for (idx, x) in out.var.iter_mut().enumerate() {
+                if out.poison[idx] {
+                    *x = f64::NAN;
+                } else if out.present[idx] > 0 {
+                    *x *= f64::from(out.present[idx]) / f64::from(out.ok[idx]);
+                }
+            }
+        }
+    }
+    out.var
+}

@@ -1,0 +1,139 @@
+//! `spawn_app()` and friends.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use hailong::config::Settings;
+use hailong::startup::Application;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use tempfile::TempDir;
+
+/// A fresh, empty database for one test: a temporary SQLite file by default,
+/// or a new PostgreSQL database named by a UUID when `DATABASE_URL` is set.
+pub struct TestDb {
+    pub url: String,
+    /// Keeps the SQLite directory alive for the test's duration.
+    pub dir: TempDir,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = match std::env::var("DATABASE_URL") {
+            Ok(base) if base.starts_with("postgres") => create_pg_database(&base).await,
+            _ => format!("sqlite://{}/hailong.db", dir.path().display()),
+        };
+        TestDb { url, dir }
+    }
+
+    pub async fn connect(&self) -> DatabaseConnection {
+        hailong::db::connect(&self.url, 2).await.expect("connect")
+    }
+}
+
+/// Creates `hailong_test_<uuid>` next to the database `base` names.
+async fn create_pg_database(base: &str) -> String {
+    let (without_query, query) = match base.split_once('?') {
+        Some((a, q)) => (a, format!("?{q}")),
+        None => (base, String::new()),
+    };
+    let (server, _) = without_query
+        .rsplit_once('/')
+        .filter(|(s, _)| s.contains("://") && s.len() > s.find("://").unwrap() + 3)
+        .expect("DATABASE_URL like postgres://user@host:port/db");
+    let name = format!("hailong_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(base)
+        .await
+        .expect("connect to DATABASE_URL");
+    admin
+        .execute_raw(Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("CREATE DATABASE \"{name}\""),
+        ))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    format!("{server}/{name}{query}")
+}
+
+/// A running server and a client that keeps cookies.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+/// Starts the app on a random port with a fresh, migrated database.
+pub async fn spawn_app() -> TestApp {
+    spawn(false).await
+}
+
+/// Like [`spawn_app`], with the demo data seeded.
+pub async fn spawn_app_with_demo() -> TestApp {
+    spawn(true).await
+}
+
+async fn spawn(demo: bool) -> TestApp {
+    let db = TestDb::new().await;
+    let settings = Settings {
+        database_url: db.url.clone(),
+        bind: "127.0.0.1:0".to_owned(),
+        max_connections: 4,
+        ..Settings::default()
+    };
+    let conn = hailong::db::connect(&settings.database_url, settings.max_connections)
+        .await
+        .expect("connect");
+    hailong::db::migrate(&conn).await.expect("migrate");
+    if demo {
+        hailong::services::demo::seed(&conn, Utc::now().date_naive())
+            .await
+            .expect("seed demo");
+    }
+    let app = Application::build(settings, conn).expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        client,
+        db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// Counts rows of a table.
+pub async fn count(db: &DatabaseConnection, table: &str) -> i64 {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .expect("count")
+        .expect("a row");
+    row.try_get::<i64>("", "n").expect("n")
+}
+
+/// The `hailong` binary built for these tests.
+pub fn hailong_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hailong"))
+}
