@@ -35,7 +35,7 @@ pub enum Command {
     /// Load data into the database.
     Seed(SeedArgs),
     /// Estimate satisfaction from a CSV file (opens no database).
-    Estimate(hailong_stats::cli::EstimateArgs),
+    Estimate(Box<hailong_stats::cli::EstimateArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 mod campaigns;
 mod cli;
+mod estimate;
 mod health;
 mod helpers;
 mod pages;
