@@ -34,6 +34,9 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Load data into the database.
     Seed(SeedArgs),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Estimate satisfaction from a CSV file (opens no database).
     Estimate(Box<hailong_stats::cli::EstimateArgs>),
 }
@@ -46,6 +49,28 @@ pub struct ServeArgs {
     /// Seed the demo data before listening (does nothing if already present).
     #[arg(long)]
     pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a staff account (e.g. the first administrator).
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[arg(long)]
+    pub email: String,
+    /// admin, designer, field_manager or analyst.
+    #[arg(long)]
+    pub role: String,
+    /// Read the password as one line from standard input (trailing newline
+    /// dropped); without it, the password is asked for on the terminal.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Restrict the account to these locality codes (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub localities: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +104,12 @@ pub enum CliError {
     Server(std::io::Error),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot read the password: {0}")]
+    ReadPassword(std::io::Error),
+    #[error("the two passwords differ")]
+    PasswordMismatch,
+    #[error("{0}")]
+    User(String),
     #[error("migration: {0}")]
     Migrate(sea_orm::DbErr),
 }
@@ -144,7 +175,7 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
             if args.demo {
                 seed_demo(&db).await?;
             }
-            let app = Application::build(settings.clone(), db)?;
+            let app = Application::build(settings.clone(), db).await?;
             tracing::info!(
                 database = %db::redact(&settings.database_url),
                 "listening on http://{}",
@@ -170,7 +201,69 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
             let db = open(&settings).await?;
             seed_demo(&db).await
         }
+        Command::User(UserCommand::Add(args)) => {
+            let password = read_password(args.password_stdin)?;
+            let db = open(&settings).await?;
+            add_user(&db, &args, &password).await
+        }
         // Handled before any configuration is read.
         Command::Estimate(_) => Ok(()),
+    }
+}
+
+fn read_password(from_stdin: bool) -> Result<String, CliError> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(CliError::ReadPassword)?;
+        let trimmed = line.strip_suffix('\n').unwrap_or(&line);
+        let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+        return Ok(trimmed.to_owned());
+    }
+    let first = rpassword::prompt_password("Password: ").map_err(CliError::ReadPassword)?;
+    let second =
+        rpassword::prompt_password("Repeat the password: ").map_err(CliError::ReadPassword)?;
+    if first != second {
+        return Err(CliError::PasswordMismatch);
+    }
+    Ok(first)
+}
+
+async fn add_user(
+    db: &DatabaseConnection,
+    args: &UserAddArgs,
+    password: &str,
+) -> Result<(), CliError> {
+    use crate::services::staff::{self, NewUser, StaffError};
+    let result = staff::create(
+        db,
+        &crate::services::audit::Actor::cli(),
+        NewUser {
+            email: &args.email,
+            role: &args.role,
+            password,
+            localities: Some(args.localities.clone()),
+        },
+    )
+    .await;
+    match result {
+        Ok(user) => {
+            println!("created {} ({})", user.email, user.role);
+            Ok(())
+        }
+        Err(StaffError::Invalid(errors)) => {
+            let lang = crate::i18n::Lang::En;
+            let text: Vec<String> = errors
+                .iter()
+                .map(|e| format!("--{}: {}", e.field, crate::error::field_message(lang, e)))
+                .collect();
+            Err(CliError::User(text.join("; ")))
+        }
+        Err(StaffError::Duplicate) => Err(CliError::User(format!(
+            "an account with the email {} already exists",
+            args.email.trim().to_lowercase()
+        ))),
+        Err(e) => Err(CliError::User(e.to_string())),
     }
 }

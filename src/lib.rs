@@ -1,6 +1,7 @@
 //! Hailong: citizen-satisfaction surveys of public services, with
 //! design-based indices and confidence intervals.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

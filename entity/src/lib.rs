@@ -3,14 +3,20 @@
 //! Business rules live in the `hailong` crate's `domain` and `services`
 //! modules; the schema's source of truth is the `migration` crate.
 
+pub mod api_token;
+pub mod app_secret;
+pub mod audit_log;
 pub mod campaign;
 pub mod campaign_locality;
 pub mod locality;
+pub mod password_reset;
 pub mod population_margin;
 pub mod questionnaire;
 pub mod questionnaire_version;
 pub mod response;
 pub mod service;
+pub mod staff_session;
+pub mod staff_user;
 
 pub mod prelude {
     pub use super::campaign::Entity as Campaign;

@@ -59,3 +59,84 @@ error-condition_needs_value = A condition needs a value to compare with.
 error-missing_vietnamese = The Vietnamese text is missing.
 error-invalid_language = Invalid language code: { $code }.
 error-text_too_long = The text is too long.
+# Staff: sign-in, accounts, roles, API tokens, audit log.
+staff-nav-label = Staff area
+staff-nav-home = Dashboard
+staff-nav-users = Accounts
+staff-nav-audit = Audit log
+staff-nav-tokens = API tokens
+staff-nav-account = My password
+staff-sign-out = Sign out
+staff-signed-in-as = Signed in as { $email } ({ $role })
+staff-dashboard-title = Dashboard
+role-admin = Administrator
+role-designer = Survey designer
+role-field_manager = Field manager
+role-analyst = Analyst
+login-title = Staff sign-in
+login-email = Email
+login-password = Password
+login-submit = Sign in
+login-failed = The email or password is not correct.
+login-too-many = Too many failed sign-ins. Please try again in { $minutes } { $minutes ->
+    [one] minute
+   *[other] minutes
+}.
+account-title = Change password
+account-current = Current password
+account-new = New password (at least 12 characters)
+account-confirm = Repeat the new password
+account-change = Change password
+account-change-hint = After a password change every session of yours ends and you sign in again.
+account-password-changed = Your password was changed.
+account-wrong-current = The current password is not correct.
+account-mismatch = The two new passwords differ.
+users-title = Staff accounts
+users-email = Email
+users-role = Role
+users-localities = Restricted to
+users-everywhere = Everywhere
+users-created = Created
+users-change = Change
+users-inactive = disabled
+users-active = Active
+users-save = Save
+users-new = New account
+users-initial-password = Initial password (at least 12 characters; the user should change it at once)
+users-localities-hint = Restrict to locality codes (comma-separated; empty = everywhere)
+users-create = Create account
+users-done-created = The account was created.
+users-done-updated = The account was updated.
+users-duplicate = An account with this email already exists.
+users-not-yourself = You cannot disable yourself or remove your own administrator role.
+tokens-title = API tokens
+tokens-intro = API tokens let scripts (R, Python…) read data with your rights. Send the token in the header Authorization: Bearer.
+tokens-copy-now = Copy this token now: it will not be shown again.
+tokens-name = Token name
+tokens-prefix = Starts with
+tokens-created = Created
+tokens-last-used = Last used
+tokens-revoked = Revoked
+tokens-revoke = Revoke
+tokens-create = Create token
+audit-title = Audit log
+audit-count = { $total } { $total ->
+    [one] entry
+   *[other] entries
+}
+audit-at = When
+audit-staff = Who
+audit-action = Action
+audit-object = Object
+audit-detail = Detail
+audit-pages = Pages
+audit-newer = Newer
+audit-older = Older
+error-bad_form = The form is not valid.
+error-user_not_found = No such account.
+error-token_not_found = No such API token.
+error-invalid_email = The email address is not valid.
+error-invalid_role = The role is not valid.
+error-password_too_short = The password needs at least { $min } characters.
+error-invalid_token_name = A token name needs 1 to 100 characters.
+error-bad_request = The request is not valid: { $detail }

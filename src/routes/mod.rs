@@ -4,6 +4,7 @@ pub mod api;
 pub mod assets;
 pub mod health;
 pub mod home;
+pub mod staff;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -16,7 +17,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home::home)
         .service(home::switch_language)
         .service(assets::stylesheet)
-        .service(web::scope("/api/v1").configure(api::configure));
+        .service(web::scope("/api/v1").configure(api::configure))
+        .service(web::scope("/staff").configure(staff::configure));
 }
 
 /// The answer to an unknown address: a page, or a JSON problem under `/api/`.

@@ -1,6 +1,8 @@
 //! Use cases over the database. Functions take `&impl ConnectionTrait` so they
 //! compose inside transactions.
 
+pub mod audit;
 pub mod campaigns;
 pub mod demo;
 pub mod localities;
+pub mod staff;

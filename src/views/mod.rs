@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod home;
+pub mod staff;
 
 use serde::Serialize;
 
@@ -40,7 +41,7 @@ impl Chrome {
 }
 
 /// Percent-encodes a local path for a query parameter.
-fn encode_path(path: &str) -> String {
+pub fn encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         match b {

@@ -90,7 +90,7 @@ async fn spawn(demo: bool) -> TestApp {
             .await
             .expect("seed demo");
     }
-    let app = Application::build(settings, conn).expect("build app");
+    let app = Application::build(settings, conn).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()

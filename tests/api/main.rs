@@ -8,3 +8,4 @@ mod estimate;
 mod health;
 mod helpers;
 mod pages;
+mod staff;

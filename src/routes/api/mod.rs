@@ -1,9 +1,10 @@
 //! The JSON API, version 1.
 
 pub mod campaigns;
+pub mod staff;
 
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(campaigns::list);
+    cfg.service(campaigns::list).service(staff::me);
 }

@@ -1,0 +1,14 @@
+//! Secrets the application generates for itself (e.g. the cookie key), shared
+//! by every process on the same database.
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "app_secrets")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub name: String,
+    pub value: String,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,286 @@
+//! Authentication as extractor types: a handler that takes [`StaffUser`]
+//! cannot run for an anonymous visitor, one that takes [`StaffForm`] cannot
+//! run without a valid CSRF token, and [`ApiUser`] accepts a session or a
+//! bearer API token.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{AUTHORIZATION, LOCATION};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, Problem};
+use crate::i18n::Lang;
+use crate::state::AppState;
+
+use super::session::{self, Authenticated, SESSION_COOKIE};
+use super::{Access, Area, Role};
+
+/// A signed-in staff member on a staff page.
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    /// Locality codes the account is restricted to; `None` = everywhere.
+    pub localities: Option<Vec<String>>,
+    pub session_id: String,
+    pub csrf_token: String,
+    pub lang: Lang,
+}
+
+/// What templates show of the signed-in user.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffView {
+    pub email: String,
+    pub role: &'static str,
+    pub csrf_token: String,
+    pub is_admin: bool,
+}
+
+impl StaffUser {
+    /// Refuses with 403 unless the role may do this.
+    pub fn require(&self, area: Area, access: Access) -> Result<(), Problem> {
+        if self.role.can(area, access) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden.page(self.lang))
+        }
+    }
+
+    /// True when the account may see this locality (or one of its parents
+    /// is in its list).
+    pub fn sees_locality(&self, code: &str, parent: Option<&str>) -> bool {
+        match &self.localities {
+            None => true,
+            Some(list) => list.iter().any(|l| l == code || Some(l.as_str()) == parent),
+        }
+    }
+
+    pub fn view(&self) -> StaffView {
+        StaffView {
+            email: self.email.clone(),
+            role: self.role.as_str(),
+            csrf_token: self.csrf_token.clone(),
+            is_admin: self.role == Role::Admin,
+        }
+    }
+}
+
+/// Why a staff page was refused: anonymous visitors are sent to sign in.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffRejection {
+    #[error("sign-in required")]
+    SignIn { next: String },
+    #[error(transparent)]
+    Problem(#[from] Problem),
+}
+
+impl ResponseError for StaffRejection {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            StaffRejection::SignIn { .. } => StatusCode::SEE_OTHER,
+            StaffRejection::Problem(p) => p.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            StaffRejection::SignIn { next } => {
+                let target = if next == "/staff" || next.is_empty() {
+                    "/staff/login".to_owned()
+                } else {
+                    format!("/staff/login?next={}", crate::views::encode_path(next))
+                };
+                HttpResponse::SeeOther()
+                    .insert_header((LOCATION, target))
+                    .finish()
+            }
+            StaffRejection::Problem(p) => p.error_response(),
+        }
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))
+}
+
+async fn from_cookie(req: &HttpRequest) -> Result<Option<Authenticated>, AppError> {
+    let state = state_of(req)?;
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let Some(value) = session::open_cookie(&state.cookie_key, &cookie) else {
+        return Ok(None);
+    };
+    Ok(session::lookup(&state.db, &value).await?)
+}
+
+fn to_staff(auth: Authenticated, lang: Lang) -> Option<StaffUser> {
+    let session = auth.session?;
+    let localities = auth
+        .user
+        .localities
+        .as_deref()
+        .and_then(|l| serde_json::from_str::<Vec<String>>(l).ok());
+    Some(StaffUser {
+        id: auth.user.id,
+        email: auth.user.email,
+        role: auth.role,
+        localities,
+        session_id: session.id,
+        csrf_token: session.csrf_token,
+        lang,
+    })
+}
+
+impl FromRequest for StaffUser {
+    type Error = StaffRejection;
+    type Future = LocalBoxFuture<'static, Result<StaffUser, StaffRejection>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let lang = Lang::of_request(&req);
+            let auth = from_cookie(&req).await.map_err(|e| e.page(lang))?;
+            auth.and_then(|a| to_staff(a, lang))
+                .ok_or_else(|| StaffRejection::SignIn {
+                    next: req.uri().path().to_owned(),
+                })
+        })
+    }
+}
+
+/// A staff member calling the JSON API, by session cookie or
+/// `Authorization: Bearer <token>`.
+#[derive(Debug, Clone)]
+pub struct ApiUser {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub localities: Option<Vec<String>>,
+    pub lang: Lang,
+}
+
+impl ApiUser {
+    /// Refuses with 403 unless the role may do this.
+    pub fn require(&self, area: Area, access: Access) -> Result<(), Problem> {
+        if self.role.can(area, access) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden.api(self.lang))
+        }
+    }
+}
+
+/// The API caller, if any (for endpoints that are public for some objects).
+pub async fn api_user(req: &HttpRequest) -> Result<Option<ApiUser>, AppError> {
+    let lang = Lang::of_request(req);
+    let bearer = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    let auth = match bearer {
+        Some(token) => {
+            let state = state_of(req)?;
+            session::lookup_token(&state.db, &token).await?
+        }
+        None => from_cookie(req).await?,
+    };
+    Ok(auth.map(|a| ApiUser {
+        id: a.user.id,
+        email: a.user.email,
+        role: a.role,
+        localities: a
+            .user
+            .localities
+            .as_deref()
+            .and_then(|l| serde_json::from_str(l).ok()),
+        lang,
+    }))
+}
+
+impl FromRequest for ApiUser {
+    type Error = Problem;
+    type Future = LocalBoxFuture<'static, Result<ApiUser, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let lang = Lang::of_request(&req);
+            api_user(&req)
+                .await
+                .map_err(|e| e.api(lang))?
+                .ok_or_else(|| AppError::Unauthorized.api(lang))
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// A form posted by a signed-in staff member, its CSRF token checked.
+pub struct StaffForm<T> {
+    pub user: StaffUser,
+    pub form: T,
+}
+
+/// Largest staff form accepted.
+const FORM_LIMIT: usize = 256 * 1024;
+
+impl<T: DeserializeOwned + 'static> FromRequest for StaffForm<T> {
+    type Error = StaffRejection;
+    type Future = LocalBoxFuture<'static, Result<StaffForm<T>, StaffRejection>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let user = StaffUser::from_request(&req, &mut Payload::None).await?;
+            let lang = user.lang;
+            let body = body.await.map_err(|e| {
+                AppError::BadRequest {
+                    code: "bad_form",
+                    detail: e.to_string(),
+                }
+                .page(lang)
+            })?;
+            if body.len() > FORM_LIMIT {
+                return Err(AppError::PayloadTooLarge.page(lang).into());
+            }
+            let csrf: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|e| {
+                AppError::BadRequest {
+                    code: "bad_form",
+                    detail: e.to_string(),
+                }
+                .page(lang)
+            })?;
+            if !constant_time_eq(csrf.csrf_token.as_bytes(), user.csrf_token.as_bytes()) {
+                return Err(AppError::Forbidden.page(lang).into());
+            }
+            let form: T = serde_urlencoded::from_bytes(&body).map_err(|e| {
+                AppError::BadRequest {
+                    code: "bad_form",
+                    detail: e.to_string(),
+                }
+                .page(lang)
+            })?;
+            Ok(StaffForm { user, form })
+        })
+    }
+}
+
+/// Compares secrets without revealing where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && !a.is_empty()
+        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

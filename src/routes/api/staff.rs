@@ -1,0 +1,16 @@
+//! `GET /api/v1/staff/me`: who the session or API token belongs to.
+
+use actix_web::{HttpResponse, get};
+use serde_json::json;
+
+use crate::auth::extract::ApiUser;
+
+#[get("/staff/me")]
+pub async fn me(user: ApiUser) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "id": user.id,
+        "email": user.email,
+        "role": user.role.as_str(),
+        "localities": user.localities,
+    }))
+}

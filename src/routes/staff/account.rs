@@ -1,0 +1,132 @@
+//! The staff dashboard and one's own account (password change).
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::extract::{StaffForm, StaffUser};
+use crate::auth::{Access, Area, password, session};
+use crate::error::{AppError, Problem, field_message};
+use crate::i18n;
+use crate::services::audit::Actor;
+use crate::services::staff::{self, StaffError};
+use crate::state::AppState;
+use crate::views::staff::Notice;
+
+use super::render;
+
+/// A link on the dashboard to an area the role may use.
+#[derive(Serialize)]
+struct AreaLink {
+    href: &'static str,
+    key: &'static str,
+}
+
+#[derive(Serialize)]
+struct Dashboard {
+    areas: Vec<AreaLink>,
+}
+
+#[get("")]
+pub async fn dashboard(user: StaffUser) -> Result<HttpResponse, Problem> {
+    let mut areas = Vec::new();
+    if user.role.can(Area::Accounts, Access::Write) {
+        areas.push(AreaLink {
+            href: "/staff/users",
+            key: "staff-nav-users",
+        });
+        areas.push(AreaLink {
+            href: "/staff/audit",
+            key: "staff-nav-audit",
+        });
+    }
+    areas.push(AreaLink {
+        href: "/staff/tokens",
+        key: "staff-nav-tokens",
+    });
+    areas.push(AreaLink {
+        href: "/staff/account",
+        key: "staff-nav-account",
+    });
+    render(&user, "staff/dashboard.html", "/staff", Dashboard { areas })
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    done: Option<String>,
+}
+
+#[get("/account")]
+pub async fn show(user: StaffUser, q: web::Query<NoticeQuery>) -> Result<HttpResponse, Problem> {
+    let notice = Notice {
+        notice: q
+            .done
+            .as_deref()
+            .filter(|d| *d == "password")
+            .map(|_| i18n::t(user.lang, "account-password-changed", &[])),
+        errors: vec![],
+    };
+    render(&user, "staff/account.html", "/staff/account", notice)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+#[post("/account/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    form: StaffForm<PasswordForm>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    let lang = user.lang;
+    let account = staff::by_email(&state.db, &user.email)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?
+        .ok_or(AppError::Unauthorized)
+        .map_err(|e| e.page(lang))?;
+    let mut errors = Vec::new();
+    if !password::verify(&form.current_password, &account.password_hash) {
+        errors.push(i18n::t(lang, "account-wrong-current", &[]));
+    }
+    if form.new_password != form.confirm_password {
+        errors.push(i18n::t(lang, "account-mismatch", &[]));
+    }
+    if errors.is_empty() {
+        match staff::set_password(
+            &state.db,
+            &Actor::staff(user.id, &user.email),
+            user.id,
+            &form.new_password,
+        )
+        .await
+        {
+            Ok(()) => {
+                // Every session ended, this one included: sign in again.
+                session::revoke_all(&state.db, user.id)
+                    .await
+                    .map_err(|e| AppError::from(e).page(lang))?;
+                return Ok(HttpResponse::SeeOther()
+                    .insert_header(("Location", "/staff/login"))
+                    .cookie(session::removal())
+                    .finish());
+            }
+            Err(StaffError::Invalid(list)) => {
+                errors.extend(list.iter().map(|f| field_message(lang, f)));
+            }
+            Err(e) => return Err(AppError::Internal(e.into()).page(lang)),
+        }
+    }
+    let notice = Notice {
+        notice: None,
+        errors,
+    };
+    let mut res = render(&user, "staff/account.html", "/staff/account", notice)?;
+    *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}

@@ -1,0 +1,157 @@
+//! Signing in and out.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+
+use crate::auth::extract::{StaffForm, constant_time_eq};
+use crate::auth::{password, random_token, session};
+use crate::error::{AppError, Problem};
+use crate::i18n::{self, Arg, Lang};
+use crate::services::{audit, staff};
+use crate::state::AppState;
+use crate::templates;
+use crate::views::staff::LoginPage;
+
+/// The double-submit cookie that protects the sign-in form.
+const LOGIN_CSRF_COOKIE: &str = "hailong_login_csrf";
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local staff paths: never redirect to another site.
+fn safe_next(next: Option<&str>) -> String {
+    next.filter(|n| n.starts_with("/staff") && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/staff")
+        .to_owned()
+}
+
+fn render_login(
+    page: &LoginPage,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, Problem> {
+    let lang = Lang::parse(page.chrome.lang).unwrap_or(Lang::Vi);
+    let body =
+        templates::render("staff/login.html", page).map_err(|e| AppError::from(e).page(lang))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(
+            Cookie::build(LOGIN_CSRF_COOKIE, page.csrf_token.clone())
+                .path("/staff")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .finish(),
+        )
+        .body(body))
+}
+
+#[get("/login")]
+pub async fn show(query: web::Query<NextQuery>, lang: Lang) -> Result<HttpResponse, Problem> {
+    let token = random_token().map_err(|e| AppError::Internal(e.into()).page(lang))?;
+    let page = LoginPage::new(lang, token, safe_next(query.next.as_deref()));
+    render_login(&page, actix_web::http::StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+    next: Option<String>,
+}
+
+#[post("/login")]
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let cookie = req.cookie(LOGIN_CSRF_COOKIE);
+    let csrf_ok = cookie
+        .as_ref()
+        .is_some_and(|c| constant_time_eq(c.value().as_bytes(), form.csrf_token.as_bytes()));
+    if !csrf_ok {
+        return Err(AppError::Forbidden.page(lang));
+    }
+    let email = form.email.trim().to_lowercase();
+    // Used for counting failures in memory only; never logged or stored.
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let token = random_token().map_err(|e| AppError::Internal(e.into()).page(lang))?;
+    let mut page = LoginPage::new(lang, token, safe_next(form.next.as_deref()));
+    page.email = email.clone();
+    if let Some(wait) = state.login_limiter.check(&email, &address) {
+        let minutes = wait.as_secs().div_ceil(60);
+        page.error = Some(i18n::t(
+            lang,
+            "login-too-many",
+            &[("minutes", Arg::from(minutes))],
+        ));
+        return render_login(&page, actix_web::http::StatusCode::TOO_MANY_REQUESTS);
+    }
+    let user = staff::by_email(&state.db, &email)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
+    // Verify against a dummy hash when there is no such account, so both
+    // cases take the same time and give the same message.
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| password::DUMMY_HASH.clone());
+    let valid = password::verify(&form.password, &hash);
+    let user = user.filter(|u| valid && u.active);
+    let Some(user) = user else {
+        state.login_limiter.failed(&email, &address);
+        page.error = Some(i18n::t(lang, "login-failed", &[]));
+        return render_login(&page, actix_web::http::StatusCode::UNAUTHORIZED);
+    };
+    state.login_limiter.succeeded(&email);
+    let secure = req.connection_info().scheme() == "https";
+    let cookie = session::create(&state.db, &state.cookie_key, user.id, secure)
+        .await
+        .map_err(|e| AppError::Internal(e.into()).page(lang))?;
+    audit::record(
+        &state.db,
+        &audit::Actor::staff(user.id, &user.email),
+        "user.login",
+        "user",
+        &user.id.to_string(),
+        "",
+    )
+    .await
+    .map_err(|e| AppError::from(e).page(lang))?;
+    let mut remove_csrf = Cookie::build(LOGIN_CSRF_COOKIE, "").path("/staff").finish();
+    remove_csrf.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", page.next.clone()))
+        .cookie(cookie)
+        .cookie(remove_csrf)
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+#[post("/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    form: StaffForm<Empty>,
+) -> Result<HttpResponse, Problem> {
+    let user = form.user;
+    session::revoke(&state.db, &user.session_id)
+        .await
+        .map_err(|e| AppError::from(e).page(user.lang))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/staff/login"))
+        .cookie(session::removal())
+        .finish())
+}

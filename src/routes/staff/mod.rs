@@ -1,0 +1,58 @@
+//! Staff pages under `/staff`. Every handler takes a [`StaffUser`] or
+//! [`StaffForm`] (so anonymous visitors are sent to `/staff/login`, forms
+//! without a valid CSRF token are refused) and checks its role.
+//!
+//! [`StaffUser`]: crate::auth::extract::StaffUser
+//! [`StaffForm`]: crate::auth::extract::StaffForm
+
+pub mod account;
+pub mod audit;
+pub mod login;
+pub mod tokens;
+pub mod users;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::auth::extract::StaffUser;
+use crate::error::{AppError, Problem};
+use crate::templates;
+use crate::views::staff::StaffPage;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(login::show)
+        .service(login::submit)
+        .service(login::logout)
+        .service(account::dashboard)
+        .service(account::show)
+        .service(account::change_password)
+        .service(users::index)
+        .service(users::create)
+        .service(users::update)
+        .service(tokens::index)
+        .service(tokens::create)
+        .service(tokens::revoke)
+        .service(audit::index);
+}
+
+/// Renders a staff page for the signed-in user.
+pub fn render<T: Serialize>(
+    user: &StaffUser,
+    template: &str,
+    path: &str,
+    page: T,
+) -> Result<HttpResponse, Problem> {
+    let ctx = StaffPage::new(user, path, page);
+    let body = templates::render(template, &ctx).map_err(|e| AppError::from(e).page(user.lang))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body))
+}
+
+/// 303 to a staff page after a successful POST.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location.to_owned()))
+        .finish()
+}

@@ -1,0 +1,280 @@
+//! Staff accounts and API tokens.
+
+use chrono::Utc;
+use entity::{api_token, staff_user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
+};
+
+use crate::auth::{Role, password, random_token, session, token_hash};
+use crate::domain::validation::FieldError;
+
+use super::audit::{self, Actor};
+
+/// A problem with an account change.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error("invalid input: {0:?}")]
+    Invalid(Vec<FieldError>),
+    #[error("an account with this email already exists")]
+    Duplicate,
+    #[error("no such account")]
+    NotFound,
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error("{0}")]
+    Password(#[from] password::PasswordError),
+    #[error("no randomness from the operating system: {0}")]
+    Random(#[from] getrandom::Error),
+}
+
+/// Normalises and checks an email address (lowercase, one `@`, a dot in the domain).
+pub fn parse_email(raw: &str) -> Option<String> {
+    let email = raw.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    let ok = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.contains(char::is_whitespace)
+        && email.len() <= 254
+        && email.matches('@').count() == 1;
+    ok.then_some(email)
+}
+
+/// A new account's details.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub role: &'a str,
+    pub password: &'a str,
+    pub localities: Option<Vec<String>>,
+}
+
+/// Creates an account; every problem is listed.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    new: NewUser<'_>,
+) -> Result<staff_user::Model, StaffError> {
+    let mut errors = Vec::new();
+    let email = parse_email(new.email);
+    if email.is_none() {
+        errors.push(FieldError::new("email", "invalid_email"));
+    }
+    let role = Role::parse(new.role);
+    if role.is_none() {
+        errors.push(FieldError::new("role", "invalid_role"));
+    }
+    if password::check_policy(new.password).is_err() {
+        errors.push(
+            FieldError::new("password", "password_too_short")
+                .with("min", password::MIN_LENGTH.to_string()),
+        );
+    }
+    let (Some(email), Some(role)) = (email, role) else {
+        return Err(StaffError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(StaffError::Invalid(errors));
+    }
+    if by_email(db, &email).await?.is_some() {
+        return Err(StaffError::Duplicate);
+    }
+    let now = Utc::now();
+    let user = staff_user::ActiveModel {
+        email: Set(email.clone()),
+        password_hash: Set(password::hash(new.password)?),
+        role: Set(role.as_str().to_owned()),
+        localities: Set(new
+            .localities
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::to_string(&l).unwrap_or_else(|_| "[]".to_owned()))),
+        active: Set(true),
+        created_at: Set(now),
+        password_changed_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    audit::record(
+        db,
+        actor,
+        "user.create",
+        "user",
+        &user.id.to_string(),
+        &format!("{email} as {}", role.as_str()),
+    )
+    .await?;
+    Ok(user)
+}
+
+pub async fn by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<staff_user::Model>, DbErr> {
+    staff_user::Entity::find()
+        .filter(staff_user::Column::Email.eq(email.trim().to_lowercase()))
+        .one(db)
+        .await
+}
+
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<staff_user::Model>, DbErr> {
+    staff_user::Entity::find()
+        .order_by_asc(staff_user::Column::Email)
+        .all(db)
+        .await
+}
+
+/// Changes an account's role and active flag; deactivation ends its sessions.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+    role: &str,
+    active: bool,
+) -> Result<(), StaffError> {
+    let role = Role::parse(role)
+        .ok_or_else(|| StaffError::Invalid(vec![FieldError::new("role", "invalid_role")]))?;
+    let user = staff_user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StaffError::NotFound)?;
+    let before = format!("{} active={}", user.role, user.active);
+    let mut model: staff_user::ActiveModel = user.into();
+    model.role = Set(role.as_str().to_owned());
+    model.active = Set(active);
+    model.update(db).await?;
+    if !active {
+        session::revoke_all(db, id).await?;
+    }
+    audit::record(
+        db,
+        actor,
+        "user.update",
+        "user",
+        &id.to_string(),
+        &format!("{before} -> {} active={active}", role.as_str()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sets a new password and ends every session of the account.
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+    new_password: &str,
+) -> Result<(), StaffError> {
+    if password::check_policy(new_password).is_err() {
+        return Err(StaffError::Invalid(vec![
+            FieldError::new("new_password", "password_too_short")
+                .with("min", password::MIN_LENGTH.to_string()),
+        ]));
+    }
+    let user = staff_user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StaffError::NotFound)?;
+    let mut model: staff_user::ActiveModel = user.into();
+    model.password_hash = Set(password::hash(new_password)?);
+    model.password_changed_at = Set(Utc::now());
+    model.update(db).await?;
+    session::revoke_all(db, id).await?;
+    audit::record(db, actor, "user.password", "user", &id.to_string(), "").await?;
+    Ok(())
+}
+
+/// Creates an API token; the plaintext is returned once and never stored.
+pub async fn create_token(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    user_id: i64,
+    name: &str,
+) -> Result<(api_token::Model, String), StaffError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(StaffError::Invalid(vec![FieldError::new(
+            "name",
+            "invalid_token_name",
+        )]));
+    }
+    let token = format!("hl_{}", random_token()?);
+    let row = api_token::ActiveModel {
+        user_id: Set(user_id),
+        name: Set(name.to_owned()),
+        token_hash: Set(token_hash(&token)),
+        prefix: Set(token.chars().take(10).collect()),
+        created_at: Set(Utc::now()),
+        last_used_on: Set(None),
+        revoked: Set(false),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    audit::record(
+        db,
+        actor,
+        "token.create",
+        "api_token",
+        &row.id.to_string(),
+        name,
+    )
+    .await?;
+    Ok((row, token))
+}
+
+pub async fn tokens_of(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<api_token::Model>, DbErr> {
+    api_token::Entity::find()
+        .filter(api_token::Column::UserId.eq(user_id))
+        .order_by_desc(api_token::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Revokes one of the user's own tokens.
+pub async fn revoke_token(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    user_id: i64,
+    token_id: i64,
+) -> Result<(), StaffError> {
+    let row = api_token::Entity::find_by_id(token_id)
+        .one(db)
+        .await?
+        .filter(|t| t.user_id == user_id)
+        .ok_or(StaffError::NotFound)?;
+    let mut model: api_token::ActiveModel = row.into();
+    model.revoked = Set(true);
+    model.update(db).await?;
+    audit::record(
+        db,
+        actor,
+        "token.revoke",
+        "api_token",
+        &token_id.to_string(),
+        "",
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            parse_email(" An@Example.VN "),
+            Some("an@example.vn".to_owned())
+        );
+        assert_eq!(parse_email("no-at.example.vn"), None);
+        assert_eq!(parse_email("a@b"), None);
+        assert_eq!(parse_email("a@@b.vn"), None);
+    }
+}
