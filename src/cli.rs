@@ -34,6 +34,9 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Load data into the database.
     Seed(SeedArgs),
+    /// Import or export questionnaires (JSON or XLSForm).
+    #[command(subcommand)]
+    Questionnaire(QuestionnaireCommand),
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -49,6 +52,40 @@ pub struct ServeArgs {
     /// Seed the demo data before listening (does nothing if already present).
     #[arg(long)]
     pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuestionnaireCommand {
+    /// Import a questionnaire from Hailong JSON or an XLSForm (.xlsx) as a
+    /// draft (a new questionnaire, or a new draft of the one with its code),
+    /// then print it; or print every problem found.
+    Import(QuestionnaireImportArgs),
+    /// Print the newest version of a questionnaire (by id or code) as JSON.
+    Export(QuestionnaireExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QuestionnaireImportArgs {
+    /// A .json file (Hailong's format) or an .xlsx/.xls/.ods XLSForm.
+    pub file: PathBuf,
+    /// How to print the imported questionnaire.
+    #[arg(long, value_enum, default_value_t = PrintFormat::Text)]
+    pub format: PrintFormat,
+    /// Check and print only; store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrintFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct QuestionnaireExportArgs {
+    /// The questionnaire's id or code.
+    pub id: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,6 +237,13 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         Command::Seed(_) => {
             let db = open(&settings).await?;
             seed_demo(&db).await
+        }
+        Command::Questionnaire(QuestionnaireCommand::Import(args)) => {
+            crate::services::questionnaire_io::import_cli(&settings, &args).await
+        }
+        Command::Questionnaire(QuestionnaireCommand::Export(args)) => {
+            let db = open(&settings).await?;
+            crate::services::questionnaire_io::export_cli(&db, &args.id).await
         }
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(args.password_stdin)?;

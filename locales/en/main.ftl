@@ -140,3 +140,12 @@ error-invalid_role = The role is not valid.
 error-password_too_short = The password needs at least { $min } characters.
 error-invalid_token_name = A token name needs 1 to 100 characters.
 error-bad_request = The request is not valid: { $detail }
+# Questionnaires.
+error-questionnaire_not_found = No such questionnaire or version.
+error-duplicate_questionnaire = A questionnaire with the code { $code } already exists.
+error-code_mismatch = The questionnaire's code must stay { $expected } (got { $found }).
+error-no_draft = There is no draft to publish.
+error-version_in_use = This version is used by a campaign and cannot be deleted.
+error-invalid_utf8 = The data is not valid UTF-8.
+error-xlsform_unknown_type = Unknown XLSForm question type: { $type }.
+error-xlsform_unknown_list = There is no choice list { $list } in the "choices" sheet.

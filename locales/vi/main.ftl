@@ -125,3 +125,12 @@ error-invalid_role = Vai trò không hợp lệ.
 error-password_too_short = Mật khẩu cần ít nhất { $min } ký tự.
 error-invalid_token_name = Tên khoá cần từ 1 đến 100 ký tự.
 error-bad_request = Yêu cầu không hợp lệ: { $detail }
+# Bảng hỏi.
+error-questionnaire_not_found = Không tìm thấy bảng hỏi hoặc phiên bản này.
+error-duplicate_questionnaire = Đã có bảng hỏi với mã { $code }.
+error-code_mismatch = Mã bảng hỏi phải giữ nguyên là { $expected } (nhận được { $found }).
+error-no_draft = Không có bản nháp nào để công bố.
+error-version_in_use = Phiên bản này đang được dùng trong một cuộc khảo sát nên không thể xoá.
+error-invalid_utf8 = Dữ liệu không phải UTF-8 hợp lệ.
+error-xlsform_unknown_type = Kiểu câu hỏi XLSForm không xác định: { $type }.
+error-xlsform_unknown_list = Không có danh sách lựa chọn { $list } trong trang "choices".

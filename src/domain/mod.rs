@@ -4,3 +4,4 @@ pub mod campaign;
 pub mod questionnaire;
 pub mod text;
 pub mod validation;
+pub mod xlsform;

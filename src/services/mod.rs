@@ -5,4 +5,6 @@ pub mod audit;
 pub mod campaigns;
 pub mod demo;
 pub mod localities;
+pub mod questionnaire_io;
+pub mod questionnaires;
 pub mod staff;

@@ -8,4 +8,5 @@ mod estimate;
 mod health;
 mod helpers;
 mod pages;
+mod questionnaires;
 mod staff;

@@ -1,0 +1,224 @@
+//! `/api/v1/questionnaires`: list, create, update the draft, validate,
+//! publish, read and delete versions. Staff only (session or API token);
+//! reading needs the questionnaires area, changing needs write access.
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use serde_json::json;
+
+use crate::auth::extract::ApiUser;
+use crate::auth::{Access, Area};
+use crate::domain::questionnaire::Definition;
+use crate::domain::validation::FieldError;
+use crate::error::{AppError, Problem};
+use crate::services::audit::Actor;
+use crate::services::questionnaires::{self, QuestionnaireError};
+use crate::state::AppState;
+
+impl From<QuestionnaireError> for AppError {
+    fn from(e: QuestionnaireError) -> Self {
+        match e {
+            QuestionnaireError::Invalid(list) => AppError::Validation(list),
+            QuestionnaireError::NotFound => AppError::NotFound("questionnaire_not_found"),
+            QuestionnaireError::DuplicateCode(code) => AppError::Validation(vec![
+                FieldError::new("code", "duplicate_questionnaire").with("code", code),
+            ]),
+            QuestionnaireError::CodeMismatch { expected, found } => AppError::Validation(vec![
+                FieldError::new("code", "code_mismatch")
+                    .with("expected", expected)
+                    .with("found", found),
+            ]),
+            QuestionnaireError::NoDraft => AppError::Conflict("no_draft"),
+            QuestionnaireError::InUse => AppError::Conflict("version_in_use"),
+            QuestionnaireError::Db(e) => AppError::from(e),
+        }
+    }
+}
+
+/// Parses a JSON request body as a definition; a body that is not
+/// `application/json` is refused (415), so no HTML form can post here.
+pub fn definition_from(req: &HttpRequest, body: &[u8]) -> Result<Definition, AppError> {
+    let json_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !json_type {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let text = std::str::from_utf8(body).map_err(|e| AppError::BadRequest {
+        code: "invalid_utf8",
+        detail: e.to_string(),
+    })?;
+    Definition::parse(text).map_err(AppError::Validation)
+}
+
+fn actor(user: &ApiUser) -> Actor {
+    Actor::staff(user.id, &user.email)
+}
+
+#[get("/questionnaires")]
+pub async fn index(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Read)?;
+    let list = questionnaires::list(&state.db)
+        .await
+        .map_err(|e| AppError::from(e).api(user.lang))?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[post("/questionnaires")]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: ApiUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Write)?;
+    let lang = user.lang;
+    let def = definition_from(&req, &body).map_err(|e| e.api(lang))?;
+    let created = questionnaires::create(&state.db, &actor(&user), &def)
+        .await
+        .map_err(|e| AppError::from(e).api(lang))?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/questionnaires/{}", created.id)))
+        .json(created))
+}
+
+#[get("/questionnaires/{id}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Read)?;
+    let lang = user.lang;
+    let id = path.into_inner();
+    let summary = questionnaires::get(&state.db, id)
+        .await
+        .map_err(|e| AppError::from(e).api(lang))?;
+    let (latest, def) = questionnaires::latest(&state.db, id)
+        .await
+        .map_err(|e| AppError::from(e).api(lang))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": summary.id,
+        "code": summary.code,
+        "versions": summary.versions,
+        "latest": { "version": latest.version, "status": latest.status, "definition": def },
+    })))
+}
+
+#[put("/questionnaires/{id}/draft")]
+pub async fn save_draft(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Write)?;
+    let lang = user.lang;
+    let def = definition_from(&req, &body).map_err(|e| e.api(lang))?;
+    let number = questionnaires::save_draft(&state.db, &actor(&user), path.into_inner(), &def)
+        .await
+        .map_err(|e| AppError::from(e).api(lang))?;
+    Ok(HttpResponse::Ok().json(json!({ "version": number, "status": "draft" })))
+}
+
+/// Checks a definition without saving it: `{valid, errors: [{field, code, message}]}`.
+#[post("/questionnaires/validate")]
+pub async fn validate(
+    req: HttpRequest,
+    user: ApiUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Read)?;
+    let lang = user.lang;
+    match definition_from(&req, &body) {
+        Ok(_) => Ok(HttpResponse::Ok().json(json!({ "valid": true, "errors": [] }))),
+        Err(AppError::Validation(problems)) => {
+            let errors: Vec<_> = problems
+                .iter()
+                .map(|f| json!({ "field": f.field, "code": f.code, "message": crate::error::field_message(lang, f) }))
+                .collect();
+            Ok(HttpResponse::Ok().json(json!({ "valid": false, "errors": errors })))
+        }
+        Err(e) => Err(e.api(lang)),
+    }
+}
+
+#[post("/questionnaires/{id}/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Write)?;
+    let lang = user.lang;
+    let v = questionnaires::publish(&state.db, &actor(&user), path.into_inner())
+        .await
+        .map_err(|e| AppError::from(e).api(lang))?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[get("/questionnaires/{id}/versions/{version}")]
+pub async fn show_version(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<(i64, i32)>,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Read)?;
+    let lang = user.lang;
+    let (id, number) = path.into_inner();
+    let (row, def) = questionnaires::version(&state.db, id, number)
+        .await
+        .map_err(|e| AppError::from(e).api(lang))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "version": row.version,
+        "status": row.status,
+        "checksum": row.checksum,
+        "published_at": row.published_at.map(|t| t.to_rfc3339()),
+        "definition": def,
+    })))
+}
+
+/// The newest version's definition as a file: `questionnaire import` reads it back.
+#[get("/questionnaires/{id}/export")]
+pub async fn export(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Read)?;
+    let lang = user.lang;
+    let (_, def) = questionnaires::latest(&state.db, path.into_inner())
+        .await
+        .map_err(|e| AppError::from(e).api(lang))?;
+    let body =
+        serde_json::to_string_pretty(&def).map_err(|e| AppError::Internal(e.into()).api(lang))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{}.json\"", def.code),
+        ))
+        .body(body))
+}
+
+#[delete("/questionnaires/{id}/versions/{version}")]
+pub async fn delete_version(
+    state: web::Data<AppState>,
+    user: ApiUser,
+    path: web::Path<(i64, i32)>,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Write)?;
+    let lang = user.lang;
+    let (id, number) = path.into_inner();
+    questionnaires::delete_version(&state.db, &actor(&user), id, number)
+        .await
+        .map_err(|e| AppError::from(e).api(lang))?;
+    Ok(HttpResponse::NoContent().finish())
+}
