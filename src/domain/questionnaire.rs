@@ -11,7 +11,7 @@ use super::text::{Text, is_code};
 use super::validation::FieldError;
 
 /// A whole questionnaire definition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Definition {
     /// Stable code of the questionnaire, e.g. `sipas-one-stop`.
@@ -27,7 +27,7 @@ pub struct Definition {
 }
 
 /// A group of questions shown together.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Section {
     pub code: String,
@@ -38,7 +38,7 @@ pub struct Section {
 }
 
 /// The kind of answer a question takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QuestionType {
     Scale,
@@ -65,7 +65,7 @@ impl QuestionType {
 }
 
 /// An option of a choice question.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Choice {
     /// The value an answer carries, a code such as `female`.
@@ -74,7 +74,7 @@ pub struct Choice {
 }
 
 /// A labelled point of a scale.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScalePoint {
     pub value: i64,
@@ -82,7 +82,7 @@ pub struct ScalePoint {
 }
 
 /// How a question feeds an index: the criterion and element it belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndexMapping {
     /// Code of the index this question feeds (defaults to the first index).
@@ -108,7 +108,7 @@ fn four() -> i64 {
 }
 
 /// Show a question only when an earlier question's answer satisfies this.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// Code of an earlier question.
@@ -120,7 +120,7 @@ pub struct Condition {
 }
 
 /// The comparison a condition applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionOp {
     /// The question has any real answer (not "don't know"/"not applicable").
@@ -132,7 +132,7 @@ pub enum ConditionOp {
 }
 
 /// One question.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Question {
     /// Stable code; answers are keyed by it.
@@ -169,7 +169,7 @@ pub struct Question {
 }
 
 /// How an index aggregates its parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
     /// SIPAS: share satisfied per criterion, mean of criteria per element,
@@ -184,7 +184,7 @@ pub enum Aggregation {
 }
 
 /// An index tree: index → elements → criteria (→ questions, by mapping).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndexDefinition {
     pub code: String,
@@ -194,7 +194,7 @@ pub struct IndexDefinition {
 }
 
 /// An element (yếu tố / dimension) of an index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndexElement {
     pub code: String,
@@ -205,7 +205,7 @@ pub struct IndexElement {
 }
 
 /// A criterion (tiêu chí) of an element.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndexCriterion {
     pub code: String,

@@ -8,8 +8,9 @@ use super::validation::FieldError;
 
 /// A text in several languages: `{"vi": "…", "en": "…"}`. Vietnamese is
 /// required wherever a text is required; other languages are optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(example = json!({"vi": "Hài lòng", "en": "Satisfied"}))]
 pub struct Text(pub BTreeMap<String, String>);
 
 impl Text {

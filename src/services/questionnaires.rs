@@ -44,7 +44,7 @@ pub enum QuestionnaireError {
 }
 
 /// A questionnaire with a summary of its versions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub id: i64,
     pub code: String,
@@ -66,7 +66,7 @@ impl Summary {
 }
 
 /// One version, without its definition.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VersionInfo {
     pub id: i64,
     pub version: i32,

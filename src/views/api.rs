@@ -8,7 +8,7 @@ use crate::i18n::Lang;
 use crate::services::campaigns::OpenCampaign;
 
 /// A campaign in `GET /api/v1/campaigns`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CampaignJson<'a> {
     /// The `{campaign}` of every `/api/v1/campaigns/{campaign}/…` path.
     pub slug: &'a str,
@@ -24,7 +24,7 @@ pub struct CampaignJson<'a> {
     pub questionnaire: QuestionnaireJson<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LocalityJson<'a> {
     pub code: &'a str,
     pub level: &'a str,
@@ -32,7 +32,7 @@ pub struct LocalityJson<'a> {
     pub parent: Option<&'a str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuestionnaireJson<'a> {
     pub code: &'a str,
     pub version: i32,
@@ -40,7 +40,7 @@ pub struct QuestionnaireJson<'a> {
     pub sections: Vec<SectionJson<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SectionJson<'a> {
     pub code: &'a str,
     pub title: &'a Text,
@@ -48,7 +48,7 @@ pub struct SectionJson<'a> {
 }
 
 /// A question as clients need it to render and validate an answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuestionJson<'a> {
     pub code: &'a str,
     #[serde(rename = "type")]

@@ -678,3 +678,33 @@ fn presets_are_valid_in_both_languages() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_public_and_lists_the_api() {
+    let app = spawn_app().await;
+    let res = app.get("/api/v1/openapi.json").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (method, path) in [
+        ("get", "/api/v1/campaigns"),
+        ("get", "/api/v1/openapi.json"),
+        ("get", "/api/v1/staff/me"),
+        ("get", "/api/v1/questionnaires"),
+        ("post", "/api/v1/questionnaires"),
+        ("post", "/api/v1/questionnaires/validate"),
+        ("get", "/api/v1/questionnaires/{id}"),
+        ("put", "/api/v1/questionnaires/{id}/draft"),
+        ("post", "/api/v1/questionnaires/{id}/publish"),
+        ("get", "/api/v1/questionnaires/{id}/versions/{version}"),
+        ("delete", "/api/v1/questionnaires/{id}/versions/{version}"),
+        ("get", "/api/v1/questionnaires/{id}/export"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    assert!(doc["components"]["schemas"]["Definition"].is_object());
+    assert!(doc["components"]["securitySchemes"]["token"].is_object());
+}

@@ -9,6 +9,8 @@ use crate::services::campaigns;
 use crate::state::AppState;
 use crate::views::api::CampaignJson;
 
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "public",
+    responses((status = 200, description = "Campaigns open today, in listing order, with their localities and questionnaire", body = [CampaignJson])))]
 #[get("/campaigns")]
 pub async fn list(state: web::Data<AppState>, lang: Lang) -> Result<HttpResponse, Problem> {
     let today = Utc::now().date_naive();

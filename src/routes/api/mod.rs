@@ -1,6 +1,7 @@
 //! The JSON API, version 1.
 
 pub mod campaigns;
+pub mod openapi;
 pub mod questionnaires;
 pub mod staff;
 
@@ -8,6 +9,7 @@ use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(campaigns::list)
+        .service(openapi::document)
         .service(staff::me)
         .service(questionnaires::index)
         .service(questionnaires::create)

@@ -15,6 +15,8 @@ use crate::services::audit::Actor;
 use crate::services::questionnaires::{self, QuestionnaireError};
 use crate::state::AppState;
 
+use super::openapi::ProblemDoc;
+
 impl From<QuestionnaireError> for AppError {
     fn from(e: QuestionnaireError) -> Self {
         match e {
@@ -61,6 +63,10 @@ fn actor(user: &ApiUser) -> Actor {
     Actor::staff(user.id, &user.email)
 }
 
+#[utoipa::path(get, path = "/api/v1/questionnaires", tag = "questionnaires",
+    security(("session" = []), ("token" = [])),
+    responses((status = 200, description = "Every questionnaire with its versions", body = [questionnaires::Summary]),
+        (status = 401, description = "Not signed in", body = ProblemDoc)))]
 #[get("/questionnaires")]
 pub async fn index(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, Problem> {
     user.require(Area::Questionnaires, Access::Read)?;
@@ -70,6 +76,11 @@ pub async fn index(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(list))
 }
 
+#[utoipa::path(post, path = "/api/v1/questionnaires", tag = "questionnaires",
+    security(("session" = []), ("token" = [])), request_body = Definition,
+    responses((status = 201, description = "Created with a first draft version", body = questionnaires::Summary),
+        (status = 415, description = "Not application/json", body = ProblemDoc),
+        (status = 422, description = "Every problem, with its field path", body = ProblemDoc)))]
 #[post("/questionnaires")]
 pub async fn create(
     req: HttpRequest,
@@ -88,6 +99,9 @@ pub async fn create(
         .json(created))
 }
 
+#[utoipa::path(get, path = "/api/v1/questionnaires/{id}", tag = "questionnaires",
+    security(("session" = []), ("token" = [])), params(("id" = i64, Path, description = "Questionnaire id")),
+    responses((status = 200, description = "Versions and the newest definition"), (status = 404, body = ProblemDoc)))]
 #[get("/questionnaires/{id}")]
 pub async fn show(
     state: web::Data<AppState>,
@@ -111,6 +125,10 @@ pub async fn show(
     })))
 }
 
+#[utoipa::path(put, path = "/api/v1/questionnaires/{id}/draft", tag = "questionnaires",
+    security(("session" = []), ("token" = [])), params(("id" = i64, Path)), request_body = Definition,
+    responses((status = 200, description = "Saved as the draft (a new draft version if the newest is published)"),
+        (status = 422, body = ProblemDoc)))]
 #[put("/questionnaires/{id}/draft")]
 pub async fn save_draft(
     req: HttpRequest,
@@ -129,6 +147,9 @@ pub async fn save_draft(
 }
 
 /// Checks a definition without saving it: `{valid, errors: [{field, code, message}]}`.
+#[utoipa::path(post, path = "/api/v1/questionnaires/validate", tag = "questionnaires",
+    security(("session" = []), ("token" = [])), request_body = Definition,
+    responses((status = 200, description = "{valid, errors: [{field, code, message}]}; nothing is saved")))]
 #[post("/questionnaires/validate")]
 pub async fn validate(
     req: HttpRequest,
@@ -150,6 +171,10 @@ pub async fn validate(
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/questionnaires/{id}/publish", tag = "questionnaires",
+    security(("session" = []), ("token" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "The frozen version with its SHA-256 checksum", body = questionnaires::VersionInfo),
+        (status = 409, description = "No draft to publish", body = ProblemDoc)))]
 #[post("/questionnaires/{id}/publish")]
 pub async fn publish(
     state: web::Data<AppState>,
@@ -164,6 +189,9 @@ pub async fn publish(
     Ok(HttpResponse::Ok().json(v))
 }
 
+#[utoipa::path(get, path = "/api/v1/questionnaires/{id}/versions/{version}", tag = "questionnaires",
+    security(("session" = []), ("token" = [])), params(("id" = i64, Path), ("version" = i32, Path)),
+    responses((status = 200, description = "The version's definition, status and checksum"), (status = 404, body = ProblemDoc)))]
 #[get("/questionnaires/{id}/versions/{version}")]
 pub async fn show_version(
     state: web::Data<AppState>,
@@ -186,6 +214,9 @@ pub async fn show_version(
 }
 
 /// The newest version's definition as a file: `questionnaire import` reads it back.
+#[utoipa::path(get, path = "/api/v1/questionnaires/{id}/export", tag = "questionnaires",
+    security(("session" = []), ("token" = [])), params(("id" = i64, Path)),
+    responses((status = 200, description = "The newest definition as a JSON file", body = Definition)))]
 #[get("/questionnaires/{id}/export")]
 pub async fn export(
     state: web::Data<AppState>,
@@ -208,6 +239,9 @@ pub async fn export(
         .body(body))
 }
 
+#[utoipa::path(delete, path = "/api/v1/questionnaires/{id}/versions/{version}", tag = "questionnaires",
+    security(("session" = []), ("token" = [])), params(("id" = i64, Path), ("version" = i32, Path)),
+    responses((status = 204, description = "Deleted"), (status = 409, description = "Used by a campaign", body = ProblemDoc)))]
 #[delete("/questionnaires/{id}/versions/{version}")]
 pub async fn delete_version(
     state: web::Data<AppState>,

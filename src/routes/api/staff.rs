@@ -5,6 +5,9 @@ use serde_json::json;
 
 use crate::auth::extract::ApiUser;
 
+#[utoipa::path(get, path = "/api/v1/staff/me", tag = "staff",
+    security(("session" = []), ("token" = [])),
+    responses((status = 200, description = "{id, email, role, localities}"), (status = 401, body = super::openapi::ProblemDoc)))]
 #[get("/staff/me")]
 pub async fn me(user: ApiUser) -> HttpResponse {
     HttpResponse::Ok().json(json!({
