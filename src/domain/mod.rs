@@ -1,5 +1,6 @@
 //! The language of surveys: types that parse, never raw strings.
 
+pub mod answers;
 pub mod campaign;
 pub mod questionnaire;
 pub mod text;
