@@ -50,8 +50,10 @@ impl Application {
             source,
         })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let writer = crate::services::writer::ResponseWriter::start(db.clone());
         let state = AppState {
             db,
+            writer,
             settings: Arc::new(settings),
         };
         let data = web::Data::new(state);

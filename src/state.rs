@@ -5,10 +5,13 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
+use crate::services::writer::ResponseWriter;
 
 /// Shared application state (templates and translations are process-wide statics).
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
+    /// The group-commit writer that owns the write path for responses.
+    pub writer: ResponseWriter,
 }

@@ -2,6 +2,8 @@
 
 pub mod answers;
 pub mod campaign;
+pub mod json;
 pub mod questionnaire;
+pub mod submission;
 pub mod text;
 pub mod validation;

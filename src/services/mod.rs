@@ -4,3 +4,5 @@
 pub mod campaigns;
 pub mod demo;
 pub mod localities;
+pub mod responses;
+pub mod writer;
