@@ -4,6 +4,7 @@ pub mod api;
 pub mod assets;
 pub mod health;
 pub mod home;
+pub mod respond;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -16,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home::home)
         .service(home::switch_language)
         .service(assets::stylesheet)
+        .configure(respond::configure)
         .service(web::scope("/api/v1").configure(api::configure));
 }
 
