@@ -4,7 +4,11 @@ pub mod api;
 pub mod assets;
 pub mod health;
 pub mod home;
+pub mod kiosk;
 pub mod respond;
+/// Staff pages for kiosks; the lead mounts `staff_kiosks::configure` in the guarded `/staff` scope.
+#[path = "staff/kiosks.rs"]
+pub mod staff_kiosks;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -18,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home::switch_language)
         .service(assets::stylesheet)
         .configure(respond::configure)
+        .configure(kiosk::configure)
         .service(web::scope("/api/v1").configure(api::configure));
 }
 

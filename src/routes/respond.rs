@@ -58,12 +58,23 @@ pub struct Mode {
 }
 
 impl Mode {
-    fn web(slug: &str) -> Mode {
+    /// The public phone survey.
+    pub fn web(slug: &str) -> Mode {
         Mode {
             action: format!("/s/{slug}"),
             locality: None,
             channel: Channel::Web,
             thanks: format!("/s/{slug}/thanks"),
+        }
+    }
+
+    /// A kiosk: the locality is fixed, the channel is `kiosk`.
+    pub fn for_kiosk(token: &str, locality: &str) -> Mode {
+        Mode {
+            action: format!("/k/{token}"),
+            locality: Some(locality.to_owned()),
+            channel: Channel::Kiosk,
+            thanks: format!("/k/{token}/thanks"),
         }
     }
 
@@ -78,7 +89,7 @@ pub enum Outcome {
     Done,
 }
 
-fn html(body: String) -> HttpResponse {
+pub fn html(body: String) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         // Answers are in the page: never keep it in a shared device's cache.
@@ -111,8 +122,17 @@ pub async fn province_names(
         .collect())
 }
 
-fn first_step(c: &OpenCampaign, raw: &Map<String, Value>) -> Step {
-    match c.layout {
+/// The layout a page uses: kiosks always show one page (it works offline).
+fn layout_of(c: &OpenCampaign, mode: &Mode) -> Layout {
+    if mode.kiosk() {
+        Layout::OnePage
+    } else {
+        c.layout
+    }
+}
+
+pub fn first_step(c: &OpenCampaign, mode: &Mode, raw: &Map<String, Value>) -> Step {
+    match layout_of(c, mode) {
         Layout::OnePage => Step::All,
         Layout::PerSection => Step::Section(visible_sections(c, raw).first().copied().unwrap_or(0)),
     }
@@ -138,7 +158,7 @@ pub async fn start(
         let step = if locality.is_empty() {
             Step::Locality
         } else {
-            first_step(&c, &raw)
+            first_step(&c, &mode, &raw)
         };
         let names = province_names(&state, &c).await?;
         let sid = Uuid::new_v4().hyphenated().to_string();
@@ -161,7 +181,7 @@ pub async fn start(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn render_page(
+pub fn render_page(
     c: &OpenCampaign,
     mode: &Mode,
     lang: Lang,
@@ -272,12 +292,12 @@ pub async fn advance(
     let names = province_names(state, c).await?;
     let mut current = Step::parse(field("step").unwrap_or("locality")).unwrap_or(Step::Locality);
     if let Step::Section(i) = current
-        && (c.layout == Layout::OnePage || i >= c.definition.sections.len())
+        && (layout_of(c, mode) == Layout::OnePage || i >= c.definition.sections.len())
     {
-        current = first_step(c, &raw);
+        current = first_step(c, mode, &raw);
     }
-    if current == Step::All && c.layout == Layout::PerSection {
-        current = first_step(c, &raw);
+    if current == Step::All && layout_of(c, mode) == Layout::PerSection {
+        current = first_step(c, mode, &raw);
     }
     let page = |step: Step, errors: &[FieldError], more: bool| -> Result<HttpResponse, AppError> {
         let page = render_page(
@@ -323,7 +343,7 @@ pub async fn advance(
             };
             return page(Step::Locality, &errors, false);
         }
-        return page(first_step(c, &raw), &[], false);
+        return page(first_step(c, mode, &raw), &[], false);
     }
     let visible = visible_sections(c, &raw);
     if nav == "back" {
@@ -402,7 +422,7 @@ pub async fn advance(
                         .iter()
                         .position(|s| s.questions.iter().any(|q| q.code == code))
                 });
-            let step = match (c.layout, target) {
+            let step = match (layout_of(c, mode), target) {
                 (Layout::PerSection, Some(i)) => Step::Section(i),
                 (Layout::PerSection, None) => current,
                 (Layout::OnePage, _) => Step::All,

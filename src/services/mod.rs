@@ -3,6 +3,7 @@
 
 pub mod campaigns;
 pub mod demo;
+pub mod kiosks;
 pub mod localities;
 pub mod responses;
 pub mod writer;

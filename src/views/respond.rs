@@ -70,6 +70,8 @@ pub struct SurveyPage {
     pub other_lang: Vec<LangButton>,
     /// Kiosk mode: big buttons, no header links, auto-reset script.
     pub kiosk: bool,
+    /// Kiosk mode: where the script posts JSON submissions.
+    pub kiosk_endpoint: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,6 +130,10 @@ pub struct QuestionView {
     pub min: Option<i64>,
     pub max: Option<i64>,
     pub maxlength: usize,
+    /// Hidden by its condition (kiosk pages only keep such questions).
+    pub hidden: bool,
+    /// The condition as JSON, for the kiosk script.
+    pub cond: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -213,15 +219,24 @@ impl SurveyPage {
                 let questions: Vec<QuestionView> = section
                     .questions
                     .iter()
-                    .filter(|q| answers::is_visible(q, &parsed))
-                    .map(|q| {
-                        shown_codes.push(q.code.clone());
-                        question_view(
+                    .filter_map(|q| {
+                        let visible = answers::is_visible(q, &parsed);
+                        // A kiosk keeps conditional questions in the page (hidden)
+                        // so that its script can show them without the network.
+                        if !visible && !s.kiosk {
+                            return None;
+                        }
+                        if visible {
+                            shown_codes.push(q.code.clone());
+                        }
+                        let mut view = question_view(
                             q,
                             lang,
                             s.raw.get(&q.code),
                             errors_by_code.get(q.code.as_str()).copied(),
-                        )
+                        );
+                        view.hidden = !visible;
+                        Some(view)
                     })
                     .collect();
                 (!questions.is_empty()).then(|| SectionView {
@@ -324,6 +339,7 @@ impl SurveyPage {
             more_questions: s.more_questions,
             other_lang,
             kiosk: s.kiosk,
+            kiosk_endpoint: format!("{}/responses", s.action),
         }
     }
 }
@@ -388,6 +404,8 @@ fn question_view(
             let mut points = q.points.clone();
             points.sort_by_key(|p| p.value);
             let min = q.min.unwrap_or(1);
+            // Faces (kiosk) only for the usual five-point satisfaction scale.
+            let faces = points.len() == 5;
             points
                 .iter()
                 .map(|p| ChoiceView {
@@ -396,7 +414,7 @@ fn question_view(
                     label: p.label.get(l).to_owned(),
                     checked: checked(&p.value.to_string()),
                     aside: false,
-                    face: usize::try_from(p.value - min + 1).ok(),
+                    face: usize::try_from(p.value - min + 1).ok().filter(|_| faces),
                 })
                 .collect()
         }
@@ -467,6 +485,12 @@ fn question_view(
         } else {
             LONG_TEXT_MAX
         },
+        hidden: false,
+        cond: q
+            .condition
+            .as_ref()
+            .and_then(|c| serde_json::to_string(c).ok())
+            .unwrap_or_default(),
     }
 }
 

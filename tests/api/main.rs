@@ -6,6 +6,7 @@ mod campaigns;
 mod cli;
 mod health;
 mod helpers;
+mod kiosk;
 mod pages;
 mod responses;
 mod survey;

@@ -117,7 +117,7 @@ pub async fn read_limited(
     Ok(body)
 }
 
-fn json_error(e: StrictJsonError) -> AppError {
+pub fn json_error(e: StrictJsonError) -> AppError {
     match e {
         StrictJsonError::Bom => AppError::BadRequest {
             code: "json_bom",
