@@ -25,6 +25,13 @@ pub struct Settings {
     pub base_url: Option<String>,
     /// Maximum database connections in the pool.
     pub max_connections: u32,
+    /// Answers (form posts and API submissions) each client address may send
+    /// per minute, counted in memory only; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// Also limit loopback clients (127.0.0.1, ::1); off by default.
+    pub rate_limit_loopback: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Settings {
@@ -35,6 +42,9 @@ impl Default for Settings {
             log: "info".to_owned(),
             base_url: None,
             max_connections: 16,
+            rate_limit_per_minute: 120,
+            rate_limit_loopback: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -130,6 +140,22 @@ impl Settings {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| bad("expected a positive whole number"))?;
+            }
+            "HAILONG_RATE_LIMIT_PER_MINUTE" => {
+                self.rate_limit_per_minute =
+                    value.parse().map_err(|_| bad("expected a whole number"))?;
+            }
+            "HAILONG_RATE_LIMIT_LOOPBACK" => {
+                self.rate_limit_loopback =
+                    value.parse().map_err(|_| bad("expected true or false"))?;
+            }
+            "HAILONG_TRUSTED_PROXIES" => {
+                self.trusted_proxies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
             }
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}

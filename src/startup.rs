@@ -51,9 +51,11 @@ impl Application {
         })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let writer = crate::services::writer::ResponseWriter::start(db.clone());
+        let limiter = Arc::new(crate::rate_limit::RateLimiter::new(&settings));
         let state = AppState {
             db,
             writer,
+            limiter,
             settings: Arc::new(settings),
         };
         let data = web::Data::new(state);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
+use crate::rate_limit::RateLimiter;
 use crate::services::writer::ResponseWriter;
 
 /// Shared application state (templates and translations are process-wide statics).
@@ -14,4 +15,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The group-commit writer that owns the write path for responses.
     pub writer: ResponseWriter,
+    /// Per-address limits on submissions, in memory only.
+    pub limiter: Arc<RateLimiter>,
 }

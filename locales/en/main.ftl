@@ -123,3 +123,4 @@ kiosks-revoked = Revoked
 kiosks-revoke = Revoke
 kiosks-none = No kiosk is registered yet.
 kiosks-register = Register a kiosk
+error-too_many_requests = Too many answers were sent from this network in a short time. Please wait a minute and try again.

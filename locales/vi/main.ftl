@@ -114,3 +114,4 @@ kiosks-revoked = Đã thu hồi
 kiosks-revoke = Thu hồi
 kiosks-none = Chưa có kiosk nào được đăng ký.
 kiosks-register = Đăng ký kiosk
+error-too_many_requests = Có quá nhiều câu trả lời được gửi từ mạng này trong thời gian ngắn. Vui lòng đợi một phút rồi thử lại.

@@ -110,6 +110,9 @@ pub async fn post_step(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
+        if !state.limiter.allow(&req) {
+            return Err(AppError::TooManyRequests);
+        }
         let fields = read_form(&req, payload).await?;
         let (kiosk, c) = kiosk_campaign(&state, &path).await?;
         let mode = Mode::for_kiosk(&path, &kiosk.locality_code);
@@ -154,6 +157,9 @@ pub async fn submit(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
+        if !state.limiter.allow(&req) {
+            return Err(AppError::TooManyRequests);
+        }
         require_json(&req)?;
         let body = read_limited(&req, payload, MAX_BODY).await?;
         let map = parse_strict_object(&body).map_err(json_error)?;

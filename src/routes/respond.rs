@@ -242,6 +242,9 @@ pub async fn post_step(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
+        if !state.limiter.allow(&req) {
+            return Err(AppError::TooManyRequests);
+        }
         let fields = read_form(&req, payload).await?;
         let c = open_campaign(&state, &path).await?;
         let mode = Mode::web(&c.campaign.slug);

@@ -8,6 +8,7 @@ mod cli;
 mod health;
 mod helpers;
 mod kiosk;
+mod limits;
 mod pages;
 mod responses;
 mod survey;

@@ -46,6 +46,9 @@ async fn handle(
     state: &AppState,
     default_channel: Channel,
 ) -> Result<HttpResponse, AppError> {
+    if !state.limiter.allow(&req) {
+        return Err(AppError::TooManyRequests);
+    }
     require_json(&req)?;
     let body = read_limited(&req, payload, MAX_BODY).await?;
     let map = parse_strict_object(&body).map_err(json_error)?;
