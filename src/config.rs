@@ -32,6 +32,16 @@ pub struct Settings {
     pub rate_limit_loopback: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses).
     pub trusted_proxies: Vec<String>,
+    /// SMTP server for invitations; none: invitations cannot be sent.
+    pub smtp_host: Option<String>,
+    /// SMTP port (default: 587 for `starttls`, 465 for `tls`, 25 for `none`).
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (plain, e.g. a local relay).
+    pub smtp_security: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// Sender of invitations, e.g. `Khảo sát <khaosat@example.gov.vn>`.
+    pub mail_from: String,
 }
 
 impl Default for Settings {
@@ -45,6 +55,12 @@ impl Default for Settings {
             rate_limit_per_minute: 120,
             rate_limit_loopback: false,
             trusted_proxies: Vec::new(),
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: "starttls".to_owned(),
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: "Hailong <no-reply@localhost>".to_owned(),
         }
     }
 }
@@ -157,6 +173,14 @@ impl Settings {
                     .map(str::to_owned)
                     .collect();
             }
+            "HAILONG_SMTP_HOST" => self.smtp_host = Some(value.to_owned()),
+            "HAILONG_SMTP_PORT" => {
+                self.smtp_port = Some(value.parse().map_err(|_| bad("expected a port number"))?);
+            }
+            "HAILONG_SMTP_SECURITY" => self.smtp_security = value.to_owned(),
+            "HAILONG_SMTP_USERNAME" => self.smtp_username = Some(value.to_owned()),
+            "HAILONG_SMTP_PASSWORD" => self.smtp_password = Some(value.to_owned()),
+            "HAILONG_MAIL_FROM" => self.mail_from = value.to_owned(),
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}
         }

@@ -5,6 +5,7 @@
 
 pub mod campaign;
 pub mod campaign_locality;
+pub mod invitation;
 pub mod kiosk;
 pub mod locality;
 pub mod population_margin;
@@ -16,6 +17,7 @@ pub mod service;
 pub mod prelude {
     pub use super::campaign::Entity as Campaign;
     pub use super::campaign_locality::Entity as CampaignLocality;
+    pub use super::invitation::Entity as Invitation;
     pub use super::kiosk::Entity as Kiosk;
     pub use super::locality::Entity as Locality;
     pub use super::population_margin::Entity as PopulationMargin;

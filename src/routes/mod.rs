@@ -4,8 +4,12 @@ pub mod api;
 pub mod assets;
 pub mod health;
 pub mod home;
+pub mod invite;
 pub mod kiosk;
 pub mod respond;
+/// Staff pages for email invitations; the lead mounts `staff_invitations::configure` in `/staff`.
+#[path = "staff/invitations.rs"]
+pub mod staff_invitations;
 /// Staff pages for kiosks; the lead mounts `staff_kiosks::configure` in the guarded `/staff` scope.
 #[path = "staff/kiosks.rs"]
 pub mod staff_kiosks;
@@ -23,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(assets::stylesheet)
         .configure(respond::configure)
         .configure(kiosk::configure)
+        .configure(invite::configure)
         .service(web::scope("/api/v1").configure(api::configure));
 }
 

@@ -23,7 +23,7 @@ use crate::error::{AppError, Problem};
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::routes::api::responses::read_limited;
 use crate::services::campaigns::{self, OpenCampaign};
-use crate::services::{localities, responses};
+use crate::services::{invitations, localities, responses};
 use crate::state::AppState;
 use crate::templates;
 use crate::views::Chrome;
@@ -55,6 +55,8 @@ pub struct Mode {
     pub locality: Option<String>,
     pub channel: Channel,
     pub thanks: String,
+    /// The invitation whose single-use link opened this survey.
+    pub invitation: Option<i64>,
 }
 
 impl Mode {
@@ -65,6 +67,7 @@ impl Mode {
             locality: None,
             channel: Channel::Web,
             thanks: format!("/s/{slug}/thanks"),
+            invitation: None,
         }
     }
 
@@ -75,6 +78,18 @@ impl Mode {
             locality: Some(locality.to_owned()),
             channel: Channel::Kiosk,
             thanks: format!("/k/{token}/thanks"),
+            invitation: None,
+        }
+    }
+
+    /// An emailed invitation's single-use link.
+    pub fn for_invitation(token: &str, slug: &str, invitation: i64) -> Mode {
+        Mode {
+            action: format!("/i/{token}"),
+            locality: None,
+            channel: Channel::Email,
+            thanks: format!("/s/{slug}/thanks"),
+            invitation: Some(invitation),
         }
     }
 
@@ -409,7 +424,19 @@ pub async fn advance(
     let today = Utc::now().date_naive();
     match responses::prepare(&state.db, c, &submission, mode.channel, today).await {
         Ok(row) => {
-            responses::store(&state.writer, row).await?;
+            // An invitation is marked used (date only) in its own transaction,
+            // before the response is stored and without naming it.
+            if let Some(inv) = mode.invitation
+                && !invitations::claim(&state.db, inv, today).await?
+            {
+                return Err(AppError::Conflict("invitation_used"));
+            }
+            if let Err(e) = responses::store(&state.writer, row).await {
+                if let Some(inv) = mode.invitation {
+                    invitations::unclaim(&state.db, inv).await?;
+                }
+                return Err(e);
+            }
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, mode.thanks.clone()))
                 .insert_header((header::CACHE_CONTROL, "no-store"))

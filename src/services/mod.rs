@@ -3,6 +3,7 @@
 
 pub mod campaigns;
 pub mod demo;
+pub mod invitations;
 pub mod kiosks;
 pub mod localities;
 pub mod responses;

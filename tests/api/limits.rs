@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, TestDb, count, spawn_app_with_demo};
 use crate::responses::{post_json, sipas_locality, valid_body};
 
-async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDb::new().await;
     let mut settings = Settings {
         database_url: db.url.clone(),

@@ -7,6 +7,7 @@ mod campaigns;
 mod cli;
 mod health;
 mod helpers;
+mod invitations;
 mod kiosk;
 mod limits;
 mod pages;
