@@ -10,6 +10,8 @@ mod helpers;
 mod invitations;
 mod kiosk;
 mod limits;
+mod logs;
 mod pages;
 mod responses;
+mod staff_collect;
 mod survey;
