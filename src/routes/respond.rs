@@ -242,9 +242,50 @@ pub async fn read_form(
         return Err(AppError::UnsupportedMediaType);
     }
     let body = read_limited(req, payload, MAX_FORM).await?;
+    if !form_is_utf8(&body) {
+        return Err(AppError::BadRequest {
+            code: "invalid_utf8",
+            detail: String::new(),
+        });
+    }
     serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest {
         code: "invalid_form",
         detail: e.to_string(),
+    })
+}
+
+/// True when every percent-decoded name and value of a form body is UTF-8
+/// (a lenient decoder would silently turn bad bytes into U+FFFD).
+pub fn form_is_utf8(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&' || *b == b'=').all(|part| {
+        let mut out = Vec::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            match part[i] {
+                b'%' if i + 2 < part.len() => {
+                    let hex = std::str::from_utf8(&part[i + 1..i + 3]).ok();
+                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        Some(b) => {
+                            out.push(b);
+                            i += 3;
+                        }
+                        None => {
+                            out.push(b'%');
+                            i += 1;
+                        }
+                    }
+                }
+                b'+' => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                b => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        std::str::from_utf8(&out).is_ok()
     })
 }
 
@@ -544,4 +585,18 @@ pub async fn qr_png(
         .content_type("image/png")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(png))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_is_utf8;
+
+    #[test]
+    fn form_bodies_must_decode_to_utf8() {
+        assert!(form_is_utf8(b"a.comment=T%E1%BB%91t+l%E1%BA%AFm&nav=next"));
+        assert!(form_is_utf8(b"a=100%&b=%"));
+        assert!(!form_is_utf8(b"a.comment=%FF%FE"));
+        assert!(!form_is_utf8(b"a.comment=\xff"));
+        assert!(!form_is_utf8(b"%C3=x"));
+    }
 }

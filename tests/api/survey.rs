@@ -393,6 +393,16 @@ async fn a_form_post_needs_the_form_content_type() {
         .await
         .unwrap();
     assert_eq!(res.status(), 415);
+    let res = app
+        .client
+        .post(app.url("/s/sipas-demo"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("step=locality&l=%FF%FE&nav=next")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("UTF-8"));
 }
 
 #[tokio::test]
