@@ -63,10 +63,14 @@ impl Application {
             }
         });
         let limiter = Arc::new(crate::rate_limit::RateLimiter::new(&settings));
+        let campaign_cache = Arc::new(crate::services::responses::CampaignCache::new(
+            std::time::Duration::from_secs(2),
+        ));
         let state = AppState {
             db,
             writer,
             limiter,
+            campaign_cache,
             settings: Arc::new(settings),
         };
         let data = web::Data::new(state);

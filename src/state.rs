@@ -17,4 +17,6 @@ pub struct AppState {
     pub writer: ResponseWriter,
     /// Per-address limits on submissions, in memory only.
     pub limiter: Arc<RateLimiter>,
+    /// Campaigns as the submission API last loaded them (a few seconds).
+    pub campaign_cache: Arc<crate::services::responses::CampaignCache>,
 }

@@ -15,3 +15,4 @@ mod pages;
 mod responses;
 mod staff_collect;
 mod survey;
+mod throughput;

@@ -18,6 +18,9 @@ async fn state(app: &TestApp) -> AppState {
         writer: hailong::services::writer::ResponseWriter::start(db.clone()),
         limiter: Arc::new(hailong::rate_limit::RateLimiter::new(&Settings::default())),
         settings: Arc::new(Settings::default()),
+        campaign_cache: Arc::new(hailong::services::responses::CampaignCache::new(
+            std::time::Duration::from_secs(2),
+        )),
         db,
     }
 }

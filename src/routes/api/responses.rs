@@ -11,8 +11,8 @@ use crate::domain::json::{StrictJsonError, parse_strict_object};
 use crate::domain::submission::parse_envelope;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
+use crate::services::responses;
 use crate::services::writer::Stored;
-use crate::services::{campaigns, responses};
 use crate::state::AppState;
 
 /// Largest accepted request body.
@@ -53,10 +53,16 @@ async fn handle(
     let body = read_limited(&req, payload, MAX_BODY).await?;
     let map = parse_strict_object(&body).map_err(json_error)?;
     let submission = parse_envelope(map).map_err(AppError::Validation)?;
-    let campaign = campaigns::by_slug(&state.db, slug).await?;
+    let cached = state.campaign_cache.get(&state.db, slug).await?;
     let today = Utc::now().date_naive();
     let channel = submission.channel.unwrap_or(default_channel);
-    let row = responses::prepare(&state.db, &campaign, &submission, channel, today).await?;
+    let row = responses::build_row(
+        &cached.campaign,
+        cached.links.get(&submission.locality),
+        &submission,
+        channel,
+        today,
+    )?;
     let id = row.id.clone();
     let stored = responses::store(&state.writer, row).await?;
     let receipt = Receipt {
