@@ -25,6 +25,23 @@ pub struct Settings {
     pub base_url: Option<String>,
     /// Maximum database connections in the pool.
     pub max_connections: u32,
+    /// Answers (form posts and API submissions) each client address may send
+    /// per minute, counted in memory only; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// Also limit loopback clients (127.0.0.1, ::1); off by default.
+    pub rate_limit_loopback: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses).
+    pub trusted_proxies: Vec<String>,
+    /// SMTP server for invitations; none: invitations cannot be sent.
+    pub smtp_host: Option<String>,
+    /// SMTP port (default: 587 for `starttls`, 465 for `tls`, 25 for `none`).
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (plain, e.g. a local relay).
+    pub smtp_security: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// Sender of invitations, e.g. `Khảo sát <khaosat@example.gov.vn>`.
+    pub mail_from: String,
 }
 
 impl Default for Settings {
@@ -35,6 +52,15 @@ impl Default for Settings {
             log: "info".to_owned(),
             base_url: None,
             max_connections: 16,
+            rate_limit_per_minute: 120,
+            rate_limit_loopback: false,
+            trusted_proxies: Vec::new(),
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: "starttls".to_owned(),
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: "Hailong <no-reply@localhost>".to_owned(),
         }
     }
 }
@@ -131,6 +157,30 @@ impl Settings {
                     .filter(|n| *n > 0)
                     .ok_or_else(|| bad("expected a positive whole number"))?;
             }
+            "HAILONG_RATE_LIMIT_PER_MINUTE" => {
+                self.rate_limit_per_minute =
+                    value.parse().map_err(|_| bad("expected a whole number"))?;
+            }
+            "HAILONG_RATE_LIMIT_LOOPBACK" => {
+                self.rate_limit_loopback =
+                    value.parse().map_err(|_| bad("expected true or false"))?;
+            }
+            "HAILONG_TRUSTED_PROXIES" => {
+                self.trusted_proxies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            "HAILONG_SMTP_HOST" => self.smtp_host = Some(value.to_owned()),
+            "HAILONG_SMTP_PORT" => {
+                self.smtp_port = Some(value.parse().map_err(|_| bad("expected a port number"))?);
+            }
+            "HAILONG_SMTP_SECURITY" => self.smtp_security = value.to_owned(),
+            "HAILONG_SMTP_USERNAME" => self.smtp_username = Some(value.to_owned()),
+            "HAILONG_SMTP_PASSWORD" => self.smtp_password = Some(value.to_owned()),
+            "HAILONG_MAIL_FROM" => self.mail_from = value.to_owned(),
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}
         }

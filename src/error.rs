@@ -27,6 +27,9 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("payload too large")]
     PayloadTooLarge,
+    /// Too many requests from one client address in a short time.
+    #[error("too many requests")]
+    TooManyRequests,
     #[error("unauthorized")]
     Unauthorized,
     #[error("forbidden")]
@@ -59,6 +62,7 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -74,6 +78,7 @@ impl AppError {
             AppError::BadRequest { code, .. } => code,
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::TooManyRequests => "too_many_requests",
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden => "forbidden",
             AppError::Conflict(code) => code,

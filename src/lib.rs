@@ -8,6 +8,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod i18n;
+pub mod mail;
+pub mod rate_limit;
 pub mod routes;
 pub mod services;
 pub mod startup;

@@ -59,8 +59,27 @@ impl Application {
             source,
         })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let writer = crate::services::writer::ResponseWriter::start(db.clone());
+        // Address lists of closed campaigns are deleted (now, then hourly).
+        let purge_db = db.clone();
+        tokio::spawn(async move {
+            loop {
+                let today = chrono::Utc::now().date_naive();
+                if let Err(e) = crate::services::invitations::purge_closed(&purge_db, today).await {
+                    tracing::warn!(error = %e, "cannot purge invitations of closed campaigns");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+        });
+        let limiter = Arc::new(crate::rate_limit::RateLimiter::new(&settings));
+        let campaign_cache = Arc::new(crate::services::responses::CampaignCache::new(
+            std::time::Duration::from_secs(2),
+        ));
         let state = AppState {
             db,
+            writer,
+            limiter,
+            campaign_cache,
             settings: Arc::new(settings),
             cookie_key,
             login_limiter: Arc::new(LoginLimiter::default()),

@@ -7,6 +7,8 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
+use crate::rate_limit::RateLimiter;
+use crate::services::writer::ResponseWriter;
 
 /// Shared application state (templates and translations are process-wide statics).
 #[derive(Clone)]
@@ -16,4 +18,10 @@ pub struct AppState {
     /// Encrypts and signs the staff session cookie.
     pub cookie_key: Key,
     pub login_limiter: Arc<LoginLimiter>,
+    /// The group-commit writer that owns the write path for responses.
+    pub writer: ResponseWriter,
+    /// Per-address limits on submissions, in memory only.
+    pub limiter: Arc<RateLimiter>,
+    /// Campaigns as the submission API last loaded them (a few seconds).
+    pub campaign_cache: Arc<crate::services::responses::CampaignCache>,
 }

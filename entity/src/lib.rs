@@ -8,6 +8,8 @@ pub mod app_secret;
 pub mod audit_log;
 pub mod campaign;
 pub mod campaign_locality;
+pub mod invitation;
+pub mod kiosk;
 pub mod locality;
 pub mod password_reset;
 pub mod population_margin;
@@ -21,6 +23,8 @@ pub mod staff_user;
 pub mod prelude {
     pub use super::campaign::Entity as Campaign;
     pub use super::campaign_locality::Entity as CampaignLocality;
+    pub use super::invitation::Entity as Invitation;
+    pub use super::kiosk::Entity as Kiosk;
     pub use super::locality::Entity as Locality;
     pub use super::population_margin::Entity as PopulationMargin;
     pub use super::questionnaire::Entity as Questionnaire;

@@ -1,7 +1,10 @@
 //! The language of surveys: types that parse, never raw strings.
 
+pub mod answers;
 pub mod campaign;
+pub mod json;
 pub mod questionnaire;
+pub mod submission;
 pub mod text;
 pub mod validation;
 pub mod xlsform;

@@ -4,6 +4,9 @@ pub mod api;
 pub mod assets;
 pub mod health;
 pub mod home;
+pub mod invite;
+pub mod kiosk;
+pub mod respond;
 pub mod staff;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -17,6 +20,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home::home)
         .service(home::switch_language)
         .service(assets::stylesheet)
+        .configure(respond::configure)
+        .configure(kiosk::configure)
+        .configure(invite::configure)
         .service(web::scope("/api/v1").configure(api::configure))
         .service(web::scope("/staff").configure(staff::configure));
 }

@@ -4,7 +4,11 @@
 pub mod audit;
 pub mod campaigns;
 pub mod demo;
+pub mod invitations;
+pub mod kiosks;
 pub mod localities;
 pub mod questionnaire_io;
 pub mod questionnaires;
+pub mod responses;
 pub mod staff;
+pub mod writer;

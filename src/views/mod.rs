@@ -2,6 +2,8 @@
 
 pub mod api;
 pub mod home;
+pub mod png;
+pub mod respond;
 pub mod staff;
 
 use serde::Serialize;

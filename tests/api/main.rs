@@ -2,11 +2,20 @@
 //! spoken to over HTTP; the real binary for command-line behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod campaigns;
 mod cli;
 mod estimate;
 mod health;
 mod helpers;
+mod invitations;
+mod kiosk;
+mod limits;
+mod logs;
 mod pages;
 mod questionnaires;
+mod responses;
 mod staff;
+mod staff_collect;
+mod survey;
+mod throughput;

@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, count, hailong_bin, spawn_app};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-fn client() -> Client {
+pub fn client() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -20,13 +20,13 @@ fn client() -> Client {
 }
 
 /// The value of the first `csrf_token` hidden field in a page.
-fn csrf_of(html: &str) -> String {
+pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).expect("a csrf field") + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn add_user(app: &TestApp, email: &str, role: &str) {
+pub async fn add_user(app: &TestApp, email: &str, role: &str) {
     let db = app.db.connect().await;
     staff::create(
         &db,
@@ -64,14 +64,14 @@ async fn try_login(app: &TestApp, c: &Client, email: &str, password: &str) -> re
         .unwrap()
 }
 
-async fn login(app: &TestApp, email: &str) -> Client {
+pub async fn login(app: &TestApp, email: &str) -> Client {
     let c = client();
     let res = try_login(app, &c, email, PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "login of {email}");
     c
 }
 
-async fn page_csrf(app: &TestApp, c: &Client, path: &str) -> String {
+pub async fn page_csrf(app: &TestApp, c: &Client, path: &str) -> String {
     let html = c
         .get(app.url(path))
         .send()

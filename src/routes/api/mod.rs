@@ -3,6 +3,7 @@
 pub mod campaigns;
 pub mod openapi;
 pub mod questionnaires;
+pub mod responses;
 pub mod staff;
 
 use actix_web::web;
@@ -19,5 +20,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(questionnaires::publish)
         .service(questionnaires::show_version)
         .service(questionnaires::export)
-        .service(questionnaires::delete_version);
+        .service(questionnaires::delete_version)
+        .service(responses::submit);
 }

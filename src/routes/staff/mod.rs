@@ -7,6 +7,8 @@
 
 pub mod account;
 pub mod audit;
+pub mod invitations;
+pub mod kiosks;
 pub mod login;
 pub mod tokens;
 pub mod users;
@@ -32,7 +34,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tokens::index)
         .service(tokens::create)
         .service(tokens::revoke)
-        .service(audit::index);
+        .service(audit::index)
+        .configure(kiosks::configure)
+        .configure(invitations::configure);
 }
 
 /// Renders a staff page for the signed-in user.

@@ -1,0 +1,614 @@
+//! A respondent's answers, parsed against a questionnaire [`Definition`].
+//!
+//! Raw answers arrive as a JSON object `{question code: value}` (from the API,
+//! or built from a form by [`from_form`]). [`parse`] checks every rule — types,
+//! bounds, "don't know"/"not applicable" only where offered, conditions (a
+//! hidden question must not be answered), required answers, unknown codes,
+//! text lengths — and reports every problem as a [`FieldError`] whose path is
+//! `answers.<code>`.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::{Map, Number, Value};
+
+use super::questionnaire::{
+    Condition, ConditionOp, Definition, LONG_TEXT_MAX, Question, QuestionType, SHORT_TEXT_MAX,
+};
+use super::validation::FieldError;
+
+/// The answer "don't know".
+pub const DONT_KNOW: &str = "dk";
+/// The answer "not applicable".
+pub const NOT_APPLICABLE: &str = "na";
+
+/// One checked answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Scale or number question.
+    Int(i64),
+    /// Single choice: the chosen option's value.
+    Choice(String),
+    /// Multiple choice: the chosen options' values, in the questionnaire's order.
+    Choices(Vec<String>),
+    /// Yes/no question.
+    Bool(bool),
+    /// Short or long text.
+    Text(String),
+    /// "Don't know" (`"dk"`), where offered; not counted as an answer.
+    DontKnow,
+    /// "Not applicable" (`"na"`), where offered; not counted as an answer.
+    NotApplicable,
+}
+
+impl Answer {
+    /// True for a substantive answer (not "don't know"/"not applicable").
+    pub fn is_real(&self) -> bool {
+        !matches!(self, Answer::DontKnow | Answer::NotApplicable)
+    }
+
+    /// The answer as stored: the same JSON shape the API accepts.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Answer::Int(n) => Value::Number(Number::from(*n)),
+            Answer::Choice(s) | Answer::Text(s) => Value::String(s.clone()),
+            Answer::Choices(list) => {
+                Value::Array(list.iter().cloned().map(Value::String).collect())
+            }
+            Answer::Bool(b) => Value::Bool(*b),
+            Answer::DontKnow => Value::String(DONT_KNOW.to_owned()),
+            Answer::NotApplicable => Value::String(NOT_APPLICABLE.to_owned()),
+        }
+    }
+
+    /// A short code for calibration cells (`"F"`, `"18-34"`, `"3"`, `"true"`).
+    pub fn cell_value(&self) -> Option<String> {
+        match self {
+            Answer::Int(n) => Some(n.to_string()),
+            Answer::Choice(s) => Some(s.clone()),
+            Answer::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// A checked set of answers, keyed by question code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answers(pub BTreeMap<String, Answer>);
+
+impl Answers {
+    pub fn get(&self, code: &str) -> Option<&Answer> {
+        self.0.get(code)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The compact JSON object stored in `responses.answers`.
+    pub fn to_json_string(&self) -> String {
+        let map: Map<String, Value> = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
+        Value::Object(map).to_string()
+    }
+}
+
+/// Whether `cond` holds given the answers so far. A condition on a question
+/// with no substantive answer (unanswered, hidden, "don't know", "not
+/// applicable") never holds, whatever its operator.
+pub fn condition_holds(cond: &Condition, answers: &BTreeMap<String, Answer>) -> bool {
+    let Some(answer) = answers.get(&cond.question).filter(|a| a.is_real()) else {
+        return false;
+    };
+    let value = cond.value.as_ref();
+    let equal = || match (answer, value) {
+        (Answer::Int(n), Some(Value::Number(v))) => v.as_i64() == Some(*n),
+        (Answer::Choice(s) | Answer::Text(s), Some(Value::String(v))) => s == v,
+        (Answer::Choices(list), Some(Value::String(v))) => list.contains(v),
+        (Answer::Bool(b), Some(Value::Bool(v))) => b == v,
+        _ => false,
+    };
+    let number = || match (answer, value) {
+        (Answer::Int(n), Some(Value::Number(v))) => v.as_i64().map(|v| (*n, v)),
+        _ => None,
+    };
+    match cond.op {
+        ConditionOp::Answered => true,
+        ConditionOp::Eq => equal(),
+        ConditionOp::Ne => !equal(),
+        ConditionOp::Gte => number().is_some_and(|(a, v)| a >= v),
+        ConditionOp::Lte => number().is_some_and(|(a, v)| a <= v),
+    }
+}
+
+/// Whether question `q` is shown given the answers to earlier questions.
+pub fn is_visible(q: &Question, answers: &BTreeMap<String, Answer>) -> bool {
+    q.condition
+        .as_ref()
+        .is_none_or(|c| condition_holds(c, answers))
+}
+
+/// Parses a whole response: every visible required question must be answered.
+pub fn parse(def: &Definition, raw: &Map<String, Value>) -> Result<Answers, Vec<FieldError>> {
+    parse_with(def, raw, |_| true)
+}
+
+/// Parses answers, requiring answers only for the questions `required_here`
+/// selects (e.g. the questions of the section just submitted).
+pub fn parse_with(
+    def: &Definition,
+    raw: &Map<String, Value>,
+    required_here: impl Fn(&Question) -> bool,
+) -> Result<Answers, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let known: HashSet<&str> = def.questions().map(|q| q.code.as_str()).collect();
+    for code in raw.keys() {
+        if !known.contains(code.as_str()) {
+            errors.push(FieldError::new(path(code), "unknown_question").with("code", code.clone()));
+        }
+    }
+    let mut answers = BTreeMap::new();
+    for q in def.questions() {
+        let visible = is_visible(q, &answers);
+        match raw.get(&q.code) {
+            Some(_) if !visible => {
+                errors.push(FieldError::new(path(&q.code), "answer_to_hidden_question"));
+            }
+            Some(value) => match parse_value(q, value) {
+                Ok(answer) => {
+                    answers.insert(q.code.clone(), answer);
+                }
+                Err(e) => errors.push(e),
+            },
+            None if visible && q.required && required_here(q) => {
+                errors.push(FieldError::new(path(&q.code), "answer_required"));
+            }
+            None => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(Answers(answers))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Drops answers to unknown questions and to questions hidden by their
+/// condition (e.g. after a respondent went back and changed an earlier answer).
+pub fn prune_hidden(def: &Definition, raw: &mut Map<String, Value>) {
+    let mut so_far = BTreeMap::new();
+    let mut keep = HashSet::new();
+    for q in def.questions() {
+        if !is_visible(q, &so_far) {
+            continue;
+        }
+        if let Some(v) = raw.get(&q.code) {
+            keep.insert(q.code.clone());
+            if let Ok(a) = parse_value(q, v) {
+                so_far.insert(q.code.clone(), a);
+            }
+        }
+    }
+    raw.retain(|k, _| keep.contains(k));
+}
+
+fn path(code: &str) -> String {
+    format!("answers.{code}")
+}
+
+/// Checks one value against its question.
+pub fn parse_value(q: &Question, value: &Value) -> Result<Answer, FieldError> {
+    let err = |code: &str| FieldError::new(path(&q.code), code);
+    if let Value::String(s) = value {
+        if s == DONT_KNOW {
+            return if q.dont_know {
+                Ok(Answer::DontKnow)
+            } else if is_text(q.kind) {
+                Ok(Answer::Text(s.clone()))
+            } else {
+                Err(err("dont_know_not_offered"))
+            };
+        }
+        if s == NOT_APPLICABLE {
+            return if q.not_applicable {
+                Ok(Answer::NotApplicable)
+            } else if is_text(q.kind) {
+                Ok(Answer::Text(s.clone()))
+            } else {
+                Err(err("not_applicable_not_offered"))
+            };
+        }
+    }
+    match q.kind {
+        QuestionType::Scale | QuestionType::Number => {
+            let n = match value {
+                Value::Number(n) => n.as_i64().ok_or_else(|| err("expected_integer"))?,
+                _ => return Err(err("expected_integer")),
+            };
+            let below = q.min.is_some_and(|min| n < min);
+            let above = q.max.is_some_and(|max| n > max);
+            if below || above {
+                let mut e = err("out_of_range");
+                e = e.with("min", q.min.map_or("–".to_owned(), |m| m.to_string()));
+                e = e.with("max", q.max.map_or("–".to_owned(), |m| m.to_string()));
+                return Err(e);
+            }
+            Ok(Answer::Int(n))
+        }
+        QuestionType::SingleChoice => match value {
+            Value::String(s) if q.options.iter().any(|o| &o.value == s) => {
+                Ok(Answer::Choice(s.clone()))
+            }
+            Value::String(s) => Err(err("unknown_option").with("value", truncate(s))),
+            _ => Err(err("expected_option")),
+        },
+        QuestionType::MultipleChoice => {
+            let Value::Array(items) = value else {
+                return Err(err("expected_options"));
+            };
+            if items.is_empty() {
+                return Err(err("empty_answer"));
+            }
+            let mut chosen = HashSet::new();
+            for item in items {
+                let Value::String(s) = item else {
+                    return Err(err("expected_options"));
+                };
+                if !q.options.iter().any(|o| &o.value == s) {
+                    return Err(err("unknown_option").with("value", truncate(s)));
+                }
+                if !chosen.insert(s.as_str()) {
+                    return Err(err("duplicate_option").with("value", truncate(s)));
+                }
+            }
+            Ok(Answer::Choices(
+                q.options
+                    .iter()
+                    .filter(|o| chosen.contains(o.value.as_str()))
+                    .map(|o| o.value.clone())
+                    .collect(),
+            ))
+        }
+        QuestionType::YesNo => match value {
+            Value::Bool(b) => Ok(Answer::Bool(*b)),
+            _ => Err(err("expected_boolean")),
+        },
+        QuestionType::ShortText | QuestionType::LongText => {
+            let Value::String(s) = value else {
+                return Err(err("expected_text"));
+            };
+            if s.trim().is_empty() {
+                return Err(err("empty_answer"));
+            }
+            if s.contains('\0') {
+                return Err(err("invalid_text"));
+            }
+            let max = if q.kind == QuestionType::ShortText {
+                SHORT_TEXT_MAX
+            } else {
+                LONG_TEXT_MAX
+            };
+            if s.chars().count() > max {
+                return Err(err("answer_too_long").with("max", max.to_string()));
+            }
+            Ok(Answer::Text(s.clone()))
+        }
+    }
+}
+
+fn is_text(kind: QuestionType) -> bool {
+    matches!(kind, QuestionType::ShortText | QuestionType::LongText)
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// Builds raw answers from form fields named `a.<code>` (repeated for
+/// multiple choice). Empty fields are no answer; numbers that do not parse are
+/// kept as text so that [`parse`] reports them; `yes`/`no` become booleans.
+pub fn from_form(def: &Definition, fields: &[(String, String)]) -> Map<String, Value> {
+    let mut raw = Map::new();
+    for q in def.questions() {
+        let name = format!("a.{}", q.code);
+        let values: Vec<&str> = fields
+            .iter()
+            .filter(|(k, v)| k == &name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let Some(first) = values.first().copied() else {
+            continue;
+        };
+        let value = match q.kind {
+            QuestionType::Scale | QuestionType::Number => match first.trim().parse::<i64>() {
+                Ok(n) => Value::Number(Number::from(n)),
+                Err(_) => Value::String(first.to_owned()),
+            },
+            QuestionType::MultipleChoice => Value::Array(
+                values
+                    .iter()
+                    .map(|v| Value::String((*v).to_owned()))
+                    .collect(),
+            ),
+            QuestionType::YesNo => match first {
+                "yes" => Value::Bool(true),
+                "no" => Value::Bool(false),
+                other => Value::String(other.to_owned()),
+            },
+            QuestionType::SingleChoice => Value::String(first.to_owned()),
+            QuestionType::ShortText | QuestionType::LongText => {
+                if first.trim().is_empty() {
+                    continue;
+                }
+                Value::String(first.to_owned())
+            }
+        };
+        raw.insert(q.code.clone(), value);
+    }
+    raw
+}
+
+/// The form fields that carry raw answers (the inverse of [`from_form`]).
+pub fn to_form(raw: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (code, value) in raw {
+        let name = format!("a.{code}");
+        match value {
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::String(s) = item {
+                        out.push((name.clone(), s.clone()));
+                    }
+                }
+            }
+            Value::Bool(true) => out.push((name, "yes".to_owned())),
+            Value::Bool(false) => out.push((name, "no".to_owned())),
+            Value::String(s) => out.push((name, s.clone())),
+            Value::Number(n) => out.push((name, n.to_string())),
+            Value::Null | Value::Object(_) => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn def() -> Definition {
+        Definition::parse(include_str!("../../presets/sipas-one-stop.json")).unwrap()
+    }
+
+    fn health() -> Definition {
+        Definition::parse(include_str!("../../presets/health-hospital.json")).unwrap()
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    fn codes(errors: &[FieldError]) -> Vec<(String, String)> {
+        errors
+            .iter()
+            .map(|e| (e.field.clone(), e.code.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn accepts_a_complete_valid_response() {
+        let raw = obj(json!({
+            "sex": "F", "age_group": "18-34", "e1_1": 4, "e1_2": "dk",
+            "e5_gave": true, "e5_3": 5, "e5_4": "na", "comment": "Tốt"
+        }));
+        let a = parse(&def(), &raw).unwrap();
+        assert_eq!(a.get("e1_1"), Some(&Answer::Int(4)));
+        assert_eq!(a.get("e1_2"), Some(&Answer::DontKnow));
+        assert_eq!(a.get("e5_4"), Some(&Answer::NotApplicable));
+        let stored: Value = serde_json::from_str(&a.to_json_string()).unwrap();
+        assert_eq!(stored["e5_gave"], json!(true));
+    }
+
+    #[test]
+    fn required_answers_are_named() {
+        let errors = parse(&def(), &obj(json!({"sex": "F"}))).unwrap_err();
+        assert_eq!(
+            codes(&errors),
+            vec![("answers.age_group".to_owned(), "answer_required".to_owned())]
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_refused() {
+        let cases = [
+            (json!({"e1_1": "4"}), "answers.e1_1", "expected_integer"),
+            (json!({"e1_1": 4.5}), "answers.e1_1", "expected_integer"),
+            (json!({"e1_1": 4.0}), "answers.e1_1", "expected_integer"),
+            (json!({"e1_1": 6}), "answers.e1_1", "out_of_range"),
+            (json!({"e1_1": 0}), "answers.e1_1", "out_of_range"),
+            (
+                json!({"e2_1": "dk"}),
+                "answers.e2_1",
+                "dont_know_not_offered",
+            ),
+            (
+                json!({"e1_1": "na"}),
+                "answers.e1_1",
+                "not_applicable_not_offered",
+            ),
+            (json!({"e1_1": null}), "answers.e1_1", "expected_integer"),
+            (
+                json!({"e5_gave": "yes"}),
+                "answers.e5_gave",
+                "expected_boolean",
+            ),
+            (json!({"comment": ""}), "answers.comment", "empty_answer"),
+            (json!({"comment": "  "}), "answers.comment", "empty_answer"),
+            (json!({"comment": 3}), "answers.comment", "expected_text"),
+            (json!({"nope": 3}), "answers.nope", "unknown_question"),
+            (
+                json!({"e5_3": 4}),
+                "answers.e5_3",
+                "answer_to_hidden_question",
+            ),
+        ];
+        for (extra, field, code) in cases {
+            let mut raw = obj(json!({"sex": "M", "age_group": "35-54"}));
+            raw.extend(obj(extra.clone()));
+            let errors = parse(&def(), &raw).unwrap_err();
+            assert_eq!(
+                codes(&errors),
+                vec![(field.to_owned(), code.to_owned())],
+                "{extra}"
+            );
+        }
+        let mut raw = obj(json!({"age_group": "35-54"}));
+        raw.insert("sex".into(), json!("X"));
+        assert_eq!(parse(&def(), &raw).unwrap_err()[0].code, "unknown_option");
+        raw.insert("sex".into(), json!(["F"]));
+        assert_eq!(parse(&def(), &raw).unwrap_err()[0].code, "expected_option");
+    }
+
+    #[test]
+    fn text_length_is_counted_in_characters() {
+        let base = obj(json!({"sex": "M", "age_group": "35-54"}));
+        let mut raw = base.clone();
+        raw.insert("comment".into(), json!("ệ".repeat(LONG_TEXT_MAX)));
+        assert!(parse(&def(), &raw).is_ok());
+        raw.insert("comment".into(), json!("ệ".repeat(LONG_TEXT_MAX + 1)));
+        assert_eq!(parse(&def(), &raw).unwrap_err()[0].code, "answer_too_long");
+    }
+
+    #[test]
+    fn conditions_use_substantive_answers_only() {
+        let base = obj(json!({"sex": "M", "age_group": "35-54"}));
+        let mut raw = base.clone();
+        raw.insert("e5_gave".into(), json!(false));
+        raw.insert("e5_3".into(), json!(3));
+        assert_eq!(
+            parse(&def(), &raw).unwrap_err()[0].code,
+            "answer_to_hidden_question"
+        );
+        prune_hidden(&def(), &mut raw);
+        assert!(!raw.contains_key("e5_3"));
+        assert!(parse(&def(), &raw).is_ok());
+    }
+
+    #[test]
+    fn form_round_trip() {
+        let raw = obj(json!({"sex": "F", "age_group": "18-34", "e1_1": 4, "e5_gave": false}));
+        let fields = to_form(&raw);
+        assert_eq!(from_form(&def(), &fields), raw);
+        let junk = vec![("a.e1_1".to_owned(), "four".to_owned())];
+        let raw = from_form(&def(), &junk);
+        assert_eq!(raw["e1_1"], json!("four"));
+    }
+
+    /// Generates a valid answer set for a definition by walking it in order.
+    fn valid_answers(def: &Definition, seeds: &[u64]) -> Map<String, Value> {
+        let mut raw = Map::new();
+        let mut so_far = BTreeMap::new();
+        for (i, q) in def.questions().enumerate() {
+            let seed = seeds[i % seeds.len()].wrapping_add(i as u64 * 7919);
+            if !is_visible(q, &so_far) || (!q.required && seed.is_multiple_of(4)) {
+                continue;
+            }
+            let value = if q.dont_know && seed % 11 == 1 {
+                json!("dk")
+            } else if q.not_applicable && seed % 13 == 2 {
+                json!("na")
+            } else {
+                match q.kind {
+                    QuestionType::Scale | QuestionType::Number => {
+                        let min = q.min.unwrap_or(0);
+                        let max = q.max.unwrap_or(min + 100);
+                        json!(min + (seed % ((max - min + 1) as u64)) as i64)
+                    }
+                    QuestionType::SingleChoice => {
+                        json!(q.options[seed as usize % q.options.len()].value)
+                    }
+                    QuestionType::MultipleChoice => json!([q.options[0].value]),
+                    QuestionType::YesNo => json!(seed.is_multiple_of(2)),
+                    QuestionType::ShortText | QuestionType::LongText => {
+                        json!("x".repeat(1 + seed as usize % 50))
+                    }
+                }
+            };
+            so_far.insert(q.code.clone(), parse_value(q, &value).unwrap());
+            raw.insert(q.code.clone(), value);
+        }
+        raw
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)),
+            "[a-z0-9_. -]{0,8}".prop_map(Value::String),
+            prop_oneof![Just("dk"), Just("na"), Just("F"), Just("18-34")]
+                .prop_map(|s| Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z]{1,3}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn generated_valid_answers_are_accepted(seeds in prop::collection::vec(any::<u64>(), 1..40)) {
+            for d in [def(), health()] {
+                let raw = valid_answers(&d, &seeds);
+                let parsed = parse(&d, &raw);
+                prop_assert!(parsed.is_ok(), "{:?} for {}", parsed, Value::Object(raw.clone()));
+                let stored: Value = serde_json::from_str(&parsed.unwrap().to_json_string()).unwrap();
+                prop_assert_eq!(stored, Value::Object(raw));
+            }
+        }
+
+        #[test]
+        fn the_validator_never_panics(
+            entries in prop::collection::vec(
+                (prop_oneof![
+                    Just("sex".to_owned()), Just("e1_1".to_owned()), Just("e5_gave".to_owned()),
+                    Just("e5_3".to_owned()), Just("comment".to_owned()), Just("a1".to_owned()),
+                    "[a-z0-9_]{1,6}"
+                ], arb_json()),
+                0..12)
+        ) {
+            let raw: Map<String, Value> = entries.into_iter().collect();
+            for d in [def(), health()] {
+                match parse(&d, &raw) {
+                    Ok(a) => prop_assert!(a.len() <= raw.len()),
+                    Err(errors) => {
+                        prop_assert!(!errors.is_empty());
+                        for e in errors {
+                            prop_assert!(e.field.starts_with("answers."));
+                        }
+                    }
+                }
+                let mut pruned = raw.clone();
+                prune_hidden(&d, &mut pruned);
+                let _ = from_form(&d, &to_form(&raw));
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `POST /api/v1/campaigns/{slug}/responses`: submit one anonymous response.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::Utc;
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::domain::campaign::Channel;
+use crate::domain::json::{StrictJsonError, parse_strict_object};
+use crate::domain::submission::parse_envelope;
+use crate::error::{AppError, Problem};
+use crate::i18n::Lang;
+use crate::services::responses;
+use crate::services::writer::Stored;
+use crate::state::AppState;
+
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The answer to a stored (or already stored) submission; a retry gets the
+/// same body.
+#[derive(Debug, Serialize)]
+pub struct Receipt {
+    pub submission_id: String,
+    pub status: &'static str,
+}
+
+#[post("/campaigns/{slug}/responses")]
+pub async fn submit(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    handle(req, &path, payload, &state, Channel::Api)
+        .await
+        .map_err(|e| e.api(lang))
+}
+
+async fn handle(
+    req: HttpRequest,
+    slug: &str,
+    payload: web::Payload,
+    state: &AppState,
+    default_channel: Channel,
+) -> Result<HttpResponse, AppError> {
+    if !state.limiter.allow(&req) {
+        return Err(AppError::TooManyRequests);
+    }
+    require_json(&req)?;
+    let body = read_limited(&req, payload, MAX_BODY).await?;
+    let map = parse_strict_object(&body).map_err(json_error)?;
+    let submission = parse_envelope(map).map_err(AppError::Validation)?;
+    let cached = state.campaign_cache.get(&state.db, slug).await?;
+    let today = Utc::now().date_naive();
+    let channel = submission.channel.unwrap_or(default_channel);
+    let row = responses::build_row(
+        &cached.campaign,
+        cached.links.get(&submission.locality),
+        &submission,
+        channel,
+        today,
+    )?;
+    let id = row.id.clone();
+    let stored = responses::store(&state.writer, row).await?;
+    let receipt = Receipt {
+        submission_id: id,
+        status: "received",
+    };
+    Ok(match stored {
+        Stored::New => HttpResponse::Created().json(receipt),
+        Stored::Duplicate => HttpResponse::Ok().json(receipt),
+    })
+}
+
+/// `Content-Type: application/json` (optionally `; charset=utf-8`), else 415.
+pub fn require_json(req: &HttpRequest) -> Result<(), AppError> {
+    let value = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    for param in parts {
+        let (k, v) = param.split_once('=').unwrap_or((param, ""));
+        if k.trim().eq_ignore_ascii_case("charset")
+            && !v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        {
+            return Err(AppError::UnsupportedMediaType);
+        }
+    }
+    Ok(())
+}
+
+/// Reads the body, refusing more than `limit` bytes (413) without buffering them.
+pub async fn read_limited(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, AppError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest {
+            code: "invalid_json",
+            detail: e.to_string(),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub fn json_error(e: StrictJsonError) -> AppError {
+    match e {
+        StrictJsonError::Bom => AppError::BadRequest {
+            code: "json_bom",
+            detail: String::new(),
+        },
+        StrictJsonError::InvalidUtf8 => AppError::BadRequest {
+            code: "invalid_utf8",
+            detail: String::new(),
+        },
+        StrictJsonError::DuplicateKey(key) => AppError::BadRequest {
+            code: "duplicate_key",
+            detail: key,
+        },
+        StrictJsonError::NotAnObject => AppError::BadRequest {
+            code: "expected_object",
+            detail: String::new(),
+        },
+        StrictJsonError::Syntax(detail) => AppError::BadRequest {
+            code: "invalid_json",
+            detail,
+        },
+    }
+}

@@ -1,0 +1,85 @@
+//! `/i/{token}`: the survey opened from an emailed single-use invitation.
+//! The token is never stored with the response (channel `email` only).
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Utc;
+use entity::campaign;
+use sea_orm::EntityTrait;
+use serde_json::Map;
+use uuid::Uuid;
+
+use crate::error::{AppError, Problem};
+use crate::i18n::Lang;
+use crate::routes::respond::{Mode, advance, html, province_names, read_form, render_page};
+use crate::services::campaigns::{self, OpenCampaign};
+use crate::services::{invitations, responses};
+use crate::state::AppState;
+use crate::templates;
+use crate::views::respond::Step;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(start).service(post_step);
+}
+
+async fn invited(state: &AppState, token: &str) -> Result<(Mode, OpenCampaign), AppError> {
+    let inv = invitations::by_token(&state.db, token).await?;
+    if inv.used_on.is_some() {
+        return Err(AppError::Conflict("invitation_used"));
+    }
+    let row = campaign::Entity::find_by_id(inv.campaign_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("campaign_not_found"))?;
+    let c = campaigns::by_slug(&state.db, &row.slug).await?;
+    responses::ensure_open(&c, Utc::now().date_naive())?;
+    Ok((Mode::for_invitation(token, &row.slug, inv.id), c))
+}
+
+#[get("/i/{token}")]
+pub async fn start(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let (mode, c) = invited(&state, &path).await?;
+        let raw = Map::new();
+        let names = province_names(&state, &c).await?;
+        let sid = Uuid::new_v4().hyphenated().to_string();
+        let page = render_page(
+            &c,
+            &mode,
+            lang,
+            req.path(),
+            &sid,
+            Step::Locality,
+            "",
+            &raw,
+            &[],
+            false,
+            &names,
+        );
+        Ok::<_, AppError>(html(templates::render("respond/survey.html", &page)?))
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[post("/i/{token}")]
+pub async fn post_step(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        if !state.limiter.allow(&req) {
+            return Err(AppError::TooManyRequests);
+        }
+        let fields = read_form(&req, payload).await?;
+        let (mode, c) = invited(&state, &path).await?;
+        advance(&req, &state, &c, &mode, lang, &fields).await
+    };
+    run.await.map_err(|e| e.page(lang))
+}

@@ -1,0 +1,188 @@
+//! Kiosk mode at `/k/{token}`: the survey on a tablet at a service desk.
+//!
+//! The token in the URL identifies a registered kiosk (campaign, locality,
+//! service). It is never stored with a response: a kiosk response carries
+//! the channel `kiosk` only. Request logs name the route pattern, not the
+//! path, so the token does not reach the logs either. The page works without
+//! JavaScript; with it (`/static/kiosk.js`), answers are queued in the browser
+//! when the network is down and sent when it returns, each with its own
+//! client-generated submission id so a retry never creates a duplicate.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Utc;
+use entity::campaign;
+use sea_orm::EntityTrait;
+use serde_json::Map;
+use uuid::Uuid;
+
+use crate::domain::campaign::Channel;
+use crate::domain::json::parse_strict_object;
+use crate::domain::submission::parse_envelope;
+use crate::domain::validation::FieldError;
+use crate::error::{AppError, Problem};
+use crate::i18n::Lang;
+use crate::routes::api::responses::{MAX_BODY, Receipt, json_error, read_limited, require_json};
+use crate::routes::respond::{
+    Mode, advance, first_step, html, province_names, read_form, render_page,
+};
+use crate::services::campaigns::{self, OpenCampaign};
+use crate::services::writer::Stored;
+use crate::services::{kiosks, responses};
+use crate::state::AppState;
+use crate::templates;
+use crate::views::Chrome;
+use crate::views::respond::ThanksPage;
+
+/// The kiosk script, embedded.
+pub const SCRIPT: &str = include_str!("../../templates/static/kiosk.js");
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(script)
+        .service(start)
+        .service(post_step)
+        .service(thanks)
+        .service(submit);
+}
+
+#[get("/static/kiosk.js")]
+pub async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(SCRIPT)
+}
+
+/// The kiosk and its open campaign.
+async fn kiosk_campaign(
+    state: &AppState,
+    token: &str,
+) -> Result<(entity::kiosk::Model, OpenCampaign), AppError> {
+    let kiosk = kiosks::by_token(&state.db, token).await?;
+    let row = campaign::Entity::find_by_id(kiosk.campaign_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("campaign_not_found"))?;
+    let c = campaigns::by_slug(&state.db, &row.slug).await?;
+    responses::ensure_open(&c, Utc::now().date_naive())?;
+    Ok((kiosk, c))
+}
+
+#[get("/k/{token}")]
+pub async fn start(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let (kiosk, c) = kiosk_campaign(&state, &path).await?;
+        let mode = Mode::for_kiosk(&path, &kiosk.locality_code);
+        let raw = Map::new();
+        let names = province_names(&state, &c).await?;
+        let sid = Uuid::new_v4().hyphenated().to_string();
+        let step = first_step(&c, &mode, &raw);
+        let page = render_page(
+            &c,
+            &mode,
+            lang,
+            req.path(),
+            &sid,
+            step,
+            &kiosk.locality_code,
+            &raw,
+            &[],
+            false,
+            &names,
+        );
+        Ok::<_, AppError>(html(templates::render("respond/survey.html", &page)?))
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+/// Without JavaScript the kiosk posts its form like the phone survey.
+#[post("/k/{token}")]
+pub async fn post_step(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        if !state.limiter.allow(&req) {
+            return Err(AppError::TooManyRequests);
+        }
+        let fields = read_form(&req, payload).await?;
+        let (kiosk, c) = kiosk_campaign(&state, &path).await?;
+        let mode = Mode::for_kiosk(&path, &kiosk.locality_code);
+        advance(&req, &state, &c, &mode, lang, &fields).await
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+/// The thanks page returns to a fresh start after a few seconds (meta refresh).
+#[get("/k/{token}/thanks")]
+pub async fn thanks(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let (_, c) = kiosk_campaign(&state, &path).await?;
+        let page = ThanksPage {
+            chrome: Chrome::new(lang, req.path()),
+            campaign: match lang {
+                Lang::En if !c.campaign.name_en.is_empty() => c.campaign.name_en.clone(),
+                _ => c.campaign.name_vi.clone(),
+            },
+            again: format!("/k/{}", path.as_str()),
+            kiosk: true,
+        };
+        Ok::<_, AppError>(html(templates::render("respond/thanks.html", &page)?))
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+/// `POST /k/{token}/responses`: the kiosk script's JSON submission (the same
+/// envelope and rules as the public API; locality must be the kiosk's, the
+/// channel is always `kiosk`).
+#[post("/k/{token}/responses")]
+pub async fn submit(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        if !state.limiter.allow(&req) {
+            return Err(AppError::TooManyRequests);
+        }
+        require_json(&req)?;
+        let body = read_limited(&req, payload, MAX_BODY).await?;
+        let map = parse_strict_object(&body).map_err(json_error)?;
+        let submission = parse_envelope(map).map_err(AppError::Validation)?;
+        let (kiosk, c) = kiosk_campaign(&state, &path).await?;
+        if submission.locality != kiosk.locality_code {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "locality",
+                "unknown_locality",
+            )]));
+        }
+        let today = Utc::now().date_naive();
+        let row = responses::prepare(&state.db, &c, &submission, Channel::Kiosk, today).await?;
+        let id = row.id.clone();
+        let stored = responses::store(&state.writer, row).await?;
+        let receipt = Receipt {
+            submission_id: id,
+            status: "received",
+        };
+        Ok(match stored {
+            Stored::New => HttpResponse::Created().json(receipt),
+            Stored::Duplicate => HttpResponse::Ok().json(receipt),
+        })
+    };
+    run.await.map_err(|e| e.api(lang))
+}

@@ -1,0 +1,180 @@
+//! Staff pages for email invitations of a campaign: upload addresses, send
+//! the links, remind those who have not used theirs, delete the list.
+//! Mounted by the staff scope, which adds login, roles and CSRF protection.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::extract::{StaffForm, StaffUser, StaffView};
+use crate::auth::{Access, Area};
+use crate::error::{AppError, Problem};
+use crate::i18n::{self, Arg, Lang};
+use crate::mail::Mailer;
+use crate::services::audit::{self, Actor};
+use crate::services::{campaigns, invitations};
+use crate::state::AppState;
+use crate::templates;
+use crate::views::Chrome;
+
+/// Registers, relative to the scope it is mounted in:
+/// `GET /campaigns/{slug}/invitations` and `POST …/invitations/{upload,send,remind,delete}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/campaigns/{slug}/invitations").route(web::get().to(show)))
+        .service(
+            web::resource("/campaigns/{slug}/invitations/{action}").route(web::post().to(act)),
+        );
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UploadForm {
+    #[serde(default)]
+    addresses: String,
+}
+
+#[derive(Serialize)]
+struct InvitationsPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    staff: StaffView,
+    campaign: String,
+    action: String,
+    total: u64,
+    sent: u64,
+    reminded: u64,
+    used: u64,
+    notice: Option<String>,
+    smtp_configured: bool,
+}
+
+fn base_path(req: &HttpRequest) -> String {
+    let path = req.path();
+    match path.find("/invitations") {
+        Some(at) => format!("{}/invitations", &path[..at]),
+        None => path.to_owned(),
+    }
+}
+
+async fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &StaffUser,
+    slug: &str,
+    notice: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let lang = user.lang;
+    let c = campaigns::by_slug(&state.db, slug).await?;
+    let counts = invitations::counts(&state.db, c.campaign.id).await?;
+    let page = InvitationsPage {
+        chrome: Chrome::new(lang, req.path()),
+        staff: user.view(),
+        campaign: match lang {
+            Lang::En if !c.campaign.name_en.is_empty() => c.campaign.name_en.clone(),
+            _ => c.campaign.name_vi.clone(),
+        },
+        action: base_path(req),
+        total: counts.total,
+        sent: counts.sent,
+        reminded: counts.reminded,
+        used: counts.used,
+        notice,
+        smtp_configured: state.settings.smtp_host.is_some(),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(templates::render("staff/invitations.html", &page)?))
+}
+
+async fn show(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    user: StaffUser,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Invitations, Access::Read)?;
+    render(&req, &state, &user, &path, None)
+        .await
+        .map_err(|e| e.page(user.lang))
+}
+
+async fn act(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+    form: StaffForm<UploadForm>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    user.require(Area::Invitations, Access::Write)?;
+    let lang = user.lang;
+    let (slug, action) = path.into_inner();
+    let run = async {
+        let c = campaigns::by_slug(&state.db, &slug).await?;
+        let base = match &state.settings.base_url {
+            Some(b) => b.clone(),
+            None => {
+                let info = req.connection_info();
+                format!("{}://{}", info.scheme(), info.host())
+            }
+        };
+        let mailer = || {
+            Mailer::from_settings(&state.settings)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("mail: {e}")))
+        };
+        let notice = match action.as_str() {
+            "upload" => {
+                let today = chrono::Utc::now().date_naive();
+                let o =
+                    invitations::upload(&state.db, c.campaign.id, &form.addresses, today).await?;
+                i18n::t(
+                    lang,
+                    "invitations-uploaded",
+                    &[
+                        ("added", Arg::from(o.added as u64)),
+                        ("listed", Arg::from(o.already_listed as u64)),
+                        ("invalid", Arg::from(o.invalid.join(", "))),
+                    ],
+                )
+            }
+            "send" => {
+                let o = invitations::send_pending(&state.db, &mailer()?, &c, &base).await?;
+                i18n::t(
+                    lang,
+                    "invitations-sent",
+                    &[
+                        ("sent", Arg::from(o.sent as u64)),
+                        ("failed", Arg::from(o.failed as u64)),
+                    ],
+                )
+            }
+            "remind" => {
+                let o = invitations::remind(&state.db, &mailer()?, &c, &base).await?;
+                i18n::t(
+                    lang,
+                    "invitations-sent",
+                    &[
+                        ("sent", Arg::from(o.sent as u64)),
+                        ("failed", Arg::from(o.failed as u64)),
+                    ],
+                )
+            }
+            "delete" => {
+                let n = invitations::delete_for_campaign(&state.db, c.campaign.id).await?;
+                i18n::t(lang, "invitations-deleted", &[("count", Arg::from(n))])
+            }
+            _ => return Err(AppError::NotFound("page_not_found")),
+        };
+        // Which list and what was done; never the addresses.
+        audit::record(
+            &state.db,
+            &Actor::staff(user.id, &user.email),
+            &format!("invitations.{action}"),
+            "campaign",
+            &c.campaign.id.to_string(),
+            &slug,
+        )
+        .await?;
+        render(&req, &state, &user, &slug, Some(notice)).await
+    };
+    run.await.map_err(|e| e.page(lang))
+}

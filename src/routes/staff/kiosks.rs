@@ -1,0 +1,230 @@
+//! Staff pages for kiosks: list, register (the device URL with its secret
+//! token is shown once), revoke. Mounted by the staff scope, which adds login,
+//! roles and CSRF protection.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::extract::{StaffForm, StaffUser, StaffView};
+use crate::auth::{Access, Area};
+use crate::error::{AppError, Problem, field_message};
+use crate::i18n::Lang;
+use crate::services::audit::{self, Actor};
+use crate::services::kiosks::{self, NewKiosk};
+use crate::services::{campaigns, kiosks::KioskInfo};
+use crate::state::AppState;
+use crate::templates;
+use crate::views::Chrome;
+
+/// Registers `GET /kiosks`, `POST /kiosks`, `POST /kiosks/{id}/revoke`
+/// relative to the scope it is mounted in.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/kiosks")
+            .route(web::get().to(list))
+            .route(web::post().to(register)),
+    )
+    .service(web::resource("/kiosks/{id}/revoke").route(web::post().to(revoke)));
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KioskForm {
+    campaign: String,
+    locality: String,
+    #[serde(default)]
+    service: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct KioskRow {
+    id: i64,
+    label: String,
+    campaign: String,
+    locality: String,
+    created_on: String,
+    revoked: bool,
+}
+
+#[derive(Serialize)]
+struct CampaignOption {
+    slug: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Registered {
+    label: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct KiosksPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    staff: StaffView,
+    action: String,
+    kiosks: Vec<KioskRow>,
+    campaigns: Vec<CampaignOption>,
+    registered: Option<Registered>,
+    errors: Vec<(String, String)>,
+    form: (String, String, String, String),
+}
+
+async fn render(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &StaffUser,
+    registered: Option<Registered>,
+    errors: Vec<(String, String)>,
+    form: Option<&KioskForm>,
+) -> Result<HttpResponse, AppError> {
+    let lang = user.lang;
+    let rows: Vec<KioskInfo> = kiosks::list(&state.db).await?;
+    let open = campaigns::list_open(&state.db, Utc::now().date_naive()).await?;
+    let page = KiosksPage {
+        chrome: Chrome::new(lang, req.path()),
+        staff: user.view(),
+        action: list_path(req),
+        kiosks: rows
+            .into_iter()
+            .map(|k| KioskRow {
+                id: k.kiosk.id,
+                label: k.kiosk.label,
+                campaign: k.campaign_slug,
+                locality: k.kiosk.locality_code,
+                created_on: k.kiosk.created_on.format("%d/%m/%Y").to_string(),
+                revoked: k.kiosk.revoked,
+            })
+            .collect(),
+        campaigns: open
+            .iter()
+            .map(|c| CampaignOption {
+                slug: c.campaign.slug.clone(),
+                name: match lang {
+                    Lang::En if !c.campaign.name_en.is_empty() => c.campaign.name_en.clone(),
+                    _ => c.campaign.name_vi.clone(),
+                },
+            })
+            .collect(),
+        registered,
+        errors,
+        form: form.map_or_else(Default::default, |f| {
+            (
+                f.campaign.clone(),
+                f.locality.clone(),
+                f.service.clone(),
+                f.label.clone(),
+            )
+        }),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(templates::render("staff/kiosks.html", &page)?))
+}
+
+/// The list's path, whatever scope this module is mounted in.
+fn list_path(req: &HttpRequest) -> String {
+    let path = req.path();
+    match path.find("/kiosks") {
+        Some(at) => format!("{}/kiosks", &path[..at]),
+        None => path.to_owned(),
+    }
+}
+
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: StaffUser,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Kiosks, Access::Read)?;
+    render(&req, &state, &user, None, Vec::new(), None)
+        .await
+        .map_err(|e| e.page(user.lang))
+}
+
+async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: StaffForm<KioskForm>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    user.require(Area::Kiosks, Access::Write)?;
+    let lang = user.lang;
+    let run = async {
+        let new = NewKiosk {
+            campaign_slug: form.campaign.clone(),
+            locality_code: form.locality.trim().to_owned(),
+            service_code: Some(form.service.trim().to_owned()).filter(|s| !s.is_empty()),
+            label: form.label.clone(),
+        };
+        match kiosks::register_kiosk(&state.db, &new, Utc::now().date_naive()).await {
+            Ok((kiosk, token)) => {
+                audit::record(
+                    &state.db,
+                    &Actor::staff(user.id, &user.email),
+                    "kiosk.register",
+                    "kiosk",
+                    &kiosk.id.to_string(),
+                    &format!("{} {} {}", form.campaign, kiosk.locality_code, kiosk.label),
+                )
+                .await?;
+                let base = match &state.settings.base_url {
+                    Some(b) => b.trim_end_matches('/').to_owned(),
+                    None => {
+                        let info = req.connection_info();
+                        format!("{}://{}", info.scheme(), info.host())
+                    }
+                };
+                let registered = Registered {
+                    label: kiosk.label,
+                    url: format!("{base}/k/{token}"),
+                };
+                render(&req, &state, &user, Some(registered), Vec::new(), None).await
+            }
+            Err(AppError::Validation(errors)) => {
+                let errors = errors
+                    .iter()
+                    .map(|e| (e.field.clone(), field_message(lang, e)))
+                    .collect();
+                render(&req, &state, &user, None, errors, Some(&form)).await
+            }
+            Err(e) => Err(e),
+        }
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+async fn revoke(
+    req: HttpRequest,
+    path: web::Path<i64>,
+    state: web::Data<AppState>,
+    form: StaffForm<Empty>,
+) -> Result<HttpResponse, Problem> {
+    let user = form.user;
+    user.require(Area::Kiosks, Access::Write)?;
+    let lang = user.lang;
+    let id = path.into_inner();
+    kiosks::revoke(&state.db, id)
+        .await
+        .map_err(|e| e.page(lang))?;
+    audit::record(
+        &state.db,
+        &Actor::staff(user.id, &user.email),
+        "kiosk.revoke",
+        "kiosk",
+        &id.to_string(),
+        "",
+    )
+    .await
+    .map_err(|e| AppError::from(e).page(lang))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, list_path(&req)))
+        .finish())
+}

@@ -1,0 +1,168 @@
+//! Recording a response: check it against its campaign, build the anonymous
+//! row (design fields from the campaign's locality), hand it to the writer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use entity::campaign_locality;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::{Map, Value};
+
+use crate::domain::answers::{self, Answers};
+use crate::domain::campaign::Channel;
+use crate::domain::submission::Submission;
+use crate::domain::validation::FieldError;
+use crate::error::AppError;
+
+use super::campaigns::{self, OpenCampaign};
+use super::writer::{NewResponse, ResponseWriter, Stored, WriteError};
+
+/// Refuses a campaign that is not accepting answers on `today`.
+pub fn ensure_open(campaign: &OpenCampaign, today: NaiveDate) -> Result<(), AppError> {
+    if today < campaign.campaign.opens_on {
+        Err(AppError::Conflict("campaign_not_open"))
+    } else if today > campaign.campaign.closes_on {
+        Err(AppError::Conflict("campaign_closed"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a submission against its campaign and builds the row to store.
+pub async fn prepare(
+    db: &impl ConnectionTrait,
+    campaign: &OpenCampaign,
+    submission: &Submission,
+    channel: Channel,
+    today: NaiveDate,
+) -> Result<NewResponse, AppError> {
+    let link =
+        campaign_locality::Entity::find_by_id((campaign.campaign.id, submission.locality.clone()))
+            .one(db)
+            .await?;
+    build_row(campaign, link.as_ref(), submission, channel, today)
+}
+
+/// Checks a submission against its campaign and the campaign's row for the
+/// submission's locality (design fields), and builds the row to store.
+pub fn build_row(
+    campaign: &OpenCampaign,
+    link: Option<&campaign_locality::Model>,
+    submission: &Submission,
+    channel: Channel,
+    today: NaiveDate,
+) -> Result<NewResponse, AppError> {
+    ensure_open(campaign, today)?;
+    let mut errors: Vec<FieldError> = Vec::new();
+    let known = campaign
+        .localities
+        .iter()
+        .any(|l| l.code == submission.locality);
+    let link = link.filter(|_| known);
+    if link.is_none() {
+        errors.push(FieldError::new("locality", "unknown_locality"));
+    }
+    let parsed = match answers::parse(&campaign.definition, &submission.answers) {
+        Ok(a) => Some(a),
+        Err(mut e) => {
+            errors.append(&mut e);
+            None
+        }
+    };
+    let (Some(parsed), Some(link), true) = (parsed, link, errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    Ok(NewResponse {
+        id: submission.id.hyphenated().to_string(),
+        campaign_id: campaign.campaign.id,
+        locality_code: submission.locality.clone(),
+        channel: channel.as_str().to_owned(),
+        response_date: today,
+        stratum: link.stratum.clone(),
+        cluster: link.cluster.clone(),
+        base_weight: link.base_weight.unwrap_or(1.0),
+        cells: cells(&campaign.design.calibration, &parsed),
+        answers: parsed.to_json_string(),
+    })
+}
+
+/// A campaign ready to check submissions against, with its localities'
+/// design fields.
+#[derive(Debug)]
+pub struct CachedCampaign {
+    pub campaign: OpenCampaign,
+    pub links: HashMap<String, campaign_locality::Model>,
+}
+
+/// Campaigns as the submission API last loaded them, for a short time (so a
+/// burst of submissions does not reload the questionnaire each time). A
+/// change to a campaign — closing it, say — reaches the API within `ttl`.
+#[derive(Debug)]
+pub struct CampaignCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, Arc<CachedCampaign>)>>,
+}
+
+impl CampaignCache {
+    pub fn new(ttl: Duration) -> CampaignCache {
+        CampaignCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The campaign with this slug (unknown slugs are not cached).
+    pub async fn get(
+        &self,
+        db: &impl ConnectionTrait,
+        slug: &str,
+    ) -> Result<Arc<CachedCampaign>, AppError> {
+        if let Ok(entries) = self.entries.lock()
+            && let Some((at, c)) = entries.get(slug)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(c.clone());
+        }
+        let campaign = campaigns::by_slug(db, slug).await?;
+        let links = campaign_locality::Entity::find()
+            .filter(campaign_locality::Column::CampaignId.eq(campaign.campaign.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|l| (l.locality_code.clone(), l))
+            .collect();
+        let cached = Arc::new(CachedCampaign { campaign, links });
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() > 1_000 {
+                entries.clear();
+            }
+            entries.insert(slug.to_owned(), (Instant::now(), cached.clone()));
+        }
+        Ok(cached)
+    }
+}
+
+/// Demographic cells for calibration: the answers to the campaign's
+/// calibration variables (question codes such as `sex`, `age_group`).
+pub fn cells(calibration: &[String], answers: &Answers) -> Option<String> {
+    let map: Map<String, Value> = calibration
+        .iter()
+        .filter_map(|var| {
+            answers
+                .get(var)
+                .and_then(|a| a.cell_value())
+                .map(|v| (var.clone(), Value::String(v)))
+        })
+        .collect();
+    (!map.is_empty()).then(|| Value::Object(map).to_string())
+}
+
+/// Stores a prepared row through the group-commit writer.
+pub async fn store(writer: &ResponseWriter, row: NewResponse) -> Result<Stored, AppError> {
+    writer.store(row).await.map_err(|e| match e {
+        WriteError::Stopped => AppError::Internal(anyhow::anyhow!("response writer stopped")),
+        WriteError::Db(msg) => AppError::Internal(anyhow::anyhow!("storing a response: {msg}")),
+    })
+}

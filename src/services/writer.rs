@@ -1,0 +1,168 @@
+//! The group-commit writer: one task owns the write path for responses.
+//!
+//! Handlers send a validated row and a one-shot channel; the writer takes
+//! everything queued (up to [`MAX_BATCH`]), shuffles it, inserts it in ONE
+//! transaction with `INSERT … ON CONFLICT (id) DO NOTHING`, commits, and only
+//! then acknowledges each row — so a 2xx always means "durably committed"
+//! (SQLite runs with `synchronous=FULL`). A row whose id is already stored is
+//! acknowledged as [`Stored::Duplicate`] and nothing new is written.
+
+use chrono::NaiveDate;
+use rand::seq::SliceRandom;
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most rows committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// Rows waiting for the writer before handlers wait for room.
+const QUEUE: usize = 8_192;
+
+/// A validated response row, ready to store. Holds nothing that identifies
+/// a person: no address, agent, token or time of day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewResponse {
+    pub id: String,
+    pub campaign_id: i64,
+    pub locality_code: String,
+    pub channel: String,
+    pub response_date: NaiveDate,
+    pub stratum: Option<String>,
+    pub cluster: Option<String>,
+    pub base_weight: f64,
+    pub cells: Option<String>,
+    pub answers: String,
+}
+
+/// What storing a row did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Committed now.
+    New,
+    /// A response with this id was already stored; nothing was written.
+    Duplicate,
+}
+
+/// Why a row could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the response writer has stopped")]
+    Stopped,
+    #[error("database error: {0}")]
+    Db(String),
+}
+
+type Ack = oneshot::Sender<Result<Stored, WriteError>>;
+
+/// The handle handlers use; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ResponseWriter {
+    tx: mpsc::Sender<(NewResponse, Ack)>,
+}
+
+impl ResponseWriter {
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn start(db: DatabaseConnection) -> ResponseWriter {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, rx));
+        ResponseWriter { tx }
+    }
+
+    /// Stores one row; returns once it is committed (or known to be there).
+    pub async fn store(&self, row: NewResponse) -> Result<Stored, WriteError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send((row, ack))
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        done.await.map_err(|_| WriteError::Stopped)?
+    }
+}
+
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<(NewResponse, Ack)>) {
+    let mut batch: Vec<(NewResponse, Ack)> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        // Rows of one batch land in random order, so storage order within a
+        // batch says nothing about arrival order.
+        batch.shuffle(&mut rand::rng());
+        let rows: Vec<&NewResponse> = batch.iter().map(|(r, _)| r).collect();
+        match insert_batch(&db, &rows).await {
+            Ok(results) => {
+                for ((_, ack), stored) in batch.drain(..).zip(results) {
+                    let _ = ack.send(Ok(stored));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, rows = batch.len(), "batch insert failed; retrying rows one by one");
+                for (row, ack) in batch.drain(..) {
+                    let result = insert_batch(&db, &[&row])
+                        .await
+                        .map(|r| r.first().copied().unwrap_or(Stored::Duplicate))
+                        .map_err(|e| WriteError::Db(e.to_string()));
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, "cannot store a response");
+                    }
+                    let _ = ack.send(result);
+                }
+            }
+        }
+    }
+}
+
+fn insert_sql(backend: DatabaseBackend) -> &'static str {
+    match backend {
+        DatabaseBackend::Postgres => {
+            "INSERT INTO responses (id, campaign_id, locality_code, channel, response_date, \
+             stratum, cluster, base_weight, cells, answers) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING"
+        }
+        _ => {
+            "INSERT INTO responses (id, campaign_id, locality_code, channel, response_date, \
+             stratum, cluster, base_weight, cells, answers) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        }
+    }
+}
+
+/// Inserts rows in one transaction (one prepared statement, executed per row).
+async fn insert_batch(
+    db: &DatabaseConnection,
+    rows: &[&NewResponse],
+) -> Result<Vec<Stored>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = insert_sql(backend);
+    let txn = db.begin().await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let values: Vec<sea_orm::Value> = vec![
+            r.id.clone().into(),
+            r.campaign_id.into(),
+            r.locality_code.clone().into(),
+            r.channel.clone().into(),
+            r.response_date.into(),
+            r.stratum.clone().into(),
+            r.cluster.clone().into(),
+            r.base_weight.into(),
+            r.cells.clone().into(),
+            r.answers.clone().into(),
+        ];
+        let res = txn
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        out.push(if res.rows_affected() == 0 {
+            Stored::Duplicate
+        } else {
+            Stored::New
+        });
+    }
+    txn.commit().await?;
+    Ok(out)
+}

@@ -1,0 +1,504 @@
+//! Contexts of the citizen's survey pages (`/s/{slug}`) and the kiosk.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::answers::{self, Answer};
+use crate::domain::questionnaire::{
+    LONG_TEXT_MAX, Question, QuestionType, SHORT_TEXT_MAX, Section,
+};
+use crate::domain::validation::FieldError;
+use crate::error::field_message;
+use crate::i18n::{self, Lang};
+use crate::services::campaigns::OpenCampaign;
+
+use super::Chrome;
+
+/// Which part of the survey a page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Choosing the locality.
+    Locality,
+    /// One section (per-section layout), by index.
+    Section(usize),
+    /// Every section (one-page layout).
+    All,
+}
+
+impl Step {
+    pub fn as_field(self) -> String {
+        match self {
+            Step::Locality => "locality".to_owned(),
+            Step::Section(i) => i.to_string(),
+            Step::All => "all".to_owned(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Step> {
+        match s {
+            "locality" => Some(Step::Locality),
+            "all" => Some(Step::All),
+            n => n.parse().ok().map(Step::Section),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SurveyPage {
+    #[serde(flatten)]
+    pub chrome: Chrome,
+    pub title: String,
+    pub campaign: String,
+    pub service: String,
+    pub intro: String,
+    pub action: String,
+    pub sid: String,
+    pub step: String,
+    pub locality: String,
+    pub locality_name: String,
+    pub progress: Option<Progress>,
+    pub sections: Vec<SectionView>,
+    pub hidden: Vec<(String, String)>,
+    pub can_back: bool,
+    pub is_last: bool,
+    pub provinces: Vec<ProvinceGroup>,
+    pub locality_error: Option<String>,
+    pub errors: Vec<ErrorLink>,
+    pub more_questions: bool,
+    pub other_lang: Vec<LangButton>,
+    /// Kiosk mode: big buttons, no header links, auto-reset script.
+    pub kiosk: bool,
+    /// Kiosk mode: where the script posts JSON submissions.
+    pub kiosk_endpoint: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LangButton {
+    pub value: String,
+    pub code: &'static str,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Progress {
+    pub current: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorLink {
+    pub target: String,
+    pub label: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProvinceGroup {
+    pub name: String,
+    pub options: Vec<LocalityOption>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LocalityOption {
+    pub code: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SectionView {
+    pub code: String,
+    pub title: String,
+    pub description: String,
+    pub questions: Vec<QuestionView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuestionView {
+    pub code: String,
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub label: String,
+    pub help: String,
+    pub required: bool,
+    pub error: Option<String>,
+    pub choices: Vec<ChoiceView>,
+    pub value: String,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub maxlength: usize,
+    /// Hidden by its condition (kiosk pages only keep such questions).
+    pub hidden: bool,
+    /// The condition as JSON, for the kiosk script.
+    pub cond: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChoiceView {
+    pub id: String,
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+    /// `dk`/`na`: shown apart from the scale's points.
+    pub aside: bool,
+    /// Scale point: 1-based position from the bottom, for the kiosk faces.
+    pub face: Option<usize>,
+}
+
+/// What a survey page needs beyond the campaign.
+pub struct SurveyState<'a> {
+    pub lang: Lang,
+    pub path: &'a str,
+    pub action: &'a str,
+    pub sid: &'a str,
+    pub step: Step,
+    pub locality: &'a str,
+    pub raw: &'a Map<String, Value>,
+    pub errors: &'a [FieldError],
+    pub more_questions: bool,
+    pub province_names: &'a HashMap<String, (String, String)>,
+    pub kiosk: bool,
+}
+
+/// The sections a respondent sees given the answers so far (a section whose
+/// questions are all hidden by their conditions is skipped).
+pub fn visible_sections(c: &OpenCampaign, raw: &Map<String, Value>) -> Vec<usize> {
+    let parsed = parsed_so_far(c, raw);
+    c.definition
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.questions.iter().any(|q| answers::is_visible(q, &parsed)))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The valid answers among `raw`, in questionnaire order.
+pub fn parsed_so_far(c: &OpenCampaign, raw: &Map<String, Value>) -> BTreeMap<String, Answer> {
+    let mut parsed = BTreeMap::new();
+    for q in c.definition.questions() {
+        if !answers::is_visible(q, &parsed) {
+            continue;
+        }
+        if let Some(a) = raw
+            .get(&q.code)
+            .and_then(|v| answers::parse_value(q, v).ok())
+        {
+            parsed.insert(q.code.clone(), a);
+        }
+    }
+    parsed
+}
+
+impl SurveyPage {
+    pub fn new(c: &OpenCampaign, s: &SurveyState) -> SurveyPage {
+        let lang = s.lang;
+        let pick = |vi: &str, en: &str| match lang {
+            Lang::En if !en.is_empty() => en.to_owned(),
+            _ => vi.to_owned(),
+        };
+        let def = &c.definition;
+        let parsed = parsed_so_far(c, s.raw);
+        let errors_by_code: HashMap<&str, &FieldError> = s
+            .errors
+            .iter()
+            .filter_map(|e| e.field.strip_prefix("answers.").map(|code| (code, e)))
+            .collect();
+        let shown: Vec<&Section> = match s.step {
+            Step::Locality => Vec::new(),
+            Step::Section(i) => def.sections.get(i).into_iter().collect(),
+            Step::All => def.sections.iter().collect(),
+        };
+        let mut shown_codes = Vec::new();
+        let sections: Vec<SectionView> = shown
+            .iter()
+            .filter_map(|section| {
+                let questions: Vec<QuestionView> = section
+                    .questions
+                    .iter()
+                    .filter_map(|q| {
+                        let visible = answers::is_visible(q, &parsed);
+                        // A kiosk keeps conditional questions in the page (hidden)
+                        // so that its script can show them without the network.
+                        if !visible && !s.kiosk {
+                            return None;
+                        }
+                        if visible {
+                            shown_codes.push(q.code.clone());
+                        }
+                        let mut view = question_view(
+                            q,
+                            lang,
+                            s.raw.get(&q.code),
+                            errors_by_code.get(q.code.as_str()).copied(),
+                        );
+                        view.hidden = !visible;
+                        Some(view)
+                    })
+                    .collect();
+                (!questions.is_empty()).then(|| SectionView {
+                    code: section.code.clone(),
+                    title: section.title.get(lang.code()).to_owned(),
+                    description: section.description.get(lang.code()).to_owned(),
+                    questions,
+                })
+            })
+            .collect();
+        // Answers of questions not on this page travel in hidden fields.
+        let mut hidden: Vec<(String, String)> = answers::to_form(s.raw)
+            .into_iter()
+            .filter(|(name, _)| {
+                let code = name.trim_start_matches("a.");
+                !shown_codes.iter().any(|c| c == code)
+            })
+            .collect();
+        for code in &shown_codes {
+            hidden.push(("seen".to_owned(), code.clone()));
+        }
+        let visible = visible_sections(c, s.raw);
+        let progress = match s.step {
+            Step::Section(i) => Some(Progress {
+                current: visible.iter().position(|v| *v == i).map_or(1, |p| p + 1),
+                total: visible.len(),
+            }),
+            _ => None,
+        };
+        let is_last = match s.step {
+            Step::Section(i) => visible.last().is_none_or(|l| *l <= i),
+            Step::All => true,
+            Step::Locality => false,
+        };
+        let mut errors: Vec<ErrorLink> = Vec::new();
+        let mut locality_error = None;
+        for e in s.errors {
+            if e.field == "locality" {
+                let msg = field_message(lang, e);
+                errors.push(ErrorLink {
+                    target: "locality".to_owned(),
+                    label: i18n::t(lang, "survey-locality", &[]),
+                    message: msg.clone(),
+                });
+                locality_error = Some(msg);
+            } else if let Some(code) = e.field.strip_prefix("answers.")
+                && let Some(q) = def.question(code)
+                && shown_codes.iter().any(|c| c == code)
+            {
+                errors.push(ErrorLink {
+                    target: format!("q-{code}"),
+                    label: q.label_in(lang.code()).to_owned(),
+                    message: field_message(lang, e),
+                });
+            }
+        }
+        let provinces = if s.step == Step::Locality {
+            province_groups(c, lang, s.locality, s.province_names)
+        } else {
+            Vec::new()
+        };
+        let locality_name = c
+            .localities
+            .iter()
+            .find(|l| l.code == s.locality)
+            .map(|l| l.name(lang).to_owned())
+            .unwrap_or_default();
+        let other_lang = Lang::ALL
+            .iter()
+            .filter(|l| **l != lang)
+            .map(|l| LangButton {
+                value: format!("lang-{}", l.code()),
+                code: l.code(),
+                name: i18n::t(lang, &format!("language-{}", l.code()), &[]),
+            })
+            .collect();
+        SurveyPage {
+            chrome: Chrome::new(lang, s.path),
+            title: def.title.get(lang.code()).to_owned(),
+            campaign: pick(&c.campaign.name_vi, &c.campaign.name_en),
+            service: pick(&c.service.name_vi, &c.service.name_en),
+            intro: def.description.get(lang.code()).to_owned(),
+            action: s.action.to_owned(),
+            sid: s.sid.to_owned(),
+            step: s.step.as_field(),
+            locality: s.locality.to_owned(),
+            locality_name,
+            progress,
+            sections,
+            hidden,
+            can_back: match s.step {
+                Step::Locality => false,
+                Step::Section(i) => !s.kiosk || visible.first().is_some_and(|f| *f < i),
+                Step::All => !s.kiosk,
+            },
+            is_last,
+            provinces,
+            locality_error,
+            errors,
+            more_questions: s.more_questions,
+            other_lang,
+            kiosk: s.kiosk,
+            kiosk_endpoint: format!("{}/responses", s.action),
+        }
+    }
+}
+
+fn province_groups(
+    c: &OpenCampaign,
+    lang: Lang,
+    selected: &str,
+    names: &HashMap<String, (String, String)>,
+) -> Vec<ProvinceGroup> {
+    let mut groups: Vec<(String, ProvinceGroup)> = Vec::new();
+    for l in &c.localities {
+        let parent = l.parent_code.clone().unwrap_or_default();
+        let name = names
+            .get(&parent)
+            .map(|(vi, en)| match lang {
+                Lang::En if !en.is_empty() => en.clone(),
+                _ => vi.clone(),
+            })
+            .unwrap_or_else(|| parent.clone());
+        let option = LocalityOption {
+            code: l.code.clone(),
+            name: l.name(lang).to_owned(),
+            selected: l.code == selected,
+        };
+        match groups.iter_mut().find(|(p, _)| *p == parent) {
+            Some((_, g)) => g.options.push(option),
+            None => groups.push((
+                parent,
+                ProvinceGroup {
+                    name,
+                    options: vec![option],
+                },
+            )),
+        }
+    }
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+fn question_view(
+    q: &Question,
+    lang: Lang,
+    raw: Option<&Value>,
+    error: Option<&FieldError>,
+) -> QuestionView {
+    let l = lang.code();
+    let id = format!("q-{}", q.code);
+    let raw_strings: Vec<String> = match raw {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Number(n)) => vec![n.to_string()],
+        Some(Value::Bool(true)) => vec!["yes".to_owned()],
+        Some(Value::Bool(false)) => vec!["no".to_owned()],
+        _ => Vec::new(),
+    };
+    let checked = |v: &str| raw_strings.iter().any(|r| r == v);
+    let mut choices: Vec<ChoiceView> = match q.kind {
+        QuestionType::Scale => {
+            let mut points = q.points.clone();
+            points.sort_by_key(|p| p.value);
+            let min = q.min.unwrap_or(1);
+            // Faces (kiosk) only for the usual five-point satisfaction scale.
+            let faces = points.len() == 5;
+            points
+                .iter()
+                .map(|p| ChoiceView {
+                    id: format!("{id}-{}", p.value),
+                    value: p.value.to_string(),
+                    label: p.label.get(l).to_owned(),
+                    checked: checked(&p.value.to_string()),
+                    aside: false,
+                    face: usize::try_from(p.value - min + 1).ok().filter(|_| faces),
+                })
+                .collect()
+        }
+        QuestionType::SingleChoice | QuestionType::MultipleChoice => q
+            .options
+            .iter()
+            .map(|o| ChoiceView {
+                id: format!("{id}-{}", o.value),
+                value: o.value.clone(),
+                label: o.label.get(l).to_owned(),
+                checked: checked(&o.value),
+                aside: false,
+                face: None,
+            })
+            .collect(),
+        QuestionType::YesNo => ["yes", "no"]
+            .iter()
+            .map(|v| ChoiceView {
+                id: format!("{id}-{v}"),
+                value: (*v).to_owned(),
+                label: i18n::t(lang, &format!("survey-{v}"), &[]),
+                checked: checked(v),
+                aside: false,
+                face: None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !matches!(q.kind, QuestionType::ShortText | QuestionType::LongText) {
+        for (offered, value, key) in [
+            (q.dont_know, "dk", "survey-dont-know"),
+            (q.not_applicable, "na", "survey-not-applicable"),
+        ] {
+            if offered {
+                choices.push(ChoiceView {
+                    id: format!("{id}-{value}"),
+                    value: value.to_owned(),
+                    label: i18n::t(lang, key, &[]),
+                    checked: checked(value),
+                    aside: true,
+                    face: None,
+                });
+            }
+        }
+    }
+    QuestionView {
+        code: q.code.clone(),
+        id,
+        name: format!("a.{}", q.code),
+        kind: q.kind.as_str(),
+        label: q.label_in(l).to_owned(),
+        help: q.help.get(l).to_owned(),
+        required: q.required,
+        error: error.map(|e| field_message(lang, e)),
+        choices,
+        value: if matches!(
+            q.kind,
+            QuestionType::ShortText | QuestionType::LongText | QuestionType::Number
+        ) {
+            raw_strings.first().cloned().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        min: q.min,
+        max: q.max,
+        maxlength: if q.kind == QuestionType::ShortText {
+            SHORT_TEXT_MAX
+        } else {
+            LONG_TEXT_MAX
+        },
+        hidden: false,
+        cond: q
+            .condition
+            .as_ref()
+            .and_then(|c| serde_json::to_string(c).ok())
+            .unwrap_or_default(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ThanksPage {
+    #[serde(flatten)]
+    pub chrome: Chrome,
+    pub campaign: String,
+    pub again: String,
+    pub kiosk: bool,
+}

@@ -1,0 +1,390 @@
+//! Browser tests with headless Chromium through chromedriver (W3C WebDriver
+//! over plain HTTP). They run only when `CHROMEDRIVER` names the driver
+//! binary (`.ci/run` installs it and sets it); otherwise they say so and pass.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, count, spawn_app_with_demo};
+use crate::kiosk::register;
+use crate::responses::sipas_locality;
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    async fn start() -> Option<Driver> {
+        let Ok(path) = std::env::var("CHROMEDRIVER") else {
+            eprintln!("CHROMEDRIVER is not set: browser test skipped");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let driver = Driver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        };
+        for _ in 0..100 {
+            if let Ok(r) = driver
+                .http
+                .get(format!("{}/status", driver.base))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                return Some(driver);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start");
+    }
+
+    async fn session(&self, javascript: bool) -> Session<'_> {
+        let mut options = json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=390,844", "--lang=vi"],
+        });
+        if let Ok(bin) = std::env::var("CHROME_BIN") {
+            options["binary"] = json!(bin);
+        }
+        if !javascript {
+            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+        }
+        let res: Value = self
+            .http
+            .post(format!("{}/session", self.base))
+            .json(&json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome", "goog:chromeOptions": options}}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = res["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {res}"))
+            .to_owned();
+        Session { driver: self, id }
+    }
+}
+
+struct Session<'a> {
+    driver: &'a Driver,
+    id: String,
+}
+
+impl Session<'_> {
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
+        let url = format!("{}/session/{}{}", self.driver.base, self.id, path);
+        let mut req = self.driver.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res: Value = req.send().await.unwrap().json().await.unwrap();
+        if res["value"].get("error").is_some() {
+            Err(res["value"].clone())
+        } else {
+            Ok(res["value"].clone())
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.try_call(method, path, body).await {
+            Ok(v) => v,
+            Err(e) => panic!("WebDriver {path}: {e}"),
+        }
+    }
+
+    /// Clicks a submit button and waits until the next page has replaced this one.
+    async fn submit(&self, css: &str) {
+        let old = self.find("main").await;
+        self.click(css).await;
+        for _ in 0..100 {
+            let gone = self
+                .try_call(reqwest::Method::GET, &format!("/element/{old}/name"), None)
+                .await
+                .is_err();
+            if gone
+                && self
+                    .try_call(
+                        reqwest::Method::POST,
+                        "/element",
+                        Some(json!({"using": "css selector", "value": "main"})),
+                    )
+                    .await
+                    .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page after clicking {css}");
+    }
+
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn type_text(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn script(&self, js: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+        .await
+    }
+
+    async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn offline(&self, offline: bool) {
+        self.call(
+            reqwest::Method::POST,
+            "/chromium/network_conditions",
+            Some(
+                json!({"network_conditions": {"offline": offline, "latency": 0,
+                "download_throughput": -1, "upload_throughput": -1}}),
+            ),
+        )
+        .await;
+    }
+
+    async fn close(self) {
+        self.call(reqwest::Method::DELETE, "", None).await;
+    }
+}
+
+async fn wait_for_count(app: &TestApp, expected: i64, secs: u64) {
+    let db = app.db.connect().await;
+    for _ in 0..secs * 10 {
+        if count(&db, "responses").await == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(count(&db, "responses").await, expected);
+}
+
+async fn fill_phone_survey(app: &TestApp, s: &Session<'_>, locality: &str) {
+    s.go(&app.url("/s/sipas-demo")).await;
+    s.click(&format!("option[value='{locality}']")).await;
+    s.submit("button[value=next]").await;
+    // Section "about": a required answer missing first.
+    s.click("label[for=q-sex-F]").await;
+    s.submit("button[value=next]").await;
+    assert!(
+        s.source().await.contains("q-age_group-err"),
+        "message by the question"
+    );
+    s.click("label[for=q-age_group-18-34]").await;
+    s.submit("button[value=next]").await;
+    s.click("label[for=q-e1_1-4]").await;
+    s.submit("button[value=next]").await;
+    // Back, and the answer is still there.
+    s.submit("button[value=back]").await;
+    let checked = s.find("#q-e1_1-4").await;
+    let v = s
+        .call(
+            reqwest::Method::GET,
+            &format!("/element/{checked}/property/checked"),
+            None,
+        )
+        .await;
+    assert_eq!(v, json!(true), "answer kept after going back");
+    for _ in 0..4 {
+        s.submit("button[value=next]").await; // e1 → e2 → e3 → e4 → e5
+    }
+    assert!(s.source().await.contains("id=\"s-e5\""));
+    s.click("label[for=q-e5_gave-yes]").await;
+    s.submit("button[value=next]").await;
+    s.click("label[for=q-e5_3-5]").await;
+    s.submit("button[value=next]").await;
+    s.type_text("#q-comment", "Tốt").await;
+    s.submit("button[value=submit]").await;
+    assert!(s.url().await.ends_with("/s/sipas-demo/thanks"));
+}
+
+#[tokio::test]
+async fn a_phone_sized_browser_fills_the_survey_with_and_without_javascript() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = spawn_app_with_demo().await;
+    let locality = sipas_locality(&app).await;
+    let db = app.db.connect().await;
+    let before = count(&db, "responses").await;
+    for (i, javascript) in [false, true].into_iter().enumerate() {
+        let s = driver.session(javascript).await;
+        fill_phone_survey(&app, &s, &locality).await;
+        s.close().await;
+        wait_for_count(&app, before + 1 + i as i64, 5).await;
+    }
+}
+
+#[tokio::test]
+async fn a_kiosk_serves_two_respondents_and_sends_offline_answers_later() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = spawn_app_with_demo().await;
+    let (token, _) = register(&app).await;
+    let db = app.db.connect().await;
+    let before = count(&db, "responses").await;
+    let existing: std::collections::HashSet<String> = entity::response::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let s = driver.session(true).await;
+    s.go(&app.url(&format!("/k/{token}"))).await;
+
+    // First respondent.
+    s.click("label[for=q-sex-F]").await;
+    s.click("label[for=q-age_group-18-34]").await;
+    s.click("label[for=q-e1_1-5]").await;
+    s.click("button[value=submit]").await;
+    assert_eq!(
+        s.script("return document.getElementById('kiosk-thanks').hidden")
+            .await,
+        json!(false)
+    );
+    wait_for_count(&app, before + 1, 5).await;
+    // Back to a blank start after the thank-you.
+    tokio::time::sleep(Duration::from_millis(6_500)).await;
+    assert_eq!(
+        s.script(
+            "return [document.getElementById('survey').hidden, \
+             document.querySelectorAll('#survey input:checked').length]"
+        )
+        .await,
+        json!([false, 0]),
+        "the next person sees no previous answers"
+    );
+
+    // Second respondent: a conditional question appears without the network.
+    s.click("label[for=q-sex-M]").await;
+    s.click("label[for=q-age_group-55plus]").await;
+    assert_eq!(
+        s.script("return document.querySelector('[data-q=e5_3]').hidden")
+            .await,
+        json!(true)
+    );
+    s.click("label[for=q-e5_gave-yes]").await;
+    assert_eq!(
+        s.script("return document.querySelector('[data-q=e5_3]').hidden")
+            .await,
+        json!(false)
+    );
+    s.click("label[for=q-e5_3-4]").await;
+    s.click("button[value=submit]").await;
+    wait_for_count(&app, before + 2, 5).await;
+    tokio::time::sleep(Duration::from_millis(6_500)).await;
+
+    // Third respondent while the network is down: queued, then sent.
+    s.offline(true).await;
+    s.click("label[for=q-sex-F]").await;
+    s.click("label[for=q-age_group-35-54]").await;
+    s.click("button[value=submit]").await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let queued = s
+        .script("return Object.keys(localStorage).map(k => JSON.parse(localStorage.getItem(k)).length).reduce((a, b) => a + b, 0)")
+        .await;
+    assert_eq!(queued, json!(1), "kept in the browser while offline");
+    assert_eq!(count(&db, "responses").await, before + 2);
+    s.offline(false).await;
+    wait_for_count(&app, before + 3, 20).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let queued = s
+        .script("return Object.keys(localStorage).map(k => JSON.parse(localStorage.getItem(k)).length).reduce((a, b) => a + b, 0)")
+        .await;
+    assert_eq!(queued, json!(0));
+    let new_rows: Vec<entity::response::Model> = entity::response::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| !existing.contains(&r.id))
+        .collect();
+    assert_eq!(new_rows.len(), 3);
+    assert!(new_rows.iter().all(|r| r.channel == "kiosk"));
+    assert!(new_rows.iter().any(|r| r.answers.contains("\"e5_3\":4")));
+    s.close().await;
+}

@@ -1,0 +1,250 @@
+//! Email invitations against a real SMTP listener on loopback (a sink
+//! started by the test, speaking SMTP over TCP), not a mock transport.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use chrono::{Duration, Utc};
+use entity::{campaign, invitation, response};
+use hailong::config::Settings;
+use hailong::mail::Mailer;
+use hailong::services::{campaigns, invitations};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+use crate::helpers::count;
+use crate::limits::spawn_with;
+use crate::survey::{browser_fields, post_form};
+
+/// One received message: the envelope recipients and the data.
+#[derive(Debug, Clone)]
+struct Received {
+    to: Vec<String>,
+    data: String,
+}
+
+/// A minimal SMTP server on 127.0.0.1 that keeps what it receives.
+fn start_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let inbox = Arc::new(Mutex::new(Vec::new()));
+    let store = inbox.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut out = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                out.write_all(b"220 sink ESMTP\r\n").unwrap();
+                let mut to = Vec::new();
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-sink\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("RCPT TO:") {
+                        to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                        b"250 OK\r\n"
+                    } else if upper.starts_with("DATA") {
+                        out.write_all(b"354 go ahead\r\n").unwrap();
+                        let mut data = String::new();
+                        loop {
+                            let mut l = String::new();
+                            if reader.read_line(&mut l).unwrap_or(0) == 0 || l == ".\r\n" {
+                                break;
+                            }
+                            data.push_str(&l);
+                        }
+                        store.lock().unwrap().push(Received {
+                            to: std::mem::take(&mut to),
+                            data,
+                        });
+                        b"250 OK queued\r\n"
+                    } else if upper.starts_with("QUIT") {
+                        let _ = out.write_all(b"221 bye\r\n");
+                        return;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    out.write_all(reply).unwrap();
+                }
+            });
+        }
+    });
+    (port, inbox)
+}
+
+/// The `/i/{token}` link in a quoted-printable message.
+fn link_in(data: &str) -> String {
+    let text = data.replace("=\r\n", "");
+    let at = text.find("/i/").expect("a link");
+    text[at..at + 3 + 64].to_owned()
+}
+
+#[tokio::test]
+async fn invitations_are_single_use_and_reminders_skip_those_who_answered() {
+    let (port, inbox) = start_sink();
+    let app = spawn_with(|_| {}).await;
+    let settings = Settings {
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(port),
+        smtp_security: "none".into(),
+        mail_from: "Khảo sát <khaosat@example.vn>".into(),
+        ..Settings::default()
+    };
+    let mailer = Mailer::from_settings(&settings).unwrap();
+    let db = app.db.connect().await;
+    let health = campaigns::by_slug(&db, "health-demo").await.unwrap();
+    let today = Utc::now().date_naive();
+
+    let up = invitations::upload(
+        &db,
+        health.campaign.id,
+        "a@example.vn\nB@Example.vn, not-an-address\na@example.vn",
+        today,
+    )
+    .await
+    .unwrap();
+    assert_eq!((up.added, up.already_listed), (2, 1));
+    assert_eq!(up.invalid, vec!["not-an-address".to_owned()]);
+    assert_eq!(count(&db, "invitations").await, 2);
+
+    let sent = invitations::send_pending(&db, &mailer, &health, &app.address)
+        .await
+        .unwrap();
+    assert_eq!((sent.sent, sent.failed), (2, 0));
+    let messages = inbox.lock().unwrap().clone();
+    assert_eq!(messages.len(), 2);
+    let for_a = messages.iter().find(|m| m.to == ["a@example.vn"]).unwrap();
+    assert!(for_a.data.contains("Subject:"));
+    let link = link_in(&for_a.data);
+    let token = link.trim_start_matches("/i/").to_owned();
+    let stored: Vec<invitation::Model> = invitation::Entity::find().all(&db).await.unwrap();
+    assert!(stored.iter().all(|i| i.sent && i.token_hash != token));
+    // Sending again sends nothing new.
+    let again = invitations::send_pending(&db, &mailer, &health, &app.address)
+        .await
+        .unwrap();
+    assert_eq!(again.sent, 0);
+
+    // a@ answers through the link.
+    let before = count(&db, "responses").await;
+    let html = app.get(&link).await.text().await.unwrap();
+    assert!(html.contains("id=\"locality\""));
+    let locality = health.localities[0].code.clone();
+    let mut fields = browser_fields(&html);
+    fields.push(("l".into(), locality.clone()));
+    fields.push(("nav".into(), "next".into()));
+    let html = post_form(&app, &link, &fields).await.text().await.unwrap();
+    let mut fields = browser_fields(&html);
+    let patient = html
+        .split("name=\"a.patient_type\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    fields.extend(
+        [
+            ("a.patient_type", patient.as_str()),
+            ("a.sex", "F"),
+            ("a.age_group", "35-54"),
+            ("a.a1", "5"),
+            ("nav", "submit"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let res = post_form(&app, &link, &fields).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(count(&db, "responses").await, before + 1);
+    let a = invitation::Entity::find()
+        .filter(invitation::Column::Email.eq("a@example.vn"))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.used_on, Some(today), "used, with the date only");
+    let row = response::Entity::find()
+        .filter(response::Column::Channel.eq("email"))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let dump = format!("{row:?}");
+    assert!(!dump.contains(&token) && !dump.contains("a@example.vn"));
+
+    // The link works once.
+    let res = app.get(&link).await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("đã được sử dụng"));
+    let res = post_form(&app, &link, &fields).await;
+    assert_eq!(
+        res.status(),
+        409,
+        "a replayed form cannot use the link again"
+    );
+    assert_eq!(count(&db, "responses").await, before + 1);
+    assert_eq!(
+        app.get(&format!("/i/{}", "f".repeat(64))).await.status(),
+        404
+    );
+
+    // Reminders go only to b@, whose link is unused.
+    let reminded = invitations::remind(&db, &mailer, &health, &app.address)
+        .await
+        .unwrap();
+    assert_eq!(reminded.sent, 1);
+    let messages = inbox.lock().unwrap().clone();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[2].to, ["b@example.vn"]);
+    let reminder_link = link_in(&messages[2].data);
+    assert_eq!(app.get(&reminder_link).await.status(), 200);
+    let again = invitations::remind(&db, &mailer, &health, &app.address)
+        .await
+        .unwrap();
+    assert_eq!(again.sent, 0, "one reminder each");
+
+    // Deleted on demand.
+    assert_eq!(
+        invitations::delete_for_campaign(&db, health.campaign.id)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(count(&db, "invitations").await, 0);
+    assert_eq!(app.get(&reminder_link).await.status(), 404);
+}
+
+#[tokio::test]
+async fn address_lists_of_closed_campaigns_are_deleted() {
+    let app = spawn_with(|_| {}).await;
+    let db = app.db.connect().await;
+    let today = Utc::now().date_naive();
+    let sipas = campaigns::by_slug(&db, "sipas-demo").await.unwrap();
+    let health = campaigns::by_slug(&db, "health-demo").await.unwrap();
+    invitations::upload(&db, sipas.campaign.id, "x@example.vn", today)
+        .await
+        .unwrap();
+    invitations::upload(&db, health.campaign.id, "y@example.vn", today)
+        .await
+        .unwrap();
+    let mut closed: campaign::ActiveModel = sipas.campaign.clone().into();
+    closed.closes_on = Set(today - Duration::days(1));
+    closed.update(&db).await.unwrap();
+    assert_eq!(invitations::purge_closed(&db, today).await.unwrap(), 1);
+    let left: Vec<Value> = invitation::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| Value::String(i.email))
+        .collect();
+    assert_eq!(left, vec![Value::String("y@example.vn".into())]);
+}

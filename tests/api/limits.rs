@@ -1,0 +1,94 @@
+//! Abuse limits: per-address rate limits in memory, loopback exempt by default.
+
+use chrono::Utc;
+use hailong::config::Settings;
+use hailong::startup::Application;
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestDb, count, spawn_app_with_demo};
+use crate::responses::{post_json, sipas_locality, valid_body};
+
+pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::new().await;
+    let mut settings = Settings {
+        database_url: db.url.clone(),
+        bind: "127.0.0.1:0".to_owned(),
+        max_connections: 4,
+        ..Settings::default()
+    };
+    tweak(&mut settings);
+    let conn = hailong::db::connect(&settings.database_url, settings.max_connections)
+        .await
+        .unwrap();
+    hailong::db::migrate(&conn).await.unwrap();
+    hailong::services::demo::seed(&conn, Utc::now().date_naive())
+        .await
+        .unwrap();
+    let app = Application::build(settings, conn).await.unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        db,
+    }
+}
+
+#[tokio::test]
+async fn submissions_beyond_the_per_address_limit_get_429_and_are_not_stored() {
+    let app = spawn_with(|s| {
+        s.rate_limit_per_minute = 5;
+        s.rate_limit_loopback = true;
+    })
+    .await;
+    let locality = sipas_locality(&app).await;
+    let db = app.db.connect().await;
+    let before = count(&db, "responses").await;
+    for _ in 0..5 {
+        let res = post_json(
+            &app,
+            &valid_body(&uuid::Uuid::new_v4().to_string(), &locality),
+        )
+        .await;
+        assert_eq!(res.status(), 201);
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/campaigns/sipas-demo/responses"))
+        .header("Accept-Language", "en")
+        .json(&valid_body(&uuid::Uuid::new_v4().to_string(), &locality))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let problem: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(problem["error"], "too_many_requests");
+    assert!(
+        problem["message"]
+            .as_str()
+            .unwrap()
+            .contains("wait a minute")
+    );
+    let page = app
+        .client
+        .post(app.url("/s/sipas-demo"))
+        .form(&[("nav", "next")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 429, "survey form posts count too");
+    assert_eq!(count(&db, "responses").await, before + 5);
+}
+
+#[tokio::test]
+async fn loopback_clients_are_not_limited_by_default() {
+    let app = spawn_app_with_demo().await;
+    let body = json!({"submission_id": "x", "locality": "y"});
+    for _ in 0..150 {
+        let res = post_json(&app, &body).await;
+        assert_eq!(res.status(), 422);
+    }
+}

@@ -1,0 +1,444 @@
+//! The phone survey pages at `/s/{slug}`: plain HTML forms, no JavaScript.
+
+use chrono::{Duration, Utc};
+use entity::{campaign, response};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, count, spawn_app_with_demo};
+use crate::responses::sipas_locality;
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The hidden fields of the page's form, as a browser would send them.
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in html.split("<input type=\"hidden\" name=\"").skip(1) {
+        let (name, rest) = part.split_once('"').unwrap();
+        let value = rest
+            .split_once("value=\"")
+            .and_then(|(_, v)| v.split_once('"'))
+            .map(|(v, _)| v)
+            .unwrap_or("");
+        out.push((unescape(name), unescape(value)));
+    }
+    out
+}
+
+/// What a browser sends: hidden fields, checked choices, filled-in text.
+pub fn browser_fields(html: &str) -> Vec<(String, String)> {
+    let mut out = hidden_fields(html);
+    for part in html.split("<input type=\"").skip(1) {
+        let tag = part.split('>').next().unwrap();
+        let attr = |a: &str| {
+            tag.split_once(&format!("{a}=\""))
+                .and_then(|(_, v)| v.split_once('"'))
+                .map(|(v, _)| unescape(v))
+        };
+        let (Some(name), Some(value)) = (attr("name"), attr("value")) else {
+            continue;
+        };
+        let checked = tag.contains(" checked");
+        match tag.split('"').next().unwrap() {
+            "radio" | "checkbox" if checked => out.push((name, value)),
+            "text" | "number" if !value.is_empty() => out.push((name, value)),
+            _ => {}
+        }
+    }
+    out
+}
+
+pub async fn post_form(
+    app: &TestApp,
+    path: &str,
+    fields: &[(String, String)],
+) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Submits the page's form with `answers` added and `nav` pressed.
+async fn submit(
+    app: &TestApp,
+    path: &str,
+    html: &str,
+    answers: &[(&str, &str)],
+    nav: &str,
+) -> reqwest::Response {
+    let mut fields = browser_fields(html);
+    for (k, v) in answers {
+        let name = format!("a.{k}");
+        fields.retain(|(n, _)| *n != name);
+        fields.push((name, (*v).to_owned()));
+    }
+    fields.push(("nav".to_owned(), nav.to_owned()));
+    post_form(app, path, &fields).await
+}
+
+fn section_code(html: &str) -> String {
+    html.split("<h2 id=\"s-")
+        .nth(1)
+        .and_then(|s| s.split_once('"'))
+        .map(|(c, _)| c.to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_first_page_offers_localities_by_province_and_stays_small() {
+    let app = spawn_app_with_demo().await;
+    let res = app.get("/s/sipas-demo").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    assert!(html.len() < 50 * 1024, "first page is {} bytes", html.len());
+    assert!(html.contains("<html lang=\"vi\">"));
+    assert!(html.contains("<select id=\"locality\" name=\"l\""));
+    assert!(html.matches("<optgroup label=").count() >= 4);
+    assert!(html.contains("<label for=\"locality\">"));
+    assert!(!html.contains("<script"), "works without JavaScript");
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+    // Choosing no locality is refused next to the field.
+    let res = submit(&app, "/s/sipas-demo", &html, &[], "next").await;
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"locality-err\""), "{html}");
+}
+
+#[tokio::test]
+async fn a_respondent_completes_the_per_section_survey_without_javascript() {
+    let app = spawn_app_with_demo().await;
+    let locality = sipas_locality(&app).await;
+    let db = app.db.connect().await;
+    let before = count(&db, "responses").await;
+    let path = "/s/sipas-demo";
+
+    // Locality first, then section "about".
+    let html = app.get(path).await.text().await.unwrap();
+    let mut fields = hidden_fields(&html);
+    fields.push(("l".into(), locality.clone()));
+    fields.push(("nav".into(), "next".into()));
+    let html = post_form(&app, path, &fields).await.text().await.unwrap();
+    assert_eq!(section_code(&html), "about");
+    assert!(html.contains("<progress max=\"7\" value=\"1\""), "progress");
+    assert!(html.contains("<fieldset"), "choices are fieldsets");
+    assert!(html.contains("<legend>"));
+
+    // A missing required answer keeps us here with a message by the question.
+    let html2 = submit(&app, path, &html, &[("sex", "F")], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&html2), "about");
+    assert!(html2.contains("id=\"q-age_group-err\">Vui lòng trả lời câu hỏi này."));
+    assert!(
+        html2.contains("id=\"q-sex-F\" name=\"a.sex\" value=\"F\" checked"),
+        "answer kept"
+    );
+
+    let html = submit(&app, path, &html2, &[("age_group", "55plus")], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&html), "e1");
+    let html = submit(&app, path, &html, &[("e1_1", "4"), ("e1_2", "dk")], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&html), "e2");
+
+    // Back to e1: the answers given there are shown again.
+    let back = submit(&app, path, &html, &[("e2_1", "5")], "back")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&back), "e1");
+    assert!(back.contains("id=\"q-e1_1-4\" name=\"a.e1_1\" value=\"4\" checked"));
+    assert!(back.contains("id=\"q-e1_2-dk\" name=\"a.e1_2\" value=\"dk\" checked"));
+    let html = submit(&app, path, &back, &[], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&html), "e2");
+    assert!(
+        html.contains("value=\"5\" checked"),
+        "e2_1 kept across back/next"
+    );
+
+    let html = submit(&app, path, &html, &[], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&html), "e3");
+    let html = submit(&app, path, &html, &[("e3_1", "3")], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&html), "e4");
+    let html = submit(&app, path, &html, &[], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&html), "e5");
+    assert!(
+        !html.contains("name=\"a.e5_3\""),
+        "conditional question hidden at first"
+    );
+
+    // Saying "yes" opens the follow-up questions on the same page.
+    let html = submit(&app, path, &html, &[("e5_gave", "yes")], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&html), "e5");
+    assert!(html.contains("name=\"a.e5_3\""), "follow-up now shown");
+    let html = submit(&app, path, &html, &[("e5_3", "5")], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&html), "comments");
+    assert!(html.contains("value=\"submit\""), "last page submits");
+    let res = submit(
+        &app,
+        path,
+        &html,
+        &[("comment", "Rất tốt <b>&</b>")],
+        "submit",
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/s/sipas-demo/thanks");
+    let sid = hidden_fields(&html)
+        .into_iter()
+        .find(|(k, _)| k == "sid")
+        .unwrap()
+        .1;
+    // Sending the last page again (a double tap, a retry) stores nothing new.
+    let again = submit(
+        &app,
+        path,
+        &html,
+        &[("comment", "Rất tốt <b>&</b>")],
+        "submit",
+    )
+    .await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(count(&db, "responses").await, before + 1);
+
+    let row = response::Entity::find_by_id(sid)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.channel, "web");
+    assert_eq!(row.locality_code, locality);
+    let answers: Value = serde_json::from_str(&row.answers).unwrap();
+    assert_eq!(
+        answers,
+        json!({"sex": "F", "age_group": "55plus", "e1_1": 4, "e1_2": "dk", "e2_1": 5,
+               "e3_1": 3, "e5_gave": true, "e5_3": 5, "comment": "Rất tốt <b>&</b>"})
+    );
+    let thanks = app.get("/s/sipas-demo/thanks").await;
+    assert_eq!(thanks.status(), 200);
+    assert!(thanks.text().await.unwrap().contains("Xin cảm ơn"));
+}
+
+#[tokio::test]
+async fn the_one_page_survey_validates_server_side_and_stores_once() {
+    let app = spawn_app_with_demo().await;
+    let list: Vec<Value> = app.get("/api/v1/campaigns").await.json().await.unwrap();
+    let locality = list[1]["localities"][0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let db = app.db.connect().await;
+    let before = count(&db, "responses").await;
+    let path = "/s/health-demo";
+    let res = app
+        .client
+        .get(app.url(&format!("{path}?l={locality}")))
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap();
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(
+        html.contains("id=\"s-about\"") && html.contains("id=\"s-overall\""),
+        "all sections"
+    );
+    assert!(!html.contains("<progress"));
+
+    // A tampered value out of range is refused, in English, next to the question.
+    let res = app
+        .client
+        .post(app.url(path))
+        .header("Accept-Language", "en")
+        .form(&{
+            let mut f = hidden_fields(&html);
+            f.extend(
+                [
+                    ("a.patient_type", "outpatient"),
+                    ("a.sex", "M"),
+                    ("a.age_group", "35-54"),
+                    ("a.a1", "9"),
+                    ("nav", "submit"),
+                ]
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            );
+            f
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html2 = res.text().await.unwrap();
+    assert!(
+        html2.contains("id=\"q-a1-err\">Please give a value from 1 to 5."),
+        "{html2}"
+    );
+    assert_eq!(count(&db, "responses").await, before);
+
+    let patient = html
+        .split("name=\"a.patient_type\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = submit(
+        &app,
+        path,
+        &html,
+        &[
+            ("patient_type", &patient),
+            ("sex", "M"),
+            ("age_group", "35-54"),
+            ("a1", "4"),
+            ("return", "5"),
+        ],
+        "submit",
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(count(&db, "responses").await, before + 1);
+}
+
+#[tokio::test]
+async fn closed_and_unknown_campaigns_show_a_clear_page() {
+    let app = spawn_app_with_demo().await;
+    let res = app.get("/s/no-such-survey").await;
+    assert_eq!(res.status(), 404);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Không tìm thấy cuộc khảo sát này.")
+    );
+
+    let db = app.db.connect().await;
+    let sipas = campaign::Entity::find()
+        .filter(campaign::Column::Slug.eq("sipas-demo"))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut closed: campaign::ActiveModel = sipas.into();
+    closed.closes_on = Set(Utc::now().date_naive() - Duration::days(1));
+    closed.update(&db).await.unwrap();
+    let res = app.get("/s/sipas-demo").await;
+    assert_eq!(res.status(), 409);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("đã kết thúc"), "{html}");
+    let before = count(&db, "responses").await;
+    let res = post_form(
+        &app,
+        "/s/sipas-demo",
+        &[("step".into(), "0".into()), ("nav".into(), "submit".into())],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(count(&db, "responses").await, before);
+}
+
+#[tokio::test]
+async fn a_form_post_needs_the_form_content_type() {
+    let app = spawn_app_with_demo().await;
+    let res = app
+        .client
+        .post(app.url("/s/sipas-demo"))
+        .header("Content-Type", "text/plain")
+        .body("nav=next")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    let res = app
+        .client
+        .post(app.url("/s/sipas-demo"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("step=locality&l=%FF%FE&nav=next")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("UTF-8"));
+}
+
+#[tokio::test]
+async fn the_language_switch_keeps_the_answers() {
+    let app = spawn_app_with_demo().await;
+    let locality = sipas_locality(&app).await;
+    let html = app
+        .get(&format!("/s/sipas-demo?l={locality}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Giới tính"));
+    let res = submit(&app, "/s/sipas-demo", &html, &[("sex", "M")], "lang-en").await;
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("hailong_lang=en")
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("Your sex"));
+    assert!(html.contains("id=\"q-sex-M\" name=\"a.sex\" value=\"M\" checked"));
+}
+
+#[tokio::test]
+async fn qr_codes_point_at_the_survey() {
+    let app = spawn_app_with_demo().await;
+    let svg = app.get("/s/sipas-demo/qr.svg").await;
+    assert_eq!(svg.status(), 200);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().await.unwrap().contains("<svg"));
+    let png = app.get("/s/sipas-demo/qr.png").await;
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    assert_eq!(app.get("/s/nope/qr.svg").await.status(), 404);
+}
