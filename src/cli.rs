@@ -39,6 +39,9 @@ pub enum Command {
     User(UserCommand),
     /// Estimate satisfaction from a CSV file (opens no database).
     Estimate(Box<hailong_stats::cli::EstimateArgs>),
+    /// Administrative units: import lists, crosswalks, population frames.
+    #[command(subcommand)]
+    Localities(crate::cli_localities::LocalitiesCommand),
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +115,8 @@ pub enum CliError {
     User(String),
     #[error("migration: {0}")]
     Migrate(sea_orm::DbErr),
+    #[error(transparent)]
+    Localities(#[from] crate::cli_localities::LocalitiesError),
 }
 
 fn init_tracing(filter: &str) {
@@ -208,6 +213,10 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         }
         // Handled before any configuration is read.
         Command::Estimate(_) => Ok(()),
+        Command::Localities(command) => {
+            let db = open(&settings).await?;
+            Ok(crate::cli_localities::run(&db, command).await?)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The language of surveys: types that parse, never raw strings.
 
 pub mod campaign;
+pub mod locality;
 pub mod questionnaire;
 pub mod text;
 pub mod validation;

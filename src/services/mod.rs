@@ -5,4 +5,5 @@ pub mod audit;
 pub mod campaigns;
 pub mod demo;
 pub mod localities;
+pub mod locality_lists;
 pub mod staff;

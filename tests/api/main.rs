@@ -7,5 +7,6 @@ mod cli;
 mod estimate;
 mod health;
 mod helpers;
+mod localities;
 mod pages;
 mod staff;
