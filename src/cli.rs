@@ -42,6 +42,9 @@ pub enum Command {
     /// Administrative units: import lists, crosswalks, population frames.
     #[command(subcommand)]
     Localities(crate::cli_localities::LocalitiesCommand),
+    /// Plan a campaign's sample: sizes per stratum for a target margin of
+    /// error, or the allocation of a budget with its expected margins.
+    Plan(Box<crate::cli_localities::PlanArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +219,13 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         Command::Localities(command) => {
             let db = open(&settings).await?;
             Ok(crate::cli_localities::run(&db, command).await?)
+        }
+        Command::Plan(args) => {
+            let db = match args.frame {
+                Some(_) => None,
+                None => Some(open(&settings).await?),
+            };
+            Ok(crate::cli_localities::plan(db.as_ref(), &args).await?)
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod campaign;
 pub mod locality;
+pub mod planning;
 pub mod questionnaire;
 pub mod text;
 pub mod validation;

@@ -6,4 +6,5 @@ pub mod campaigns;
 pub mod demo;
 pub mod localities;
 pub mod locality_lists;
+pub mod planning;
 pub mod staff;

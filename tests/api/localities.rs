@@ -221,3 +221,99 @@ async fn the_national_list_imports_whole_and_over_the_demo() {
     assert_eq!(hanoi.len(), 1);
     assert_eq!(hanoi[0].full_name_vi.as_deref(), Some("Thành phố Hà Nội"));
 }
+
+#[tokio::test]
+async fn plan_prints_textbook_sizes_and_budget_allocations() {
+    let db = TestDb::new().await;
+    let frame = fixture("plan-frame.csv");
+    // deff 1, p 0.5, full response, ±3 points at 95 %: n0 = 1067.07;
+    // N = 10,000 gives 964.27 → 965; N = 10⁹ gives 1067.07 → 1068.
+    let out = ok(&run(
+        &db,
+        &[
+            "plan",
+            "--frame",
+            &frame,
+            "--moe",
+            "3",
+            "--expected",
+            "50",
+            "--deff",
+            "1",
+            "--response-rate",
+            "100",
+            "--csv",
+        ],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "code,name_vi,name_en,population,required,allocated,expected_moe_points"
+    );
+    assert!(lines[1].starts_with("A,Small,Small,10000,965,,"), "{out}");
+    assert!(
+        lines[2].starts_with("B,Large,Large,1000000000,1068,,"),
+        "{out}"
+    );
+    assert_eq!(lines[3], "total,,,1000010000,2033,,");
+    // Halving the response rate doubles the people to contact.
+    let out = ok(&run(
+        &db,
+        &[
+            "plan",
+            "--frame",
+            &frame,
+            "--moe",
+            "3",
+            "--expected",
+            "50",
+            "--deff",
+            "1",
+            "--response-rate",
+            "50",
+            "--csv",
+        ],
+    ));
+    assert!(out.contains("\nA,Small,Small,10000,1929,,"), "{out}");
+    // A budget of 1,000 equally, with its expected margins: 500 each,
+    // e = 1.96·√(0.25·(N−500)/((N−1)·500)).
+    let out = ok(&run(
+        &db,
+        &[
+            "plan",
+            "--frame",
+            &frame,
+            "--budget",
+            "1000",
+            "--allocation",
+            "equal",
+            "--expected",
+            "50",
+            "--deff",
+            "1",
+            "--csv",
+        ],
+    ));
+    assert!(out.contains("\nA,Small,Small,10000,,500,4.27\n"), "{out}");
+    assert!(
+        out.contains("\nB,Large,Large,1000000000,,500,4.38\n"),
+        "{out}"
+    );
+    // Bad input is one line.
+    let out = run(
+        &db,
+        &[
+            "plan",
+            "--frame",
+            &frame,
+            "--budget",
+            "10",
+            "--minimum",
+            "6",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("below the minimums"), "{err}");
+}
