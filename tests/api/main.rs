@@ -9,4 +9,5 @@ mod health;
 mod helpers;
 mod localities;
 mod pages;
+mod planning;
 mod staff;

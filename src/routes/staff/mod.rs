@@ -8,6 +8,7 @@
 pub mod account;
 pub mod audit;
 pub mod login;
+pub mod planning;
 pub mod tokens;
 pub mod users;
 
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tokens::create)
         .service(tokens::revoke)
         .service(audit::index);
+    planning::configure(cfg);
 }
 
 /// Renders a staff page for the signed-in user.
