@@ -45,6 +45,9 @@ pub enum Command {
     /// Plan a campaign's sample: sizes per stratum for a target margin of
     /// error, or the allocation of a budget with its expected margins.
     Plan(Box<crate::cli_localities::PlanArgs>),
+    /// Draw clusters (communes…) with probability proportional to size,
+    /// per stratum, from a recorded seed; optionally into a campaign.
+    Draw(Box<crate::cli_localities::DrawArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +229,10 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
                 None => Some(open(&settings).await?),
             };
             Ok(crate::cli_localities::plan(db.as_ref(), &args).await?)
+        }
+        Command::Draw(args) => {
+            let db = open(&settings).await?;
+            Ok(crate::cli_localities::draw(&db, &args).await?)
         }
     }
 }

@@ -17,6 +17,62 @@ pub enum LocalitiesCommand {
     /// Import an official list of administrative units (CSV: code, level,
     /// parent_code, name_vi, name_en, …) valid from a date, keeping history.
     Import(ImportArgs),
+    /// Import a crosswalk of old units to new ones (CSV: old_code, new_code[, share]).
+    Crosswalk(FileArgs),
+    /// Import census population counts (CSV: locality_code, sex, age_group,
+    /// population) as calibration margins and measures of size.
+    Population(PopulationArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PopulationArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+    /// Reference year of the census.
+    #[arg(long)]
+    pub year: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrawArgs {
+    /// Level of the units to draw.
+    #[arg(long, default_value = "commune")]
+    pub level: String,
+    /// Level of the strata.
+    #[arg(long, default_value = "province")]
+    pub stratum_level: String,
+    /// Hierarchy date (default: the campaign's opening day, else today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub on: Option<NaiveDate>,
+    /// Units to draw in each stratum.
+    #[arg(long, default_value_t = 1)]
+    pub clusters: usize,
+    /// Units per stratum from a CSV (code, clusters), overriding --clusters.
+    #[arg(long, value_name = "FILE")]
+    pub clusters_file: Option<PathBuf>,
+    /// Only these strata (comma-separated codes).
+    #[arg(long, value_delimiter = ',')]
+    pub strata: Vec<String>,
+    /// Random seed (default: a fresh one, printed); the same seed and frame
+    /// give the same draw.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write the selection into this campaign's localities (it must have no
+    /// responses yet).
+    #[arg(long, value_name = "SLUG")]
+    pub campaign: Option<String>,
+    /// Interviews planned per drawn unit (the campaign's target_n).
+    #[arg(long)]
+    pub take: Option<u32>,
+    /// Write the selection as CSV to this file (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +146,8 @@ pub async fn run(
 ) -> Result<(), LocalitiesError> {
     match command {
         LocalitiesCommand::Import(args) => import(db, &args).await,
+        LocalitiesCommand::Crosswalk(args) => crosswalk(db, &args).await,
+        LocalitiesCommand::Population(args) => population(db, &args).await,
     }
 }
 
@@ -326,4 +384,115 @@ fn render_plan(strata: &[NamedStratum], rows: &[planning::PlanRow], as_csv: bool
         push(l.iter().map(String::as_str).collect());
     }
     out
+}
+
+async fn crosswalk(db: &DatabaseConnection, args: &FileArgs) -> Result<(), LocalitiesError> {
+    use crate::services::crosswalk;
+    let bytes = read(&args.file)?;
+    let fail = |p: Problems| LocalitiesError(format!("{}: {p}", args.file.display()));
+    let links = crosswalk::parse(&bytes).map_err(fail)?;
+    let txn = db.begin().await.map_err(db_error)?;
+    let written = crosswalk::import(&txn, &links)
+        .await
+        .map_err(db_error)?
+        .map_err(fail)?;
+    audit::record(
+        &txn,
+        &Actor::cli(),
+        "localities.crosswalk",
+        "locality_crosswalk",
+        "",
+        &format!("{written} links"),
+    )
+    .await
+    .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    println!("{written} crosswalk links imported");
+    Ok(())
+}
+
+async fn population(db: &DatabaseConnection, args: &PopulationArgs) -> Result<(), LocalitiesError> {
+    use crate::services::population;
+    let bytes = read(&args.file)?;
+    let fail = |p: Problems| LocalitiesError(format!("{}: {p}", args.file.display()));
+    let rows = population::parse_census(&bytes).map_err(fail)?;
+    let txn = db.begin().await.map_err(db_error)?;
+    let summary = population::import(&txn, &rows, args.year)
+        .await
+        .map_err(db_error)?
+        .map_err(fail)?;
+    audit::record(
+        &txn,
+        &Actor::cli(),
+        "localities.population",
+        "population_margins",
+        "",
+        &format!(
+            "{} localities, {} margins",
+            summary.localities, summary.margins
+        ),
+    )
+    .await
+    .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    println!(
+        "population of {} localities imported ({} margins)",
+        summary.localities, summary.margins
+    );
+    Ok(())
+}
+
+pub async fn draw(db: &DatabaseConnection, args: &DrawArgs) -> Result<(), LocalitiesError> {
+    use crate::services::sampling::{self, DrawRequest};
+    let per_stratum = match &args.clusters_file {
+        Some(path) => read_pairs(path, "clusters")?
+            .into_iter()
+            .map(|(code, n, _)| (code, n.round() as usize))
+            .collect(),
+        None => Default::default(),
+    };
+    let seed = match args.seed {
+        Some(s) => s,
+        None => {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| LocalitiesError(format!("no randomness: {e}")))?;
+            let s = u64::from_le_bytes(bytes);
+            eprintln!("seed {s}");
+            s
+        }
+    };
+    let req = DrawRequest {
+        level: args.level.clone(),
+        stratum_level: args.stratum_level.clone(),
+        on: args.on,
+        clusters: args.clusters,
+        per_stratum,
+        strata: args.strata.clone(),
+        seed,
+        campaign: args.campaign.clone(),
+        take: args.take,
+    };
+    let txn = db.begin().await.map_err(db_error)?;
+    let units = sampling::draw(&txn, &req)
+        .await
+        .map_err(|e| LocalitiesError(e.to_string()))?;
+    audit::record(
+        &txn,
+        &Actor::cli(),
+        "sample.draw",
+        "campaign",
+        args.campaign.as_deref().unwrap_or(""),
+        &format!("seed {seed}, {} units", units.len()),
+    )
+    .await
+    .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    let text = sampling::to_csv(&units).map_err(|e| LocalitiesError(format!("csv: {e}")))?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| LocalitiesError(format!("cannot write {}: {e}", path.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(())
 }

@@ -4,5 +4,6 @@ pub mod campaign;
 pub mod locality;
 pub mod planning;
 pub mod questionnaire;
+pub mod sampling;
 pub mod text;
 pub mod validation;

@@ -10,4 +10,5 @@ mod helpers;
 mod localities;
 mod pages;
 mod planning;
+mod sampling;
 mod staff;
