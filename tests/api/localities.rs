@@ -317,3 +317,78 @@ async fn plan_prints_textbook_sizes_and_budget_allocations() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("below the minimums"), "{err}");
 }
+
+#[tokio::test]
+async fn units_missing_from_a_list_of_the_same_date_are_kept_only_when_referenced() {
+    let db = TestDb::new().await;
+    ok(&run(&db, &["seed", "--demo"]));
+    let conn = db.connect().await;
+    let demo_units = count(&conn, "localities").await;
+    // The demo's units begin on 2025-07-01 like the small list, which has
+    // only 01 and 92 and 7 of their communes.
+    let out = ok(&run(
+        &db,
+        &[
+            "localities",
+            "import",
+            &fixture("localities-2025.csv"),
+            "--valid-from",
+            "2025-07-01",
+        ],
+    ));
+    assert!(out.contains("0 removed"), "{out}");
+    // Every demo unit is referenced (responses, campaigns, margins): none
+    // is deleted; those missing from the list are closed on its date.
+    let added: i64 = out
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(count(&conn, "localities").await, demo_units + added);
+    let hue = rows_of(&db, "46").await;
+    assert_eq!(hue.len(), 1);
+    assert_eq!(hue[0].valid_to, Some(date("2025-07-01")));
+    let hanoi = rows_of(&db, "01").await;
+    assert_eq!(hanoi[0].valid_to, None);
+    // The frame of provinces on a later date has only the listed ones.
+    let frame = hailong::services::planning::frame(&conn, "province", date("2026-01-01"))
+        .await
+        .unwrap();
+    let codes: Vec<&str> = frame.iter().map(|u| u.code.as_str()).collect();
+    assert_eq!(codes, vec!["01", "92"]);
+    // A same-day unit that nothing references is removed.
+    let extra = db.dir.path().join("extra.csv");
+    std::fs::write(
+        &extra,
+        format!(
+            "{}00999,commune,01,Thêm,Extra\n",
+            std::fs::read_to_string(fixture("localities-2025.csv")).unwrap()
+        ),
+    )
+    .unwrap();
+    ok(&run(
+        &db,
+        &[
+            "localities",
+            "import",
+            extra.to_str().unwrap(),
+            "--valid-from",
+            "2025-07-01",
+        ],
+    ));
+    assert_eq!(rows_of(&db, "00999").await.len(), 1);
+    let out = ok(&run(
+        &db,
+        &[
+            "localities",
+            "import",
+            &fixture("localities-2025.csv"),
+            "--valid-from",
+            "2025-07-01",
+        ],
+    ));
+    assert!(out.contains("0 closed, 1 removed"), "{out}");
+    assert!(rows_of(&db, "00999").await.is_empty());
+}
