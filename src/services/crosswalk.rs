@@ -244,6 +244,39 @@ pub fn split(
     }
 }
 
+/// Where a response of unit `code` counts today: follows the crosswalk
+/// (over several reforms if need be) until units valid in `hierarchy`, then
+/// climbs to their ancestors at `level`; the shares multiply and the
+/// weights of one target are summed. A unit that is neither valid nor
+/// linked maps to nothing (it cannot be placed).
+pub fn to_level(
+    crosswalk: &HashMap<String, Vec<(String, f64)>>,
+    hierarchy: &crate::services::locality_lists::Hierarchy,
+    code: &str,
+    level: &str,
+) -> Vec<(String, f64)> {
+    let mut out: BTreeMap<String, f64> = BTreeMap::new();
+    let mut frontier = vec![(code.to_owned(), 1.0)];
+    // Each hop crosses one reform; a crosswalk with a cycle stops here.
+    for _ in 0..16 {
+        let mut next = Vec::new();
+        for (c, share) in frontier {
+            if hierarchy.units.contains_key(&c) {
+                if let Some(a) = hierarchy.ancestor_at(&c, level) {
+                    *out.entry(a.code.clone()).or_default() += share;
+                }
+            } else if let Some(links) = crosswalk.get(&c) {
+                next.extend(links.iter().map(|(n, s)| (n.clone(), share * s)));
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    out.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -294,5 +327,54 @@ mod tests {
             vec![("01".to_owned(), 2.0), ("02".to_owned(), 6.0)]
         );
         assert_eq!(split(&map, "09", 3.0), vec![("09".to_owned(), 3.0)]);
+    }
+
+    #[test]
+    fn old_units_reach_todays_provinces_through_several_reforms() {
+        use crate::services::locality_lists::Hierarchy;
+        use chrono::NaiveDate;
+        let day = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
+        let unit = |code: &str, level: &str, parent: Option<&str>| entity::locality::Model {
+            id: 0,
+            code: code.into(),
+            level: level.into(),
+            parent_code: parent.map(Into::into),
+            name_vi: code.into(),
+            name_en: code.into(),
+            full_name_vi: None,
+            full_name_en: None,
+            unit_type_vi: None,
+            unit_type_en: None,
+            valid_from: day,
+            valid_to: None,
+        };
+        let mut h = Hierarchy::default();
+        for u in [
+            unit("01", "province", None),
+            unit("02", "province", None),
+            unit("00010", "commune", Some("01")),
+            unit("00020", "commune", Some("02")),
+        ] {
+            h.units.insert(u.code.clone(), u);
+        }
+        // 2008 district 269 → 2019 communes A (0.5) and B (0.5); A → 00010,
+        // B split 00010 (0.2) and 00020 (0.8).
+        let mut cw: HashMap<String, Vec<(String, f64)>> = HashMap::new();
+        cw.insert("269".into(), vec![("A".into(), 0.5), ("B".into(), 0.5)]);
+        cw.insert("A".into(), vec![("00010".into(), 1.0)]);
+        cw.insert(
+            "B".into(),
+            vec![("00010".into(), 0.2), ("00020".into(), 0.8)],
+        );
+        let r = to_level(&cw, &h, "269", "province");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].0, "01");
+        assert!((r[0].1 - 0.6).abs() < 1e-12);
+        assert!((r[1].1 - 0.4).abs() < 1e-12);
+        assert_eq!(
+            to_level(&cw, &h, "00020", "province"),
+            vec![("02".into(), 1.0)]
+        );
+        assert!(to_level(&cw, &h, "nowhere", "province").is_empty());
     }
 }

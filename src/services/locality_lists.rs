@@ -285,6 +285,14 @@ impl Hierarchy {
         out
     }
 
+    /// A unit's name in `lang`, if it is valid.
+    pub fn name(&self, code: &str, lang: crate::i18n::Lang) -> Option<&str> {
+        self.units.get(code).map(|u| match lang {
+            crate::i18n::Lang::Vi => u.name_vi.as_str(),
+            crate::i18n::Lang::En => u.name_en.as_str(),
+        })
+    }
+
     /// The unit itself if it is at `level`, else its ancestor at `level`.
     pub fn ancestor_at(&self, code: &str, level: &str) -> Option<&locality::Model> {
         let target = level_rank(level)?;

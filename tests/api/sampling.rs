@@ -9,7 +9,9 @@ use entity::{campaign, campaign_locality, locality, population_margin};
 use hailong_stats::{
     Design, DesignSpec, Domains, EstimateOptions, Estimator, Factor, Item, Stage, Statistic,
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use crate::helpers::{TestDb, count};
 use crate::localities::{fixture, ok, run};
@@ -298,6 +300,36 @@ async fn pps_draw_writes_base_weights_that_feed_the_estimator() {
     ));
     assert_ne!(other, first);
     assert_eq!(count(&conn, "sample_draws").await, 3);
+    let seeds: Vec<String> = entity::sample_draw::Entity::find()
+        .order_by_asc(entity::sample_draw::Column::Id)
+        .all(&conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.seed)
+        .collect();
+    assert_eq!(seeds, vec!["20261122", "20261122", "7"]);
+    // Units per stratum from a file, on chosen strata only.
+    let per = db.dir.path().join("clusters.csv");
+    std::fs::write(&per, "code,clusters\n01,2\n46,1\n").unwrap();
+    let some = ok(&run(
+        &db,
+        &[
+            "draw",
+            "--clusters-file",
+            per.to_str().unwrap(),
+            "--strata",
+            "01,46",
+            "--seed",
+            "3",
+            "--on",
+            &camp.opens_on.to_string(),
+        ],
+    ));
+    let some = parse_draw(&some);
+    assert_eq!(some.iter().filter(|d| d["stratum"] == "01").count(), 2);
+    assert_eq!(some.iter().filter(|d| d["stratum"] == "46").count(), 1);
+    assert_eq!(some.len(), 3);
     // A campaign with responses keeps its sample.
     let refused = run(
         &db,
