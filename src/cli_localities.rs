@@ -98,9 +98,15 @@ pub struct PlanArgs {
     /// Expected share satisfied, in percent.
     #[arg(long, default_value_t = 80.0)]
     pub expected: f64,
-    /// Design effect.
-    #[arg(long, default_value_t = 1.5)]
-    pub deff: f64,
+    /// Design effect (default 1.5, or 1 + (take − 1)·icc with --icc).
+    #[arg(long, conflicts_with = "icc")]
+    pub deff: Option<f64>,
+    /// Intra-cluster correlation, for the design effect 1 + (take − 1)·icc.
+    #[arg(long, requires = "take")]
+    pub icc: Option<f64>,
+    /// Interviews per cluster: adds the number of clusters to draw per stratum.
+    #[arg(long)]
+    pub take: Option<u64>,
     /// Expected response rate, in percent.
     #[arg(long, default_value_t = 100.0)]
     pub response_rate: f64,
@@ -237,10 +243,15 @@ fn read_pairs(
 
 pub async fn plan(db: Option<&DatabaseConnection>, args: &PlanArgs) -> Result<(), LocalitiesError> {
     let bad = |e: planning::PlanError| LocalitiesError(e.to_string());
+    let deff = match (args.deff, args.icc, args.take) {
+        (Some(d), _, _) => d,
+        (None, Some(icc), Some(take)) => Assumptions::cluster_deff(take, icc),
+        _ => 1.5,
+    };
     let assumptions = Assumptions::new(
         args.confidence / 100.0,
         args.expected / 100.0,
-        args.deff,
+        deff,
         args.response_rate / 100.0,
     )
     .map_err(bad)?;
@@ -308,8 +319,14 @@ pub async fn plan(db: Option<&DatabaseConnection>, args: &PlanArgs) -> Result<()
         method,
         minimum: args.minimum,
     });
-    let rows =
-        planning::plan(&assumptions, &plain, args.moe.map(|m| m / 100.0), budget).map_err(bad)?;
+    let rows = planning::plan(
+        &assumptions,
+        &plain,
+        args.moe.map(|m| m / 100.0),
+        budget,
+        args.take,
+    )
+    .map_err(bad)?;
     print!("{}", render_plan(&strata, &rows, args.csv));
     Ok(())
 }
@@ -327,6 +344,7 @@ fn render_plan(strata: &[NamedStratum], rows: &[planning::PlanRow], as_csv: bool
         "required",
         "allocated",
         "expected_moe_points",
+        "clusters",
     ];
     let mut lines: Vec<Vec<String>> = Vec::new();
     for (s, r) in strata.iter().zip(rows) {
@@ -338,6 +356,7 @@ fn render_plan(strata: &[NamedStratum], rows: &[planning::PlanRow], as_csv: bool
             opt(r.required),
             opt(r.allocated),
             opt(r.expected_moe.map(|m| format!("{:.2}", m * 100.0))),
+            opt(r.clusters),
         ]);
     }
     let total = |f: fn(&planning::PlanRow) -> Option<u64>| -> Option<u64> {
@@ -351,6 +370,7 @@ fn render_plan(strata: &[NamedStratum], rows: &[planning::PlanRow], as_csv: bool
         opt(total(|r| r.required)),
         opt(total(|r| r.allocated)),
         String::new(),
+        opt(total(|r| r.clusters)),
     ]);
     if as_csv {
         let mut w = csv::Writer::from_writer(Vec::new());

@@ -84,6 +84,12 @@ impl Assumptions {
         })
     }
 
+    /// Kish's design effect of a cluster sample with `take` interviews per
+    /// cluster and intra-cluster correlation `icc`: 1 + (take − 1)·ρ.
+    pub fn cluster_deff(take: u64, icc: f64) -> f64 {
+        1.0 + (take.max(1) - 1) as f64 * icc
+    }
+
     /// z = Φ⁻¹(1 − α/2).
     pub fn z(&self) -> f64 {
         Normal::standard().inverse_cdf(1.0 - (1.0 - self.confidence) / 2.0)
@@ -287,6 +293,8 @@ pub struct PlanRow {
     /// Expected margin of error (as a proportion) with the allocated
     /// number, or with the required one when there is no budget.
     pub expected_moe: Option<f64>,
+    /// Clusters (communes) to draw: ⌈n / take⌉ for `take` interviews each.
+    pub clusters: Option<u64>,
 }
 
 /// A budget to allocate.
@@ -304,6 +312,7 @@ pub fn plan(
     strata: &[Stratum],
     moe: Option<f64>,
     budget: Option<Budget>,
+    take: Option<u64>,
 ) -> Result<Vec<PlanRow>, PlanError> {
     let allocated = match budget {
         Some(b) => Some(allocate(strata, b.total, b.method, b.minimum)?),
@@ -326,6 +335,9 @@ pub fn plan(
             required,
             allocated: alloc,
             expected_moe,
+            clusters: take
+                .filter(|t| *t > 0)
+                .and_then(|t| alloc.or(required).map(|n| n.div_ceil(t))),
         });
     }
     Ok(rows)
@@ -385,6 +397,32 @@ mod tests {
         let simple = a(0.95, 0.5, 1.0, 1.0).expected_moe(400, None).unwrap();
         assert!((simple - 1.959_963_984_540_054 * (0.25f64 / 400.0).sqrt()).abs() < 1e-12);
         assert_eq!(plan.expected_moe(0, None), None);
+    }
+
+    #[test]
+    fn clusters_and_the_cluster_design_effect() {
+        // 20 interviews per commune, ρ = 0.05: deff = 1 + 19·0.05 = 1.95.
+        assert!((Assumptions::cluster_deff(20, 0.05) - 1.95).abs() < 1e-12);
+        let plan_ = a(0.95, 0.5, 1.0, 1.0);
+        let s = strata(&[1.0e6, 1.0e6]);
+        let rows = plan(&plan_, &s, Some(0.03), None, Some(20)).unwrap();
+        // 1067.07 / (1 + 1066.07/10⁶) = 1065.94 → 1066; / 20 → 54 communes.
+        assert_eq!(rows[0].required, Some(1066));
+        assert_eq!(rows[0].clusters, Some(54));
+        let rows = plan(
+            &plan_,
+            &s,
+            None,
+            Some(Budget {
+                total: 1000,
+                method: Allocation::Equal,
+                minimum: 0,
+            }),
+            Some(20),
+        )
+        .unwrap();
+        assert_eq!(rows[1].allocated, Some(500));
+        assert_eq!(rows[1].clusters, Some(25));
     }
 
     #[test]

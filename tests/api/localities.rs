@@ -248,14 +248,14 @@ async fn plan_prints_textbook_sizes_and_budget_allocations() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        "code,name_vi,name_en,population,required,allocated,expected_moe_points"
+        "code,name_vi,name_en,population,required,allocated,expected_moe_points,clusters"
     );
     assert!(lines[1].starts_with("A,Small,Small,10000,965,,"), "{out}");
     assert!(
         lines[2].starts_with("B,Large,Large,1000000000,1068,,"),
         "{out}"
     );
-    assert_eq!(lines[3], "total,,,1000010000,2033,,");
+    assert_eq!(lines[3], "total,,,1000010000,2033,,,");
     // Halving the response rate doubles the people to contact.
     let out = ok(&run(
         &db,
@@ -294,9 +294,9 @@ async fn plan_prints_textbook_sizes_and_budget_allocations() {
             "--csv",
         ],
     ));
-    assert!(out.contains("\nA,Small,Small,10000,,500,4.27\n"), "{out}");
+    assert!(out.contains("\nA,Small,Small,10000,,500,4.27,\n"), "{out}");
     assert!(
-        out.contains("\nB,Large,Large,1000000000,,500,4.38\n"),
+        out.contains("\nB,Large,Large,1000000000,,500,4.38,\n"),
         "{out}"
     );
     // Bad input is one line.

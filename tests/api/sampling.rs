@@ -330,6 +330,40 @@ async fn pps_draw_writes_base_weights_that_feed_the_estimator() {
     assert_eq!(some.iter().filter(|d| d["stratum"] == "01").count(), 2);
     assert_eq!(some.iter().filter(|d| d["stratum"] == "46").count(), 1);
     assert_eq!(some.len(), 3);
+    // The planner's clusters feed the draw: 80 equally over 4 provinces,
+    // 10 interviews per commune → 2 communes each.
+    let plan = ok(&run(
+        &db,
+        &[
+            "plan",
+            "--budget",
+            "80",
+            "--allocation",
+            "equal",
+            "--take",
+            "10",
+            "--csv",
+            "--on",
+            &camp.opens_on.to_string(),
+        ],
+    ));
+    assert!(plan.contains("\n01,Hà Nội,Hanoi,"), "{plan}");
+    assert!(plan.ends_with(",8\n"), "{plan}");
+    let plan_path = db.dir.path().join("plan.csv");
+    std::fs::write(&plan_path, plan).unwrap();
+    let planned = ok(&run(
+        &db,
+        &[
+            "draw",
+            "--clusters-file",
+            plan_path.to_str().unwrap(),
+            "--seed",
+            "5",
+            "--on",
+            &camp.opens_on.to_string(),
+        ],
+    ));
+    assert_eq!(parse_draw(&planned).len(), 8);
     // A campaign with responses keeps its sample.
     let refused = run(
         &db,

@@ -33,6 +33,7 @@ pub struct PlanQuery {
     budget: String,
     allocation: String,
     minimum: String,
+    take: String,
     priors: String,
 }
 
@@ -44,6 +45,7 @@ struct RowView {
     required: Option<u64>,
     allocated: Option<u64>,
     moe: Option<String>,
+    clusters: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +56,7 @@ struct PlanPage {
     rows: Vec<RowView>,
     total_required: Option<u64>,
     total_allocated: Option<u64>,
+    total_clusters: Option<u64>,
     errors: Vec<String>,
     notice: Option<String>,
 }
@@ -134,6 +137,7 @@ pub async fn index(
         rows: vec![],
         total_required: None,
         total_allocated: None,
+        total_clusters: None,
         errors: vec![],
         notice: None,
         form,
@@ -154,6 +158,7 @@ async fn compute(state: &AppState, lang: Lang, page: &mut PlanPage) -> Result<()
     let confidence = number(lang, &f.confidence, "plan-confidence", &mut errors).unwrap_or(95.0);
     let budget = number(lang, &f.budget, "plan-budget", &mut errors);
     let minimum = number(lang, &f.minimum, "plan-minimum", &mut errors).unwrap_or(0.0);
+    let take = number(lang, &f.take, "plan-take", &mut errors).map(|t| t.round() as u64);
     let method = Allocation::parse(&f.allocation).unwrap_or(Allocation::Proportional);
     let on = match f.on.trim() {
         "" => chrono::Utc::now().date_naive(),
@@ -212,6 +217,7 @@ async fn compute(state: &AppState, lang: Lang, page: &mut PlanPage) -> Result<()
                     method,
                     minimum: minimum.round() as u64,
                 }),
+                take,
             )
         });
     match result {
@@ -219,6 +225,7 @@ async fn compute(state: &AppState, lang: Lang, page: &mut PlanPage) -> Result<()
         Ok(rows) => {
             page.total_required = rows.iter().map(|r| r.required).sum();
             page.total_allocated = rows.iter().map(|r| r.allocated).sum();
+            page.total_clusters = rows.iter().map(|r| r.clusters).sum();
             page.rows = rows
                 .into_iter()
                 .zip(&units)
@@ -232,6 +239,7 @@ async fn compute(state: &AppState, lang: Lang, page: &mut PlanPage) -> Result<()
                     required: r.required,
                     allocated: r.allocated,
                     moe: r.expected_moe.map(|m| format!("±{:.1}", m * 100.0)),
+                    clusters: r.clusters,
                 })
                 .collect();
         }
