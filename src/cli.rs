@@ -43,6 +43,15 @@ pub enum Command {
     User(UserCommand),
     /// Estimate satisfaction from a CSV file (opens no database).
     Estimate(Box<hailong_stats::cli::EstimateArgs>),
+    /// Administrative units: import lists, crosswalks, population frames.
+    #[command(subcommand)]
+    Localities(crate::cli_localities::LocalitiesCommand),
+    /// Plan a campaign's sample: sizes per stratum for a target margin of
+    /// error, or the allocation of a budget with its expected margins.
+    Plan(Box<crate::cli_localities::PlanArgs>),
+    /// Draw clusters (communes…) with probability proportional to size,
+    /// per stratum, from a recorded seed; optionally into a campaign.
+    Draw(Box<crate::cli_localities::DrawArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +159,8 @@ pub enum CliError {
     User(String),
     #[error("migration: {0}")]
     Migrate(sea_orm::DbErr),
+    #[error(transparent)]
+    Localities(#[from] crate::cli_localities::LocalitiesError),
 }
 
 fn init_tracing(filter: &str) {
@@ -253,6 +264,21 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         }
         // Handled before any configuration is read.
         Command::Estimate(_) => Ok(()),
+        Command::Localities(command) => {
+            let db = open(&settings).await?;
+            Ok(crate::cli_localities::run(&db, command).await?)
+        }
+        Command::Plan(args) => {
+            let db = match args.frame {
+                Some(_) => None,
+                None => Some(open(&settings).await?),
+            };
+            Ok(crate::cli_localities::plan(db.as_ref(), &args).await?)
+        }
+        Command::Draw(args) => {
+            let db = open(&settings).await?;
+            Ok(crate::cli_localities::draw(&db, &args).await?)
+        }
     }
 }
 

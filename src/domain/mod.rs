@@ -3,7 +3,10 @@
 pub mod answers;
 pub mod campaign;
 pub mod json;
+pub mod locality;
+pub mod planning;
 pub mod questionnaire;
+pub mod sampling;
 pub mod submission;
 pub mod text;
 pub mod validation;

@@ -3,12 +3,17 @@
 
 pub mod audit;
 pub mod campaigns;
+pub mod crosswalk;
 pub mod demo;
 pub mod invitations;
 pub mod kiosks;
 pub mod localities;
+pub mod locality_lists;
+pub mod planning;
+pub mod population;
 pub mod questionnaire_io;
 pub mod questionnaires;
 pub mod responses;
+pub mod sampling;
 pub mod staff;
 pub mod writer;

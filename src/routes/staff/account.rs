@@ -39,6 +39,12 @@ pub async fn dashboard(user: StaffUser) -> Result<HttpResponse, Problem> {
             key: "staff-nav-audit",
         });
     }
+    if user.role.can(Area::Campaigns, Access::Read) {
+        areas.push(AreaLink {
+            href: "/staff/plan",
+            key: "plan-title",
+        });
+    }
     areas.push(AreaLink {
         href: "/staff/tokens",
         key: "staff-nav-tokens",

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod invitations;
 pub mod kiosks;
 pub mod login;
+pub mod planning;
 pub mod tokens;
 pub mod users;
 
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(audit::index)
         .configure(kiosks::configure)
         .configure(invitations::configure);
+    planning::configure(cfg);
 }
 
 /// Renders a staff page for the signed-in user.

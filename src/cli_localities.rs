@@ -1,0 +1,518 @@
+//! `hailong localities …`, `hailong plan` and `hailong draw`: the command
+//! lines of localities, population frames and sample planning.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::domain::locality::{self, LineProblem, Problems, columns, csv_reader, field};
+use crate::domain::planning::{self, Allocation, Assumptions, Budget, Stratum};
+use crate::services::audit::{self, Actor};
+use crate::services::locality_lists;
+
+#[derive(Debug, Subcommand)]
+pub enum LocalitiesCommand {
+    /// Import an official list of administrative units (CSV: code, level,
+    /// parent_code, name_vi, name_en, …) valid from a date, keeping history.
+    Import(ImportArgs),
+    /// Import a crosswalk of old units to new ones (CSV: old_code, new_code[, share]).
+    Crosswalk(FileArgs),
+    /// Import census population counts (CSV: locality_code, sex, age_group,
+    /// population) as calibration margins and measures of size.
+    Population(PopulationArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PopulationArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+    /// Reference year of the census.
+    #[arg(long)]
+    pub year: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrawArgs {
+    /// Level of the units to draw.
+    #[arg(long, default_value = "commune")]
+    pub level: String,
+    /// Level of the strata.
+    #[arg(long, default_value = "province")]
+    pub stratum_level: String,
+    /// Hierarchy date (default: the campaign's opening day, else today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub on: Option<NaiveDate>,
+    /// Units to draw in each stratum.
+    #[arg(long, default_value_t = 1)]
+    pub clusters: usize,
+    /// Units per stratum from a CSV (code, clusters), overriding --clusters.
+    #[arg(long, value_name = "FILE")]
+    pub clusters_file: Option<PathBuf>,
+    /// Only these strata (comma-separated codes).
+    #[arg(long, value_delimiter = ',')]
+    pub strata: Vec<String>,
+    /// Random seed (default: a fresh one, printed); the same seed and frame
+    /// give the same draw.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write the selection into this campaign's localities (it must have no
+    /// responses yet).
+    #[arg(long, value_name = "SLUG")]
+    pub campaign: Option<String>,
+    /// Interviews planned per drawn unit (the campaign's target_n).
+    #[arg(long)]
+    pub take: Option<u32>,
+    /// Write the selection as CSV to this file (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file.
+    pub file: PathBuf,
+    /// First day the list is in force (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub valid_from: NaiveDate,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Level whose units are the strata (province, district, commune).
+    #[arg(long, default_value = "province")]
+    pub level: String,
+    /// Use the hierarchy valid on this date (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub on: Option<NaiveDate>,
+    /// Target margin of error in percentage points (e.g. 3 for ±3 points).
+    #[arg(long)]
+    pub moe: Option<f64>,
+    /// Expected share satisfied, in percent.
+    #[arg(long, default_value_t = 80.0)]
+    pub expected: f64,
+    /// Design effect (default 1.5, or 1 + (take − 1)·icc with --icc).
+    #[arg(long, conflicts_with = "icc")]
+    pub deff: Option<f64>,
+    /// Intra-cluster correlation, for the design effect 1 + (take − 1)·icc.
+    #[arg(long, requires = "take")]
+    pub icc: Option<f64>,
+    /// Interviews per cluster: adds the number of clusters to draw per stratum.
+    #[arg(long)]
+    pub take: Option<u64>,
+    /// Expected response rate, in percent.
+    #[arg(long, default_value_t = 100.0)]
+    pub response_rate: f64,
+    /// Confidence level, in percent.
+    #[arg(long, default_value_t = 95.0)]
+    pub confidence: f64,
+    /// Total number of people to contact, to allocate across the strata.
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// equal, proportional, sqrt or neyman.
+    #[arg(long, default_value = "proportional")]
+    pub allocation: String,
+    /// Minimum per stratum.
+    #[arg(long, default_value_t = 0)]
+    pub minimum: u64,
+    /// Prior shares for Neyman allocation: CSV with columns code, expected (percent).
+    #[arg(long, value_name = "FILE")]
+    pub priors: Option<PathBuf>,
+    /// Read the strata from this CSV (code, population[, name]) instead of the database.
+    #[arg(long, value_name = "FILE")]
+    pub frame: Option<PathBuf>,
+    /// Print CSV instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+/// Why a localities command failed, as one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LocalitiesError(pub String);
+
+fn read(path: &Path) -> Result<Vec<u8>, LocalitiesError> {
+    std::fs::read(path).map_err(|e| LocalitiesError(format!("cannot read {}: {e}", path.display())))
+}
+
+fn db_error(e: impl std::fmt::Display) -> LocalitiesError {
+    LocalitiesError(format!("database: {e}"))
+}
+
+pub async fn run(
+    db: &DatabaseConnection,
+    command: LocalitiesCommand,
+) -> Result<(), LocalitiesError> {
+    match command {
+        LocalitiesCommand::Import(args) => import(db, &args).await,
+        LocalitiesCommand::Crosswalk(args) => crosswalk(db, &args).await,
+        LocalitiesCommand::Population(args) => population(db, &args).await,
+    }
+}
+
+async fn import(db: &DatabaseConnection, args: &ImportArgs) -> Result<(), LocalitiesError> {
+    let bytes = read(&args.file)?;
+    let rows = locality::parse_list(bytes.as_slice())
+        .map_err(|p| LocalitiesError(format!("{}: {p}", args.file.display())))?;
+    let txn = db.begin().await.map_err(db_error)?;
+    let summary = locality_lists::import_list(&txn, &rows, args.valid_from)
+        .await
+        .map_err(|e| LocalitiesError(format!("{}: {e}", args.file.display())))?;
+    audit::record(
+        &txn,
+        &Actor::cli(),
+        "localities.import",
+        "localities",
+        &args.valid_from.to_string(),
+        &summary.to_string(),
+    )
+    .await
+    .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    println!(
+        "{} units valid from {}: {summary}",
+        rows.len(),
+        args.valid_from
+    );
+    Ok(())
+}
+
+/// A stratum of the plan with its names.
+struct NamedStratum {
+    stratum: Stratum,
+    name_vi: String,
+    name_en: String,
+}
+
+fn parse_number(text: &str, line: u64, col: &str) -> Result<f64, LineProblem> {
+    text.replace(['_', ' '], "")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| LineProblem::new(line, col, format!("not a number: {text:?}")))
+}
+
+/// Reads `code,<value>[,name]` rows: a frame (`population`) or priors (`expected`).
+fn read_pairs(
+    path: &Path,
+    value: &str,
+) -> Result<Vec<(String, f64, Option<String>)>, LocalitiesError> {
+    let bytes = read(path)?;
+    let fail = |p: Problems| LocalitiesError(format!("{}: {p}", path.display()));
+    let mut reader = csv_reader(bytes.as_slice());
+    let headers = reader
+        .headers()
+        .map_err(|e| fail(Problems(vec![LineProblem::new(1, "header", e.to_string())])))?
+        .clone();
+    let cols = columns(&headers, &["code", value]).map_err(fail)?;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                problems.push(LineProblem::new(line, "row", e.to_string()));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let Some(code) = field(&record, &cols, "code") else {
+            problems.push(LineProblem::new(line, "code", "missing"));
+            continue;
+        };
+        match field(&record, &cols, value).map(|v| parse_number(&v, line, value)) {
+            Some(Ok(v)) => out.push((code, v, field(&record, &cols, "name"))),
+            Some(Err(p)) => problems.push(p),
+            None => problems.push(LineProblem::new(line, value, "missing")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(fail(Problems(problems)))
+    }
+}
+
+pub async fn plan(db: Option<&DatabaseConnection>, args: &PlanArgs) -> Result<(), LocalitiesError> {
+    let bad = |e: planning::PlanError| LocalitiesError(e.to_string());
+    let deff = match (args.deff, args.icc, args.take) {
+        (Some(d), _, _) => d,
+        (None, Some(icc), Some(take)) => Assumptions::cluster_deff(take, icc),
+        _ => 1.5,
+    };
+    let assumptions = Assumptions::new(
+        args.confidence / 100.0,
+        args.expected / 100.0,
+        deff,
+        args.response_rate / 100.0,
+    )
+    .map_err(bad)?;
+    if args.moe.is_none() && args.budget.is_none() {
+        return Err(LocalitiesError(
+            "give --moe (target margin in points), --budget (people to contact), or both".into(),
+        ));
+    }
+    let method = Allocation::parse(&args.allocation).ok_or_else(|| {
+        LocalitiesError(format!(
+            "--allocation: unknown method {:?} (equal, proportional, sqrt, neyman)",
+            args.allocation
+        ))
+    })?;
+    let mut strata: Vec<NamedStratum> = match (&args.frame, db) {
+        (Some(path), _) => read_pairs(path, "population")?
+            .into_iter()
+            .map(|(code, population, name)| NamedStratum {
+                stratum: Stratum {
+                    code: code.clone(),
+                    population,
+                    prior_p: None,
+                },
+                name_vi: name.clone().unwrap_or_else(|| code.clone()),
+                name_en: name.unwrap_or(code),
+            })
+            .collect(),
+        (None, Some(db)) => {
+            let on = args.on.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            crate::services::planning::frame(db, &args.level, on)
+                .await
+                .map_err(db_error)?
+                .into_iter()
+                .map(|u| NamedStratum {
+                    stratum: Stratum {
+                        code: u.code,
+                        population: u.population.unwrap_or(0.0),
+                        prior_p: None,
+                    },
+                    name_vi: u.name_vi,
+                    name_en: u.name_en,
+                })
+                .collect()
+        }
+        (None, None) => Vec::new(),
+    };
+    if strata.is_empty() {
+        return Err(LocalitiesError(format!(
+            "no {} units to plan for (import a list with `hailong localities import`)",
+            args.level
+        )));
+    }
+    if let Some(path) = &args.priors {
+        let priors: std::collections::HashMap<String, f64> = read_pairs(path, "expected")?
+            .into_iter()
+            .map(|(code, p, _)| (code, p / 100.0))
+            .collect();
+        for s in &mut strata {
+            s.stratum.prior_p = priors.get(&s.stratum.code).copied();
+        }
+    }
+    let plain: Vec<Stratum> = strata.iter().map(|s| s.stratum.clone()).collect();
+    let budget = args.budget.map(|total| Budget {
+        total,
+        method,
+        minimum: args.minimum,
+    });
+    let rows = planning::plan(
+        &assumptions,
+        &plain,
+        args.moe.map(|m| m / 100.0),
+        budget,
+        args.take,
+    )
+    .map_err(bad)?;
+    print!("{}", render_plan(&strata, &rows, args.csv));
+    Ok(())
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn render_plan(strata: &[NamedStratum], rows: &[planning::PlanRow], as_csv: bool) -> String {
+    let header = [
+        "code",
+        "name_vi",
+        "name_en",
+        "population",
+        "required",
+        "allocated",
+        "expected_moe_points",
+        "clusters",
+    ];
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    for (s, r) in strata.iter().zip(rows) {
+        lines.push(vec![
+            r.code.clone(),
+            s.name_vi.clone(),
+            s.name_en.clone(),
+            format!("{:.0}", r.population),
+            opt(r.required),
+            opt(r.allocated),
+            opt(r.expected_moe.map(|m| format!("{:.2}", m * 100.0))),
+            opt(r.clusters),
+        ]);
+    }
+    let total = |f: fn(&planning::PlanRow) -> Option<u64>| -> Option<u64> {
+        rows.iter().map(f).sum::<Option<u64>>()
+    };
+    lines.push(vec![
+        "total".into(),
+        String::new(),
+        String::new(),
+        format!("{:.0}", rows.iter().map(|r| r.population).sum::<f64>()),
+        opt(total(|r| r.required)),
+        opt(total(|r| r.allocated)),
+        String::new(),
+        opt(total(|r| r.clusters)),
+    ]);
+    if as_csv {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(header);
+        for l in &lines {
+            let _ = w.write_record(l);
+        }
+        return w
+            .into_inner()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for l in &lines {
+        for (i, c) in l.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut push = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c}{}", " ".repeat(widths[i] - c.chars().count())))
+            .collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    };
+    push(header.to_vec());
+    for l in &lines {
+        push(l.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+async fn crosswalk(db: &DatabaseConnection, args: &FileArgs) -> Result<(), LocalitiesError> {
+    use crate::services::crosswalk;
+    let bytes = read(&args.file)?;
+    let fail = |p: Problems| LocalitiesError(format!("{}: {p}", args.file.display()));
+    let links = crosswalk::parse(&bytes).map_err(fail)?;
+    let txn = db.begin().await.map_err(db_error)?;
+    let written = crosswalk::import(&txn, &links)
+        .await
+        .map_err(db_error)?
+        .map_err(fail)?;
+    audit::record(
+        &txn,
+        &Actor::cli(),
+        "localities.crosswalk",
+        "locality_crosswalk",
+        "",
+        &format!("{written} links"),
+    )
+    .await
+    .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    println!("{written} crosswalk links imported");
+    Ok(())
+}
+
+async fn population(db: &DatabaseConnection, args: &PopulationArgs) -> Result<(), LocalitiesError> {
+    use crate::services::population;
+    let bytes = read(&args.file)?;
+    let fail = |p: Problems| LocalitiesError(format!("{}: {p}", args.file.display()));
+    let rows = population::parse_census(&bytes).map_err(fail)?;
+    let txn = db.begin().await.map_err(db_error)?;
+    let summary = population::import(&txn, &rows, args.year)
+        .await
+        .map_err(db_error)?
+        .map_err(fail)?;
+    audit::record(
+        &txn,
+        &Actor::cli(),
+        "localities.population",
+        "population_margins",
+        "",
+        &format!(
+            "{} localities, {} margins",
+            summary.localities, summary.margins
+        ),
+    )
+    .await
+    .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    println!(
+        "population of {} localities imported ({} margins)",
+        summary.localities, summary.margins
+    );
+    Ok(())
+}
+
+pub async fn draw(db: &DatabaseConnection, args: &DrawArgs) -> Result<(), LocalitiesError> {
+    use crate::services::sampling::{self, DrawRequest};
+    let per_stratum = match &args.clusters_file {
+        Some(path) => read_pairs(path, "clusters")?
+            .into_iter()
+            .map(|(code, n, _)| (code, n.round() as usize))
+            .collect(),
+        None => Default::default(),
+    };
+    let seed = match args.seed {
+        Some(s) => s,
+        None => {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| LocalitiesError(format!("no randomness: {e}")))?;
+            let s = u64::from_le_bytes(bytes);
+            eprintln!("seed {s}");
+            s
+        }
+    };
+    let req = DrawRequest {
+        level: args.level.clone(),
+        stratum_level: args.stratum_level.clone(),
+        on: args.on,
+        clusters: args.clusters,
+        per_stratum,
+        strata: args.strata.clone(),
+        seed,
+        campaign: args.campaign.clone(),
+        take: args.take,
+    };
+    let txn = db.begin().await.map_err(db_error)?;
+    let units = sampling::draw(&txn, &req)
+        .await
+        .map_err(|e| LocalitiesError(e.to_string()))?;
+    audit::record(
+        &txn,
+        &Actor::cli(),
+        "sample.draw",
+        "campaign",
+        args.campaign.as_deref().unwrap_or(""),
+        &format!("seed {seed}, {} units", units.len()),
+    )
+    .await
+    .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    let text = sampling::to_csv(&units).map_err(|e| LocalitiesError(format!("csv: {e}")))?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| LocalitiesError(format!("cannot write {}: {e}", path.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
