@@ -2,10 +2,14 @@
 //!
 //! Handlers send a validated row and a one-shot channel; the writer takes
 //! everything queued (up to [`MAX_BATCH`]), shuffles it, inserts it in ONE
-//! transaction with `INSERT … ON CONFLICT (id) DO NOTHING`, commits, and only
+//! transaction with multi-row `INSERT … ON CONFLICT (id) DO NOTHING RETURNING id`,
+//! commits, and only
 //! then acknowledges each row — so a 2xx always means "durably committed"
 //! (SQLite runs with `synchronous=FULL`). A row whose id is already stored is
 //! acknowledged as [`Stored::Duplicate`] and nothing new is written.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use rand::seq::SliceRandom;
@@ -117,52 +121,85 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<(NewResponse, Ack)>)
     }
 }
 
-fn insert_sql(backend: DatabaseBackend) -> &'static str {
-    match backend {
-        DatabaseBackend::Postgres => {
-            "INSERT INTO responses (id, campaign_id, locality_code, channel, response_date, \
-             stratum, cluster, base_weight, cells, answers) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING"
+/// Rows per INSERT statement (10 parameters each; well under SQLite's and
+/// PostgreSQL's parameter limits).
+const ROWS_PER_STATEMENT: usize = 128;
+
+fn insert_sql(backend: DatabaseBackend, rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO responses (id, campaign_id, locality_code, channel, response_date, \
+         stratum, cluster, base_weight, cells, answers) VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
         }
-        _ => {
-            "INSERT INTO responses (id, campaign_id, locality_code, channel, response_date, \
-             stratum, cluster, base_weight, cells, answers) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        sql.push('(');
+        for c in 0..10 {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                DatabaseBackend::Postgres => sql.push_str(&format!("${}", r * 10 + c + 1)),
+                _ => sql.push('?'),
+            }
         }
+        sql.push(')');
     }
+    sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
+    sql
 }
 
-/// Inserts rows in one transaction (one prepared statement, executed per row).
+/// Inserts rows in one transaction, with multi-row statements; returns for
+/// each row whether it was stored now or its id was already there.
 async fn insert_batch(
     db: &DatabaseConnection,
     rows: &[&NewResponse],
 ) -> Result<Vec<Stored>, DbErr> {
     let backend = db.get_database_backend();
-    let sql = insert_sql(backend);
+    // The first row with an id is inserted; a repeat within the batch is a duplicate.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut unique: Vec<&NewResponse> = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        if let Entry::Vacant(e) = first_of.entry(r.id.as_str()) {
+            e.insert(i);
+            unique.push(r);
+        }
+    }
+    let mut inserted: HashSet<String> = HashSet::with_capacity(unique.len());
     let txn = db.begin().await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let values: Vec<sea_orm::Value> = vec![
-            r.id.clone().into(),
-            r.campaign_id.into(),
-            r.locality_code.clone().into(),
-            r.channel.clone().into(),
-            r.response_date.into(),
-            r.stratum.clone().into(),
-            r.cluster.clone().into(),
-            r.base_weight.into(),
-            r.cells.clone().into(),
-            r.answers.clone().into(),
-        ];
-        let res = txn
-            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        out.push(if res.rows_affected() == 0 {
-            Stored::Duplicate
-        } else {
-            Stored::New
-        });
+    for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 10);
+        for r in chunk {
+            values.extend([
+                r.id.clone().into(),
+                r.campaign_id.into(),
+                r.locality_code.clone().into(),
+                r.channel.clone().into(),
+                r.response_date.into(),
+                r.stratum.clone().into(),
+                r.cluster.clone().into(),
+                r.base_weight.into(),
+                r.cells.clone().into(),
+                r.answers.clone().into(),
+            ]);
+        }
+        let stmt =
+            Statement::from_sql_and_values(backend, insert_sql(backend, chunk.len()), values);
+        for row in txn.query_all_raw(stmt).await? {
+            inserted.insert(row.try_get::<String>("", "id")?);
+        }
     }
     txn.commit().await?;
-    Ok(out)
+    Ok(rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if first_of.get(r.id.as_str()) == Some(&i) && inserted.contains(&r.id) {
+                Stored::New
+            } else {
+                Stored::Duplicate
+            }
+        })
+        .collect())
 }

@@ -225,6 +225,19 @@ impl Session<'_> {
         .await;
     }
 
+    /// Polls a script until it returns `expected` (or fails after `secs`).
+    async fn wait_until(&self, js: &str, expected: Value, secs: u64) {
+        let mut last = Value::Null;
+        for _ in 0..secs * 10 {
+            last = self.script(js).await;
+            if last == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{js} gave {last}, expected {expected}");
+    }
+
     async fn close(self) {
         self.call(reqwest::Method::DELETE, "", None).await;
     }
@@ -293,7 +306,7 @@ async fn a_phone_sized_browser_fills_the_survey_with_and_without_javascript() {
         let s = driver.session(javascript).await;
         fill_phone_survey(&app, &s, &locality).await;
         s.close().await;
-        wait_for_count(&app, before + 1 + i as i64, 5).await;
+        wait_for_count(&app, before + 1 + i as i64, 15).await;
     }
 }
 
@@ -326,18 +339,16 @@ async fn a_kiosk_serves_two_respondents_and_sends_offline_answers_later() {
             .await,
         json!(false)
     );
-    wait_for_count(&app, before + 1, 5).await;
-    // Back to a blank start after the thank-you.
-    tokio::time::sleep(Duration::from_millis(6_500)).await;
-    assert_eq!(
-        s.script(
-            "return [document.getElementById('survey').hidden, \
-             document.querySelectorAll('#survey input:checked').length]"
-        )
-        .await,
+    wait_for_count(&app, before + 1, 15).await;
+    // Back to a blank start after the thank-you (6 s): the next person sees
+    // no previous answers.
+    s.wait_until(
+        "return [document.getElementById('survey').hidden, \
+         document.querySelectorAll('#survey input:checked').length]",
         json!([false, 0]),
-        "the next person sees no previous answers"
-    );
+        20,
+    )
+    .await;
 
     // Second respondent: a conditional question appears without the network.
     s.click("label[for=q-sex-M]").await;
@@ -355,8 +366,13 @@ async fn a_kiosk_serves_two_respondents_and_sends_offline_answers_later() {
     );
     s.click("label[for=q-e5_3-4]").await;
     s.click("button[value=submit]").await;
-    wait_for_count(&app, before + 2, 5).await;
-    tokio::time::sleep(Duration::from_millis(6_500)).await;
+    wait_for_count(&app, before + 2, 15).await;
+    s.wait_until(
+        "return document.getElementById('survey').hidden",
+        json!(false),
+        20,
+    )
+    .await;
 
     // Third respondent while the network is down: queued, then sent.
     s.offline(true).await;
@@ -370,7 +386,7 @@ async fn a_kiosk_serves_two_respondents_and_sends_offline_answers_later() {
     assert_eq!(queued, json!(1), "kept in the browser while offline");
     assert_eq!(count(&db, "responses").await, before + 2);
     s.offline(false).await;
-    wait_for_count(&app, before + 3, 20).await;
+    wait_for_count(&app, before + 3, 40).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let queued = s
         .script("return Object.keys(localStorage).map(k => JSON.parse(localStorage.getItem(k)).length).reduce((a, b) => a + b, 0)")

@@ -381,3 +381,44 @@ async fn messages_follow_the_requesters_language() {
         "Please give a value from 1 to 5."
     );
 }
+
+#[tokio::test]
+async fn a_stored_response_has_only_the_documented_columns() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app_with_demo().await;
+    let locality = sipas_locality(&app).await;
+    let id = new_id();
+    assert_eq!(
+        post_json(&app, &valid_body(&id, &locality)).await.status(),
+        201
+    );
+    let db = app.db.connect().await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT * FROM responses WHERE id = '{id}'"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut columns = row.column_names();
+    columns.sort();
+    assert_eq!(
+        columns,
+        [
+            "answers",
+            "base_weight",
+            "campaign_id",
+            "cells",
+            "channel",
+            "cluster",
+            "id",
+            "locality_code",
+            "response_date",
+            "stratum"
+        ],
+        "no address, agent, token or time of day"
+    );
+    let date: chrono::NaiveDate = row.try_get("", "response_date").unwrap();
+    assert_eq!(date, Utc::now().date_naive());
+}
