@@ -59,3 +59,9 @@ error-condition_needs_value = A condition needs a value to compare with.
 error-missing_vietnamese = The Vietnamese text is missing.
 error-invalid_language = Invalid language code: { $code }.
 error-text_too_long = The text is too long.
+
+## Results for analysts (issue 6)
+results-national = National
+error-invalid_level = Invalid level: { $detail }. Use national, province or commune.
+error-unknown_index = The campaign has no index { $detail }.
+error-index_not_found = This campaign has no index to compute.

@@ -50,3 +50,9 @@ error-condition_needs_value = Điều kiện cần một giá trị để so sá
 error-missing_vietnamese = Thiếu nội dung tiếng Việt.
 error-invalid_language = Mã ngôn ngữ không hợp lệ: { $code }.
 error-text_too_long = Nội dung quá dài.
+
+## Results for analysts (issue 6)
+results-national = Toàn quốc
+error-invalid_level = Cấp không hợp lệ: { $detail }. Chọn national, province hoặc commune.
+error-unknown_index = Chiến dịch không có chỉ số { $detail }.
+error-index_not_found = Chiến dịch này không có chỉ số nào để tính.

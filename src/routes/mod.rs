@@ -4,6 +4,7 @@ pub mod api;
 pub mod assets;
 pub mod health;
 pub mod home;
+pub mod results;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 

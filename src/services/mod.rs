@@ -4,3 +4,4 @@
 pub mod campaigns;
 pub mod demo;
 pub mod localities;
+pub mod results;

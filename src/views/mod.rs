@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod home;
+pub mod results;
 
 use serde::Serialize;
 

@@ -7,3 +7,4 @@ mod cli;
 mod health;
 mod helpers;
 mod pages;
+mod results;

@@ -1,0 +1,61 @@
+//! `GET /api/v1/campaigns/{slug}/results`: estimates of one index at one level.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Deserialize;
+
+use crate::error::{AppError, Problem};
+use crate::i18n::Lang;
+use crate::routes::results::require_results_access;
+use crate::services::results::{self, Level};
+use crate::state::AppState;
+use crate::views::results::ResultJson;
+
+#[derive(Debug, Deserialize)]
+pub struct ResultsQuery {
+    level: Option<String>,
+    index: Option<String>,
+}
+
+/// Parses `level` (default `national`); anything else is a 400 naming the accepted values.
+pub fn parse_level(level: Option<&str>) -> Result<Level, AppError> {
+    match level {
+        None | Some("") => Ok(Level::National),
+        Some(l) => Level::parse(l).ok_or_else(|| AppError::BadRequest {
+            code: "invalid_level",
+            detail: l.to_owned(),
+        }),
+    }
+}
+
+#[get("/campaigns/{slug}/results")]
+pub async fn campaign_results(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ResultsQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = parse_level(query.level.as_deref())?;
+        let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
+        require_results_access(&req, &campaign)?;
+        let fresh = results::results_for(&state.db, &campaign).await?;
+        let index = results::resolve_index(&fresh.results, query.index.as_deref())?;
+        let body: Vec<ResultJson> = fresh
+            .results
+            .level_rows(level, &index)
+            .into_iter()
+            .map(|r| ResultJson::new(r, &fresh.results, lang))
+            .collect();
+        Ok::<_, AppError>(
+            HttpResponse::Ok()
+                .insert_header(("X-Results-Computed-At", fresh.computed_at.to_rfc3339()))
+                .insert_header((
+                    "X-Results-Stale",
+                    if fresh.stale { "true" } else { "false" },
+                ))
+                .json(body),
+        )
+    };
+    run.await.map_err(|e| e.api(lang))
+}
