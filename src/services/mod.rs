@@ -3,5 +3,6 @@
 
 pub mod campaigns;
 pub mod demo;
+pub mod export;
 pub mod localities;
 pub mod results;

@@ -8,3 +8,4 @@ mod health;
 mod helpers;
 mod pages;
 mod results;
+mod results_export;
