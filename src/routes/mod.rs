@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home::home)
         .service(home::switch_language)
         .service(assets::stylesheet)
+        .configure(results::configure)
         .service(web::scope("/api/v1").configure(api::configure));
 }
 

@@ -1214,3 +1214,73 @@ pub fn node_names(results: &CampaignResults, lang: Lang) -> BTreeMap<String, Str
         .map(|n| (n.key.clone(), n.name(lang).to_owned()))
         .collect()
 }
+
+/// Fieldwork of one locality: responses so far against the plan's target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fieldwork {
+    pub code: String,
+    pub responses: u64,
+    pub target: Option<u64>,
+}
+
+/// Responses per locality now (not cached: a cheap grouped count) and the targets.
+pub async fn fieldwork(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+) -> Result<Vec<Fieldwork>, AppError> {
+    use entity::campaign_locality;
+    let counts: Vec<(String, i64)> = response::Entity::find()
+        .select_only()
+        .column(response::Column::LocalityCode)
+        .column_as(response::Column::Id.count(), "n")
+        .filter(response::Column::CampaignId.eq(campaign.campaign.id))
+        .group_by(response::Column::LocalityCode)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let counts: HashMap<String, i64> = counts.into_iter().collect();
+    let links = campaign_locality::Entity::find()
+        .filter(campaign_locality::Column::CampaignId.eq(campaign.campaign.id))
+        .order_by_asc(campaign_locality::Column::LocalityCode)
+        .all(db)
+        .await?;
+    Ok(links
+        .into_iter()
+        .map(|l| Fieldwork {
+            responses: counts.get(&l.locality_code).copied().unwrap_or(0).max(0) as u64,
+            target: l.target_n.and_then(|t| u64::try_from(t).ok()),
+            code: l.locality_code,
+        })
+        .collect())
+}
+
+/// A rank band: the best and worst rank a locality can have given the intervals of all
+/// (ranks 1 = highest). `best` = 1 + the number of localities whose interval lies entirely
+/// above this one's; `worst` = the number of localities minus those entirely below. Two
+/// localities with overlapping intervals are not told apart (a conservative comparison by
+/// interval overlap, not a strict ranking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RankBand {
+    pub best: usize,
+    pub worst: usize,
+}
+
+/// Rank bands of the shown (not suppressed) rows, in the rows' order.
+pub fn rank_bands(rows: &[&ResultRow]) -> Vec<Option<RankBand>> {
+    let shown: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| r.ci_low.zip(r.ci_high))
+        .collect();
+    let m = shown.len();
+    rows.iter()
+        .map(|r| {
+            let (lo, hi) = r.ci_low.zip(r.ci_high)?;
+            let above = shown.iter().filter(|(l, _)| *l > hi).count();
+            let below = shown.iter().filter(|(_, h)| *h < lo).count();
+            Some(RankBand {
+                best: above + 1,
+                worst: m - below,
+            })
+        })
+        .collect()
+}

@@ -9,3 +9,4 @@ mod helpers;
 mod pages;
 mod results;
 mod results_export;
+mod results_pages;

@@ -1,9 +1,20 @@
 //! Results for analysts: public pages under `/results/{slug}` and the downloads.
 
-use actix_web::HttpRequest;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Deserialize;
 
-use crate::error::AppError;
-use crate::services::campaigns::OpenCampaign;
+use crate::error::{AppError, Problem};
+use crate::i18n::Lang;
+use crate::routes::api::results::parse_level;
+use crate::services::campaigns::{self, OpenCampaign};
+use crate::services::export;
+use crate::services::results::{self, Fresh, Level};
+use crate::state::AppState;
+use crate::templates;
+use crate::views::results::{
+    ForestPage, LocalityPage, OverviewPage, RanksPage, SortKey, TablePage,
+};
 
 /// Who may read a campaign's results. Public campaigns: everyone, without an account.
 /// Others need the analyst role or an API token, which this function does not check yet:
@@ -14,4 +25,215 @@ pub fn require_results_access(_req: &HttpRequest, campaign: &OpenCampaign) -> Re
     } else {
         Err(AppError::Unauthorized)
     }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(overview)
+        .service(table)
+        .service(forest)
+        .service(ranks)
+        .service(locality)
+        .service(download_csv)
+        .service(download_xlsx);
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    level: Option<String>,
+    index: Option<String>,
+    sort: Option<String>,
+}
+
+/// The campaign (if readable), its results and the index asked for.
+async fn load(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    index: Option<&str>,
+) -> Result<(OpenCampaign, Fresh, String), AppError> {
+    let campaign = campaigns::by_slug(&state.db, slug).await?;
+    require_results_access(req, &campaign)?;
+    let fresh = results::results_for(&state.db, &campaign).await?;
+    let index = results::resolve_index(&fresh.results, index)?;
+    Ok((campaign, fresh, index))
+}
+
+fn page_level(q: &PageQuery) -> Result<Level, AppError> {
+    match q.level.as_deref() {
+        None | Some("") => Ok(Level::Province),
+        other => parse_level(other),
+    }
+}
+
+fn html<C: serde::Serialize>(name: &str, ctx: &C) -> Result<HttpResponse, AppError> {
+    let body = templates::render(name, ctx)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+fn path_of(req: &HttpRequest) -> String {
+    match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    }
+}
+
+#[get("/results/{slug}")]
+async fn overview(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let fieldwork = results::fieldwork(&state.db, &campaign).await?;
+        let page = OverviewPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &fieldwork);
+        html("results/overview.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/localities")]
+async fn table(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = page_level(&q)?;
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let sort = SortKey::parse(q.sort.as_deref());
+        let page = TablePage::new(lang, &path_of(&req), &campaign, &fresh, &index, level, sort);
+        html("results/table.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/forest")]
+async fn forest(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = page_level(&q)?;
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let page = ForestPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+        html("results/forest.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/ranks")]
+async fn ranks(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = page_level(&q)?;
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let page = RanksPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+        html("results/ranks.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/locality/{code}")]
+async fn locality(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let (slug, code) = path.into_inner();
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let page = LocalityPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &code)
+            .ok_or(AppError::NotFound("locality_not_found"))?;
+        html("results/locality.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+/// Optional filters of a download: both absent means every level and every index.
+fn download_filters(q: &PageQuery) -> Result<Option<Level>, AppError> {
+    match q.level.as_deref() {
+        None | Some("") => Ok(None),
+        other => parse_level(other).map(Some),
+    }
+}
+
+#[get("/results/{slug}/results.csv")]
+async fn download_csv(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = download_filters(&q)?;
+        let (campaign, fresh, _) = load(&state, &req, &slug, None).await?;
+        let index = match q.index.as_deref() {
+            Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
+            None => None,
+        };
+        let body = export::results_csv(&fresh.results, level, index.as_deref(), lang)?;
+        Ok::<_, AppError>(
+            HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-results.csv\"",
+                        campaign.campaign.slug
+                    ),
+                ))
+                .body(body),
+        )
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/results.xlsx")]
+async fn download_xlsx(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = download_filters(&q)?;
+        let (campaign, fresh, _) = load(&state, &req, &slug, None).await?;
+        let index = match q.index.as_deref() {
+            Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
+            None => None,
+        };
+        let body = export::results_xlsx(&fresh.results, level, index.as_deref(), lang)?;
+        Ok::<_, AppError>(
+            HttpResponse::Ok()
+                .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-results.xlsx\"",
+                        campaign.campaign.slug
+                    ),
+                ))
+                .body(body),
+        )
+    };
+    run.await.map_err(|e| e.page(lang))
 }
