@@ -6,3 +6,4 @@ pub mod demo;
 pub mod export;
 pub mod localities;
 pub mod results;
+pub mod targets;

@@ -1284,3 +1284,99 @@ pub fn rank_bands(rows: &[&ResultRow]) -> Vec<Option<RankBand>> {
         })
         .collect()
 }
+
+// ------------------------------------------------------------------------------------------
+// Comparing two waves.
+// ------------------------------------------------------------------------------------------
+
+/// The change of one locality's estimate between two waves (`a` this campaign, `b` the
+/// earlier one).
+///
+/// The waves are separate samples, so the difference's variance is the sum of the two
+/// variances, `se = √(se_a² + se_b²)`, and the interval is `diff ± qt(0.975, ν) · se` with the
+/// Welch–Satterthwaite `ν = (v_a + v_b)² / (v_a²/df_a + v_b²/df_b)`. When the waves share
+/// PSUs (a panel), the positive covariance this ignores makes the interval conservative: a
+/// change is then flagged less often, never more. A change is flagged only when its interval
+/// excludes zero. Suppressed in either wave means suppressed here, with that reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub locality: String,
+    pub index: String,
+    pub current: Option<f64>,
+    pub previous: Option<f64>,
+    pub difference: Option<f64>,
+    pub se: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub df: Option<f64>,
+    /// The interval excludes zero.
+    pub flagged: bool,
+    pub suppressed: bool,
+    pub reason: Option<Suppression>,
+}
+
+/// The change of a row between two waves (see [`Change`]).
+pub fn change(current: &ResultRow, previous: Option<&ResultRow>) -> Change {
+    let mut c = Change {
+        locality: current.locality.clone(),
+        index: current.index.clone(),
+        current: current.estimate,
+        previous: previous.and_then(|p| p.estimate),
+        difference: None,
+        se: None,
+        ci_low: None,
+        ci_high: None,
+        df: None,
+        flagged: false,
+        suppressed: true,
+        reason: None,
+    };
+    let Some(prev) = previous else {
+        c.reason = Some(Suppression::NotEstimable);
+        return c;
+    };
+    if let Some(r) = current.reason.or(prev.reason) {
+        c.reason = Some(r);
+        return c;
+    }
+    let (Some(ea), Some(sa), Some(eb), Some(sb)) =
+        (current.estimate, current.se, prev.estimate, prev.se)
+    else {
+        c.reason = Some(Suppression::NotEstimable);
+        return c;
+    };
+    let (va, vb) = (sa * sa, sb * sb);
+    let (dfa, dfb) = (current.df as f64, prev.df as f64);
+    let df = if va + vb > 0.0 && dfa >= 1.0 && dfb >= 1.0 {
+        (va + vb).powi(2) / (va * va / dfa + vb * vb / dfb)
+    } else {
+        dfa.min(dfb)
+    };
+    let diff = ea - eb;
+    let se = (va + vb).sqrt();
+    c.suppressed = false;
+    c.difference = Some(diff);
+    c.se = Some(se);
+    c.df = Some(df);
+    if let Some(t) = hailong_stats::intervals::t_quantile(0.975, df) {
+        let (lo, hi) = (diff - t * se, diff + t * se);
+        c.ci_low = Some(lo);
+        c.ci_high = Some(hi);
+        c.flagged = lo > 0.0 || hi < 0.0;
+    }
+    c
+}
+
+/// Changes of every locality of a level between two waves of the same index.
+pub fn compare(
+    current: &CampaignResults,
+    previous: &CampaignResults,
+    level: Level,
+    index: &str,
+) -> Vec<Change> {
+    current
+        .level_rows(level, index)
+        .into_iter()
+        .map(|row| change(row, previous.row(&row.locality, index)))
+        .collect()
+}

@@ -199,6 +199,7 @@ pub struct OverviewPage {
     pub fieldwork_total: u64,
     pub fieldwork_target: u64,
     pub skipped: Vec<String>,
+    pub targets: Vec<TargetView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -265,6 +266,7 @@ impl OverviewPage {
             fieldwork_target: fieldwork.iter().filter_map(|f| f.target).sum(),
             fieldwork,
             skipped: r.skipped_indices.clone(),
+            targets: Vec::new(),
         }
     }
 }
@@ -597,6 +599,134 @@ impl RanksPage {
             rows: views,
             count,
             levels: vec!["province", "commune"],
+        }
+    }
+}
+
+/// `/results/{slug}/compare?with=OTHER`: the change of every locality since another wave.
+#[derive(Debug, Serialize)]
+pub struct ComparePage {
+    #[serde(flatten)]
+    pub chrome: Chrome,
+    pub head: ResultsHeader,
+    pub with: String,
+    pub with_name: String,
+    pub rows: Vec<ChangeView>,
+    pub levels: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeView {
+    pub name: String,
+    pub change: crate::services::results::Change,
+    pub reason: String,
+}
+
+impl ComparePage {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        lang: Lang,
+        path: &str,
+        campaign: &OpenCampaign,
+        fresh: &Fresh,
+        previous: &CampaignResults,
+        with: (&str, String),
+        index: &str,
+        level: Level,
+    ) -> ComparePage {
+        let r = &fresh.results;
+        let rows = crate::services::results::compare(r, previous, level, index)
+            .into_iter()
+            .map(|c| ChangeView {
+                name: r
+                    .locality(&c.locality)
+                    .map(|l| l.name(lang))
+                    .unwrap_or_else(|| c.locality.clone()),
+                reason: reason_text(c.reason, r, lang),
+                change: c,
+            })
+            .collect();
+        ComparePage {
+            chrome: Chrome::new(lang, path),
+            head: ResultsHeader::new(campaign, fresh, index, level, lang),
+            with: with.0.to_owned(),
+            with_name: with.1,
+            rows,
+            levels: vec!["national", "province", "commune"],
+        }
+    }
+}
+
+/// A target as the overview shows it.
+#[derive(Debug, Serialize)]
+pub struct TargetView {
+    pub id: i64,
+    pub locality: String,
+    pub index: String,
+    pub goal: String,
+    pub status: &'static str,
+    pub status_text: String,
+    pub reason: String,
+}
+
+impl TargetView {
+    pub fn new(
+        o: &crate::services::targets::TargetOutcome,
+        results: &CampaignResults,
+        lang: Lang,
+    ) -> TargetView {
+        use crate::services::targets::{TargetKind, TargetStatus};
+        let goal = match o.kind {
+            TargetKind::AtLeast => t(
+                lang,
+                "targets-goal-at-least",
+                &[("value", Arg::from(format!("{:.1}", o.value * 100.0)))],
+            ),
+            TargetKind::Gain => t(
+                lang,
+                "targets-goal-gain",
+                &[
+                    ("value", Arg::from(format!("{:+.1}", o.value * 100.0))),
+                    (
+                        "baseline",
+                        Arg::from(o.baseline.clone().unwrap_or_default()),
+                    ),
+                ],
+            ),
+            TargetKind::Top => t(
+                lang,
+                "targets-goal-top",
+                &[("value", Arg::from(o.value.round() as u64))],
+            ),
+        };
+        let status = match o.status {
+            TargetStatus::Met => "met",
+            TargetStatus::Missed => "missed",
+            TargetStatus::Undecided => "undecided",
+        };
+        TargetView {
+            id: o.id,
+            locality: results
+                .locality(&o.locality)
+                .map(|l| l.name(lang))
+                .unwrap_or_else(|| o.locality.clone()),
+            index: results
+                .node(&o.index)
+                .map(|n| n.name(lang).to_owned())
+                .unwrap_or_else(|| o.index.clone()),
+            goal,
+            status,
+            status_text: t(lang, &format!("targets-status-{status}"), &[]),
+            reason: o
+                .reason
+                .map(|r| {
+                    t(
+                        lang,
+                        &format!("targets-reason-{}", r.replace('_', "-")),
+                        &[],
+                    )
+                })
+                .unwrap_or_default(),
         }
     }
 }

@@ -10,3 +10,4 @@ mod pages;
 mod results;
 mod results_export;
 mod results_pages;
+mod results_waves;

@@ -35,11 +35,19 @@ fn export(app: &TestApp, slug: &str) -> tempfile::TempDir {
 }
 
 async fn province_rows(app: &TestApp, slug: &str, index: &str) -> HashMap<String, Value> {
-    let res = app
-        .get(&format!(
+    // No pooled connection: this test leaves the server idle while R runs, and reusing a
+    // connection the server is just closing fails with IncompleteMessage.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let res = client
+        .get(app.url(&format!(
             "/api/v1/campaigns/{slug}/results?level=province&index={index}"
-        ))
-        .await;
+        )))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let rows: Vec<Value> = res.json().await.unwrap();
     rows.into_iter()

@@ -8,4 +8,6 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(campaigns::list);
     cfg.service(results::campaign_results);
+    cfg.service(results::compare);
+    cfg.service(results::targets);
 }

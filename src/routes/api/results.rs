@@ -59,3 +59,94 @@ pub async fn campaign_results(
     };
     run.await.map_err(|e| e.api(lang))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct CompareQuery {
+    with: Option<String>,
+    level: Option<String>,
+    index: Option<String>,
+}
+
+/// Both campaigns of a wave comparison, readable and with the same index.
+pub async fn load_comparison(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    with: Option<&str>,
+    index: Option<&str>,
+) -> Result<
+    (
+        results::Fresh,
+        results::Fresh,
+        String,
+        crate::services::campaigns::OpenCampaign,
+    ),
+    AppError,
+> {
+    let other = with
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| AppError::BadRequest {
+            code: "comparison_needs_with",
+            detail: String::new(),
+        })?;
+    let campaign = crate::services::campaigns::by_slug(&state.db, slug).await?;
+    require_results_access(req, &campaign)?;
+    let previous = crate::services::campaigns::by_slug(&state.db, other).await?;
+    require_results_access(req, &previous)?;
+    let a = results::results_for(&state.db, &campaign).await?;
+    let b = results::results_for(&state.db, &previous).await?;
+    let index = results::resolve_index(&a.results, index)?;
+    if b.results.node(&index).is_none() {
+        return Err(AppError::BadRequest {
+            code: "index_not_in_both_waves",
+            detail: index,
+        });
+    }
+    Ok((a, b, index, campaign))
+}
+
+/// `GET /api/v1/campaigns/{slug}/compare?with=OTHER&level=…&index=…`: the change of every
+/// locality since the other wave, flagged only where its interval excludes zero.
+#[get("/campaigns/{slug}/compare")]
+pub async fn compare(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<CompareQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = parse_level(query.level.as_deref())?;
+        let (a, b, index, _) = load_comparison(
+            &state,
+            &req,
+            &path,
+            query.with.as_deref(),
+            query.index.as_deref(),
+        )
+        .await?;
+        let body = results::compare(&a.results, &b.results, level, &index);
+        Ok::<_, AppError>(HttpResponse::Ok().json(body))
+    };
+    run.await.map_err(|e| e.api(lang))
+}
+
+/// `GET /api/v1/campaigns/{slug}/targets`: every target with `met`, `missed` or `undecided`.
+#[get("/campaigns/{slug}/targets")]
+pub async fn targets(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
+        require_results_access(&req, &campaign)?;
+        let fresh = results::results_for(&state.db, &campaign).await?;
+        let body =
+            crate::services::targets::outcomes(&state.db, campaign.campaign.id, &fresh.results)
+                .await?;
+        Ok::<_, AppError>(HttpResponse::Ok().json(body))
+    };
+    run.await.map_err(|e| e.api(lang))
+}

@@ -1,5 +1,7 @@
 //! Results for analysts: public pages under `/results/{slug}` and the downloads.
 
+pub mod staff;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
@@ -13,7 +15,7 @@ use crate::services::results::{self, Fresh, Level};
 use crate::state::AppState;
 use crate::templates;
 use crate::views::results::{
-    ForestPage, LocalityPage, OverviewPage, RanksPage, SortKey, TablePage,
+    ComparePage, ForestPage, LocalityPage, OverviewPage, RanksPage, SortKey, TablePage, TargetView,
 };
 
 /// Who may read a campaign's results. Public campaigns: everyone, without an account.
@@ -33,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(forest)
         .service(ranks)
         .service(locality)
+        .service(compare)
         .service(download_csv)
         .service(download_xlsx);
 }
@@ -90,7 +93,15 @@ async fn overview(
     let run = async {
         let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
         let fieldwork = results::fieldwork(&state.db, &campaign).await?;
-        let page = OverviewPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &fieldwork);
+        let mut page =
+            OverviewPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &fieldwork);
+        let outcomes =
+            crate::services::targets::outcomes(&state.db, campaign.campaign.id, &fresh.results)
+                .await?;
+        page.targets = outcomes
+            .iter()
+            .map(|o| TargetView::new(o, &fresh.results, lang))
+            .collect();
         html("results/overview.html", &page)
     };
     run.await.map_err(|e| e.page(lang))
@@ -162,6 +173,55 @@ async fn locality(
         let page = LocalityPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &code)
             .ok_or(AppError::NotFound("locality_not_found"))?;
         html("results/locality.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompareQuery {
+    with: Option<String>,
+    level: Option<String>,
+    index: Option<String>,
+}
+
+#[get("/results/{slug}/compare")]
+async fn compare(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<CompareQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = match q.level.as_deref() {
+            None | Some("") => Level::Province,
+            other => parse_level(other)?,
+        };
+        let (a, b, index, campaign) = crate::routes::api::results::load_comparison(
+            &state,
+            &req,
+            &slug,
+            q.with.as_deref(),
+            q.index.as_deref(),
+        )
+        .await?;
+        let with = q.with.clone().unwrap_or_default();
+        let other = campaigns::by_slug(&state.db, &with).await?;
+        let with_name = match lang {
+            Lang::En if !other.campaign.name_en.is_empty() => other.campaign.name_en.clone(),
+            _ => other.campaign.name_vi.clone(),
+        };
+        let page = ComparePage::new(
+            lang,
+            &path_of(&req),
+            &campaign,
+            &a,
+            &b.results,
+            (&with, with_name),
+            &index,
+            level,
+        );
+        html("results/compare.html", &page)
     };
     run.await.map_err(|e| e.page(lang))
 }
