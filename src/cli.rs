@@ -52,6 +52,28 @@ pub enum Command {
     /// Draw clusters (communes…) with probability proportional to size,
     /// per stratum, from a recorded seed; optionally into a campaign.
     Draw(Box<crate::cli_localities::DrawArgs>),
+    /// Export a campaign's data.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub what: ExportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Anonymised microdata (microdata.csv, codebook.csv, margins.csv, indices.csv,
+    /// design.R, design.do, notes.txt) of one campaign into a directory.
+    Microdata {
+        /// The campaign's slug.
+        #[arg(long)]
+        campaign: String,
+        /// Directory to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +183,8 @@ pub enum CliError {
     Migrate(sea_orm::DbErr),
     #[error(transparent)]
     Localities(#[from] crate::cli_localities::LocalitiesError),
+    #[error("export: {0}")]
+    Export(String),
 }
 
 fn init_tracing(filter: &str) {
@@ -217,6 +241,32 @@ async fn seed_demo(db: &DatabaseConnection) -> Result<(), CliError> {
     Ok(())
 }
 
+async fn export_microdata(
+    db: &DatabaseConnection,
+    slug: &str,
+    out: &std::path::Path,
+) -> Result<(), CliError> {
+    use crate::services::{campaigns, export};
+    let failed = |e: crate::error::AppError| {
+        CliError::Export(match e {
+            crate::error::AppError::NotFound(_) => format!("no campaign \"{slug}\""),
+            other => format!("{other:#}"),
+        })
+    };
+    let campaign = campaigns::by_slug(db, slug).await.map_err(failed)?;
+    let files = export::microdata(db, &campaign).await.map_err(failed)?;
+    let io = |e: std::io::Error| CliError::Export(format!("{}: {e}", out.display()));
+    std::fs::create_dir_all(out).map_err(io)?;
+    for (name, content) in &files.files {
+        std::fs::write(out.join(name), content).map_err(io)?;
+    }
+    for note in &files.notes {
+        println!("{note}");
+    }
+    println!("wrote {} files to {}", files.files.len(), out.display());
+    Ok(())
+}
+
 async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> {
     match command {
         Command::Serve(args) => {
@@ -264,6 +314,12 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         }
         // Handled before any configuration is read.
         Command::Estimate(_) => Ok(()),
+        Command::Export(ExportArgs {
+            what: ExportCommand::Microdata { campaign, out },
+        }) => {
+            let db = open(&settings).await?;
+            export_microdata(&db, &campaign, &out).await
+        }
         Command::Localities(command) => {
             let db = open(&settings).await?;
             Ok(crate::cli_localities::run(&db, command).await?)

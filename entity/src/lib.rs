@@ -17,6 +17,8 @@ pub mod population_margin;
 pub mod questionnaire;
 pub mod questionnaire_version;
 pub mod response;
+pub mod result_cache;
+pub mod result_target;
 pub mod sample_draw;
 pub mod service;
 pub mod staff_session;
@@ -32,5 +34,7 @@ pub mod prelude {
     pub use super::questionnaire::Entity as Questionnaire;
     pub use super::questionnaire_version::Entity as QuestionnaireVersion;
     pub use super::response::Entity as Response;
+    pub use super::result_cache::Entity as ResultCache;
+    pub use super::result_target::Entity as ResultTarget;
     pub use super::service::Entity as Service;
 }

@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_core;
 mod m20261122_000002_staff;
+mod m20261122_000003_results;
 mod m20261122_000004_collection;
 mod m20261122_000005_localities;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_core::Migration),
             Box::new(m20261122_000002_staff::Migration),
+            Box::new(m20261122_000003_results::Migration),
             Box::new(m20261122_000004_collection::Migration),
             Box::new(m20261122_000005_localities::Migration),
         ]

@@ -78,8 +78,9 @@ impl Role {
             (Role::Analyst, Results | Exports, _) => true,
             // Invitation lists hold email addresses: only those who send them.
             (_, Invitations, _) => false,
-            // Microdata and result exports are the analysts'.
-            (Role::Designer | Role::FieldManager, Exports, _) => false,
+            // Results (of campaigns that are not public), microdata and
+            // result exports are the analysts'.
+            (Role::Designer | Role::FieldManager, Results | Exports, _) => false,
             // Read-only on the rest.
             (_, _, Read) => true,
             (_, _, Write) => false,
@@ -126,6 +127,9 @@ mod tests {
         assert!(Role::FieldManager.can(Area::Invitations, Access::Write));
         assert!(!Role::FieldManager.can(Area::Campaigns, Access::Write));
         assert!(Role::Analyst.can(Area::Exports, Access::Read));
+        assert!(Role::Analyst.can(Area::Results, Access::Read));
+        assert!(!Role::Designer.can(Area::Results, Access::Read));
+        assert!(!Role::FieldManager.can(Area::Results, Access::Read));
         assert!(!Role::Analyst.can(Area::Questionnaires, Access::Write));
         assert!(Role::Analyst.can(Area::Questionnaires, Access::Read));
         assert!(!Role::Analyst.can(Area::Invitations, Access::Read));

@@ -7,6 +7,7 @@ pub mod home;
 pub mod invite;
 pub mod kiosk;
 pub mod respond;
+pub mod results;
 pub mod staff;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home::home)
         .service(home::switch_language)
         .service(assets::stylesheet)
+        .configure(results::configure)
         .configure(respond::configure)
         .configure(kiosk::configure)
         .configure(invite::configure)

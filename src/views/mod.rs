@@ -4,6 +4,7 @@ pub mod api;
 pub mod home;
 pub mod png;
 pub mod respond;
+pub mod results;
 pub mod staff;
 
 use serde::Serialize;

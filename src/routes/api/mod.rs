@@ -4,6 +4,7 @@ pub mod campaigns;
 pub mod openapi;
 pub mod questionnaires;
 pub mod responses;
+pub mod results;
 pub mod staff;
 
 use actix_web::web;
@@ -21,5 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(questionnaires::show_version)
         .service(questionnaires::export)
         .service(questionnaires::delete_version)
-        .service(responses::submit);
+        .service(responses::submit)
+        .service(results::campaign_results)
+        .service(results::compare)
+        .service(results::targets);
 }

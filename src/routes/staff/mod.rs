@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(kiosks::configure)
         .configure(invitations::configure);
     planning::configure(cfg);
+    crate::routes::results::staff::configure(cfg);
 }
 
 /// Renders a staff page for the signed-in user.

@@ -1,0 +1,152 @@
+//! `GET /api/v1/campaigns/{slug}/results`: estimates of one index at one level.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Deserialize;
+
+use crate::error::{AppError, Problem};
+use crate::i18n::Lang;
+use crate::routes::results::require_results_access;
+use crate::services::results::{self, Level};
+use crate::state::AppState;
+use crate::views::results::ResultJson;
+
+#[derive(Debug, Deserialize)]
+pub struct ResultsQuery {
+    level: Option<String>,
+    index: Option<String>,
+}
+
+/// Parses `level` (default `national`); anything else is a 400 naming the accepted values.
+pub fn parse_level(level: Option<&str>) -> Result<Level, AppError> {
+    match level {
+        None | Some("") => Ok(Level::National),
+        Some(l) => Level::parse(l).ok_or_else(|| AppError::BadRequest {
+            code: "invalid_level",
+            detail: l.to_owned(),
+        }),
+    }
+}
+
+#[get("/campaigns/{slug}/results")]
+pub async fn campaign_results(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ResultsQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = parse_level(query.level.as_deref())?;
+        let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
+        require_results_access(&req, &campaign).await?;
+        let fresh = results::results_for(&state.db, &campaign).await?;
+        let index = results::resolve_index(&fresh.results, query.index.as_deref())?;
+        let body: Vec<ResultJson> = fresh
+            .results
+            .level_rows(level, &index)
+            .into_iter()
+            .map(|r| ResultJson::new(r, &fresh.results, lang))
+            .collect();
+        Ok::<_, AppError>(
+            HttpResponse::Ok()
+                .insert_header(("X-Results-Computed-At", fresh.computed_at.to_rfc3339()))
+                .insert_header((
+                    "X-Results-Stale",
+                    if fresh.stale { "true" } else { "false" },
+                ))
+                .json(body),
+        )
+    };
+    run.await.map_err(|e| e.api(lang))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompareQuery {
+    with: Option<String>,
+    level: Option<String>,
+    index: Option<String>,
+}
+
+/// Both campaigns of a wave comparison, readable and with the same index.
+pub async fn load_comparison(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    with: Option<&str>,
+    index: Option<&str>,
+) -> Result<
+    (
+        results::Fresh,
+        results::Fresh,
+        String,
+        crate::services::campaigns::OpenCampaign,
+    ),
+    AppError,
+> {
+    let other = with
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| AppError::BadRequest {
+            code: "comparison_needs_with",
+            detail: String::new(),
+        })?;
+    let campaign = crate::services::campaigns::by_slug(&state.db, slug).await?;
+    require_results_access(req, &campaign).await?;
+    let previous = crate::services::campaigns::by_slug(&state.db, other).await?;
+    require_results_access(req, &previous).await?;
+    let a = results::results_for(&state.db, &campaign).await?;
+    let b = results::results_for(&state.db, &previous).await?;
+    let index = results::resolve_index(&a.results, index)?;
+    if b.results.node(&index).is_none() {
+        return Err(AppError::BadRequest {
+            code: "index_not_in_both_waves",
+            detail: index,
+        });
+    }
+    Ok((a, b, index, campaign))
+}
+
+/// `GET /api/v1/campaigns/{slug}/compare?with=OTHER&level=…&index=…`: the change of every
+/// locality since the other wave, flagged only where its interval excludes zero.
+#[get("/campaigns/{slug}/compare")]
+pub async fn compare(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<CompareQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = parse_level(query.level.as_deref())?;
+        let (a, b, index, _) = load_comparison(
+            &state,
+            &req,
+            &path,
+            query.with.as_deref(),
+            query.index.as_deref(),
+        )
+        .await?;
+        let body = results::compare(&a.results, &b.results, level, &index);
+        Ok::<_, AppError>(HttpResponse::Ok().json(body))
+    };
+    run.await.map_err(|e| e.api(lang))
+}
+
+/// `GET /api/v1/campaigns/{slug}/targets`: every target with `met`, `missed` or `undecided`.
+#[get("/campaigns/{slug}/targets")]
+pub async fn targets(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
+        require_results_access(&req, &campaign).await?;
+        let fresh = results::results_for(&state.db, &campaign).await?;
+        let body =
+            crate::services::targets::outcomes(&state.db, campaign.campaign.id, &fresh.results)
+                .await?;
+        Ok::<_, AppError>(HttpResponse::Ok().json(body))
+    };
+    run.await.map_err(|e| e.api(lang))
+}

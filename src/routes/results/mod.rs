@@ -1,0 +1,312 @@
+//! Results for analysts: public pages under `/results/{slug}` and the downloads.
+
+pub mod staff;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Deserialize;
+
+use crate::error::{AppError, Problem};
+use crate::i18n::Lang;
+use crate::routes::api::results::parse_level;
+use crate::services::campaigns::{self, OpenCampaign};
+use crate::services::export;
+use crate::services::results::{self, Fresh, Level};
+use crate::state::AppState;
+use crate::templates;
+use crate::views::results::{
+    ComparePage, ForestPage, LocalityPage, OverviewPage, RanksPage, SortKey, TablePage, TargetView,
+};
+
+/// Who may read a campaign's results. Public campaigns: everyone, without an
+/// account. Others: staff whose role may read results (analysts and
+/// administrators), signed in or with an API token; 401 without either, 403
+/// for other roles.
+pub async fn require_results_access(
+    req: &HttpRequest,
+    campaign: &OpenCampaign,
+) -> Result<(), AppError> {
+    if campaign.campaign.is_public {
+        return Ok(());
+    }
+    match crate::auth::extract::api_user(req).await? {
+        Some(user)
+            if user
+                .role
+                .can(crate::auth::Area::Results, crate::auth::Access::Read) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(AppError::Forbidden),
+        None => Err(AppError::Unauthorized),
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(overview)
+        .service(table)
+        .service(forest)
+        .service(ranks)
+        .service(locality)
+        .service(compare)
+        .service(download_csv)
+        .service(download_xlsx);
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    level: Option<String>,
+    index: Option<String>,
+    sort: Option<String>,
+}
+
+/// The campaign (if readable), its results and the index asked for.
+async fn load(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    index: Option<&str>,
+) -> Result<(OpenCampaign, Fresh, String), AppError> {
+    let campaign = campaigns::by_slug(&state.db, slug).await?;
+    require_results_access(req, &campaign).await?;
+    let fresh = results::results_for(&state.db, &campaign).await?;
+    let index = results::resolve_index(&fresh.results, index)?;
+    Ok((campaign, fresh, index))
+}
+
+fn page_level(q: &PageQuery) -> Result<Level, AppError> {
+    match q.level.as_deref() {
+        None | Some("") => Ok(Level::Province),
+        other => parse_level(other),
+    }
+}
+
+fn html<C: serde::Serialize>(name: &str, ctx: &C) -> Result<HttpResponse, AppError> {
+    let body = templates::render(name, ctx)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+fn path_of(req: &HttpRequest) -> String {
+    match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    }
+}
+
+#[get("/results/{slug}")]
+async fn overview(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let fieldwork = results::fieldwork(&state.db, &campaign).await?;
+        let mut page =
+            OverviewPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &fieldwork);
+        let outcomes =
+            crate::services::targets::outcomes(&state.db, campaign.campaign.id, &fresh.results)
+                .await?;
+        page.targets = outcomes
+            .iter()
+            .map(|o| TargetView::new(o, &fresh.results, lang))
+            .collect();
+        html("results/overview.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/localities")]
+async fn table(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = page_level(&q)?;
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let sort = SortKey::parse(q.sort.as_deref());
+        let page = TablePage::new(lang, &path_of(&req), &campaign, &fresh, &index, level, sort);
+        html("results/table.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/forest")]
+async fn forest(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = page_level(&q)?;
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let page = ForestPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+        html("results/forest.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/ranks")]
+async fn ranks(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = page_level(&q)?;
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let page = RanksPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+        html("results/ranks.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/locality/{code}")]
+async fn locality(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let (slug, code) = path.into_inner();
+        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let page = LocalityPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &code)
+            .ok_or(AppError::NotFound("locality_not_found"))?;
+        html("results/locality.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompareQuery {
+    with: Option<String>,
+    level: Option<String>,
+    index: Option<String>,
+}
+
+#[get("/results/{slug}/compare")]
+async fn compare(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<CompareQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = match q.level.as_deref() {
+            None | Some("") => Level::Province,
+            other => parse_level(other)?,
+        };
+        let (a, b, index, campaign) = crate::routes::api::results::load_comparison(
+            &state,
+            &req,
+            &slug,
+            q.with.as_deref(),
+            q.index.as_deref(),
+        )
+        .await?;
+        let with = q.with.clone().unwrap_or_default();
+        let other = campaigns::by_slug(&state.db, &with).await?;
+        let with_name = match lang {
+            Lang::En if !other.campaign.name_en.is_empty() => other.campaign.name_en.clone(),
+            _ => other.campaign.name_vi.clone(),
+        };
+        let page = ComparePage::new(
+            lang,
+            &path_of(&req),
+            &campaign,
+            &a,
+            &b.results,
+            (&with, with_name),
+            &index,
+            level,
+        );
+        html("results/compare.html", &page)
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+/// Optional filters of a download: both absent means every level and every index.
+fn download_filters(q: &PageQuery) -> Result<Option<Level>, AppError> {
+    match q.level.as_deref() {
+        None | Some("") => Ok(None),
+        other => parse_level(other).map(Some),
+    }
+}
+
+#[get("/results/{slug}/results.csv")]
+async fn download_csv(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = download_filters(&q)?;
+        let (campaign, fresh, _) = load(&state, &req, &slug, None).await?;
+        let index = match q.index.as_deref() {
+            Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
+            None => None,
+        };
+        let body = export::results_csv(&fresh.results, level, index.as_deref(), lang)?;
+        Ok::<_, AppError>(
+            HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-results.csv\"",
+                        campaign.campaign.slug
+                    ),
+                ))
+                .body(body),
+        )
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+#[get("/results/{slug}/results.xlsx")]
+async fn download_xlsx(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<PageQuery>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = download_filters(&q)?;
+        let (campaign, fresh, _) = load(&state, &req, &slug, None).await?;
+        let index = match q.index.as_deref() {
+            Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
+            None => None,
+        };
+        let body = export::results_xlsx(&fresh.results, level, index.as_deref(), lang)?;
+        Ok::<_, AppError>(
+            HttpResponse::Ok()
+                .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-results.xlsx\"",
+                        campaign.campaign.slug
+                    ),
+                ))
+                .body(body),
+        )
+    };
+    run.await.map_err(|e| e.page(lang))
+}

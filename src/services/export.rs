@@ -1,0 +1,732 @@
+//! Exports of results (CSV, XLSX) and of anonymised microdata with a codebook and scripts
+//! that declare the design for R (`survey`) and Stata (`svyset`).
+//!
+//! # Microdata
+//!
+//! One row per response, in an arbitrary but stable order (by submission id, which is
+//! random), numbered from 1; no submission id, date, channel or free text. Columns:
+//!
+//! * `row`, `province`, `commune`: locality codes; a commune with fewer responses than the
+//!   campaign's `min_n` has an empty `commune` (merged up into its province), a province with
+//!   fewer has an empty `province` too and pseudonymous stratum and calibration cells;
+//! * `stratum`, `psu` (pseudonymous cluster numbers `PSU1`, `PSU2`, … in order of first
+//!   appearance), `base_weight`, `weight` (after calibration);
+//! * `cal_<variable>`: the `<province>|<category>` calibration cell, when the campaign is
+//!   calibrated (with `margins.csv` holding their population totals);
+//! * answers: scale and number questions as numbers, single choices as their value, yes/no as
+//!   1/0, multiple choices as one 0/1 column per option (`<code>.<option>`); no answer,
+//!   "don't know" and "not applicable" are empty. Text answers are never exported.
+//!
+//! `indices.csv` lists the weight of every question in every index, element and criterion
+//! (`index,item,weight,min,max,reverse,satisfied_min`), which `design.R` reads.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use sea_orm::DatabaseConnection;
+
+use crate::domain::questionnaire::{Question, QuestionType};
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::services::campaigns::OpenCampaign;
+use crate::services::results::{self, CampaignResults, Level, ResultRow};
+use crate::views::results::ResultJson;
+
+/// The files of a microdata export, by name.
+#[derive(Debug, Clone)]
+pub struct MicrodataExport {
+    pub files: Vec<(&'static str, String)>,
+    /// What the small-numbers rule did, one line each.
+    pub notes: Vec<String>,
+}
+
+fn csv_err(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("writing CSV: {e}"))
+}
+
+fn csv_string(rows: &[Vec<String>]) -> Result<String, AppError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.write_record(r).map_err(csv_err)?;
+    }
+    let bytes = w.into_inner().map_err(csv_err)?;
+    String::from_utf8(bytes).map_err(csv_err)
+}
+
+/// A number as CSV text: shortest round-trip form, empty when missing.
+fn num(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v.is_finite() => format!("{v}"),
+        _ => String::new(),
+    }
+}
+
+/// The answer columns of one question.
+fn answer_columns(q: &Question) -> Vec<String> {
+    match q.kind {
+        QuestionType::MultipleChoice => q
+            .options
+            .iter()
+            .map(|o| format!("{}.{}", q.code, o.value))
+            .collect(),
+        QuestionType::ShortText | QuestionType::LongText => Vec::new(),
+        _ => vec![q.code.clone()],
+    }
+}
+
+fn answer_cells(q: &Question, a: Option<&serde_json::Value>) -> Vec<String> {
+    use serde_json::Value;
+    let missing = |a: Option<&Value>| {
+        matches!(a, None | Some(Value::Null))
+            || a.and_then(Value::as_str)
+                .is_some_and(|s| s == "dk" || s == "na")
+    };
+    match q.kind {
+        QuestionType::ShortText | QuestionType::LongText => Vec::new(),
+        QuestionType::MultipleChoice => {
+            let picked: Option<Vec<&str>> = a
+                .and_then(Value::as_array)
+                .map(|v| v.iter().filter_map(Value::as_str).collect());
+            q.options
+                .iter()
+                .map(|o| match &picked {
+                    Some(p) => if p.contains(&o.value.as_str()) {
+                        "1"
+                    } else {
+                        "0"
+                    }
+                    .to_owned(),
+                    None => String::new(),
+                })
+                .collect()
+        }
+        _ if missing(a) => vec![String::new()],
+        QuestionType::YesNo => vec![match a {
+            Some(Value::Bool(true)) => "1".to_owned(),
+            Some(Value::Bool(false)) => "0".to_owned(),
+            _ => String::new(),
+        }],
+        QuestionType::Scale | QuestionType::Number => vec![match a {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) if s.trim().parse::<f64>().is_ok() => s.trim().to_owned(),
+            _ => String::new(),
+        }],
+        QuestionType::SingleChoice => vec![match a {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        }],
+    }
+}
+
+/// Builds the anonymised microdata of a campaign with its codebook and design scripts.
+pub async fn microdata(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+) -> Result<MicrodataExport, AppError> {
+    let plan = results::plan(&campaign.definition);
+    let data = results::load_dataset(db, campaign, &plan, true).await?;
+    let hier = results::hierarchy(db, campaign, &data).await?;
+    let margins = results::population_margins(db, &campaign.design.calibration).await?;
+    let built = results::build_design(campaign, &data, &hier, &margins)?;
+    let weights = built.design.weights();
+    let min_n = campaign.design.min_n as usize;
+
+    // Respondents per commune and province.
+    let province_of = |row: usize| -> Option<String> {
+        hier.province
+            .get(data.locality[row] as usize)
+            .cloned()
+            .flatten()
+    };
+    let commune_of = |row: usize| -> Option<String> {
+        hier.commune
+            .get(data.locality[row] as usize)
+            .cloned()
+            .flatten()
+    };
+    let mut per_commune: HashMap<String, usize> = HashMap::new();
+    let mut per_province: HashMap<String, usize> = HashMap::new();
+    for row in 0..data.n {
+        if let Some(c) = commune_of(row) {
+            *per_commune.entry(c).or_default() += 1;
+        }
+        if let Some(p) = province_of(row) {
+            *per_province.entry(p).or_default() += 1;
+        }
+    }
+    let mut notes = Vec::new();
+    let mut hidden_provinces: Vec<&String> = per_province
+        .iter()
+        .filter(|(_, n)| **n < min_n)
+        .map(|(p, _)| p)
+        .collect();
+    hidden_provinces.sort();
+    let pseudonym: HashMap<String, String> = hidden_provinces
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((*p).clone(), format!("X{}", i + 1)))
+        .collect();
+    for p in &hidden_provinces {
+        notes.push(format!(
+            "province {p}: fewer than {min_n} responses, left out (code empty, strata and cells pseudonymous)"
+        ));
+    }
+    let mut merged: Vec<(&String, &usize)> =
+        per_commune.iter().filter(|(_, n)| **n < min_n).collect();
+    merged.sort();
+    for (c, n) in &merged {
+        notes.push(format!(
+            "commune {c}: {n} responses, fewer than {min_n}, merged up into its province (code empty)"
+        ));
+    }
+    let mask = |code: &str| -> String {
+        let mut s = code.to_owned();
+        for (p, x) in &pseudonym {
+            if s.starts_with(p.as_str()) {
+                s = format!("{x}{}", &s[p.len()..]);
+            }
+        }
+        s
+    };
+
+    // Header.
+    let cal_vars: Vec<String> = if built.margins.is_empty() {
+        Vec::new()
+    } else {
+        built.margins.iter().map(|m| m.variable.clone()).collect()
+    };
+    let questions: Vec<&Question> = campaign.definition.questions().collect();
+    let mut header: Vec<String> = [
+        "row",
+        "province",
+        "commune",
+        "stratum",
+        "psu",
+        "base_weight",
+        "weight",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    header.extend(cal_vars.iter().map(|v| format!("cal_{v}")));
+    for q in &questions {
+        header.extend(answer_columns(q));
+    }
+    let mut rows = vec![header];
+    let mut psu_names: HashMap<u32, String> = HashMap::new();
+    for row in 0..data.n {
+        let province = province_of(row).unwrap_or_default();
+        let shown_province = if pseudonym.contains_key(&province) {
+            String::new()
+        } else {
+            province.clone()
+        };
+        let commune = commune_of(row)
+            .filter(|c| {
+                per_commune.get(c).is_some_and(|n| *n >= min_n) && !shown_province.is_empty()
+            })
+            .unwrap_or_default();
+        let next = psu_names.len() + 1;
+        let psu = psu_names
+            .entry(data.cluster[row])
+            .or_insert_with(|| format!("PSU{next}"))
+            .clone();
+        let stratum = data
+            .strata
+            .labels
+            .get(data.stratum[row] as usize)
+            .cloned()
+            .unwrap_or_default();
+        let mut r = vec![
+            (row + 1).to_string(),
+            shown_province,
+            commune,
+            mask(&stratum),
+            psu,
+            num(data.weight.get(row).copied()),
+            num(weights.get(row).copied()),
+        ];
+        for m in &built.margins {
+            r.push(mask(m.values.label(row).unwrap_or_default()));
+        }
+        let answers = data.answers.get(row);
+        for q in &questions {
+            r.extend(answer_cells(q, answers.and_then(|a| a.get(&q.code))));
+        }
+        rows.push(r);
+    }
+    let microdata_csv = csv_string(&rows)?;
+
+    // Margins of the calibration cells.
+    let mut margin_rows = vec![vec![
+        "variable".to_owned(),
+        "category".to_owned(),
+        "total".to_owned(),
+    ]];
+    for m in &built.margins {
+        for (cat, total) in &m.totals {
+            margin_rows.push(vec![
+                format!("cal_{}", m.variable),
+                mask(cat),
+                num(Some(*total)),
+            ]);
+        }
+    }
+    let margins_csv = csv_string(&margin_rows)?;
+
+    // Index weights.
+    let items: HashMap<&str, &results::ItemPlan> =
+        plan.items.iter().map(|i| (i.code.as_str(), i)).collect();
+    let mut index_rows = vec![
+        [
+            "index",
+            "item",
+            "weight",
+            "min",
+            "max",
+            "reverse",
+            "satisfied_min",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<_>>(),
+    ];
+    for spec in &plan.indices {
+        let total: f64 = spec.items.iter().map(|(_, w)| w).sum();
+        for (item, w) in &spec.items {
+            let Some(p) = items.get(item.as_str()) else {
+                continue;
+            };
+            index_rows.push(vec![
+                spec.name.clone(),
+                item.clone(),
+                num(Some(w / total)),
+                p.min.to_string(),
+                p.max.to_string(),
+                if p.reverse { "1" } else { "0" }.to_owned(),
+                p.satisfied_min.to_string(),
+            ]);
+        }
+    }
+    let indices_csv = csv_string(&index_rows)?;
+
+    let codebook_csv = codebook(campaign, &questions, &cal_vars)?;
+    let lonely = campaign.design.lonely_psu.to_lowercase();
+    let main = campaign
+        .design
+        .main_index
+        .clone()
+        .or_else(|| campaign.definition.indices.first().map(|i| i.code.clone()))
+        .unwrap_or_default();
+    let design_r = design_r(&campaign.campaign.slug, &lonely, &cal_vars, &main);
+    let design_do = design_do(&campaign.campaign.slug, &lonely, &plan, &main);
+    if let results::CalibrationNote::Skipped { reason } = &built.note {
+        notes.push(format!("not calibrated: {reason}"));
+    }
+    let notes_txt = if notes.is_empty() {
+        "No locality was merged up or left out.\n".to_owned()
+    } else {
+        notes.join("\n") + "\n"
+    };
+    Ok(MicrodataExport {
+        files: vec![
+            ("microdata.csv", microdata_csv),
+            ("codebook.csv", codebook_csv),
+            ("margins.csv", margins_csv),
+            ("indices.csv", indices_csv),
+            ("design.R", design_r),
+            ("design.do", design_do),
+            ("notes.txt", notes_txt),
+        ],
+        notes,
+    })
+}
+
+/// `variable,value,label_vi,label_en`: one row per column (value empty, the question text),
+/// then one row per labelled value.
+fn codebook(
+    campaign: &OpenCampaign,
+    questions: &[&Question],
+    cal_vars: &[String],
+) -> Result<String, AppError> {
+    let mut rows: Vec<Vec<String>> = vec![vec![
+        "variable".into(),
+        "value".into(),
+        "label_vi".into(),
+        "label_en".into(),
+    ]];
+    let mut add = |v: &str, value: &str, vi: &str, en: &str| {
+        rows.push(vec![
+            v.to_owned(),
+            value.to_owned(),
+            vi.to_owned(),
+            en.to_owned(),
+        ]);
+    };
+    let t = |lang, key: &str| crate::i18n::t(lang, key, &[]);
+    for col in [
+        "row",
+        "province",
+        "commune",
+        "stratum",
+        "psu",
+        "base_weight",
+        "weight",
+    ] {
+        let key = format!("export-col-{}", col.replace('_', "-"));
+        add(col, "", &t(Lang::Vi, &key), &t(Lang::En, &key));
+    }
+    for v in cal_vars {
+        let key = "export-col-cal";
+        add(
+            &format!("cal_{v}"),
+            "",
+            &format!("{} ({v})", t(Lang::Vi, key)),
+            &format!("{} ({v})", t(Lang::En, key)),
+        );
+    }
+    for q in questions {
+        let vi = q.label.get("vi");
+        let en = q.label.get("en");
+        match q.kind {
+            QuestionType::ShortText | QuestionType::LongText => {}
+            QuestionType::MultipleChoice => {
+                for o in &q.options {
+                    add(
+                        &format!("{}.{}", q.code, o.value),
+                        "",
+                        &format!("{vi}: {}", o.label.get("vi")),
+                        &format!("{en}: {}", o.label.get("en")),
+                    );
+                    add(
+                        &format!("{}.{}", q.code, o.value),
+                        "1",
+                        &t(Lang::Vi, "export-chosen"),
+                        &t(Lang::En, "export-chosen"),
+                    );
+                    add(
+                        &format!("{}.{}", q.code, o.value),
+                        "0",
+                        &t(Lang::Vi, "export-not-chosen"),
+                        &t(Lang::En, "export-not-chosen"),
+                    );
+                }
+            }
+            _ => {
+                add(&q.code, "", vi, en);
+                for p in &q.points {
+                    add(
+                        &q.code,
+                        &p.value.to_string(),
+                        p.label.get("vi"),
+                        p.label.get("en"),
+                    );
+                }
+                for o in &q.options {
+                    add(&q.code, &o.value, o.label.get("vi"), o.label.get("en"));
+                }
+                if q.kind == QuestionType::YesNo {
+                    add(
+                        &q.code,
+                        "1",
+                        &t(Lang::Vi, "export-yes"),
+                        &t(Lang::En, "export-yes"),
+                    );
+                    add(
+                        &q.code,
+                        "0",
+                        &t(Lang::Vi, "export-no"),
+                        &t(Lang::En, "export-no"),
+                    );
+                }
+            }
+        }
+    }
+    let _ = campaign;
+    csv_string(&rows)
+}
+
+fn r_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The R script: declares the design with `survey`, rakes to the margins and writes the
+/// province estimates of every index and element to `r_estimates.csv`, computed the way
+/// Hailong does (the linearisation of `svycontrast(svyratio(…, covmat = TRUE))`, its variance
+/// by `svytotal` on the raked design; interval est ± qt(0.975, degf) · se).
+fn design_r(slug: &str, lonely: &str, cal_vars: &[String], main: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Generated by Hailong for campaign {slug}. Run inside this directory:\n#   Rscript design.R\n# Needs R's survey package. Writes r_estimates.csv (province level: every index and\n# element, the same numbers as GET /api/v1/campaigns/{slug}/results?level=province).\n# Main index: {main}.\n"
+    );
+    s.push_str("suppressMessages(library(survey))\n");
+    let _ = writeln!(s, "options(survey.lonely.psu = {})", r_string(lonely));
+    s.push_str(
+        r#"d <- read.csv("microdata.csv", check.names = FALSE, na.strings = "",
+              colClasses = c(province = "character", commune = "character",
+                             stratum = "character", psu = "character"))
+ix <- read.csv("indices.csv", check.names = FALSE, colClasses = c(index = "character", item = "character"))
+des <- svydesign(ids = ~psu, strata = ~stratum, weights = ~base_weight, data = d)
+"#,
+    );
+    if !cal_vars.is_empty() {
+        let vars: Vec<String> = cal_vars
+            .iter()
+            .map(|v| r_string(&format!("cal_{v}")))
+            .collect();
+        let _ = writeln!(s, "cal <- c({})", vars.join(", "));
+        s.push_str(
+            r#"m <- read.csv("margins.csv", colClasses = c(variable = "character", category = "character"))
+for (v in cal) des$variables[[v]] <- as.character(des$variables[[v]])
+pop <- lapply(cal, function(v) {
+  x <- m[m$variable == v, c("category", "total")]
+  names(x) <- c(v, "Freq")
+  x
+})
+# Raked to convergence (Hailong stops at a relative change of 1e-12).
+des <- rake(des, lapply(cal, function(v) as.formula(paste0("~`", v, "`"))), pop,
+            control = list(maxit = 1000, epsilon = 1e-15))
+"#,
+        );
+    }
+    s.push_str(
+        r#"# Satisfied indicators y_k (0 when missing) and answered indicators o_k per question.
+qs <- unique(ix$item)
+for (k in seq_along(qs)) {
+  spec <- ix[ix$item == qs[k], ][1, ]
+  y <- suppressWarnings(as.numeric(d[[qs[k]]]))
+  if (spec$reverse == 1) y <- spec$min + spec$max - y
+  des$variables[[paste0("y_", k)]] <- ifelse(is.na(y), 0, as.numeric(y >= spec$satisfied_min))
+  des$variables[[paste0("o_", k)]] <- as.numeric(!is.na(y))
+}
+df <- degf(des)
+tq <- qt(0.975, df)
+# Indices and elements (criteria are in indices.csv too, with two slashes in their name).
+names_ix <- unique(ix$index)
+names_ix <- names_ix[lengths(regmatches(names_ix, gregexpr("/", names_ix))) < 2]
+provinces <- sort(unique(d$province[!is.na(d$province)]))
+w <- weights(des)
+# An index is a weighted mean of per-question domain ratios R_k = sum(w y_k) / sum(w o_k).
+# Its linearisation z = sum_k c_k (y_k - R_k o_k) / X_k on the domain's rows (0 elsewhere)
+# is what svycontrast(svyratio(~y_1+..., ~o_1+..., sub, covmat = TRUE), c) linearises;
+# svytotal(~z) on the whole (raked) design gives the same variance in one pass.
+out <- list()
+for (p in provinces) {
+  in_d <- !is.na(d$province) & d$province == p
+  for (name in names_ix) {
+    spec <- ix[ix$index == name, ]
+    ks <- match(spec$item, qs)
+    est <- 0
+    z <- numeric(nrow(d))
+    for (j in seq_along(ks)) {
+      y <- des$variables[[paste0("y_", ks[j])]]
+      o <- des$variables[[paste0("o_", ks[j])]]
+      X <- sum(w * o * in_d)
+      if (X == 0) { est <- NA_real_; break }
+      R <- sum(w * y * in_d) / X
+      est <- est + spec$weight[j] * R
+      z <- z + spec$weight[j] * (y - R * o) * in_d / X
+    }
+    se <- NA_real_
+    if (!is.na(est)) {
+      des$variables$z_index <- z
+      se <- SE(svytotal(~z_index, des))[[1]]
+    }
+    out[[length(out) + 1]] <- data.frame(locality = p, index = name, estimate = est, se = se,
+                                         ci_low = est - tq * se, ci_high = est + tq * se,
+                                         stringsAsFactors = FALSE)
+  }
+}
+res <- do.call(rbind, out)
+write.csv(res, "r_estimates.csv", row.names = FALSE)
+cat("wrote r_estimates.csv:", nrow(res), "rows, df =", df, "\n")
+"#,
+    );
+    s
+}
+
+/// The Stata script: `svyset` of the design on the calibrated weights and the main index by
+/// province as a ratio contrast. Stata cannot rake within `svyset`, so its standard errors
+/// treat the calibrated weights as fixed (slightly larger than Hailong's and R's).
+fn design_do(slug: &str, lonely: &str, plan: &results::Plan, main: &str) -> String {
+    let single = match lonely {
+        "adjust" => "centered",
+        "certainty" => "certainty",
+        "average" | "remove" => "scaled",
+        _ => "missing",
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "* Generated by Hailong for campaign {slug}. Run inside this directory: do design.do\n* The weights are already calibrated; Stata's svyset cannot rake, so standard errors\n* treat them as fixed (R's design.R reproduces Hailong's numbers exactly).\n"
+    );
+    s.push_str("import delimited using \"microdata.csv\", clear varnames(1) encoding(\"utf-8\") stringcols(2 3 4 5)\n");
+    let _ = writeln!(
+        s,
+        "svyset psu [pweight=weight], strata(stratum) singleunit({single})"
+    );
+    let Some(spec) = plan.indices.iter().find(|i| i.name == main) else {
+        return s;
+    };
+    let items: HashMap<&str, &results::ItemPlan> =
+        plan.items.iter().map(|i| (i.code.as_str(), i)).collect();
+    let mut ratios = Vec::new();
+    let mut terms = Vec::new();
+    let total: f64 = spec.items.iter().map(|(_, w)| w).sum();
+    for (k, (code, w)) in spec.items.iter().enumerate() {
+        let Some(p) = items.get(code.as_str()) else {
+            continue;
+        };
+        let var = stata_name(code);
+        let value = if p.reverse {
+            format!("({} + {} - {var})", p.min, p.max)
+        } else {
+            var.clone()
+        };
+        let _ = writeln!(
+            s,
+            "generate double y_{k} = cond(missing({var}), 0, {value} >= {})\ngenerate double o_{k} = !missing({var})",
+            p.satisfied_min
+        );
+        ratios.push(format!("(r{k}: y_{k}/o_{k})"));
+        terms.push(format!("{}*_b[r{k}]", w / total));
+    }
+    let _ = writeln!(
+        s,
+        "* {main} by province: a weighted mean of per-question ratios."
+    );
+    let _ = writeln!(s, "svy, over(province): ratio {}", ratios.join(" "));
+    let _ = writeln!(
+        s,
+        "* Combine per province with nlcom, e.g. for the first province:"
+    );
+    let _ = writeln!(s, "* nlcom {}", terms.join(" + "));
+    s
+}
+
+/// A question code as Stata's `import delimited` names its column.
+fn stata_name(code: &str) -> String {
+    code.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// Results as CSV and XLSX.
+// ------------------------------------------------------------------------------------------
+
+/// The columns of a results download.
+pub const RESULT_COLUMNS: [&str; 13] = [
+    "level",
+    "locality",
+    "name",
+    "index",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "n",
+    "deff",
+    "suppressed",
+    "reason",
+];
+
+fn selected<'a>(
+    results: &'a CampaignResults,
+    level: Option<Level>,
+    index: Option<&str>,
+) -> Vec<&'a ResultRow> {
+    results
+        .rows
+        .iter()
+        .filter(|r| level.is_none_or(|l| r.level == l) && index.is_none_or(|i| r.index == i))
+        .collect()
+}
+
+/// Results as CSV (UTF-8 with a byte-order mark so that spreadsheet programs keep the
+/// Vietnamese text intact).
+pub fn results_csv(
+    results: &CampaignResults,
+    level: Option<Level>,
+    index: Option<&str>,
+    lang: Lang,
+) -> Result<String, AppError> {
+    let mut rows = vec![
+        RESULT_COLUMNS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<_>>(),
+    ];
+    for r in selected(results, level, index) {
+        let j = ResultJson::new(r, results, lang);
+        rows.push(vec![
+            r.level.as_str().to_owned(),
+            j.locality,
+            j.name,
+            j.index,
+            num(j.estimate),
+            num(j.se),
+            num(j.ci_low),
+            num(j.ci_high),
+            j.df.to_string(),
+            j.n.to_string(),
+            num(j.deff),
+            j.suppressed.to_string(),
+            j.reason.unwrap_or_default().to_owned(),
+        ]);
+    }
+    Ok(format!("\u{feff}{}", csv_string(&rows)?))
+}
+
+/// Results as an XLSX workbook: numbers as numbers, text as text.
+pub fn results_xlsx(
+    results: &CampaignResults,
+    level: Option<Level>,
+    index: Option<&str>,
+    lang: Lang,
+) -> Result<Vec<u8>, AppError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let x = |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("XLSX: {e}"));
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("results").map_err(x)?;
+    let bold = Format::new().set_bold();
+    for (c, name) in RESULT_COLUMNS.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, *name, &bold)
+            .map_err(x)?;
+    }
+    for (i, r) in selected(results, level, index).into_iter().enumerate() {
+        let row = (i + 1) as u32;
+        let j = ResultJson::new(r, results, lang);
+        sheet.write_string(row, 0, r.level.as_str()).map_err(x)?;
+        sheet.write_string(row, 1, &j.locality).map_err(x)?;
+        sheet.write_string(row, 2, &j.name).map_err(x)?;
+        sheet.write_string(row, 3, &j.index).map_err(x)?;
+        for (c, v) in [(4u16, j.estimate), (5, j.se), (6, j.ci_low), (7, j.ci_high)] {
+            if let Some(v) = v {
+                sheet.write_number(row, c, v).map_err(x)?;
+            }
+        }
+        sheet.write_number(row, 8, j.df as f64).map_err(x)?;
+        sheet.write_number(row, 9, j.n as f64).map_err(x)?;
+        if let Some(d) = j.deff {
+            sheet.write_number(row, 10, d).map_err(x)?;
+        }
+        sheet.write_boolean(row, 11, j.suppressed).map_err(x)?;
+        if let Some(reason) = j.reason {
+            sheet.write_string(row, 12, reason).map_err(x)?;
+        }
+    }
+    sheet.set_column_width(2, 28).map_err(x)?;
+    wb.save_to_buffer().map_err(x)
+}

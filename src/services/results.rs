@@ -1,0 +1,1382 @@
+//! Results for analysts: every index of a campaign (and its elements and criteria) at every
+//! level of the locality hierarchy, estimated for the campaign's sampling design by
+//! `hailong_stats`, with the small-numbers rule applied, cached per campaign in the database.
+//!
+//! # From a questionnaire to the estimation engine
+//!
+//! Every scale question with an index mapping is an [`Item`]: its answer as a number (`"dk"`,
+//! `"na"`, text or no answer are missing), mirrored on the scale (`min + max − v`) when the
+//! mapping says `reverse`, "satisfied" from the mapping's `satisfied_min`. An index is a linear
+//! combination of the items' satisfied shares, so it is one [`IndexSpec`] whose weights are the
+//! products down the tree:
+//!
+//! * `mean_of_criteria` (SIPAS): criterion = mean of its questions' shares (weighted by the
+//!   mappings' `weight`), element = mean of its criteria, index = mean of its elements;
+//! * `weighted_mean`: the same tree with the elements' and criteria's weights, normalised at
+//!   each level.
+//!
+//! Elements and criteria are estimated as indices of their own (`SIPAS/E1`, `SIPAS/E1/E1.1`)
+//! for the breakdown page. Criteria or elements without any mapped question are left out and
+//! the weights renormalised. `share_satisfied` (pooled over answers) and `dimension_score`
+//! (rescaled means) are not linear in the shares and are not computed; they are listed in
+//! [`CampaignResults::skipped_indices`].
+//!
+//! # Design
+//!
+//! Base weights, strata (`stratum`; a missing stratum is one stratum of its own) and clusters
+//! (`cluster`; a response without one is its own PSU), the campaign's lonely-PSU rule, and
+//! calibration: for every variable in the campaign's `calibration` list, the population margins
+//! are given per province, so the weights are raked to the joint cells `<province>|<category>`
+//! of each variable (one variable: post-stratification). Calibration needs every response in a
+//! cell with a population total: when a response has no value for a calibration variable, or its
+//! province/category has no population total, or the raking does not converge, the results are
+//! computed on the base weights and [`CampaignResults::calibration`] says why (shown on the
+//! pages); nothing is guessed.
+//!
+//! # Small numbers
+//!
+//! An estimate is suppressed (no number, a reason) when fewer than `min_n` respondents answered
+//! any of its questions, or when its locality has fewer than `min_df` own PSUs minus own strata.
+//! Confidence intervals use the whole design's degrees of freedom (R's `degf`), as R does.
+//!
+//! # Cache
+//!
+//! Results are stored per campaign in `result_caches` with a marker of what they were computed
+//! from (response count and newest id, questionnaire version, design settings, population
+//! margins). A read with no cache computes during the request; a read with a stale cache answers
+//! from it and recomputes in the background (one recomputation per campaign per process;
+//! several processes at worst compute twice and the last write wins).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use entity::{population_margin, response, result_cache};
+use futures_util::TryStreamExt;
+use hailong_stats::{
+    Calibration, CiMethod, Design, DesignSpec, Domains, EstimateOptions, Estimator, Factor,
+    IndexSpec, Item, LonelyPsu, Margin, Stage, Statistic,
+};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::questionnaire::{Aggregation, Definition, QuestionType};
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+use super::campaigns::{self, OpenCampaign};
+use super::localities;
+
+/// Code of the national level.
+pub const NATIONAL: &str = "VN";
+/// Responses parsed per blocking batch.
+const CHUNK: usize = 20_000;
+
+/// A level of the locality hierarchy results are given for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    National,
+    Province,
+    Commune,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::National, Level::Province, Level::Commune];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::National => "national",
+            Level::Province => "province",
+            Level::Commune => "commune",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// Why an estimate is not shown as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Suppression {
+    /// Fewer respondents than the campaign's `min_n`.
+    TooFewRespondents,
+    /// Fewer own PSUs − strata than the campaign's `min_df`.
+    TooFewPsus,
+    /// No answer at all to some of its questions.
+    NotEstimable,
+}
+
+impl Suppression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Suppression::TooFewRespondents => "too_few_respondents",
+            Suppression::TooFewPsus => "too_few_psus",
+            Suppression::NotEstimable => "not_estimable",
+        }
+    }
+}
+
+/// One estimate of an index, element or criterion for one locality.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    pub level: Level,
+    pub locality: String,
+    /// `SIPAS`, `SIPAS/E1` (element) or `SIPAS/E1/E1.1` (criterion).
+    pub index: String,
+    pub estimate: Option<f64>,
+    pub se: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// Degrees of freedom of the interval (the whole design's PSUs − strata).
+    pub df: i64,
+    /// Respondents who answered at least one of its questions.
+    pub n: u64,
+    pub deff: Option<f64>,
+    /// The locality's own PSUs − strata (the small-numbers rule).
+    pub own_df: i64,
+    pub suppressed: bool,
+    pub reason: Option<Suppression>,
+}
+
+/// A locality that has results, with its names as valid at the campaign's dates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultLocality {
+    pub code: String,
+    pub level: Level,
+    pub parent: Option<String>,
+    pub name_vi: String,
+    pub name_en: String,
+    /// Responses from this locality (all of them, answered or not).
+    pub responses: u64,
+}
+
+impl ResultLocality {
+    pub fn name(&self, lang: Lang) -> String {
+        if self.level == Level::National {
+            return crate::i18n::t(lang, "results-national", &[]);
+        }
+        match lang {
+            Lang::En if !self.name_en.is_empty() => self.name_en.clone(),
+            _ => self.name_vi.clone(),
+        }
+    }
+}
+
+/// A node of an index tree (index, element or criterion), for labels and the breakdown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexNode {
+    /// The key used in [`ResultRow::index`].
+    pub key: String,
+    /// 0 = index, 1 = element, 2 = criterion.
+    pub depth: u8,
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+}
+
+impl IndexNode {
+    pub fn name(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En if !self.name_en.is_empty() => &self.name_en,
+            _ => &self.name_vi,
+        }
+    }
+}
+
+/// Every result of one campaign, as cached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignResults {
+    pub rows: Vec<ResultRow>,
+    pub localities: Vec<ResultLocality>,
+    pub nodes: Vec<IndexNode>,
+    pub main_index: Option<String>,
+    pub responses: u64,
+    /// The whole design's PSUs − strata.
+    pub df: i64,
+    pub min_n: u32,
+    pub min_df: u32,
+    /// How the weights were calibrated, or why they were not.
+    pub calibration: CalibrationNote,
+    /// Indices of the questionnaire that are not computed, with their aggregation.
+    pub skipped_indices: Vec<String>,
+}
+
+/// What happened to the calibration step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CalibrationNote {
+    /// The campaign asks for none.
+    None,
+    /// Raked (or post-stratified) on these variables' province × category cells.
+    Calibrated { variables: Vec<String> },
+    /// Asked for but impossible; estimates use the base weights.
+    Skipped { reason: String },
+}
+
+impl CampaignResults {
+    /// The row of one locality and index.
+    pub fn row(&self, locality: &str, index: &str) -> Option<&ResultRow> {
+        self.rows
+            .iter()
+            .find(|r| r.locality == locality && r.index == index)
+    }
+
+    /// Rows of one level and index, in locality code order.
+    pub fn level_rows(&self, level: Level, index: &str) -> Vec<&ResultRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.level == level && r.index == index)
+            .collect()
+    }
+
+    pub fn locality(&self, code: &str) -> Option<&ResultLocality> {
+        self.localities.iter().find(|l| l.code == code)
+    }
+
+    pub fn node(&self, key: &str) -> Option<&IndexNode> {
+        self.nodes.iter().find(|n| n.key == key)
+    }
+}
+
+/// Results with their freshness.
+#[derive(Debug, Clone)]
+pub struct Fresh {
+    pub results: Arc<CampaignResults>,
+    pub computed_at: DateTime<Utc>,
+    /// Responses arrived since; a recomputation runs in the background.
+    pub stale: bool,
+}
+
+// ------------------------------------------------------------------------------------------
+// The plan: what to estimate, from the questionnaire.
+// ------------------------------------------------------------------------------------------
+
+/// A question that feeds an index, as the engine sees it.
+#[derive(Debug, Clone)]
+pub struct ItemPlan {
+    pub code: String,
+    pub min: i64,
+    pub max: i64,
+    pub reverse: bool,
+    pub satisfied_min: i64,
+}
+
+impl ItemPlan {
+    /// The answer as a number on the (mirrored) scale, or NaN when missing.
+    pub fn value(&self, answer: Option<&serde_json::Value>) -> f64 {
+        let v = match answer {
+            Some(serde_json::Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+            Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().unwrap_or(f64::NAN),
+            _ => f64::NAN,
+        };
+        if self.reverse && v.is_finite() {
+            (self.min + self.max) as f64 - v
+        } else {
+            v
+        }
+    }
+}
+
+/// Items and indices of a questionnaire.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub items: Vec<ItemPlan>,
+    pub indices: Vec<IndexSpec>,
+    pub nodes: Vec<IndexNode>,
+    pub skipped: Vec<String>,
+}
+
+/// A criterion (by position in its element) and its questions with their weights.
+type MappedCriterion = (usize, Vec<(String, f64)>);
+
+/// Builds the items and index specifications of a questionnaire (see the module docs).
+pub fn plan(def: &Definition) -> Plan {
+    let mut items = Vec::new();
+    // (index, element, criterion) → [(question, weight)]
+    let mut mapped: HashMap<(String, String, String), Vec<(String, f64)>> = HashMap::new();
+    let first_index = def.indices.first().map(|i| i.code.clone());
+    for q in def.questions() {
+        let (QuestionType::Scale, Some(m)) = (q.kind, &q.index) else {
+            continue;
+        };
+        let Some(ix) = m.index.clone().or_else(|| first_index.clone()) else {
+            continue;
+        };
+        items.push(ItemPlan {
+            code: q.code.clone(),
+            min: q.min.unwrap_or(1),
+            max: q.max.unwrap_or(5),
+            reverse: m.reverse,
+            satisfied_min: m.satisfied_min,
+        });
+        mapped
+            .entry((ix, m.element.clone(), m.criterion.clone()))
+            .or_default()
+            .push((q.code.clone(), m.weight));
+    }
+    let mut indices = Vec::new();
+    let mut nodes = Vec::new();
+    let mut skipped = Vec::new();
+    for ix in &def.indices {
+        let weighted = match ix.aggregation {
+            Aggregation::MeanOfCriteria => false,
+            Aggregation::WeightedMean => true,
+            Aggregation::ShareSatisfied | Aggregation::DimensionScore => {
+                skipped.push(ix.code.clone());
+                continue;
+            }
+        };
+        let w = |x: f64| if weighted { x } else { 1.0 };
+        // Element → its criteria → its questions, keeping only parts with questions.
+        let mut elements: Vec<(usize, Vec<MappedCriterion>)> = Vec::new();
+        for (ei, el) in ix.elements.iter().enumerate() {
+            let mut crits = Vec::new();
+            for (ci, cr) in el.criteria.iter().enumerate() {
+                let key = (ix.code.clone(), el.code.clone(), cr.code.clone());
+                if let Some(qs) = mapped.get(&key).filter(|qs| !qs.is_empty()) {
+                    crits.push((ci, qs.clone()));
+                }
+            }
+            if !crits.is_empty() {
+                elements.push((ei, crits));
+            }
+        }
+        if elements.is_empty() {
+            skipped.push(ix.code.clone());
+            continue;
+        }
+        let norm = |ws: &[f64]| -> Vec<f64> {
+            let s: f64 = ws.iter().sum();
+            ws.iter()
+                .map(|x| if s > 0.0 { x / s } else { 0.0 })
+                .collect()
+        };
+        let el_w = norm(
+            &elements
+                .iter()
+                .map(|(ei, _)| w(ix.elements[*ei].weight))
+                .collect::<Vec<_>>(),
+        );
+        let mut index_items: Vec<(String, f64)> = Vec::new();
+        nodes.push(IndexNode {
+            key: ix.code.clone(),
+            depth: 0,
+            code: ix.code.clone(),
+            name_vi: ix.name.get("vi").to_owned(),
+            name_en: ix.name.get("en").to_owned(),
+        });
+        let mut element_specs = Vec::new();
+        for ((ei, crits), ew) in elements.iter().zip(&el_w) {
+            let el = &ix.elements[*ei];
+            let el_key = format!("{}/{}", ix.code, el.code);
+            nodes.push(IndexNode {
+                key: el_key.clone(),
+                depth: 1,
+                code: el.code.clone(),
+                name_vi: el.name.get("vi").to_owned(),
+                name_en: el.name.get("en").to_owned(),
+            });
+            let cr_w = norm(
+                &crits
+                    .iter()
+                    .map(|(ci, _)| w(el.criteria[*ci].weight))
+                    .collect::<Vec<_>>(),
+            );
+            let mut el_items = Vec::new();
+            for ((ci, qs), cw) in crits.iter().zip(&cr_w) {
+                let cr = &el.criteria[*ci];
+                let cr_key = format!("{el_key}/{}", cr.code);
+                nodes.push(IndexNode {
+                    key: cr_key.clone(),
+                    depth: 2,
+                    code: cr.code.clone(),
+                    name_vi: cr.name.get("vi").to_owned(),
+                    name_en: cr.name.get("en").to_owned(),
+                });
+                let q_w = norm(&qs.iter().map(|(_, x)| *x).collect::<Vec<_>>());
+                let mut cr_items = Vec::new();
+                for ((code, _), qw) in qs.iter().zip(&q_w) {
+                    cr_items.push((code.clone(), *qw));
+                    el_items.push((code.clone(), cw * qw));
+                    index_items.push((code.clone(), ew * cw * qw));
+                }
+                element_specs.push(IndexSpec {
+                    name: cr_key,
+                    items: cr_items,
+                });
+            }
+            element_specs.push(IndexSpec {
+                name: el_key,
+                items: el_items,
+            });
+        }
+        indices.push(IndexSpec {
+            name: ix.code.clone(),
+            items: index_items,
+        });
+        indices.extend(element_specs);
+    }
+    Plan {
+        items,
+        indices,
+        nodes,
+        skipped,
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The data: responses in columns.
+// ------------------------------------------------------------------------------------------
+
+/// Text labels interned as dense codes.
+#[derive(Debug, Clone, Default)]
+pub struct Interner {
+    index: HashMap<String, u32>,
+    pub labels: Vec<String>,
+}
+
+impl Interner {
+    pub fn code(&mut self, label: &str) -> u32 {
+        if let Some(&c) = self.index.get(label) {
+            return c;
+        }
+        let c = self.labels.len() as u32;
+        self.index.insert(label.to_owned(), c);
+        self.labels.push(label.to_owned());
+        c
+    }
+}
+
+/// One raw response row as read from the database.
+type RawRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    f64,
+    Option<String>,
+    String,
+);
+
+/// A campaign's responses in columns, ready for the design.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub n: usize,
+    /// Locality code of each response (as stored: normally a commune).
+    pub locality: Vec<u32>,
+    pub localities: Interner,
+    pub stratum: Vec<u32>,
+    pub strata: Interner,
+    pub cluster: Vec<u32>,
+    pub clusters: Interner,
+    pub weight: Vec<f64>,
+    /// Per calibration variable: the category of each response (`u32::MAX` = missing).
+    pub cells: Vec<(String, Vec<u32>, Interner)>,
+    /// Per item of the plan: the values (NaN = missing).
+    pub values: Vec<Vec<f64>>,
+    /// All answers of each response, when kept (microdata export).
+    pub answers: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+struct Parser {
+    data: Dataset,
+    items: Vec<ItemPlan>,
+    keep_answers: bool,
+}
+
+impl Parser {
+    fn push(&mut self, chunk: Vec<RawRow>) {
+        let d = &mut self.data;
+        for (locality, stratum, cluster, weight, cells, answers) in chunk {
+            let row = d.n;
+            d.n += 1;
+            d.locality.push(d.localities.code(&locality));
+            d.stratum
+                .push(d.strata.code(stratum.as_deref().unwrap_or("")));
+            let cl = match cluster.as_deref() {
+                Some(c) if !c.is_empty() => c.to_owned(),
+                _ => format!("\u{1}row{row}"),
+            };
+            d.cluster.push(d.clusters.code(&cl));
+            d.weight.push(weight);
+            let cells: serde_json::Map<String, serde_json::Value> = cells
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok())
+                .unwrap_or_default();
+            for (var, codes, interner) in &mut d.cells {
+                let code = match cells.get(var.as_str()) {
+                    Some(serde_json::Value::String(s)) if !s.is_empty() => interner.code(s),
+                    Some(serde_json::Value::Number(n)) => interner.code(&n.to_string()),
+                    _ => u32::MAX,
+                };
+                codes.push(code);
+            }
+            let answers: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&answers).unwrap_or_default();
+            for (k, item) in self.items.iter().enumerate() {
+                if let Some(col) = d.values.get_mut(k) {
+                    col.push(item.value(answers.get(&item.code)));
+                }
+            }
+            if self.keep_answers {
+                d.answers.push(answers);
+            }
+        }
+    }
+}
+
+/// Reads a campaign's responses into columns, parsing in blocking batches so that a large
+/// campaign does not hold up the server's other requests.
+pub async fn load_dataset(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+    plan: &Plan,
+    keep_answers: bool,
+) -> Result<Dataset, AppError> {
+    let mut parser = Parser {
+        data: Dataset {
+            cells: campaign
+                .design
+                .calibration
+                .iter()
+                .map(|v| (v.clone(), Vec::new(), Interner::default()))
+                .collect(),
+            values: vec![Vec::new(); plan.items.len()],
+            ..Dataset::default()
+        },
+        items: plan.items.clone(),
+        keep_answers,
+    };
+    let mut stream = response::Entity::find()
+        .select_only()
+        .column(response::Column::LocalityCode)
+        .column(response::Column::Stratum)
+        .column(response::Column::Cluster)
+        .column(response::Column::BaseWeight)
+        .column(response::Column::Cells)
+        .column(response::Column::Answers)
+        .filter(response::Column::CampaignId.eq(campaign.campaign.id))
+        .order_by_asc(response::Column::Id)
+        .into_tuple::<RawRow>()
+        .stream(db)
+        .await?;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    loop {
+        let next = stream.try_next().await?;
+        let done = next.is_none();
+        if let Some(row) = next {
+            chunk.push(row);
+        }
+        if chunk.len() >= CHUNK || (done && !chunk.is_empty()) {
+            let batch = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            parser = tokio::task::spawn_blocking(move || {
+                parser.push(batch);
+                parser
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("parsing responses: {e}"))?;
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(parser.data)
+}
+
+/// Where each stored locality sits: its commune (if it is one) and its province.
+#[derive(Debug, Clone, Default)]
+pub struct Hierarchy {
+    /// Per code of [`Dataset::localities`]: the commune code (None for a province).
+    pub commune: Vec<Option<String>>,
+    /// Per code of [`Dataset::localities`]: the province code.
+    pub province: Vec<Option<String>>,
+    pub units: HashMap<String, entity::locality::Model>,
+}
+
+/// Resolves communes to provinces with the hierarchy valid on the campaign's opening day
+/// (following a district level when there is one).
+pub async fn hierarchy(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+    data: &Dataset,
+) -> Result<Hierarchy, AppError> {
+    let on = campaign.campaign.opens_on;
+    let mut units: HashMap<String, entity::locality::Model> = HashMap::new();
+    let mut wanted: Vec<String> = data.localities.labels.clone();
+    for _ in 0..4 {
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|c| !units.contains_key(*c))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        let found = localities::valid_on(db, &missing, on).await?;
+        wanted = found
+            .values()
+            .filter_map(|u| u.parent_code.clone())
+            .collect();
+        units.extend(found);
+    }
+    let mut commune = Vec::new();
+    let mut province = Vec::new();
+    for code in &data.localities.labels {
+        let mut cur = units.get(code);
+        let is_commune = cur.is_some_and(|u| u.level == "commune");
+        commune.push(is_commune.then(|| code.clone()));
+        let mut prov = None;
+        for _ in 0..4 {
+            match cur {
+                Some(u) if u.level == "province" => {
+                    prov = Some(u.code.clone());
+                    break;
+                }
+                Some(u) => cur = u.parent_code.as_ref().and_then(|p| units.get(p)),
+                None => break,
+            }
+        }
+        province.push(prov);
+    }
+    Ok(Hierarchy {
+        commune,
+        province,
+        units,
+    })
+}
+
+/// The design of a campaign over its data, calibrated when possible.
+pub struct Built {
+    pub design: Design,
+    pub note: CalibrationNote,
+    /// Per calibration variable: the joint cell label of each row and the population totals.
+    pub margins: Vec<Margin>,
+}
+
+/// Population margins of the sample's provinces for the campaign's calibration variables.
+pub async fn population_margins(
+    db: &DatabaseConnection,
+    variables: &[String],
+) -> Result<Vec<population_margin::Model>, AppError> {
+    if variables.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(population_margin::Entity::find()
+        .filter(population_margin::Column::Variable.is_in(variables.iter().cloned()))
+        .order_by_asc(population_margin::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Builds the design (and calibration) for a data set.
+pub fn build_design(
+    campaign: &OpenCampaign,
+    data: &Dataset,
+    hier: &Hierarchy,
+    margins: &[population_margin::Model],
+) -> Result<Built, AppError> {
+    let lonely = <LonelyPsu as clap::ValueEnum>::from_str(&campaign.design.lonely_psu, true)
+        .unwrap_or(LonelyPsu::Adjust);
+    let stats = |e: hailong_stats::StatsError| AppError::Internal(anyhow::anyhow!("{e}"));
+    let design = Design::new(DesignSpec {
+        weights: data.weight.clone(),
+        strata: Some(
+            Factor::from_codes(data.stratum.clone(), data.strata.labels.clone()).map_err(stats)?,
+        ),
+        stages: vec![Stage {
+            clusters: Some(
+                Factor::from_codes(data.cluster.clone(), data.clusters.labels.clone())
+                    .map_err(stats)?,
+            ),
+            fpc: None,
+        }],
+        lonely_psu: lonely,
+    })
+    .map_err(stats)?;
+    if campaign.design.calibration.is_empty() {
+        return Ok(Built {
+            design,
+            note: CalibrationNote::None,
+            margins: Vec::new(),
+        });
+    }
+    match calibration_margins(data, hier, margins) {
+        Ok(ms) => match design.calibrate(&Calibration::new(ms.clone())) {
+            Ok(calibrated) => Ok(Built {
+                design: calibrated,
+                note: CalibrationNote::Calibrated {
+                    variables: campaign.design.calibration.clone(),
+                },
+                margins: ms,
+            }),
+            Err(e) => Ok(Built {
+                design,
+                note: CalibrationNote::Skipped {
+                    reason: e.to_string(),
+                },
+                margins: Vec::new(),
+            }),
+        },
+        Err(reason) => Ok(Built {
+            design,
+            note: CalibrationNote::Skipped { reason },
+            margins: Vec::new(),
+        }),
+    }
+}
+
+/// The joint `<province>|<category>` margins, or why they cannot be formed.
+fn calibration_margins(
+    data: &Dataset,
+    hier: &Hierarchy,
+    margins: &[population_margin::Model],
+) -> Result<Vec<Margin>, String> {
+    let provinces_in_sample: HashSet<&str> =
+        hier.province.iter().flatten().map(String::as_str).collect();
+    let mut out = Vec::new();
+    for (variable, codes, interner) in &data.cells {
+        let mut totals: Vec<(String, f64)> = margins
+            .iter()
+            .filter(|m| {
+                &m.variable == variable && provinces_in_sample.contains(m.locality_code.as_str())
+            })
+            .map(|m| (format!("{}|{}", m.locality_code, m.category), m.total))
+            .collect();
+        totals.sort_by(|a, b| a.0.cmp(&b.0));
+        if totals.is_empty() {
+            return Err(format!("no population margins for \"{variable}\""));
+        }
+        let known: HashSet<&str> = totals.iter().map(|(c, _)| c.as_str()).collect();
+        let mut labels = Vec::with_capacity(data.n);
+        let mut missing = 0usize;
+        let mut unknown = 0usize;
+        for (&loc, &code) in data.locality.iter().zip(codes) {
+            let prov = hier.province.get(loc as usize).cloned().flatten();
+            let cat = interner.labels.get(code as usize);
+            match (prov, cat) {
+                (Some(p), Some(c)) => {
+                    let label = format!("{p}|{c}");
+                    if !known.contains(label.as_str()) {
+                        unknown += 1;
+                    }
+                    labels.push(label);
+                }
+                _ => {
+                    missing += 1;
+                    labels.push(String::new());
+                }
+            }
+        }
+        if missing > 0 {
+            return Err(format!(
+                "{missing} responses have no value of \"{variable}\" (or no province)"
+            ));
+        }
+        if unknown > 0 {
+            return Err(format!(
+                "{unknown} responses fall in a \"{variable}\" category without a population total"
+            ));
+        }
+        // Cells with a population total but no respondent cannot be calibrated to.
+        let present: HashSet<&str> = labels.iter().map(String::as_str).collect();
+        if let Some((empty, _)) = totals
+            .iter()
+            .find(|(c, t)| *t > 0.0 && !present.contains(c.as_str()))
+        {
+            return Err(format!("no respondent in the population cell \"{empty}\""));
+        }
+        out.push(Margin {
+            variable: variable.clone(),
+            values: Factor::from_labels(labels),
+            totals,
+        });
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------------------------------
+// Computing.
+// ------------------------------------------------------------------------------------------
+
+/// Own PSUs − own strata of a set of rows.
+fn own_df(rows: impl Iterator<Item = usize>, data: &Dataset) -> i64 {
+    let mut psus = HashSet::new();
+    let mut strata = HashSet::new();
+    for r in rows {
+        psus.insert((data.stratum[r], data.cluster[r]));
+        strata.insert(data.stratum[r]);
+    }
+    psus.len() as i64 - strata.len() as i64
+}
+
+/// Computes every result of a campaign from scratch.
+pub async fn compute(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+) -> Result<CampaignResults, AppError> {
+    let plan = plan(&campaign.definition);
+    let data = load_dataset(db, campaign, &plan, false).await?;
+    let hier = hierarchy(db, campaign, &data).await?;
+    let margins = population_margins(db, &campaign.design.calibration).await?;
+    let campaign = campaign.clone();
+    tokio::task::spawn_blocking(move || estimate_all(&campaign, &plan, &data, &hier, &margins))
+        .await
+        .map_err(|e| anyhow::anyhow!("estimation task: {e}"))?
+}
+
+/// The pure part of [`compute`]: design, estimates, suppression.
+pub fn estimate_all(
+    campaign: &OpenCampaign,
+    plan: &Plan,
+    data: &Dataset,
+    hier: &Hierarchy,
+    margins: &[population_margin::Model],
+) -> Result<CampaignResults, AppError> {
+    let settings = &campaign.design;
+    let main_index = settings
+        .main_index
+        .clone()
+        .filter(|m| plan.indices.iter().any(|i| &i.name == m))
+        .or_else(|| {
+            campaign
+                .definition
+                .indices
+                .iter()
+                .map(|i| i.code.clone())
+                .find(|c| plan.indices.iter().any(|i| &i.name == c))
+        });
+    let empty = |note| CampaignResults {
+        rows: Vec::new(),
+        localities: Vec::new(),
+        nodes: plan.nodes.clone(),
+        main_index: main_index.clone(),
+        responses: data.n as u64,
+        df: 0,
+        min_n: settings.min_n,
+        min_df: settings.min_df,
+        calibration: note,
+        skipped_indices: plan.skipped.clone(),
+    };
+    if data.n == 0 || plan.items.is_empty() {
+        return Ok(empty(CalibrationNote::None));
+    }
+    let built = build_design(campaign, data, hier, margins)?;
+    let stats = |e: hailong_stats::StatsError| AppError::Internal(anyhow::anyhow!("{e}"));
+    let items: Vec<Item> = plan
+        .items
+        .iter()
+        .zip(&data.values)
+        .map(|(p, v)| {
+            Item::new(p.code.clone(), v.clone()).with_satisfied_min(p.satisfied_min as f64)
+        })
+        .collect();
+    let estimator = Estimator::new(
+        &built.design,
+        &items,
+        &plan.indices,
+        EstimateOptions {
+            ci: CiMethod::Logit,
+            level: 0.95,
+        },
+    )
+    .map_err(stats)?;
+
+    // Domains of the three levels.
+    let mut communes = Interner::default();
+    let mut provinces = Interner::default();
+    let mut commune_codes = Vec::with_capacity(data.n);
+    let mut province_codes = Vec::with_capacity(data.n);
+    for &l in &data.locality {
+        let l = l as usize;
+        commune_codes.push(match hier.commune.get(l).cloned().flatten() {
+            Some(c) => communes.code(&c),
+            None => Domains::OUTSIDE,
+        });
+        province_codes.push(match hier.province.get(l).cloned().flatten() {
+            Some(p) => provinces.code(&p),
+            None => Domains::OUTSIDE,
+        });
+    }
+    let commune_rows = group_rows(&commune_codes, communes.labels.len());
+    let province_rows = group_rows(&province_codes, provinces.labels.len());
+    let d_commune = Domains::new(commune_codes, communes.labels.clone()).map_err(stats)?;
+    let d_province = Domains::new(province_codes, provinces.labels.clone()).map_err(stats)?;
+    let d_national = Domains::new(vec![0; data.n], vec![NATIONAL.to_owned()]).map_err(stats)?;
+    let levels = estimator
+        .estimate_levels(&[&d_national, &d_province, &d_commune])
+        .map_err(stats)?;
+
+    let design_df = built.design.df();
+    let mut own: HashMap<(Level, String), i64> = HashMap::new();
+    own.insert((Level::National, NATIONAL.to_owned()), design_df);
+    for (code, rows) in provinces.labels.iter().zip(&province_rows) {
+        own.insert(
+            (Level::Province, code.clone()),
+            own_df(rows.iter().copied(), data),
+        );
+    }
+    for (code, rows) in communes.labels.iter().zip(&commune_rows) {
+        own.insert(
+            (Level::Commune, code.clone()),
+            own_df(rows.iter().copied(), data),
+        );
+    }
+
+    let mut rows = Vec::new();
+    for (level, estimates) in [Level::National, Level::Province, Level::Commune]
+        .into_iter()
+        .zip(levels)
+    {
+        for e in estimates {
+            if e.statistic != Statistic::Index {
+                continue;
+            }
+            let own_df = own.get(&(level, e.domain.clone())).copied().unwrap_or(0);
+            let reason = if e.n < u64::from(settings.min_n) {
+                Some(Suppression::TooFewRespondents)
+            } else if own_df < i64::from(settings.min_df) {
+                Some(Suppression::TooFewPsus)
+            } else if e.estimate.is_none() {
+                Some(Suppression::NotEstimable)
+            } else {
+                None
+            };
+            let shown = reason.is_none();
+            rows.push(ResultRow {
+                level,
+                locality: e.domain,
+                index: e.item,
+                estimate: e.estimate.filter(|_| shown),
+                se: e.se.filter(|_| shown),
+                ci_low: e.ci_low.filter(|_| shown),
+                ci_high: e.ci_high.filter(|_| shown),
+                df: e.df,
+                n: e.n,
+                deff: e.deff.filter(|_| shown),
+                own_df,
+                suppressed: !shown,
+                reason,
+            });
+        }
+    }
+
+    // Localities with names and response counts.
+    let mut localities = vec![ResultLocality {
+        code: NATIONAL.to_owned(),
+        level: Level::National,
+        parent: None,
+        name_vi: String::new(),
+        name_en: String::new(),
+        responses: data.n as u64,
+    }];
+    let named = |code: &str, level: Level, responses: usize| {
+        let unit = hier.units.get(code);
+        ResultLocality {
+            code: code.to_owned(),
+            level,
+            parent: match level {
+                Level::Province => Some(NATIONAL.to_owned()),
+                _ => unit.and_then(|u| u.parent_code.clone()),
+            },
+            name_vi: unit.map_or_else(|| code.to_owned(), |u| u.name_vi.clone()),
+            name_en: unit.map_or_else(|| code.to_owned(), |u| u.name_en.clone()),
+            responses: responses as u64,
+        }
+    };
+    for (code, r) in provinces.labels.iter().zip(&province_rows) {
+        localities.push(named(code, Level::Province, r.len()));
+    }
+    for (code, r) in communes.labels.iter().zip(&commune_rows) {
+        let mut l = named(code, Level::Commune, r.len());
+        // The commune's province as resolved through the hierarchy (skipping districts).
+        if let Some(first) = r.first() {
+            l.parent = hier
+                .province
+                .get(data.locality[*first] as usize)
+                .cloned()
+                .flatten();
+        }
+        localities.push(l);
+    }
+    localities.sort_by(|a, b| (a.level as u8, &a.code).cmp(&(b.level as u8, &b.code)));
+    rows.sort_by(|a, b| (a.level as u8, &a.locality).cmp(&(b.level as u8, &b.locality)));
+
+    Ok(CampaignResults {
+        rows,
+        localities,
+        nodes: plan.nodes.clone(),
+        main_index,
+        responses: data.n as u64,
+        df: design_df,
+        min_n: settings.min_n,
+        min_df: settings.min_df,
+        calibration: built.note,
+        skipped_indices: plan.skipped.clone(),
+    })
+}
+
+fn group_rows(codes: &[u32], n: usize) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); n];
+    for (row, &c) in codes.iter().enumerate() {
+        if let Some(v) = out.get_mut(c as usize) {
+            v.push(row);
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------------------------------
+// The cache.
+// ------------------------------------------------------------------------------------------
+
+/// What the results of a campaign depend on, cheaply: a different marker means stale.
+pub async fn marker(db: &DatabaseConnection, campaign: &OpenCampaign) -> Result<String, AppError> {
+    let (count, newest) = response::Entity::find()
+        .select_only()
+        .column_as(response::Column::Id.count(), "n")
+        .column_as(response::Column::Id.max(), "newest")
+        .filter(response::Column::CampaignId.eq(campaign.campaign.id))
+        .into_tuple::<(i64, Option<String>)>()
+        .one(db)
+        .await?
+        .unwrap_or((0, None));
+    let margins = population_margins(db, &campaign.design.calibration).await?;
+    let mut h = Sha256::new();
+    h.update(campaign.version.id.to_le_bytes());
+    h.update(campaign.campaign.design.as_bytes());
+    for m in &margins {
+        h.update(format!(
+            "{}|{}|{}|{}\n",
+            m.locality_code, m.variable, m.category, m.total
+        ));
+    }
+    let digest = hex::encode(h.finalize());
+    Ok(format!(
+        "r1:{count}:{}:{}",
+        newest.unwrap_or_default(),
+        &digest[..16]
+    ))
+}
+
+/// Campaigns being recomputed in the background by this process.
+static RECOMPUTING: Mutex<Option<HashSet<i64>>> = Mutex::new(None);
+
+fn claim(campaign_id: i64) -> bool {
+    match RECOMPUTING.lock() {
+        Ok(mut set) => set.get_or_insert_with(HashSet::new).insert(campaign_id),
+        Err(_) => false,
+    }
+}
+
+fn release(campaign_id: i64) {
+    if let Ok(mut set) = RECOMPUTING.lock()
+        && let Some(s) = set.as_mut()
+    {
+        s.remove(&campaign_id);
+    }
+}
+
+/// Whether this process is recomputing a campaign's results right now.
+pub fn is_recomputing(campaign_id: i64) -> bool {
+    RECOMPUTING
+        .lock()
+        .ok()
+        .and_then(|s| s.as_ref().map(|s| s.contains(&campaign_id)))
+        .unwrap_or(false)
+}
+
+async fn store(
+    db: &DatabaseConnection,
+    campaign_id: i64,
+    marker: &str,
+    results: &CampaignResults,
+) -> Result<DateTime<Utc>, AppError> {
+    let payload = serde_json::to_string(results).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = Utc::now();
+    result_cache::Entity::insert(result_cache::ActiveModel {
+        campaign_id: Set(campaign_id),
+        marker: Set(marker.to_owned()),
+        computed_at: Set(now),
+        payload: Set(payload),
+    })
+    .on_conflict(
+        OnConflict::column(result_cache::Column::CampaignId)
+            .update_columns([
+                result_cache::Column::Marker,
+                result_cache::Column::ComputedAt,
+                result_cache::Column::Payload,
+            ])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(now)
+}
+
+/// Computes and caches a campaign's results now.
+pub async fn recompute(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+) -> Result<Fresh, AppError> {
+    let mark = marker(db, campaign).await?;
+    let results = compute(db, campaign).await?;
+    let computed_at = store(db, campaign.campaign.id, &mark, &results).await?;
+    Ok(Fresh {
+        results: Arc::new(results),
+        computed_at,
+        stale: false,
+    })
+}
+
+/// The results of a campaign: from the cache when it is current; from a stale cache while a
+/// background task recomputes; computed during the request when nothing is cached.
+pub async fn results_for(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+) -> Result<Fresh, AppError> {
+    let mark = marker(db, campaign).await?;
+    let cached = result_cache::Entity::find_by_id(campaign.campaign.id)
+        .one(db)
+        .await?;
+    let parsed = cached.and_then(|c| {
+        serde_json::from_str::<CampaignResults>(&c.payload)
+            .ok()
+            .map(|r| (r, c.marker, c.computed_at))
+    });
+    match parsed {
+        Some((results, m, at)) if m == mark => Ok(Fresh {
+            results: Arc::new(results),
+            computed_at: at,
+            stale: false,
+        }),
+        Some((results, _, at)) => {
+            let id = campaign.campaign.id;
+            if claim(id) {
+                let db = db.clone();
+                let campaign = campaign.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = recompute(&db, &campaign).await {
+                        tracing::error!(error = %e, campaign = id, "recomputing results failed");
+                    }
+                    release(id);
+                });
+            }
+            Ok(Fresh {
+                results: Arc::new(results),
+                computed_at: at,
+                stale: true,
+            })
+        }
+        None => recompute(db, campaign).await,
+    }
+}
+
+/// A campaign and its results, by slug.
+pub async fn by_slug(
+    db: &DatabaseConnection,
+    slug: &str,
+) -> Result<(OpenCampaign, Fresh), AppError> {
+    let campaign = campaigns::by_slug(db, slug).await?;
+    let fresh = results_for(db, &campaign).await?;
+    Ok((campaign, fresh))
+}
+
+/// The index key to show: the requested one if the campaign has it, else the main index.
+pub fn resolve_index(
+    results: &CampaignResults,
+    requested: Option<&str>,
+) -> Result<String, AppError> {
+    match requested {
+        Some(code) if results.nodes.iter().any(|n| n.key == code) => Ok(code.to_owned()),
+        Some(code) => Err(AppError::BadRequest {
+            code: "unknown_index",
+            detail: code.to_owned(),
+        }),
+        None => results
+            .main_index
+            .clone()
+            .ok_or(AppError::NotFound("index_not_found")),
+    }
+}
+
+/// Names of the tree nodes by key, for labels.
+pub fn node_names(results: &CampaignResults, lang: Lang) -> BTreeMap<String, String> {
+    results
+        .nodes
+        .iter()
+        .map(|n| (n.key.clone(), n.name(lang).to_owned()))
+        .collect()
+}
+
+/// Fieldwork of one locality: responses so far against the plan's target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fieldwork {
+    pub code: String,
+    pub responses: u64,
+    pub target: Option<u64>,
+}
+
+/// Responses per locality now (not cached: a cheap grouped count) and the targets.
+pub async fn fieldwork(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+) -> Result<Vec<Fieldwork>, AppError> {
+    use entity::campaign_locality;
+    let counts: Vec<(String, i64)> = response::Entity::find()
+        .select_only()
+        .column(response::Column::LocalityCode)
+        .column_as(response::Column::Id.count(), "n")
+        .filter(response::Column::CampaignId.eq(campaign.campaign.id))
+        .group_by(response::Column::LocalityCode)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let counts: HashMap<String, i64> = counts.into_iter().collect();
+    let links = campaign_locality::Entity::find()
+        .filter(campaign_locality::Column::CampaignId.eq(campaign.campaign.id))
+        .order_by_asc(campaign_locality::Column::LocalityCode)
+        .all(db)
+        .await?;
+    Ok(links
+        .into_iter()
+        .map(|l| Fieldwork {
+            responses: counts.get(&l.locality_code).copied().unwrap_or(0).max(0) as u64,
+            target: l.target_n.and_then(|t| u64::try_from(t).ok()),
+            code: l.locality_code,
+        })
+        .collect())
+}
+
+/// A rank band: the best and worst rank a locality can have given the intervals of all
+/// (ranks 1 = highest). `best` = 1 + the number of localities whose interval lies entirely
+/// above this one's; `worst` = the number of localities minus those entirely below. Two
+/// localities with overlapping intervals are not told apart (a conservative comparison by
+/// interval overlap, not a strict ranking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RankBand {
+    pub best: usize,
+    pub worst: usize,
+}
+
+/// Rank bands of the shown (not suppressed) rows, in the rows' order.
+pub fn rank_bands(rows: &[&ResultRow]) -> Vec<Option<RankBand>> {
+    let shown: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| r.ci_low.zip(r.ci_high))
+        .collect();
+    let m = shown.len();
+    rows.iter()
+        .map(|r| {
+            let (lo, hi) = r.ci_low.zip(r.ci_high)?;
+            let above = shown.iter().filter(|(l, _)| *l > hi).count();
+            let below = shown.iter().filter(|(_, h)| *h < lo).count();
+            Some(RankBand {
+                best: above + 1,
+                worst: m - below,
+            })
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// Comparing two waves.
+// ------------------------------------------------------------------------------------------
+
+/// The change of one locality's estimate between two waves (`a` this campaign, `b` the
+/// earlier one).
+///
+/// The waves are separate samples, so the difference's variance is the sum of the two
+/// variances, `se = √(se_a² + se_b²)`, and the interval is `diff ± qt(0.975, ν) · se` with the
+/// Welch–Satterthwaite `ν = (v_a + v_b)² / (v_a²/df_a + v_b²/df_b)`. When the waves share
+/// PSUs (a panel), the positive covariance this ignores makes the interval conservative: a
+/// change is then flagged less often, never more. A change is flagged only when its interval
+/// excludes zero. Suppressed in either wave means suppressed here, with that reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub locality: String,
+    pub index: String,
+    pub current: Option<f64>,
+    pub previous: Option<f64>,
+    pub difference: Option<f64>,
+    pub se: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub df: Option<f64>,
+    /// The interval excludes zero.
+    pub flagged: bool,
+    pub suppressed: bool,
+    pub reason: Option<Suppression>,
+}
+
+/// The change of a row between two waves (see [`Change`]).
+pub fn change(current: &ResultRow, previous: Option<&ResultRow>) -> Change {
+    let mut c = Change {
+        locality: current.locality.clone(),
+        index: current.index.clone(),
+        current: current.estimate,
+        previous: previous.and_then(|p| p.estimate),
+        difference: None,
+        se: None,
+        ci_low: None,
+        ci_high: None,
+        df: None,
+        flagged: false,
+        suppressed: true,
+        reason: None,
+    };
+    let Some(prev) = previous else {
+        c.reason = Some(Suppression::NotEstimable);
+        return c;
+    };
+    if let Some(r) = current.reason.or(prev.reason) {
+        c.reason = Some(r);
+        return c;
+    }
+    let (Some(ea), Some(sa), Some(eb), Some(sb)) =
+        (current.estimate, current.se, prev.estimate, prev.se)
+    else {
+        c.reason = Some(Suppression::NotEstimable);
+        return c;
+    };
+    let (va, vb) = (sa * sa, sb * sb);
+    let (dfa, dfb) = (current.df as f64, prev.df as f64);
+    let df = if va + vb > 0.0 && dfa >= 1.0 && dfb >= 1.0 {
+        (va + vb).powi(2) / (va * va / dfa + vb * vb / dfb)
+    } else {
+        dfa.min(dfb)
+    };
+    let diff = ea - eb;
+    let se = (va + vb).sqrt();
+    c.suppressed = false;
+    c.difference = Some(diff);
+    c.se = Some(se);
+    c.df = Some(df);
+    if let Some(t) = hailong_stats::intervals::t_quantile(0.975, df) {
+        let (lo, hi) = (diff - t * se, diff + t * se);
+        c.ci_low = Some(lo);
+        c.ci_high = Some(hi);
+        c.flagged = lo > 0.0 || hi < 0.0;
+    }
+    c
+}
+
+/// Changes of every locality of a level between two waves of the same index.
+pub fn compare(
+    current: &CampaignResults,
+    previous: &CampaignResults,
+    level: Level,
+    index: &str,
+) -> Vec<Change> {
+    current
+        .level_rows(level, index)
+        .into_iter()
+        .map(|row| change(row, previous.row(&row.locality, index)))
+        .collect()
+}

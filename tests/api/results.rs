@@ -1,0 +1,283 @@
+//! Results for analysts: the JSON API, suppression, access, caching, exports.
+
+use entity::campaign;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_app_with_demo};
+
+const KEYS: [&str; 12] = [
+    "locality",
+    "name",
+    "index",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "n",
+    "deff",
+    "suppressed",
+    "reason",
+];
+
+async fn rows(app: &TestApp, query: &str) -> Vec<Value> {
+    let res = app.get(&format!("/api/v1/campaigns/{query}")).await;
+    assert_eq!(res.status(), 200, "{query}");
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn national_sipas_index_has_an_interval_around_it() {
+    let app = spawn_app_with_demo().await;
+    let list = rows(&app, "sipas-demo/results?level=national").await;
+    assert_eq!(list.len(), 1);
+    let r = &list[0];
+    for k in KEYS {
+        assert!(r.get(k).is_some(), "missing key {k}: {r}");
+    }
+    assert_eq!(r["locality"], "VN");
+    assert_eq!(r["index"], "SIPAS");
+    assert_eq!(r["suppressed"], false);
+    assert!(r["reason"].is_null());
+    let est = r["estimate"].as_f64().unwrap();
+    let (lo, hi) = (
+        r["ci_low"].as_f64().unwrap(),
+        r["ci_high"].as_f64().unwrap(),
+    );
+    assert!(0.3 < est && est < 0.99, "{est}");
+    assert!(lo < est && est < hi, "{lo} {est} {hi}");
+    assert!(r["se"].as_f64().unwrap() > 0.0);
+    // 48 communes (PSUs) in 8 strata.
+    assert_eq!(r["df"], 40);
+    assert!(r["n"].as_u64().unwrap() > 1000);
+}
+
+#[tokio::test]
+async fn provinces_are_named_in_the_requested_language() {
+    let app = spawn_app_with_demo().await;
+    let vi = rows(&app, "sipas-demo/results?level=province").await;
+    let en = rows(&app, "sipas-demo/results?level=province&lang=en").await;
+    assert_eq!(vi.len(), 4);
+    let codes: Vec<&str> = vi.iter().map(|r| r["locality"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["01", "46", "48", "92"]);
+    assert_eq!(vi[0]["name"], "Hà Nội");
+    assert_eq!(en[0]["name"], "Hanoi");
+    for r in &vi {
+        assert_eq!(r["suppressed"], false, "{r}");
+        // Each province has about a dozen communes in two strata: enough own PSUs.
+        assert!(r["estimate"].as_f64().is_some());
+    }
+}
+
+#[tokio::test]
+async fn communes_with_one_psu_are_suppressed_with_the_reason_and_null_numbers() {
+    let app = spawn_app_with_demo().await;
+    let list = rows(&app, "sipas-demo/results?level=commune").await;
+    assert_eq!(list.len(), 48);
+    for r in &list {
+        for k in KEYS {
+            assert!(r.get(k).is_some(), "missing key {k}: {r}");
+        }
+        // A commune is one cluster: its own PSUs − strata is 0 < min_df 8.
+        assert_eq!(r["suppressed"], true, "{r}");
+        assert_eq!(r["reason"], "too_few_psus");
+        for k in ["estimate", "se", "ci_low", "ci_high", "deff"] {
+            assert!(r[k].is_null(), "{k} of a suppressed row: {r}");
+        }
+        assert!(r["n"].as_u64().unwrap() > 0);
+    }
+}
+
+#[tokio::test]
+async fn too_few_respondents_are_suppressed_before_anything_else() {
+    let app = spawn_app_with_demo().await;
+    let db = app.db.connect().await;
+    let c = campaign::Entity::find()
+        .filter(campaign::Column::Slug.eq("health-demo"))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut design: Value = serde_json::from_str(&c.design).unwrap();
+    design["min_n"] = serde_json::json!(100_000);
+    let mut active: campaign::ActiveModel = c.into();
+    active.design = Set(design.to_string());
+    active.update(&db).await.unwrap();
+    let list = rows(&app, "health-demo/results?level=province").await;
+    assert_eq!(list.len(), 2);
+    for r in &list {
+        assert_eq!(r["reason"], "too_few_respondents");
+        assert!(r["estimate"].is_null());
+    }
+}
+
+#[tokio::test]
+async fn elements_and_criteria_can_be_asked_for_by_index_key() {
+    let app = spawn_app_with_demo().await;
+    let index = rows(&app, "health-demo/results?level=national").await;
+    assert_eq!(index[0]["index"], "HEALTH");
+    let mut sum = 0.0;
+    for e in ["A", "B", "C", "D", "E"] {
+        let r = rows(
+            &app,
+            &format!("health-demo/results?level=national&index=HEALTH/{e}"),
+        )
+        .await;
+        assert_eq!(r[0]["index"], format!("HEALTH/{e}"));
+        sum += r[0]["estimate"].as_f64().unwrap();
+    }
+    // mean_of_criteria: the index is the mean of its elements.
+    let est = index[0]["estimate"].as_f64().unwrap();
+    assert!((sum / 5.0 - est).abs() < 1e-12, "{} vs {est}", sum / 5.0);
+    let crit = rows(&app, "health-demo/results?level=province&index=HEALTH/A/A1").await;
+    assert_eq!(crit.len(), 2);
+}
+
+#[tokio::test]
+async fn bad_level_is_a_400_with_a_message() {
+    let app = spawn_app_with_demo().await;
+    let res = app
+        .get("/api/v1/campaigns/sipas-demo/results?level=district&lang=en")
+        .await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_level");
+    assert!(body["message"].as_str().unwrap().contains("district"));
+    let res = app
+        .get("/api/v1/campaigns/sipas-demo/results?index=NOPE")
+        .await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unknown_index");
+}
+
+#[tokio::test]
+async fn unknown_campaign_is_a_404() {
+    let app = spawn_app_with_demo().await;
+    let res = app.get("/api/v1/campaigns/nope/results").await;
+    assert_eq!(res.status(), 404);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "campaign_not_found");
+}
+
+#[tokio::test]
+async fn results_of_a_campaign_that_is_not_public_need_an_account() {
+    let app = spawn_app_with_demo().await;
+    let db = app.db.connect().await;
+    let c = campaign::Entity::find()
+        .filter(campaign::Column::Slug.eq("health-demo"))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: campaign::ActiveModel = c.into();
+    active.is_public = Set(false);
+    active.update(&db).await.unwrap();
+    let res = app.get("/api/v1/campaigns/health-demo/results").await;
+    assert_eq!(res.status(), 401);
+    let res = app.get("/api/v1/campaigns/sipas-demo/results").await;
+    assert_eq!(res.status(), 200);
+    // An analyst's API token opens it; a designer's does not.
+    let mut tokens = Vec::new();
+    for (email, role) in [("an@example.vn", "analyst"), ("de@example.vn", "designer")] {
+        let user = hailong::services::staff::create(
+            &db,
+            &hailong::services::audit::Actor::cli(),
+            hailong::services::staff::NewUser {
+                email,
+                role,
+                password: "correct horse battery staple",
+                localities: None,
+            },
+        )
+        .await
+        .unwrap();
+        let (_, token) = hailong::services::staff::create_token(
+            &db,
+            &hailong::services::audit::Actor::cli(),
+            user.id,
+            "script",
+        )
+        .await
+        .unwrap();
+        tokens.push(token);
+    }
+    let url = app.url("/api/v1/campaigns/health-demo/results");
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth(&tokens[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let rows: Vec<Value> = res.json().await.unwrap();
+    assert!(!rows.is_empty());
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth(&tokens[1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn results_are_cached_and_recomputed_in_the_background_when_responses_arrive() {
+    use entity::response;
+    let app = spawn_app_with_demo().await;
+    let first = app
+        .get("/api/v1/campaigns/health-demo/results?level=national")
+        .await;
+    assert_eq!(first.headers()["x-results-stale"], "false");
+    let before: Vec<Value> = first.json().await.unwrap();
+    assert_eq!(
+        crate::helpers::count(&app.db.connect().await, "result_caches").await,
+        1
+    );
+
+    // A new response arrives (copied from an existing one, with a new id).
+    let db = app.db.connect().await;
+    let c = campaign::Entity::find()
+        .filter(campaign::Column::Slug.eq("health-demo"))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let some = response::Entity::find()
+        .filter(response::Column::CampaignId.eq(c.id))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut copy: response::ActiveModel = some.into();
+    copy.id = Set(uuid::Uuid::new_v4().hyphenated().to_string());
+    response::Entity::insert(copy).exec(&db).await.unwrap();
+
+    // The next read answers at once from the cache and says it is stale …
+    let stale = app
+        .get("/api/v1/campaigns/health-demo/results?level=national")
+        .await;
+    assert_eq!(stale.headers()["x-results-stale"], "true");
+    let stale_rows: Vec<Value> = stale.json().await.unwrap();
+    assert_eq!(stale_rows, before);
+    // … and a background task brings it up to date.
+    let mut fresh = None;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let res = app
+            .get("/api/v1/campaigns/health-demo/results?level=national")
+            .await;
+        if res.headers()["x-results-stale"] == "false" {
+            fresh = Some(res.json::<Vec<Value>>().await.unwrap());
+            break;
+        }
+    }
+    let fresh = fresh.expect("recomputed within 5 s");
+    assert_eq!(
+        fresh[0]["n"].as_u64().unwrap(),
+        before[0]["n"].as_u64().unwrap() + 1
+    );
+}
