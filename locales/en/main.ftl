@@ -369,3 +369,14 @@ targets-kind-gain = Gain on an earlier wave (points)
 targets-kind-top = Among the top (number of localities)
 targets-value = Value
 targets-baseline = Slug of the earlier wave (for "gain" only)
+# Password reset.
+login-forgot = Forgot your password?
+reset-title = Reset password
+reset-intro = Enter your staff account's email. If the account exists, we send a single-use link to choose a new password.
+reset-send = Send the link
+reset-sent = If an account with this address exists, a password reset link has been sent to it.
+reset-no-mail = Sending email is not configured. Please contact an administrator.
+reset-choose = Choose a new password
+reset-mail-subject = Reset your Hailong password
+reset-mail-body = To choose a new password for your Hailong account, open this link (single use, valid for { $minutes } minutes): { $link } — If you did not ask for this, ignore this message.
+error-reset_link_invalid = This password reset link is not valid, was already used or has expired.

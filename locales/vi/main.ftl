@@ -354,3 +354,14 @@ targets-kind-gain = Tăng so với đợt trước (điểm %)
 targets-kind-top = Trong nhóm đứng đầu (số địa bàn)
 targets-value = Giá trị
 targets-baseline = Mã đợt so sánh (chỉ cho loại "tăng")
+# Đặt lại mật khẩu.
+login-forgot = Quên mật khẩu?
+reset-title = Đặt lại mật khẩu
+reset-intro = Nhập email tài khoản nhân viên. Nếu tài khoản tồn tại, chúng tôi sẽ gửi một đường dẫn dùng một lần để đặt mật khẩu mới.
+reset-send = Gửi đường dẫn
+reset-sent = Nếu có tài khoản với địa chỉ này, một đường dẫn đặt lại mật khẩu đã được gửi tới đó.
+reset-no-mail = Hệ thống chưa cấu hình gửi email. Vui lòng liên hệ quản trị viên.
+reset-choose = Chọn mật khẩu mới
+reset-mail-subject = Đặt lại mật khẩu Hailong
+reset-mail-body = Để đặt mật khẩu mới cho tài khoản Hailong, mở đường dẫn sau (dùng được một lần, trong { $minutes } phút): { $link } — Nếu bạn không yêu cầu, hãy bỏ qua thư này.
+error-reset_link_invalid = Đường dẫn đặt lại mật khẩu không hợp lệ, đã dùng hoặc đã hết hạn.

@@ -1,7 +1,7 @@
 //! Staff accounts and API tokens.
 
 use chrono::Utc;
-use entity::{api_token, staff_user};
+use entity::{api_token, password_reset, staff_user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, QueryOrder,
@@ -260,6 +260,79 @@ pub async fn revoke_token(
         "",
     )
     .await?;
+    Ok(())
+}
+
+/// How long a password reset link stays valid.
+pub const RESET_MINUTES: i64 = 60;
+
+/// Starts a password reset for an active account: returns the account and
+/// the single-use token to email (only its SHA-256 is stored), or `None`
+/// when there is no such active account (the caller says the same either way).
+pub async fn start_reset(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<(staff_user::Model, String)>, StaffError> {
+    let Some(user) = by_email(db, email).await?.filter(|u| u.active) else {
+        return Ok(None);
+    };
+    let token = random_token()?;
+    password_reset::ActiveModel {
+        token_hash: Set(token_hash(&token)),
+        user_id: Set(user.id),
+        expires_at: Set(Utc::now() + chrono::Duration::minutes(RESET_MINUTES)),
+        used: Set(false),
+    }
+    .insert(db)
+    .await?;
+    audit::record(
+        db,
+        &Actor::staff(user.id, &user.email),
+        "user.password_reset_requested",
+        "user",
+        &user.id.to_string(),
+        "",
+    )
+    .await?;
+    Ok(Some((user, token)))
+}
+
+/// The pending reset behind a token, if it is unused and not expired.
+pub async fn pending_reset(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<password_reset::Model>, DbErr> {
+    Ok(password_reset::Entity::find_by_id(token_hash(token))
+        .one(db)
+        .await?
+        .filter(|r| !r.used && r.expires_at > Utc::now()))
+}
+
+/// Uses a reset link: sets the new password, ends every session, and makes
+/// the link unusable.
+pub async fn finish_reset(
+    db: &impl ConnectionTrait,
+    token: &str,
+    new_password: &str,
+) -> Result<(), StaffError> {
+    let reset = pending_reset(db, token)
+        .await?
+        .ok_or(StaffError::NotFound)?;
+    let user = staff_user::Entity::find_by_id(reset.user_id)
+        .one(db)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(StaffError::NotFound)?;
+    set_password(
+        db,
+        &Actor::staff(user.id, &user.email),
+        user.id,
+        new_password,
+    )
+    .await?;
+    let mut used: password_reset::ActiveModel = reset.into();
+    used.used = Set(true);
+    used.update(db).await?;
     Ok(())
 }
 

@@ -19,13 +19,13 @@ use crate::survey::{browser_fields, post_form};
 
 /// One received message: the envelope recipients and the data.
 #[derive(Debug, Clone)]
-struct Received {
-    to: Vec<String>,
-    data: String,
+pub struct Received {
+    pub to: Vec<String>,
+    pub data: String,
 }
 
 /// A minimal SMTP server on 127.0.0.1 that keeps what it receives.
-fn start_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
+pub fn start_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let inbox = Arc::new(Mutex::new(Vec::new()));

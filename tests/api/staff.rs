@@ -565,3 +565,95 @@ async fn security_headers_are_on_every_response_and_head_works() {
 }
 
 use sea_orm::EntityTrait;
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_by_an_emailed_single_use_link() {
+    let (port, inbox) = crate::invitations::start_sink();
+    let app = crate::limits::spawn_with(move |s| {
+        s.smtp_host = Some("127.0.0.1".into());
+        s.smtp_port = Some(port);
+        s.smtp_security = "none".into();
+        s.mail_from = "Hailong <no-reply@example.vn>".into();
+    })
+    .await;
+    add_user(&app, "lost@example.vn", "designer").await;
+    let c = client();
+    let request = |email: &'static str| {
+        let c = c.clone();
+        let url = app.url("/staff/password-reset");
+        async move {
+            let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+            let token = csrf_of(&html);
+            c.post(&url)
+                .form(&[("email", email), ("csrf_token", token.as_str())])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Known and unknown addresses get the same answer; only the known one gets mail.
+    let known = request("lost@example.vn").await;
+    let unknown = request("nobody@example.vn").await;
+    assert_eq!(known.status(), StatusCode::OK);
+    assert_eq!(unknown.status(), StatusCode::OK);
+    let (a, b) = (known.text().await.unwrap(), unknown.text().await.unwrap());
+    assert!(
+        a.contains("Nếu có tài khoản với địa chỉ này")
+            && b.contains("Nếu có tài khoản với địa chỉ này")
+    );
+    let messages = inbox.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].to, ["lost@example.vn"]);
+    let text = messages[0].data.replace("=\r\n", "");
+    let at = text.find("/staff/password-reset/").expect("a link");
+    let link = text[at..at + "/staff/password-reset/".len() + 64].to_owned();
+    let db = app.db.connect().await;
+    let stored = entity::password_reset::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(
+        !link.contains(&stored[0].token_hash),
+        "only the hash is stored"
+    );
+
+    // A session from before the reset ends with it.
+    let before = login(&app, "lost@example.vn").await;
+    let html = c
+        .get(app.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_of(&html);
+    let res = c
+        .post(app.url(&link))
+        .form(&[
+            ("new_password", "a brand new passphrase"),
+            ("confirm_password", "a brand new passphrase"),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        before.get(app.url("/staff")).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let fresh = client();
+    assert_eq!(
+        try_login(&app, &fresh, "lost@example.vn", "a brand new passphrase")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    // Single use.
+    assert_eq!(
+        c.get(app.url(&link)).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}

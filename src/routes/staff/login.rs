@@ -13,8 +13,23 @@ use crate::state::AppState;
 use crate::templates;
 use crate::views::staff::LoginPage;
 
-/// The double-submit cookie that protects the sign-in form.
+/// The double-submit cookie that protects the forms used before sign-in.
 const LOGIN_CSRF_COOKIE: &str = "hailong_login_csrf";
+
+/// The cookie that carries the CSRF token of a form shown before sign-in.
+pub fn anonymous_csrf_cookie(token: &str) -> Cookie<'static> {
+    Cookie::build(LOGIN_CSRF_COOKIE, token.to_owned())
+        .path("/staff")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .finish()
+}
+
+/// True when a form posted before sign-in carries the token of its cookie.
+pub fn anonymous_csrf_ok(req: &HttpRequest, submitted: &str) -> bool {
+    req.cookie(LOGIN_CSRF_COOKIE)
+        .is_some_and(|c| constant_time_eq(c.value().as_bytes(), submitted.as_bytes()))
+}
 
 #[derive(Deserialize)]
 pub struct NextQuery {
@@ -38,13 +53,7 @@ fn render_login(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
-        .cookie(
-            Cookie::build(LOGIN_CSRF_COOKIE, page.csrf_token.clone())
-                .path("/staff")
-                .http_only(true)
-                .same_site(SameSite::Strict)
-                .finish(),
-        )
+        .cookie(anonymous_csrf_cookie(&page.csrf_token))
         .body(body))
 }
 
@@ -73,11 +82,7 @@ pub async fn submit(
     form: web::Form<LoginForm>,
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
-    let cookie = req.cookie(LOGIN_CSRF_COOKIE);
-    let csrf_ok = cookie
-        .as_ref()
-        .is_some_and(|c| constant_time_eq(c.value().as_bytes(), form.csrf_token.as_bytes()));
-    if !csrf_ok {
+    if !anonymous_csrf_ok(&req, &form.csrf_token) {
         return Err(AppError::Forbidden.page(lang));
     }
     let email = form.email.trim().to_lowercase();

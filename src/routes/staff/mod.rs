@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod kiosks;
 pub mod login;
 pub mod planning;
+pub mod reset;
 pub mod tokens;
 pub mod users;
 
@@ -26,6 +27,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(login::show)
         .service(login::submit)
         .service(login::logout)
+        .service(reset::request_form)
+        .service(reset::request)
+        .service(reset::new_password_form)
+        .service(reset::set_new_password)
         .service(account::dashboard)
         .service(account::show)
         .service(account::change_password)

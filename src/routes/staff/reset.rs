@@ -1,0 +1,234 @@
+//! Password reset by an emailed single-use link (valid for an hour).
+//! The answer to a request is the same whether or not the account exists.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::random_token;
+use crate::error::{AppError, Problem, field_message};
+use crate::i18n::{self, Arg, Lang};
+use crate::mail::Mailer;
+use crate::services::staff::{self, RESET_MINUTES, StaffError};
+use crate::state::AppState;
+use crate::templates;
+use crate::views::Chrome;
+
+use super::login::{anonymous_csrf_cookie, anonymous_csrf_ok};
+
+#[derive(Serialize)]
+struct ResetPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    csrf_token: String,
+    /// Shown after a request, whatever the address.
+    notice: Option<String>,
+    errors: Vec<String>,
+    /// The link's token, on the page that sets the new password.
+    token: Option<String>,
+}
+
+fn page(
+    lang: Lang,
+    template: &str,
+    status: StatusCode,
+    notice: Option<String>,
+    errors: Vec<String>,
+    token: Option<String>,
+) -> Result<HttpResponse, Problem> {
+    let csrf = random_token().map_err(|e| AppError::Internal(e.into()).page(lang))?;
+    let ctx = ResetPage {
+        chrome: Chrome::new(lang, "/staff/password-reset"),
+        csrf_token: csrf.clone(),
+        notice,
+        errors,
+        token,
+    };
+    let body = templates::render(template, &ctx).map_err(|e| AppError::from(e).page(lang))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(anonymous_csrf_cookie(&csrf))
+        .body(body))
+}
+
+#[get("/password-reset")]
+pub async fn request_form(lang: Lang) -> Result<HttpResponse, Problem> {
+    page(
+        lang,
+        "staff/reset_request.html",
+        StatusCode::OK,
+        None,
+        vec![],
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+#[post("/password-reset")]
+pub async fn request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<RequestForm>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    if !anonymous_csrf_ok(&req, &form.csrf_token) {
+        return Err(AppError::Forbidden.page(lang));
+    }
+    let email = form.email.trim().to_lowercase();
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if let Some(wait) = state.login_limiter.check(&email, &address) {
+        let minutes = wait.as_secs().div_ceil(60);
+        let msg = i18n::t(lang, "login-too-many", &[("minutes", Arg::from(minutes))]);
+        return page(
+            lang,
+            "staff/reset_request.html",
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            vec![msg],
+            None,
+        );
+    }
+    let mailer = match Mailer::from_settings(&state.settings) {
+        Ok(m) => m,
+        Err(_) => {
+            let msg = i18n::t(lang, "reset-no-mail", &[]);
+            return page(
+                lang,
+                "staff/reset_request.html",
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                vec![msg],
+                None,
+            );
+        }
+    };
+    // Requests count against the same limits as failed sign-ins.
+    state.login_limiter.failed(&email, &address);
+    let started = staff::start_reset(&state.db, &email)
+        .await
+        .map_err(|e| AppError::Internal(e.into()).page(lang))?;
+    if let Some((user, token)) = started {
+        let base = match &state.settings.base_url {
+            Some(b) => b.trim_end_matches('/').to_owned(),
+            None => {
+                let info = req.connection_info();
+                format!("{}://{}", info.scheme(), info.host())
+            }
+        };
+        let link = format!("{base}/staff/password-reset/{token}");
+        let args = [
+            ("link", Arg::from(link)),
+            ("minutes", Arg::from(RESET_MINUTES as u64)),
+        ];
+        let body = format!(
+            "{}\n\n{}",
+            i18n::t(Lang::Vi, "reset-mail-body", &args),
+            i18n::t(Lang::En, "reset-mail-body", &args)
+        );
+        let subject = format!(
+            "{} / {}",
+            i18n::t(Lang::Vi, "reset-mail-subject", &[]),
+            i18n::t(Lang::En, "reset-mail-subject", &[])
+        );
+        if let Err(e) = mailer.send(&user.email, &subject, body).await {
+            // The address stays out of the log.
+            tracing::error!(error = %e, "cannot send a password reset email");
+        }
+    }
+    let notice = i18n::t(lang, "reset-sent", &[]);
+    page(
+        lang,
+        "staff/reset_request.html",
+        StatusCode::OK,
+        Some(notice),
+        vec![],
+        None,
+    )
+}
+
+#[get("/password-reset/{token}")]
+pub async fn new_password_form(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    let token = path.into_inner();
+    let pending = staff::pending_reset(&state.db, &token)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
+    if pending.is_none() {
+        return Err(AppError::NotFound("reset_link_invalid").page(lang));
+    }
+    page(
+        lang,
+        "staff/reset_form.html",
+        StatusCode::OK,
+        None,
+        vec![],
+        Some(token),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+#[post("/password-reset/{token}")]
+pub async fn set_new_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<NewPasswordForm>,
+    lang: Lang,
+) -> Result<HttpResponse, Problem> {
+    if !anonymous_csrf_ok(&req, &form.csrf_token) {
+        return Err(AppError::Forbidden.page(lang));
+    }
+    let token = path.into_inner();
+    if form.new_password != form.confirm_password {
+        let msg = i18n::t(lang, "account-mismatch", &[]);
+        return page(
+            lang,
+            "staff/reset_form.html",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            vec![msg],
+            Some(token),
+        );
+    }
+    match staff::finish_reset(&state.db, &token, &form.new_password).await {
+        Ok(()) => Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", "/staff/login"))
+            .finish()),
+        Err(StaffError::NotFound) => Err(AppError::NotFound("reset_link_invalid").page(lang)),
+        Err(StaffError::Invalid(list)) => {
+            let errors = list.iter().map(|f| field_message(lang, f)).collect();
+            page(
+                lang,
+                "staff/reset_form.html",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                errors,
+                Some(token),
+            )
+        }
+        Err(e) => Err(AppError::Internal(e.into()).page(lang)),
+    }
+}
