@@ -136,6 +136,12 @@ impl Application {
                         let fut = srv.call(req);
                         async move {
                             let res = fut.await?;
+                            crate::metrics::METRICS.request(
+                                &method,
+                                &pattern,
+                                res.status().as_u16(),
+                                started.elapsed().as_secs_f64(),
+                            );
                             tracing::info!(
                                 target: "hailong::http",
                                 method,

@@ -18,6 +18,9 @@ use crate::i18n::Lang;
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::livez)
+        .service(health::metrics)
         .service(home::home)
         .service(home::switch_language)
         .service(assets::stylesheet)

@@ -80,7 +80,13 @@ impl ResponseWriter {
             .send((row, ack))
             .await
             .map_err(|_| WriteError::Stopped)?;
-        done.await.map_err(|_| WriteError::Stopped)?
+        let result = done.await.map_err(|_| WriteError::Stopped)?;
+        crate::metrics::METRICS.submission(match &result {
+            Ok(Stored::New) => "new",
+            Ok(Stored::Duplicate) => "duplicate",
+            Err(_) => "error",
+        });
+        result
     }
 }
 

@@ -13,6 +13,7 @@ mod kiosk;
 mod limits;
 mod localities;
 mod logs;
+mod operations;
 mod pages;
 mod planning;
 mod questionnaires;

@@ -1,0 +1,112 @@
+//! Prometheus metrics (OpenMetrics text at `GET /metrics`): requests by
+//! route pattern and status, request latency, and stored submissions.
+//! Labels never carry a client address, a raw path or any answer.
+
+use std::sync::LazyLock;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The route pattern, e.g. `/s/{slug}`, never the raw path.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `new`, `duplicate` or `error`.
+    pub outcome: &'static str,
+}
+
+#[derive(Clone)]
+pub struct LatencyBuckets;
+
+impl MetricConstructor<Histogram> for LatencyBuckets {
+    fn new_metric(&self) -> Histogram {
+        // 0.25 ms … ~4 s.
+        Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+    }
+}
+
+/// Every metric of the process.
+pub struct Metrics {
+    pub requests: Family<RequestLabels, Counter>,
+    pub latency: Family<RouteLabels, Histogram, LatencyBuckets>,
+    pub submissions: Family<OutcomeLabels, Counter>,
+    registry: Registry,
+}
+
+/// The process-wide metrics.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let requests = Family::<RequestLabels, Counter>::default();
+    let latency =
+        Family::<RouteLabels, Histogram, LatencyBuckets>::new_with_constructor(LatencyBuckets);
+    let submissions = Family::<OutcomeLabels, Counter>::default();
+    let mut registry = Registry::with_prefix("hailong");
+    registry.register(
+        "http_requests",
+        "HTTP requests by method, route pattern and status",
+        requests.clone(),
+    );
+    registry.register(
+        "http_request_duration_seconds",
+        "Time to answer an HTTP request, by route pattern",
+        latency.clone(),
+    );
+    registry.register(
+        "submissions",
+        "Responses given to the writer, by outcome (new, duplicate, error)",
+        submissions.clone(),
+    );
+    Metrics {
+        requests,
+        latency,
+        submissions,
+        registry,
+    }
+});
+
+impl Metrics {
+    /// Records one answered request.
+    pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// Records what the writer did with one submission.
+    pub fn submission(&self, outcome: &'static str) {
+        self.submissions
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        out
+    }
+}
