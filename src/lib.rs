@@ -11,6 +11,7 @@ pub mod error;
 pub mod i18n;
 pub mod mail;
 pub mod metrics;
+pub mod presets;
 pub mod rate_limit;
 pub mod routes;
 pub mod services;

@@ -5,6 +5,7 @@
 mod browser;
 mod campaigns;
 mod cli;
+mod designer;
 mod estimate;
 mod health;
 mod helpers;

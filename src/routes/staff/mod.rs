@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod kiosks;
 pub mod login;
 pub mod planning;
+pub mod questionnaires;
 pub mod reset;
 pub mod tokens;
 pub mod users;
@@ -41,6 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tokens::create)
         .service(tokens::revoke)
         .service(audit::index)
+        .service(questionnaires::index)
+        .service(questionnaires::create)
+        .service(questionnaires::show)
+        .service(questionnaires::edit)
+        .service(questionnaires::publish)
         .configure(kiosks::configure)
         .configure(invitations::configure);
     planning::configure(cfg);

@@ -1,0 +1,629 @@
+//! The questionnaire designer for survey staff: list, create from a preset
+//! or from scratch, edit sections and questions (texts per language, type,
+//! bounds, options, conditions' targets, index mapping), reorder, delete,
+//! publish. Every change goes through [`questionnaires::save_draft`], so an
+//! edit that would make the definition invalid is refused with every problem
+//! listed and nothing saved; editing a published questionnaire starts a new
+//! draft version.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::extract::{StaffForm, StaffUser};
+use crate::auth::{Access, Area};
+use crate::domain::questionnaire::{
+    Choice, Definition, IndexMapping, Question, QuestionType, ScalePoint, Section,
+};
+use crate::domain::text::Text;
+use crate::error::{AppError, Problem, field_message};
+use crate::i18n::{self, Lang};
+use crate::presets;
+use crate::services::audit::Actor;
+use crate::services::questionnaires::{self, QuestionnaireError, Summary};
+use crate::state::AppState;
+
+use super::{render, see_other};
+
+#[derive(Serialize)]
+struct PresetOption {
+    file: &'static str,
+    title: String,
+}
+
+#[derive(Serialize)]
+struct ListPage {
+    questionnaires: Vec<Summary>,
+    presets: Vec<PresetOption>,
+    can_write: bool,
+    errors: Vec<String>,
+}
+
+fn presets_for(lang: Lang) -> Vec<PresetOption> {
+    presets::all()
+        .into_iter()
+        .map(|(file, def)| PresetOption {
+            file,
+            title: def.title.get(lang.code()).to_owned(),
+        })
+        .collect()
+}
+
+#[get("/questionnaires")]
+pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Read)?;
+    let list = questionnaires::list(&state.db)
+        .await
+        .map_err(|e| AppError::from(e).page(user.lang))?;
+    let page = ListPage {
+        questionnaires: list,
+        presets: presets_for(user.lang),
+        can_write: user.role.can(Area::Questionnaires, Access::Write),
+        errors: vec![],
+    };
+    render(
+        &user,
+        "staff/questionnaires.html",
+        "/staff/questionnaires",
+        page,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    preset: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    title_vi: String,
+    #[serde(default)]
+    title_en: String,
+}
+
+/// A new, empty definition: one section with one question to start from.
+fn blank(code: &str, title: Text) -> Definition {
+    Definition {
+        code: code.to_owned(),
+        title,
+        description: Text::default(),
+        sections: vec![Section {
+            code: "s1".to_owned(),
+            title: Text::vi_en("Phần 1", "Part 1"),
+            description: Text::default(),
+            questions: vec![scale_question("q1", Text::vi_en("Câu hỏi 1", "Question 1"))],
+        }],
+        indices: vec![],
+    }
+}
+
+/// The standard five-point satisfaction scale.
+fn scale_question(code: &str, label: Text) -> Question {
+    let points = [
+        ("Rất không hài lòng", "Very dissatisfied"),
+        ("Không hài lòng", "Dissatisfied"),
+        ("Bình thường", "Neither"),
+        ("Hài lòng", "Satisfied"),
+        ("Rất hài lòng", "Very satisfied"),
+    ];
+    Question {
+        code: code.to_owned(),
+        kind: QuestionType::Scale,
+        required: false,
+        label,
+        help: Text::default(),
+        min: Some(1),
+        max: Some(5),
+        points: points
+            .iter()
+            .zip(1..)
+            .map(|((vi, en), value)| ScalePoint {
+                value,
+                label: Text::vi_en(vi, en),
+            })
+            .collect(),
+        options: vec![],
+        dont_know: false,
+        not_applicable: false,
+        condition: None,
+        index: None,
+    }
+}
+
+fn problems(lang: Lang, e: QuestionnaireError) -> Result<Vec<String>, Problem> {
+    match AppError::from(e) {
+        AppError::Validation(list) => Ok(list
+            .iter()
+            .map(|f| {
+                if f.field.is_empty() {
+                    field_message(lang, f)
+                } else {
+                    format!("{}: {}", f.field, field_message(lang, f))
+                }
+            })
+            .collect()),
+        other => Err(other.page(lang)),
+    }
+}
+
+#[post("/questionnaires")]
+pub async fn create(
+    state: web::Data<AppState>,
+    form: StaffForm<CreateForm>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    user.require(Area::Questionnaires, Access::Write)?;
+    let lang = user.lang;
+    let mut def = match presets::all().into_iter().find(|(f, _)| *f == form.preset) {
+        Some((_, def)) => def,
+        None => blank(form.code.trim(), Text::default()),
+    };
+    if !form.code.trim().is_empty() {
+        def.code = form.code.trim().to_owned();
+    }
+    if !form.title_vi.trim().is_empty() {
+        def.title = Text::vi_en(form.title_vi.trim(), form.title_en.trim());
+    }
+    match questionnaires::create(&state.db, &Actor::staff(user.id, &user.email), &def).await {
+        Ok(created) => Ok(see_other(&format!("/staff/questionnaires/{}", created.id))),
+        Err(e) => {
+            let errors = problems(lang, e)?;
+            let list = questionnaires::list(&state.db)
+                .await
+                .map_err(|e| AppError::from(e).page(lang))?;
+            let page = ListPage {
+                questionnaires: list,
+                presets: presets_for(lang),
+                can_write: true,
+                errors,
+            };
+            let mut res = render(
+                &user,
+                "staff/questionnaires.html",
+                "/staff/questionnaires",
+                page,
+            )?;
+            *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+    }
+}
+
+/// A question as the editor shows it.
+#[derive(Serialize)]
+struct QuestionView {
+    index: usize,
+    code: String,
+    kind: &'static str,
+    required: bool,
+    label_vi: String,
+    label_en: String,
+    help_vi: String,
+    help_en: String,
+    min: Option<i64>,
+    max: Option<i64>,
+    options: String,
+    condition: Option<String>,
+    element: String,
+    criterion: String,
+    satisfied_min: Option<i64>,
+    dont_know: bool,
+    not_applicable: bool,
+}
+
+#[derive(Serialize)]
+struct SectionView {
+    index: usize,
+    code: String,
+    title_vi: String,
+    title_en: String,
+    questions: Vec<QuestionView>,
+}
+
+#[derive(Serialize)]
+struct EditPage {
+    summary: Summary,
+    version: i32,
+    status: String,
+    checksum: Option<String>,
+    title_vi: String,
+    title_en: String,
+    sections: Vec<SectionView>,
+    indices: Vec<String>,
+    types: Vec<&'static str>,
+    can_write: bool,
+    errors: Vec<String>,
+    notice: Option<String>,
+}
+
+fn options_text(q: &Question) -> String {
+    q.options
+        .iter()
+        .map(|o| {
+            let en = o.label.0.get("en").map(String::as_str).unwrap_or("");
+            format!("{} | {} | {}", o.value, o.label.get("vi"), en)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn views(def: &Definition) -> Vec<SectionView> {
+    let en = |t: &Text| t.0.get("en").cloned().unwrap_or_default();
+    def.sections
+        .iter()
+        .enumerate()
+        .map(|(si, s)| SectionView {
+            index: si,
+            code: s.code.clone(),
+            title_vi: s.title.get("vi").to_owned(),
+            title_en: en(&s.title),
+            questions: s
+                .questions
+                .iter()
+                .enumerate()
+                .map(|(qi, q)| QuestionView {
+                    index: qi,
+                    code: q.code.clone(),
+                    kind: q.kind.as_str(),
+                    required: q.required,
+                    label_vi: q.label.get("vi").to_owned(),
+                    label_en: en(&q.label),
+                    help_vi: q.help.0.get("vi").cloned().unwrap_or_default(),
+                    help_en: en(&q.help),
+                    min: q.min,
+                    max: q.max,
+                    options: options_text(q),
+                    condition: q.condition.as_ref().map(|c| {
+                        format!(
+                            "{} {:?} {}",
+                            c.question,
+                            c.op,
+                            c.value.as_ref().map(|v| v.to_string()).unwrap_or_default()
+                        )
+                    }),
+                    element: q
+                        .index
+                        .as_ref()
+                        .map(|m| m.element.clone())
+                        .unwrap_or_default(),
+                    criterion: q
+                        .index
+                        .as_ref()
+                        .map(|m| m.criterion.clone())
+                        .unwrap_or_default(),
+                    satisfied_min: q.index.as_ref().map(|m| m.satisfied_min),
+                    dont_know: q.dont_know,
+                    not_applicable: q.not_applicable,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+async fn edit_page(
+    state: &AppState,
+    user: &StaffUser,
+    id: i64,
+    shown: Option<Definition>,
+    errors: Vec<String>,
+    notice: Option<String>,
+) -> Result<HttpResponse, Problem> {
+    let lang = user.lang;
+    let summary = questionnaires::get(&state.db, id)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
+    let (row, stored) = questionnaires::latest(&state.db, id)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
+    let def = shown.unwrap_or(stored);
+    let failed = !errors.is_empty();
+    let page = EditPage {
+        version: row.version,
+        status: row.status.clone(),
+        checksum: row.checksum.clone(),
+        title_vi: def.title.get("vi").to_owned(),
+        title_en: def.title.0.get("en").cloned().unwrap_or_default(),
+        sections: views(&def),
+        indices: def
+            .indices
+            .iter()
+            .flat_map(|i| {
+                i.elements.iter().flat_map(move |e| {
+                    e.criteria
+                        .iter()
+                        .map(move |c| format!("{} → {} → {}", i.code, e.code, c.code))
+                })
+            })
+            .collect(),
+        types: vec![
+            "scale",
+            "single_choice",
+            "multiple_choice",
+            "yes_no",
+            "number",
+            "short_text",
+            "long_text",
+        ],
+        can_write: user.role.can(Area::Questionnaires, Access::Write),
+        summary,
+        errors,
+        notice,
+    };
+    let path = format!("/staff/questionnaires/{id}");
+    let mut res = render(user, "staff/questionnaire.html", &path, page)?;
+    if failed {
+        *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    done: Option<String>,
+}
+
+#[get("/questionnaires/{id}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    user: StaffUser,
+    path: web::Path<i64>,
+    q: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Questionnaires, Access::Read)?;
+    let notice = q
+        .done
+        .as_deref()
+        .filter(|d| ["saved", "published"].contains(d))
+        .map(|d| i18n::t(user.lang, &format!("designer-done-{d}"), &[]));
+    edit_page(&state, &user, path.into_inner(), None, vec![], notice).await
+}
+
+fn field<'a>(form: &'a HashMap<String, String>, key: &str) -> &'a str {
+    form.get(key).map(|s| s.trim()).unwrap_or("")
+}
+
+fn index_of(form: &HashMap<String, String>, key: &str) -> Result<usize, AppError> {
+    field(form, key).parse().map_err(|_| AppError::BadRequest {
+        code: "bad_form",
+        detail: format!("{key} is not a position"),
+    })
+}
+
+fn opt_int(form: &HashMap<String, String>, key: &str) -> Result<Option<i64>, AppError> {
+    let v = field(form, key);
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse().map(Some).map_err(|_| AppError::BadRequest {
+        code: "bad_form",
+        detail: format!("{key} is not a whole number"),
+    })
+}
+
+fn text_pair(form: &HashMap<String, String>, prefix: &str) -> Text {
+    Text::vi_en(
+        field(form, &format!("{prefix}_vi")),
+        field(form, &format!("{prefix}_en")),
+    )
+}
+
+/// Lines `value | vi | en` as options.
+fn parse_options(text: &str) -> Vec<Choice> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut parts = l.split('|').map(str::trim);
+            let value = parts.next().unwrap_or("").to_owned();
+            let vi = parts.next().unwrap_or("");
+            let en = parts.next().unwrap_or("");
+            Choice {
+                value,
+                label: Text::vi_en(vi, en),
+            }
+        })
+        .collect()
+}
+
+fn missing(what: &str) -> AppError {
+    AppError::BadRequest {
+        code: "bad_form",
+        detail: format!("no such {what}"),
+    }
+}
+
+/// A new question from the form: its code (from `code_field`), type, texts
+/// and, for choices, options; scales get the standard five labelled points.
+fn new_question(form: &HashMap<String, String>, code_field: &str) -> Result<Question, AppError> {
+    let mut q = scale_question(field(form, code_field), text_pair(form, "label"));
+    q.kind = match field(form, "type") {
+        "scale" => QuestionType::Scale,
+        "single_choice" => QuestionType::SingleChoice,
+        "multiple_choice" => QuestionType::MultipleChoice,
+        "yes_no" => QuestionType::YesNo,
+        "number" => QuestionType::Number,
+        "short_text" => QuestionType::ShortText,
+        "long_text" => QuestionType::LongText,
+        _ => return Err(missing("question type")),
+    };
+    if q.kind != QuestionType::Scale {
+        q.points.clear();
+        q.min = None;
+        q.max = None;
+    }
+    if matches!(
+        q.kind,
+        QuestionType::SingleChoice | QuestionType::MultipleChoice
+    ) {
+        q.options = parse_options(field(form, "options"));
+    }
+    Ok(q)
+}
+
+/// Applies one editor operation to a definition.
+fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), AppError> {
+    let op = field(form, "op");
+    match op {
+        "title" => def.title = text_pair(form, "title"),
+        "add_section" => {
+            // A section needs at least one question: the form brings the first.
+            let first = new_question(form, "question_code")?;
+            def.sections.push(Section {
+                code: field(form, "code").to_owned(),
+                title: text_pair(form, "title"),
+                description: Text::default(),
+                questions: vec![first],
+            });
+        }
+        "edit_section" | "move_section" | "delete_section" => {
+            let si = index_of(form, "section")?;
+            if si >= def.sections.len() {
+                return Err(missing("section"));
+            }
+            match op {
+                "edit_section" => def.sections[si].title = text_pair(form, "title"),
+                "delete_section" => {
+                    def.sections.remove(si);
+                }
+                _ => {
+                    let to = if field(form, "dir") == "up" {
+                        si.checked_sub(1)
+                    } else {
+                        Some(si + 1)
+                    };
+                    if let Some(to) = to.filter(|t| *t < def.sections.len()) {
+                        def.sections.swap(si, to);
+                    }
+                }
+            }
+        }
+        "add_question" => {
+            let si = index_of(form, "section")?;
+            let q = new_question(form, "code")?;
+            let section = def.sections.get_mut(si).ok_or_else(|| missing("section"))?;
+            section.questions.push(q);
+        }
+        "edit_question" | "move_question" | "delete_question" => {
+            let si = index_of(form, "section")?;
+            let qi = index_of(form, "question")?;
+            let section = def.sections.get_mut(si).ok_or_else(|| missing("section"))?;
+            if qi >= section.questions.len() {
+                return Err(missing("question"));
+            }
+            match op {
+                "delete_question" => {
+                    section.questions.remove(qi);
+                }
+                "move_question" => {
+                    let to = if field(form, "dir") == "up" {
+                        qi.checked_sub(1)
+                    } else {
+                        Some(qi + 1)
+                    };
+                    if let Some(to) = to.filter(|t| *t < section.questions.len()) {
+                        section.questions.swap(qi, to);
+                    }
+                }
+                _ => {
+                    let q = &mut section.questions[qi];
+                    q.label = text_pair(form, "label");
+                    let help = text_pair(form, "help");
+                    q.help = if help.is_empty() {
+                        Text::default()
+                    } else {
+                        help
+                    };
+                    q.required = form.contains_key("required");
+                    q.dont_know = form.contains_key("dont_know");
+                    q.not_applicable = form.contains_key("not_applicable");
+                    if matches!(q.kind, QuestionType::Number) {
+                        q.min = opt_int(form, "min")?;
+                        q.max = opt_int(form, "max")?;
+                    }
+                    if matches!(
+                        q.kind,
+                        QuestionType::SingleChoice | QuestionType::MultipleChoice
+                    ) {
+                        q.options = parse_options(field(form, "options"));
+                    }
+                    if q.kind == QuestionType::Scale {
+                        let element = field(form, "element");
+                        let criterion = field(form, "criterion");
+                        q.index = if element.is_empty() && criterion.is_empty() {
+                            None
+                        } else {
+                            let previous = q.index.clone();
+                            Some(IndexMapping {
+                                index: previous.as_ref().and_then(|m| m.index.clone()),
+                                element: element.to_owned(),
+                                criterion: criterion.to_owned(),
+                                weight: previous.as_ref().map_or(1.0, |m| m.weight),
+                                reverse: form.contains_key("reverse"),
+                                satisfied_min: opt_int(form, "satisfied_min")?.unwrap_or(4),
+                            })
+                        };
+                    }
+                }
+            }
+        }
+        _ => {
+            return Err(AppError::BadRequest {
+                code: "bad_form",
+                detail: format!("unknown operation {op:?}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[post("/questionnaires/{id}/edit")]
+pub async fn edit(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: StaffForm<HashMap<String, String>>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    user.require(Area::Questionnaires, Access::Write)?;
+    let lang = user.lang;
+    let id = path.into_inner();
+    let (_, mut def) = questionnaires::latest(&state.db, id)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
+    apply(&mut def, &form).map_err(|e| e.page(lang))?;
+    match questionnaires::save_draft(&state.db, &Actor::staff(user.id, &user.email), id, &def).await
+    {
+        Ok(_) => Ok(see_other(&format!("/staff/questionnaires/{id}?done=saved"))),
+        Err(e) => {
+            let errors = problems(lang, e)?;
+            edit_page(&state, &user, id, Some(def), errors, None).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+#[post("/questionnaires/{id}/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: StaffForm<Empty>,
+) -> Result<HttpResponse, Problem> {
+    let user = form.user;
+    user.require(Area::Questionnaires, Access::Write)?;
+    let lang = user.lang;
+    let id = path.into_inner();
+    match questionnaires::publish(&state.db, &Actor::staff(user.id, &user.email), id).await {
+        Ok(_) => Ok(see_other(&format!(
+            "/staff/questionnaires/{id}?done=published"
+        ))),
+        Err(QuestionnaireError::NoDraft) => {
+            let msg = i18n::t(lang, "error-no_draft", &[]);
+            edit_page(&state, &user, id, None, vec![msg], None).await
+        }
+        Err(e) => {
+            let errors = problems(lang, e)?;
+            edit_page(&state, &user, id, None, errors, None).await
+        }
+    }
+}

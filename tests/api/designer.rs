@@ -1,0 +1,278 @@
+//! The questionnaire designer pages, as a new user would go through them.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use reqwest::StatusCode;
+
+use crate::helpers::{count, hailong_bin, spawn_app};
+use crate::staff::{add_user, csrf_of, login, page_csrf};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn post(c: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> reqwest::Response {
+    c.post(url).form(fields).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire() {
+    let app = spawn_app().await;
+    // 1. The first administrator, from the command line.
+    let mut child = Command::new(hailong_bin())
+        .args([
+            "user",
+            "add",
+            "--email",
+            "admin@example.vn",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--database-url",
+            &app.db.url,
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    // 2. The administrator signs in and creates a designer.
+    let admin = login(&app, "admin@example.vn").await;
+    let csrf = page_csrf(&app, &admin, "/staff/users").await;
+    let res = post(
+        &admin,
+        app.url("/staff/users"),
+        &[
+            ("csrf_token", &csrf),
+            ("email", "designer@example.vn"),
+            ("role", "designer"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // 3. The designer starts from the SIPAS preset.
+    let d = login(&app, "designer@example.vn").await;
+    let html = d
+        .get(app.url("/staff/questionnaires"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("sipas-one-stop.json"), "presets offered");
+    let csrf = csrf_of(&html);
+    let res = post(
+        &d,
+        app.url("/staff/questionnaires"),
+        &[
+            ("csrf_token", &csrf),
+            ("preset", "sipas-one-stop.json"),
+            ("code", "sipas-2027"),
+            ("title_vi", "SIPAS 2027"),
+            ("title_en", "SIPAS 2027"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = res.headers()["location"].to_str().unwrap().to_owned();
+    let id: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
+    let edit = app.url(&format!("/staff/questionnaires/{id}/edit"));
+    let html = d
+        .get(app.url(&page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("sipas-2027") && html.contains("Nơi ngồi chờ có đủ chỗ ngồi"));
+
+    // 4. Edit a question's text, move it, add one, add a section.
+    let r = post(
+        &d,
+        edit.clone(),
+        &[
+            ("csrf_token", &csrf),
+            ("op", "edit_question"),
+            ("section", "1"),
+            ("question", "0"),
+            ("label_vi", "Chỗ ngồi chờ đủ rộng"),
+            ("label_en", "The waiting area is big enough"),
+            ("element", "E1"),
+            ("criterion", "E1.1"),
+            ("satisfied_min", "4"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post(
+        &d,
+        edit.clone(),
+        &[
+            ("csrf_token", &csrf),
+            ("op", "move_question"),
+            ("section", "1"),
+            ("question", "0"),
+            ("dir", "down"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post(
+        &d,
+        edit.clone(),
+        &[
+            ("csrf_token", &csrf),
+            ("op", "add_question"),
+            ("section", "1"),
+            ("code", "e1_wifi"),
+            ("type", "yes_no"),
+            ("label_vi", "Có wifi miễn phí không?"),
+            ("label_en", "Is there free wifi?"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post(
+        &d,
+        edit.clone(),
+        &[
+            ("csrf_token", &csrf),
+            ("op", "add_section"),
+            ("code", "extra"),
+            ("title_vi", "Thêm"),
+            ("title_en", "Extra"),
+            ("question_code", "visits"),
+            ("type", "number"),
+            ("label_vi", "Số lần đến"),
+            ("label_en", "Visits"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // 5. An edit that breaks a rule is refused with the problem and not saved.
+    let r = post(
+        &d,
+        edit.clone(),
+        &[
+            ("csrf_token", &csrf),
+            ("op", "add_question"),
+            ("section", "1"),
+            ("code", "e1_1"),
+            ("type", "short_text"),
+            ("label_vi", ""),
+            ("label_en", "Dup"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Mã e1_1 bị trùng."), "duplicate code listed");
+    assert!(
+        body.contains("Thiếu nội dung tiếng Việt."),
+        "missing Vietnamese listed"
+    );
+    // Without the CSRF token: refused.
+    let r = post(
+        &d,
+        edit.clone(),
+        &[("op", "delete_section"), ("section", "0")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // 6. Publish; the stored definition has every change.
+    let r = post(
+        &d,
+        app.url(&format!("/staff/questionnaires/{id}/publish")),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let db = app.db.connect().await;
+    let (row, def) = hailong::services::questionnaires::latest(&db, id)
+        .await
+        .unwrap();
+    assert_eq!(row.status, "published");
+    assert_eq!(row.version, 1);
+    let e1 = &def.sections[1];
+    assert_eq!(e1.questions[1].code, "e1_1", "moved down");
+    assert_eq!(e1.questions[1].label.get("vi"), "Chỗ ngồi chờ đủ rộng");
+    assert!(e1.questions.iter().any(|q| q.code == "e1_wifi"));
+    assert_eq!(def.sections.last().unwrap().questions[0].code, "visits");
+
+    // 7. Editing the published questionnaire starts version 2; version 1 stays.
+    let r = post(
+        &d,
+        edit.clone(),
+        &[
+            ("csrf_token", &csrf),
+            ("op", "title"),
+            ("title_vi", "SIPAS 2027 (sửa)"),
+            ("title_en", "SIPAS 2027 (edited)"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (v2, _) = hailong::services::questionnaires::latest(&db, id)
+        .await
+        .unwrap();
+    assert_eq!((v2.version, v2.status.as_str()), (2, "draft"));
+    let (v1, d1) = hailong::services::questionnaires::version(&db, id, 1)
+        .await
+        .unwrap();
+    assert_eq!(v1.status, "published");
+    assert_eq!(d1.title.get("vi"), "SIPAS 2027");
+
+    // Analysts see the questionnaire but cannot change it.
+    add_user(&app, "analyst@example.vn", "analyst").await;
+    let a = login(&app, "analyst@example.vn").await;
+    let html = a
+        .get(app.url(&page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("op\" value=\"edit_question"));
+    let acsrf = page_csrf(&app, &a, &page).await;
+    let r = post(
+        &a,
+        edit,
+        &[
+            ("csrf_token", &acsrf),
+            ("op", "delete_section"),
+            ("section", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(count(&db, "questionnaire_versions").await, 2);
+    let actions: Vec<String> = entity::audit_log::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    for a in [
+        "user.create",
+        "questionnaire.create",
+        "questionnaire.save_draft",
+        "questionnaire.publish",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited");
+    }
+}
+
+use sea_orm::EntityTrait;
