@@ -38,13 +38,16 @@ pub async fn campaign_results(
     let run = async {
         let level = parse_level(query.level.as_deref())?;
         let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
-        require_results_access(&req, &campaign).await?;
+        let allowed = require_results_access(&req, &campaign).await?;
         let fresh = results::results_for(&state.db, &campaign).await?;
         let index = results::resolve_index(&fresh.results, query.index.as_deref())?;
         let body: Vec<ResultJson> = fresh
             .results
             .level_rows(level, &index)
             .into_iter()
+            .filter(|r| {
+                crate::routes::results::visible(allowed.as_deref(), &fresh.results, &r.locality)
+            })
             .map(|r| ResultJson::new(r, &fresh.results, lang))
             .collect();
         Ok::<_, AppError>(
@@ -90,9 +93,9 @@ pub async fn load_comparison(
             detail: String::new(),
         })?;
     let campaign = crate::services::campaigns::by_slug(&state.db, slug).await?;
-    require_results_access(req, &campaign).await?;
+    crate::routes::results::require_unrestricted(require_results_access(req, &campaign).await?)?;
     let previous = crate::services::campaigns::by_slug(&state.db, other).await?;
-    require_results_access(req, &previous).await?;
+    crate::routes::results::require_unrestricted(require_results_access(req, &previous).await?)?;
     let a = results::results_for(&state.db, &campaign).await?;
     let b = results::results_for(&state.db, &previous).await?;
     let index = results::resolve_index(&a.results, index)?;
@@ -141,7 +144,9 @@ pub async fn targets(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
-        require_results_access(&req, &campaign).await?;
+        crate::routes::results::require_unrestricted(
+            require_results_access(&req, &campaign).await?,
+        )?;
         let fresh = results::results_for(&state.db, &campaign).await?;
         let body =
             crate::services::targets::outcomes(&state.db, campaign.campaign.id, &fresh.results)

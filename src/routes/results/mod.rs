@@ -21,13 +21,14 @@ use crate::views::results::{
 /// Who may read a campaign's results. Public campaigns: everyone, without an
 /// account. Others: staff whose role may read results (analysts and
 /// administrators), signed in or with an API token; 401 without either, 403
-/// for other roles.
+/// for other roles. Returns the locality codes an account is restricted to
+/// (`None`: everything), for [`visible`].
 pub async fn require_results_access(
     req: &HttpRequest,
     campaign: &OpenCampaign,
-) -> Result<(), AppError> {
+) -> Result<Option<Vec<String>>, AppError> {
     if campaign.campaign.is_public {
-        return Ok(());
+        return Ok(None);
     }
     match crate::auth::extract::api_user(req).await? {
         Some(user)
@@ -35,11 +36,41 @@ pub async fn require_results_access(
                 .role
                 .can(crate::auth::Area::Results, crate::auth::Access::Read) =>
         {
-            Ok(())
+            Ok(user.localities.filter(|l| !l.is_empty()))
         }
         Some(_) => Err(AppError::Forbidden),
         None => Err(AppError::Unauthorized),
     }
+}
+
+/// For views that do not filter by locality yet: an account restricted to
+/// some localities is refused rather than shown everything.
+pub fn require_unrestricted(allowed: Option<Vec<String>>) -> Result<(), AppError> {
+    match allowed {
+        None => Ok(()),
+        Some(_) => Err(AppError::Forbidden),
+    }
+}
+
+/// True when a locality's results may be shown to an account restricted to
+/// `allowed`: the locality itself or its parent is in the list. The national
+/// row of a non-public campaign is shown only to unrestricted accounts.
+pub fn visible(
+    allowed: Option<&[String]>,
+    results: &crate::services::results::CampaignResults,
+    code: &str,
+) -> bool {
+    let Some(allowed) = allowed else {
+        return true;
+    };
+    let parent = results
+        .localities
+        .iter()
+        .find(|l| l.code == code)
+        .and_then(|l| l.parent.as_deref());
+    allowed
+        .iter()
+        .any(|a| a == code || Some(a.as_str()) == parent)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -68,7 +99,7 @@ async fn load(
     index: Option<&str>,
 ) -> Result<(OpenCampaign, Fresh, String), AppError> {
     let campaign = campaigns::by_slug(&state.db, slug).await?;
-    require_results_access(req, &campaign).await?;
+    require_unrestricted(require_results_access(req, &campaign).await?)?;
     let fresh = results::results_for(&state.db, &campaign).await?;
     let index = results::resolve_index(&fresh.results, index)?;
     Ok((campaign, fresh, index))
