@@ -436,3 +436,7 @@ designer-index-tree = Index structure
 designer-done-saved = The draft was saved.
 designer-done-published = Published. This version can no longer change.
 designer-first-question = The new section's first question:
+designer-preview = Preview
+designer-preview-phone = Phone
+designer-preview-kiosk = Kiosk
+designer-section = Section

@@ -421,3 +421,7 @@ designer-index-tree = Cấu trúc chỉ số
 designer-done-saved = Đã lưu bản nháp.
 designer-done-published = Đã công bố. Phiên bản này không còn thay đổi được.
 designer-first-question = Câu hỏi đầu tiên của phần mới:
+designer-preview = Xem trước
+designer-preview-phone = Điện thoại
+designer-preview-kiosk = Kiosk
+designer-section = Phần

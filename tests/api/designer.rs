@@ -276,3 +276,68 @@ async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire
 }
 
 use sea_orm::EntityTrait;
+
+#[tokio::test]
+async fn the_designer_previews_a_draft_as_citizens_see_it_on_phone_and_kiosk() {
+    let app = crate::helpers::spawn_app_with_demo().await;
+    add_user(&app, "designer@example.vn", "designer").await;
+    let d = login(&app, "designer@example.vn").await;
+    let list = d
+        .get(app.url("/staff/questionnaires"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("sipas-one-stop"));
+    let db = app.db.connect().await;
+    let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
+        .await
+        .unwrap();
+    let base = format!("/staff/questionnaires/{}/preview", sipas.id);
+    let phone = d
+        .get(app.url(&format!("{base}?mode=phone&section=1&lang=vi")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(phone.status(), 200);
+    let html = phone.text().await.unwrap();
+    assert!(html.contains("Xem trước"));
+    assert!(
+        html.contains("Nơi ngồi chờ có đủ chỗ ngồi"),
+        "section 2 of the SIPAS form"
+    );
+    assert!(
+        !html.contains("Công chức có thái độ giao tiếp lịch sự"),
+        "one section at a time"
+    );
+    let kiosk = d
+        .get(app.url(&format!("{base}?mode=kiosk&lang=en")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(kiosk.contains("The waiting area has enough seats"));
+    assert!(
+        kiosk.contains("The civil servant was polite"),
+        "the kiosk shows everything at once"
+    );
+    assert!(kiosk.contains("kiosk"));
+    // Anonymous visitors cannot preview drafts.
+    assert_eq!(app.get(&base).await.status(), StatusCode::SEE_OTHER);
+    let before = count(&db, "responses").await;
+    let res = d
+        .post(app.url(&base))
+        .form(&[("x", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_client_error(),
+        "nothing can be submitted from a preview"
+    );
+    assert_eq!(count(&db, "responses").await, before);
+}

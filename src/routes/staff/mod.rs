@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(questionnaires::show)
         .service(questionnaires::edit)
         .service(questionnaires::publish)
+        .service(questionnaires::preview)
         .configure(kiosks::configure)
         .configure(invitations::configure);
     planning::configure(cfg);
