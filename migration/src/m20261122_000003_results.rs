@@ -53,6 +53,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The cache's change marker (count and newest id of a campaign's responses) is then
+        // an index-only query, not a scan of the responses.
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_responses_campaign_id")
+                    .table(Alias::new("responses"))
+                    .col(Alias::new("campaign_id"))
+                    .col(Alias::new("id"))
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()
@@ -66,6 +78,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_responses_campaign_id")
+                    .table(Alias::new("responses"))
+                    .to_owned(),
+            )
+            .await?;
         for table in ["result_targets", "result_caches"] {
             manager
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())

@@ -285,6 +285,17 @@ impl ItemPlan {
     }
 }
 
+impl ItemPlan {
+    /// [`ItemPlan::value`] from the streaming reader's answer.
+    fn mirrored(&self, answer: Option<RawAnswer>) -> f64 {
+        match answer {
+            Some(RawAnswer::Number(v)) if self.reverse => (self.min + self.max) as f64 - v,
+            Some(RawAnswer::Number(v)) => v,
+            _ => f64::NAN,
+        }
+    }
+}
+
 /// Items and indices of a questionnaire.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -488,7 +499,107 @@ pub struct Dataset {
 struct Parser {
     data: Dataset,
     items: Vec<ItemPlan>,
+    /// Item position by question code.
+    index: HashMap<String, usize>,
     keep_answers: bool,
+}
+
+/// Reads only the items' answers out of a response's JSON object, without building a map:
+/// the hot loop of a large campaign. Question codes never need JSON escapes (they are
+/// checked codes); a response whose answers cannot be read this way counts as unanswered.
+struct ItemAnswers<'a> {
+    index: &'a HashMap<String, usize>,
+    out: &'a mut [Option<RawAnswer>],
+}
+
+/// An answer as far as estimation cares.
+#[derive(Debug, Clone, Copy)]
+enum RawAnswer {
+    Number(f64),
+    Other,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ItemAnswers<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ItemAnswers<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of answers")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match self.index.get(key) {
+                Some(&k) => {
+                    let v = map.next_value::<AnswerValue>()?;
+                    if let Some(slot) = self.out.get_mut(k) {
+                        *slot = Some(v.0);
+                    }
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct AnswerValue(RawAnswer);
+
+impl<'de> Deserialize<'de> for AnswerValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AnswerValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an answer")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Number(v as f64)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Number(v as f64)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Number(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(match v.trim().parse::<f64>() {
+                    Ok(x) => RawAnswer::Number(x),
+                    Err(_) => RawAnswer::Other,
+                }))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Other))
+            }
+            fn visit_unit<E>(self) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Other))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<AnswerValue, A::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(AnswerValue(RawAnswer::Other))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<AnswerValue, A::Error> {
+                while m
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(AnswerValue(RawAnswer::Other))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Parser {
@@ -518,15 +629,31 @@ impl Parser {
                 };
                 codes.push(code);
             }
-            let answers: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&answers).unwrap_or_default();
-            for (k, item) in self.items.iter().enumerate() {
-                if let Some(col) = d.values.get_mut(k) {
-                    col.push(item.value(answers.get(&item.code)));
-                }
-            }
             if self.keep_answers {
+                let answers: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&answers).unwrap_or_default();
+                for (k, item) in self.items.iter().enumerate() {
+                    if let Some(col) = d.values.get_mut(k) {
+                        col.push(item.value(answers.get(&item.code)));
+                    }
+                }
                 d.answers.push(answers);
+            } else {
+                let mut raw = vec![None; self.items.len()];
+                let mut de = serde_json::Deserializer::from_str(&answers);
+                let read = serde::de::DeserializeSeed::deserialize(
+                    ItemAnswers {
+                        index: &self.index,
+                        out: &mut raw,
+                    },
+                    &mut de,
+                );
+                if read.is_err() {
+                    raw.iter_mut().for_each(|r| *r = None);
+                }
+                for ((item, col), r) in self.items.iter().zip(d.values.iter_mut()).zip(raw) {
+                    col.push(item.mirrored(r));
+                }
             }
         }
     }
@@ -552,9 +679,15 @@ pub async fn load_dataset(
             ..Dataset::default()
         },
         items: plan.items.clone(),
+        index: plan
+            .items
+            .iter()
+            .enumerate()
+            .map(|(k, i)| (i.code.clone(), k))
+            .collect(),
         keep_answers,
     };
-    let mut stream = response::Entity::find()
+    let mut query = response::Entity::find()
         .select_only()
         .column(response::Column::LocalityCode)
         .column(response::Column::Stratum)
@@ -562,11 +695,13 @@ pub async fn load_dataset(
         .column(response::Column::BaseWeight)
         .column(response::Column::Cells)
         .column(response::Column::Answers)
-        .filter(response::Column::CampaignId.eq(campaign.campaign.id))
-        .order_by_asc(response::Column::Id)
-        .into_tuple::<RawRow>()
-        .stream(db)
-        .await?;
+        .filter(response::Column::CampaignId.eq(campaign.campaign.id));
+    // Estimates do not depend on the order of the rows (up to rounding); the microdata
+    // export wants a stable order.
+    if keep_answers {
+        query = query.order_by_asc(response::Column::Id);
+    }
+    let mut stream = query.into_tuple::<RawRow>().stream(db).await?;
     let mut chunk = Vec::with_capacity(CHUNK);
     loop {
         let next = stream.try_next().await?;
