@@ -7,7 +7,7 @@ use crate::services::results::{CampaignResults, ResultRow};
 
 /// One row of `GET /api/v1/campaigns/{slug}/results` and of the CSV/XLSX downloads.
 /// Suppressed rows keep every key, with null numbers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ResultJson {
     pub locality: String,
     pub name: String,

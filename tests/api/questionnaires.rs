@@ -699,6 +699,10 @@ async fn the_openapi_document_is_public_and_lists_the_api() {
         ("get", "/api/v1/questionnaires/{id}/versions/{version}"),
         ("delete", "/api/v1/questionnaires/{id}/versions/{version}"),
         ("get", "/api/v1/questionnaires/{id}/export"),
+        ("post", "/api/v1/campaigns/{slug}/responses"),
+        ("get", "/api/v1/campaigns/{slug}/results"),
+        ("get", "/api/v1/campaigns/{slug}/compare"),
+        ("get", "/api/v1/campaigns/{slug}/targets"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),
@@ -706,5 +710,22 @@ async fn the_openapi_document_is_public_and_lists_the_api() {
         );
     }
     assert!(doc["components"]["schemas"]["Definition"].is_object());
+    let row = &doc["components"]["schemas"]["ResultJson"]["properties"];
+    for key in [
+        "locality",
+        "name",
+        "index",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "df",
+        "n",
+        "deff",
+        "suppressed",
+        "reason",
+    ] {
+        assert!(row[key].is_object(), "ResultJson.{key}");
+    }
     assert!(doc["components"]["securitySchemes"]["token"].is_object());
 }

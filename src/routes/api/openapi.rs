@@ -55,6 +55,10 @@ impl Modify for Security {
     paths(
         document,
         super::campaigns::list,
+        super::responses::submit,
+        super::results::campaign_results,
+        super::results::compare,
+        super::results::targets,
         super::staff::me,
         super::questionnaires::index,
         super::questionnaires::create,
@@ -70,12 +74,13 @@ impl Modify for Security {
         ProblemDoc, FieldError, Text, Definition, Section, Question, QuestionType, Choice,
         ScalePoint, Condition, ConditionOp, IndexMapping, IndexDefinition, IndexElement,
         IndexCriterion, Aggregation, Summary, VersionInfo, CampaignJson, LocalityJson,
-        QuestionnaireJson, SectionJson, QuestionJson
+        QuestionnaireJson, SectionJson, QuestionJson, crate::views::results::ResultJson
     )),
     modifiers(&Security),
     tags(
         (name = "public", description = "No account needed"),
         (name = "questionnaires", description = "Staff: designers write, other staff read"),
+        (name = "results", description = "Public for public campaigns; otherwise analysts (session or token)"),
         (name = "staff", description = "Staff accounts")
     )
 )]

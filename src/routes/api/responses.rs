@@ -26,6 +26,19 @@ pub struct Receipt {
     pub status: &'static str,
 }
 
+#[utoipa::path(post, path = "/api/v1/campaigns/{slug}/responses", tag = "public",
+    params(("slug" = String, Path, description = "The campaign")),
+    request_body(content = Object, content_type = "application/json",
+        description = "{submission_id (UUID), locality, answers: {code: value}, channel?}; strict JSON, at most 64 KiB"),
+    responses((status = 201, description = "Stored (acknowledged after the commit)"),
+        (status = 200, description = "Already stored under this submission_id; nothing new stored"),
+        (status = 400, description = "Malformed JSON, BOM, trailing data, duplicate keys, invalid UTF-8", body = super::openapi::ProblemDoc),
+        (status = 404, description = "Unknown campaign", body = super::openapi::ProblemDoc),
+        (status = 409, description = "Campaign closed or not yet open", body = super::openapi::ProblemDoc),
+        (status = 413, description = "Over 64 KiB", body = super::openapi::ProblemDoc),
+        (status = 415, description = "Not application/json", body = super::openapi::ProblemDoc),
+        (status = 422, description = "Invalid answers, each named", body = super::openapi::ProblemDoc),
+        (status = 429, description = "Too many submissions from this address", body = super::openapi::ProblemDoc)))]
 #[post("/campaigns/{slug}/responses")]
 pub async fn submit(
     req: HttpRequest,

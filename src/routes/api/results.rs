@@ -27,6 +27,16 @@ pub fn parse_level(level: Option<&str>) -> Result<Level, AppError> {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/results", tag = "results",
+    params(("slug" = String, Path, description = "The campaign"),
+        ("level" = Option<String>, Query, description = "national (default), province or commune"),
+        ("index" = Option<String>, Query, description = "An index, element (INDEX/E) or criterion (INDEX/E/C); default the main index")),
+    security((), ("session" = []), ("token" = [])),
+    responses((status = 200, description = "Flat rows; suppressed rows keep every key with null numbers", body = [crate::views::results::ResultJson]),
+        (status = 400, description = "Bad level or unknown index", body = super::openapi::ProblemDoc),
+        (status = 401, description = "Not public and no account", body = super::openapi::ProblemDoc),
+        (status = 403, description = "The account's role may not read results", body = super::openapi::ProblemDoc),
+        (status = 404, description = "Unknown campaign", body = super::openapi::ProblemDoc)))]
 #[get("/campaigns/{slug}/results")]
 pub async fn campaign_results(
     state: web::Data<AppState>,
@@ -110,6 +120,12 @@ pub async fn load_comparison(
 
 /// `GET /api/v1/campaigns/{slug}/compare?with=OTHER&level=…&index=…`: the change of every
 /// locality since the other wave, flagged only where its interval excludes zero.
+#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/compare", tag = "results",
+    params(("slug" = String, Path), ("with" = String, Query, description = "The earlier wave's campaign"),
+        ("level" = Option<String>, Query), ("index" = Option<String>, Query)),
+    security((), ("session" = []), ("token" = [])),
+    responses((status = 200, description = "Change per locality with its CI, flagged only where the CI excludes zero"),
+        (status = 400, body = super::openapi::ProblemDoc), (status = 404, body = super::openapi::ProblemDoc)))]
 #[get("/campaigns/{slug}/compare")]
 pub async fn compare(
     state: web::Data<AppState>,
@@ -135,6 +151,11 @@ pub async fn compare(
 }
 
 /// `GET /api/v1/campaigns/{slug}/targets`: every target with `met`, `missed` or `undecided`.
+#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/targets", tag = "results",
+    params(("slug" = String, Path)),
+    security((), ("session" = []), ("token" = [])),
+    responses((status = 200, description = "Each target: met, missed or not yet decidable at 95%, with the reason"),
+        (status = 404, body = super::openapi::ProblemDoc)))]
 #[get("/campaigns/{slug}/targets")]
 pub async fn targets(
     state: web::Data<AppState>,
