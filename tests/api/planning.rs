@@ -1,56 +1,12 @@
 //! `/staff/plan`: the planner page over the demo's population frame.
 
-use hailong::services::audit::Actor;
-use hailong::services::staff::{self, NewUser};
 use reqwest::{Client, StatusCode};
 
 use crate::helpers::{TestApp, spawn_app_with_demo};
 
-const PASSWORD: &str = "correct horse battery staple";
-
 async fn signed_in(app: &TestApp, email: &str, role: &str) -> Client {
-    let db = app.db.connect().await;
-    staff::create(
-        &db,
-        &Actor::cli(),
-        NewUser {
-            email,
-            role,
-            password: PASSWORD,
-            localities: None,
-        },
-    )
-    .await
-    .unwrap();
-    let c = Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = c
-        .get(app.url("/staff/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page.find(marker).unwrap() + marker.len();
-    let token = page[start..].split('"').next().unwrap().to_owned();
-    let res = c
-        .post(app.url("/staff/login"))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf_token", &token),
-            ("next", "/staff"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    c
+    crate::staff::add_user(app, email, role).await;
+    crate::staff::login(app, email).await
 }
 
 #[tokio::test]

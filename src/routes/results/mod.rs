@@ -278,6 +278,56 @@ fn download_filters(q: &PageQuery) -> Result<Option<Level>, AppError> {
     }
 }
 
+/// The two download formats of the results table.
+#[derive(Clone, Copy)]
+enum Download {
+    Csv,
+    Xlsx,
+}
+
+async fn download(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    q: &PageQuery,
+    lang: Lang,
+    format: Download,
+) -> Result<HttpResponse, Problem> {
+    let run = async {
+        let level = download_filters(q)?;
+        let (campaign, fresh, _) = load(state, req, slug, None).await?;
+        let index = match q.index.as_deref() {
+            Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
+            None => None,
+        };
+        let (body, content_type, extension) = match format {
+            Download::Csv => (
+                export::results_csv(&fresh.results, level, index.as_deref(), lang)?.into_bytes(),
+                "text/csv; charset=utf-8",
+                "csv",
+            ),
+            Download::Xlsx => (
+                export::results_xlsx(&fresh.results, level, index.as_deref(), lang)?,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "xlsx",
+            ),
+        };
+        Ok::<_, AppError>(
+            HttpResponse::Ok()
+                .content_type(content_type)
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-results.{extension}\"",
+                        campaign.campaign.slug
+                    ),
+                ))
+                .body(body),
+        )
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
 #[get("/results/{slug}/results.csv")]
 async fn download_csv(
     state: web::Data<AppState>,
@@ -286,28 +336,7 @@ async fn download_csv(
     q: web::Query<PageQuery>,
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let level = download_filters(&q)?;
-        let (campaign, fresh, _) = load(&state, &req, &slug, None).await?;
-        let index = match q.index.as_deref() {
-            Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
-            None => None,
-        };
-        let body = export::results_csv(&fresh.results, level, index.as_deref(), lang)?;
-        Ok::<_, AppError>(
-            HttpResponse::Ok()
-                .content_type("text/csv; charset=utf-8")
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"{}-results.csv\"",
-                        campaign.campaign.slug
-                    ),
-                ))
-                .body(body),
-        )
-    };
-    run.await.map_err(|e| e.page(lang))
+    download(&state, &req, &slug, &q, lang, Download::Csv).await
 }
 
 #[get("/results/{slug}/results.xlsx")]
@@ -318,26 +347,5 @@ async fn download_xlsx(
     q: web::Query<PageQuery>,
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let level = download_filters(&q)?;
-        let (campaign, fresh, _) = load(&state, &req, &slug, None).await?;
-        let index = match q.index.as_deref() {
-            Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
-            None => None,
-        };
-        let body = export::results_xlsx(&fresh.results, level, index.as_deref(), lang)?;
-        Ok::<_, AppError>(
-            HttpResponse::Ok()
-                .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"{}-results.xlsx\"",
-                        campaign.campaign.slug
-                    ),
-                ))
-                .body(body),
-        )
-    };
-    run.await.map_err(|e| e.page(lang))
+    download(&state, &req, &slug, &q, lang, Download::Xlsx).await
 }
