@@ -273,6 +273,16 @@ async fn export_microdata(
     for note in &files.notes {
         println!("{note}");
     }
+    crate::services::audit::record(
+        db,
+        &crate::services::audit::Actor::cli(),
+        "export.microdata",
+        "campaign",
+        &campaign.campaign.id.to_string(),
+        &format!("{slug} to {}", out.display()),
+    )
+    .await
+    .map_err(|e| CliError::Export(e.to_string()))?;
     println!("wrote {} files to {}", files.files.len(), out.display());
     Ok(())
 }

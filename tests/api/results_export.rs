@@ -212,6 +212,19 @@ async fn small_communes_are_merged_up_in_the_microdata_and_the_export_says_which
     let codebook = std::fs::read_to_string(dir.path().join("codebook.csv")).unwrap();
     assert!(codebook.contains("Rất hài lòng") || codebook.contains("hài lòng"));
     assert!(codebook.starts_with("variable,value,label_vi,label_en"));
+    // The export is in the audit log.
+    let db = app.db.connect().await;
+    let actions: Vec<String> = entity::audit_log::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert!(
+        actions.iter().any(|a| a == "export.microdata"),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test]
@@ -227,3 +240,5 @@ async fn exporting_an_unknown_campaign_fails_with_one_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no campaign \"nope\""), "{err}");
 }
+
+use sea_orm::EntityTrait;
