@@ -203,6 +203,17 @@ mod tests {
     }
 
     #[test]
+    fn no_key_is_defined_twice() {
+        for (lang, source) in SOURCES {
+            let mut keys = keys_of(source);
+            let total = keys.len();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), total, "{} defines a key twice", lang.code());
+        }
+    }
+
+    #[test]
     fn locale_files_parse_without_errors() {
         for (lang, source) in SOURCES {
             assert!(

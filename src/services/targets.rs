@@ -188,7 +188,7 @@ pub async fn create(
 ) -> Result<i64, AppError> {
     let mut errors = Vec::new();
     if results.locality(form.locality.trim()).is_none() {
-        errors.push(FieldError::new("locality", "unknown_locality"));
+        errors.push(FieldError::new("locality", "target_locality_unknown"));
     }
     if results.node(form.index.trim()).is_none() {
         errors.push(FieldError::new("index", "unknown_index_key"));

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
+mod campaign_setup;
 mod campaigns;
 mod cli;
 mod designer;

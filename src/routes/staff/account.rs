@@ -46,6 +46,10 @@ pub async fn dashboard(user: StaffUser) -> Result<HttpResponse, Problem> {
         });
     }
     areas.push(AreaLink {
+        href: "/staff/campaigns",
+        key: "staff-nav-campaigns",
+    });
+    areas.push(AreaLink {
         href: "/staff/questionnaires",
         key: "staff-nav-questionnaires",
     });

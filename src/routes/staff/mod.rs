@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod campaigns;
 pub mod invitations;
 pub mod kiosks;
 pub mod login;
@@ -42,6 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tokens::create)
         .service(tokens::revoke)
         .service(audit::index)
+        .service(campaigns::index)
+        .service(campaigns::create)
+        .service(campaigns::show)
+        .service(campaigns::update)
         .service(questionnaires::index)
         .service(questionnaires::create)
         .service(questionnaires::show)

@@ -1,0 +1,391 @@
+//! Campaign set-up for staff: list, create and edit campaigns (questionnaire
+//! version, service, localities with their design fields, dates, layout,
+//! publication and calibration settings).
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use entity::{
+    campaign, campaign_locality, questionnaire, questionnaire_version, response, service,
+};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::extract::{StaffForm, StaffUser};
+use crate::auth::{Access, Area};
+use crate::domain::campaign::DesignSettings;
+use crate::error::{AppError, Problem, field_message};
+use crate::i18n::Lang;
+use crate::services::audit::Actor;
+use crate::services::campaign_setup::{self, CampaignInput, SetupError};
+use crate::state::AppState;
+
+use super::{render, see_other};
+
+#[derive(Serialize)]
+struct Row {
+    slug: String,
+    name: String,
+    version: String,
+    service: String,
+    opens_on: String,
+    closes_on: String,
+    is_public: bool,
+    localities: u64,
+    responses: u64,
+}
+
+#[derive(Serialize)]
+struct VersionOption {
+    id: i64,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct ServiceOption {
+    code: String,
+    name: String,
+}
+
+/// The form's values, as shown again after a problem.
+#[derive(Serialize, Deserialize, Default, Clone)]
+pub struct CampaignForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name_vi: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    questionnaire_version: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    opens_on: String,
+    #[serde(default)]
+    closes_on: String,
+    #[serde(default)]
+    is_public: Option<String>,
+    #[serde(default)]
+    layout: String,
+    #[serde(default)]
+    localities: String,
+    #[serde(default)]
+    min_n: String,
+    #[serde(default)]
+    min_df: String,
+    #[serde(default)]
+    calibration: String,
+    #[serde(default)]
+    lonely_psu: String,
+}
+
+#[derive(Serialize)]
+struct Page {
+    campaigns: Vec<Row>,
+    versions: Vec<VersionOption>,
+    services: Vec<ServiceOption>,
+    can_write: bool,
+    /// The campaign being edited, if any.
+    editing: Option<String>,
+    form: CampaignForm,
+    errors: Vec<String>,
+}
+
+async fn options(
+    state: &AppState,
+    lang: Lang,
+) -> Result<(Vec<VersionOption>, Vec<ServiceOption>), AppError> {
+    let versions = questionnaire_version::Entity::find()
+        .filter(questionnaire_version::Column::Status.eq("published"))
+        .order_by_asc(questionnaire_version::Column::QuestionnaireId)
+        .order_by_asc(questionnaire_version::Column::Version)
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::new();
+    for v in versions {
+        let code = questionnaire::Entity::find_by_id(v.questionnaire_id)
+            .one(&state.db)
+            .await?
+            .map(|q| q.code)
+            .unwrap_or_default();
+        out.push(VersionOption {
+            id: v.id,
+            label: format!("{code} v{}", v.version),
+        });
+    }
+    let services = service::Entity::find()
+        .order_by_asc(service::Column::Code)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| ServiceOption {
+            name: match lang {
+                Lang::En if !s.name_en.is_empty() => s.name_en,
+                _ => s.name_vi,
+            },
+            code: s.code,
+        })
+        .collect();
+    Ok((out, services))
+}
+
+async fn rows(state: &AppState, lang: Lang) -> Result<Vec<Row>, AppError> {
+    let list = campaign::Entity::find()
+        .order_by_asc(campaign::Column::SortOrder)
+        .order_by_asc(campaign::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut out = Vec::new();
+    for c in list {
+        let version = questionnaire_version::Entity::find_by_id(c.questionnaire_version_id)
+            .one(&state.db)
+            .await?;
+        let code = match &version {
+            Some(v) => questionnaire::Entity::find_by_id(v.questionnaire_id)
+                .one(&state.db)
+                .await?
+                .map(|q| format!("{} v{}", q.code, v.version))
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let service = service::Entity::find_by_id(c.service_id)
+            .one(&state.db)
+            .await?
+            .map(|s| s.code)
+            .unwrap_or_default();
+        let localities = campaign_locality::Entity::find()
+            .filter(campaign_locality::Column::CampaignId.eq(c.id))
+            .count(&state.db)
+            .await?;
+        let responses = response::Entity::find()
+            .filter(response::Column::CampaignId.eq(c.id))
+            .count(&state.db)
+            .await?;
+        out.push(Row {
+            name: match lang {
+                Lang::En if !c.name_en.is_empty() => c.name_en.clone(),
+                _ => c.name_vi.clone(),
+            },
+            slug: c.slug,
+            version: code,
+            service,
+            opens_on: c.opens_on.to_string(),
+            closes_on: c.closes_on.to_string(),
+            is_public: c.is_public,
+            localities,
+            responses,
+        });
+    }
+    Ok(out)
+}
+
+async fn page(
+    state: &AppState,
+    user: &StaffUser,
+    editing: Option<String>,
+    form: CampaignForm,
+    errors: Vec<String>,
+) -> Result<HttpResponse, Problem> {
+    let lang = user.lang;
+    let (versions, services) = options(state, lang).await.map_err(|e| e.page(lang))?;
+    let campaigns = rows(state, lang).await.map_err(|e| e.page(lang))?;
+    let path = match &editing {
+        Some(s) => format!("/staff/campaigns/{s}"),
+        None => "/staff/campaigns".to_owned(),
+    };
+    let failed = !errors.is_empty();
+    let ctx = Page {
+        campaigns,
+        versions,
+        services,
+        can_write: user.role.can(Area::Campaigns, Access::Write),
+        editing,
+        form,
+        errors,
+    };
+    let mut res = render(user, "staff/campaigns.html", &path, ctx)?;
+    if failed {
+        *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(res)
+}
+
+fn blank_form() -> CampaignForm {
+    let d = DesignSettings::default();
+    CampaignForm {
+        layout: "per_section".to_owned(),
+        min_n: d.min_n.to_string(),
+        min_df: d.min_df.to_string(),
+        lonely_psu: d.lonely_psu,
+        ..CampaignForm::default()
+    }
+}
+
+#[get("/campaigns")]
+pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, Problem> {
+    user.require(Area::Campaigns, Access::Read)?;
+    page(&state, &user, None, blank_form(), vec![]).await
+}
+
+#[get("/campaigns/{slug}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    user: StaffUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Campaigns, Access::Read)?;
+    let lang = user.lang;
+    let slug = path.into_inner();
+    let c = campaign::Entity::find()
+        .filter(campaign::Column::Slug.eq(slug.as_str()))
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?
+        .ok_or(AppError::NotFound("campaign_not_found"))
+        .map_err(|e| e.page(lang))?;
+    let lines = campaign_locality::Entity::find()
+        .filter(campaign_locality::Column::CampaignId.eq(c.id))
+        .order_by_asc(campaign_locality::Column::LocalityCode)
+        .all(&state.db)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
+    let design: DesignSettings = serde_json::from_str(&c.design).unwrap_or_default();
+    let service = service::Entity::find_by_id(c.service_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?
+        .map(|s| s.code)
+        .unwrap_or_default();
+    let form = CampaignForm {
+        slug: c.slug.clone(),
+        name_vi: c.name_vi.clone(),
+        name_en: c.name_en.clone(),
+        questionnaire_version: c.questionnaire_version_id.to_string(),
+        service,
+        opens_on: c.opens_on.to_string(),
+        closes_on: c.closes_on.to_string(),
+        is_public: c.is_public.then(|| "1".to_owned()),
+        layout: c.layout.clone(),
+        localities: campaign_setup::locality_lines_text(&lines),
+        min_n: design.min_n.to_string(),
+        min_df: design.min_df.to_string(),
+        calibration: design.calibration.join(", "),
+        lonely_psu: design.lonely_psu.clone(),
+    };
+    page(&state, &user, Some(c.slug), form, vec![]).await
+}
+
+/// Turns the form into the service's input; problems are listed.
+fn input_of(form: &CampaignForm, lang: Lang) -> Result<CampaignInput, Vec<String>> {
+    let mut errors = Vec::new();
+    let date = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    let localities = match campaign_setup::parse_locality_lines(&form.localities) {
+        Ok(l) => l,
+        Err(list) => {
+            errors.extend(
+                list.iter()
+                    .map(|f| format!("{}: {}", f.field, field_message(lang, f))),
+            );
+            vec![]
+        }
+    };
+    let number = |s: &str, default: u32| -> u32 { s.trim().parse().unwrap_or(default) };
+    let defaults = DesignSettings::default();
+    let design = DesignSettings {
+        min_n: number(&form.min_n, defaults.min_n),
+        min_df: number(&form.min_df, defaults.min_df),
+        calibration: form
+            .calibration
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        lonely_psu: if form.lonely_psu.is_empty() {
+            defaults.lonely_psu.clone()
+        } else {
+            form.lonely_psu.clone()
+        },
+        ..defaults
+    };
+    let input = CampaignInput {
+        slug: form.slug.trim().to_owned(),
+        name_vi: form.name_vi.clone(),
+        name_en: form.name_en.clone(),
+        questionnaire_version_id: form.questionnaire_version.trim().parse().unwrap_or(0),
+        service_code: form.service.trim().to_owned(),
+        opens_on: date(&form.opens_on),
+        closes_on: date(&form.closes_on),
+        is_public: form.is_public.is_some(),
+        layout: form.layout.clone(),
+        localities,
+        design,
+    };
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(errors)
+    }
+}
+
+fn problems(lang: Lang, e: SetupError) -> Result<Vec<String>, Problem> {
+    match e {
+        SetupError::Invalid(list) => Ok(list
+            .iter()
+            .map(|f| format!("{}: {}", f.field, field_message(lang, f)))
+            .collect()),
+        SetupError::NotFound => Err(AppError::NotFound("campaign_not_found").page(lang)),
+        SetupError::Db(e) => Err(AppError::from(e).page(lang)),
+    }
+}
+
+#[post("/campaigns")]
+pub async fn create(
+    state: web::Data<AppState>,
+    form: StaffForm<CampaignForm>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    user.require(Area::Campaigns, Access::Write)?;
+    let lang = user.lang;
+    let errors = match input_of(&form, lang) {
+        Ok(input) => {
+            match campaign_setup::create(&state.db, &Actor::staff(user.id, &user.email), &input)
+                .await
+            {
+                Ok(c) => return Ok(see_other(&format!("/staff/campaigns/{}", c.slug))),
+                Err(e) => problems(lang, e)?,
+            }
+        }
+        Err(errors) => errors,
+    };
+    page(&state, &user, None, form, errors).await
+}
+
+#[post("/campaigns/{slug}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: StaffForm<CampaignForm>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    user.require(Area::Campaigns, Access::Write)?;
+    let lang = user.lang;
+    let slug = path.into_inner();
+    let errors = match input_of(&form, lang) {
+        Ok(input) => {
+            match campaign_setup::update(
+                &state.db,
+                &Actor::staff(user.id, &user.email),
+                &slug,
+                &input,
+            )
+            .await
+            {
+                Ok(c) => return Ok(see_other(&format!("/staff/campaigns/{}", c.slug))),
+                Err(e) => problems(lang, e)?,
+            }
+        }
+        Err(errors) => errors,
+    };
+    page(&state, &user, Some(slug), form, errors).await
+}

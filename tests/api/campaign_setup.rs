@@ -1,0 +1,200 @@
+//! Campaign set-up by staff, end to end: the new campaign is listed, takes
+//! answers with its design fields, and refuses bad input as a whole.
+
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{count, spawn_app_with_demo};
+use crate::staff::{add_user, login, page_csrf};
+
+#[tokio::test]
+async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
+    let app = spawn_app_with_demo().await;
+    add_user(&app, "designer@example.vn", "designer").await;
+    add_user(&app, "analyst@example.vn", "analyst").await;
+    let db = app.db.connect().await;
+    let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
+        .await
+        .unwrap();
+    let version = sipas.latest_published().unwrap().id.to_string();
+    let today = Utc::now().date_naive();
+    let (opens, closes) = (today.to_string(), (today + Duration::days(30)).to_string());
+    let d = login(&app, "designer@example.vn").await;
+    let csrf = page_csrf(&app, &d, "/staff/campaigns").await;
+    let campaigns_before = count(&db, "campaigns").await;
+
+    // Every problem at once; nothing saved.
+    let res = d
+        .post(app.url("/staff/campaigns"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("slug", "bad slug"),
+            ("name_vi", ""),
+            ("questionnaire_version", "999999"),
+            ("service", "one_stop"),
+            ("opens_on", closes.as_str()),
+            ("closes_on", opens.as_str()),
+            ("layout", "per_section"),
+            ("localities", "00004\n99999"),
+            ("calibration", "religion"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    for msg in [
+        "Mã không hợp lệ",
+        "Thiếu nội dung tiếng Việt.",
+        "Hãy chọn một phiên bản bảng hỏi đã công bố.",
+        "Ngày đóng phải sau hoặc bằng ngày mở.",
+        "Không có địa bàn mã 99999 vào ngày mở.",
+        "Chưa có số liệu dân số cho biến religion.",
+    ] {
+        assert!(
+            html.contains(msg),
+            "{msg} in {}",
+            &html[html.find("field-errors").unwrap_or(0)..]
+                [..1500.min(html.len() - html.find("field-errors").unwrap_or(0))]
+        );
+    }
+    assert_eq!(count(&db, "campaigns").await, campaigns_before);
+
+    // An analyst may look but not set up.
+    let a = login(&app, "analyst@example.vn").await;
+    assert_eq!(
+        a.get(app.url("/staff/campaigns"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let acsrf = page_csrf(&app, &a, "/staff/campaigns").await;
+    let res = a
+        .post(app.url("/staff/campaigns"))
+        .form(&[("csrf_token", acsrf.as_str()), ("slug", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // A good set-up.
+    let res = d
+        .post(app.url("/staff/campaigns"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("slug", "sipas-hanoi-2027"),
+            ("name_vi", "SIPAS Hà Nội 2027"),
+            ("name_en", "SIPAS Hanoi 2027"),
+            ("questionnaire_version", version.as_str()),
+            ("service", "one_stop"),
+            ("opens_on", opens.as_str()),
+            ("closes_on", closes.as_str()),
+            ("layout", "one_page"),
+            ("is_public", "1"),
+            (
+                "localities",
+                "00004,01-U,C1,812.5,40\n00103,01-U,C2,640,40\n00385,01-R,,1500,30",
+            ),
+            ("min_n", "20"),
+            ("min_df", "1"),
+            ("calibration", "sex, age_group"),
+            ("lonely_psu", "average"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        "/staff/campaigns/sipas-hanoi-2027"
+    );
+    let edit = d
+        .get(app.url("/staff/campaigns/sipas-hanoi-2027"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(edit.contains("00004,01-U,C1,812.5,40"));
+
+    let list: Vec<Value> = app.get("/api/v1/campaigns").await.json().await.unwrap();
+    let new = list
+        .iter()
+        .find(|c| c["slug"] == "sipas-hanoi-2027")
+        .expect("listed");
+    let codes: Vec<&str> = new["localities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["00004", "00103", "00385"]);
+    assert_eq!(new["layout"], "one_page");
+
+    // A response takes the locality's design fields.
+    let id = uuid::Uuid::new_v4().to_string();
+    let body = json!({"submission_id": id, "locality": "00004", "answers": {"sex": "F", "age_group": "18-34", "e1_1": 5}});
+    let res = app
+        .client
+        .post(app.url("/api/v1/campaigns/sipas-hanoi-2027/responses"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let stored = entity::response::Entity::find_by_id(id.clone())
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.stratum.as_deref(), Some("01-U"));
+    assert_eq!(stored.cluster.as_deref(), Some("C1"));
+    assert!((stored.base_weight - 812.5).abs() < 1e-12);
+    let other_version = hailong::services::questionnaires::find(&db, "health-hospital")
+        .await
+        .unwrap();
+    let other = other_version.latest_published().unwrap().id.to_string();
+
+    // With responses, the questionnaire version can no longer change.
+    let res = d
+        .post(app.url("/staff/campaigns/sipas-hanoi-2027"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name_vi", "SIPAS Hà Nội 2027"),
+            ("questionnaire_version", other.as_str()),
+            ("service", "one_stop"),
+            ("opens_on", opens.as_str()),
+            ("closes_on", closes.as_str()),
+            ("layout", "one_page"),
+            ("localities", "00004,01-U,C1,812.5,40"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("không thể đổi phiên bản")
+    );
+    let actions: Vec<String> = entity::audit_log::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert!(actions.iter().any(|a| a == "campaign.create"));
+}
+
+use sea_orm::EntityTrait;
