@@ -341,3 +341,108 @@ async fn the_designer_previews_a_draft_as_citizens_see_it_on_phone_and_kiosk() {
     );
     assert_eq!(count(&db, "responses").await, before);
 }
+
+#[tokio::test]
+async fn conditions_and_reverse_coding_are_edited_and_json_imports_in_the_designer() {
+    let app = crate::helpers::spawn_app_with_demo().await;
+    add_user(&app, "designer@example.vn", "designer").await;
+    let d = login(&app, "designer@example.vn").await;
+    let db = app.db.connect().await;
+    let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
+        .await
+        .unwrap();
+    let csrf = page_csrf(&app, &d, &format!("/staff/questionnaires/{}", sipas.id)).await;
+    let edit = app.url(&format!("/staff/questionnaires/{}/edit", sipas.id));
+    // e1_2 shown only when e1_1 is at least 3, and reverse-coded.
+    let r = post(
+        &d,
+        edit.clone(),
+        &[
+            ("csrf_token", &csrf),
+            ("op", "edit_question"),
+            ("section", "1"),
+            ("question", "1"),
+            ("label_vi", "Trang thiết bị đầy đủ"),
+            ("label_en", "Equipment is adequate"),
+            ("element", "E1"),
+            ("criterion", "E1.2"),
+            ("satisfied_min", "4"),
+            ("reverse", "1"),
+            ("dont_know", "1"),
+            ("cond_question", "e1_1"),
+            ("cond_op", "gte"),
+            ("cond_value", "3"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, def) = hailong::services::questionnaires::latest(&db, sipas.id)
+        .await
+        .unwrap();
+    let q = def.question("e1_2").unwrap();
+    let c = q.condition.as_ref().unwrap();
+    assert_eq!(
+        (
+            c.question.as_str(),
+            c.value.as_ref().and_then(|v| v.as_i64())
+        ),
+        ("e1_1", Some(3))
+    );
+    assert!(q.index.as_ref().unwrap().reverse);
+    // Saving the text again keeps the reverse flag the form shows checked.
+    let page = d
+        .get(app.url(&format!("/staff/questionnaires/{}", sipas.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"reverse\" value=\"1\" checked"));
+    // A condition on a later question is refused with the problem.
+    let r = post(
+        &d,
+        edit.clone(),
+        &[
+            ("csrf_token", &csrf),
+            ("op", "edit_question"),
+            ("section", "1"),
+            ("question", "0"),
+            ("label_vi", "Nơi ngồi chờ"),
+            ("cond_question", "e5_4"),
+            ("cond_op", "answered"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Điều kiện phải dựa vào một câu hỏi đứng trước")
+    );
+
+    // Import pasted JSON: a new questionnaire from an exported one with a new code.
+    let mut json: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&def).unwrap()).unwrap();
+    json["code"] = serde_json::json!("sipas-copy");
+    let lcsrf = page_csrf(&app, &d, "/staff/questionnaires").await;
+    let r = post(
+        &d,
+        app.url("/staff/questionnaires/import"),
+        &[("csrf_token", &lcsrf), ("json", &json.to_string())],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let copy = hailong::services::questionnaires::find(&db, "sipas-copy")
+        .await
+        .unwrap();
+    assert_eq!(copy.versions.len(), 1);
+    let r = post(
+        &d,
+        app.url("/staff/questionnaires/import"),
+        &[("csrf_token", &lcsrf), ("json", "{\"code\": 1}")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

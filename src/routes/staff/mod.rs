@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(campaigns::update)
         .service(questionnaires::index)
         .service(questionnaires::create)
+        .service(questionnaires::import)
         .service(questionnaires::show)
         .service(questionnaires::edit)
         .service(questionnaires::publish)

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::auth::extract::{StaffForm, StaffUser};
 use crate::auth::{Access, Area};
 use crate::domain::questionnaire::{
-    Choice, Definition, IndexMapping, Question, QuestionType, ScalePoint, Section,
+    Choice, Condition, ConditionOp, Definition, IndexMapping, Question, QuestionType, ScalePoint,
+    Section,
 };
 use crate::domain::text::Text;
 use crate::error::{AppError, Problem, field_message};
@@ -68,6 +69,57 @@ pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpRe
         "/staff/questionnaires",
         page,
     )
+}
+
+#[derive(Deserialize)]
+pub struct ImportForm {
+    #[serde(default)]
+    json: String,
+}
+
+/// Imports a questionnaire pasted as Hailong JSON (what the export gives):
+/// a new questionnaire, or a new draft of the one with the same code.
+#[post("/questionnaires/import")]
+pub async fn import(
+    state: web::Data<AppState>,
+    form: StaffForm<ImportForm>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    user.require(Area::Questionnaires, Access::Write)?;
+    let lang = user.lang;
+    let result = match Definition::parse(&form.json) {
+        Ok(def) => crate::services::questionnaire_io::store(
+            &state.db,
+            &Actor::staff(user.id, &user.email),
+            &def,
+        )
+        .await
+        .map(|(id, _)| id),
+        Err(list) => Err(QuestionnaireError::Invalid(list)),
+    };
+    match result {
+        Ok(id) => Ok(see_other(&format!("/staff/questionnaires/{id}?done=saved"))),
+        Err(e) => {
+            let errors = problems(lang, e)?;
+            let list = questionnaires::list(&state.db)
+                .await
+                .map_err(|e| AppError::from(e).page(lang))?;
+            let page = ListPage {
+                questionnaires: list,
+                presets: presets_for(lang),
+                can_write: true,
+                errors,
+            };
+            let mut res = render(
+                &user,
+                "staff/questionnaires.html",
+                "/staff/questionnaires",
+                page,
+            )?;
+            *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -208,6 +260,10 @@ struct QuestionView {
     element: String,
     criterion: String,
     satisfied_min: Option<i64>,
+    reverse: bool,
+    cond_question: String,
+    cond_op: &'static str,
+    cond_value: String,
     dont_know: bool,
     not_applicable: bool,
 }
@@ -293,6 +349,22 @@ fn views(def: &Definition) -> Vec<SectionView> {
                         .map(|m| m.criterion.clone())
                         .unwrap_or_default(),
                     satisfied_min: q.index.as_ref().map(|m| m.satisfied_min),
+                    reverse: q.index.as_ref().is_some_and(|m| m.reverse),
+                    cond_question: q
+                        .condition
+                        .as_ref()
+                        .map(|c| c.question.clone())
+                        .unwrap_or_default(),
+                    cond_op: q.condition.as_ref().map_or("answered", |c| op_name(c.op)),
+                    cond_value: q
+                        .condition
+                        .as_ref()
+                        .and_then(|c| c.value.as_ref())
+                        .map(|v| match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .unwrap_or_default(),
                     dont_know: q.dont_know,
                     not_applicable: q.not_applicable,
                 })
@@ -432,6 +504,48 @@ fn missing(what: &str) -> AppError {
     }
 }
 
+fn op_name(op: ConditionOp) -> &'static str {
+    match op {
+        ConditionOp::Answered => "answered",
+        ConditionOp::Eq => "eq",
+        ConditionOp::Ne => "ne",
+        ConditionOp::Gte => "gte",
+        ConditionOp::Lte => "lte",
+    }
+}
+
+/// The condition of the edit form: none without a question; the value is a
+/// whole number, `true`/`false`, or else an option value.
+fn condition_of(form: &HashMap<String, String>) -> Result<Option<Condition>, AppError> {
+    let question = field(form, "cond_question");
+    if question.is_empty() {
+        return Ok(None);
+    }
+    let op = match field(form, "cond_op") {
+        "answered" | "" => ConditionOp::Answered,
+        "eq" => ConditionOp::Eq,
+        "ne" => ConditionOp::Ne,
+        "gte" => ConditionOp::Gte,
+        "lte" => ConditionOp::Lte,
+        _ => return Err(missing("condition")),
+    };
+    let raw = field(form, "cond_value");
+    let value = if op == ConditionOp::Answered || raw.is_empty() {
+        None
+    } else if let Ok(n) = raw.parse::<i64>() {
+        Some(serde_json::Value::from(n))
+    } else if raw == "true" || raw == "false" {
+        Some(serde_json::Value::from(raw == "true"))
+    } else {
+        Some(serde_json::Value::from(raw))
+    };
+    Ok(Some(Condition {
+        question: question.to_owned(),
+        op,
+        value,
+    }))
+}
+
 /// A new question from the form: its code (from `code_field`), type, texts
 /// and, for choices, options; scales get the standard five labelled points.
 fn new_question(form: &HashMap<String, String>, code_field: &str) -> Result<Question, AppError> {
@@ -534,6 +648,7 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                         help
                     };
                     q.required = form.contains_key("required");
+                    q.condition = condition_of(form)?;
                     q.dont_know = form.contains_key("dont_know");
                     q.not_applicable = form.contains_key("not_applicable");
                     if matches!(q.kind, QuestionType::Number) {
