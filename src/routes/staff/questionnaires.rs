@@ -54,21 +54,37 @@ fn presets_for(lang: Lang) -> Vec<PresetOption> {
 #[get("/questionnaires")]
 pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, Problem> {
     user.require(Area::Questionnaires, Access::Read)?;
+    list_page(&state, &user, vec![]).await
+}
+
+/// The list of questionnaires, with the problems of a refused create or
+/// import (then answered 422).
+async fn list_page(
+    state: &AppState,
+    user: &StaffUser,
+    errors: Vec<String>,
+) -> Result<HttpResponse, Problem> {
+    let lang = user.lang;
     let list = questionnaires::list(&state.db)
         .await
-        .map_err(|e| AppError::from(e).page(user.lang))?;
+        .map_err(|e| AppError::from(e).page(lang))?;
+    let failed = !errors.is_empty();
     let page = ListPage {
         questionnaires: list,
-        presets: presets_for(user.lang),
+        presets: presets_for(lang),
         can_write: user.role.can(Area::Questionnaires, Access::Write),
-        errors: vec![],
+        errors,
     };
-    render(
-        &user,
+    let mut res = render(
+        user,
         "staff/questionnaires.html",
         "/staff/questionnaires",
         page,
-    )
+    )?;
+    if failed {
+        *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(res)
 }
 
 #[derive(Deserialize)]
@@ -101,23 +117,7 @@ pub async fn import(
         Ok(id) => Ok(see_other(&format!("/staff/questionnaires/{id}?done=saved"))),
         Err(e) => {
             let errors = problems(lang, e)?;
-            let list = questionnaires::list(&state.db)
-                .await
-                .map_err(|e| AppError::from(e).page(lang))?;
-            let page = ListPage {
-                questionnaires: list,
-                presets: presets_for(lang),
-                can_write: true,
-                errors,
-            };
-            let mut res = render(
-                &user,
-                "staff/questionnaires.html",
-                "/staff/questionnaires",
-                page,
-            )?;
-            *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(res)
+            list_page(&state, &user, errors).await
         }
     }
 }
@@ -221,23 +221,7 @@ pub async fn create(
         Ok(created) => Ok(see_other(&format!("/staff/questionnaires/{}", created.id))),
         Err(e) => {
             let errors = problems(lang, e)?;
-            let list = questionnaires::list(&state.db)
-                .await
-                .map_err(|e| AppError::from(e).page(lang))?;
-            let page = ListPage {
-                questionnaires: list,
-                presets: presets_for(lang),
-                can_write: true,
-                errors,
-            };
-            let mut res = render(
-                &user,
-                "staff/questionnaires.html",
-                "/staff/questionnaires",
-                page,
-            )?;
-            *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(res)
+            list_page(&state, &user, errors).await
         }
     }
 }
