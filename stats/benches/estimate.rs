@@ -131,10 +131,12 @@ fn main() {
         IndexSpec {
             name: "access".into(),
             items: (1..=5).map(|k| (format!("q{k}"), 1.0)).collect(),
+            kind: hailong_stats::IndexKind::Shares,
         },
         IndexSpec {
             name: "overall".into(),
             items: (1..=ITEMS).map(|k| (format!("q{k}"), 1.0)).collect(),
+            kind: hailong_stats::IndexKind::Shares,
         },
     ];
     let estimator =

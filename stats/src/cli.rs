@@ -3,7 +3,8 @@
 //! ```text
 //! hailong estimate --input FILE.csv --items q1,q2,… [--weight COL] [--strata COL]
 //!   [--psu COL[,COL2]] [--fpc COL[,COL2]] [--by COL] [--satisfied-min 4]
-//!   [--index NAME=ITEM[:WEIGHT],…]… [--calibrate MARGINS.csv] [--ci logit|wilson|beta|t]
+//!   [--index NAME=ITEM[:WEIGHT],…]… [--pooled NAME=…]… [--score NAME=…]… [--scale 1,5]
+//!   [--calibrate MARGINS.csv] [--ci logit|wilson|beta|t]
 //!   [--level 0.95] [--lonely-psu fail|remove|certainty|adjust|average] [--format json|csv]
 //! ```
 //!
@@ -28,7 +29,9 @@ use thiserror::Error;
 use crate::calibration::{Calibration, Margin};
 use crate::design::{Design, DesignSpec, LonelyPsu, Stage};
 use crate::error::StatsError;
-use crate::estimate::{Domains, Estimate, EstimateOptions, Estimator, IndexSpec, Item, Statistic};
+use crate::estimate::{
+    Domains, Estimate, EstimateOptions, Estimator, IndexKind, IndexSpec, Item, Statistic,
+};
 use crate::factor::Factor;
 use crate::intervals::CiMethod;
 
@@ -72,6 +75,16 @@ pub struct EstimateArgs {
     /// Composite index: weighted mean of the items' "satisfied" shares (repeatable).
     #[arg(long = "index", value_parser = parse_index, value_name = "NAME=ITEM[:WEIGHT],…")]
     pub index: Vec<IndexSpec>,
+    /// Pooled share satisfied: satisfied answers over all answers of the items, a ratio of
+    /// weighted totals (repeatable; R: `svyratio`).
+    #[arg(long = "pooled", value_parser = parse_index, value_name = "NAME=ITEM[:WEIGHT],…")]
+    pub pooled: Vec<IndexSpec>,
+    /// Score: weighted mean of the items' means rescaled to 0–1 by `--scale` (repeatable).
+    #[arg(long = "score", value_parser = parse_index, value_name = "NAME=ITEM[:WEIGHT],…")]
+    pub score: Vec<IndexSpec>,
+    /// Answer scale of every item, for `--score`.
+    #[arg(long, value_delimiter = ',', default_values_t = [1.0, 5.0], value_name = "MIN,MAX")]
+    pub scale: Vec<f64>,
     /// Population margins (variable,category,total) to post-stratify (one variable) or rake to.
     #[arg(long, value_name = "MARGINS.csv")]
     pub calibrate: Option<PathBuf>,
@@ -124,10 +137,7 @@ pub fn parse_index(text: &str) -> Result<IndexSpec, String> {
     if items.is_empty() {
         return Err(format!("index \"{name}\" has no items"));
     }
-    Ok(IndexSpec {
-        name: name.to_owned(),
-        items,
-    })
+    Ok(IndexSpec::shares(name, items))
 }
 
 /// Errors of `hailong estimate`: one line, naming the file, line and column where it applies.
@@ -639,14 +649,33 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
         .iter()
         .zip(items)
         .map(|(name, values)| {
-            Item::new(name.clone(), values).with_satisfied_min(args.satisfied_min)
+            let item = Item::new(name.clone(), values).with_satisfied_min(args.satisfied_min);
+            match args.scale.as_slice() {
+                [lo, hi] => item.with_scale(*lo, *hi),
+                _ => item,
+            }
         })
+        .collect();
+    let indices = args
+        .index
+        .iter()
+        .cloned()
+        .chain(
+            args.pooled
+                .iter()
+                .map(|i| i.clone().with_kind(IndexKind::PooledShare)),
+        )
+        .chain(
+            args.score
+                .iter()
+                .map(|i| i.clone().with_kind(IndexKind::Score)),
+        )
         .collect();
     Ok(Survey {
         design,
         domains,
         items,
-        indices: args.index.clone(),
+        indices,
         lines,
     })
 }

@@ -53,6 +53,8 @@ pub struct Item {
     pub values: Vec<f64>,
     /// An answer `≥ satisfied_min` counts as satisfied (default 4 on a 1–5 scale).
     pub satisfied_min: f64,
+    /// The answer scale `(min, max)`, needed by [`IndexKind::Score`] indices.
+    pub scale: Option<(f64, f64)>,
 }
 
 impl Item {
@@ -62,6 +64,7 @@ impl Item {
             name: name.into(),
             values,
             satisfied_min: 4.0,
+            scale: None,
         }
     }
 
@@ -75,16 +78,65 @@ impl Item {
         self.satisfied_min = min;
         self
     }
+
+    /// The same item with its answer scale (for [`IndexKind::Score`]).
+    pub fn with_scale(mut self, min: f64, max: f64) -> Item {
+        self.scale = Some((min, max));
+        self
+    }
 }
 
-/// A composite index: the weighted mean of its items' "satisfied" shares, weights normalised
-/// by their sum.
+/// A composite index over some items with positive weights `a_k` (normalised by their sum);
+/// what it combines is its [`IndexKind`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexSpec {
     /// Name of the index (reported as `item`).
     pub name: String,
     /// `(item name, weight)` pairs; weights must be positive.
     pub items: Vec<(String, f64)>,
+    /// What the index combines.
+    pub kind: IndexKind,
+}
+
+impl IndexSpec {
+    /// The weighted mean of the items' "satisfied" shares ([`IndexKind::Shares`]).
+    pub fn shares(name: impl Into<String>, items: Vec<(String, f64)>) -> IndexSpec {
+        IndexSpec {
+            name: name.into(),
+            items,
+            kind: IndexKind::Shares,
+        }
+    }
+
+    /// The same items combined another way.
+    pub fn with_kind(mut self, kind: IndexKind) -> IndexSpec {
+        self.kind = kind;
+        self
+    }
+}
+
+/// How an index combines its items (weights `a_k` normalised to sum 1; `o_ik = 1` when row
+/// `i` answered item `k`, `s_ik = 1` when that answer is satisfied; each item on its own
+/// respondents).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexKind {
+    /// `I = Σ_k a_k p_k`, the weighted mean of the items' satisfied shares (SIPAS). R:
+    /// `svycontrast(svyratio(~s1+…, ~o1+…, covmat = TRUE), a)`.
+    #[default]
+    Shares,
+    /// Rescaled mean score `I = Σ_k a_k (ȳ_k − min_k) / (max_k − min_k)`, in [0, 1], linear in
+    /// the item means (every item needs [`Item::with_scale`]); linearised
+    /// `z = Σ_k a_k / (max_k − min_k) · w o_k (y_k − ȳ_k) / N̂_k`. R:
+    /// `svycontrast(svyratio(~y1+…, ~o1+…, covmat = TRUE), a / (max − min))` (the constant does
+    /// not change the variance).
+    Score,
+    /// Pooled share satisfied: the ratio of totals `R = Σ_i w_i Σ_k a_k s_ik / Σ_i w_i Σ_k a_k
+    /// o_ik` (with equal weights, satisfied answers over all answers given), linearised
+    /// `z_i = w_i (y_i − R x_i) / X̂` with `y_i = Σ_k a_k s_ik`, `x_i = Σ_k a_k o_ik` on the
+    /// domain's rows. R: `svyratio(~y, ~x, design)` (`svyby(…, svyratio)` for domains).
+    /// Estimable where some item was answered.
+    PooledShare,
 }
 
 /// The domain of every row: a code into `labels`, or [`Domains::OUTSIDE`].
@@ -249,11 +301,29 @@ impl Default for EstimateOptions {
 pub struct Estimator<'a> {
     design: &'a Design,
     items: &'a [Item],
-    /// `(name, [(item, normalised weight)])` of every index.
-    indices: Vec<(String, Vec<(usize, f64)>)>,
-    /// The same linear combinations, without names, for the variance pass.
+    /// Every index, checked.
+    indices: Vec<Composite>,
+    /// Each index as a linear combination of row-level targets, for the variance pass.
     lins: Vec<Vec<(usize, f64)>>,
+    /// `[(item, normalised weight)]` of every pooled ratio (row-level targets `2K + q`).
+    ratios: Vec<Vec<(usize, f64)>>,
     options: EstimateOptions,
+}
+
+/// A checked index. Row-level targets are numbered: item means `0..K`, satisfied shares
+/// `K..2K`, pooled ratios `2K..2K + Q`.
+#[derive(Debug, Clone)]
+struct Composite {
+    name: String,
+    /// `(item, normalised weight)`.
+    items: Vec<(usize, f64)>,
+    /// `estimate = Σ coefficient · target + offset`.
+    lin: Vec<(usize, f64)>,
+    offset: f64,
+    /// The pooled ratio of a [`IndexKind::PooledShare`] index.
+    ratio: Option<usize>,
+    /// A share (an effective sample size `p (1 − p) / V` makes sense).
+    share_like: bool,
 }
 
 /// Point-estimate sums per (domain, item), from one pass over the rows.
@@ -278,6 +348,9 @@ struct Sums {
     varies: Vec<bool>,
     /// Respondents with ≥ 1 answer among each index's items, per (domain, index).
     n_index: Vec<u64>,
+    /// `Σ w y` and `Σ w x` of every pooled ratio, per (domain, ratio).
+    ratio_y: Vec<f64>,
+    ratio_x: Vec<f64>,
 }
 
 impl Sums {
@@ -349,6 +422,23 @@ fn rounding_zero(v: f64, estimate: f64) -> f64 {
     }
 }
 
+/// `(y_i, x_i) = (Σ_k a_k s_ik, Σ_k a_k o_ik)` of a pooled ratio on row `i`.
+#[inline]
+pub(crate) fn ratio_row(ratio: &[(usize, f64)], columns: &[(&[f64], f64)], i: usize) -> (f64, f64) {
+    let (mut y, mut x) = (0.0, 0.0);
+    for &(k, a) in ratio {
+        let (col, thr) = columns[k];
+        let v = col[i];
+        if !v.is_nan() {
+            x += a;
+            if v >= thr {
+                y += a;
+            }
+        }
+    }
+    (y, x)
+}
+
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
@@ -396,7 +486,9 @@ impl<'a> Estimator<'a> {
                 )));
             }
         }
-        let mut lin_indices = Vec::with_capacity(indices.len());
+        let k_all = items.len();
+        let mut composites = Vec::with_capacity(indices.len());
+        let mut ratios = Vec::new();
         for spec in indices {
             if spec.items.is_empty() {
                 return Err(StatsError::Invalid(format!(
@@ -421,14 +513,50 @@ impl<'a> Estimator<'a> {
                 }
                 lin.push((k, w / total));
             }
-            lin_indices.push((spec.name.clone(), lin));
+            let mut c = Composite {
+                name: spec.name.clone(),
+                items: lin.clone(),
+                lin: Vec::new(),
+                offset: 0.0,
+                ratio: None,
+                share_like: true,
+            };
+            match spec.kind {
+                IndexKind::Shares => {
+                    c.lin = lin.iter().map(|&(k, a)| (k_all + k, a)).collect();
+                }
+                IndexKind::Score => {
+                    c.share_like = false;
+                    for &(k, a) in &lin {
+                        let item = &items[k];
+                        let (lo, hi) = item
+                            .scale
+                            .filter(|(lo, hi)| hi > lo && lo.is_finite() && hi.is_finite())
+                            .ok_or_else(|| {
+                                StatsError::Invalid(format!(
+                                    "index \"{}\": item \"{}\" needs a scale with min < max",
+                                    spec.name, item.name
+                                ))
+                            })?;
+                        c.lin.push((k, a / (hi - lo)));
+                        c.offset -= a * lo / (hi - lo);
+                    }
+                }
+                IndexKind::PooledShare => {
+                    c.ratio = Some(ratios.len());
+                    c.lin = vec![(2 * k_all + ratios.len(), 1.0)];
+                    ratios.push(lin);
+                }
+            }
+            composites.push(c);
         }
-        let lins = lin_indices.iter().map(|(_, l)| l.clone()).collect();
+        let lins = composites.iter().map(|c| c.lin.clone()).collect();
         Ok(Estimator {
             design,
             items,
-            indices: lin_indices,
+            indices: composites,
             lins,
+            ratios,
             options,
         })
     }
@@ -466,6 +594,8 @@ impl<'a> Estimator<'a> {
             first: vec![f64::NAN; size],
             varies: vec![false; size],
             n_index: vec![0; n_dom * self.indices.len()],
+            ratio_y: vec![0.0; n_dom * self.ratios.len()],
+            ratio_x: vec![0.0; n_dom * self.ratios.len()],
         };
         let columns: Vec<(&[f64], f64)> = self
             .items
@@ -500,11 +630,17 @@ impl<'a> Estimator<'a> {
             }
             if !self.indices.is_empty() && wi > 0.0 {
                 let n_ix = self.indices.len();
-                for (ix, (_, lin)) in self.indices.iter().enumerate() {
-                    if lin.iter().any(|&(k, _)| !columns[k].0[i].is_nan()) {
+                for (ix, c) in self.indices.iter().enumerate() {
+                    if c.items.iter().any(|&(k, _)| !columns[k].0[i].is_nan()) {
                         s.n_index[d as usize * n_ix + ix] += 1;
                     }
                 }
+            }
+            let n_q = self.ratios.len();
+            for (q, ratio) in self.ratios.iter().enumerate() {
+                let (y, x) = ratio_row(ratio, &columns, i);
+                s.ratio_y[d as usize * n_q + q] += wi * y;
+                s.ratio_x[d as usize * n_q + q] += wi * x;
             }
         }
         s
@@ -516,7 +652,15 @@ impl<'a> Estimator<'a> {
             mean: vec![0.0; len],
             share: vec![0.0; len],
             scale: vec![0.0; len],
+            ratio: vec![0.0; s.ratio_x.len()],
+            ratio_scale: vec![0.0; s.ratio_x.len()],
         };
+        for (slot, (&y, &x)) in s.ratio_y.iter().zip(&s.ratio_x).enumerate() {
+            if x > 0.0 {
+                c.ratio[slot] = y / x;
+                c.ratio_scale[slot] = 1.0 / x;
+            }
+        }
         for slot in 0..len {
             if s.total[slot] > 0.0 {
                 c.mean[slot] = s.mean(slot);
@@ -531,8 +675,29 @@ impl<'a> Estimator<'a> {
         Targets {
             columns: self.items.iter().map(|i| i.values.as_slice()).collect(),
             thresholds: self.items.iter().map(|i| i.satisfied_min).collect(),
+            ratios: &self.ratios,
             indices: &self.lins,
         }
+    }
+
+    /// The point estimate of an index in source domain `d`, if estimable: every item answered
+    /// in the domain (a pooled share: some answer).
+    fn composite(&self, c: &Composite, sums: &Sums, centres: &Centres, d: usize) -> Option<f64> {
+        let k_all = self.items.len();
+        if let Some(q) = c.ratio {
+            let slot = d * self.ratios.len() + q;
+            return (sums.ratio_x[slot] > 0.0).then(|| centres.ratio[slot]);
+        }
+        if !c.items.iter().all(|&(k, _)| sums.n[d * k_all + k] > 0) {
+            return None;
+        }
+        Some(
+            c.lin
+                .iter()
+                .map(|&(r, a)| a * centres.target(r, d, k_all, self.ratios.len()))
+                .sum::<f64>()
+                + c.offset,
+        )
     }
 
     /// Estimates for every domain: for each domain (in label order) the mean and "satisfied"
@@ -626,12 +791,12 @@ impl<'a> Estimator<'a> {
                     ..base
                 });
             }
-            for (ix, (name, lin)) in self.indices.iter().enumerate() {
+            let r_all = targets.r();
+            for (ix, c) in self.indices.iter().enumerate() {
                 let n = sums.n_index[d * self.indices.len() + ix];
-                let estimable = lin.iter().all(|&(k, _)| sums.n[d * k_all + k] > 0);
                 let mut e = Estimate {
                     domain: label.clone(),
-                    item: name.clone(),
+                    item: c.name.clone(),
                     statistic: Statistic::Index,
                     n,
                     estimate: None,
@@ -642,19 +807,17 @@ impl<'a> Estimator<'a> {
                     deff: None,
                     n_eff: None,
                 };
-                if estimable {
-                    let est: f64 = lin
-                        .iter()
-                        .map(|&(k, a)| a * centres.share[d * k_all + k])
-                        .sum();
-                    let v = rounding_zero(var[d * j_all + 2 * k_all + ix], est);
+                if let Some(est) = self.composite(c, &sums, &centres, d) {
+                    let v = rounding_zero(var[d * j_all + r_all + ix], est);
                     let se = v.sqrt();
                     let (lo, hi) = wald(est, se, t);
                     e.estimate = finite(est);
                     e.se = finite(se);
                     e.ci_low = lo.and_then(finite);
                     e.ci_high = hi.and_then(finite);
-                    e.n_eff = (v > 0.0).then(|| est * (1.0 - est) / v).and_then(finite);
+                    e.n_eff = (v > 0.0 && c.share_like)
+                        .then(|| est * (1.0 - est) / v)
+                        .and_then(finite);
                 }
                 out.push(e);
             }
@@ -663,9 +826,26 @@ impl<'a> Estimator<'a> {
     }
 
     /// Estimates for several domain partitions of the same rows (e.g. commune, province,
-    /// national), one [`Estimator::estimate`] per partition.
+    /// national), one [`Estimator::estimate`] per partition, each on its own thread (the
+    /// results do not depend on that: every partition is computed exactly as alone).
     pub fn estimate_levels(&self, levels: &[&Domains]) -> Result<Vec<Vec<Estimate>>, StatsError> {
-        levels.iter().map(|d| self.estimate(d)).collect()
+        if levels.len() < 2 {
+            return levels.iter().map(|d| self.estimate(d)).collect();
+        }
+        std::thread::scope(|scope| {
+            let running: Vec<_> = levels
+                .iter()
+                .map(|d| scope.spawn(move || self.estimate(d)))
+                .collect();
+            running
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StatsError::Invalid("an estimation thread panicked".into()))
+                    })
+                })
+                .collect()
+        })
     }
 
     /// The difference `a − b` between two domains of the same partition (or two waves coded
@@ -739,14 +919,14 @@ impl<'a> Estimator<'a> {
             push(&item.name, Statistic::Satisfied, n, e_s, var[k_all + k]);
         }
         let n_ix = self.indices.len();
-        for (ix, (name, lin)) in self.indices.iter().enumerate() {
+        let r_all = targets.r();
+        for (ix, c) in self.indices.iter().enumerate() {
             let n = sums.n_index[ca as usize * n_ix + ix] + sums.n_index[cb as usize * n_ix + ix];
-            let est = lin.iter().all(|&(k, _)| ok(k)).then(|| {
-                lin.iter()
-                    .map(|&(k, w)| w * (centres.share[sa + k] - centres.share[sb + k]))
-                    .sum::<f64>()
-            });
-            push(name, Statistic::Index, n, est, var[2 * k_all + ix]);
+            let est = self
+                .composite(c, &sums, &centres, ca as usize)
+                .zip(self.composite(c, &sums, &centres, cb as usize))
+                .map(|(ea, eb)| ea - eb);
+            push(&c.name, Statistic::Index, n, est, var[r_all + ix]);
         }
         Ok(out)
     }

@@ -50,6 +50,8 @@ mod variance;
 pub use calibration::{Calibration, Margin};
 pub use design::{Design, DesignSpec, LonelyPsu, Stage};
 pub use error::StatsError;
-pub use estimate::{Domains, Estimate, EstimateOptions, Estimator, IndexSpec, Item, Statistic};
+pub use estimate::{
+    Domains, Estimate, EstimateOptions, Estimator, IndexKind, IndexSpec, Item, Statistic,
+};
 pub use factor::Factor;
 pub use intervals::CiMethod;

@@ -23,14 +23,18 @@
 
 use crate::design::{Design, LonelyPsu, NodeInfo, NodeKind};
 
-/// The statistics computed per domain: for every item its mean and its "satisfied" share,
-/// then the composite indices (linear combinations of the shares).
+/// The statistics computed per domain. Row-level targets (each with its own linearised
+/// variable): for every item its mean (`0..K`) and its "satisfied" share (`K..2K`), then the
+/// pooled ratios (`2K..2K + Q`); then the composite indices, linear combinations of row-level
+/// targets.
 pub(crate) struct Targets<'a> {
     /// Item answers, NaN = missing.
     pub columns: Vec<&'a [f64]>,
     /// "Satisfied" means `answer ≥ threshold`.
     pub thresholds: Vec<f64>,
-    /// Indices as `(item, normalised weight)` lists.
+    /// Pooled ratios as `(item, normalised weight)` lists.
+    pub ratios: &'a [Vec<(usize, f64)>],
+    /// Indices as `(row-level target, coefficient)` lists.
     pub indices: &'a [Vec<(usize, f64)>],
 }
 
@@ -38,22 +42,40 @@ impl Targets<'_> {
     fn k(&self) -> usize {
         self.columns.len()
     }
-    /// Row-level targets: means and shares.
-    fn r(&self) -> usize {
-        2 * self.columns.len()
+    /// Row-level targets: means, shares and pooled ratios.
+    pub fn r(&self) -> usize {
+        2 * self.columns.len() + self.ratios.len()
     }
     /// All targets per domain.
     pub fn j(&self) -> usize {
-        2 * self.columns.len() + self.indices.len()
+        self.r() + self.indices.len()
     }
 }
 
-/// The point estimates that centre the linearised variables, per (source domain, item).
+/// The point estimates that centre the linearised variables, per (source domain, item) and
+/// per (source domain, pooled ratio).
 pub(crate) struct Centres {
     pub mean: Vec<f64>,
     pub share: Vec<f64>,
     /// `1 / N̂` of the (domain, item), 0 when not estimable.
     pub scale: Vec<f64>,
+    /// `R = Ŷ / X̂` of the (domain, ratio).
+    pub ratio: Vec<f64>,
+    /// `1 / X̂` of the (domain, ratio), 0 when not estimable.
+    pub ratio_scale: Vec<f64>,
+}
+
+impl Centres {
+    /// The point estimate of row-level target `r` in source domain `d`.
+    pub fn target(&self, r: usize, d: usize, k: usize, q: usize) -> f64 {
+        if r < k {
+            self.mean[d * k + r]
+        } else if r < 2 * k {
+            self.share[d * k + r - k]
+        } else {
+            self.ratio[d * q + r - 2 * k]
+        }
+    }
 }
 
 /// Where a row goes: `(output domain, source domain for the centres, sign)`.
@@ -155,6 +177,13 @@ pub(crate) fn variances<M: RowMap>(
 ) -> Vec<f64> {
     let depth = design.levels.len() - 1;
     let k = targets.k();
+    let q_all = targets.ratios.len();
+    let columns: Vec<(&[f64], f64)> = targets
+        .columns
+        .iter()
+        .zip(&targets.thresholds)
+        .map(|(c, t)| (*c, *t))
+        .collect();
     let cal = design.calibration.as_ref();
     let dims = Dims {
         j: targets.j(),
@@ -239,19 +268,41 @@ pub(crate) fn variances<M: RowMap>(
                         }
                     }
                 }
+                // Pooled ratios: z = w (y − R x) / X̂ on rows with an answer.
+                for (q, ratio) in targets.ratios.iter().enumerate() {
+                    // Every row of the domain counts as present (R: the ratio on
+                    // design[domain, ]), answered or not.
+                    let r = 2 * k + q;
+                    if dims.presence {
+                        acc.cnt[base_v + r] += 1;
+                    }
+                    let (y, x) = crate::estimate::ratio_row(ratio, &columns, i);
+                    if x == 0.0 {
+                        continue;
+                    }
+                    let slot = d * q_all + q;
+                    let z = w * centres.ratio_scale[slot] * (y - centres.ratio[slot] * x);
+                    acc.sum[base_v + r] += z;
+                    if let Some(cal) = cal {
+                        let ar = (v * r_all + r) * c_all;
+                        for p in &cal.projections {
+                            out.a[ar + p.cell[i] as usize] += z * p.rho[i];
+                        }
+                    }
+                }
                 if dims.presence {
                     for ix in 0..targets.indices.len() {
-                        acc.cnt[base_v + 2 * k + ix] += 1;
+                        acc.cnt[base_v + r_all + ix] += 1;
                     }
                 }
             }
-            // Index totals of the leaf: linear combinations of the share totals.
+            // Index totals of the leaf: linear combinations of the row-level totals.
             if !targets.indices.is_empty() {
                 for &v in &acc.touched {
                     let base = v as usize * j_all;
                     for (ix, lin) in targets.indices.iter().enumerate() {
-                        let t: f64 = lin.iter().map(|&(kk, a)| a * acc.sum[base + k + kk]).sum();
-                        acc.sum[base + 2 * k + ix] = t;
+                        let t: f64 = lin.iter().map(|&(r, a)| a * acc.sum[base + r]).sum();
+                        acc.sum[base + r_all + ix] = t;
                     }
                 }
             }
@@ -451,7 +502,6 @@ fn finish(
     n_vdom: usize,
 ) -> Vec<f64> {
     let (j_all, r_all, c_all) = (dims.j, dims.r, dims.c);
-    let k = targets.k();
     if let Some(cal) = &design.calibration {
         let mut beta = vec![0.0; r_all * c_all];
         let mut beta_ix = vec![0.0; c_all];
@@ -495,15 +545,14 @@ fn finish(
             for (ix, lin) in targets.indices.iter().enumerate() {
                 beta_ix.iter_mut().for_each(|x| *x = 0.0);
                 g_ix.iter_mut().for_each(|x| *x = 0.0);
-                for &(kk, w) in lin {
-                    let r = k + kk;
+                for &(r, w) in lin {
                     for c in 0..c_all {
                         beta_ix[c] += w * beta[r * c_all + c];
                         g_ix[c] += w * out.g[ab + r * c_all + c];
                     }
                 }
                 add(
-                    &mut out.var[v * j_all + 2 * k + ix],
+                    &mut out.var[v * j_all + r_all + ix],
                     &beta_ix,
                     &g_ix,
                     &mut mb,
