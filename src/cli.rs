@@ -53,7 +53,8 @@ pub enum Command {
     /// error, or the allocation of a budget with its expected margins.
     Plan(Box<crate::cli_localities::PlanArgs>),
     /// Draw clusters (communes…) with probability proportional to size,
-    /// per stratum, from a recorded seed; optionally into a campaign.
+    /// per stratum, from a recorded seed, optionally with a second stage
+    /// (villages, desks) within them; optionally into a campaign.
     Draw(Box<crate::cli_localities::DrawArgs>),
     /// Export a campaign's data.
     Export(ExportArgs),

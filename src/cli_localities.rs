@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::domain::locality::{self, LineProblem, Problems, columns, csv_reader, field};
 use crate::domain::planning::{self, Allocation, Assumptions, Budget, Stratum};
@@ -67,12 +67,24 @@ pub struct DrawArgs {
     /// responses yet).
     #[arg(long, value_name = "SLUG")]
     pub campaign: Option<String>,
-    /// Interviews planned per drawn unit (the campaign's target_n).
+    /// Interviews planned per drawn last-stage unit (the campaign's
+    /// target_n); base weights become size/(π·take).
     #[arg(long)]
     pub take: Option<u32>,
     /// Write the selection as CSV to this file (default: standard output).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Second-stage frame (CSV: commune_code, unit_code, name, size): draw
+    /// --per-unit villages or desks within each drawn unit.
+    #[arg(long, value_name = "FILE", requires = "per_unit")]
+    pub second_stage: Option<PathBuf>,
+    /// Second-stage units to draw within each drawn unit.
+    #[arg(long, value_name = "M", requires = "second_stage")]
+    pub per_unit: Option<usize>,
+    /// How second-stage units are drawn: pps (proportional to size) or srs
+    /// (equal probability).
+    #[arg(long, value_name = "METHOD", default_value = "pps")]
+    pub second_stage_method: String,
 }
 
 #[derive(Debug, Args)]
@@ -161,7 +173,7 @@ async fn import(db: &DatabaseConnection, args: &ImportArgs) -> Result<(), Locali
     let bytes = read(&args.file)?;
     let rows = locality::parse_list(bytes.as_slice())
         .map_err(|p| LocalitiesError(format!("{}: {p}", args.file.display())))?;
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(db).await.map_err(db_error)?;
     let summary = locality_lists::import_list(&txn, &rows, args.valid_from)
         .await
         .map_err(|e| LocalitiesError(format!("{}: {e}", args.file.display())))?;
@@ -411,7 +423,7 @@ async fn crosswalk(db: &DatabaseConnection, args: &FileArgs) -> Result<(), Local
     let bytes = read(&args.file)?;
     let fail = |p: Problems| LocalitiesError(format!("{}: {p}", args.file.display()));
     let links = crosswalk::parse(&bytes).map_err(fail)?;
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(db).await.map_err(db_error)?;
     let written = crosswalk::import(&txn, &links)
         .await
         .map_err(db_error)?
@@ -436,7 +448,7 @@ async fn population(db: &DatabaseConnection, args: &PopulationArgs) -> Result<()
     let bytes = read(&args.file)?;
     let fail = |p: Problems| LocalitiesError(format!("{}: {p}", args.file.display()));
     let rows = population::parse_census(&bytes).map_err(fail)?;
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(db).await.map_err(db_error)?;
     let summary = population::import(&txn, &rows, args.year)
         .await
         .map_err(db_error)?
@@ -463,7 +475,30 @@ async fn population(db: &DatabaseConnection, args: &PopulationArgs) -> Result<()
 }
 
 pub async fn draw(db: &DatabaseConnection, args: &DrawArgs) -> Result<(), LocalitiesError> {
-    use crate::services::sampling::{self, DrawRequest};
+    use crate::domain::sampling::{Method, parse_second_stage};
+    use crate::services::sampling::{self, DrawRequest, SamplingError, SecondStageRequest};
+    let second_stage = match (&args.second_stage, args.per_unit) {
+        (Some(path), Some(per_unit)) => {
+            let method = Method::parse(&args.second_stage_method).ok_or_else(|| {
+                LocalitiesError(format!(
+                    "--second-stage-method: unknown method {:?} (pps, srs)",
+                    args.second_stage_method
+                ))
+            })?;
+            let units = parse_second_stage(&read(path)?)
+                .map_err(|p| LocalitiesError(format!("{}: {p}", path.display())))?;
+            Some(SecondStageRequest {
+                source: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                units,
+                per_unit,
+                method,
+            })
+        }
+        _ => None,
+    };
     let per_stratum = match &args.clusters_file {
         Some(path) => read_pairs(path, "clusters")?
             .into_iter()
@@ -492,11 +527,17 @@ pub async fn draw(db: &DatabaseConnection, args: &DrawArgs) -> Result<(), Locali
         seed,
         campaign: args.campaign.clone(),
         take: args.take,
+        second_stage,
     };
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = crate::db::begin_write(db).await.map_err(db_error)?;
     let units = sampling::draw(&txn, &req)
         .await
-        .map_err(|e| LocalitiesError(e.to_string()))?;
+        .map_err(|e| match (&e, &args.second_stage) {
+            (SamplingError::SecondStage(p), Some(path)) => {
+                LocalitiesError(format!("{}: {p}", path.display()))
+            }
+            _ => LocalitiesError(e.to_string()),
+        })?;
     audit::record(
         &txn,
         &Actor::cli(),

@@ -3,7 +3,7 @@
 //! `smtp_username`, `smtp_password`, `mail_from`.
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -24,6 +24,18 @@ pub enum MailError {
     Smtp(#[from] lettre::transport::smtp::Error),
     #[error("cannot build message: {0}")]
     Build(#[from] lettre::error::Error),
+    #[error("invalid content type {0:?}")]
+    ContentType(String),
+}
+
+/// A file sent with a message.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// The name the recipient sees (ASCII is safest).
+    pub filename: String,
+    /// A MIME type such as `text/csv; charset=utf-8`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// An SMTP connection pool and the sender address.
@@ -72,6 +84,38 @@ impl Mailer {
                 Body::new_with_encoding(body, ContentTransferEncoding::QuotedPrintable)
                     .map_err(|_| MailError::Body)?,
             )?;
+        self.transport.send(message).await?;
+        Ok(())
+    }
+
+    /// Sends a plain-text message with files attached (`multipart/mixed`; each file base64
+    /// encoded, so any bytes arrive intact).
+    pub async fn send_with_attachments(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        attachments: Vec<Attachment>,
+    ) -> Result<(), MailError> {
+        let to: Mailbox = to.parse().map_err(|_| MailError::Address(to.to_owned()))?;
+        let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(
+            Body::new_with_encoding(body, ContentTransferEncoding::QuotedPrintable)
+                .map_err(|_| MailError::Body)?,
+        );
+        let mut parts = MultiPart::mixed().singlepart(text);
+        for a in attachments {
+            let content_type = ContentType::parse(&a.content_type)
+                .map_err(|_| MailError::ContentType(a.content_type.clone()))?;
+            let body = Body::new_with_encoding(a.bytes, ContentTransferEncoding::Base64)
+                .map_err(|_| MailError::Body)?;
+            parts = parts
+                .singlepart(lettre::message::Attachment::new(a.filename).body(body, content_type));
+        }
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .multipart(parts)?;
         self.transport.send(message).await?;
         Ok(())
     }

@@ -60,6 +60,7 @@ impl Application {
         })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let writer = crate::services::writer::ResponseWriter::start(db.clone());
+        tokio::spawn(crate::db::checkpoint_sqlite(db.clone()));
         // Address lists of closed campaigns are deleted (now, then hourly).
         let purge_db = db.clone();
         tokio::spawn(async move {
@@ -75,6 +76,7 @@ impl Application {
         let campaign_cache = Arc::new(crate::services::responses::CampaignCache::new(
             std::time::Duration::from_secs(2),
         ));
+        let login_limiter = Arc::new(LoginLimiter::new(cookie_key.signing()));
         let state = AppState {
             db,
             writer,
@@ -82,7 +84,7 @@ impl Application {
             campaign_cache,
             settings: Arc::new(settings),
             cookie_key,
-            login_limiter: Arc::new(LoginLimiter::default()),
+            login_limiter,
         };
         let data = web::Data::new(state);
         let server =

@@ -6,6 +6,9 @@ mod m20261122_000002_staff;
 mod m20261122_000003_results;
 mod m20261122_000004_collection;
 mod m20261122_000005_localities;
+mod m20261122_000006_report_requests;
+mod m20261122_000007_sample_units;
+mod m20261122_000008_login_failures;
 
 pub struct Migrator;
 
@@ -18,6 +21,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_results::Migration),
             Box::new(m20261122_000004_collection::Migration),
             Box::new(m20261122_000005_localities::Migration),
+            Box::new(m20261122_000006_report_requests::Migration),
+            Box::new(m20261122_000007_sample_units::Migration),
+            Box::new(m20261122_000008_login_failures::Migration),
         ]
     }
 }

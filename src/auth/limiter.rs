@@ -1,10 +1,15 @@
-//! Login attempt limits per account and per client address, in memory.
-//! (Each process keeps its own counts; behind a load balancer the effective
-//! limit is the per-process limit times the number of processes.)
+//! Sign-in attempt limits per account and per client address, counted in the
+//! database (`login_failures`), so every process on the same database shares
+//! them: behind a load balancer an account still gets [`PER_ACCOUNT`]
+//! failures per window, not that many per process. The account name and the
+//! client address are stored only as keyed SHA-256 hashes (keyed by the
+//! database's cookie key), never as themselves, and are forgotten with the
+//! window.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
+use sha2::{Digest, Sha256};
 
 /// Failed attempts allowed per account within the window.
 pub const PER_ACCOUNT: u32 = 5;
@@ -13,83 +18,134 @@ pub const PER_ADDRESS: u32 = 20;
 /// How long failures are remembered.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-#[derive(Default)]
-struct Counts {
-    accounts: HashMap<String, (u32, Instant)>,
-    addresses: HashMap<String, (u32, Instant)>,
-}
-
-/// Counts failed logins.
-#[derive(Default)]
+/// Counts failed sign-ins in the database.
 pub struct LoginLimiter {
-    counts: Mutex<Counts>,
-}
-
-fn blocked(
-    map: &HashMap<String, (u32, Instant)>,
-    key: &str,
-    limit: u32,
-    now: Instant,
-) -> Option<Duration> {
-    map.get(key).and_then(|(n, since)| {
-        let age = now.saturating_duration_since(*since);
-        (*n >= limit && age < WINDOW).then(|| WINDOW - age)
-    })
-}
-
-fn bump(map: &mut HashMap<String, (u32, Instant)>, key: &str, now: Instant) {
-    let entry = map.entry(key.to_owned()).or_insert((0, now));
-    if now.saturating_duration_since(entry.1) >= WINDOW {
-        *entry = (0, now);
-    }
-    entry.0 += 1;
-    if map.len() > 100_000 {
-        map.retain(|_, (_, since)| now.saturating_duration_since(*since) < WINDOW);
-    }
+    /// Key for hashing client addresses.
+    salt: Vec<u8>,
 }
 
 impl LoginLimiter {
+    /// `salt` keys the hash of client addresses (the cookie key's bytes).
+    pub fn new(salt: &[u8]) -> LoginLimiter {
+        LoginLimiter {
+            salt: salt.to_vec(),
+        }
+    }
+
+    /// A keyed SHA-256 of `kind:value`, so neither the address nor the
+    /// typed account name (which may hold anything, NUL included) is stored.
+    fn key(&self, kind: &str, value: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(&self.salt);
+        h.update(kind.as_bytes());
+        h.update([0]);
+        h.update(value.as_bytes());
+        format!("{kind}:{}", hex::encode(h.finalize()))
+    }
+
+    fn keys(&self, account: &str, address: &str) -> (String, String) {
+        (self.key("account", account), self.key("address", address))
+    }
+
     /// How long to wait before trying again, if blocked.
-    pub fn check(&self, account: &str, address: &str) -> Option<Duration> {
-        let now = Instant::now();
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        blocked(&counts.accounts, account, PER_ACCOUNT, now)
-            .or_else(|| blocked(&counts.addresses, address, PER_ADDRESS, now))
+    pub async fn check(
+        &self,
+        db: &impl ConnectionTrait,
+        account: &str,
+        address: &str,
+    ) -> Result<Option<Duration>, DbErr> {
+        let now = now();
+        let (a, b) = self.keys(account, address);
+        let backend = db.get_database_backend();
+        let sql = format!(
+            "SELECT subject, failures, since FROM login_failures WHERE subject IN ({}, {})",
+            p(backend, 1),
+            p(backend, 2)
+        );
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [Value::from(a.clone()), Value::from(b)],
+            ))
+            .await?;
+        let mut wait: Option<Duration> = None;
+        for row in rows {
+            let key: String = row.try_get("", "subject")?;
+            let failures: i32 = row.try_get("", "failures")?;
+            let since: i64 = row.try_get("", "since")?;
+            let limit = if key == a { PER_ACCOUNT } else { PER_ADDRESS };
+            let age = u64::try_from(now.saturating_sub(since)).unwrap_or(0);
+            if u32::try_from(failures).unwrap_or(u32::MAX) >= limit && age < WINDOW.as_secs() {
+                let left = Duration::from_secs(WINDOW.as_secs() - age);
+                wait = Some(wait.map_or(left, |w| w.max(left)));
+            }
+        }
+        Ok(wait)
     }
 
-    /// Records a failed attempt.
-    pub fn failed(&self, account: &str, address: &str) {
-        let now = Instant::now();
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        bump(&mut counts.accounts, account, now);
-        bump(&mut counts.addresses, address, now);
+    /// Records a failed attempt (a window older than [`WINDOW`] starts over).
+    pub async fn failed(
+        &self,
+        db: &impl ConnectionTrait,
+        account: &str,
+        address: &str,
+    ) -> Result<(), DbErr> {
+        let now = now();
+        let start = now - WINDOW.as_secs() as i64;
+        let backend = db.get_database_backend();
+        let (a, b) = self.keys(account, address);
+        for key in [a, b] {
+            let sql = format!(
+                "INSERT INTO login_failures (subject, failures, since) VALUES ({k}, 1, {now}) \
+                 ON CONFLICT (subject) DO UPDATE SET \
+                 failures = CASE WHEN login_failures.since < {start} THEN 1 ELSE login_failures.failures + 1 END, \
+                 since = CASE WHEN login_failures.since < {start} THEN {now} ELSE login_failures.since END",
+                k = p(backend, 1),
+                now = p(backend, 2),
+                start = p(backend, 3),
+            );
+            db.execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [Value::from(key), Value::from(now), Value::from(start)],
+            ))
+            .await?;
+        }
+        // Windows that have ended are forgotten.
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!("DELETE FROM login_failures WHERE since < {}", p(backend, 1)),
+            [Value::from(start)],
+        ))
+        .await?;
+        Ok(())
     }
 
-    /// Forgets an account's failures after a successful login.
-    pub fn succeeded(&self, account: &str) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        counts.accounts.remove(account);
+    /// Forgets an account's failures after a successful sign-in.
+    pub async fn succeeded(&self, db: &impl ConnectionTrait, account: &str) -> Result<(), DbErr> {
+        let backend = db.get_database_backend();
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "DELETE FROM login_failures WHERE subject = {}",
+                p(backend, 1)
+            ),
+            [Value::from(self.key("account", account))],
+        ))
+        .await?;
+        Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_after_too_many_failures_per_account_and_address() {
-        let l = LoginLimiter::default();
-        for _ in 0..PER_ACCOUNT {
-            assert!(l.check("a@x", "1.2.3.4").is_none());
-            l.failed("a@x", "1.2.3.4");
-        }
-        assert!(l.check("a@x", "5.6.7.8").is_some(), "per account");
-        assert!(l.check("b@x", "1.2.3.4").is_none());
-        for i in 0..PER_ADDRESS {
-            l.failed(&format!("u{i}@x"), "9.9.9.9");
-        }
-        assert!(l.check("new@x", "9.9.9.9").is_some(), "per address");
-        l.succeeded("a@x");
-        assert!(l.check("a@x", "5.6.7.8").is_none());
+/// The n-th placeholder (1-based) in the backend's syntax.
+fn p(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
     }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
 }

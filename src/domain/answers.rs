@@ -330,12 +330,20 @@ pub fn from_form(def: &Definition, fields: &[(String, String)]) -> Map<String, V
                 Ok(n) => Value::Number(Number::from(n)),
                 Err(_) => Value::String(first.to_owned()),
             },
-            QuestionType::MultipleChoice => Value::Array(
-                values
-                    .iter()
-                    .map(|v| Value::String((*v).to_owned()))
-                    .collect(),
-            ),
+            // "Don't know"/"not applicable" is a radio button beside the
+            // checkboxes: alone it is that answer (as the kiosk script sends it).
+            QuestionType::MultipleChoice => match values.as_slice() {
+                [only] if *only == DONT_KNOW || *only == NOT_APPLICABLE => {
+                    Value::String((*only).to_owned())
+                }
+                _ => Value::Array(
+                    values
+                        .iter()
+                        .filter(|v| **v != DONT_KNOW && **v != NOT_APPLICABLE)
+                        .map(|v| Value::String((*v).to_owned()))
+                        .collect(),
+                ),
+            },
             QuestionType::YesNo => match first {
                 "yes" => Value::Bool(true),
                 "no" => Value::Bool(false),

@@ -397,7 +397,9 @@ impl Question {
         match self.kind {
             QuestionType::Scale => {
                 match (self.min, self.max) {
-                    (Some(min), Some(max)) if min < max && max - min <= 20 => {
+                    (Some(min), Some(max))
+                        if min < max && max.checked_sub(min).is_some_and(|d| d <= 20) =>
+                    {
                         let mut values: Vec<i64> = self.points.iter().map(|p| p.value).collect();
                         values.sort_unstable();
                         let expected: Vec<i64> = (min..=max).collect();

@@ -1,24 +1,55 @@
 //! Drawing clusters (communes, villages, desks) with probability
-//! proportional to size, systematically, from a recorded seed.
+//! proportional to size, systematically, from a recorded seed, in one or two
+//! stages.
 //!
+//! # First stage
 //! Within a stratum of units with sizes M_i, drawing n:
 //! 1. certainty units: while some unit has n·M_i/ΣM ≥ 1 it is taken with
-//!    π_i = 1, removed, and n reduced by one (repeat on the rest);
+//!    π_i = 1, removed, and n reduced by one (repeat on the rest, so a unit
+//!    that becomes certain once larger ones are removed is certain too);
 //! 2. the others get π_i = n'·M_i/ΣM' (< 1) and are drawn by systematic
 //!    PPS in frame order (by code): a random start u ~ U[0, 1) and the unit
 //!    whose cumulated π interval (C_{i−1}, C_i] holds u + k, k = 0…n'−1.
 //!    Each unit is drawn with probability exactly π_i (Madow 1949; Cochran
 //!    §9A.7; R `sampling::UPsystematic`).
 //!
-//! The base weight of a respondent is 1/π_i times the within-cluster
-//! weight (M_i / m_i for m_i interviews among M_i people).
+//! # Second stage (optional)
+//! Within each drawn unit i, m second-stage units j (villages, desks) of
+//! sizes M_ij are drawn either by the same PPS rule (certainty units
+//! included: π_j|i = 1 when m·M_ij/ΣM_i· ≥ 1, iterated) or by simple random
+//! sampling without replacement (π_j|i = m/N_i; Knuth's selection sampling,
+//! Algorithm S). A unit with no more than m second-stage units takes them
+//! all (π_j|i = 1). The combined inclusion probability is π_ij = π_i·π_j|i.
+//!
+//! # Design fields
+//! A certainty unit is not sampled: it is a stratum of its own
+//! (self-representing), labelled `<stratum>/<code>`, whose PSUs are the next
+//! stage's units — its drawn second-stage units, or its respondents
+//! themselves when there is no second stage (no cluster). A certainty
+//! second-stage unit inside a certainty first-stage unit is likewise a
+//! stratum of its own (`<stratum>/<code>/<unit>`) whose respondents are the
+//! PSUs. Every other unit's respondents belong to the first-stage stratum
+//! with the first-stage unit as their cluster (ultimate cluster).
+//!
+//! The base weight of a respondent is 1/π of the last-stage unit, times
+//! M/m when m respondents are planned in a unit of size M (the respondents
+//! being a simple random sample of its M people, π = m/M, capped at 1):
+//! w = M / (π·m). With PPS at every stage and a fixed take this makes the
+//! sample self-weighting within a stratum.
 //!
 //! Randomness: one ChaCha8 generator seeded with the draw's seed, used for
-//! the strata in code order, so a draw is reproduced from its seed and
-//! frame.
+//! the strata in code order; the second stage within unit i uses its own
+//! ChaCha8 generator keyed by SHA-256("hailong/stage-2", seed, code of i),
+//! so a draw is reproduced from its seed and frames, and one unit's
+//! second-stage draw does not depend on which other units were drawn.
+
+use std::collections::{HashMap, HashSet};
 
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+
+use crate::domain::locality::{LineProblem, Problems, columns, csv_reader, field, is_code};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DrawError {
@@ -30,6 +61,10 @@ pub enum DrawError {
     },
     #[error("unit {0} has no measure of size")]
     NoSize(String),
+    #[error("unit {0} was drawn but the second-stage frame has no units in it")]
+    NoSubUnits(String),
+    #[error("--per-unit must be at least 1")]
+    NoPerUnit,
 }
 
 /// A unit of the frame.
@@ -164,6 +199,330 @@ pub fn draw(
     Ok(out)
 }
 
+/// How second-stage units are drawn within a first-stage unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Systematic PPS on the units' sizes, with certainty units.
+    Pps,
+    /// Simple random sampling without replacement (equal probabilities).
+    Srs,
+}
+
+impl Method {
+    pub fn parse(text: &str) -> Option<Method> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "pps" => Some(Method::Pps),
+            "srs" | "equal" => Some(Method::Srs),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Pps => "pps",
+            Method::Srs => "srs",
+        }
+    }
+}
+
+/// A unit of a second-stage frame (a village or service desk of a commune).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubUnit {
+    /// Line of the frame's CSV file.
+    pub line: u64,
+    /// Code of the first-stage unit it lies in.
+    pub parent: String,
+    pub code: String,
+    pub name: String,
+    /// Measure of size (> 0).
+    pub size: f64,
+}
+
+/// Parses a second-stage frame, `commune_code, unit_code, name, size`:
+/// every problem with its line (missing or malformed code, duplicate
+/// unit code, a size that is not a positive number). Unit codes are unique
+/// across the file: they become the campaign's locality codes.
+pub fn parse_second_stage(input: &[u8]) -> Result<Vec<SubUnit>, Problems> {
+    let mut reader = csv_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| Problems(vec![LineProblem::new(1, "header", e.to_string())]))?
+        .clone();
+    let cols = columns(&headers, &["commune_code", "unit_code", "name", "size"])?;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                problems.push(LineProblem::new(line, "row", e.to_string()));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let before = problems.len();
+        let parent = field(&record, &cols, "commune_code").unwrap_or_default();
+        if parent.is_empty() {
+            problems.push(LineProblem::new(line, "commune_code", "missing"));
+        }
+        let code = field(&record, &cols, "unit_code").unwrap_or_default();
+        if !is_code(&code) {
+            problems.push(LineProblem::new(
+                line,
+                "unit_code",
+                format!("not a code (letters, digits, - or _, at most 20): {code:?}"),
+            ));
+        } else if let Some(first) = seen.get(&code) {
+            problems.push(LineProblem::new(
+                line,
+                "unit_code",
+                format!("duplicate code {code} (first on line {first})"),
+            ));
+        } else {
+            seen.insert(code.clone(), line);
+        }
+        let text = field(&record, &cols, "size").unwrap_or_default();
+        let size = text
+            .replace(['_', ' '], "")
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0);
+        if size.is_none() {
+            problems.push(LineProblem::new(
+                line,
+                "size",
+                format!("not a positive number: {text:?}"),
+            ));
+        }
+        if problems.len() > before {
+            continue;
+        }
+        let name = field(&record, &cols, "name").unwrap_or_else(|| code.clone());
+        out.push(SubUnit {
+            line,
+            parent,
+            code,
+            name,
+            size: size.unwrap_or_default(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+/// A drawn second-stage unit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SubDrawn {
+    pub code: String,
+    pub name: String,
+    pub size: f64,
+    /// Conditional inclusion probability π_j|i.
+    pub probability: f64,
+    pub certainty: bool,
+}
+
+/// The second stage of a draw: its frame, units per first-stage unit and method.
+#[derive(Debug, Clone, Copy)]
+pub struct SecondStage<'a> {
+    pub frame: &'a [SubUnit],
+    pub per_unit: usize,
+    pub method: Method,
+}
+
+/// A selected last-stage unit: its first-stage unit and, in a two-stage
+/// draw, the second-stage unit; with its design fields.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Selected {
+    pub first: Drawn,
+    pub second: Option<SubDrawn>,
+}
+
+impl Selected {
+    /// Combined inclusion probability π = π_i·π_j|i.
+    pub fn probability(&self) -> f64 {
+        self.first.probability * self.second.as_ref().map_or(1.0, |s| s.probability)
+    }
+
+    /// Code of the last-stage unit (the campaign's locality).
+    pub fn code(&self) -> &str {
+        self.second
+            .as_ref()
+            .map_or(self.first.code.as_str(), |s| s.code.as_str())
+    }
+
+    /// Size of the last-stage unit.
+    pub fn size(&self) -> f64 {
+        self.second.as_ref().map_or(self.first.size, |s| s.size)
+    }
+
+    /// The stratum its respondents belong to for estimation: the frame's
+    /// stratum, or a stratum of its own under a certainty unit.
+    pub fn design_stratum(&self) -> String {
+        match (&self.first, &self.second) {
+            (f, Some(s)) if f.certainty && s.certainty => {
+                format!("{}/{}/{}", f.stratum, f.code, s.code)
+            }
+            (f, _) if f.certainty => format!("{}/{}", f.stratum, f.code),
+            (f, _) => f.stratum.clone(),
+        }
+    }
+
+    /// The PSU its respondents belong to: the first-stage unit; under a
+    /// certainty unit the second-stage unit; `None` (each respondent its
+    /// own PSU) when every stage above the respondents was certain.
+    pub fn cluster(&self) -> Option<String> {
+        match (&self.first, &self.second) {
+            (f, _) if !f.certainty => Some(f.code.clone()),
+            (_, Some(s)) if !s.certainty => Some(s.code.clone()),
+            _ => None,
+        }
+    }
+
+    /// Base weight of its respondents: 1/π, times M/m when `take` = m
+    /// respondents are planned in the last-stage unit of size M > m.
+    pub fn base_weight(&self, take: Option<u32>) -> f64 {
+        let within = match take {
+            Some(m) if m > 0 && self.size() > f64::from(m) => self.size() / f64::from(m),
+            _ => 1.0,
+        };
+        within / self.probability()
+    }
+}
+
+/// The generator of the second stage within first-stage unit `code`.
+pub fn stage_rng(seed: u64, code: &str) -> ChaCha8Rng {
+    let digest = Sha256::new()
+        .chain_update(b"hailong/stage-2\0")
+        .chain_update(seed.to_le_bytes())
+        .chain_update(code.as_bytes())
+        .finalize();
+    let mut key = [0u8; 32];
+    for (k, d) in key.iter_mut().zip(digest.iter()) {
+        *k = *d;
+    }
+    ChaCha8Rng::from_seed(key)
+}
+
+/// Equal inclusion probabilities of `m` among `count` units: m/N each, or
+/// every unit with certainty when m ≥ N.
+pub fn srs_probabilities(count: usize, m: usize) -> Vec<(f64, bool)> {
+    if m >= count {
+        vec![(1.0, true); count]
+    } else {
+        vec![(m as f64 / count as f64, false); count]
+    }
+}
+
+/// Simple random sample of `m` of `count` indices (Knuth's Algorithm S:
+/// index i is taken with probability (m − taken)/(count − i)).
+fn selection_sample(count: usize, m: usize, rng: &mut impl Rng) -> Vec<usize> {
+    let mut out = Vec::with_capacity(m);
+    for i in 0..count {
+        if out.len() >= m {
+            break;
+        }
+        let need = (m - out.len()) as f64;
+        let left = (count - i) as f64;
+        if rng.random::<f64>() * left < need {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Draws `m` of `units` (in code order) by `method` with `rng`.
+pub fn draw_within(
+    units: &[&SubUnit],
+    m: usize,
+    method: Method,
+    rng: &mut impl Rng,
+) -> Vec<SubDrawn> {
+    let pis = match method {
+        Method::Pps => {
+            let sizes: Vec<f64> = units.iter().map(|u| u.size).collect();
+            inclusion_probabilities(&sizes, m)
+        }
+        Method::Srs => srs_probabilities(units.len(), m),
+    };
+    let mut chosen: Vec<usize> = pis
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, c))| *c)
+        .map(|(i, _)| i)
+        .collect();
+    match method {
+        Method::Pps => {
+            let random: Vec<f64> = pis.iter().map(|(p, c)| if *c { 0.0 } else { *p }).collect();
+            chosen.extend(systematic(&random, rng));
+        }
+        Method::Srs if chosen.is_empty() => chosen = selection_sample(units.len(), m, rng),
+        Method::Srs => {}
+    }
+    chosen.sort_unstable();
+    chosen.dedup();
+    chosen
+        .into_iter()
+        .map(|i| SubDrawn {
+            code: units[i].code.clone(),
+            name: units[i].name.clone(),
+            size: units[i].size,
+            probability: pis[i].0,
+            certainty: pis[i].1,
+        })
+        .collect()
+}
+
+/// Draws the first stage (see [`draw`]) and, when `second` is given, its
+/// second-stage units within each drawn unit.
+pub fn draw_stages(
+    frame: &[FrameUnit],
+    wanted: impl Fn(&str) -> usize,
+    seed: u64,
+    second: Option<SecondStage<'_>>,
+) -> Result<Vec<Selected>, DrawError> {
+    let first = draw(frame, wanted, seed)?;
+    let Some(stage) = second else {
+        return Ok(first
+            .into_iter()
+            .map(|d| Selected {
+                first: d,
+                second: None,
+            })
+            .collect());
+    };
+    if stage.per_unit == 0 {
+        return Err(DrawError::NoPerUnit);
+    }
+    let drawn: HashSet<&str> = first.iter().map(|d| d.code.as_str()).collect();
+    let mut within: HashMap<&str, Vec<&SubUnit>> = HashMap::new();
+    for u in stage.frame {
+        if drawn.contains(u.parent.as_str()) {
+            within.entry(u.parent.as_str()).or_default().push(u);
+        }
+    }
+    let mut out = Vec::new();
+    for d in first {
+        let Some(units) = within.get_mut(d.code.as_str()) else {
+            return Err(DrawError::NoSubUnits(d.code));
+        };
+        units.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut rng = stage_rng(seed, &d.code);
+        for s in draw_within(units, stage.per_unit, stage.method, &mut rng) {
+            out.push(Selected {
+                first: d.clone(),
+                second: Some(s),
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -246,5 +605,212 @@ mod tests {
                 "unit {i}: frequency {freq} vs π {pi} (se {se})"
             );
         }
+    }
+
+    fn sub(parent: &str, sizes: &[f64]) -> Vec<SubUnit> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(j, s)| SubUnit {
+                line: 0,
+                parent: parent.to_owned(),
+                code: format!("{parent}-{j:02}"),
+                name: String::new(),
+                size: *s,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn second_stage_rows_are_checked_line_by_line() {
+        let ok = parse_second_stage(
+            b"commune_code,unit_code,name,size\n001,V1,Village 1,120\n001,V2,,80.5\n",
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(
+            (ok[1].line, ok[1].name.as_str(), ok[1].size),
+            (3, "V2", 80.5)
+        );
+        let bad = parse_second_stage(
+            b"commune_code,unit_code,name,size\n001,V1,a,10\n001,V1,b,10\n002,V3,c,0\n,V4,d,x\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            bad.contains("line 3, unit_code: duplicate code V1 (first on line 2)"),
+            "{bad}"
+        );
+        assert!(bad.contains("line 4, size: not a positive number"), "{bad}");
+        assert!(bad.contains("line 5, commune_code: missing"), "{bad}");
+        assert!(bad.contains("line 5, size"), "{bad}");
+    }
+
+    #[test]
+    fn design_fields_follow_the_certainty_of_each_stage() {
+        let first = |certainty| Drawn {
+            code: "C".into(),
+            stratum: "P".into(),
+            size: 1000.0,
+            probability: if certainty { 1.0 } else { 0.25 },
+            certainty,
+        };
+        let second = |certainty| SubDrawn {
+            code: "V".into(),
+            name: String::new(),
+            size: 200.0,
+            probability: if certainty { 1.0 } else { 0.5 },
+            certainty,
+        };
+        let one = Selected {
+            first: first(false),
+            second: None,
+        };
+        assert_eq!(
+            (one.design_stratum(), one.cluster()),
+            ("P".into(), Some("C".into()))
+        );
+        assert_eq!(one.base_weight(None), 4.0);
+        assert_eq!(one.base_weight(Some(10)), 4.0 * 100.0);
+        let sure = Selected {
+            first: first(true),
+            second: None,
+        };
+        assert_eq!(
+            (sure.design_stratum(), sure.cluster()),
+            ("P/C".into(), None)
+        );
+        let two = Selected {
+            first: first(false),
+            second: Some(second(false)),
+        };
+        assert_eq!(
+            (two.design_stratum(), two.cluster()),
+            ("P".into(), Some("C".into()))
+        );
+        assert_eq!(two.probability(), 0.125);
+        assert_eq!(two.base_weight(Some(20)), 8.0 * 10.0);
+        let under = Selected {
+            first: first(true),
+            second: Some(second(false)),
+        };
+        assert_eq!(
+            (under.design_stratum(), under.cluster()),
+            ("P/C".into(), Some("V".into()))
+        );
+        let both = Selected {
+            first: first(true),
+            second: Some(second(true)),
+        };
+        assert_eq!(
+            (both.design_stratum(), both.cluster()),
+            ("P/C/V".into(), None)
+        );
+        // More respondents planned than people: everyone, weight 1/π.
+        assert_eq!(both.base_weight(Some(500)), 1.0);
+    }
+
+    /// Both stages: each second-stage unit's frequency over many seeded
+    /// draws matches π_i·π_j|i within 4 binomial standard errors; certainty
+    /// units are always drawn; SRS gives m/N.
+    #[test]
+    fn two_stage_frequencies_match_the_combined_probabilities() {
+        let sizes = [40.0, 300.0, 25.0, 60.0, 35.0, 50.0];
+        let f = frame(&sizes);
+        let mut villages = Vec::new();
+        for (i, u) in f.iter().enumerate() {
+            let v: Vec<f64> = (0..(3 + i % 3))
+                .map(|j| (j * 7 % 5 + 1) as f64 * 10.0)
+                .collect();
+            villages.extend(sub(&u.code, &v));
+        }
+        for method in [Method::Pps, Method::Srs] {
+            let stage = SecondStage {
+                frame: &villages,
+                per_unit: 2,
+                method,
+            };
+            let pi1 = inclusion_probabilities(&sizes, 3);
+            assert!(pi1[1].1);
+            let runs = 4_000u64;
+            let mut hits: HashMap<String, u64> = HashMap::new();
+            let mut expected: HashMap<String, f64> = HashMap::new();
+            for seed in 0..runs {
+                for s in draw_stages(&f, |_| 3, seed, Some(stage)).unwrap() {
+                    *hits.entry(s.code().to_owned()).or_default() += 1;
+                    expected.insert(s.code().to_owned(), s.probability());
+                }
+            }
+            for (i, u) in f.iter().enumerate() {
+                let within: Vec<&SubUnit> =
+                    villages.iter().filter(|v| v.parent == u.code).collect();
+                let pi2 = match method {
+                    Method::Pps => {
+                        let s: Vec<f64> = within.iter().map(|v| v.size).collect();
+                        inclusion_probabilities(&s, 2)
+                    }
+                    Method::Srs => srs_probabilities(within.len(), 2),
+                };
+                for (v, (p2, _)) in within.iter().zip(&pi2) {
+                    let pi = pi1[i].0 * p2;
+                    if let Some(e) = expected.get(&v.code) {
+                        assert!((e - pi).abs() < 1e-12, "{} {e} {pi}", v.code);
+                    }
+                    let freq = hits.get(&v.code).copied().unwrap_or(0) as f64 / runs as f64;
+                    let se = (pi * (1.0 - pi) / runs as f64).sqrt();
+                    assert!(
+                        (freq - pi).abs() <= 4.0 * se + 1e-12,
+                        "{method:?} {}: frequency {freq} vs π {pi}",
+                        v.code
+                    );
+                }
+            }
+        }
+    }
+
+    /// A unit's second stage depends on the seed and its code only: the
+    /// certainty unit 000 gets the same villages whatever else is drawn.
+    #[test]
+    fn a_units_second_stage_does_not_depend_on_the_other_units_drawn() {
+        let small = frame(&[500.0, 10.0, 12.0, 9.0]);
+        let large = frame(&[500.0, 3.0, 40.0, 2.0, 25.0, 30.0]);
+        let mut villages = sub("000", &[5.0, 7.0, 9.0, 11.0, 13.0, 4.0]);
+        for code in ["001", "002", "003", "004", "005"] {
+            villages.extend(sub(code, &[1.0, 2.0, 3.0]));
+        }
+        let stage = SecondStage {
+            frame: &villages,
+            per_unit: 2,
+            method: Method::Pps,
+        };
+        let mut seen = HashSet::new();
+        for seed in 0..50 {
+            let of_000 = |f: &[FrameUnit], n: usize| -> Vec<String> {
+                draw_stages(f, |_| n, seed, Some(stage))
+                    .unwrap()
+                    .into_iter()
+                    .filter(|s| s.first.code == "000")
+                    .map(|s| s.code().to_owned())
+                    .collect()
+            };
+            let a = of_000(&small, 2);
+            assert_eq!(a.len(), 2);
+            assert_eq!(a, of_000(&large, 3), "seed {seed}");
+            seen.insert(a);
+        }
+        assert!(seen.len() > 1, "the villages drawn vary with the seed");
+    }
+
+    #[test]
+    fn a_drawn_unit_without_second_stage_units_is_an_error() {
+        let f = frame(&[10.0, 10.0]);
+        let villages = sub("000", &[5.0, 6.0]);
+        let stage = SecondStage {
+            frame: &villages,
+            per_unit: 1,
+            method: Method::Pps,
+        };
+        let r = draw_stages(&f, |_| 2, 1, Some(stage));
+        assert_eq!(r, Err(DrawError::NoSubUnits("001".into())));
     }
 }

@@ -3,7 +3,10 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::answers::{self, Answers};
 use super::campaign::Channel;
+use super::json::{StrictJsonError, parse_strict_object};
+use super::questionnaire::Definition;
 use super::validation::FieldError;
 
 /// A submission whose envelope is well formed (answers not yet checked).
@@ -94,6 +97,33 @@ pub fn parse_envelope(mut map: Map<String, Value>) -> Result<Submission, Vec<Fie
         }),
         _ => Err(errors),
     }
+}
+
+/// Why a submission body was refused before any campaign rule was applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmissionError {
+    /// Not strict JSON, or not an object (the API answers 400).
+    #[error("malformed body: {0}")]
+    Json(#[from] StrictJsonError),
+    /// Envelope or answer problems, each naming its field (the API answers 422).
+    #[error("invalid submission: {0:?}")]
+    Fields(Vec<FieldError>),
+}
+
+/// Parses a submission body as `POST /api/v1/campaigns/{slug}/responses` and
+/// the kiosk's JSON submissions do: strict JSON ([`parse_strict_object`]), the
+/// envelope ([`parse_envelope`]), then the answers against `def`
+/// ([`answers::parse`]). Campaign rules that need the database (dates,
+/// localities) are left to the caller. Pure and total: any bytes give `Ok` or
+/// a structured error, never a panic (fuzzed by `fuzz/fuzz_targets/submission.rs`).
+pub fn parse_submission(
+    def: &Definition,
+    bytes: &[u8],
+) -> Result<(Submission, Answers), SubmissionError> {
+    let map = parse_strict_object(bytes)?;
+    let submission = parse_envelope(map).map_err(SubmissionError::Fields)?;
+    let parsed = answers::parse(def, &submission.answers).map_err(SubmissionError::Fields)?;
+    Ok((submission, parsed))
 }
 
 #[cfg(test)]

@@ -224,8 +224,14 @@ fn parse_relevant(s: &str) -> Option<Condition> {
         "!=" => (ConditionOp::Ne, value),
         ">=" => (ConditionOp::Gte, value),
         "<=" => (ConditionOp::Lte, value),
-        ">" => (ConditionOp::Gte, Value::from(value.as_i64()? + 1)),
-        "<" => (ConditionOp::Lte, Value::from(value.as_i64()? - 1)),
+        ">" => (
+            ConditionOp::Gte,
+            Value::from(value.as_i64()?.checked_add(1)?),
+        ),
+        "<" => (
+            ConditionOp::Lte,
+            Value::from(value.as_i64()?.checked_sub(1)?),
+        ),
         _ => return None,
     };
     Some(Condition {
@@ -438,7 +444,7 @@ pub fn from_bytes(bytes: &[u8], fallback_code: &str) -> Result<Imported, XlsForm
                 let contiguous = numbers.as_ref().is_some_and(|n| {
                     let mut s = n.clone();
                     s.sort_unstable();
-                    s.len() >= 2 && s.windows(2).all(|w| w[1] == w[0] + 1)
+                    s.len() >= 2 && s.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]))
                 });
                 if kind == "select_one" && appearance.contains("likert") && contiguous {
                     let values = numbers.unwrap_or_default();

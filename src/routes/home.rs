@@ -42,11 +42,17 @@ pub async fn switch_language(
     let chosen = Lang::parse(&path)
         .ok_or(crate::error::AppError::NotFound("language_not_found"))
         .map_err(|e| e.page(lang))?;
-    // Only local paths: never redirect to another site.
+    // Only local paths: never redirect to another site. No control
+    // characters: a CR/LF or NUL cannot go into the Location header.
     let next = query
         .next
         .as_deref()
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .filter(|n| {
+            n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control)
+        })
         .unwrap_or("/");
     let cookie = Cookie::build(LANG_COOKIE, chosen.code())
         .path("/")

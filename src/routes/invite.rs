@@ -1,6 +1,8 @@
 //! `/i/{token}`: the survey opened from an emailed single-use invitation.
 //! The token is never stored with the response (channel `email` only).
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use entity::campaign;
@@ -10,8 +12,8 @@ use uuid::Uuid;
 
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
-use crate::routes::respond::{Mode, advance, html, province_names, read_form, render_page};
-use crate::services::campaigns::{self, OpenCampaign};
+use crate::routes::respond::{Mode, advance, html, read_form, render_page};
+use crate::services::responses::CachedCampaign;
 use crate::services::{invitations, responses};
 use crate::state::AppState;
 use crate::templates;
@@ -21,7 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(start).service(post_step);
 }
 
-async fn invited(state: &AppState, token: &str) -> Result<(Mode, OpenCampaign), AppError> {
+async fn invited(state: &AppState, token: &str) -> Result<(Mode, Arc<CachedCampaign>), AppError> {
     let inv = invitations::by_token(&state.db, token).await?;
     if inv.used_on.is_some() {
         return Err(AppError::Conflict("invitation_used"));
@@ -30,8 +32,8 @@ async fn invited(state: &AppState, token: &str) -> Result<(Mode, OpenCampaign), 
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound("campaign_not_found"))?;
-    let c = campaigns::by_slug(&state.db, &row.slug).await?;
-    responses::ensure_open(&c, Utc::now().date_naive())?;
+    let c = state.campaign_cache.get(&state.db, &row.slug).await?;
+    responses::ensure_open(&c.campaign, Utc::now().date_naive())?;
     Ok((Mode::for_invitation(token, &row.slug, inv.id), c))
 }
 
@@ -43,12 +45,11 @@ pub async fn start(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let (mode, c) = invited(&state, &path).await?;
+        let (mode, cached) = invited(&state, &path).await?;
         let raw = Map::new();
-        let names = province_names(&state, &c).await?;
         let sid = Uuid::new_v4().hyphenated().to_string();
         let page = render_page(
-            &c,
+            &cached.campaign,
             &mode,
             lang,
             req.path(),
@@ -58,7 +59,7 @@ pub async fn start(
             &raw,
             &[],
             false,
-            &names,
+            &cached.province_names,
         );
         Ok::<_, AppError>(html(templates::render("respond/survey.html", &page)?))
     };

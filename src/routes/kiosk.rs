@@ -8,6 +8,8 @@
 //! when the network is down and sent when it returns, each with its own
 //! client-generated submission id so a retry never creates a duplicate.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
@@ -23,10 +25,8 @@ use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
 use crate::routes::api::responses::{MAX_BODY, Receipt, json_error, read_limited, require_json};
-use crate::routes::respond::{
-    Mode, advance, first_step, html, province_names, read_form, render_page,
-};
-use crate::services::campaigns::{self, OpenCampaign};
+use crate::routes::respond::{Mode, advance, first_step, html, read_form, render_page};
+use crate::services::responses::CachedCampaign;
 use crate::services::writer::Stored;
 use crate::services::{kiosks, responses};
 use crate::state::AppState;
@@ -57,14 +57,14 @@ pub async fn script() -> HttpResponse {
 async fn kiosk_campaign(
     state: &AppState,
     token: &str,
-) -> Result<(entity::kiosk::Model, OpenCampaign), AppError> {
+) -> Result<(entity::kiosk::Model, Arc<CachedCampaign>), AppError> {
     let kiosk = kiosks::by_token(&state.db, token).await?;
     let row = campaign::Entity::find_by_id(kiosk.campaign_id)
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound("campaign_not_found"))?;
-    let c = campaigns::by_slug(&state.db, &row.slug).await?;
-    responses::ensure_open(&c, Utc::now().date_naive())?;
+    let c = state.campaign_cache.get(&state.db, &row.slug).await?;
+    responses::ensure_open(&c.campaign, Utc::now().date_naive())?;
     Ok((kiosk, c))
 }
 
@@ -76,14 +76,14 @@ pub async fn start(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let (kiosk, c) = kiosk_campaign(&state, &path).await?;
+        let (kiosk, cached) = kiosk_campaign(&state, &path).await?;
+        let c = &cached.campaign;
         let mode = Mode::for_kiosk(&path, &kiosk.locality_code);
         let raw = Map::new();
-        let names = province_names(&state, &c).await?;
         let sid = Uuid::new_v4().hyphenated().to_string();
-        let step = first_step(&c, &mode, &raw);
+        let step = first_step(c, &mode, &raw);
         let page = render_page(
-            &c,
+            c,
             &mode,
             lang,
             req.path(),
@@ -93,7 +93,7 @@ pub async fn start(
             &raw,
             &[],
             false,
-            &names,
+            &cached.province_names,
         );
         Ok::<_, AppError>(html(templates::render("respond/survey.html", &page)?))
     };
@@ -130,7 +130,8 @@ pub async fn thanks(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let (_, c) = kiosk_campaign(&state, &path).await?;
+        let (_, cached) = kiosk_campaign(&state, &path).await?;
+        let c = &cached.campaign;
         let page = ThanksPage {
             chrome: Chrome::new(lang, req.path()),
             campaign: match lang {
@@ -172,7 +173,13 @@ pub async fn submit(
             )]));
         }
         let today = Utc::now().date_naive();
-        let row = responses::prepare(&state.db, &c, &submission, Channel::Kiosk, today).await?;
+        let row = responses::build_row(
+            &c.campaign,
+            c.links.get(&submission.locality),
+            &submission,
+            Channel::Kiosk,
+            today,
+        )?;
         let id = row.id.clone();
         let stored = responses::store(&state.writer, row).await?;
         let receipt = Receipt {

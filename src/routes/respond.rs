@@ -4,6 +4,7 @@
 //! server keeps no session — and are only stored on the final submit.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -23,7 +24,8 @@ use crate::error::{AppError, Problem};
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::routes::api::responses::read_limited;
 use crate::services::campaigns::{self, OpenCampaign};
-use crate::services::{invitations, localities, responses};
+use crate::services::responses::CachedCampaign;
+use crate::services::{invitations, responses};
 use crate::state::AppState;
 use crate::templates;
 use crate::views::Chrome;
@@ -112,29 +114,10 @@ pub fn html(body: String) -> HttpResponse {
         .body(body)
 }
 
-async fn open_campaign(state: &AppState, slug: &str) -> Result<OpenCampaign, AppError> {
-    let campaign = campaigns::by_slug(&state.db, slug).await?;
-    responses::ensure_open(&campaign, Utc::now().date_naive())?;
-    Ok(campaign)
-}
-
-/// Province names (vi, en) for grouping the locality list.
-pub async fn province_names(
-    state: &AppState,
-    c: &OpenCampaign,
-) -> Result<HashMap<String, (String, String)>, AppError> {
-    let mut parents: Vec<String> = c
-        .localities
-        .iter()
-        .filter_map(|l| l.parent_code.clone())
-        .collect();
-    parents.sort_unstable();
-    parents.dedup();
-    let units = localities::valid_on(&state.db, &parents, c.campaign.opens_on).await?;
-    Ok(units
-        .into_iter()
-        .map(|(code, u)| (code, (u.name_vi, u.name_en)))
-        .collect())
+async fn open_campaign(state: &AppState, slug: &str) -> Result<Arc<CachedCampaign>, AppError> {
+    let cached = state.campaign_cache.get(&state.db, slug).await?;
+    responses::ensure_open(&cached.campaign, Utc::now().date_naive())?;
+    Ok(cached)
 }
 
 /// The layout a page uses: kiosks always show one page (it works offline).
@@ -162,7 +145,8 @@ pub async fn start(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let c = open_campaign(&state, &path).await?;
+        let cached = open_campaign(&state, &path).await?;
+        let c = &cached.campaign;
         let mode = Mode::web(&c.campaign.slug);
         let locality = query
             .l
@@ -173,24 +157,29 @@ pub async fn start(
         let step = if locality.is_empty() {
             Step::Locality
         } else {
-            first_step(&c, &mode, &raw)
+            first_step(c, &mode, &raw)
         };
-        let names = province_names(&state, &c).await?;
         let sid = Uuid::new_v4().hyphenated().to_string();
-        let page = render_page(
-            &c,
-            &mode,
-            lang,
-            req.path(),
-            &sid,
-            step,
-            locality,
-            &raw,
-            &[],
-            false,
-            &names,
-        );
-        Ok::<_, AppError>(html(templates::render("respond/survey.html", &page)?))
+        // The first page is the same for every respondent but for its
+        // submission id: rendered once per campaign load, language and locality.
+        let key = (lang.code(), locality.to_owned(), req.path().to_owned());
+        let body = cached.first_page(key, &sid, |sid| {
+            let page = render_page(
+                c,
+                &mode,
+                lang,
+                req.path(),
+                sid,
+                step,
+                locality,
+                &raw,
+                &[],
+                false,
+                &cached.province_names,
+            );
+            templates::render("respond/survey.html", &page)
+        })?;
+        Ok::<_, AppError>(html(body))
     };
     run.await.map_err(|e| e.page(lang))
 }
@@ -242,13 +231,21 @@ pub async fn read_form(
         return Err(AppError::UnsupportedMediaType);
     }
     let body = read_limited(req, payload, MAX_FORM).await?;
-    if !form_is_utf8(&body) {
+    parse_form_body(&body)
+}
+
+/// Decodes a survey form body (`application/x-www-form-urlencoded`) into its
+/// fields, refusing one whose percent-decoded names or values are not UTF-8
+/// (400 `invalid_utf8`). The fields then go to [`answers::from_form`]. Pure
+/// and total: any bytes give fields or a 400, never a panic.
+pub fn parse_form_body(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+    if !form_is_utf8(body) {
         return Err(AppError::BadRequest {
             code: "invalid_utf8",
             detail: String::new(),
         });
     }
-    serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest {
+    serde_urlencoded::from_bytes(body).map_err(|e| AppError::BadRequest {
         code: "invalid_form",
         detail: e.to_string(),
     })
@@ -303,7 +300,7 @@ pub async fn post_step(
         }
         let fields = read_form(&req, payload).await?;
         let c = open_campaign(&state, &path).await?;
-        let mode = Mode::web(&c.campaign.slug);
+        let mode = Mode::web(&c.campaign.campaign.slug);
         advance(&req, &state, &c, &mode, lang, &fields).await
     };
     run.await.map_err(|e| e.page(lang))
@@ -314,11 +311,13 @@ pub async fn post_step(
 pub async fn advance(
     req: &HttpRequest,
     state: &AppState,
-    c: &OpenCampaign,
+    cached: &CachedCampaign,
     mode: &Mode,
     lang: Lang,
     fields: &[(String, String)],
 ) -> Result<HttpResponse, AppError> {
+    let c = &cached.campaign;
+    let names = &cached.province_names;
     let field = |name: &str| {
         fields
             .iter()
@@ -348,7 +347,6 @@ pub async fn advance(
         .collect();
     let mut raw = answers::from_form(&c.definition, fields);
     answers::prune_hidden(&c.definition, &mut raw);
-    let names = province_names(state, c).await?;
     let mut current = Step::parse(field("step").unwrap_or("locality")).unwrap_or(Step::Locality);
     if let Step::Section(i) = current
         && (layout_of(c, mode) == Layout::OnePage || i >= c.definition.sections.len())
@@ -370,7 +368,7 @@ pub async fn advance(
             &raw,
             errors,
             more,
-            &names,
+            names,
         );
         let mut res = html(templates::render("respond/survey.html", &page)?);
         if let Some(l) = lang_cookie {
@@ -463,7 +461,8 @@ pub async fn advance(
         channel: Some(mode.channel),
     };
     let today = Utc::now().date_naive();
-    match responses::prepare(&state.db, c, &submission, mode.channel, today).await {
+    let link = cached.links.get(&submission.locality);
+    match responses::build_row(c, link, &submission, mode.channel, today) {
         Ok(row) => {
             // An invitation is marked used (date only) in its own transaction,
             // before the response is stored and without naming it.
@@ -546,7 +545,15 @@ fn public_url(req: &HttpRequest, state: &AppState, slug: &str) -> String {
 async fn qr_code(req: &HttpRequest, state: &AppState, slug: &str) -> Result<QrCode, AppError> {
     let c = campaigns::by_slug(&state.db, slug).await?;
     let url = public_url(req, state, &c.campaign.slug);
-    QrCode::new(url.as_bytes()).map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))
+    QrCode::new(url.as_bytes()).map_err(|e| match state.settings.base_url {
+        // The address came from the request's Host header: too long for a
+        // QR code is the client's doing.
+        None => AppError::BadRequest {
+            code: "bad_request",
+            detail: "Host".to_owned(),
+        },
+        Some(_) => AppError::Internal(anyhow::anyhow!("QR code: {e}")),
+    })
 }
 
 #[get("/s/{slug}/qr.svg")]

@@ -11,7 +11,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, TransactionTrait,
+    PaginatorTrait, QueryFilter,
 };
 
 use crate::domain::campaign::{DesignSettings, Layout};
@@ -236,7 +236,7 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(SetupError::Invalid(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = campaign::ActiveModel {
         slug: Set(input.slug.clone()),
         name_vi: Set(input.name_vi.trim().to_owned()),
@@ -265,6 +265,7 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
+    super::responses::campaigns_changed();
     Ok(row)
 }
 
@@ -288,7 +289,7 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(SetupError::Invalid(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let id = existing.id;
     let mut m: campaign::ActiveModel = existing.into();
     m.name_vi = Set(input.name_vi.trim().to_owned());
@@ -316,6 +317,7 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    super::responses::campaigns_changed();
     Ok(row)
 }
 

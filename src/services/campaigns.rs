@@ -1,5 +1,7 @@
 //! Campaigns as citizens and API clients see them.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use entity::{campaign, campaign_locality, questionnaire_version, service};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -62,8 +64,32 @@ pub async fn list_open(
     Ok(out)
 }
 
+/// Names (vi, en) of the parents of a campaign's localities (the provinces of
+/// its communes), as valid at the campaign's opening.
+pub async fn province_names(
+    db: &impl ConnectionTrait,
+    c: &OpenCampaign,
+) -> Result<HashMap<String, (String, String)>, AppError> {
+    let mut parents: Vec<String> = c
+        .localities
+        .iter()
+        .filter_map(|l| l.parent_code.clone())
+        .collect();
+    parents.sort_unstable();
+    parents.dedup();
+    let units = localities::valid_on(db, &parents, c.campaign.opens_on).await?;
+    Ok(units
+        .into_iter()
+        .map(|(code, u)| (code, (u.name_vi, u.name_en)))
+        .collect())
+}
+
 /// The campaign with this slug, open or not.
 pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<OpenCampaign, AppError> {
+    // No slug has a NUL, and PostgreSQL refuses one in a query (a 500 otherwise).
+    if slug.contains('\0') {
+        return Err(AppError::NotFound("campaign_not_found"));
+    }
     let row = campaign::Entity::find()
         .filter(campaign::Column::Slug.eq(slug))
         .one(db)

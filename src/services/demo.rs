@@ -15,7 +15,6 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -98,7 +97,7 @@ fn demo_units() -> Result<Vec<DemoUnit>, DemoError> {
 /// Seeds the demo unless it is already there. Everything happens in one
 /// transaction: either all of the demo is stored or none of it.
 pub async fn seed(db: &DatabaseConnection, today: NaiveDate) -> Result<SeedOutcome, DemoError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let exists = campaign::Entity::find()
         .filter(campaign::Column::Slug.eq(SIPAS_SLUG))
         .one(&txn)

@@ -287,6 +287,7 @@ pub async fn microdata(
             "max",
             "reverse",
             "satisfied_min",
+            "kind",
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -306,6 +307,12 @@ pub async fn microdata(
                 p.max.to_string(),
                 if p.reverse { "1" } else { "0" }.to_owned(),
                 p.satisfied_min.to_string(),
+                match spec.kind {
+                    hailong_stats::IndexKind::Shares => "shares",
+                    hailong_stats::IndexKind::Score => "score",
+                    hailong_stats::IndexKind::PooledShare => "pooled_share",
+                }
+                .to_owned(),
             ]);
         }
     }
@@ -500,6 +507,7 @@ for (k in seq_along(qs)) {
   if (spec$reverse == 1) y <- spec$min + spec$max - y
   des$variables[[paste0("y_", k)]] <- ifelse(is.na(y), 0, as.numeric(y >= spec$satisfied_min))
   des$variables[[paste0("o_", k)]] <- as.numeric(!is.na(y))
+  des$variables[[paste0("v_", k)]] <- ifelse(is.na(y), 0, y)
 }
 df <- degf(des)
 tq <- qt(0.975, df)
@@ -508,26 +516,49 @@ names_ix <- unique(ix$index)
 names_ix <- names_ix[lengths(regmatches(names_ix, gregexpr("/", names_ix))) < 2]
 provinces <- sort(unique(d$province[!is.na(d$province)]))
 w <- weights(des)
-# An index is a weighted mean of per-question domain ratios R_k = sum(w y_k) / sum(w o_k).
+# kind "shares": a weighted mean of per-question domain ratios R_k = sum(w y_k) / sum(w o_k).
 # Its linearisation z = sum_k c_k (y_k - R_k o_k) / X_k on the domain's rows (0 elsewhere)
 # is what svycontrast(svyratio(~y_1+..., ~o_1+..., sub, covmat = TRUE), c) linearises;
 # svytotal(~z) on the whole (raked) design gives the same variance in one pass.
+# kind "score": the same over the answers v_k, each mean rescaled (R_k - min) / (max - min).
+# kind "pooled_share": one ratio sum(w sum_k c_k y_k) / sum(w sum_k c_k o_k) (svyratio).
 out <- list()
 for (p in provinces) {
   in_d <- !is.na(d$province) & d$province == p
   for (name in names_ix) {
     spec <- ix[ix$index == name, ]
     ks <- match(spec$item, qs)
+    kind <- spec$kind[1]
     est <- 0
     z <- numeric(nrow(d))
-    for (j in seq_along(ks)) {
-      y <- des$variables[[paste0("y_", ks[j])]]
+    if (kind == "pooled_share") {
+      ys <- 0
+      xs <- 0
+      for (j in seq_along(ks)) {
+        ys <- ys + spec$weight[j] * des$variables[[paste0("y_", ks[j])]]
+        xs <- xs + spec$weight[j] * des$variables[[paste0("o_", ks[j])]]
+      }
+      X <- sum(w * xs * in_d)
+      if (X == 0) {
+        est <- NA_real_
+      } else {
+        est <- sum(w * ys * in_d) / X
+        z <- (ys - est * xs) * in_d / X
+      }
+    } else for (j in seq_along(ks)) {
+      score <- kind == "score"
+      y <- des$variables[[paste0(if (score) "v_" else "y_", ks[j])]]
       o <- des$variables[[paste0("o_", ks[j])]]
       X <- sum(w * o * in_d)
       if (X == 0) { est <- NA_real_; break }
       R <- sum(w * y * in_d) / X
-      est <- est + spec$weight[j] * R
-      z <- z + spec$weight[j] * (y - R * o) * in_d / X
+      a <- spec$weight[j]
+      if (score) {
+        a <- a / (spec$max[j] - spec$min[j])
+        est <- est - a * spec$min[j]
+      }
+      est <- est + a * R
+      z <- z + a * (y - R * o) * in_d / X
     }
     se <- NA_real_
     if (!is.na(est)) {
@@ -570,6 +601,13 @@ fn design_do(slug: &str, lonely: &str, plan: &results::Plan, main: &str) -> Stri
     let Some(spec) = plan.indices.iter().find(|i| i.name == main) else {
         return s;
     };
+    if spec.kind != hailong_stats::IndexKind::Shares {
+        let _ = writeln!(
+            s,
+            "* {main} is not a mean of shares; declare it from indices.csv (design.R computes it)."
+        );
+        return s;
+    }
     let items: HashMap<&str, &results::ItemPlan> =
         plan.items.iter().map(|i| (i.code.as_str(), i)).collect();
     let mut ratios = Vec::new();
@@ -729,4 +767,116 @@ pub fn results_xlsx(
     }
     sheet.set_column_width(2, 28).map_err(x)?;
     wb.save_to_buffer().map_err(x)
+}
+
+/// A zip archive of named files (deflated; UTF-8 names; no timestamps: every entry says
+/// 1980-01-01). Enough for a handful of files under 4 GB, which an export is.
+pub fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, AppError> {
+    use flate2::Compression;
+    use flate2::write::DeflateEncoder;
+    use std::io::Write;
+    let big = |what: &str| AppError::Internal(anyhow::anyhow!("zip: {what} too large"));
+    let u32_of = |n: usize| u32::try_from(n).map_err(|_| big("file"));
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, bytes) in files {
+        let mut enc = DeflateEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(bytes)
+            .and_then(|_| enc.try_finish())
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("zip: {e}")))?;
+        let packed = enc
+            .finish()
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("zip: {e}")))?;
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(bytes);
+        let crc = crc.finalize();
+        let offset = u32_of(out.len())?;
+        let name_len = u16::try_from(name.len()).map_err(|_| big("name"))?;
+        // Version 2.0, UTF-8 names (bit 11), deflate, 00:00 on 1980-01-01.
+        let common = |v: &mut Vec<u8>| -> Result<(), AppError> {
+            v.extend_from_slice(&20u16.to_le_bytes());
+            v.extend_from_slice(&0x0800u16.to_le_bytes());
+            v.extend_from_slice(&8u16.to_le_bytes());
+            v.extend_from_slice(&0u16.to_le_bytes());
+            v.extend_from_slice(&0x0021u16.to_le_bytes());
+            v.extend_from_slice(&crc.to_le_bytes());
+            v.extend_from_slice(&u32_of(packed.len())?.to_le_bytes());
+            v.extend_from_slice(&u32_of(bytes.len())?.to_le_bytes());
+            v.extend_from_slice(&name_len.to_le_bytes());
+            v.extend_from_slice(&0u16.to_le_bytes());
+            Ok(())
+        };
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        common(&mut out)?;
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&packed);
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&20u16.to_le_bytes());
+        common(&mut central)?;
+        // Comment length, disk, internal and external attributes, offset.
+        central.extend_from_slice(&[0u8; 10]);
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let count = u16::try_from(files.len()).map_err(|_| big("archive"))?;
+    let cd_offset = u32_of(out.len())?;
+    let cd_size = u32_of(central.len())?;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&cd_size.to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Reads the archive back by its central directory, as unzip does.
+    fn unzip(z: &[u8]) -> Vec<(String, Vec<u8>)> {
+        use std::io::Read;
+        let u16_at = |i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
+        let u32_at = |i: usize| u32::from_le_bytes([z[i], z[i + 1], z[i + 2], z[i + 3]]) as usize;
+        let end = z.len() - 22;
+        assert_eq!(u32_at(end), 0x0605_4b50);
+        let (count, mut p) = (u16_at(end + 10), u32_at(end + 16));
+        let mut out = Vec::new();
+        for _ in 0..count {
+            assert_eq!(u32_at(p), 0x0201_4b50);
+            let (crc, packed, size) = (u32_at(p + 16), u32_at(p + 20), u32_at(p + 24));
+            let (name_len, local) = (u16_at(p + 28), u32_at(p + 42));
+            let name = String::from_utf8(z[p + 46..p + 46 + name_len].to_vec()).unwrap();
+            assert_eq!(u32_at(local), 0x0403_4b50);
+            let start = local + 30 + u16_at(local + 26) + u16_at(local + 28);
+            let mut data = Vec::new();
+            flate2::read::DeflateDecoder::new(&z[start..start + packed])
+                .read_to_end(&mut data)
+                .unwrap();
+            assert_eq!(data.len(), size);
+            assert_eq!(crc32fast::hash(&data) as usize, crc);
+            out.push((name, data));
+            p += 46 + name_len;
+        }
+        out
+    }
+
+    #[test]
+    fn zip_archives_read_back_with_names_and_contents() {
+        let files = vec![
+            (
+                "microdata.csv".to_owned(),
+                "a,b\n1,2\n".repeat(500).into_bytes(),
+            ),
+            ("tỉnh.txt".to_owned(), "Hà Nội\n".as_bytes().to_vec()),
+            ("empty".to_owned(), Vec::new()),
+        ];
+        let z = zip(&files).unwrap();
+        assert!(z.len() < 2000, "deflated: {}", z.len());
+        assert_eq!(unzip(&z), files);
+    }
 }

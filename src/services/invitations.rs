@@ -16,7 +16,7 @@ use rand::RngExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
 use crate::error::AppError;
@@ -243,7 +243,7 @@ pub async fn by_token(
 /// Marks an invitation used on `today`, in a transaction of its own; false
 /// when it was already used (so two submissions cannot both use one link).
 pub async fn claim(db: &DatabaseConnection, id: i64, today: NaiveDate) -> Result<bool, AppError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let res = invitation::Entity::update_many()
         .col_expr(invitation::Column::UsedOn, Expr::value(today))
         .filter(invitation::Column::Id.eq(id))

@@ -15,6 +15,7 @@ pub mod planning;
 pub mod population;
 pub mod questionnaire_io;
 pub mod questionnaires;
+pub mod reports;
 pub mod responses;
 pub mod results;
 pub mod sampling;

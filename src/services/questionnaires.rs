@@ -10,7 +10,7 @@ use chrono::Utc;
 use entity::{campaign, questionnaire, questionnaire_version};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 
@@ -184,7 +184,7 @@ pub async fn create(
     def: &Definition,
 ) -> Result<Summary, QuestionnaireError> {
     def.check().map_err(QuestionnaireError::Invalid)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let exists = questionnaire::Entity::find()
         .filter(questionnaire::Column::Code.eq(def.code.as_str()))
         .count(&txn)
@@ -237,7 +237,7 @@ pub async fn save_draft(
     def: &Definition,
 ) -> Result<i32, QuestionnaireError> {
     def.check().map_err(QuestionnaireError::Invalid)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let q = questionnaire::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -301,7 +301,7 @@ pub async fn publish(
     actor: &Actor,
     id: i64,
 ) -> Result<VersionInfo, QuestionnaireError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let draft = questionnaire_version::Entity::find()
         .filter(questionnaire_version::Column::QuestionnaireId.eq(id))
         .order_by_desc(questionnaire_version::Column::Version)
@@ -338,7 +338,7 @@ pub async fn delete_version(
     id: i64,
     version: i32,
 ) -> Result<(), QuestionnaireError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = questionnaire_version::Entity::find()
         .filter(questionnaire_version::Column::QuestionnaireId.eq(id))
         .filter(questionnaire_version::Column::Version.eq(version))

@@ -2,6 +2,7 @@
 //! row (design fields from the campaign's locality), hand it to the writer.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,21 +29,6 @@ pub fn ensure_open(campaign: &OpenCampaign, today: NaiveDate) -> Result<(), AppE
     } else {
         Ok(())
     }
-}
-
-/// Checks a submission against its campaign and builds the row to store.
-pub async fn prepare(
-    db: &impl ConnectionTrait,
-    campaign: &OpenCampaign,
-    submission: &Submission,
-    channel: Channel,
-    today: NaiveDate,
-) -> Result<NewResponse, AppError> {
-    let link =
-        campaign_locality::Entity::find_by_id((campaign.campaign.id, submission.locality.clone()))
-            .one(db)
-            .await?;
-    build_row(campaign, link.as_ref(), submission, channel, today)
 }
 
 /// Checks a submission against its campaign and the campaign's row for the
@@ -94,15 +80,75 @@ pub fn build_row(
 pub struct CachedCampaign {
     pub campaign: OpenCampaign,
     pub links: HashMap<String, campaign_locality::Model>,
+    /// Names (vi, en) of the provinces the campaign's communes belong to,
+    /// for grouping the locality list.
+    pub province_names: HashMap<String, (String, String)>,
+    /// First survey pages as rendered for this load of the campaign, by
+    /// (language, locality, path), with [`SID_SLOT`] where the page's
+    /// submission id goes; bounded by the campaign's localities.
+    pub first_pages: Mutex<HashMap<PageKey, Arc<str>>>,
 }
 
-/// Campaigns as the submission API last loaded them, for a short time (so a
-/// burst of submissions does not reload the questionnaire each time). A
-/// change to a campaign — closing it, say — reaches the API within `ttl`.
+/// A first page's language code, locality and path.
+pub type PageKey = (&'static str, String, String);
+
+/// Stands for the submission id in a cached first page (replaced by a fresh
+/// id for every page served); cannot occur in rendered text otherwise.
+pub const SID_SLOT: &str = "\u{1}sid-slot\u{1}";
+
+impl CachedCampaign {
+    /// The first page for `key`, rendering it with `render` when not cached,
+    /// with `sid` in place of [`SID_SLOT`].
+    pub fn first_page<E>(
+        &self,
+        key: PageKey,
+        sid: &str,
+        render: impl FnOnce(&str) -> Result<String, E>,
+    ) -> Result<String, E> {
+        let cached = self
+            .first_pages
+            .lock()
+            .ok()
+            .and_then(|pages| pages.get(&key).cloned());
+        let html = match cached {
+            Some(html) => html,
+            None => {
+                let html: Arc<str> = Arc::from(render(SID_SLOT)?);
+                if let Ok(mut pages) = self.first_pages.lock()
+                    && pages.len() < 4 * (self.campaign.localities.len() + 1)
+                {
+                    pages.insert(key, html.clone());
+                }
+                html
+            }
+        };
+        Ok(html.replace(SID_SLOT, sid))
+    }
+}
+
+/// Bumped by every change to a campaign made in this process, so the cache
+/// never serves a campaign this process changed.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Forgets every cached campaign of this process: call after changing a
+/// campaign, its localities or its questionnaire link.
+pub fn campaigns_changed() {
+    GENERATION.fetch_add(1, Ordering::Release);
+}
+
+/// Campaigns as survey pages and the submission API last loaded them, for a
+/// short time, so a burst of respondents does not reload the questionnaire,
+/// localities and names for each page and submission. A change made in this
+/// process is seen at once ([`campaigns_changed`]); one made by another
+/// process on the same database (another `hailong serve`, the command line)
+/// within `ttl`.
+/// When an entry was loaded, at which [`GENERATION`], and the campaign.
+type Entry = (Instant, u64, Arc<CachedCampaign>);
+
 #[derive(Debug)]
 pub struct CampaignCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Arc<CachedCampaign>)>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl CampaignCache {
@@ -119,8 +165,10 @@ impl CampaignCache {
         db: &impl ConnectionTrait,
         slug: &str,
     ) -> Result<Arc<CachedCampaign>, AppError> {
+        let generation = GENERATION.load(Ordering::Acquire);
         if let Ok(entries) = self.entries.lock()
-            && let Some((at, c)) = entries.get(slug)
+            && let Some((at, seen, c)) = entries.get(slug)
+            && *seen == generation
             && at.elapsed() < self.ttl
         {
             return Ok(c.clone());
@@ -133,12 +181,21 @@ impl CampaignCache {
             .into_iter()
             .map(|l| (l.locality_code.clone(), l))
             .collect();
-        let cached = Arc::new(CachedCampaign { campaign, links });
+        let province_names = campaigns::province_names(db, &campaign).await?;
+        let cached = Arc::new(CachedCampaign {
+            campaign,
+            links,
+            province_names,
+            first_pages: Mutex::new(HashMap::new()),
+        });
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() > 1_000 {
                 entries.clear();
             }
-            entries.insert(slug.to_owned(), (Instant::now(), cached.clone()));
+            entries.insert(
+                slug.to_owned(),
+                (Instant::now(), generation, cached.clone()),
+            );
         }
         Ok(cached)
     }

@@ -15,10 +15,18 @@
 //! * `weighted_mean`: the same tree with the elements' and criteria's weights, normalised at
 //!   each level.
 //!
+//! * `dimension_score` (PAPI-style): the same tree with its weights, but over the questions'
+//!   mean scores rescaled to 0–1, `(ȳ − min) / (max − min)`, instead of their satisfied
+//!   shares (shown as 0–100 points; a PAPI dimension on 1–10 is `1 + 9 ×` this); linear in the
+//!   item means ([`IndexKind::Score`]);
+//! * `share_satisfied`: satisfied answers over all answers given to the questions of the index
+//!   (or element, criterion), each answer counting with its mapping's `weight` (1 by default):
+//!   a ratio of weighted totals, not a mean of shares ([`IndexKind::PooledShare`], R's
+//!   `svyratio`).
+//!
 //! Elements and criteria are estimated as indices of their own (`SIPAS/E1`, `SIPAS/E1/E1.1`)
 //! for the breakdown page. Criteria or elements without any mapped question are left out and
-//! the weights renormalised. `share_satisfied` (pooled over answers) and `dimension_score`
-//! (rescaled means) are not linear in the shares and are not computed; they are listed in
+//! the weights renormalised; an index without any is listed in
 //! [`CampaignResults::skipped_indices`].
 //!
 //! # Design
@@ -55,7 +63,7 @@ use entity::{population_margin, response, result_cache};
 use futures_util::TryStreamExt;
 use hailong_stats::{
     Calibration, CiMethod, Design, DesignSpec, Domains, EstimateOptions, Estimator, Factor,
-    IndexSpec, Item, LonelyPsu, Margin, Stage, Statistic,
+    IndexKind, IndexSpec, Item, LonelyPsu, Margin, Stage, Statistic,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -74,8 +82,6 @@ use super::localities;
 
 /// Code of the national level.
 pub const NATIONAL: &str = "VN";
-/// Responses parsed per blocking batch.
-const CHUNK: usize = 20_000;
 
 /// A level of the locality hierarchy results are given for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -244,6 +250,90 @@ impl CampaignResults {
     pub fn node(&self, key: &str) -> Option<&IndexNode> {
         self.nodes.iter().find(|n| n.key == key)
     }
+
+    /// True when a locality's results may be shown to an account restricted to `allowed`
+    /// (`None`: not restricted): the locality itself or its parent is in the list. So a
+    /// province account sees its province and that province's communes, a commune account
+    /// its commune; the national row only unrestricted accounts (callers pass `None` for a
+    /// public campaign, which everyone may read in full).
+    pub fn visible_to(&self, allowed: Option<&[String]>, code: &str) -> bool {
+        let Some(allowed) = allowed else {
+            return true;
+        };
+        let parent = self.locality(code).and_then(|l| l.parent.as_deref());
+        allowed
+            .iter()
+            .any(|a| a == code || Some(a.as_str()) == parent)
+    }
+
+    /// The results as an account restricted to `allowed` may see them: only the rows and
+    /// localities of [`CampaignResults::visible_to`], and the response count of those
+    /// localities (the national total is not theirs to see). `None` returns a copy of all.
+    pub fn restricted_to(&self, allowed: Option<&[String]>) -> CampaignResults {
+        let Some(list) = allowed else {
+            return self.clone();
+        };
+        let shown: HashSet<&str> = self
+            .localities
+            .iter()
+            .filter(|l| self.visible_to(Some(list), &l.code))
+            .map(|l| l.code.as_str())
+            .collect();
+        // Responses of the shown localities whose parent is not shown too (no double count).
+        let responses = self
+            .localities
+            .iter()
+            .filter(|l| shown.contains(l.code.as_str()))
+            .filter(|l| !l.parent.as_deref().is_some_and(|p| shown.contains(p)))
+            .map(|l| l.responses)
+            .sum();
+        CampaignResults {
+            rows: self
+                .rows
+                .iter()
+                .filter(|r| shown.contains(r.locality.as_str()))
+                .cloned()
+                .collect(),
+            localities: self
+                .localities
+                .iter()
+                .filter(|l| shown.contains(l.code.as_str()))
+                .cloned()
+                .collect(),
+            responses,
+            ..self.clone_without_rows()
+        }
+    }
+
+    fn clone_without_rows(&self) -> CampaignResults {
+        CampaignResults {
+            rows: Vec::new(),
+            localities: Vec::new(),
+            nodes: self.nodes.clone(),
+            main_index: self.main_index.clone(),
+            responses: self.responses,
+            df: self.df,
+            min_n: self.min_n,
+            min_df: self.min_df,
+            calibration: self.calibration.clone(),
+            skipped_indices: self.skipped_indices.clone(),
+        }
+    }
+}
+
+impl Fresh {
+    /// The same results restricted to what an account may see (see
+    /// [`CampaignResults::restricted_to`]).
+    pub fn restricted_to(&self, allowed: Option<&[String]>) -> Fresh {
+        match allowed {
+            None => self.clone(),
+            Some(_) => Fresh {
+                results: Arc::new(self.results.restricted_to(allowed)),
+                computed_at: self.computed_at,
+                stale: self.stale,
+            },
+        }
+    }
 }
 
 /// Results with their freshness.
@@ -337,14 +427,14 @@ pub fn plan(def: &Definition) -> Plan {
     let mut nodes = Vec::new();
     let mut skipped = Vec::new();
     for ix in &def.indices {
-        let weighted = match ix.aggregation {
-            Aggregation::MeanOfCriteria => false,
-            Aggregation::WeightedMean => true,
-            Aggregation::ShareSatisfied | Aggregation::DimensionScore => {
-                skipped.push(ix.code.clone());
-                continue;
-            }
+        let (weighted, kind) = match ix.aggregation {
+            Aggregation::MeanOfCriteria => (false, IndexKind::Shares),
+            Aggregation::WeightedMean => (true, IndexKind::Shares),
+            Aggregation::DimensionScore => (true, IndexKind::Score),
+            Aggregation::ShareSatisfied => (false, IndexKind::PooledShare),
         };
+        // A pooled share counts every answer with its question's weight, whatever the tree.
+        let pooled = kind == IndexKind::PooledShare;
         let w = |x: f64| if weighted { x } else { 1.0 };
         // Element → its criteria → its questions, keeping only parts with questions.
         let mut elements: Vec<(usize, Vec<MappedCriterion>)> = Vec::new();
@@ -414,24 +504,33 @@ pub fn plan(def: &Definition) -> Plan {
                 });
                 let q_w = norm(&qs.iter().map(|(_, x)| *x).collect::<Vec<_>>());
                 let mut cr_items = Vec::new();
-                for ((code, _), qw) in qs.iter().zip(&q_w) {
-                    cr_items.push((code.clone(), *qw));
-                    el_items.push((code.clone(), cw * qw));
-                    index_items.push((code.clone(), ew * cw * qw));
+                for ((code, raw), qw) in qs.iter().zip(&q_w) {
+                    if pooled {
+                        cr_items.push((code.clone(), *raw));
+                        el_items.push((code.clone(), *raw));
+                        index_items.push((code.clone(), *raw));
+                    } else {
+                        cr_items.push((code.clone(), *qw));
+                        el_items.push((code.clone(), cw * qw));
+                        index_items.push((code.clone(), ew * cw * qw));
+                    }
                 }
                 element_specs.push(IndexSpec {
                     name: cr_key,
                     items: cr_items,
+                    kind,
                 });
             }
             element_specs.push(IndexSpec {
                 name: el_key,
                 items: el_items,
+                kind,
             });
         }
         indices.push(IndexSpec {
             name: ix.code.clone(),
             items: index_items,
+            kind,
         });
         indices.extend(element_specs);
     }
@@ -466,16 +565,6 @@ impl Interner {
     }
 }
 
-/// One raw response row as read from the database.
-type RawRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    f64,
-    Option<String>,
-    String,
-);
-
 /// A campaign's responses in columns, ready for the design.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
@@ -502,6 +591,13 @@ struct Parser {
     /// Item position by question code.
     index: HashMap<String, usize>,
     keep_answers: bool,
+    /// Calibration variable position by name.
+    cell_index: HashMap<String, usize>,
+    /// Scratch space for one row.
+    raw: Vec<Option<RawAnswer>>,
+    cell_raw: Vec<u32>,
+    /// Which id range this parser reads.
+    part: usize,
 }
 
 /// Reads only the items' answers out of a response's JSON object, without building a map:
@@ -603,126 +699,454 @@ impl<'de> Deserialize<'de> for AnswerValue {
 }
 
 impl Parser {
-    fn push(&mut self, chunk: Vec<RawRow>) {
+    fn new(campaign: &OpenCampaign, plan: &Plan, keep_answers: bool, part: usize) -> Parser {
+        Parser {
+            data: Dataset {
+                cells: campaign
+                    .design
+                    .calibration
+                    .iter()
+                    .map(|v| (v.clone(), Vec::new(), Interner::default()))
+                    .collect(),
+                values: vec![Vec::new(); plan.items.len()],
+                ..Dataset::default()
+            },
+            items: plan.items.clone(),
+            index: plan
+                .items
+                .iter()
+                .enumerate()
+                .map(|(k, i)| (i.code.clone(), k))
+                .collect(),
+            keep_answers,
+            cell_index: campaign
+                .design
+                .calibration
+                .iter()
+                .enumerate()
+                .map(|(k, v)| (v.clone(), k))
+                .collect(),
+            raw: Vec::new(),
+            cell_raw: Vec::new(),
+            part,
+        }
+    }
+
+    /// Adds one response, its text fields borrowed from the database row.
+    fn push_row(
+        &mut self,
+        locality: &str,
+        stratum: Option<&str>,
+        cluster: Option<&str>,
+        weight: f64,
+        cells: Option<&str>,
+        answers: &str,
+    ) {
         let d = &mut self.data;
-        for (locality, stratum, cluster, weight, cells, answers) in chunk {
-            let row = d.n;
-            d.n += 1;
-            d.locality.push(d.localities.code(&locality));
-            d.stratum
-                .push(d.strata.code(stratum.as_deref().unwrap_or("")));
-            let cl = match cluster.as_deref() {
-                Some(c) if !c.is_empty() => c.to_owned(),
-                _ => format!("\u{1}row{row}"),
-            };
-            d.cluster.push(d.clusters.code(&cl));
-            d.weight.push(weight);
-            let cells: serde_json::Map<String, serde_json::Value> = cells
-                .as_deref()
-                .and_then(|c| serde_json::from_str(c).ok())
-                .unwrap_or_default();
-            for (var, codes, interner) in &mut d.cells {
-                let code = match cells.get(var.as_str()) {
-                    Some(serde_json::Value::String(s)) if !s.is_empty() => interner.code(s),
-                    Some(serde_json::Value::Number(n)) => interner.code(&n.to_string()),
-                    _ => u32::MAX,
-                };
-                codes.push(code);
+        let row = d.n;
+        d.n += 1;
+        d.locality.push(d.localities.code(locality));
+        d.stratum.push(d.strata.code(stratum.unwrap_or("")));
+        let cl = match cluster {
+            Some(c) if !c.is_empty() => d.clusters.code(c),
+            // A response without a cluster is its own PSU (unique across the parts read).
+            _ => d.clusters.code(&format!("\u{1}row{}-{row}", self.part)),
+        };
+        d.cluster.push(cl);
+        d.weight.push(weight);
+        // Calibration cells: only the campaign's variables, read without building a map.
+        self.cell_raw.clear();
+        self.cell_raw.resize(d.cells.len(), u32::MAX);
+        if let Some(text) = cells
+            && !d.cells.is_empty()
+        {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let read = serde::de::DeserializeSeed::deserialize(
+                CellsSeed {
+                    index: &self.cell_index,
+                    cells: &mut d.cells,
+                    out: &mut self.cell_raw,
+                },
+                &mut de,
+            );
+            if read.is_err() {
+                self.cell_raw.iter_mut().for_each(|c| *c = u32::MAX);
             }
-            if self.keep_answers {
-                let answers: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_str(&answers).unwrap_or_default();
-                for (k, item) in self.items.iter().enumerate() {
-                    if let Some(col) = d.values.get_mut(k) {
-                        col.push(item.value(answers.get(&item.code)));
-                    }
+        }
+        for ((_, codes, _), code) in d.cells.iter_mut().zip(&self.cell_raw) {
+            codes.push(*code);
+        }
+        if self.keep_answers {
+            let answers: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(answers).unwrap_or_default();
+            for (k, item) in self.items.iter().enumerate() {
+                if let Some(col) = d.values.get_mut(k) {
+                    col.push(item.value(answers.get(&item.code)));
                 }
-                d.answers.push(answers);
-            } else {
-                let mut raw = vec![None; self.items.len()];
-                let mut de = serde_json::Deserializer::from_str(&answers);
-                let read = serde::de::DeserializeSeed::deserialize(
-                    ItemAnswers {
-                        index: &self.index,
-                        out: &mut raw,
-                    },
-                    &mut de,
-                );
-                if read.is_err() {
-                    raw.iter_mut().for_each(|r| *r = None);
-                }
-                for ((item, col), r) in self.items.iter().zip(d.values.iter_mut()).zip(raw) {
-                    col.push(item.mirrored(r));
-                }
+            }
+            d.answers.push(answers);
+        } else {
+            self.raw.clear();
+            self.raw.resize(self.items.len(), None);
+            let mut de = serde_json::Deserializer::from_str(answers);
+            let read = serde::de::DeserializeSeed::deserialize(
+                ItemAnswers {
+                    index: &self.index,
+                    out: &mut self.raw,
+                },
+                &mut de,
+            );
+            if read.is_err() {
+                self.raw.iter_mut().for_each(|r| *r = None);
+            }
+            for ((item, col), r) in self.items.iter().zip(d.values.iter_mut()).zip(&self.raw) {
+                col.push(item.mirrored(*r));
             }
         }
     }
 }
 
-/// Reads a campaign's responses into columns, parsing in blocking batches so that a large
-/// campaign does not hold up the server's other requests.
+/// Reads the calibration variables' categories out of a response's `cells` object.
+struct CellsSeed<'a> {
+    index: &'a HashMap<String, usize>,
+    cells: &'a mut [(String, Vec<u32>, Interner)],
+    out: &'a mut [u32],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for CellsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for CellsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of cells")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let Some(&k) = self.index.get(key.as_ref()) else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            };
+            let code = match map.next_value::<serde_json::Value>()? {
+                serde_json::Value::String(s) if !s.is_empty() => {
+                    self.cells.get_mut(k).map(|c| c.2.code(&s))
+                }
+                serde_json::Value::Number(n) => {
+                    self.cells.get_mut(k).map(|c| c.2.code(&n.to_string()))
+                }
+                _ => None,
+            };
+            if let (Some(slot), Some(code)) = (self.out.get_mut(k), code) {
+                *slot = code;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Lower bounds of the id ranges read in parallel (response ids are random UUIDs in
+/// lowercase hex, so four ranges hold about a quarter each; any other id still falls in
+/// exactly one range).
+const SPLITS: [&str; 3] = ["4", "8", "c"];
+
+/// How the responses are split into ranges read in parallel.
+#[derive(Debug, Clone, Copy)]
+enum Ranges {
+    /// By id, through the `(campaign_id, id)` index (any backend; keeps id order).
+    Ids,
+    /// SQLite: by rowid, scanning the table in storage order and filtering the campaign
+    /// (three times cheaper per row than the index when the campaign fills most of the
+    /// table, as a large one does). Bounds: `[lo, hi)` per part.
+    Rowids([(i64, i64); 4]),
+}
+
+/// The SQL of one range: `?N` placeholders for SQLite, `$N` for PostgreSQL.
+fn range_sql(part: usize, postgres: bool, ordered: bool, ranges: Ranges) -> (String, Vec<Bound>) {
+    if let Ranges::Rowids(bounds) = ranges {
+        let (lo, hi) = bounds[part];
+        return (
+            "SELECT locality_code, stratum, cluster, base_weight, cells, answers FROM responses \
+             WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3"
+                .to_owned(),
+            vec![Bound::Int(lo), Bound::Int(hi)],
+        );
+    }
+    let p = |n: usize| {
+        if postgres {
+            format!("${n}")
+        } else {
+            format!("?{n}")
+        }
+    };
+    let mut sql = format!(
+        "SELECT locality_code, stratum, cluster, base_weight, cells, answers FROM responses \
+         WHERE campaign_id = {}",
+        p(1)
+    );
+    let mut binds = Vec::new();
+    if part > 0 {
+        binds.push(Bound::Text(SPLITS[part - 1]));
+        sql.push_str(&format!(" AND id >= {}", p(binds.len() + 1)));
+    }
+    if part < SPLITS.len() {
+        binds.push(Bound::Text(SPLITS[part]));
+        sql.push_str(&format!(" AND id < {}", p(binds.len() + 1)));
+    }
+    if ordered {
+        sql.push_str(" ORDER BY id");
+    }
+    (sql, binds)
+}
+
+/// A value bound to a range query.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    Text(&'static str),
+    Int(i64),
+}
+
+/// Streams one query's rows into a parser, borrowing each row's text (no copies).
+macro_rules! stream_into {
+    ($pool:expr, $sql:expr, $binds:expr, $campaign:expr, $parser:expr) => {{
+        use sqlx::Row;
+        // Built only from constants (see range_sql); the values are bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe($sql)).bind($campaign);
+        for b in $binds {
+            q = match b {
+                Bound::Text(t) => q.bind(t),
+                Bound::Int(i) => q.bind(i),
+            };
+        }
+        let mut rows = q.fetch($pool);
+        let err = |e: sqlx::Error| AppError::Internal(anyhow::anyhow!("reading responses: {e}"));
+        while let Some(row) = rows.try_next().await.map_err(err)? {
+            $parser.push_row(
+                row.try_get::<&str, _>(0).map_err(err)?,
+                row.try_get::<Option<&str>, _>(1).map_err(err)?,
+                row.try_get::<Option<&str>, _>(2).map_err(err)?,
+                row.try_get::<f64, _>(3).map_err(err)?,
+                row.try_get::<Option<&str>, _>(4).map_err(err)?,
+                row.try_get::<&str, _>(5).map_err(err)?,
+            );
+        }
+    }};
+}
+
+/// Reads a campaign's responses into columns: four id ranges read and parsed concurrently
+/// (each on its own connection, with raw sqlx so that every row's text is parsed in place,
+/// only the items' answers and the calibration cells read out of the JSON), then joined in
+/// id order.
 pub async fn load_dataset(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
     plan: &Plan,
     keep_answers: bool,
 ) -> Result<Dataset, AppError> {
-    let mut parser = Parser {
-        data: Dataset {
-            cells: campaign
-                .design
-                .calibration
-                .iter()
-                .map(|v| (v.clone(), Vec::new(), Interner::default()))
-                .collect(),
-            values: vec![Vec::new(); plan.items.len()],
-            ..Dataset::default()
-        },
-        items: plan.items.clone(),
-        index: plan
-            .items
-            .iter()
-            .enumerate()
-            .map(|(k, i)| (i.code.clone(), k))
-            .collect(),
-        keep_answers,
+    let postgres = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => true,
+        sea_orm::DatabaseBackend::Sqlite => false,
+        other => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "unsupported database {other:?}"
+            )));
+        }
     };
-    let mut query = response::Entity::find()
-        .select_only()
-        .column(response::Column::LocalityCode)
-        .column(response::Column::Stratum)
-        .column(response::Column::Cluster)
-        .column(response::Column::BaseWeight)
-        .column(response::Column::Cells)
-        .column(response::Column::Answers)
-        .filter(response::Column::CampaignId.eq(campaign.campaign.id));
-    // Estimates do not depend on the order of the rows (up to rounding); the microdata
-    // export wants a stable order.
-    if keep_answers {
-        query = query.order_by_asc(response::Column::Id);
+    let campaign_id = campaign.campaign.id;
+    let ranges = if postgres || keep_answers {
+        Ranges::Ids
+    } else {
+        sqlite_ranges(db, campaign_id).await?
+    };
+    let mut tasks = Vec::new();
+    for part in 0..=SPLITS.len() {
+        let mut parser = Parser::new(campaign, plan, keep_answers, part);
+        let (sql, binds) = range_sql(part, postgres, keep_answers, ranges);
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Ranges::Rowids(bounds) = ranges {
+                let (lo, hi) = bounds[part];
+                read_packed(
+                    db.get_sqlite_connection_pool(),
+                    campaign_id,
+                    lo,
+                    hi,
+                    &mut parser,
+                )
+                .await?;
+            } else if postgres {
+                stream_into!(
+                    db.get_postgres_connection_pool(),
+                    sql,
+                    binds,
+                    campaign_id,
+                    parser
+                );
+            } else {
+                stream_into!(
+                    db.get_sqlite_connection_pool(),
+                    sql,
+                    binds,
+                    campaign_id,
+                    parser
+                );
+            }
+            Ok::<_, AppError>(parser.data)
+        }));
     }
-    let mut stream = query.into_tuple::<RawRow>().stream(db).await?;
-    let mut chunk = Vec::with_capacity(CHUNK);
-    loop {
-        let next = stream.try_next().await?;
-        let done = next.is_none();
-        if let Some(row) = next {
-            chunk.push(row);
+    let mut parts = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        parts.push(
+            t.await
+                .map_err(|e| anyhow::anyhow!("reading responses: {e}"))??,
+        );
+    }
+    Ok(join_parts(parts))
+}
+
+/// Rowids per packed query of [`read_packed`].
+const PACK: i64 = 8192;
+
+/// SQLite: reads a rowid range as a few packed rows, each concatenating up to [`PACK`]
+/// responses (fields separated by U+001F, responses by U+001E; JSON and codes never hold
+/// raw control characters; the weight printed with 17 significant digits, which reads
+/// back to the same number). One row per response through sqlx costs a thread hand-off
+/// each, which made reading a million responses take seconds more than parsing them.
+async fn read_packed(
+    pool: &sqlx::SqlitePool,
+    campaign_id: i64,
+    lo: i64,
+    hi: i64,
+    parser: &mut Parser,
+) -> Result<(), AppError> {
+    let err = |e: sqlx::Error| AppError::Internal(anyhow::anyhow!("reading responses: {e}"));
+    let mut start = lo;
+    while start < hi {
+        let end = (start + PACK).min(hi);
+        let packed: Option<String> = sqlx::query_scalar(
+            "SELECT group_concat(locality_code || char(31) || ifnull(stratum, '') || char(31) \
+             || ifnull(cluster, '') || char(31) || printf('%.17g', base_weight) || char(31) \
+             || ifnull(cells, '') || char(31) || answers, char(30)) \
+             FROM responses WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3",
+        )
+        .bind(campaign_id)
+        .bind(start)
+        .bind(end)
+        .fetch_one(pool)
+        .await
+        .map_err(err)?;
+        for record in packed.as_deref().unwrap_or("").split('\u{1e}') {
+            let mut f = record.splitn(6, '\u{1f}');
+            let (Some(loc), Some(st), Some(cl), Some(w), Some(cells), Some(answers)) =
+                (f.next(), f.next(), f.next(), f.next(), f.next(), f.next())
+            else {
+                continue;
+            };
+            let weight = w.parse::<f64>().map_err(|e| {
+                AppError::Internal(anyhow::anyhow!("reading responses: weight {w:?}: {e}"))
+            })?;
+            parser.push_row(
+                loc,
+                non_empty(st),
+                non_empty(cl),
+                weight,
+                non_empty(cells),
+                answers,
+            );
         }
-        if chunk.len() >= CHUNK || (done && !chunk.is_empty()) {
-            let batch = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-            parser = tokio::task::spawn_blocking(move || {
-                parser.push(batch);
-                parser
-            })
+        start = end;
+    }
+    Ok(())
+}
+
+fn non_empty(x: &str) -> Option<&str> {
+    (!x.is_empty()).then_some(x)
+}
+
+/// Rowid ranges when the campaign holds at least half of the rows its table spans, else the
+/// id index.
+async fn sqlite_ranges(db: &DatabaseConnection, campaign_id: i64) -> Result<Ranges, AppError> {
+    let pool = db.get_sqlite_connection_pool();
+    let err = |e: sqlx::Error| AppError::Internal(anyhow::anyhow!("reading responses: {e}"));
+    let (lo, hi): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT min(rowid), max(rowid) FROM responses")
+            .fetch_one(pool)
             .await
-            .map_err(|e| anyhow::anyhow!("parsing responses: {e}"))?;
-        }
-        if done {
-            break;
-        }
+            .map_err(err)?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(Ranges::Ids);
+    };
+    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM responses WHERE campaign_id = ?1")
+        .bind(campaign_id)
+        .fetch_one(pool)
+        .await
+        .map_err(err)?;
+    let span = hi - lo + 1;
+    if count.saturating_mul(2) < span {
+        return Ok(Ranges::Ids);
     }
-    Ok(parser.data)
+    let step = span / 4 + 1;
+    let mut bounds = [(0i64, 0i64); 4];
+    for (k, b) in bounds.iter_mut().enumerate() {
+        let k = k as i64;
+        *b = (
+            lo + k * step,
+            if k == 3 { hi + 1 } else { lo + (k + 1) * step },
+        );
+    }
+    Ok(Ranges::Rowids(bounds))
+}
+
+/// Concatenates datasets read separately, re-coding their labels.
+fn join_parts(parts: Vec<Dataset>) -> Dataset {
+    let Some(first) = parts.first() else {
+        return Dataset::default();
+    };
+    let total: usize = parts.iter().map(|p| p.n).sum();
+    let mut out = Dataset {
+        cells: first
+            .cells
+            .iter()
+            .map(|(v, _, _)| (v.clone(), Vec::with_capacity(total), Interner::default()))
+            .collect(),
+        values: vec![Vec::with_capacity(total); first.values.len()],
+        ..Dataset::default()
+    };
+    out.locality.reserve(total);
+    out.stratum.reserve(total);
+    out.cluster.reserve(total);
+    out.weight.reserve(total);
+    for p in parts {
+        let remap = |labels: &[String], into: &mut Interner| -> Vec<u32> {
+            labels.iter().map(|l| into.code(l)).collect()
+        };
+        let loc = remap(&p.localities.labels, &mut out.localities);
+        let st = remap(&p.strata.labels, &mut out.strata);
+        let cl = remap(&p.clusters.labels, &mut out.clusters);
+        out.locality
+            .extend(p.locality.iter().map(|&c| loc[c as usize]));
+        out.stratum
+            .extend(p.stratum.iter().map(|&c| st[c as usize]));
+        out.cluster
+            .extend(p.cluster.iter().map(|&c| cl[c as usize]));
+        out.weight.extend_from_slice(&p.weight);
+        for ((_, codes, interner), (_, src, src_labels)) in out.cells.iter_mut().zip(&p.cells) {
+            let map = remap(&src_labels.labels, interner);
+            codes.extend(
+                src.iter()
+                    .map(|&c| map.get(c as usize).copied().unwrap_or(u32::MAX)),
+            );
+        }
+        for (col, src) in out.values.iter_mut().zip(&p.values) {
+            col.extend_from_slice(src);
+        }
+        out.answers.extend(p.answers);
+        out.n += p.n;
+    }
+    out
 }
 
 /// Where each stored locality sits: its commune (if it is one) and its province.
@@ -817,10 +1241,23 @@ pub fn build_design(
     hier: &Hierarchy,
     margins: &[population_margin::Model],
 ) -> Result<Built, AppError> {
+    let design = base_design(campaign, data)?;
+    if campaign.design.calibration.is_empty() {
+        return Ok(Built {
+            design,
+            note: CalibrationNote::None,
+            margins: Vec::new(),
+        });
+    }
+    calibrated(campaign, data, hier, margins, design)
+}
+
+/// The design on the data's own weights, strata and clusters (no calibration).
+fn base_design(campaign: &OpenCampaign, data: &Dataset) -> Result<Design, AppError> {
     let lonely = <LonelyPsu as clap::ValueEnum>::from_str(&campaign.design.lonely_psu, true)
         .unwrap_or(LonelyPsu::Adjust);
     let stats = |e: hailong_stats::StatsError| AppError::Internal(anyhow::anyhow!("{e}"));
-    let design = Design::new(DesignSpec {
+    Design::new(DesignSpec {
         weights: data.weight.clone(),
         strata: Some(
             Factor::from_codes(data.stratum.clone(), data.strata.labels.clone()).map_err(stats)?,
@@ -834,14 +1271,17 @@ pub fn build_design(
         }],
         lonely_psu: lonely,
     })
-    .map_err(stats)?;
-    if campaign.design.calibration.is_empty() {
-        return Ok(Built {
-            design,
-            note: CalibrationNote::None,
-            margins: Vec::new(),
-        });
-    }
+    .map_err(stats)
+}
+
+/// The design calibrated to the campaign's margins, or the reason it cannot be.
+fn calibrated(
+    campaign: &OpenCampaign,
+    data: &Dataset,
+    hier: &Hierarchy,
+    margins: &[population_margin::Model],
+    design: Design,
+) -> Result<Built, AppError> {
     match calibration_margins(data, hier, margins) {
         Ok(ms) => match design.calibrate(&Calibration::new(ms.clone())) {
             Ok(calibrated) => Ok(Built {
@@ -974,6 +1414,19 @@ pub fn estimate_all(
     hier: &Hierarchy,
     margins: &[population_margin::Model],
 ) -> Result<CampaignResults, AppError> {
+    estimate_on(campaign, plan, data, hier, |c, d, h| {
+        build_design(c, d, h, margins)
+    })
+}
+
+/// [`estimate_all`] with the design made by `build`.
+fn estimate_on(
+    campaign: &OpenCampaign,
+    plan: &Plan,
+    data: &Dataset,
+    hier: &Hierarchy,
+    build: impl FnOnce(&OpenCampaign, &Dataset, &Hierarchy) -> Result<Built, AppError>,
+) -> Result<CampaignResults, AppError> {
     let settings = &campaign.design;
     let main_index = settings
         .main_index
@@ -1002,14 +1455,16 @@ pub fn estimate_all(
     if data.n == 0 || plan.items.is_empty() {
         return Ok(empty(CalibrationNote::None));
     }
-    let built = build_design(campaign, data, hier, margins)?;
+    let built = build(campaign, data, hier)?;
     let stats = |e: hailong_stats::StatsError| AppError::Internal(anyhow::anyhow!("{e}"));
     let items: Vec<Item> = plan
         .items
         .iter()
         .zip(&data.values)
         .map(|(p, v)| {
-            Item::new(p.code.clone(), v.clone()).with_satisfied_min(p.satisfied_min as f64)
+            Item::new(p.code.clone(), v.clone())
+                .with_satisfied_min(p.satisfied_min as f64)
+                .with_scale(p.min as f64, p.max as f64)
         })
         .collect();
     let estimator = Estimator::new(
@@ -1514,4 +1969,145 @@ pub fn compare(
         .into_iter()
         .map(|row| change(row, previous.row(&row.locality, index)))
         .collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// An earlier wave collected under older units, in today's units.
+// ------------------------------------------------------------------------------------------
+
+/// The results of an earlier wave (`previous`) re-aggregated to the units of `current`
+/// (valid on its opening day), when some of the earlier wave's responses were collected in
+/// units that are no longer valid then (e.g. the 63 provinces and their districts before
+/// 1 July 2025); `None` when every unit is still valid (its own results then compare as
+/// they are).
+///
+/// Method. The earlier wave's design is built as for its own results (its hierarchy, its
+/// calibration); then each response is placed in today's units by the imported crosswalk
+/// ([`super::crosswalk::to_level`], following several reforms if need be): a response of an
+/// old unit that went whole to one new commune counts there; one of an old unit split with
+/// shares counts in each new commune with its (calibrated) weight multiplied by the share,
+/// so the weights of one response still sum to its weight. A unit that maps to a province
+/// only (no commune link) counts in that province and not in any commune; a unit the
+/// crosswalk cannot place is left out. The copies of a response keep its stratum and PSU,
+/// so the variance (Taylor linearisation, per domain) adds them up within their PSU; the
+/// calibrated weights are then taken as fixed (the calibration's variance reduction is not
+/// credited, so the intervals are slightly conservative). The estimates are the campaign's
+/// own estimators (indices, elements, criteria), domain by domain, with the small-numbers
+/// rule; a locality's `responses` counts the response copies in it.
+pub async fn in_units_of(
+    db: &DatabaseConnection,
+    current: &OpenCampaign,
+    previous: &OpenCampaign,
+) -> Result<Option<CampaignResults>, AppError> {
+    use super::locality_lists::Hierarchy as Units;
+    // A cheap look at the earlier wave's units first: usually they are all valid today.
+    let codes: Vec<String> = response::Entity::find()
+        .select_only()
+        .column(response::Column::LocalityCode)
+        .distinct()
+        .filter(response::Column::CampaignId.eq(previous.campaign.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let today = Units::on(db, current.campaign.opens_on).await?;
+    if codes.iter().all(|c| today.units.contains_key(c)) {
+        return Ok(None);
+    }
+    let plan = plan(&previous.definition);
+    let data = load_dataset(db, previous, &plan, false).await?;
+    let crosswalk = super::crosswalk::load(db).await?;
+    let old_hier = hierarchy(db, previous, &data).await?;
+    let margins = population_margins(db, &previous.design.calibration).await?;
+    let previous = previous.clone();
+    tokio::task::spawn_blocking(move || {
+        let built = build_design(&previous, &data, &old_hier, &margins)?;
+        let (expanded, hier) = expand(&data, built.design.weights(), &crosswalk, &today);
+        let note = built.note;
+        estimate_on(&previous, &plan, &expanded, &hier, |c, d, _| {
+            Ok(Built {
+                design: base_design(c, d)?,
+                note,
+                margins: Vec::new(),
+            })
+        })
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("re-aggregation task: {e}"))?
+    .map(Some)
+}
+
+/// The rows of `data` placed in today's units (see [`in_units_of`]), with `weights` split by
+/// the crosswalk's shares, and where those units sit.
+fn expand(
+    data: &Dataset,
+    weights: &[f64],
+    crosswalk: &HashMap<String, Vec<(String, f64)>>,
+    today: &super::locality_lists::Hierarchy,
+) -> (Dataset, Hierarchy) {
+    use super::crosswalk::to_level;
+    // Per old unit: [(today's commune or province, share)].
+    let targets: Vec<Vec<(String, f64)>> = data
+        .localities
+        .labels
+        .iter()
+        .map(|code| {
+            let communes = to_level(crosswalk, today, code, "commune");
+            let placed: f64 = communes.iter().map(|(_, s)| s).sum();
+            let mut out = communes;
+            // What does not reach a commune counts in its province only.
+            if placed < 1.0 - 1e-9 {
+                let provinces = to_level(crosswalk, today, code, "province");
+                let in_communes: HashMap<String, f64> = {
+                    let mut m: HashMap<String, f64> = HashMap::new();
+                    for (c, s) in &out {
+                        if let Some(p) = today.ancestor_at(c, "province") {
+                            *m.entry(p.code.clone()).or_default() += s;
+                        }
+                    }
+                    m
+                };
+                for (p, s) in provinces {
+                    let rest = s - in_communes.get(&p).copied().unwrap_or(0.0);
+                    if rest > 1e-12 {
+                        out.push((p, rest));
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    let mut out = Dataset {
+        values: vec![Vec::new(); data.values.len()],
+        strata: data.strata.clone(),
+        clusters: data.clusters.clone(),
+        ..Dataset::default()
+    };
+    for row in 0..data.n {
+        let w = weights.get(row).copied().unwrap_or(0.0);
+        for (unit, share) in &targets[data.locality[row] as usize] {
+            out.n += 1;
+            out.locality.push(out.localities.code(unit));
+            out.stratum.push(data.stratum[row]);
+            out.cluster.push(data.cluster[row]);
+            out.weight.push(w * share);
+            for (col, src) in out.values.iter_mut().zip(&data.values) {
+                col.push(src[row]);
+            }
+        }
+    }
+    let mut hier = Hierarchy::default();
+    for code in &out.localities.labels {
+        let unit = today.units.get(code);
+        let is_commune = unit.is_some_and(|u| u.level == "commune");
+        hier.commune.push(is_commune.then(|| code.clone()));
+        hier.province
+            .push(today.ancestor_at(code, "province").map(|p| p.code.clone()));
+        for u in [unit, today.ancestor_at(code, "province")]
+            .into_iter()
+            .flatten()
+        {
+            hier.units.insert(u.code.clone(), u.clone());
+        }
+    }
+    (out, hier)
 }

@@ -1,16 +1,21 @@
 //! Cluster selection over the population frame: PPS systematic draws per
-//! stratum from a recorded seed, exported as CSV and written into a
-//! campaign's localities (stratum, cluster, base weight 1/π, target n).
+//! stratum from a recorded seed, optionally with a second stage (villages,
+//! desks) from a CSV frame, recorded unit by unit (`sample_draw_units`),
+//! exported as CSV and written into a campaign's localities (design
+//! stratum, cluster, base weight, target n). The statistics are in
+//! [`crate::domain::sampling`].
 
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use entity::{campaign, campaign_locality, response, sample_draw};
+use entity::{campaign, campaign_locality, response, sample_draw, sample_draw_unit};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
 };
+use sha2::{Digest, Sha256};
 
-use crate::domain::sampling::{self, DrawError, Drawn, FrameUnit};
+use crate::domain::locality::{LineProblem, Problems};
+use crate::domain::sampling::{self, DrawError, FrameUnit, Method, SecondStage, Selected, SubUnit};
 use crate::services::locality_lists::Hierarchy;
 use crate::services::planning::own_sizes;
 
@@ -26,6 +31,21 @@ pub enum SamplingError {
     CampaignHasResponses(String),
     #[error("no {0} units valid on {1}")]
     NoUnits(String, NaiveDate),
+    /// Rows of the second-stage frame that do not fit the hierarchy.
+    #[error("{0}")]
+    SecondStage(Problems),
+}
+
+/// The second stage of a draw.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SecondStageRequest {
+    /// Where the frame came from (a file name), for the record.
+    pub source: String,
+    #[serde(skip)]
+    pub units: Vec<SubUnit>,
+    /// Second-stage units drawn in each first-stage unit.
+    pub per_unit: usize,
+    pub method: Method,
 }
 
 /// What to draw.
@@ -45,16 +65,60 @@ pub struct DrawRequest {
     pub seed: u64,
     /// Campaign slug to write the selection to.
     pub campaign: Option<String>,
-    /// Interviews planned per drawn unit (the campaign's `target_n`).
+    /// Interviews planned per last-stage unit (the campaign's `target_n`);
+    /// the base weight is then M/(π·take).
     pub take: Option<u32>,
+    pub second_stage: Option<SecondStageRequest>,
 }
 
-/// A drawn unit with its names.
+/// A selected last-stage unit with its first-stage unit's names and its
+/// respondents' base weight.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrawnUnit {
-    pub drawn: Drawn,
+    pub selected: Selected,
     pub name_vi: String,
     pub name_en: String,
+    pub base_weight: f64,
+}
+
+/// Checks that every second-stage unit lies in a `level` unit valid in
+/// `hierarchy`; every problem with its line.
+fn check_second_stage(
+    hierarchy: &Hierarchy,
+    level: &str,
+    units: &[SubUnit],
+) -> Result<(), SamplingError> {
+    let problems: Vec<LineProblem> = units
+        .iter()
+        .filter(|u| {
+            hierarchy
+                .units
+                .get(&u.parent)
+                .is_none_or(|p| p.level != level)
+        })
+        .map(|u| {
+            LineProblem::new(
+                u.line,
+                "commune_code",
+                format!("unknown {level} {}", u.parent),
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(SamplingError::SecondStage(Problems(problems)))
+    }
+}
+
+/// SHA-256 of the second-stage frame as used (parent, code, size per unit in
+/// file order), recorded so a reproduction can check it has the same frame.
+fn frame_digest(units: &[SubUnit]) -> String {
+    let mut h = Sha256::new();
+    for u in units {
+        h.update(format!("{},{},{}\n", u.parent, u.code, u.size).as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 /// Draws, records the draw (seed and parameters) and, for a campaign,
@@ -96,19 +160,28 @@ pub async fn draw(
     if frame.is_empty() {
         return Err(SamplingError::NoUnits(req.level.clone(), on));
     }
-    let drawn = sampling::draw(
+    if let Some(second) = &req.second_stage {
+        check_second_stage(&hierarchy, &req.level, &second.units)?;
+    }
+    let selected = sampling::draw_stages(
         &frame,
         |s| req.per_stratum.get(s).copied().unwrap_or(req.clusters),
         req.seed,
+        req.second_stage.as_ref().map(|s| SecondStage {
+            frame: &s.units,
+            per_unit: s.per_unit,
+            method: s.method,
+        }),
     )?;
-    let out: Vec<DrawnUnit> = drawn
+    let out: Vec<DrawnUnit> = selected
         .into_iter()
-        .map(|d| {
-            let unit = hierarchy.units.get(&d.code);
+        .map(|s| {
+            let unit = hierarchy.units.get(&s.first.code);
             DrawnUnit {
                 name_vi: unit.map(|u| u.name_vi.clone()).unwrap_or_default(),
                 name_en: unit.map(|u| u.name_en.clone()).unwrap_or_default(),
-                drawn: d,
+                base_weight: s.base_weight(req.take),
+                selected: s,
             }
         })
         .collect();
@@ -128,10 +201,10 @@ pub async fn draw(
             .iter()
             .map(|u| campaign_locality::ActiveModel {
                 campaign_id: Set(c.id),
-                locality_code: Set(u.drawn.code.clone()),
-                stratum: Set(Some(u.drawn.stratum.clone())),
-                cluster: Set(Some(u.drawn.code.clone())),
-                base_weight: Set(Some(u.drawn.base_weight())),
+                locality_code: Set(u.selected.code().to_owned()),
+                stratum: Set(Some(u.selected.design_stratum())),
+                cluster: Set(u.selected.cluster()),
+                base_weight: Set(Some(u.base_weight)),
                 target_n: Set(req.take.and_then(|t| i32::try_from(t).ok())),
             })
             .collect();
@@ -148,8 +221,14 @@ pub async fn draw(
             "seed".into(),
             serde_json::Value::String(req.seed.to_string()),
         );
+        if let (Some(second), Some(serde_json::Value::Object(stage))) =
+            (&req.second_stage, map.get_mut("second_stage"))
+        {
+            stage.insert("units".into(), second.units.len().into());
+            stage.insert("frame_sha256".into(), frame_digest(&second.units).into());
+        }
     }
-    sample_draw::Entity::insert(sample_draw::ActiveModel {
+    let recorded = sample_draw::Entity::insert(sample_draw::ActiveModel {
         campaign_id: Set(campaign.as_ref().map(|c| c.id)),
         seed: Set(req.seed.to_string()),
         parameters: Set(parameters.to_string()),
@@ -159,10 +238,54 @@ pub async fn draw(
     })
     .exec(db)
     .await?;
+    let units: Vec<sample_draw_unit::ActiveModel> = out
+        .iter()
+        .map(|u| {
+            let (first, second) = (&u.selected.first, u.selected.second.as_ref());
+            sample_draw_unit::ActiveModel {
+                draw_id: Set(recorded.last_insert_id),
+                stratum: Set(first.stratum.clone()),
+                psu_code: Set(first.code.clone()),
+                psu_size: Set(first.size),
+                psu_probability: Set(first.probability),
+                psu_certainty: Set(first.certainty),
+                unit_code: Set(second.map(|s| s.code.clone())),
+                unit_name: Set(second.map(|s| s.name.clone())),
+                unit_size: Set(second.map(|s| s.size)),
+                unit_probability: Set(second.map(|s| s.probability)),
+                unit_certainty: Set(second.map(|s| s.certainty)),
+                probability: Set(u.selected.probability()),
+                design_stratum: Set(u.selected.design_stratum()),
+                cluster: Set(u.selected.cluster()),
+                base_weight: Set(u.base_weight),
+                ..Default::default()
+            }
+        })
+        .collect();
+    for chunk in units.chunks(500) {
+        sample_draw_unit::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    if campaign.is_some() {
+        super::responses::campaigns_changed();
+    }
     Ok(out)
 }
 
-/// The selection as CSV: stratum, code, names, size, π, certainty, 1/π.
+fn num(v: Option<f64>) -> String {
+    v.map(|v| format!("{v}")).unwrap_or_default()
+}
+
+fn flag(v: Option<bool>) -> String {
+    v.map(|c| if c { "1" } else { "0" }.to_owned())
+        .unwrap_or_default()
+}
+
+/// The selection as CSV, one row per last-stage unit: the first stage
+/// (stratum, code, names, size, π_i, certainty), the second stage when there
+/// is one (unit code, name, size, π_j|i, certainty), the combined π, and the
+/// design fields its respondents get (design stratum, cluster, base weight).
 pub fn to_csv(units: &[DrawnUnit]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -173,18 +296,35 @@ pub fn to_csv(units: &[DrawnUnit]) -> Result<String, csv::Error> {
         "size",
         "probability",
         "certainty",
+        "unit_code",
+        "unit_name",
+        "unit_size",
+        "unit_probability",
+        "unit_certainty",
+        "inclusion_probability",
+        "design_stratum",
+        "cluster",
         "base_weight",
     ])?;
     for u in units {
+        let (first, second) = (&u.selected.first, u.selected.second.as_ref());
         w.write_record([
-            u.drawn.stratum.clone(),
-            u.drawn.code.clone(),
+            first.stratum.clone(),
+            first.code.clone(),
             u.name_vi.clone(),
             u.name_en.clone(),
-            format!("{}", u.drawn.size),
-            format!("{}", u.drawn.probability),
-            if u.drawn.certainty { "1" } else { "0" }.to_owned(),
-            format!("{}", u.drawn.base_weight()),
+            num(Some(first.size)),
+            num(Some(first.probability)),
+            flag(Some(first.certainty)),
+            second.map(|s| s.code.clone()).unwrap_or_default(),
+            second.map(|s| s.name.clone()).unwrap_or_default(),
+            num(second.map(|s| s.size)),
+            num(second.map(|s| s.probability)),
+            flag(second.map(|s| s.certainty)),
+            num(Some(u.selected.probability())),
+            u.selected.design_stratum(),
+            u.selected.cluster().unwrap_or_default(),
+            num(Some(u.base_weight)),
         ])?;
     }
     let bytes = w

@@ -113,6 +113,10 @@ pub async fn by_email(
     db: &impl ConnectionTrait,
     email: &str,
 ) -> Result<Option<staff_user::Model>, DbErr> {
+    // No account has a NUL in its address, and PostgreSQL refuses one in a query.
+    if email.contains('\0') {
+        return Ok(None);
+    }
     staff_user::Entity::find()
         .filter(staff_user::Column::Email.eq(email.trim().to_lowercase()))
         .one(db)

@@ -13,9 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use rand::seq::SliceRandom;
-use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most rows committed in one transaction.
@@ -173,7 +171,7 @@ async fn insert_batch(
         }
     }
     let mut inserted: HashSet<String> = HashSet::with_capacity(unique.len());
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for chunk in unique.chunks(ROWS_PER_STATEMENT) {
         let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 10);
         for r in chunk {

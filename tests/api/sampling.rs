@@ -18,7 +18,7 @@ use crate::localities::{fixture, ok, run};
 
 /// The demo's communes with a census: sizes vary, and one commune of
 /// province 01 is large enough to be a certainty unit.
-async fn census(db: &TestDb) -> (HashMap<String, (String, f64)>, String) {
+pub async fn census(db: &TestDb) -> (HashMap<String, (String, f64)>, String) {
     let conn = db.connect().await;
     let communes = locality::Entity::find()
         .filter(locality::Column::Level.eq("commune"))
@@ -48,7 +48,7 @@ async fn census(db: &TestDb) -> (HashMap<String, (String, f64)>, String) {
     (sizes, path.display().to_string())
 }
 
-async fn new_campaign(db: &TestDb, slug: &str) {
+pub async fn new_campaign(db: &TestDb, slug: &str) {
     let conn = db.connect().await;
     let demo = campaign::Entity::find()
         .filter(campaign::Column::Slug.eq("sipas-demo"))
@@ -76,7 +76,7 @@ async fn new_campaign(db: &TestDb, slug: &str) {
     .unwrap();
 }
 
-fn parse_draw(csv: &str) -> Vec<HashMap<String, String>> {
+pub fn parse_draw(csv: &str) -> Vec<HashMap<String, String>> {
     let mut r = csv::Reader::from_reader(csv.as_bytes());
     let headers = r.headers().unwrap().clone();
     r.records()
@@ -243,8 +243,22 @@ async fn pps_draw_writes_base_weights_that_feed_the_estimator() {
     for d in &drawn {
         let pi: f64 = d["probability"].parse().unwrap();
         assert!((pi - expected_pi[&d["code"]]).abs() < 1e-12, "{d:?}");
+        assert_eq!(d["inclusion_probability"], d["probability"]);
+        // 10 of the commune's M people: w = M / (π·10).
         let w: f64 = d["base_weight"].parse().unwrap();
-        assert!((w * pi - 1.0).abs() < 1e-12);
+        let m = sizes[&d["code"]].1;
+        assert!((w * pi * 10.0 / m - 1.0).abs() < 1e-12, "{d:?}");
+        // A certainty commune is a stratum of its own, its respondents the PSUs.
+        if d["certainty"] == "1" {
+            assert_eq!(
+                d["design_stratum"],
+                format!("{}/{}", d["stratum"], d["code"])
+            );
+            assert_eq!(d["cluster"], "");
+        } else {
+            assert_eq!(d["design_stratum"], d["stratum"]);
+            assert_eq!(d["cluster"], d["code"]);
+        }
     }
 
     // Written into the campaign: stratum, cluster, 1/π, target n.
@@ -262,14 +276,18 @@ async fn pps_draw_writes_base_weights_that_feed_the_estimator() {
         .unwrap();
     assert_eq!(links.len(), 16);
     for l in &links {
-        assert_eq!(l.cluster.as_deref(), Some(l.locality_code.as_str()));
-        assert_eq!(
-            l.stratum.as_deref(),
-            Some(sizes[&l.locality_code].0.as_str())
-        );
-        assert_eq!(l.target_n, Some(10));
+        let province = sizes[&l.locality_code].0.as_str();
         let pi = expected_pi[&l.locality_code];
-        assert!((l.base_weight.unwrap() - 1.0 / pi).abs() < 1e-9);
+        if pi == 1.0 {
+            assert_eq!(l.cluster, None);
+            assert_eq!(l.stratum, Some(format!("{province}/{}", l.locality_code)));
+        } else {
+            assert_eq!(l.cluster.as_deref(), Some(l.locality_code.as_str()));
+            assert_eq!(l.stratum.as_deref(), Some(province));
+        }
+        assert_eq!(l.target_n, Some(10));
+        let m = sizes[&l.locality_code].1;
+        assert!((l.base_weight.unwrap() - m / (10.0 * pi)).abs() < 1e-9);
     }
 
     // Reproducible from its seed; the seed is recorded.
@@ -279,6 +297,8 @@ async fn pps_draw_writes_base_weights_that_feed_the_estimator() {
             "draw",
             "--clusters",
             "4",
+            "--take",
+            "10",
             "--seed",
             "20261122",
             "--on",
@@ -380,19 +400,23 @@ async fn pps_draw_writes_base_weights_that_feed_the_estimator() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("already has responses"));
 
-    // Respondents: 10 per drawn commune, weight (1/π)·(M/10); satisfied
-    // (answer 5) in a share that depends on the commune.
+    // Respondents: 10 per drawn commune with the campaign's design fields
+    // (weight M/(π·10); a respondent without a cluster is its own PSU);
+    // satisfied (answer 5) in a share that depends on the commune.
     let mut weights = Vec::new();
     let mut strata = Vec::new();
     let mut clusters = Vec::new();
     let mut answers = Vec::new();
     for l in &links {
-        let m = sizes[&l.locality_code].1;
         let k: usize = l.locality_code.bytes().map(usize::from).sum::<usize>() % 8 + 2;
         for j in 0..10 {
-            weights.push(l.base_weight.unwrap() * m / 10.0);
+            weights.push(l.base_weight.unwrap());
             strata.push(l.stratum.clone().unwrap());
-            clusters.push(l.locality_code.clone());
+            clusters.push(
+                l.cluster
+                    .clone()
+                    .unwrap_or_else(|| format!("{}#{j}", l.locality_code)),
+            );
             answers.push(if j < k { 5.0 } else { 2.0 });
         }
     }
@@ -420,7 +444,9 @@ async fn pps_draw_writes_base_weights_that_feed_the_estimator() {
         .find(|e| e.statistic == Statistic::Satisfied)
         .unwrap();
     assert!((satisfied.estimate.unwrap() - hand).abs() < 1e-12);
-    assert_eq!(satisfied.df, 16 - 4);
+    // PSUs: 15 sampled communes and the certainty commune's 10 respondents;
+    // strata: 4 provinces and the certainty commune's own.
+    assert_eq!(satisfied.df, (15 + 10) - (4 + 1));
     assert!(satisfied.se.unwrap() > 0.0);
     assert_eq!(satisfied.n, 160);
 }

@@ -442,3 +442,30 @@ async fn qr_codes_point_at_the_survey() {
     assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
     assert_eq!(app.get("/s/nope/qr.svg").await.status(), 404);
 }
+
+#[tokio::test]
+async fn every_first_page_gets_its_own_submission_id() {
+    let app = spawn_app_with_demo().await;
+    let locality = sipas_locality(&app).await;
+    let path = format!("/s/sipas-demo?l={locality}");
+    let mut pages = Vec::new();
+    for _ in 0..3 {
+        pages.push(app.get(&path).await.text().await.unwrap());
+    }
+    let sid_of = |html: &str| {
+        let at = html.find("name=\"sid\" value=\"").unwrap() + 18;
+        html[at..at + 36].to_owned()
+    };
+    let sids: Vec<String> = pages.iter().map(|p| sid_of(p)).collect();
+    for sid in &sids {
+        assert!(uuid::Uuid::try_parse(sid).is_ok(), "{sid}");
+    }
+    assert_ne!(sids[0], sids[1]);
+    assert_ne!(sids[1], sids[2]);
+    // Apart from the id the pages are the same (and hold no placeholder).
+    assert_eq!(
+        pages[0].replace(&sids[0], ""),
+        pages[1].replace(&sids[1], "")
+    );
+    assert!(!pages[2].contains('\u{1}'));
+}

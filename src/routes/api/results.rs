@@ -103,11 +103,26 @@ pub async fn load_comparison(
             detail: String::new(),
         })?;
     let campaign = crate::services::campaigns::by_slug(&state.db, slug).await?;
-    crate::routes::results::require_unrestricted(require_results_access(req, &campaign).await?)?;
+    let allowed_a = require_results_access(req, &campaign).await?;
     let previous = crate::services::campaigns::by_slug(&state.db, other).await?;
-    crate::routes::results::require_unrestricted(require_results_access(req, &previous).await?)?;
-    let a = results::results_for(&state.db, &campaign).await?;
-    let b = results::results_for(&state.db, &previous).await?;
+    let allowed_b = require_results_access(req, &previous).await?;
+    // A restricted account sees the localities of its list in both waves (a wave that is
+    // public shows everything, so the other wave's rule is the one that restricts).
+    let allowed = allowed_a.or(allowed_b);
+    let a = results::results_for(&state.db, &campaign)
+        .await?
+        .restricted_to(allowed.as_deref());
+    // An earlier wave collected under older units is re-aggregated to today's units through
+    // the crosswalk (computed per request, not cached).
+    let b = match results::in_units_of(&state.db, &campaign, &previous).await? {
+        Some(mapped) => results::Fresh {
+            results: std::sync::Arc::new(mapped),
+            computed_at: chrono::Utc::now(),
+            stale: false,
+        },
+        None => results::results_for(&state.db, &previous).await?,
+    }
+    .restricted_to(allowed.as_deref());
     let index = results::resolve_index(&a.results, index)?;
     if b.results.node(&index).is_none() {
         return Err(AppError::BadRequest {
@@ -165,13 +180,15 @@ pub async fn targets(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
-        crate::routes::results::require_unrestricted(
-            require_results_access(&req, &campaign).await?,
-        )?;
+        let allowed = require_results_access(&req, &campaign).await?;
         let fresh = results::results_for(&state.db, &campaign).await?;
-        let body =
-            crate::services::targets::outcomes(&state.db, campaign.campaign.id, &fresh.results)
-                .await?;
+        let body = crate::routes::results::visible_targets(
+            &state,
+            &campaign,
+            &fresh.results,
+            allowed.as_deref(),
+        )
+        .await?;
         Ok::<_, AppError>(HttpResponse::Ok().json(body))
     };
     run.await.map_err(|e| e.api(lang))

@@ -43,34 +43,30 @@ pub async fn require_results_access(
     }
 }
 
-/// For views that do not filter by locality yet: an account restricted to
-/// some localities is refused rather than shown everything.
-pub fn require_unrestricted(allowed: Option<Vec<String>>) -> Result<(), AppError> {
-    match allowed {
-        None => Ok(()),
-        Some(_) => Err(AppError::Forbidden),
-    }
-}
-
 /// True when a locality's results may be shown to an account restricted to
-/// `allowed`: the locality itself or its parent is in the list. The national
-/// row of a non-public campaign is shown only to unrestricted accounts.
+/// `allowed` (see [`CampaignResults::visible_to`](crate::services::results::CampaignResults::visible_to)).
 pub fn visible(
     allowed: Option<&[String]>,
     results: &crate::services::results::CampaignResults,
     code: &str,
 ) -> bool {
-    let Some(allowed) = allowed else {
-        return true;
-    };
-    let parent = results
-        .localities
-        .iter()
-        .find(|l| l.code == code)
-        .and_then(|l| l.parent.as_deref());
-    allowed
-        .iter()
-        .any(|a| a == code || Some(a.as_str()) == parent)
+    results.visible_to(allowed, code)
+}
+
+/// Targets an account may see: those of localities it sees, evaluated on the full results
+/// (a "top 5 of the province" needs every sibling, shown or not).
+pub async fn visible_targets(
+    state: &AppState,
+    campaign: &OpenCampaign,
+    full: &crate::services::results::CampaignResults,
+    allowed: Option<&[String]>,
+) -> Result<Vec<crate::services::targets::TargetOutcome>, AppError> {
+    let outcomes =
+        crate::services::targets::outcomes(&state.db, campaign.campaign.id, full).await?;
+    Ok(outcomes
+        .into_iter()
+        .filter(|o| full.visible_to(allowed, &o.locality))
+        .collect())
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -91,18 +87,37 @@ pub struct PageQuery {
     sort: Option<String>,
 }
 
-/// The campaign (if readable), its results and the index asked for.
+/// A readable campaign with its results as the requester may see them.
+struct Loaded {
+    campaign: OpenCampaign,
+    /// Every result (for evaluating targets).
+    full: Fresh,
+    /// Only the localities the requester may see.
+    shown: Fresh,
+    index: String,
+    allowed: Option<Vec<String>>,
+}
+
+/// The campaign (if readable), its results restricted to the requester's localities and the
+/// index asked for.
 async fn load(
     state: &AppState,
     req: &HttpRequest,
     slug: &str,
     index: Option<&str>,
-) -> Result<(OpenCampaign, Fresh, String), AppError> {
+) -> Result<Loaded, AppError> {
     let campaign = campaigns::by_slug(&state.db, slug).await?;
-    require_unrestricted(require_results_access(req, &campaign).await?)?;
-    let fresh = results::results_for(&state.db, &campaign).await?;
-    let index = results::resolve_index(&fresh.results, index)?;
-    Ok((campaign, fresh, index))
+    let allowed = require_results_access(req, &campaign).await?;
+    let full = results::results_for(&state.db, &campaign).await?;
+    let index = results::resolve_index(&full.results, index)?;
+    let shown = full.restricted_to(allowed.as_deref());
+    Ok(Loaded {
+        campaign,
+        full,
+        shown,
+        index,
+        allowed,
+    })
 }
 
 fn page_level(q: &PageQuery) -> Result<Level, AppError> {
@@ -126,6 +141,14 @@ fn path_of(req: &HttpRequest) -> String {
     }
 }
 
+/// The overview with the report-by-email form for signed-in staff.
+#[derive(serde::Serialize)]
+struct OverviewWithReport<'a> {
+    #[serde(flatten)]
+    page: &'a OverviewPage,
+    report: Option<staff::ReportFormView>,
+}
+
 #[get("/results/{slug}")]
 async fn overview(
     state: web::Data<AppState>,
@@ -135,18 +158,58 @@ async fn overview(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
-        let fieldwork = results::fieldwork(&state.db, &campaign).await?;
-        let mut page =
-            OverviewPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &fieldwork);
+        let l = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let fieldwork: Vec<_> = results::fieldwork(&state.db, &l.campaign)
+            .await?
+            .into_iter()
+            .filter(|f| match l.allowed.as_deref() {
+                None => true,
+                Some(list) => {
+                    let parent = l
+                        .campaign
+                        .localities
+                        .iter()
+                        .find(|c| c.code == f.code)
+                        .and_then(|c| c.parent_code.as_deref());
+                    list.iter()
+                        .any(|a| *a == f.code || Some(a.as_str()) == parent)
+                }
+            })
+            .collect();
+        let mut page = OverviewPage::new(
+            lang,
+            &path_of(&req),
+            &l.campaign,
+            &l.shown,
+            &l.index,
+            &fieldwork,
+        );
         let outcomes =
-            crate::services::targets::outcomes(&state.db, campaign.campaign.id, &fresh.results)
-                .await?;
+            visible_targets(&state, &l.campaign, &l.full.results, l.allowed.as_deref()).await?;
         page.targets = outcomes
             .iter()
-            .map(|o| TargetView::new(o, &fresh.results, lang))
+            .map(|o| TargetView::new(o, &l.full.results, lang))
             .collect();
-        html("results/overview.html", &page)
+        // Signed-in staff who may read results can ask for the report by email here.
+        let staff = <crate::auth::extract::StaffUser as actix_web::FromRequest>::from_request(
+            &req,
+            &mut actix_web::dev::Payload::None,
+        )
+        .await
+        .ok()
+        .filter(|u| {
+            u.role
+                .can(crate::auth::Area::Results, crate::auth::Access::Read)
+        });
+        let report = staff
+            .map(|u| staff::ReportFormView::new(&u, &l.campaign, &l.full.results.nodes, &l.index));
+        html(
+            "results/overview.html",
+            &OverviewWithReport {
+                page: &page,
+                report,
+            },
+        )
     };
     run.await.map_err(|e| e.page(lang))
 }
@@ -161,7 +224,12 @@ async fn table(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let level = page_level(&q)?;
-        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let Loaded {
+            campaign,
+            shown: fresh,
+            index,
+            ..
+        } = load(&state, &req, &slug, q.index.as_deref()).await?;
         let sort = SortKey::parse(q.sort.as_deref());
         let page = TablePage::new(lang, &path_of(&req), &campaign, &fresh, &index, level, sort);
         html("results/table.html", &page)
@@ -179,7 +247,12 @@ async fn forest(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let level = page_level(&q)?;
-        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let Loaded {
+            campaign,
+            shown: fresh,
+            index,
+            ..
+        } = load(&state, &req, &slug, q.index.as_deref()).await?;
         let page = ForestPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
         html("results/forest.html", &page)
     };
@@ -196,7 +269,12 @@ async fn ranks(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let level = page_level(&q)?;
-        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let Loaded {
+            campaign,
+            shown: fresh,
+            index,
+            ..
+        } = load(&state, &req, &slug, q.index.as_deref()).await?;
         let page = RanksPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
         html("results/ranks.html", &page)
     };
@@ -213,7 +291,12 @@ async fn locality(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let (slug, code) = path.into_inner();
-        let (campaign, fresh, index) = load(&state, &req, &slug, q.index.as_deref()).await?;
+        let Loaded {
+            campaign,
+            shown: fresh,
+            index,
+            ..
+        } = load(&state, &req, &slug, q.index.as_deref()).await?;
         let page = LocalityPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &code)
             .ok_or(AppError::NotFound("locality_not_found"))?;
         html("results/locality.html", &page)
@@ -295,7 +378,11 @@ async fn download(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let level = download_filters(q)?;
-        let (campaign, fresh, _) = load(state, req, slug, None).await?;
+        let Loaded {
+            campaign,
+            shown: fresh,
+            ..
+        } = load(state, req, slug, None).await?;
         let index = match q.index.as_deref() {
             Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
             None => None,

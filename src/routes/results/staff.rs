@@ -11,6 +11,7 @@ use crate::auth::{Access, Area};
 use crate::error::{AppError, Problem, field_message};
 use crate::i18n::Lang;
 use crate::services::audit::{self, Actor};
+use crate::services::reports::{self, ReportForm};
 use crate::services::targets::{self, TargetForm};
 use crate::services::{campaigns, results};
 use crate::state::AppState;
@@ -19,7 +20,11 @@ use crate::views::Chrome;
 use crate::views::results::TargetView;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list).service(add).service(remove);
+    cfg.service(list)
+        .service(add)
+        .service(remove)
+        .service(reports_page)
+        .service(request_report);
 }
 
 #[derive(Debug, Serialize)]
@@ -59,11 +64,13 @@ async fn render(
         },
         targets: outcomes
             .iter()
+            .filter(|o| r.visible_to(user.localities.as_deref(), &o.locality))
             .map(|o| TargetView::new(o, r, lang))
             .collect(),
         localities: r
             .localities
             .iter()
+            .filter(|l| r.visible_to(user.localities.as_deref(), &l.code))
             .map(|l| (l.code.clone(), format!("{} ({})", l.name(lang), l.code)))
             .collect(),
         indices: r
@@ -120,6 +127,12 @@ async fn add(
     let run = async {
         let campaign = campaigns::by_slug(&state.db, &slug).await?;
         let fresh = results::results_for(&state.db, &campaign).await?;
+        if !fresh
+            .results
+            .visible_to(user.localities.as_deref(), form.locality.trim())
+        {
+            return Err(AppError::Forbidden);
+        }
         match targets::create(&state.db, campaign.campaign.id, &fresh.results, &form).await {
             Ok(_) => {
                 audit::record(
@@ -161,6 +174,20 @@ async fn remove(
     let run = async {
         let (slug, id) = path.into_inner();
         let campaign = campaigns::by_slug(&state.db, &slug).await?;
+        if user.localities.is_some() {
+            let fresh = results::results_for(&state.db, &campaign).await?;
+            let target = targets::list(&state.db, campaign.campaign.id)
+                .await?
+                .into_iter()
+                .find(|t| t.id == id)
+                .ok_or(AppError::NotFound("target_not_found"))?;
+            if !fresh
+                .results
+                .visible_to(user.localities.as_deref(), &target.locality_code)
+            {
+                return Err(AppError::Forbidden);
+            }
+        }
         targets::delete(&state.db, campaign.campaign.id, id).await?;
         audit::record(
             &state.db,
@@ -181,6 +208,193 @@ async fn remove(
                 .insert_header((header::LOCATION, back))
                 .finish(),
         )
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+// ------------------------------------------------------------------------------------------
+// Reports by email.
+// ------------------------------------------------------------------------------------------
+
+/// The report form as the results page and the reports page show it.
+#[derive(Debug, Serialize)]
+pub struct ReportFormView {
+    pub slug: String,
+    pub csrf_token: String,
+    /// `(key, label)` of every index, element and criterion.
+    pub indices: Vec<(String, String)>,
+    /// The index preselected.
+    pub index: String,
+    /// The microdata option is offered.
+    pub microdata: bool,
+}
+
+impl ReportFormView {
+    pub fn new(
+        user: &StaffUser,
+        campaign: &campaigns::OpenCampaign,
+        nodes: &[results::IndexNode],
+        index: &str,
+    ) -> ReportFormView {
+        ReportFormView {
+            slug: campaign.campaign.slug.clone(),
+            csrf_token: user.csrf_token.clone(),
+            indices: nodes
+                .iter()
+                .map(|n| (n.key.clone(), format!("{} – {}", n.key, n.name(user.lang))))
+                .collect(),
+            index: index.to_owned(),
+            microdata: user.role.can(Area::Exports, Access::Read)
+                && (campaign.campaign.is_public || user.localities.is_none()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct RequestView {
+    requested_at: String,
+    what: String,
+    status: String,
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReportsPage {
+    #[serde(flatten)]
+    chrome: Chrome,
+    staff: StaffView,
+    slug: String,
+    campaign: String,
+    queued: bool,
+    report: ReportFormView,
+    requests: Vec<RequestView>,
+    errors: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ReportsQuery {
+    #[serde(default)]
+    queued: Option<String>,
+}
+
+async fn render_reports(
+    state: &AppState,
+    req: &HttpRequest,
+    slug: &str,
+    user: &StaffUser,
+    queued: bool,
+    errors: Vec<String>,
+) -> Result<HttpResponse, AppError> {
+    let lang = user.lang;
+    let campaign = campaigns::by_slug(&state.db, slug).await?;
+    let plan = results::plan(&campaign.definition);
+    let main = campaign
+        .design
+        .main_index
+        .clone()
+        .or_else(|| plan.nodes.first().map(|n| n.key.clone()))
+        .unwrap_or_default();
+    let requests = reports::recent(&state.db, user.id, campaign.campaign.id)
+        .await?
+        .into_iter()
+        .map(|r| RequestView {
+            requested_at: r.requested_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            what: format!(
+                "{} · {} · {}{}",
+                r.format.to_uppercase(),
+                r.level
+                    .as_deref()
+                    .map(|l| crate::i18n::t(lang, &format!("results-level-{l}"), &[]))
+                    .unwrap_or_else(|| crate::i18n::t(lang, "report-all-levels", &[])),
+                r.index_code.clone().unwrap_or_else(|| crate::i18n::t(
+                    lang,
+                    "report-all-indices",
+                    &[]
+                )),
+                if r.with_microdata { " · zip" } else { "" }
+            ),
+            status: r.status,
+            error: r.error,
+        })
+        .collect();
+    let page = ReportsPage {
+        chrome: Chrome::new(lang, req.path()),
+        staff: user.view(),
+        slug: slug.to_owned(),
+        campaign: match lang {
+            Lang::En if !campaign.campaign.name_en.is_empty() => campaign.campaign.name_en.clone(),
+            _ => campaign.campaign.name_vi.clone(),
+        },
+        queued,
+        report: ReportFormView::new(user, &campaign, &plan.nodes, &main),
+        requests,
+        errors,
+    };
+    let body = templates::render("results/reports.html", &page)?;
+    let status = if page.errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body))
+}
+
+/// `GET /staff/campaigns/{slug}/reports`: the form and the user's recent requests with their
+/// status (`?queued=1` right after a request).
+#[get("/campaigns/{slug}/reports")]
+async fn reports_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    q: web::Query<ReportsQuery>,
+    user: StaffUser,
+) -> Result<HttpResponse, Problem> {
+    user.require(Area::Results, Access::Read)?;
+    render_reports(&state, &req, &slug, &user, q.queued.is_some(), Vec::new())
+        .await
+        .map_err(|e| e.page(user.lang))
+}
+
+/// `POST /staff/campaigns/{slug}/reports`: records the request, starts the background task
+/// and answers at once with a 303 to the reports page.
+#[post("/campaigns/{slug}/reports")]
+async fn request_report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    form: StaffForm<ReportForm>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    user.require(Area::Results, Access::Read)?;
+    let lang = user.lang;
+    let run = async {
+        let campaign = campaigns::by_slug(&state.db, &slug).await?;
+        let who = reports::Requester {
+            id: user.id,
+            email: user.email.clone(),
+            role: user.role,
+            localities: user.localities.clone(),
+            lang,
+        };
+        match reports::request(&state.db, &who, &campaign, &form).await {
+            Ok(row) => {
+                reports::spawn(state.db.clone(), state.settings.clone(), row.id);
+                Ok(HttpResponse::SeeOther()
+                    .insert_header((
+                        header::LOCATION,
+                        format!("{}?queued={}", req.path().trim_end_matches('/'), row.id),
+                    ))
+                    .finish())
+            }
+            Err(AppError::Validation(errors)) => {
+                let messages = errors.iter().map(|e| field_message(lang, e)).collect();
+                render_reports(&state, &req, &slug, &user, false, messages).await
+            }
+            Err(e) => Err(e),
+        }
     };
     run.await.map_err(|e| e.page(lang))
 }

@@ -36,11 +36,17 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local staff paths: never redirect to another site.
+/// Only local staff paths: never redirect to another site. No control
+/// characters: a CR/LF or NUL cannot go into the Location header.
 fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with("/staff") && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/staff")
-        .to_owned()
+    next.filter(|n| {
+        n.starts_with("/staff")
+            && !n.starts_with("//")
+            && !n.contains('\\')
+            && !n.chars().any(char::is_control)
+    })
+    .unwrap_or("/staff")
+    .to_owned()
 }
 
 fn render_login(
@@ -86,7 +92,7 @@ pub async fn submit(
         return Err(AppError::Forbidden.page(lang));
     }
     let email = form.email.trim().to_lowercase();
-    // Used for counting failures in memory only; never logged or stored.
+    // Counted by a keyed hash only; never logged or stored as such.
     let address = req
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -94,7 +100,12 @@ pub async fn submit(
     let token = random_token().map_err(|e| AppError::Internal(e.into()).page(lang))?;
     let mut page = LoginPage::new(lang, token, safe_next(form.next.as_deref()));
     page.email = email.clone();
-    if let Some(wait) = state.login_limiter.check(&email, &address) {
+    let blocked = state
+        .login_limiter
+        .check(&state.db, &email, &address)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
+    if let Some(wait) = blocked {
         let minutes = wait.as_secs().div_ceil(60);
         page.error = Some(i18n::t(
             lang,
@@ -115,11 +126,19 @@ pub async fn submit(
     let valid = password::verify(&form.password, &hash);
     let user = user.filter(|u| valid && u.active);
     let Some(user) = user else {
-        state.login_limiter.failed(&email, &address);
+        state
+            .login_limiter
+            .failed(&state.db, &email, &address)
+            .await
+            .map_err(|e| AppError::from(e).page(lang))?;
         page.error = Some(i18n::t(lang, "login-failed", &[]));
         return render_login(&page, actix_web::http::StatusCode::UNAUTHORIZED);
     };
-    state.login_limiter.succeeded(&email);
+    state
+        .login_limiter
+        .succeeded(&state.db, &email)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
     let secure = req.connection_info().scheme() == "https";
     let cookie = session::create(&state.db, &state.cookie_key, user.id, secure)
         .await

@@ -87,7 +87,12 @@ pub async fn request(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    if let Some(wait) = state.login_limiter.check(&email, &address) {
+    let blocked = state
+        .login_limiter
+        .check(&state.db, &email, &address)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
+    if let Some(wait) = blocked {
         let minutes = wait.as_secs().div_ceil(60);
         let msg = i18n::t(lang, "login-too-many", &[("minutes", Arg::from(minutes))]);
         return page(
@@ -114,7 +119,11 @@ pub async fn request(
         }
     };
     // Requests count against the same limits as failed sign-ins.
-    state.login_limiter.failed(&email, &address);
+    state
+        .login_limiter
+        .failed(&state.db, &email, &address)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?;
     let started = staff::start_reset(&state.db, &email)
         .await
         .map_err(|e| AppError::Internal(e.into()).page(lang))?;

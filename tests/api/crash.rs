@@ -1,0 +1,347 @@
+//! Crash safety: submissions under load, the server killed with SIGKILL at a
+//! random moment, restarted on the same database. Every submission that got a
+//! 2xx must be stored exactly once, and the database must pass its integrity
+//! check. Multi-process: two servers on one database must both accept
+//! answers and agree on results.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::RngExt;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use serde_json::Value;
+
+use crate::helpers::{TestDb, count, hailong_bin};
+use crate::responses::valid_body;
+
+/// A `hailong serve` child process on a free loopback port.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(db: &TestDb, demo: bool) -> Server {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut cmd = Command::new(hailong_bin());
+        cmd.arg("serve");
+        if demo {
+            cmd.arg("--demo");
+        }
+        let log = db.dir.path().join(format!("server-{port}.log"));
+        let child = cmd
+            .stderr(std::fs::File::create(&log).unwrap())
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .arg("--database-url")
+            .arg(&db.url)
+            .current_dir(db.dir.path())
+            .env("HAILONG_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(res) = client.get(server.url("/readyz")).send().await
+                && res.status() == 200
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the server did not become ready: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A commune of the SIPAS demo campaign.
+async fn commune(server: &Server) -> String {
+    let list: Vec<Value> = reqwest::get(server.url("/api/v1/campaigns"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sipas = list.iter().find(|c| c["slug"] == "sipas-demo").unwrap();
+    sipas["localities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["level"] == "commune")
+        .unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// How many of `ids` are stored (each id is the primary key, so a stored id
+/// is stored once; the count also proves none is missing).
+async fn stored(db: &DatabaseConnection, ids: &[String]) -> i64 {
+    let mut n = 0;
+    for chunk in ids.chunks(400) {
+        let list = chunk
+            .iter()
+            .map(|id| format!("'{id}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM responses WHERE id IN ({list})"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        n += row.try_get::<i64>("", "n").unwrap();
+    }
+    n
+}
+
+/// SQLite: `PRAGMA integrity_check`. PostgreSQL: `amcheck` over every
+/// B-tree index of the responses table (heap and index agree, order holds).
+async fn integrity_ok(db: &DatabaseConnection) {
+    match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let rows = db
+                .query_all_raw(Statement::from_string(
+                    DatabaseBackend::Sqlite,
+                    "PRAGMA integrity_check",
+                ))
+                .await
+                .unwrap();
+            let lines: Vec<String> = rows
+                .iter()
+                .map(|r| r.try_get_by_index::<String>(0).unwrap())
+                .collect();
+            assert_eq!(lines, vec!["ok".to_owned()], "integrity check");
+        }
+        _ => {
+            db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS amcheck")
+                .await
+                .unwrap();
+            let rows = db
+                .query_all_raw(Statement::from_string(
+                    DatabaseBackend::Postgres,
+                    "SELECT c.relname::text AS name, bt_index_check(c.oid, true)::text AS checked \
+                     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                     JOIN pg_am a ON a.oid = c.relam \
+                     WHERE i.indrelid = 'responses'::regclass AND a.amname = 'btree'",
+                ))
+                .await
+                .unwrap();
+            assert!(!rows.is_empty(), "the responses table has B-tree indexes");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_under_load_loses_no_acknowledged_response() {
+    let db = TestDb::new().await;
+    let mut server = Server::start(&db, true).await;
+    let locality = commune(&server).await;
+    let url = server.url("/api/v1/campaigns/sipas-demo/responses");
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (client, url, locality, acked) =
+            (client.clone(), url.clone(), locality.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            // Until the server is gone: each client keeps submitting.
+            for _ in 0..10_000 {
+                let id = uuid::Uuid::new_v4().to_string();
+                match client
+                    .post(&url)
+                    .json(&valid_body(&id, &locality))
+                    .send()
+                    .await
+                {
+                    Ok(res) if res.status().is_success() => acked.lock().unwrap().push(id),
+                    Ok(res) => panic!("unexpected status {} before the crash", res.status()),
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    // Kill at a random moment once the load is running.
+    let wait = rand::rng().random_range(300..1_500);
+    let started = Instant::now();
+    while acked.lock().unwrap().len() < 50 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    server.kill();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 50, "the load ran before the crash");
+
+    // Restart on the same database: everything acknowledged is there once.
+    let server = Server::start(&db, false).await;
+    let conn = db.connect().await;
+    integrity_ok(&conn).await;
+    assert_eq!(stored(&conn, &acked).await, acked.len() as i64);
+    let before = count(&conn, "responses").await;
+    // Retrying an acknowledged submission stores nothing new.
+    let client = reqwest::Client::new();
+    let url = server.url("/api/v1/campaigns/sipas-demo/responses");
+    for id in acked.iter().take(20) {
+        let res = client
+            .post(&url)
+            .json(&valid_body(id, &locality))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "a retried submission is a duplicate");
+    }
+    // And the restarted server takes new answers.
+    let id = uuid::Uuid::new_v4().to_string();
+    let res = client
+        .post(&url)
+        .json(&valid_body(&id, &locality))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(count(&conn, "responses").await, before + 1);
+    println!(
+        "crash test: {} acknowledged before SIGKILL at +{wait} ms, all stored once",
+        acked.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_share_answers_sessions_and_results() {
+    let db = TestDb::new().await;
+    // Started together on an empty database: they take turns migrating.
+    let (a, b) = tokio::join!(Server::start(&db, true), Server::start(&db, false));
+    let locality = commune(&a).await;
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let id = uuid::Uuid::new_v4().to_string();
+        let res = client
+            .post(server.url("/api/v1/campaigns/sipas-demo/responses"))
+            .json(&valid_body(&id, &locality))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        ids.push(id);
+    }
+    // The same submission sent to the other process is a duplicate there.
+    let res = client
+        .post(b.url("/api/v1/campaigns/sipas-demo/responses"))
+        .json(&valid_body(&ids[0], &locality))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let conn = db.connect().await;
+    assert_eq!(stored(&conn, &ids).await, 40);
+
+    // Both processes publish the same numbers (the results cache is in the
+    // shared database, keyed by what it was computed from).
+    let results = |s: &Server| {
+        let url = s.url("/api/v1/campaigns/sipas-demo/results?level=province");
+        let client = client.clone();
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(results(&a).await, results(&b).await);
+
+    // A staff session made on one process is valid on the other: the cookie
+    // key lives in the database.
+    let conn = db.connect().await;
+    hailong::services::staff::create(
+        &conn,
+        &hailong::services::audit::Actor::cli(),
+        hailong::services::staff::NewUser {
+            email: "analyst@example.vn",
+            role: "analyst",
+            password: "correct horse battery staple",
+            localities: None,
+        },
+    )
+    .await
+    .unwrap();
+    let browser = crate::staff::client();
+    let login = browser.get(a.url("/staff/login")).send().await.unwrap();
+    let csrf = crate::staff::csrf_of(&login.text().await.unwrap());
+    let res = browser
+        .post(a.url("/staff/login"))
+        .form(&[
+            ("email", "analyst@example.vn"),
+            ("password", "correct horse battery staple"),
+            ("csrf_token", csrf.as_str()),
+            ("next", "/staff"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "logged in on the first process");
+    let me = browser.get(b.url("/api/v1/staff/me")).send().await.unwrap();
+    assert_eq!(me.status(), 200, "the session works on the second process");
+
+    // Failed sign-ins are counted in the database: five wrong passwords on
+    // the first process block the account on the second, even with the
+    // right password.
+    let attempt = |s: &Server, password: &'static str| {
+        let (login, url) = (s.url("/staff/login"), s.url("/staff/login"));
+        async move {
+            let c = crate::staff::client();
+            let page = c.get(login).send().await.unwrap().text().await.unwrap();
+            let csrf = crate::staff::csrf_of(&page);
+            c.post(url)
+                .form(&[
+                    ("email", "analyst@example.vn"),
+                    ("password", password),
+                    ("csrf_token", csrf.as_str()),
+                    ("next", "/staff"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for _ in 0..hailong::auth::limiter::PER_ACCOUNT {
+        assert_eq!(attempt(&a, "wrong password here").await, 401);
+    }
+    assert_eq!(attempt(&b, "correct horse battery staple").await, 429);
+}

@@ -1,0 +1,359 @@
+//! Reports by email: asked for on the results page, answered at once, built and sent in the
+//! background to a real SMTP listener; the outcome is recorded and shown.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use entity::{audit_log, report_request};
+use hailong::services::audit::Actor;
+use hailong::services::staff::{self, NewUser};
+use reqwest::{Client, StatusCode};
+use sea_orm::EntityTrait;
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+use crate::invitations::{Received, start_sink};
+use crate::limits::spawn_with;
+use crate::staff::{add_user, csrf_of, login};
+
+const ANALYST: &str = "analyst@example.vn";
+
+async fn app_with_smtp(port: u16) -> TestApp {
+    spawn_with(|s| {
+        s.smtp_host = Some("127.0.0.1".into());
+        s.smtp_port = Some(port);
+        s.smtp_security = "none".into();
+        s.mail_from = "Hailong <no-reply@example.vn>".into();
+        s.base_url = Some("https://hailong.example.vn".into());
+    })
+    .await
+}
+
+/// Asks for a report through the form on the results page; returns the 303's location.
+async fn ask(app: &TestApp, c: &Client, fields: &[(&str, &str)]) -> reqwest::Response {
+    let page = c
+        .get(app.url("/results/sipas-demo?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("action=\"/staff/campaigns/sipas-demo/reports\""),
+        "the results page offers the report form"
+    );
+    let token = csrf_of(&page);
+    let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+    form.extend_from_slice(fields);
+    c.post(app.url("/staff/campaigns/sipas-demo/reports?lang=en"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn wait_for_mail(inbox: &Arc<Mutex<Vec<Received>>>) -> Received {
+    for _ in 0..200 {
+        if let Some(m) = inbox.lock().unwrap().first().cloned() {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no email within 10 s");
+}
+
+async fn wait_for_status(app: &TestApp, id: i64) -> report_request::Model {
+    let db = app.db.connect().await;
+    for _ in 0..200 {
+        let r = report_request::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        if r.status != "queued" {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("request {id} still queued after 10 s");
+}
+
+fn id_of(location: &str) -> i64 {
+    location.rsplit('=').next().unwrap().parse().unwrap()
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes() {
+        let Some(v) = ALPHABET.iter().position(|&a| a == c) else {
+            continue; // line breaks and padding
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// Reads a zip archive back by its central directory, as unzip does (deflate only).
+fn unzip(z: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let u16_at = |i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
+    let u32_at = |i: usize| u32::from_le_bytes([z[i], z[i + 1], z[i + 2], z[i + 3]]) as usize;
+    let end = z.len() - 22;
+    assert_eq!(u32_at(end), 0x0605_4b50, "end of central directory");
+    let (count, mut p) = (u16_at(end + 10), u32_at(end + 16));
+    let mut out = Vec::new();
+    for _ in 0..count {
+        assert_eq!(u32_at(p), 0x0201_4b50);
+        assert_eq!(u16_at(p + 10), 8, "deflated");
+        let (crc, packed, size) = (u32_at(p + 16), u32_at(p + 20), u32_at(p + 24));
+        let (name_len, local) = (u16_at(p + 28), u32_at(p + 42));
+        let name = String::from_utf8(z[p + 46..p + 46 + name_len].to_vec()).unwrap();
+        assert_eq!(u32_at(local), 0x0403_4b50);
+        let start = local + 30 + u16_at(local + 26) + u16_at(local + 28);
+        let mut data = Vec::new();
+        flate2::read::DeflateDecoder::new(&z[start..start + packed])
+            .read_to_end(&mut data)
+            .unwrap();
+        assert_eq!(data.len(), size);
+        assert_eq!(crc32fast::hash(&data) as usize, crc);
+        out.push((name, data));
+        p += 46 + name_len;
+    }
+    out
+}
+
+/// The decoded body of the attachment named `filename`.
+fn attachment(data: &str, filename: &str) -> Vec<u8> {
+    let at = data
+        .find(&format!("filename=\"{filename}\""))
+        .unwrap_or_else(|| panic!("no attachment {filename}"));
+    let rest = &data[at..];
+    let start = rest.find("\r\n\r\n").unwrap() + 4;
+    let end = rest[start..].find("\r\n--").unwrap() + start;
+    assert!(
+        rest[..start].contains("Content-Transfer-Encoding: base64"),
+        "{}",
+        &rest[..start]
+    );
+    base64_decode(&rest[start..end])
+}
+
+#[tokio::test]
+async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microdata() {
+    let (port, inbox) = start_sink();
+    let app = app_with_smtp(port).await;
+    add_user(&app, ANALYST, "analyst").await;
+    let c = login(&app, ANALYST).await;
+
+    let res = ask(
+        &app,
+        &c,
+        &[
+            ("format", "csv"),
+            ("level", "province"),
+            ("index", "SIPAS"),
+            ("microdata", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/staff/campaigns/sipas-demo/reports?queued="),
+        "{location}"
+    );
+    // The page says it is queued (or already sent: the background task may be quick).
+    let page = c
+        .get(app.url(&format!("{location}&lang=en")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Your request is queued"), "{page}");
+
+    let mail = wait_for_mail(&inbox).await;
+    assert_eq!(mail.to, vec![ANALYST.to_owned()]);
+    assert!(mail.data.contains("multipart/mixed"));
+    assert!(
+        mail.data
+            .contains("https://hailong.example.vn/results/sipas-demo")
+    );
+
+    // The CSV equals the API's numbers, to the last digit.
+    let csv = String::from_utf8(attachment(&mail.data, "sipas-demo-results.csv")).unwrap();
+    let api: Vec<Value> = app
+        .get("/api/v1/campaigns/sipas-demo/results?level=province&index=SIPAS")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), api.len());
+    assert!(api.len() >= 4);
+    for (rec, a) in records.iter().zip(&api) {
+        assert_eq!(&rec[col("locality")], a["locality"].as_str().unwrap());
+        assert_eq!(&rec[col("index")], "SIPAS");
+        for k in ["estimate", "se", "ci_low", "ci_high"] {
+            let x: f64 = rec[col(k)].parse().unwrap();
+            assert_eq!(x, a[k].as_f64().unwrap(), "{k}");
+        }
+        assert_eq!(
+            rec[col("n")].parse::<u64>().unwrap(),
+            a["n"].as_u64().unwrap()
+        );
+    }
+
+    // The microdata bundle is a zip holding the export's files.
+    let zip = unzip(&attachment(&mail.data, "sipas-demo-microdata.zip"));
+    let names: Vec<&str> = zip.iter().map(|(n, _)| n.as_str()).collect();
+    for name in [
+        "microdata.csv",
+        "codebook.csv",
+        "design.R",
+        "design.do",
+        "notes.txt",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let micro = String::from_utf8(zip[0].1.clone()).unwrap();
+    assert!(
+        micro.starts_with("row,province,commune,stratum,psu"),
+        "{}",
+        &micro[..80]
+    );
+    assert!(micro.lines().count() > 1000);
+
+    // Recorded as sent, listed on the page and in the audit log.
+    let r = wait_for_status(&app, id_of(&location)).await;
+    assert_eq!(r.status, "sent");
+    assert!(r.error.is_none());
+    let page = c
+        .get(app.url("/staff/campaigns/sipas-demo/reports?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("report-sent") && page.contains("Sent"),
+        "{page}"
+    );
+    let db = app.db.connect().await;
+    let actions: Vec<String> = audit_log::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert!(
+        actions.contains(&"report.request".to_owned()),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"report.sent".to_owned()), "{actions:?}");
+}
+
+#[tokio::test]
+async fn a_failing_smtp_server_marks_the_request_failed_and_the_page_says_why() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = app_with_smtp(port).await;
+    add_user(&app, ANALYST, "analyst").await;
+    let c = login(&app, ANALYST).await;
+    let res = ask(
+        &app,
+        &c,
+        &[("format", "xlsx"), ("level", ""), ("index", "")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let r = wait_for_status(&app, id_of(&location)).await;
+    assert_eq!(r.status, "failed");
+    let error = r.error.unwrap();
+    assert!(!error.is_empty());
+    let page = c
+        .get(app.url("/staff/campaigns/sipas-demo/reports?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("report-failed") && page.contains("Failed"),
+        "{page}"
+    );
+    let shown = error.replace('"', "&quot;").replace('\'', "&#x27;");
+    assert!(page.contains(&shown) || page.contains(&error), "{page}");
+    let db = app.db.connect().await;
+    assert!(
+        audit_log::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.action == "report.failed")
+    );
+}
+
+#[tokio::test]
+async fn bad_report_requests_are_refused_with_the_reason() {
+    let (port, inbox) = start_sink();
+    let app = app_with_smtp(port).await;
+    let db = app.db.connect().await;
+    staff::create(
+        &db,
+        &Actor::cli(),
+        NewUser {
+            email: ANALYST,
+            role: "analyst",
+            password: "correct horse battery staple",
+            localities: Some(vec!["48".to_owned()]),
+        },
+    )
+    .await
+    .unwrap();
+    let c = login(&app, ANALYST).await;
+    let res = ask(&app, &c, &[("format", "pdf")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("Choose CSV or XLSX"));
+    let res = ask(&app, &c, &[("format", "csv"), ("index", "NOPE")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(crate::helpers::count(&db, "report_requests").await, 0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(inbox.lock().unwrap().is_empty());
+    // A designer may not ask at all.
+    add_user(&app, "designer@example.vn", "designer").await;
+    let d = login(&app, "designer@example.vn").await;
+    let page = d
+        .get(app.url("/staff/campaigns/sipas-demo/reports"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+}
