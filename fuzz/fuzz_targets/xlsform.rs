@@ -4,6 +4,12 @@
 //! text made into a workbook: lines are rows, tabs separate cells, a line
 //! `---` starts the next sheet (survey, choices, settings). Any input must
 //! give a definition or an error, never a panic.
+//!
+//! A panic inside the third-party spreadsheet reader is caught by
+//! `from_bytes` and answered as an unreadable file (by design: calamine has
+//! panicked on malformed files before). libFuzzer's panic hook would abort on
+//! it all the same, so the hook is wrapped to let exactly those panics
+//! unwind to the catch; a panic anywhere else still aborts and is a crash.
 #![no_main]
 
 use hailong::domain::xlsform;
@@ -32,7 +38,17 @@ fn workbook(text: &str) -> Option<Vec<u8>> {
     wb.save_to_buffer().ok()
 }
 
+static HOOK: std::sync::Once = std::sync::Once::new();
+
 fuzz_target!(|data: &[u8]| {
+    HOOK.call_once(|| {
+        let fuzzer_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !xlsform::reading_spreadsheet() {
+                fuzzer_hook(info);
+            }
+        }));
+    });
     let _ = xlsform::from_bytes(data, "fuzz");
     if let Ok(text) = std::str::from_utf8(data)
         && let Some(bytes) = workbook(text)

@@ -44,6 +44,14 @@ impl std::fmt::Display for Warning {
 pub enum XlsFormError {
     #[error("not an XLSForm: {0}")]
     NotXlsForm(String),
+    #[error(
+        "the sheet \"{sheet}\" is too large: a form has at most {rows} rows and {columns} columns"
+    )]
+    TooLarge {
+        sheet: String,
+        rows: u32,
+        columns: u32,
+    },
     #[error("the form has problems: {0:?}")]
     Invalid(Vec<FieldError>),
 }
@@ -150,6 +158,155 @@ fn cell_text(d: &Data) -> String {
     }
 }
 
+/// Most rows and columns a sheet of an XLSForm may use. Real forms use a
+/// few hundred rows and a few dozen columns; the bound keeps a hostile file
+/// (one cell at A1, one at XFD1048576) from making the reader allocate the
+/// whole rectangle between them.
+pub const MAX_SHEET_ROWS: u32 = 20_000;
+pub const MAX_SHEET_COLUMNS: u32 = 512;
+
+/// The three sheets an XLSForm is made of, read into plain text.
+struct Book {
+    survey: Sheet,
+    choices: Option<Sheet>,
+    settings: Option<Sheet>,
+}
+
+thread_local! {
+    static READING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is inside the third-party spreadsheet reader. A panic
+/// there is caught and answered as an unreadable file; the fuzz targets use
+/// this to tell such a panic from one in this crate's own code.
+pub fn reading_spreadsheet() -> bool {
+    READING.with(std::cell::Cell::get)
+}
+
+/// Reads the sheets with calamine. The reader has panicked on malformed
+/// files before (arithmetic overflow, slice bounds in the XLS/CFB parsers);
+/// such a panic must not take the request (or the process) down, so it is
+/// caught here and becomes an error like any other unreadable file.
+fn read_book(bytes: &[u8]) -> Result<Book, XlsFormError> {
+    READING.with(|r| r.set(true));
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_book_unguarded(bytes)));
+    READING.with(|r| r.set(false));
+    match result {
+        Ok(book) => book,
+        Err(_) => {
+            tracing::warn!("the spreadsheet reader panicked on an uploaded file");
+            Err(XlsFormError::NotXlsForm(
+                "the file is damaged: the spreadsheet could not be read".to_owned(),
+            ))
+        }
+    }
+}
+
+fn read_book_unguarded(bytes: &[u8]) -> Result<Book, XlsFormError> {
+    let mut book = open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| XlsFormError::NotXlsForm(format!("not a readable spreadsheet ({e})")))?;
+    let names = book.sheet_names();
+    let find = |wanted: &str| {
+        names
+            .iter()
+            .find(|n| n.trim().eq_ignore_ascii_case(wanted))
+            .cloned()
+    };
+    let survey_name = find("survey")
+        .ok_or_else(|| XlsFormError::NotXlsForm("there is no \"survey\" sheet".to_owned()))?;
+    let survey = read_named_sheet(&mut book, &survey_name)?;
+    // A damaged optional sheet is treated as absent, as before; one that
+    // is too large is an error all the same.
+    let mut optional = |name: Option<String>| -> Result<Option<Sheet>, XlsFormError> {
+        match name.map(|n| read_named_sheet(&mut book, &n)) {
+            None => Ok(None),
+            Some(Ok(sheet)) => Ok(Some(sheet)),
+            Some(Err(e @ XlsFormError::TooLarge { .. })) => Err(e),
+            Some(Err(_)) => Ok(None),
+        }
+    };
+    let choices = optional(find("choices"))?;
+    let settings = optional(find("settings"))?;
+    Ok(Book {
+        survey,
+        choices,
+        settings,
+    })
+}
+
+/// One sheet as rows of text. An .xlsx sheet is read cell by cell, so the
+/// size bound holds before anything is allocated; the other formats only
+/// give the whole range, which is checked once read.
+fn read_named_sheet(
+    book: &mut calamine::Sheets<Cursor<&[u8]>>,
+    name: &str,
+) -> Result<Sheet, XlsFormError> {
+    let too_large = |_: ()| XlsFormError::TooLarge {
+        sheet: name.to_owned(),
+        rows: MAX_SHEET_ROWS,
+        columns: MAX_SHEET_COLUMNS,
+    };
+    let within = |(r, c): (u32, u32)| r < MAX_SHEET_ROWS && c < MAX_SHEET_COLUMNS;
+    if let calamine::Sheets::Xlsx(xlsx) = book {
+        let mut reader = xlsx
+            .worksheet_cells_reader(name)
+            .map_err(|e| XlsFormError::NotXlsForm(e.to_string()))?;
+        let mut cells: BTreeMap<(u32, u32), String> = BTreeMap::new();
+        while let Some(cell) = reader
+            .next_cell()
+            .map_err(|e| XlsFormError::NotXlsForm(e.to_string()))?
+        {
+            let text = cell_text(&Data::from(cell.get_value().clone()));
+            if text.is_empty() {
+                continue;
+            }
+            if !within(cell.get_position()) {
+                return Err(too_large(()));
+            }
+            cells.insert(cell.get_position(), text);
+        }
+        return Ok(sheet_from_cells(cells));
+    }
+    let range = book
+        .worksheet_range(name)
+        .map_err(|e| XlsFormError::NotXlsForm(e.to_string()))?;
+    if range.end().is_some_and(|end| !within(end)) {
+        return Err(too_large(()));
+    }
+    Ok(read_sheet(&range))
+}
+
+/// The rows between the first and last used ones, each as wide as the used
+/// columns, as a dense range would give them.
+fn sheet_from_cells(cells: BTreeMap<(u32, u32), String>) -> Sheet {
+    let Some((&(first_row, _), _)) = cells.first_key_value() else {
+        return Sheet {
+            headers: Vec::new(),
+            rows: Vec::new(),
+        };
+    };
+    let last_row = cells.keys().map(|&(r, _)| r).max().unwrap_or(first_row);
+    let first_col = cells.keys().map(|&(_, c)| c).min().unwrap_or(0);
+    let last_col = cells.keys().map(|&(_, c)| c).max().unwrap_or(first_col);
+    let width = (last_col - first_col + 1) as usize;
+    let mut grid = vec![vec![String::new(); width]; (last_row - first_row + 1) as usize];
+    for ((r, c), text) in cells {
+        grid[(r - first_row) as usize][(c - first_col) as usize] = text;
+    }
+    let mut rows = grid.into_iter();
+    let headers = rows
+        .next()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| h.trim().to_lowercase_header())
+        .collect();
+    Sheet {
+        headers,
+        rows: rows.collect(),
+    }
+}
+
 fn read_sheet(range: &calamine::Range<Data>) -> Sheet {
     let mut rows = range.rows();
     let headers = rows
@@ -243,35 +400,16 @@ fn parse_relevant(s: &str) -> Option<Condition> {
 
 /// Reads an XLSForm from the bytes of an .xlsx (or .xls / .ods) file.
 pub fn from_bytes(bytes: &[u8], fallback_code: &str) -> Result<Imported, XlsFormError> {
-    let mut book = open_workbook_auto_from_rs(Cursor::new(bytes))
-        .map_err(|e| XlsFormError::NotXlsForm(format!("not a readable spreadsheet ({e})")))?;
-    let names = book.sheet_names();
-    let find = |wanted: &str| {
-        names
-            .iter()
-            .find(|n| n.trim().eq_ignore_ascii_case(wanted))
-            .cloned()
-    };
-    let survey_name = find("survey")
-        .ok_or_else(|| XlsFormError::NotXlsForm("there is no \"survey\" sheet".to_owned()))?;
-    let survey = read_sheet(
-        &book
-            .worksheet_range(&survey_name)
-            .map_err(|e| XlsFormError::NotXlsForm(e.to_string()))?,
-    );
+    let Book {
+        survey,
+        choices,
+        settings,
+    } = read_book(bytes)?;
     if survey.col("type").is_none() || survey.col("name").is_none() {
         return Err(XlsFormError::NotXlsForm(
             "the \"survey\" sheet has no \"type\" and \"name\" columns".to_owned(),
         ));
     }
-    let choices = match find("choices") {
-        Some(n) => book.worksheet_range(&n).ok().map(|r| read_sheet(&r)),
-        None => None,
-    };
-    let settings = match find("settings") {
-        Some(n) => book.worksheet_range(&n).ok().map(|r| read_sheet(&r)),
-        None => None,
-    };
     let setting = |key: &str| -> String {
         settings
             .as_ref()
@@ -574,5 +712,69 @@ mod tests {
         assert_eq!(parse_constraint("regex(., '^a')"), None);
         assert_eq!(language_code("Tiếng Việt (vi)"), "vi");
         assert_eq!(language_code("English"), "en");
+    }
+
+    /// A minimal .xlsx whose one sheet, "survey", holds these cells
+    /// (reference, inline text).
+    fn xlsx(cells: &[(&str, &str)]) -> Vec<u8> {
+        let part = |name: &str, body: String| (name.to_owned(), body.into_bytes());
+        let cells: String = cells
+            .iter()
+            .map(|(r, t)| format!(r#"<c r="{r}" t="inlineStr"><is><t>{t}</t></is></c>"#))
+            .collect();
+        crate::services::export::zip(&[
+            part(
+                "[Content_Types].xml",
+                r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#.to_owned(),
+            ),
+            part(
+                "_rels/.rels",
+                r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_owned(),
+            ),
+            part(
+                "xl/workbook.xml",
+                r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="survey" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_owned(),
+            ),
+            part(
+                "xl/_rels/workbook.xml.rels",
+                r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_owned(),
+            ),
+            part(
+                "xl/worksheets/sheet1.xml",
+                format!(
+                    r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row>{cells}</row></sheetData></worksheet>"#
+                ),
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_hand_made_workbook_reads() {
+        let err = from_bytes(&xlsx(&[("A1", "type"), ("B1", "name")]), "t").unwrap_err();
+        // Read fine: no questions is a problem of the form, not of the file.
+        assert!(matches!(err, XlsFormError::Invalid(_)), "{err}");
+        let err = from_bytes(&xlsx(&[("A1", "kind")]), "t").unwrap_err();
+        assert!(err.to_string().contains("\"type\" and \"name\""), "{err}");
+    }
+
+    #[test]
+    fn cells_far_apart_are_refused_before_any_allocation() {
+        let err = from_bytes(&xlsx(&[("A1", "type"), ("XFD1048576", "x")]), "t").unwrap_err();
+        assert!(
+            matches!(&err, XlsFormError::TooLarge { sheet, .. } if sheet == "survey"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("too large"), "{err}");
+    }
+
+    #[test]
+    fn a_panic_in_the_spreadsheet_reader_is_an_error() {
+        // Nine letters overflow calamine's u32 column arithmetic: a panic
+        // under overflow checks (debug builds, and calamine in release per
+        // the workspace profile), which must come back as an error.
+        let err = from_bytes(&xlsx(&[("AAAAAAAAA1", "type")]), "t").unwrap_err();
+        assert!(matches!(err, XlsFormError::NotXlsForm(_)), "{err}");
+        assert!(!reading_spreadsheet());
     }
 }

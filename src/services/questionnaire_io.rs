@@ -42,7 +42,9 @@ pub fn parse_file(name: &str, bytes: &[u8]) -> Parsed {
                 warnings: imported.warnings,
             },
             Err(XlsFormError::Invalid(list)) => Parsed::Problems(list),
-            Err(e @ XlsFormError::NotXlsForm(_)) => Parsed::NotAQuestionnaire(e.to_string()),
+            Err(e @ (XlsFormError::NotXlsForm(_) | XlsFormError::TooLarge { .. })) => {
+                Parsed::NotAQuestionnaire(e.to_string())
+            }
         };
     }
     match std::str::from_utf8(bytes) {
