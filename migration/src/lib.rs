@@ -9,6 +9,7 @@ mod m20261122_000005_localities;
 mod m20261122_000006_report_requests;
 mod m20261122_000007_sample_units;
 mod m20261122_000008_login_failures;
+mod m20261122_000009_lean_response_indexes;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_report_requests::Migration),
             Box::new(m20261122_000007_sample_units::Migration),
             Box::new(m20261122_000008_login_failures::Migration),
+            Box::new(m20261122_000009_lean_response_indexes::Migration),
         ]
     }
 }

@@ -67,8 +67,8 @@ use hailong_stats::{
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -186,6 +186,10 @@ pub struct IndexNode {
     pub code: String,
     pub name_vi: String,
     pub name_en: String,
+    /// A node of a dimension-score index: its estimates are points out of 100
+    /// (shown ×100 without "%"), not shares.
+    #[serde(default)]
+    pub score: bool,
 }
 
 impl IndexNode {
@@ -473,6 +477,7 @@ pub fn plan(def: &Definition) -> Plan {
             code: ix.code.clone(),
             name_vi: ix.name.get("vi").to_owned(),
             name_en: ix.name.get("en").to_owned(),
+            score: kind == IndexKind::Score,
         });
         let mut element_specs = Vec::new();
         for ((ei, crits), ew) in elements.iter().zip(&el_w) {
@@ -484,6 +489,7 @@ pub fn plan(def: &Definition) -> Plan {
                 code: el.code.clone(),
                 name_vi: el.name.get("vi").to_owned(),
                 name_en: el.name.get("en").to_owned(),
+                score: kind == IndexKind::Score,
             });
             let cr_w = norm(
                 &crits
@@ -501,6 +507,7 @@ pub fn plan(def: &Definition) -> Plan {
                     code: cr.code.clone(),
                     name_vi: cr.name.get("vi").to_owned(),
                     name_en: cr.name.get("en").to_owned(),
+                    score: kind == IndexKind::Score,
                 });
                 let q_w = norm(&qs.iter().map(|(_, x)| *x).collect::<Vec<_>>());
                 let mut cr_items = Vec::new();
@@ -1628,15 +1635,12 @@ fn group_rows(codes: &[u32], n: usize) -> Vec<Vec<usize>> {
 
 /// What the results of a campaign depend on, cheaply: a different marker means stale.
 pub async fn marker(db: &DatabaseConnection, campaign: &OpenCampaign) -> Result<String, AppError> {
-    let (count, newest) = response::Entity::find()
-        .select_only()
-        .column_as(response::Column::Id.count(), "n")
-        .column_as(response::Column::Id.max(), "newest")
+    // Responses are only ever added (never changed or deleted), so their
+    // number tells whether any came in since.
+    let count = response::Entity::find()
         .filter(response::Column::CampaignId.eq(campaign.campaign.id))
-        .into_tuple::<(i64, Option<String>)>()
-        .one(db)
-        .await?
-        .unwrap_or((0, None));
+        .count(db)
+        .await?;
     let margins = population_margins(db, &campaign.design.calibration).await?;
     let mut h = Sha256::new();
     h.update(campaign.version.id.to_le_bytes());
@@ -1648,11 +1652,7 @@ pub async fn marker(db: &DatabaseConnection, campaign: &OpenCampaign) -> Result<
         ));
     }
     let digest = hex::encode(h.finalize());
-    Ok(format!(
-        "r1:{count}:{}:{}",
-        newest.unwrap_or_default(),
-        &digest[..16]
-    ))
+    Ok(format!("r2:{count}:{}", &digest[..16]))
 }
 
 /// Campaigns being recomputed in the background by this process.

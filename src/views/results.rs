@@ -62,6 +62,8 @@ pub struct ResultsHeader {
     pub campaign: String,
     pub index: String,
     pub index_name: String,
+    /// The index is a dimension score (points out of 100), not a share (%).
+    pub score: bool,
     pub indices: Vec<IndexOption>,
     pub level: &'static str,
     pub computed_at: String,
@@ -114,6 +116,7 @@ impl ResultsHeader {
                 .node(index)
                 .map(|n| n.name(lang).to_owned())
                 .unwrap_or_default(),
+            score: r.node(index).is_some_and(|n| n.score),
             indices: r
                 .nodes
                 .iter()
@@ -613,6 +616,8 @@ pub struct ComparePage {
     pub with_name: String,
     pub rows: Vec<ChangeView>,
     pub levels: Vec<&'static str>,
+    /// The earlier wave was re-aggregated to today's units (see the page's note).
+    pub reaggregated: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -653,6 +658,7 @@ impl ComparePage {
             with_name: with.1,
             rows,
             levels: vec!["national", "province", "commune"],
+            reaggregated: false,
         }
     }
 }

@@ -323,6 +323,25 @@ async fn an_old_wave_is_compared_in_todays_units_through_the_crosswalk() {
             .all(|r| !r["locality"].as_str().unwrap().starts_with('8'))
     );
 
+    // Both the API and the page say the earlier wave was re-aggregated.
+    let res = app
+        .get("/api/v1/campaigns/sipas-demo/compare?with=sipas-2024&level=province&index=SIPAS")
+        .await;
+    assert_eq!(
+        res.headers()["hailong-previous-wave"],
+        "reaggregated-by-crosswalk"
+    );
+    for (lang, words) in [("vi", "bảng chuyển đổi đơn vị"), ("en", "unit crosswalk")] {
+        let page = app
+            .get(&format!(
+                "/results/sipas-demo/compare?with=sipas-2024&index=SIPAS&lang={lang}"
+            ))
+            .await;
+        assert_eq!(page.status(), 200);
+        let text = page.text().await.unwrap();
+        assert!(text.contains(words), "{lang}: {text}");
+    }
+
     // Without the crosswalk the old units cannot be placed: nothing to compare with.
     let db = app.db.connect().await;
     entity::locality_crosswalk::Entity::delete_many()

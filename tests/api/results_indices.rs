@@ -217,6 +217,31 @@ async fn dimension_score_index_is_the_rescaled_mean_score() {
         assert!((0.0..=1.0).contains(&e), "{e}");
     }
     r_script_agrees(dir.path(), &api);
+    // Pages show points out of 100, not a percentage.
+    let national = rows(&app, "national", "SIPAS").await;
+    let points = format!(
+        "{:.1}",
+        national["VN"]["estimate"].as_f64().unwrap() * 100.0
+    );
+    let page = app
+        .get("/results/sipas-demo?lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("{points} <small>points out of 100</small>")),
+        "{points}: {page}"
+    );
+    assert!(!page.contains(&format!("{points}%")), "{page}");
+    assert!(page.contains("Score (0–100) [95% CI]"), "{page}");
+    let forest = app
+        .get("/results/sipas-demo/forest?lang=vi")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(forest.contains("trên thang 0–100"), "{forest}");
 }
 
 #[tokio::test]

@@ -80,6 +80,18 @@ pub struct CompareQuery {
     index: Option<String>,
 }
 
+/// The two waves of a comparison, as the API and the page use them.
+pub struct Comparison {
+    pub current: results::Fresh,
+    pub previous: results::Fresh,
+    pub index: String,
+    pub campaign: crate::services::campaigns::OpenCampaign,
+    pub previous_campaign: crate::services::campaigns::OpenCampaign,
+    /// The earlier wave was collected in units no longer valid and was
+    /// re-aggregated to today's units through the crosswalk.
+    pub reaggregated: bool,
+}
+
 /// Both campaigns of a wave comparison, readable and with the same index.
 pub async fn load_comparison(
     state: &AppState,
@@ -87,15 +99,7 @@ pub async fn load_comparison(
     slug: &str,
     with: Option<&str>,
     index: Option<&str>,
-) -> Result<
-    (
-        results::Fresh,
-        results::Fresh,
-        String,
-        crate::services::campaigns::OpenCampaign,
-    ),
-    AppError,
-> {
+) -> Result<Comparison, AppError> {
     let other = with
         .filter(|w| !w.is_empty())
         .ok_or_else(|| AppError::BadRequest {
@@ -114,7 +118,9 @@ pub async fn load_comparison(
         .restricted_to(allowed.as_deref());
     // An earlier wave collected under older units is re-aggregated to today's units through
     // the crosswalk (computed per request, not cached).
-    let b = match results::in_units_of(&state.db, &campaign, &previous).await? {
+    let mapped = results::in_units_of(&state.db, &campaign, &previous).await?;
+    let reaggregated = mapped.is_some();
+    let b = match mapped {
         Some(mapped) => results::Fresh {
             results: std::sync::Arc::new(mapped),
             computed_at: chrono::Utc::now(),
@@ -130,7 +136,14 @@ pub async fn load_comparison(
             detail: index,
         });
     }
-    Ok((a, b, index, campaign))
+    Ok(Comparison {
+        current: a,
+        previous: b,
+        index,
+        campaign,
+        previous_campaign: previous,
+        reaggregated,
+    })
 }
 
 /// `GET /api/v1/campaigns/{slug}/compare?with=OTHER&level=…&index=…`: the change of every
@@ -151,7 +164,7 @@ pub async fn compare(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let level = parse_level(query.level.as_deref())?;
-        let (a, b, index, _) = load_comparison(
+        let c = load_comparison(
             &state,
             &req,
             &path,
@@ -159,8 +172,14 @@ pub async fn compare(
             query.index.as_deref(),
         )
         .await?;
-        let body = results::compare(&a.results, &b.results, level, &index);
-        Ok::<_, AppError>(HttpResponse::Ok().json(body))
+        let body = results::compare(&c.current.results, &c.previous.results, level, &c.index);
+        let mut response = HttpResponse::Ok();
+        if c.reaggregated {
+            // The body stays a list of changes; the header says how the earlier wave was
+            // placed in today's units.
+            response.insert_header(("Hailong-Previous-Wave", "reaggregated-by-crosswalk"));
+        }
+        Ok::<_, AppError>(response.json(body))
     };
     run.await.map_err(|e| e.api(lang))
 }

@@ -324,7 +324,7 @@ async fn compare(
             None | Some("") => Level::Province,
             other => parse_level(other)?,
         };
-        let (a, b, index, campaign) = crate::routes::api::results::load_comparison(
+        let c = crate::routes::api::results::load_comparison(
             &state,
             &req,
             &slug,
@@ -332,22 +332,22 @@ async fn compare(
             q.index.as_deref(),
         )
         .await?;
-        let with = q.with.clone().unwrap_or_default();
-        let other = campaigns::by_slug(&state.db, &with).await?;
+        let other = &c.previous_campaign.campaign;
         let with_name = match lang {
-            Lang::En if !other.campaign.name_en.is_empty() => other.campaign.name_en.clone(),
-            _ => other.campaign.name_vi.clone(),
+            Lang::En if !other.name_en.is_empty() => other.name_en.clone(),
+            _ => other.name_vi.clone(),
         };
-        let page = ComparePage::new(
+        let mut page = ComparePage::new(
             lang,
             &path_of(&req),
-            &campaign,
-            &a,
-            &b.results,
-            (&with, with_name),
-            &index,
+            &c.campaign,
+            &c.current,
+            &c.previous.results,
+            (&other.slug, with_name),
+            &c.index,
             level,
         );
+        page.reaggregated = c.reaggregated;
         html("results/compare.html", &page)
     };
     run.await.map_err(|e| e.page(lang))
