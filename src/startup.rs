@@ -86,6 +86,15 @@ impl Application {
             cookie_key,
             login_limiter,
         };
+        // Reports an earlier process left queued are sent now.
+        let (resume_db, resume_settings) = (state.db.clone(), state.settings.clone());
+        tokio::spawn(async move {
+            match crate::services::reports::resume(&resume_db, resume_settings).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(requests = n, "resuming queued report requests"),
+                Err(e) => tracing::warn!(error = %e, "cannot resume queued report requests"),
+            }
+        });
         let data = web::Data::new(state);
         let server =
             HttpServer::new(move || {

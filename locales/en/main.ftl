@@ -520,6 +520,7 @@ report-requested = Requested
 report-what = What
 report-status = Status
 report-status-queued = Queued
+report-status-sending = Sending
 report-status-sent = Sent
 report-status-failed = Failed
 report-none = No request yet.

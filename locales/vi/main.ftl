@@ -505,6 +505,7 @@ report-requested = Thời điểm yêu cầu
 report-what = Nội dung
 report-status = Trạng thái
 report-status-queued = Đang chờ
+report-status-sending = Đang gửi
 report-status-sent = Đã gửi
 report-status-failed = Không gửi được
 report-none = Chưa có yêu cầu nào.

@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
-use entity::campaign;
-use sea_orm::EntityTrait;
 use serde_json::Map;
 use uuid::Uuid;
 
@@ -14,7 +12,7 @@ use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
 use crate::routes::respond::{Mode, advance, html, read_form, render_page};
 use crate::services::responses::CachedCampaign;
-use crate::services::{invitations, responses};
+use crate::services::invitations;
 use crate::state::AppState;
 use crate::templates;
 use crate::views::respond::Step;
@@ -28,13 +26,12 @@ async fn invited(state: &AppState, token: &str) -> Result<(Mode, Arc<CachedCampa
     if inv.used_on.is_some() {
         return Err(AppError::Conflict("invitation_used"));
     }
-    let row = campaign::Entity::find_by_id(inv.campaign_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("campaign_not_found"))?;
-    let c = state.campaign_cache.get(&state.db, &row.slug).await?;
-    responses::ensure_open(&c.campaign, Utc::now().date_naive())?;
-    Ok((Mode::for_invitation(token, &row.slug, inv.id), c))
+    let c = state
+        .campaign_cache
+        .open_by_id(&state.db, inv.campaign_id, Utc::now().date_naive())
+        .await?;
+    let mode = Mode::for_invitation(token, &c.campaign.campaign.slug, inv.id);
+    Ok((mode, c))
 }
 
 #[get("/i/{token}")]

@@ -13,8 +13,6 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
-use entity::campaign;
-use sea_orm::EntityTrait;
 use serde_json::Map;
 use uuid::Uuid;
 
@@ -59,12 +57,10 @@ async fn kiosk_campaign(
     token: &str,
 ) -> Result<(entity::kiosk::Model, Arc<CachedCampaign>), AppError> {
     let kiosk = kiosks::by_token(&state.db, token).await?;
-    let row = campaign::Entity::find_by_id(kiosk.campaign_id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("campaign_not_found"))?;
-    let c = state.campaign_cache.get(&state.db, &row.slug).await?;
-    responses::ensure_open(&c.campaign, Utc::now().date_naive())?;
+    let c = state
+        .campaign_cache
+        .open_by_id(&state.db, kiosk.campaign_id, Utc::now().date_naive())
+        .await?;
     Ok((kiosk, c))
 }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use entity::{campaign, report_request, staff_user};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -61,6 +62,8 @@ pub struct Requester {
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Queued,
+    /// Claimed by a process that is building and sending it.
+    Sending,
     Sent,
     Failed,
 }
@@ -69,6 +72,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Queued => "queued",
+            Status::Sending => "sending",
             Status::Sent => "sent",
             Status::Failed => "failed",
         }
@@ -174,9 +178,55 @@ pub fn spawn(db: DatabaseConnection, settings: Arc<Settings>, id: i64) {
     });
 }
 
+/// A request claimed this long ago and still `sending` was being built by a process that
+/// stopped; it is queued again.
+const ABANDONED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
+/// At start-up: sends what an earlier process left queued (it stopped before, or while,
+/// sending). Several processes may start at once on one database: each request is claimed
+/// by exactly one of them (see [`run`]). A request abandoned mid-way is sent again, so a
+/// report can reach its requester twice but is never lost.
+pub async fn resume(db: &DatabaseConnection, settings: Arc<Settings>) -> Result<usize, AppError> {
+    report_request::Entity::update_many()
+        .col_expr(
+            report_request::Column::Status,
+            Expr::value(Status::Queued.as_str()),
+        )
+        .filter(report_request::Column::Status.eq(Status::Sending.as_str()))
+        .filter(report_request::Column::RequestedAt.lt(Utc::now() - ABANDONED_AFTER))
+        .exec(db)
+        .await?;
+    let queued: Vec<i64> = report_request::Entity::find()
+        .select_only()
+        .column(report_request::Column::Id)
+        .filter(report_request::Column::Status.eq(Status::Queued.as_str()))
+        .order_by_asc(report_request::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for &id in &queued {
+        spawn(db.clone(), settings.clone(), id);
+    }
+    Ok(queued.len())
+}
+
 /// Builds and sends one queued report, then records the outcome. An error here is one of
 /// recording the outcome; failures to build or send end up in the request as `failed`.
+/// The request is first claimed (`queued` → `sending` in one statement): a request some
+/// other task or process claimed, or one already done, is left alone.
 pub async fn run(db: &DatabaseConnection, settings: &Settings, id: i64) -> Result<(), AppError> {
+    let claimed = report_request::Entity::update_many()
+        .col_expr(
+            report_request::Column::Status,
+            Expr::value(Status::Sending.as_str()),
+        )
+        .filter(report_request::Column::Id.eq(id))
+        .filter(report_request::Column::Status.eq(Status::Queued.as_str()))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(());
+    }
     let Some(req) = report_request::Entity::find_by_id(id).one(db).await? else {
         return Ok(());
     };

@@ -199,6 +199,38 @@ impl CampaignCache {
         }
         Ok(cached)
     }
+
+    /// The campaign with this id, refused unless open on `today`: kiosks and
+    /// invitations hold a campaign's id where pages hold its slug. A cached
+    /// entry is found by id; otherwise the slug is looked up.
+    pub async fn open_by_id(
+        &self,
+        db: &impl ConnectionTrait,
+        id: i64,
+        today: NaiveDate,
+    ) -> Result<Arc<CachedCampaign>, AppError> {
+        let generation = GENERATION.load(Ordering::Acquire);
+        let hit = self.entries.lock().ok().and_then(|entries| {
+            entries
+                .values()
+                .find(|(at, seen, c)| {
+                    c.campaign.campaign.id == id && *seen == generation && at.elapsed() < self.ttl
+                })
+                .map(|(_, _, c)| c.clone())
+        });
+        let c = match hit {
+            Some(c) => c,
+            None => {
+                let row = entity::campaign::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .ok_or(AppError::NotFound("campaign_not_found"))?;
+                self.get(db, &row.slug).await?
+            }
+        };
+        ensure_open(&c.campaign, today)?;
+        Ok(c)
+    }
 }
 
 /// Demographic cells for calibration: the answers to the campaign's

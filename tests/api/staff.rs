@@ -9,7 +9,7 @@ use reqwest::{Client, StatusCode};
 
 use crate::helpers::{TestApp, count, hailong_bin, spawn_app};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 pub fn client() -> Client {
     Client::builder()
