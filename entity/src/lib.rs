@@ -18,6 +18,7 @@ pub mod questionnaire;
 pub mod questionnaire_version;
 pub mod report_request;
 pub mod response;
+pub mod response_count;
 pub mod result_cache;
 pub mod result_target;
 pub mod sample_draw;

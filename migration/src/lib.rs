@@ -10,6 +10,7 @@ mod m20261122_000006_report_requests;
 mod m20261122_000007_sample_units;
 mod m20261122_000008_login_failures;
 mod m20261122_000009_lean_response_indexes;
+mod m20261122_000010_response_counts;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_sample_units::Migration),
             Box::new(m20261122_000008_login_failures::Migration),
             Box::new(m20261122_000009_lean_response_indexes::Migration),
+            Box::new(m20261122_000010_response_counts::Migration),
         ]
     }
 }

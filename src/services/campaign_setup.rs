@@ -6,9 +6,7 @@
 use std::collections::HashSet;
 
 use chrono::{NaiveDate, Utc};
-use entity::{
-    campaign, campaign_locality, population_margin, questionnaire_version, response, service,
-};
+use entity::{campaign, campaign_locality, population_margin, questionnaire_version, service};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter,
@@ -159,11 +157,7 @@ async fn check(
     if let Some(c) = existing
         && c.questionnaire_version_id != input.questionnaire_version_id
     {
-        let answered = response::Entity::find()
-            .filter(response::Column::CampaignId.eq(c.id))
-            .count(db)
-            .await?
-            > 0;
+        let answered = super::responses::count(db, c.id).await? > 0;
         if answered {
             errors.push(FieldError::new(
                 "questionnaire_version",

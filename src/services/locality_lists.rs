@@ -21,7 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
-use entity::{campaign_locality, locality, population_margin, response};
+use entity::{campaign_locality, locality, population_margin};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
@@ -222,11 +222,11 @@ pub async fn referenced_codes(
 ) -> Result<HashSet<String>, DbErr> {
     let mut out = HashSet::new();
     for chunk in codes.chunks(CHUNK) {
-        let found: Vec<String> = response::Entity::find()
+        let found: Vec<String> = entity::response_count::Entity::find()
             .select_only()
-            .column(response::Column::LocalityCode)
+            .column(entity::response_count::Column::LocalityCode)
             .distinct()
-            .filter(response::Column::LocalityCode.is_in(chunk.iter().cloned()))
+            .filter(entity::response_count::Column::LocalityCode.is_in(chunk.iter().cloned()))
             .into_tuple()
             .all(db)
             .await?;

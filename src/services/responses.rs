@@ -233,6 +233,30 @@ impl CampaignCache {
     }
 }
 
+/// Responses a campaign holds, per locality code, as the database's trigger
+/// counted them (`response_counts`: a few rows, never a scan of `responses`).
+pub async fn counts_by_locality(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+) -> Result<HashMap<String, i64>, sea_orm::DbErr> {
+    Ok(entity::response_count::Entity::find()
+        .filter(entity::response_count::Column::CampaignId.eq(campaign_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.locality_code, c.n))
+        .collect())
+}
+
+/// Responses a campaign holds.
+pub async fn count(db: &impl ConnectionTrait, campaign_id: i64) -> Result<u64, sea_orm::DbErr> {
+    let counts = counts_by_locality(db, campaign_id).await?;
+    Ok(counts
+        .values()
+        .map(|&n| u64::try_from(n).unwrap_or(0))
+        .sum())
+}
+
 /// Demographic cells for calibration: the answers to the campaign's
 /// calibration variables (question codes such as `sex`, `age_group`).
 pub fn cells(calibration: &[String], answers: &Answers) -> Option<String> {

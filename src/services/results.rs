@@ -59,7 +59,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use entity::{population_margin, response, result_cache};
+use entity::{population_margin, result_cache};
 use futures_util::TryStreamExt;
 use hailong_stats::{
     Calibration, CiMethod, Design, DesignSpec, Domains, EstimateOptions, Estimator, Factor,
@@ -67,8 +67,7 @@ use hailong_stats::{
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -1637,10 +1636,7 @@ fn group_rows(codes: &[u32], n: usize) -> Vec<Vec<usize>> {
 pub async fn marker(db: &DatabaseConnection, campaign: &OpenCampaign) -> Result<String, AppError> {
     // Responses are only ever added (never changed or deleted), so their
     // number tells whether any came in since.
-    let count = response::Entity::find()
-        .filter(response::Column::CampaignId.eq(campaign.campaign.id))
-        .count(db)
-        .await?;
+    let count = super::responses::count(db, campaign.campaign.id).await?;
     let margins = population_margins(db, &campaign.design.calibration).await?;
     let mut h = Sha256::new();
     h.update(campaign.version.id.to_le_bytes());
@@ -1819,16 +1815,7 @@ pub async fn fieldwork(
     campaign: &OpenCampaign,
 ) -> Result<Vec<Fieldwork>, AppError> {
     use entity::campaign_locality;
-    let counts: Vec<(String, i64)> = response::Entity::find()
-        .select_only()
-        .column(response::Column::LocalityCode)
-        .column_as(response::Column::Id.count(), "n")
-        .filter(response::Column::CampaignId.eq(campaign.campaign.id))
-        .group_by(response::Column::LocalityCode)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let counts: HashMap<String, i64> = counts.into_iter().collect();
+    let counts = super::responses::counts_by_locality(db, campaign.campaign.id).await?;
     let links = campaign_locality::Entity::find()
         .filter(campaign_locality::Column::CampaignId.eq(campaign.campaign.id))
         .order_by_asc(campaign_locality::Column::LocalityCode)
@@ -2001,14 +1988,10 @@ pub async fn in_units_of(
 ) -> Result<Option<CampaignResults>, AppError> {
     use super::locality_lists::Hierarchy as Units;
     // A cheap look at the earlier wave's units first: usually they are all valid today.
-    let codes: Vec<String> = response::Entity::find()
-        .select_only()
-        .column(response::Column::LocalityCode)
-        .distinct()
-        .filter(response::Column::CampaignId.eq(previous.campaign.id))
-        .into_tuple()
-        .all(db)
-        .await?;
+    let codes: Vec<String> = super::responses::counts_by_locality(db, previous.campaign.id)
+        .await?
+        .into_keys()
+        .collect();
     let today = Units::on(db, current.campaign.opens_on).await?;
     if codes.iter().all(|c| today.units.contains_key(c)) {
         return Ok(None);

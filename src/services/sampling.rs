@@ -8,10 +8,8 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use entity::{campaign, campaign_locality, response, sample_draw, sample_draw_unit};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use entity::{campaign, campaign_locality, sample_draw, sample_draw_unit};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 use crate::domain::locality::{LineProblem, Problems};
@@ -186,10 +184,7 @@ pub async fn draw(
         })
         .collect();
     if let Some(c) = &campaign {
-        let answered = response::Entity::find()
-            .filter(response::Column::CampaignId.eq(c.id))
-            .count(db)
-            .await?;
+        let answered = super::responses::count(db, c.id).await?;
         if answered > 0 {
             return Err(SamplingError::CampaignHasResponses(c.slug.clone()));
         }

@@ -211,6 +211,7 @@ async fn a_server_killed_under_load_loses_no_acknowledged_response() {
     let server = Server::start(&db, false).await;
     let conn = db.connect().await;
     integrity_ok(&conn).await;
+    crate::helpers::response_counts_agree(&conn).await;
     assert_eq!(stored(&conn, &acked).await, acked.len() as i64);
     let before = count(&conn, "responses").await;
     // Retrying an acknowledged submission stores nothing new.

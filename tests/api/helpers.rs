@@ -137,3 +137,38 @@ pub async fn count(db: &DatabaseConnection, table: &str) -> i64 {
 pub fn hailong_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hailong"))
 }
+
+/// The per-locality counts the database's trigger keeps (`response_counts`)
+/// equal a grouped count of `responses` itself.
+pub async fn response_counts_agree(db: &DatabaseConnection) {
+    use sea_orm::{EntityTrait, QueryOrder};
+    let counted: Vec<(i64, String, i64)> = entity::response_count::Entity::find()
+        .order_by_asc(entity::response_count::Column::CampaignId)
+        .order_by_asc(entity::response_count::Column::LocalityCode)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.campaign_id, c.locality_code, c.n))
+        .collect();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT campaign_id, locality_code, count(*) AS n FROM responses \
+             GROUP BY campaign_id, locality_code ORDER BY campaign_id, locality_code",
+        ))
+        .await
+        .unwrap();
+    let grouped: Vec<(i64, String, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<i64>("", "campaign_id").unwrap(),
+                r.try_get::<String>("", "locality_code").unwrap(),
+                r.try_get::<i64>("", "n").unwrap(),
+            )
+        })
+        .collect();
+    assert!(!grouped.is_empty(), "no responses to compare");
+    assert_eq!(counted, grouped, "response_counts disagrees with responses");
+}

@@ -155,6 +155,8 @@ async fn concurrent_submissions_are_each_committed_once() {
     );
     assert_eq!(repeated, 29);
     assert_eq!(count(&db, "responses").await, before + 91);
+    // The demo's rows and these, each counted once by the trigger (duplicates not at all).
+    crate::helpers::response_counts_agree(&db).await;
 }
 
 #[tokio::test]

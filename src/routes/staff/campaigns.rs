@@ -4,9 +4,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
-use entity::{
-    campaign, campaign_locality, questionnaire, questionnaire_version, response, service,
-};
+use entity::{campaign, campaign_locality, questionnaire, questionnaire_version, service};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
@@ -157,10 +155,7 @@ async fn rows(state: &AppState, lang: Lang) -> Result<Vec<Row>, AppError> {
             .filter(campaign_locality::Column::CampaignId.eq(c.id))
             .count(&state.db)
             .await?;
-        let responses = response::Entity::find()
-            .filter(response::Column::CampaignId.eq(c.id))
-            .count(&state.db)
-            .await?;
+        let responses = crate::services::responses::count(&state.db, c.id).await?;
         out.push(Row {
             name: match lang {
                 Lang::En if !c.name_en.is_empty() => c.name_en.clone(),
