@@ -7,7 +7,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -108,16 +108,21 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConne
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         // Reads of the database file through a memory map rather than copies
-        // into each connection, and a larger page cache: the random-key
-        // indexes of `responses` stay in memory under a burst of submissions.
+        // into each connection's page cache. The page cache keeps SQLite's
+        // default size (2 MB) on purpose: at the end of every write
+        // transaction SQLite scans the whole cache's hash table
+        // (`pcache1Truncate`), so a 64 MB cache cost the writer a fifth of
+        // its time under load (measured with perf), while the pages it reads
+        // come from the memory map and the OS cache anyway.
         .pragma("mmap_size", "268435456")
-        .pragma("cache_size", "-65536")
         // Statement journals (multi-row inserts) in memory, not a temp file.
         .pragma("temp_store", "memory")
         // No checkpoint inside a committing transaction: `serve` checkpoints
         // from a background task (see `checkpoint_sqlite`); a command-line
         // process checkpoints when it closes.
-        .pragma("wal_autocheckpoint", "0");
+        .pragma("wal_autocheckpoint", "0")
+        // When the log starts over, its file is cut back to this size.
+        .pragma("journal_size_limit", "67108864");
     let file = opts.get_filename();
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
         ensure_dir(dir)?;
@@ -141,6 +146,37 @@ fn ensure_dir(dir: &Path) -> Result<(), DbError> {
     })
 }
 
+/// On SQLite, a pool of one connection of its own with the options of `db`,
+/// kept open: for the response writer, whose batches then always run on the
+/// same connection. Each SQLite connection has its own page cache, and one
+/// that another connection wrote since its last transaction starts the next
+/// with its cache dropped; taking a different connection of the shared pool
+/// for each batch (the pool hands them out in turn) meant a cold cache, tens
+/// of MB freed and the random-key index read back in, for every commit.
+/// `None` on PostgreSQL (its buffer cache is shared) or if the connection
+/// cannot be made (the shared pool is then used, with a warning).
+pub async fn dedicated_sqlite_connection(db: &DatabaseConnection) -> Option<DatabaseConnection> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return None;
+    }
+    let opts = db.get_sqlite_connection_pool().connect_options();
+    match SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with((*opts).clone())
+        .await
+    {
+        Ok(pool) => Some(DatabaseConnection::from(pool)),
+        Err(e) => {
+            tracing::warn!(error = %e, "no connection of its own for the writer; sharing the pool");
+            None
+        }
+    }
+}
+
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`:
 /// the write lock is taken (waiting up to the busy timeout) before anything
 /// is read, so a transaction that reads and then writes cannot fail with
@@ -160,22 +196,52 @@ where
 /// How often `serve` moves the SQLite write-ahead log into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// Checkpoints the SQLite write-ahead log in the background, forever (a
-/// passive checkpoint never blocks writers or readers), so the group-commit
-/// writer's commits never wait for one. Does nothing on PostgreSQL.
+/// Log frames (pages) above which the checkpointer makes the log start over:
+/// 32 MiB of 4 KiB pages.
+const RESTART_ABOVE_FRAMES: i64 = 8_192;
+
+/// Checkpoints the SQLite write-ahead log in the background, forever, so the
+/// group-commit writer's commits never wait for one. Does nothing on
+/// PostgreSQL.
+///
+/// A passive checkpoint never blocks writers or readers, but under a steady
+/// stream of commits it never finishes: frames are appended while it copies,
+/// so the log is never wholly copied and never starts over, and grows without
+/// bound (hundreds of MB within a minute of load), with every commit
+/// extending the file and every page lookup searching a larger index. So once
+/// the log holds more than [`RESTART_ABOVE_FRAMES`], a `RESTART` checkpoint
+/// copies what the passive ones left (a fraction of a second's worth),
+/// holding writers off meanwhile, and the next commit writes from the start
+/// of the file again (cut back to `journal_size_limit`).
 pub async fn checkpoint_sqlite(db: DatabaseConnection) {
     if db.get_database_backend() != DatabaseBackend::Sqlite {
         return;
     }
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
-        if let Err(e) = db
-            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
-            .await
-        {
-            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+        match checkpoint(&db, "PASSIVE").await {
+            Ok(frames) if frames > RESTART_ABOVE_FRAMES => {
+                if let Err(e) = checkpoint(&db, "RESTART").await {
+                    tracing::warn!(error = %e, "WAL restart checkpoint failed; retrying");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying"),
         }
     }
+}
+
+/// One checkpoint in `mode`; the frames the log held.
+async fn checkpoint(db: &DatabaseConnection, mode: &str) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            format!("PRAGMA wal_checkpoint({mode})"),
+        ))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<i64>(1).ok())
+        .unwrap_or(0))
 }
 
 /// Key of the PostgreSQL advisory lock held while migrating.

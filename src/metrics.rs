@@ -44,6 +44,10 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     pub latency: Family<RouteLabels, Histogram, LatencyBuckets>,
     pub submissions: Family<OutcomeLabels, Counter>,
+    /// Rows per transaction of the group-commit writer.
+    pub batch_rows: Histogram,
+    /// Time the writer takes to store one batch, commit included.
+    pub batch_seconds: Histogram,
     registry: Registry,
 }
 
@@ -53,6 +57,10 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let latency =
         Family::<RouteLabels, Histogram, LatencyBuckets>::new_with_constructor(LatencyBuckets);
     let submissions = Family::<OutcomeLabels, Counter>::default();
+    // 1 … 512 rows.
+    let batch_rows = Histogram::new(exponential_buckets(1.0, 2.0, 10));
+    // 0.25 ms … ~4 s.
+    let batch_seconds = Histogram::new(exponential_buckets(0.000_25, 2.0, 15));
     let mut registry = Registry::with_prefix("hailong");
     registry.register(
         "http_requests",
@@ -69,10 +77,22 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Responses given to the writer, by outcome (new, duplicate, error)",
         submissions.clone(),
     );
+    registry.register(
+        "writer_batch_rows",
+        "Responses stored per transaction by the group-commit writer",
+        batch_rows.clone(),
+    );
+    registry.register(
+        "writer_batch_duration_seconds",
+        "Time the writer takes to store one batch, commit included",
+        batch_seconds.clone(),
+    );
     Metrics {
         requests,
         latency,
         submissions,
+        batch_rows,
+        batch_seconds,
         registry,
     }
 });
@@ -99,6 +119,12 @@ impl Metrics {
         self.submissions
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
+    }
+
+    /// Records one batch of the writer.
+    pub fn batch(&self, rows: usize, seconds: f64) {
+        self.batch_rows.observe(rows as f64);
+        self.batch_seconds.observe(seconds);
     }
 
     /// The OpenMetrics text exposition.

@@ -89,8 +89,12 @@ impl ResponseWriter {
 }
 
 async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<(NewResponse, Ack)>) {
+    let db = crate::db::dedicated_sqlite_connection(&db)
+        .await
+        .unwrap_or(db);
     let mut batch: Vec<(NewResponse, Ack)> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
+        let started = std::time::Instant::now();
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -102,6 +106,7 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<(NewResponse, Ack)>)
         // batch says nothing about arrival order.
         batch.shuffle(&mut rand::rng());
         let rows: Vec<&NewResponse> = batch.iter().map(|(r, _)| r).collect();
+        let size = rows.len();
         match insert_batch(&db, &rows).await {
             Ok(results) => {
                 for ((_, ack), stored) in batch.drain(..).zip(results) {
@@ -122,6 +127,7 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<(NewResponse, Ack)>)
                 }
             }
         }
+        crate::metrics::METRICS.batch(size, started.elapsed().as_secs_f64());
     }
 }
 

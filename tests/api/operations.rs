@@ -44,6 +44,13 @@ async fn metrics_count_requests_and_submissions_without_personal_data() {
     assert!(metric(&text, r#"hailong_submissions_total{outcome="new"}"#) >= 1.0);
     assert!(metric(&text, r#"hailong_submissions_total{outcome="duplicate"}"#) >= 1.0);
     assert!(text.contains("hailong_http_request_duration_seconds_bucket"));
+    // The writer's batches: the two submissions went through it (metrics are per
+    // process, and other tests' apps share it, so at least two).
+    assert!(
+        metric(&text, "hailong_writer_batch_rows_count") >= 2.0,
+        "{text}"
+    );
+    assert!(metric(&text, "hailong_writer_batch_duration_seconds_count") >= 2.0);
     assert!(
         text.contains(r#"route="/api/v1/campaigns/{slug}/responses""#),
         "patterns, not paths"
