@@ -2,7 +2,8 @@
 //! trigger on `responses` in the same transaction as the rows (so it can
 //! never disagree with them, whoever inserts: the writer, the demo seed, a
 //! restore), and the `(campaign_id, locality_code)` index of `responses`
-//! replaced by one on `campaign_id` alone.
+//! replaced (on SQLite) by one on `campaign_id` alone; PostgreSQL keeps its
+//! `(campaign_id, id)` index (see migration 000009), which serves both.
 //!
 //! Why: the group-commit writer stores a batch of responses from many
 //! localities at once, and each locality has its own insertion point in a
@@ -86,6 +87,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        if manager.get_database_backend() != DatabaseBackend::Sqlite {
+            return Ok(());
+        }
         manager
             .create_index(
                 Index::create()
@@ -98,14 +102,16 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("ix_responses_campaign")
-                    .table(Alias::new("responses"))
-                    .to_owned(),
-            )
-            .await?;
+        if manager.get_database_backend() == DatabaseBackend::Sqlite {
+            manager
+                .drop_index(
+                    Index::drop()
+                        .name("ix_responses_campaign")
+                        .table(Alias::new("responses"))
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .create_index(
                 Index::create()

@@ -862,21 +862,29 @@ const SPLITS: [&str; 3] = ["4", "8", "c"];
 /// How the responses are split into ranges read in parallel.
 #[derive(Debug, Clone, Copy)]
 enum Ranges {
-    /// By id, through the `(campaign_id, id)` index (any backend; keeps id order).
+    /// By id: on PostgreSQL through its `(campaign_id, id)` index; on SQLite only when
+    /// the rows are wanted in id order (exports), through the `campaign_id` index and a
+    /// sort per range.
     Ids,
-    /// SQLite: by rowid, scanning the table in storage order and filtering the campaign
-    /// (three times cheaper per row than the index when the campaign fills most of the
-    /// table, as a large one does). Bounds: `[lo, hi)` per part.
-    Rowids([(i64, i64); 4]),
+    /// SQLite: by rowid, in storage order, between the campaign's first and last rows.
+    /// Bounds: `[lo, hi)` per part. `indexed`: through the `campaign_id` index (whose
+    /// entries within a campaign are in rowid order), for a campaign that fills less than
+    /// half of its span of the table; otherwise scanning the table and filtering the
+    /// campaign, three times cheaper per row.
+    Rowids {
+        bounds: [(i64, i64); 4],
+        indexed: bool,
+    },
 }
 
 /// The SQL of one range: `?N` placeholders for SQLite, `$N` for PostgreSQL.
 fn range_sql(part: usize, postgres: bool, ordered: bool, ranges: Ranges) -> (String, Vec<Bound>) {
-    if let Ranges::Rowids(bounds) = ranges {
+    if let Ranges::Rowids { bounds, .. } = ranges {
+        // Read by `read_packed`, which writes its own SQL; kept for completeness.
         let (lo, hi) = bounds[part];
         return (
             "SELECT locality_code, stratum, cluster, base_weight, cells, answers FROM responses \
-             WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3"
+             WHERE campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3"
                 .to_owned(),
             vec![Bound::Int(lo), Bound::Int(hi)],
         );
@@ -973,13 +981,13 @@ pub async fn load_dataset(
         let (sql, binds) = range_sql(part, postgres, keep_answers, ranges);
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
-            if let Ranges::Rowids(bounds) = ranges {
+            if let Ranges::Rowids { bounds, indexed } = ranges {
                 let (lo, hi) = bounds[part];
                 read_packed(
                     db.get_sqlite_connection_pool(),
                     campaign_id,
-                    lo,
-                    hi,
+                    (lo, hi),
+                    indexed,
                     &mut parser,
                 )
                 .await?;
@@ -1024,26 +1032,30 @@ const PACK: i64 = 8192;
 async fn read_packed(
     pool: &sqlx::SqlitePool,
     campaign_id: i64,
-    lo: i64,
-    hi: i64,
+    (lo, hi): (i64, i64),
+    indexed: bool,
     parser: &mut Parser,
 ) -> Result<(), AppError> {
     let err = |e: sqlx::Error| AppError::Internal(anyhow::anyhow!("reading responses: {e}"));
+    const PACKED: &str = "SELECT group_concat(locality_code || char(31) || ifnull(stratum, '') \
+         || char(31) || ifnull(cluster, '') || char(31) || printf('%.17g', base_weight) \
+         || char(31) || ifnull(cells, '') || char(31) || answers, char(30)) FROM responses ";
+    // `+campaign_id` keeps SQLite off the index: a scan of the rowid range.
+    let sql = if indexed {
+        format!("{PACKED}WHERE campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3")
+    } else {
+        format!("{PACKED}WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3")
+    };
     let mut start = lo;
     while start < hi {
         let end = (start + PACK).min(hi);
-        let packed: Option<String> = sqlx::query_scalar(
-            "SELECT group_concat(locality_code || char(31) || ifnull(stratum, '') || char(31) \
-             || ifnull(cluster, '') || char(31) || printf('%.17g', base_weight) || char(31) \
-             || ifnull(cells, '') || char(31) || answers, char(30)) \
-             FROM responses WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3",
-        )
-        .bind(campaign_id)
-        .bind(start)
-        .bind(end)
-        .fetch_one(pool)
-        .await
-        .map_err(err)?;
+        let packed: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(campaign_id)
+            .bind(start)
+            .bind(end)
+            .fetch_one(pool)
+            .await
+            .map_err(err)?;
         for record in packed.as_deref().unwrap_or("").split('\u{1e}') {
             let mut f = record.splitn(6, '\u{1f}');
             let (Some(loc), Some(st), Some(cl), Some(w), Some(cells), Some(answers)) =
@@ -1072,28 +1084,24 @@ fn non_empty(x: &str) -> Option<&str> {
     (!x.is_empty()).then_some(x)
 }
 
-/// Rowid ranges when the campaign holds at least half of the rows its table spans, else the
-/// id index.
+/// Four rowid ranges over the campaign's first to last row (found through the
+/// `campaign_id` index), read through that index when the campaign holds less than half of
+/// the rows in between.
 async fn sqlite_ranges(db: &DatabaseConnection, campaign_id: i64) -> Result<Ranges, AppError> {
     let pool = db.get_sqlite_connection_pool();
     let err = |e: sqlx::Error| AppError::Internal(anyhow::anyhow!("reading responses: {e}"));
     let (lo, hi): (Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT min(rowid), max(rowid) FROM responses")
+        sqlx::query_as("SELECT min(rowid), max(rowid) FROM responses WHERE campaign_id = ?1")
+            .bind(campaign_id)
             .fetch_one(pool)
             .await
             .map_err(err)?;
     let (Some(lo), Some(hi)) = (lo, hi) else {
         return Ok(Ranges::Ids);
     };
-    let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM responses WHERE campaign_id = ?1")
-        .bind(campaign_id)
-        .fetch_one(pool)
-        .await
-        .map_err(err)?;
+    let count = i64::try_from(super::responses::count(db, campaign_id).await?).unwrap_or(i64::MAX);
     let span = hi - lo + 1;
-    if count.saturating_mul(2) < span {
-        return Ok(Ranges::Ids);
-    }
+    let indexed = count.saturating_mul(2) < span;
     let step = span / 4 + 1;
     let mut bounds = [(0i64, 0i64); 4];
     for (k, b) in bounds.iter_mut().enumerate() {
@@ -1103,7 +1111,7 @@ async fn sqlite_ranges(db: &DatabaseConnection, campaign_id: i64) -> Result<Rang
             if k == 3 { hi + 1 } else { lo + (k + 1) * step },
         );
     }
-    Ok(Ranges::Rowids(bounds))
+    Ok(Ranges::Rowids { bounds, indexed })
 }
 
 /// Concatenates datasets read separately, re-coding their labels.

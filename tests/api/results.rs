@@ -281,3 +281,63 @@ async fn results_are_cached_and_recomputed_in_the_background_when_responses_arri
         before[0]["n"].as_u64().unwrap() + 1
     );
 }
+
+/// A campaign whose rows are interleaved with another campaign's (less than half of its span
+/// of the table) is read through the campaign index, in rowid ranges: every one of its rows,
+/// no other. Exports read it in id order; both give the same rows.
+#[tokio::test]
+async fn a_campaign_scattered_among_others_is_read_whole_and_alone() {
+    use hailong::services::{campaigns, results};
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app_with_demo().await;
+    let db = app.db.connect().await;
+    let sipas = campaigns::by_slug(&db, "sipas-demo").await.unwrap();
+    let other = entity::campaign::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id != sipas.campaign.id)
+        .unwrap();
+    // Three copies of the campaign's rows in another campaign, then one more of its own.
+    for k in 0..3 {
+        db.execute_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "INSERT INTO responses (id, campaign_id, locality_code, channel, response_date, \
+                 stratum, cluster, base_weight, cells, answers) \
+                 SELECT id || '-copy{k}', {}, locality_code, channel, response_date, stratum, \
+                 cluster, base_weight, cells, answers FROM responses WHERE campaign_id = {}",
+                other.id, sipas.campaign.id
+            ),
+        ))
+        .await
+        .unwrap();
+    }
+    let locality = crate::responses::sipas_locality(&app).await;
+    let id = uuid::Uuid::new_v4().to_string();
+    let res =
+        crate::responses::post_json(&app, &crate::responses::valid_body(&id, &locality)).await;
+    assert_eq!(res.status(), 201);
+
+    let own = hailong::services::responses::count(&db, sipas.campaign.id)
+        .await
+        .unwrap();
+    let plan = results::plan(&sipas.definition);
+    for keep_answers in [false, true] {
+        let data = results::load_dataset(&db, &sipas, &plan, keep_answers)
+            .await
+            .unwrap();
+        assert_eq!(data.n as u64, own, "keep_answers={keep_answers}");
+        let mut per: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+        for &l in &data.locality {
+            *per.entry(data.localities.labels[l as usize].clone())
+                .or_default() += 1;
+        }
+        let counted = hailong::services::responses::counts_by_locality(&db, sipas.campaign.id)
+            .await
+            .unwrap();
+        assert_eq!(per, counted, "keep_answers={keep_answers}");
+    }
+    crate::helpers::response_counts_agree(&db).await;
+}
