@@ -877,18 +877,9 @@ enum Ranges {
     },
 }
 
-/// The SQL of one range: `?N` placeholders for SQLite, `$N` for PostgreSQL.
-fn range_sql(part: usize, postgres: bool, ordered: bool, ranges: Ranges) -> (String, Vec<Bound>) {
-    if let Ranges::Rowids { bounds, .. } = ranges {
-        // Read by `read_packed`, which writes its own SQL; kept for completeness.
-        let (lo, hi) = bounds[part];
-        return (
-            "SELECT locality_code, stratum, cluster, base_weight, cells, answers FROM responses \
-             WHERE campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3"
-                .to_owned(),
-            vec![Bound::Int(lo), Bound::Int(hi)],
-        );
-    }
+/// The SQL of one id range ([`Ranges::Ids`]): `?N` placeholders for SQLite, `$N` for
+/// PostgreSQL. (Rowid ranges are read by [`read_packed`].)
+fn range_sql(part: usize, postgres: bool, ordered: bool) -> (String, Vec<&'static str>) {
     let p = |n: usize| {
         if postgres {
             format!("${n}")
@@ -903,24 +894,17 @@ fn range_sql(part: usize, postgres: bool, ordered: bool, ranges: Ranges) -> (Str
     );
     let mut binds = Vec::new();
     if part > 0 {
-        binds.push(Bound::Text(SPLITS[part - 1]));
+        binds.push(SPLITS[part - 1]);
         sql.push_str(&format!(" AND id >= {}", p(binds.len() + 1)));
     }
     if part < SPLITS.len() {
-        binds.push(Bound::Text(SPLITS[part]));
+        binds.push(SPLITS[part]);
         sql.push_str(&format!(" AND id < {}", p(binds.len() + 1)));
     }
     if ordered {
         sql.push_str(" ORDER BY id");
     }
     (sql, binds)
-}
-
-/// A value bound to a range query.
-#[derive(Debug, Clone, Copy)]
-enum Bound {
-    Text(&'static str),
-    Int(i64),
 }
 
 /// Streams one query's rows into a parser, borrowing each row's text (no copies).
@@ -930,10 +914,7 @@ macro_rules! stream_into {
         // Built only from constants (see range_sql); the values are bound.
         let mut q = sqlx::query(sqlx::AssertSqlSafe($sql)).bind($campaign);
         for b in $binds {
-            q = match b {
-                Bound::Text(t) => q.bind(t),
-                Bound::Int(i) => q.bind(i),
-            };
+            q = q.bind(b);
         }
         let mut rows = q.fetch($pool);
         let err = |e: sqlx::Error| AppError::Internal(anyhow::anyhow!("reading responses: {e}"));
@@ -978,7 +959,7 @@ pub async fn load_dataset(
     let mut tasks = Vec::new();
     for part in 0..=SPLITS.len() {
         let mut parser = Parser::new(campaign, plan, keep_answers, part);
-        let (sql, binds) = range_sql(part, postgres, keep_answers, ranges);
+        let (sql, binds) = range_sql(part, postgres, keep_answers);
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
             if let Ranges::Rowids { bounds, indexed } = ranges {
