@@ -127,16 +127,37 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConne
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
         ensure_dir(dir)?;
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(max_connections.max(1))
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(opts)
-        .await
-        .map_err(|source| DbError::Connect {
-            url: url.to_owned(),
-            source,
-        })?;
+    // Switching a new file to WAL needs an exclusive lock that SQLite's busy
+    // timeout does not wait for, so a process starting beside another one on
+    // a fresh file can be told "database is locked" at once: it tries again,
+    // for as long as the busy timeout would have waited.
+    let mut attempts = 0;
+    let pool = loop {
+        match SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts.clone())
+            .await
+        {
+            Ok(pool) => break pool,
+            Err(source) if is_locked(&source) && attempts < 100 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(source) => {
+                return Err(DbError::Connect {
+                    url: url.to_owned(),
+                    source,
+                });
+            }
+        }
+    };
     Ok(DatabaseConnection::from(pool))
+}
+
+/// SQLite's `SQLITE_BUSY` ("database is locked").
+fn is_locked(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("5"))
 }
 
 fn ensure_dir(dir: &Path) -> Result<(), DbError> {
