@@ -242,7 +242,7 @@ fn read_named_sheet(
     book: &mut calamine::Sheets<Cursor<&[u8]>>,
     name: &str,
 ) -> Result<Sheet, XlsFormError> {
-    let too_large = |_: ()| XlsFormError::TooLarge {
+    let too_large = || XlsFormError::TooLarge {
         sheet: name.to_owned(),
         rows: MAX_SHEET_ROWS,
         columns: MAX_SHEET_COLUMNS,
@@ -262,7 +262,7 @@ fn read_named_sheet(
                 continue;
             }
             if !within(cell.get_position()) {
-                return Err(too_large(()));
+                return Err(too_large());
             }
             cells.insert(cell.get_position(), text);
         }
@@ -272,7 +272,7 @@ fn read_named_sheet(
         .worksheet_range(name)
         .map_err(|e| XlsFormError::NotXlsForm(e.to_string()))?;
     if range.end().is_some_and(|end| !within(end)) {
-        return Err(too_large(()));
+        return Err(too_large());
     }
     Ok(read_sheet(&range))
 }
@@ -281,10 +281,7 @@ fn read_named_sheet(
 /// columns, as a dense range would give them.
 fn sheet_from_cells(cells: BTreeMap<(u32, u32), String>) -> Sheet {
     let Some((&(first_row, _), _)) = cells.first_key_value() else {
-        return Sheet {
-            headers: Vec::new(),
-            rows: Vec::new(),
-        };
+        return sheet_from_rows(std::iter::empty());
     };
     let last_row = cells.keys().map(|&(r, _)| r).max().unwrap_or(first_row);
     let first_col = cells.keys().map(|&(_, c)| c).min().unwrap_or(0);
@@ -294,7 +291,15 @@ fn sheet_from_cells(cells: BTreeMap<(u32, u32), String>) -> Sheet {
     for ((r, c), text) in cells {
         grid[(r - first_row) as usize][(c - first_col) as usize] = text;
     }
-    let mut rows = grid.into_iter();
+    sheet_from_rows(grid.into_iter())
+}
+
+fn read_sheet(range: &calamine::Range<Data>) -> Sheet {
+    sheet_from_rows(range.rows().map(|r| r.iter().map(cell_text).collect()))
+}
+
+/// The first row is the header (column kinds lowercased), the rest are data.
+fn sheet_from_rows(mut rows: impl Iterator<Item = Vec<String>>) -> Sheet {
     let headers = rows
         .next()
         .unwrap_or_default()
@@ -304,22 +309,6 @@ fn sheet_from_cells(cells: BTreeMap<(u32, u32), String>) -> Sheet {
     Sheet {
         headers,
         rows: rows.collect(),
-    }
-}
-
-fn read_sheet(range: &calamine::Range<Data>) -> Sheet {
-    let mut rows = range.rows();
-    let headers = rows
-        .next()
-        .map(|r| {
-            r.iter()
-                .map(|c| cell_text(c).trim().to_lowercase_header())
-                .collect()
-        })
-        .unwrap_or_default();
-    Sheet {
-        headers,
-        rows: rows.map(|r| r.iter().map(cell_text).collect()).collect(),
     }
 }
 

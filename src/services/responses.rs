@@ -159,6 +159,11 @@ impl CampaignCache {
         }
     }
 
+    /// An entry loaded at the current generation, within the time to live.
+    fn fresh(&self, (at, seen, _): &Entry, generation: u64) -> bool {
+        *seen == generation && at.elapsed() < self.ttl
+    }
+
     /// The campaign with this slug (unknown slugs are not cached).
     pub async fn get(
         &self,
@@ -167,11 +172,10 @@ impl CampaignCache {
     ) -> Result<Arc<CachedCampaign>, AppError> {
         let generation = GENERATION.load(Ordering::Acquire);
         if let Ok(entries) = self.entries.lock()
-            && let Some((at, seen, c)) = entries.get(slug)
-            && *seen == generation
-            && at.elapsed() < self.ttl
+            && let Some(entry) = entries.get(slug)
+            && self.fresh(entry, generation)
         {
-            return Ok(c.clone());
+            return Ok(entry.2.clone());
         }
         let campaign = campaigns::by_slug(db, slug).await?;
         let links = campaign_locality::Entity::find()
@@ -213,9 +217,7 @@ impl CampaignCache {
         let hit = self.entries.lock().ok().and_then(|entries| {
             entries
                 .values()
-                .find(|(at, seen, c)| {
-                    c.campaign.campaign.id == id && *seen == generation && at.elapsed() < self.ttl
-                })
+                .find(|entry| entry.2.campaign.campaign.id == id && self.fresh(entry, generation))
                 .map(|(_, _, c)| c.clone())
         });
         let c = match hit {
