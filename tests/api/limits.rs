@@ -9,6 +9,15 @@ use crate::helpers::{TestApp, TestDb, count, spawn_app_with_demo};
 use crate::responses::{post_json, sipas_locality, valid_body};
 
 pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_prepared(tweak, async |_| {}).await
+}
+
+/// Like [`spawn_with`], running `prepare` on the seeded database before the app starts
+/// (what an earlier process left behind).
+pub async fn spawn_prepared(
+    tweak: impl FnOnce(&mut Settings),
+    prepare: impl AsyncFnOnce(&sea_orm::DatabaseConnection),
+) -> TestApp {
     let db = TestDb::new().await;
     let mut settings = Settings {
         database_url: db.url.clone(),
@@ -24,6 +33,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     hailong::services::demo::seed(&conn, Utc::now().date_naive())
         .await
         .unwrap();
+    prepare(&conn).await;
     let app = Application::build(settings, conn).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

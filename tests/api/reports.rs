@@ -18,15 +18,18 @@ use crate::staff::{add_user, csrf_of, login};
 
 const ANALYST: &str = "analyst@example.vn";
 
-async fn app_with_smtp(port: u16) -> TestApp {
-    spawn_with(|s| {
+fn with_smtp(port: u16) -> impl FnOnce(&mut hailong::config::Settings) {
+    move |s| {
         s.smtp_host = Some("127.0.0.1".into());
         s.smtp_port = Some(port);
         s.smtp_security = "none".into();
         s.mail_from = "Hailong <no-reply@example.vn>".into();
         s.base_url = Some("https://hailong.example.vn".into());
-    })
-    .await
+    }
+}
+
+async fn app_with_smtp(port: u16) -> TestApp {
+    spawn_with(with_smtp(port)).await
 }
 
 /// Asks for a report through the form on the results page; returns the 303's location.
@@ -84,66 +87,55 @@ async fn wait_for_status(app: &TestApp, id: i64) -> report_request::Model {
 /// live process has it) is left alone.
 #[tokio::test]
 async fn reports_left_queued_by_a_stopped_process_are_sent_at_the_next_start() {
-    use hailong::config::Settings;
-    use hailong::startup::Application;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
     let (port, inbox) = start_sink();
-    let db = crate::helpers::TestDb::new().await;
-    let conn = hailong::db::connect(&db.url, 2).await.unwrap();
-    hailong::db::migrate(&conn).await.unwrap();
-    hailong::services::demo::seed(&conn, chrono::Utc::now().date_naive())
+    let mut ids = Vec::new();
+    let app = crate::limits::spawn_prepared(with_smtp(port), async |conn| {
+        let user = staff::create(
+            conn,
+            &Actor::cli(),
+            NewUser {
+                email: ANALYST,
+                role: "analyst",
+                password: crate::staff::PASSWORD,
+                localities: None,
+            },
+        )
         .await
         .unwrap();
-    let user = staff::create(
-        &conn,
-        &Actor::cli(),
-        NewUser {
-            email: ANALYST,
-            role: "analyst",
-            password: crate::staff::PASSWORD,
-            localities: None,
-        },
-    )
-    .await
-    .unwrap();
-    let campaign = entity::campaign::Entity::find()
-        .all(&conn)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.slug == "sipas-demo")
-        .unwrap();
-    let left = |status: &str, minutes_ago: i64| report_request::ActiveModel {
-        campaign_id: Set(campaign.id),
-        staff_user_id: Set(user.id),
-        format: Set("csv".into()),
-        level: Set(Some("province".into())),
-        index_code: Set(Some("SIPAS".into())),
-        with_microdata: Set(false),
-        lang: Set("vi".into()),
-        status: Set(status.into()),
-        error: Set(None),
-        requested_at: Set(chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)),
-        finished_at: Set(None),
-        ..Default::default()
-    };
-    let queued = left("queued", 2).insert(&conn).await.unwrap().id;
-    let abandoned = left("sending", 60).insert(&conn).await.unwrap().id;
-    let in_hand = left("sending", 1).insert(&conn).await.unwrap().id;
-
-    let settings = Settings {
-        database_url: db.url.clone(),
-        bind: "127.0.0.1:0".to_owned(),
-        max_connections: 4,
-        smtp_host: Some("127.0.0.1".into()),
-        smtp_port: Some(port),
-        smtp_security: "none".into(),
-        mail_from: "Hailong <no-reply@example.vn>".into(),
-        ..Settings::default()
-    };
-    let app = Application::build(settings, conn.clone()).await.unwrap();
-    tokio::spawn(app.run_until_stopped());
+        let campaign = entity::campaign::Entity::find()
+            .all(conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.slug == "sipas-demo")
+            .unwrap();
+        // Queued 2 min ago; sending for an hour (abandoned); sending for a minute.
+        for (status, minutes_ago) in [("queued", 2), ("sending", 60), ("sending", 1)] {
+            let row = report_request::ActiveModel {
+                campaign_id: Set(campaign.id),
+                staff_user_id: Set(user.id),
+                format: Set("csv".into()),
+                level: Set(Some("province".into())),
+                index_code: Set(Some("SIPAS".into())),
+                with_microdata: Set(false),
+                lang: Set("vi".into()),
+                status: Set(status.into()),
+                error: Set(None),
+                requested_at: Set(chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago)),
+                finished_at: Set(None),
+                ..Default::default()
+            }
+            .insert(conn)
+            .await
+            .unwrap();
+            ids.push(row.id);
+        }
+    })
+    .await;
+    let (queued, abandoned, in_hand) = (ids[0], ids[1], ids[2]);
+    let conn = app.db.connect().await;
 
     for _ in 0..200 {
         if inbox.lock().unwrap().len() >= 2 {
@@ -155,29 +147,17 @@ async fn reports_left_queued_by_a_stopped_process_are_sent_at_the_next_start() {
     let mails = inbox.lock().unwrap().clone();
     assert_eq!(mails.len(), 2, "exactly the two left behind are sent");
     assert!(mails.iter().all(|m| m.to == vec![ANALYST.to_owned()]));
-    let status = |id: i64| {
-        let conn = conn.clone();
-        async move {
-            report_request::Entity::find_by_id(id)
-                .one(&conn)
-                .await
-                .unwrap()
-                .unwrap()
-        }
-    };
     for id in [queued, abandoned] {
-        let mut r = status(id).await;
-        for _ in 0..100 {
-            if r.status == "sent" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            r = status(id).await;
-        }
+        let r = wait_for_status(&app, id).await;
         assert_eq!(r.status, "sent", "{id}: {:?}", r.error);
         assert!(r.finished_at.is_some());
     }
-    assert_eq!(status(in_hand).await.status, "sending");
+    let left = report_request::Entity::find_by_id(in_hand)
+        .one(&conn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left.status, "sending");
 }
 
 fn id_of(location: &str) -> i64 {
