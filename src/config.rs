@@ -32,6 +32,17 @@ pub struct Settings {
     pub rate_limit_loopback: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses).
     pub trusted_proxies: Vec<String>,
+    /// Seconds a client has to send a request's headers once connected
+    /// (actix `client_request_timeout`); 408 and the connection closed after.
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body once its headers
+    /// arrived; 408 and the connection closed after.
+    pub body_timeout_secs: u64,
+    /// Requests one client address may have in progress at once (from its
+    /// headers to the response); 0 turns the cap off.
+    pub max_connections_per_client: u32,
+    /// Also cap loopback clients and trusted proxies themselves; off by default.
+    pub connection_limit_loopback: bool,
     /// SMTP server for invitations; none: invitations cannot be sent.
     pub smtp_host: Option<String>,
     /// SMTP port (default: 587 for `starttls`, 465 for `tls`, 25 for `none`).
@@ -55,6 +66,10 @@ impl Default for Settings {
             rate_limit_per_minute: 120,
             rate_limit_loopback: false,
             trusted_proxies: Vec::new(),
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections_per_client: 256,
+            connection_limit_loopback: false,
             smtp_host: None,
             smtp_port: None,
             smtp_security: "starttls".to_owned(),
@@ -172,6 +187,28 @@ impl Settings {
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect();
+            }
+            "HAILONG_HEADER_TIMEOUT_SECS" => {
+                self.header_timeout_secs = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad("expected a positive whole number"))?;
+            }
+            "HAILONG_BODY_TIMEOUT_SECS" => {
+                self.body_timeout_secs = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad("expected a positive whole number"))?;
+            }
+            "HAILONG_MAX_CONNECTIONS_PER_CLIENT" => {
+                self.max_connections_per_client =
+                    value.parse().map_err(|_| bad("expected a whole number"))?;
+            }
+            "HAILONG_CONNECTION_LIMIT_LOOPBACK" => {
+                self.connection_limit_loopback =
+                    value.parse().map_err(|_| bad("expected true or false"))?;
             }
             "HAILONG_SMTP_HOST" => self.smtp_host = Some(value.to_owned()),
             "HAILONG_SMTP_PORT" => {

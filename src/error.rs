@@ -30,6 +30,12 @@ pub enum AppError {
     /// Too many requests from one client address in a short time.
     #[error("too many requests")]
     TooManyRequests,
+    /// One client address has too many requests in progress at once.
+    #[error("too many connections")]
+    TooManyConnections,
+    /// The request's body did not arrive in time.
+    #[error("request timeout")]
+    RequestTimeout,
     #[error("unauthorized")]
     Unauthorized,
     #[error("forbidden")]
@@ -63,6 +69,8 @@ impl AppError {
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -79,6 +87,8 @@ impl AppError {
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::TooManyRequests => "too_many_requests",
+            AppError::RequestTimeout => "request_timeout",
+            AppError::TooManyConnections => "too_many_connections",
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden => "forbidden",
             AppError::Conflict(code) => code,
@@ -103,6 +113,22 @@ impl AppError {
             html: true,
         }
     }
+}
+
+tokio::task_local! {
+    /// Set while a respondent's request (survey, kiosk, invitation,
+    /// submission API) is served: its errors are logged at debug level only.
+    static RESPONDENT: ();
+}
+
+/// Serves `fut` as a respondent's request (see [`respondent_request`]).
+pub async fn as_respondent<F: std::future::Future>(fut: F) -> F::Output {
+    RESPONDENT.scope((), fut).await
+}
+
+/// True while serving a respondent's request.
+pub fn respondent_request() -> bool {
+    RESPONDENT.try_with(|_| ()).is_ok()
 }
 
 /// The translated message of a field error.
@@ -157,7 +183,12 @@ impl ResponseError for Problem {
     fn error_response(&self) -> HttpResponse {
         let status = self.error.status();
         if let AppError::Internal(e) = &self.error {
-            tracing::error!(error = format!("{e:#}"), "internal error");
+            if respondent_request() {
+                // No line at the default level carries a respondent's time.
+                tracing::debug!(error = format!("{e:#}"), "internal error");
+            } else {
+                tracing::error!(error = format!("{e:#}"), "internal error");
+            }
         }
         let lang = self.lang;
         let code = self.error.code();

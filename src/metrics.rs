@@ -1,6 +1,9 @@
-//! Prometheus metrics (OpenMetrics text at `GET /metrics`): requests by
-//! route pattern and status, request latency, and stored submissions.
-//! Labels never carry a client address, a raw path or any answer.
+//! Prometheus metrics (OpenMetrics text at `GET /metrics`, for an
+//! administrator's API token only): requests by route pattern and status,
+//! request latency, and stored submissions. Labels never carry a client
+//! address, a raw path or any answer; a respondent's routes (survey, kiosk,
+//! invitation, submission API) all count under one route label, and
+//! submissions carry no channel.
 
 use std::sync::LazyLock;
 
@@ -13,7 +16,8 @@ use prometheus_client::registry::Registry;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub method: String,
-    /// The route pattern, e.g. `/s/{slug}`, never the raw path.
+    /// The route pattern, e.g. `/staff/campaigns`, never the raw path; all of
+    /// a respondent's routes are `<respondent>`.
     pub route: String,
     pub status: u16,
 }

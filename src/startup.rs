@@ -1,18 +1,27 @@
 //! Building the HTTP application and binding its listener (port 0 in tests).
 
+use std::cell::Cell;
 use std::net::TcpListener;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
+use actix_web::dev::{Payload, Server, Service, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::{ConnectionType, Method};
 use actix_web::middleware::{Compress, DefaultHeaders};
-use actix_web::{App, HttpServer, web};
+use actix_web::web::Bytes;
+use actix_web::{App, HttpMessage, HttpServer, ResponseError, web};
+use futures_util::future::LocalBoxFuture;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
+use crate::error::AppError;
+use crate::rate_limit::{ConnectionLimiter, Proxies};
 use crate::routes;
 use crate::state::AppState;
 
@@ -95,9 +104,14 @@ impl Application {
                 Err(e) => tracing::warn!(error = %e, "cannot resume queued report requests"),
             }
         });
+        let body_timeout = Duration::from_secs(state.settings.body_timeout_secs.max(1));
+        let header_timeout = Duration::from_secs(state.settings.header_timeout_secs.max(1));
+        let cap = ConnectionLimiter::new(&state.settings);
+        let proxies = Proxies::new(&state.settings);
         let data = web::Data::new(state);
         let server =
             HttpServer::new(move || {
+                let (cap, proxies) = (cap.clone(), proxies.clone());
                 App::new()
                     .app_data(data.clone())
                     .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(
@@ -135,31 +149,45 @@ impl Application {
                     .wrap(security_headers())
                     .wrap(Compress::default())
                     .wrap_fn(head_as_get)
+                    .wrap_fn(move |req, srv| body_deadline(body_timeout, req, srv))
+                    .wrap_fn(move |req, srv| connection_cap(&cap, &proxies, req, srv))
                     .wrap_fn(|req, srv| {
                         // One line per request: method, route pattern (never the
                         // raw path, which may hold a token), status, duration.
-                        // No client address, no user agent.
+                        // No client address, no user agent. A respondent's
+                        // requests are never logged (their time of day would
+                        // date a response) and count under one route label.
                         let started = Instant::now();
                         let method = req.method().to_string();
-                        let pattern = req
-                            .match_pattern()
-                            .unwrap_or_else(|| "<unmatched>".to_owned());
+                        let respondent = is_respondent_path(req.path());
+                        let pattern = if respondent {
+                            RESPONDENT_ROUTE.to_owned()
+                        } else {
+                            req.match_pattern()
+                                .unwrap_or_else(|| "<unmatched>".to_owned())
+                        };
                         let fut = srv.call(req);
                         async move {
-                            let res = fut.await?;
+                            let res = if respondent {
+                                crate::error::as_respondent(fut).await?
+                            } else {
+                                fut.await?
+                            };
                             crate::metrics::METRICS.request(
                                 &method,
                                 &pattern,
                                 res.status().as_u16(),
                                 started.elapsed().as_secs_f64(),
                             );
-                            tracing::info!(
-                                target: "hailong::http",
-                                method,
-                                route = pattern,
-                                status = res.status().as_u16(),
-                                ms = started.elapsed().as_secs_f64() * 1000.0,
-                            );
+                            if !respondent {
+                                tracing::info!(
+                                    target: "hailong::http",
+                                    method,
+                                    route = pattern,
+                                    status = res.status().as_u16(),
+                                    ms = started.elapsed().as_secs_f64() * 1000.0,
+                                );
+                            }
                             Ok(res)
                         }
                     })
@@ -171,6 +199,7 @@ impl Application {
                 addr: "listener".to_owned(),
                 source,
             })?
+            .client_request_timeout(header_timeout)
             .shutdown_timeout(10)
             .run();
         Ok(Application { port, server })
@@ -214,6 +243,134 @@ where
     }
 }
 
+/// The route label a respondent's requests count under in the metrics.
+const RESPONDENT_ROUTE: &str = "<respondent>";
+
+/// Paths a respondent's browser or device uses: survey pages (`/s/…`), kiosks
+/// (`/k/…`), invitations (`/i/…`), the submission API and the static files
+/// their pages load. Nothing about these requests is logged.
+pub fn is_respondent_path(path: &str) -> bool {
+    path.starts_with("/s/")
+        || path.starts_with("/k/")
+        || path.starts_with("/i/")
+        || path.starts_with("/static/")
+        || (path.starts_with("/api/v1/campaigns/")
+            && path.trim_end_matches('/').ends_with("/responses"))
+}
+
+/// A refusal answered by a middleware (before or instead of the handler): a
+/// translated problem, page or JSON as the path asks, and the connection
+/// closed afterwards.
+fn refusal(req: &actix_web::HttpRequest, error: AppError) -> actix_web::HttpResponse {
+    let lang = crate::i18n::Lang::of_request(req);
+    let problem = if req.path().starts_with("/api/") {
+        error.api(lang)
+    } else {
+        error.page(lang)
+    };
+    let mut res = problem.error_response();
+    res.head_mut().set_connection_type(ConnectionType::Close);
+    res
+}
+
+/// Caps the requests one client address has in progress at once
+/// (`max_connections_per_client`): 429 and the connection closed beyond it.
+fn connection_cap<S, B>(
+    cap: &ConnectionLimiter,
+    proxies: &Proxies,
+    req: ServiceRequest,
+    srv: &S,
+) -> LocalBoxFuture<'static, Result<ServiceResponse<BoxBody>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    match cap.enter(proxies.client_addr(req.request())) {
+        Err(()) => {
+            let res = refusal(req.request(), AppError::TooManyConnections);
+            Box::pin(std::future::ready(Ok(req.into_response(res))))
+        }
+        Ok(in_flight) => {
+            let fut = srv.call(req);
+            Box::pin(async move {
+                let res = fut.await;
+                drop(in_flight);
+                res.map(ServiceResponse::map_into_boxed_body)
+            })
+        }
+    }
+}
+
+/// Gives a request's body `timeout` from the moment its headers were read:
+/// the payload every extractor reads (forms, JSON, bytes, the strict JSON
+/// reader) is wrapped in a stream that fails at the deadline, and the answer
+/// becomes 408 with the connection closed, whatever the handler made of the
+/// error. Actix itself bounds only the headers (`client_request_timeout`).
+fn body_deadline<S, B>(
+    timeout: Duration,
+    mut req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    let expired = Rc::new(Cell::new(false));
+    let payload = req.take_payload();
+    if matches!(payload, Payload::None) {
+        req.set_payload(payload);
+    } else {
+        req.set_payload(Payload::Stream {
+            payload: Box::pin(DeadlinePayload {
+                inner: Some(payload),
+                deadline: Box::pin(tokio::time::sleep(timeout)),
+                expired: expired.clone(),
+            }),
+        });
+    }
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?;
+        if expired.get() {
+            let (req, _) = res.into_parts();
+            let timeout = refusal(&req, AppError::RequestTimeout);
+            return Ok(ServiceResponse::new(req, timeout));
+        }
+        Ok(res.map_into_boxed_body())
+    }
+}
+
+/// A request payload that fails once its deadline has passed.
+struct DeadlinePayload {
+    /// Dropped at the deadline.
+    inner: Option<Payload>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    expired: Rc<Cell<bool>>,
+}
+
+impl futures_util::Stream for DeadlinePayload {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if let Poll::Ready(item) = Pin::new(inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self.inner = None;
+            self.expired.set(true);
+            return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "request body timed out",
+            )))));
+        }
+        Poll::Pending
+    }
+}
+
 /// Turns an extractor's rejection (bad form, JSON, query or path) into a
 /// translated problem: a page, or JSON under `/api/`.
 fn extractor_problem(
@@ -221,7 +378,6 @@ fn extractor_problem(
     status: actix_web::http::StatusCode,
     req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    use crate::error::AppError;
     use actix_web::http::StatusCode;
     let lang = crate::i18n::Lang::of_request(req);
     let err = match status {

@@ -528,3 +528,7 @@ error-report_format = Choose CSV or XLSX.
 error-report_level = That level is not valid.
 error-report_index = The campaign has no such index.
 error-report_microdata = This account may not receive the campaign's microdata.
+
+## limits: request deadlines and the per-client connection cap
+error-request_timeout = The request arrived too slowly and was cut off. Please try again.
+error-too_many_connections = Too many requests from this network are in progress at once. Please try again in a few minutes.

@@ -513,3 +513,7 @@ error-report_format = Hãy chọn CSV hoặc XLSX.
 error-report_level = Cấp không hợp lệ.
 error-report_index = Không có chỉ số này trong chiến dịch.
 error-report_microdata = Tài khoản này không được nhận dữ liệu vi mô của chiến dịch.
+
+## limits: request deadlines and the per-client connection cap
+error-request_timeout = Yêu cầu đến quá chậm và đã bị ngắt. Vui lòng thử lại.
+error-too_many_connections = Có quá nhiều yêu cầu đang được xử lý cùng lúc từ mạng này. Vui lòng thử lại sau ít phút.

@@ -47,83 +47,58 @@ impl LoginLimiter {
         (self.key("account", account), self.key("address", address))
     }
 
-    /// How long to wait before trying again, if blocked.
-    pub async fn check(
+    /// Checks and records one attempt in one step: every attempt is counted
+    /// as a failure before the password is checked (one atomic upsert per
+    /// key), and [`LoginLimiter::succeeded`] takes it back. So a burst of
+    /// concurrent attempts cannot all pass the check before any is counted.
+    ///
+    /// The rule (`Err(wait)`: refused for `wait`):
+    /// - an address with more than [`PER_ADDRESS`] attempts counted in the
+    ///   window is refused, whatever the account;
+    /// - an account with more than [`PER_ACCOUNT`] attempts counted in the
+    ///   window refuses only addresses that themselves have a failure in the
+    ///   window. An address with no failure is always let through to the
+    ///   password check: failures from other addresses never lock the
+    ///   account's owner out. A distributed attacker is held to one guess per
+    ///   address (an IPv6 /64) per window once the account is over its limit.
+    pub async fn attempt(
         &self,
         db: &impl ConnectionTrait,
         account: &str,
         address: &str,
-    ) -> Result<Option<Duration>, DbErr> {
+    ) -> Result<Result<Reservation, Duration>, DbErr> {
         let now = now();
         let (a, b) = self.keys(account, address);
         let backend = db.get_database_backend();
-        let sql = format!(
-            "SELECT subject, failures, since FROM login_failures WHERE subject IN ({}, {})",
-            p(backend, 1),
-            p(backend, 2)
-        );
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [Value::from(a.clone()), Value::from(b)],
-            ))
-            .await?;
-        let mut wait: Option<Duration> = None;
-        for row in rows {
-            let key: String = row.try_get("", "subject")?;
-            let failures: i32 = row.try_get("", "failures")?;
-            let since: i64 = row.try_get("", "since")?;
-            let limit = if key == a { PER_ACCOUNT } else { PER_ADDRESS };
-            let age = u64::try_from(now.saturating_sub(since)).unwrap_or(0);
-            if u32::try_from(failures).unwrap_or(u32::MAX) >= limit && age < WINDOW.as_secs() {
-                let left = Duration::from_secs(WINDOW.as_secs() - age);
-                wait = Some(wait.map_or(left, |w| w.max(left)));
-            }
-        }
-        Ok(wait)
-    }
-
-    /// Records a failed attempt (a window older than [`WINDOW`] starts over).
-    pub async fn failed(
-        &self,
-        db: &impl ConnectionTrait,
-        account: &str,
-        address: &str,
-    ) -> Result<(), DbErr> {
-        let now = now();
-        let start = now - WINDOW.as_secs() as i64;
-        let backend = db.get_database_backend();
-        let (a, b) = self.keys(account, address);
-        for key in [a, b] {
-            let sql = format!(
-                "INSERT INTO login_failures (subject, failures, since) VALUES ({k}, 1, {now}) \
-                 ON CONFLICT (subject) DO UPDATE SET \
-                 failures = CASE WHEN login_failures.since < {start} THEN 1 ELSE login_failures.failures + 1 END, \
-                 since = CASE WHEN login_failures.since < {start} THEN {now} ELSE login_failures.since END",
-                k = p(backend, 1),
-                now = p(backend, 2),
-                start = p(backend, 3),
-            );
-            db.execute_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [Value::from(key), Value::from(now), Value::from(start)],
-            ))
-            .await?;
-        }
         // Windows that have ended are forgotten.
         db.execute_raw(Statement::from_sql_and_values(
             backend,
             format!("DELETE FROM login_failures WHERE since < {}", p(backend, 1)),
-            [Value::from(start)],
+            [Value::from(now - WINDOW.as_secs() as i64)],
         ))
         .await?;
-        Ok(())
+        let (address_count, address_since) = bump(db, &b, now).await?;
+        if address_count > PER_ADDRESS {
+            return Ok(Err(left(now, address_since)));
+        }
+        let (account_count, account_since) = bump(db, &a, now).await?;
+        let address_clean = address_count <= 1;
+        if account_count > PER_ACCOUNT && !address_clean {
+            return Ok(Err(left(now, account_since)));
+        }
+        Ok(Ok(Reservation {
+            account: a,
+            address: b,
+        }))
     }
 
-    /// Forgets an account's failures after a successful sign-in.
-    pub async fn succeeded(&self, db: &impl ConnectionTrait, account: &str) -> Result<(), DbErr> {
+    /// A successful sign-in: the account's failures are forgotten and the
+    /// address's counted attempt is taken back.
+    pub async fn succeeded(
+        &self,
+        db: &impl ConnectionTrait,
+        reservation: Reservation,
+    ) -> Result<(), DbErr> {
         let backend = db.get_database_backend();
         db.execute_raw(Statement::from_sql_and_values(
             backend,
@@ -131,11 +106,68 @@ impl LoginLimiter {
                 "DELETE FROM login_failures WHERE subject = {}",
                 p(backend, 1)
             ),
-            [Value::from(self.key("account", account))],
+            [Value::from(reservation.account)],
+        ))
+        .await?;
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE login_failures SET failures = failures - 1 \
+                 WHERE subject = {} AND failures > 0",
+                p(backend, 1)
+            ),
+            [Value::from(reservation.address)],
         ))
         .await?;
         Ok(())
     }
+}
+
+/// An attempt let through and counted as a failure until
+/// [`LoginLimiter::succeeded`] takes it back.
+#[derive(Debug)]
+#[must_use]
+pub struct Reservation {
+    account: String,
+    address: String,
+}
+
+/// Adds one attempt to `key` (a window older than [`WINDOW`] starts over)
+/// and returns the count and window start after it, in one statement.
+async fn bump(db: &impl ConnectionTrait, key: &str, now: i64) -> Result<(u32, i64), DbErr> {
+    let backend = db.get_database_backend();
+    let start = now - WINDOW.as_secs() as i64;
+    let sql = format!(
+        "INSERT INTO login_failures (subject, failures, since) VALUES ({k}, 1, {now}) \
+         ON CONFLICT (subject) DO UPDATE SET \
+         failures = CASE WHEN login_failures.since < {start} THEN 1 ELSE login_failures.failures + 1 END, \
+         since = CASE WHEN login_failures.since < {start} THEN {now} ELSE login_failures.since END \
+         RETURNING failures, since",
+        k = p(backend, 1),
+        now = p(backend, 2),
+        start = p(backend, 3),
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                Value::from(key.to_owned()),
+                Value::from(now),
+                Value::from(start),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("login_failures".to_owned()))?;
+    let failures: i32 = row.try_get("", "failures")?;
+    let since: i64 = row.try_get("", "since")?;
+    Ok((u32::try_from(failures).unwrap_or(0), since))
+}
+
+/// What is left of a window that started at `since`.
+fn left(now: i64, since: i64) -> Duration {
+    let age = u64::try_from(now.saturating_sub(since)).unwrap_or(0);
+    Duration::from_secs(WINDOW.as_secs().saturating_sub(age).max(1))
 }
 
 /// The n-th placeholder (1-based) in the backend's syntax.

@@ -1,9 +1,15 @@
 //! `GET /healthz`: the process is up and the database answers.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
+use crate::auth::Role;
+use crate::auth::extract::ApiUser;
+use crate::error::{AppError, Problem};
+use crate::i18n::Lang;
 use crate::state::AppState;
 
 /// `GET /livez`: the process answers (no dependency is checked), for
@@ -13,12 +19,28 @@ pub async fn livez() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// `GET /metrics`: Prometheus / OpenMetrics text.
+/// `GET /metrics`: Prometheus / OpenMetrics text, for an administrator's API
+/// token only (`Authorization: Bearer hl_…`): 401 without one, 403 for other
+/// roles. A session cookie is not enough.
 #[get("/metrics")]
-pub async fn metrics() -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn metrics(req: HttpRequest) -> Result<HttpResponse, Problem> {
+    let lang = Lang::of_request(&req);
+    let bearer = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h.starts_with("Bearer "));
+    if !bearer {
+        return Err(AppError::Unauthorized.api(lang));
+    }
+    let user = ApiUser::from_request(&req, &mut Payload::None).await?;
+    if user.role != Role::Admin {
+        return Err(AppError::Forbidden.api(lang));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(crate::metrics::METRICS.render())
+        .insert_header(("Cache-Control", "no-store"))
+        .body(crate::metrics::METRICS.render()))
 }
 
 /// `GET /healthz` and `GET /readyz`: ready to serve, the database answers

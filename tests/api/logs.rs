@@ -89,8 +89,12 @@ async fn public_routes_log_no_address_agent_token_or_answer() {
         std::fs::read_to_string(&err_path).unwrap()
     );
     assert!(
-        log.contains("/s/{slug}"),
-        "requests are logged by route pattern: {log}"
+        log.contains("/api/v1/campaigns"),
+        "other requests are logged by route pattern: {log}"
+    );
+    assert!(
+        !log.contains("/s/{slug}") && !log.contains("/k/{token}") && !log.contains("/i/{token}"),
+        "a respondent's requests are not logged, even at debug level: {log}"
     );
     for secret in [
         "203.0.113.77",

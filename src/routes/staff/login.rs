@@ -92,28 +92,34 @@ pub async fn submit(
         return Err(AppError::Forbidden.page(lang));
     }
     let email = form.email.trim().to_lowercase();
-    // Counted by a keyed hash only; never logged or stored as such.
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    // The proxy-aware client address (IPv6 by /64), the same one every limit
+    // keys on; counted by a keyed hash only, never logged or stored as such.
+    let address = state
+        .limiter
+        .client_addr(&req)
+        .map(|a| a.to_string())
         .unwrap_or_default();
     let token = random_token().map_err(|e| AppError::Internal(e.into()).page(lang))?;
     let mut page = LoginPage::new(lang, token, safe_next(form.next.as_deref()));
     page.email = email.clone();
-    let blocked = state
+    // Checked and counted in one step; a correct password takes it back.
+    let attempt = state
         .login_limiter
-        .check(&state.db, &email, &address)
+        .attempt(&state.db, &email, &address)
         .await
         .map_err(|e| AppError::from(e).page(lang))?;
-    if let Some(wait) = blocked {
-        let minutes = wait.as_secs().div_ceil(60);
-        page.error = Some(i18n::t(
-            lang,
-            "login-too-many",
-            &[("minutes", Arg::from(minutes))],
-        ));
-        return render_login(&page, actix_web::http::StatusCode::TOO_MANY_REQUESTS);
-    }
+    let reservation = match attempt {
+        Ok(reservation) => reservation,
+        Err(wait) => {
+            let minutes = wait.as_secs().div_ceil(60);
+            page.error = Some(i18n::t(
+                lang,
+                "login-too-many",
+                &[("minutes", Arg::from(minutes))],
+            ));
+            return render_login(&page, actix_web::http::StatusCode::TOO_MANY_REQUESTS);
+        }
+    };
     let user = staff::by_email(&state.db, &email)
         .await
         .map_err(|e| AppError::from(e).page(lang))?;
@@ -126,17 +132,13 @@ pub async fn submit(
     let valid = password::verify(&form.password, &hash);
     let user = user.filter(|u| valid && u.active);
     let Some(user) = user else {
-        state
-            .login_limiter
-            .failed(&state.db, &email, &address)
-            .await
-            .map_err(|e| AppError::from(e).page(lang))?;
+        // The attempt stays counted as a failure.
         page.error = Some(i18n::t(lang, "login-failed", &[]));
         return render_login(&page, actix_web::http::StatusCode::UNAUTHORIZED);
     };
     state
         .login_limiter
-        .succeeded(&state.db, &email)
+        .succeeded(&state.db, reservation)
         .await
         .map_err(|e| AppError::from(e).page(lang))?;
     let secure = req.connection_info().scheme() == "https";

@@ -83,16 +83,19 @@ pub async fn request(
         return Err(AppError::Forbidden.page(lang));
     }
     let email = form.email.trim().to_lowercase();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    // Requests count against the same limits as failed sign-ins, on the same
+    // proxy-aware client address, checked and counted in one step.
+    let address = state
+        .limiter
+        .client_addr(&req)
+        .map(|a| a.to_string())
         .unwrap_or_default();
-    let blocked = state
+    let attempt = state
         .login_limiter
-        .check(&state.db, &email, &address)
+        .attempt(&state.db, &email, &address)
         .await
         .map_err(|e| AppError::from(e).page(lang))?;
-    if let Some(wait) = blocked {
+    if let Err(wait) = attempt {
         let minutes = wait.as_secs().div_ceil(60);
         let msg = i18n::t(lang, "login-too-many", &[("minutes", Arg::from(minutes))]);
         return page(
@@ -118,12 +121,6 @@ pub async fn request(
             );
         }
     };
-    // Requests count against the same limits as failed sign-ins.
-    state
-        .login_limiter
-        .failed(&state.db, &email, &address)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
     let started = staff::start_reset(&state.db, &email)
         .await
         .map_err(|e| AppError::Internal(e.into()).page(lang))?;
