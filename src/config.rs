@@ -42,6 +42,10 @@ pub struct Settings {
     pub smtp_password: Option<String>,
     /// Sender of invitations, e.g. `Khảo sát <khaosat@example.gov.vn>`.
     pub mail_from: String,
+    /// Hosts (e.g. `192.168.1.10:8080` or `https://khaosat.example.vn`) whose
+    /// `Host` header may name the survey address in a QR code when `base_url`
+    /// is unset; the link is built from the entry, never from the request.
+    pub qr_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -61,6 +65,7 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password: None,
             mail_from: "Hailong <no-reply@localhost>".to_owned(),
+            qr_hosts: Vec::new(),
         }
     }
 }
@@ -100,6 +105,34 @@ impl Settings {
             return None;
         }
         Some(format!("{base}/{}", path.trim_start_matches('/')))
+    }
+
+    /// True when `base_url` is unset or blank: no absolute link can be made.
+    pub fn base_url_missing(&self) -> bool {
+        self.public_url("/").is_none()
+    }
+
+    /// The survey address for a QR code requested with this `Host` header
+    /// when `base_url` is unset: built from the matching `qr_hosts` entry
+    /// (scheme `http` unless the entry names one), `None` for any other host.
+    pub fn qr_host_url(&self, host: &str, path: &str) -> Option<String> {
+        let host = host.trim();
+        self.qr_hosts.iter().find_map(|entry| {
+            let entry = entry.trim().trim_end_matches('/');
+            let bare = entry
+                .strip_prefix("https://")
+                .or_else(|| entry.strip_prefix("http://"))
+                .unwrap_or(entry);
+            if bare.is_empty() || !bare.eq_ignore_ascii_case(host) {
+                return None;
+            }
+            let origin = if bare.len() == entry.len() {
+                format!("http://{entry}")
+            } else {
+                entry.to_owned()
+            };
+            Some(format!("{origin}/{}", path.trim_start_matches('/')))
+        })
     }
 
     /// Loads the layers. `file` is an explicit `--config`; otherwise
@@ -193,6 +226,14 @@ impl Settings {
             "HAILONG_SMTP_USERNAME" => self.smtp_username = Some(value.to_owned()),
             "HAILONG_SMTP_PASSWORD" => self.smtp_password = Some(value.to_owned()),
             "HAILONG_MAIL_FROM" => self.mail_from = value.to_owned(),
+            "HAILONG_QR_HOSTS" => {
+                self.qr_hosts = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}
         }
@@ -256,6 +297,24 @@ mod tests {
             s.public_url("i/t").as_deref(),
             Some("https://h.example.vn/khaosat/i/t")
         );
+    }
+
+    #[test]
+    fn qr_hosts_match_the_host_exactly_and_keep_their_scheme() {
+        let s = Settings {
+            qr_hosts: vec!["192.168.1.10:8080".into(), "https://ks.example.vn/".into()],
+            ..Settings::default()
+        };
+        assert_eq!(
+            s.qr_host_url("192.168.1.10:8080", "/s/a").as_deref(),
+            Some("http://192.168.1.10:8080/s/a")
+        );
+        assert_eq!(
+            s.qr_host_url("KS.example.vn", "/s/a").as_deref(),
+            Some("https://ks.example.vn/s/a")
+        );
+        assert_eq!(s.qr_host_url("evil.example", "/s/a"), None);
+        assert_eq!(s.qr_host_url("192.168.1.10", "/s/a"), None);
     }
 
     #[test]
