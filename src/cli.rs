@@ -288,13 +288,44 @@ async fn export_microdata(
     Ok(())
 }
 
+/// `serve --demo` without `base_url`: links point at the bind address (a
+/// port 0 is chosen now, so the announced address is the one served).
+fn demo_base_url(settings: &mut Settings) -> std::io::Result<()> {
+    if settings.bind.ends_with(":0") {
+        let probe = std::net::TcpListener::bind(&settings.bind)?;
+        settings.bind = probe.local_addr()?.to_string();
+    }
+    settings.base_url = Some(format!("http://{}", settings.bind));
+    Ok(())
+}
+
+/// One line at start-up on where links point, or what cannot work without
+/// `base_url` (links are never built from a request's Host).
+fn announce_links(settings: &Settings, demo: bool) {
+    match &settings.base_url {
+        Some(url) if demo && !settings.base_url_missing() => {
+            tracing::info!("demo: links in mail, QR codes and kiosk addresses use {url}");
+        }
+        Some(_) if !settings.base_url_missing() => {}
+        _ => tracing::warn!(
+            "base_url is not set: password reset mails and invitations are refused, QR codes are \
+             served only for hosts in qr_hosts, kiosk addresses are shown without a host"
+        ),
+    }
+}
+
 async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> {
     match command {
         Command::Serve(args) => {
+            let mut settings = settings;
+            if args.demo && settings.base_url_missing() {
+                demo_base_url(&mut settings).map_err(CliError::Server)?;
+            }
             let db = open(&settings).await?;
             if args.demo {
                 seed_demo(&db).await?;
             }
+            announce_links(&settings, args.demo);
             let app = Application::build(settings.clone(), db).await?;
             tracing::info!(
                 database = %db::redact(&settings.database_url),

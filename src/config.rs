@@ -53,6 +53,10 @@ pub struct Settings {
     pub smtp_password: Option<String>,
     /// Sender of invitations, e.g. `Khảo sát <khaosat@example.gov.vn>`.
     pub mail_from: String,
+    /// Hosts (e.g. `192.168.1.10:8080` or `https://khaosat.example.vn`) whose
+    /// `Host` header may name the survey address in a QR code when `base_url`
+    /// is unset; the link is built from the entry, never from the request.
+    pub qr_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -76,6 +80,7 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password: None,
             mail_from: "Hailong <no-reply@localhost>".to_owned(),
+            qr_hosts: Vec::new(),
         }
     }
 }
@@ -105,6 +110,46 @@ pub struct Overrides {
 }
 
 impl Settings {
+    /// The absolute address of `path` (e.g. `/s/slug`) on this server, built
+    /// from `base_url` only: never from a request's `Host`, `X-Forwarded-Host`
+    /// or `Forwarded`, which any client can forge. `None` when `base_url` is
+    /// unset or blank; callers then refuse to send or print the link.
+    pub fn public_url(&self, path: &str) -> Option<String> {
+        let base = self.base_url.as_deref()?.trim().trim_end_matches('/');
+        if base.is_empty() {
+            return None;
+        }
+        Some(format!("{base}/{}", path.trim_start_matches('/')))
+    }
+
+    /// True when `base_url` is unset or blank: no absolute link can be made.
+    pub fn base_url_missing(&self) -> bool {
+        self.public_url("/").is_none()
+    }
+
+    /// The survey address for a QR code requested with this `Host` header
+    /// when `base_url` is unset: built from the matching `qr_hosts` entry
+    /// (scheme `http` unless the entry names one), `None` for any other host.
+    pub fn qr_host_url(&self, host: &str, path: &str) -> Option<String> {
+        let host = host.trim();
+        self.qr_hosts.iter().find_map(|entry| {
+            let entry = entry.trim().trim_end_matches('/');
+            let bare = entry
+                .strip_prefix("https://")
+                .or_else(|| entry.strip_prefix("http://"))
+                .unwrap_or(entry);
+            if bare.is_empty() || !bare.eq_ignore_ascii_case(host) {
+                return None;
+            }
+            let origin = if bare.len() == entry.len() {
+                format!("http://{entry}")
+            } else {
+                entry.to_owned()
+            };
+            Some(format!("{origin}/{}", path.trim_start_matches('/')))
+        })
+    }
+
     /// Loads the layers. `file` is an explicit `--config`; otherwise
     /// `HAILONG_CONFIG`, otherwise `./hailong.toml` if it exists.
     pub fn load(
@@ -218,6 +263,14 @@ impl Settings {
             "HAILONG_SMTP_USERNAME" => self.smtp_username = Some(value.to_owned()),
             "HAILONG_SMTP_PASSWORD" => self.smtp_password = Some(value.to_owned()),
             "HAILONG_MAIL_FROM" => self.mail_from = value.to_owned(),
+            "HAILONG_QR_HOSTS" => {
+                self.qr_hosts = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}
         }
@@ -263,6 +316,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn public_url_joins_base_url_and_path_with_one_slash() {
+        let mut s = Settings::default();
+        assert_eq!(s.public_url("/s/x"), None);
+        s.base_url = Some("  ".into());
+        assert_eq!(s.public_url("/s/x"), None);
+        s.base_url = Some("https://h.example.vn/".into());
+        assert_eq!(
+            s.public_url("/s/x").as_deref(),
+            Some("https://h.example.vn/s/x")
+        );
+        s.base_url = Some("https://h.example.vn/khaosat".into());
+        assert_eq!(
+            s.public_url("i/t").as_deref(),
+            Some("https://h.example.vn/khaosat/i/t")
+        );
+    }
+
+    #[test]
+    fn qr_hosts_match_the_host_exactly_and_keep_their_scheme() {
+        let s = Settings {
+            qr_hosts: vec!["192.168.1.10:8080".into(), "https://ks.example.vn/".into()],
+            ..Settings::default()
+        };
+        assert_eq!(
+            s.qr_host_url("192.168.1.10:8080", "/s/a").as_deref(),
+            Some("http://192.168.1.10:8080/s/a")
+        );
+        assert_eq!(
+            s.qr_host_url("KS.example.vn", "/s/a").as_deref(),
+            Some("https://ks.example.vn/s/a")
+        );
+        assert_eq!(s.qr_host_url("evil.example", "/s/a"), None);
+        assert_eq!(s.qr_host_url("192.168.1.10", "/s/a"), None);
     }
 
     #[test]

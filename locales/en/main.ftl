@@ -532,3 +532,10 @@ error-report_microdata = This account may not receive the campaign's microdata.
 ## limits: request deadlines and the per-client connection cap
 error-request_timeout = The request arrived too slowly and was cut off. Please try again.
 error-too_many_connections = Too many requests from this network are in progress at once. Please try again in a few minutes.
+
+## auth: links from configuration, reset, channels
+auth-reset-no-base-url = The server's public address (base_url) is not configured, so no password reset link can be sent. Please contact an administrator.
+auth-kiosk-no-base-url = The server's public address (base_url) is not configured: put this path after the server's address.
+error-qr_no_base_url = No QR code: the server has no base_url and this host is not in qr_hosts.
+error-channel_own_route = This channel accepts responses only through its own address (kiosk or invitation), not through the public API.
+error-channel_needs_field_token = The interview and paper channels need an API token of a field manager or an administrator.

@@ -517,3 +517,10 @@ error-report_microdata = Tài khoản này không được nhận dữ liệu vi
 ## limits: request deadlines and the per-client connection cap
 error-request_timeout = Yêu cầu đến quá chậm và đã bị ngắt. Vui lòng thử lại.
 error-too_many_connections = Có quá nhiều yêu cầu đang được xử lý cùng lúc từ mạng này. Vui lòng thử lại sau ít phút.
+
+## auth: links from configuration, reset, channels
+auth-reset-no-base-url = Máy chủ chưa cấu hình địa chỉ công khai (base_url) nên không gửi được liên kết đặt lại mật khẩu. Vui lòng liên hệ quản trị viên.
+auth-kiosk-no-base-url = Máy chủ chưa cấu hình địa chỉ công khai (base_url): hãy ghép đường dẫn này vào sau địa chỉ của máy chủ.
+error-qr_no_base_url = Không tạo được mã QR: máy chủ chưa cấu hình base_url và tên máy chủ này không có trong danh sách qr_hosts.
+error-channel_own_route = Kênh này chỉ nhận phiếu qua đường dẫn riêng của nó (ki-ốt hoặc thư mời), không qua API công khai.
+error-channel_needs_field_token = Kênh phỏng vấn trực tiếp và phiếu giấy cần mã API của quản lý thực địa hoặc quản trị viên.

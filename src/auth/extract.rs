@@ -1,10 +1,11 @@
 //! Authentication as extractor types: a handler that takes [`StaffUser`]
 //! cannot run for an anonymous visitor, one that takes [`StaffForm`] cannot
 //! run without a valid CSRF token, and [`ApiUser`] accepts a session or a
-//! bearer API token.
+//! bearer API token (a session changing state only with the `X-CSRF-Token`
+//! header).
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, LOCATION};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -176,21 +177,50 @@ impl ApiUser {
     }
 }
 
-/// The API caller, if any (for endpoints that are public for some objects).
-pub async fn api_user(req: &HttpRequest) -> Result<Option<ApiUser>, AppError> {
-    let lang = Lang::of_request(req);
-    let bearer = req
-        .headers()
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_of(req: &HttpRequest) -> Option<String> {
+    req.headers()
         .get(AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
+        .map(|t| t.trim().to_owned())
+}
+
+/// The caller named by an API token only (a session cookie does not count):
+/// `None` without an `Authorization: Bearer` header, 401 for a token that
+/// is unknown, revoked or belongs to an inactive account.
+pub async fn bearer_user(req: &HttpRequest) -> Result<Option<(i64, Role)>, AppError> {
+    let Some(token) = bearer_of(req) else {
+        return Ok(None);
+    };
+    let state = state_of(req)?;
+    session::lookup_token(&state.db, &token)
+        .await?
+        .map(|a| Some((a.user.id, a.role)))
+        .ok_or(AppError::Unauthorized)
+}
+
+/// The API caller, if any (for endpoints that are public for some objects).
+pub async fn api_user(req: &HttpRequest) -> Result<Option<ApiUser>, AppError> {
+    let lang = Lang::of_request(req);
+    let bearer = bearer_of(req);
     let auth = match bearer {
         Some(token) => {
             let state = state_of(req)?;
             session::lookup_token(&state.db, &token).await?
         }
-        None => from_cookie(req).await?,
+        None => {
+            let auth = from_cookie(req).await?;
+            if let Some(session) = auth.as_ref().and_then(|a| a.session.as_ref())
+                && changes_state(req)
+                && !csrf_header_ok(req, &session.csrf_token)
+            {
+                // A page on another site can make the browser send the
+                // cookie, but cannot read or set this header.
+                return Err(AppError::Forbidden);
+            }
+            auth
+        }
     };
     Ok(auth.map(|a| ApiUser {
         id: a.user.id,
@@ -219,6 +249,25 @@ impl FromRequest for ApiUser {
                 .ok_or_else(|| AppError::Unauthorized.api(lang))
         })
     }
+}
+
+/// The header a cookie-authenticated state change on `/api/v1` must carry,
+/// equal to the session's CSRF token (the one staff pages embed).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// POST, PUT, PATCH, DELETE (anything but a safe method) on the JSON API.
+fn changes_state(req: &HttpRequest) -> bool {
+    req.path().starts_with("/api/")
+        && !matches!(
+            *req.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        )
+}
+
+fn csrf_header_ok(req: &HttpRequest, expected: &str) -> bool {
+    req.headers()
+        .get(CSRF_HEADER)
+        .is_some_and(|v| constant_time_eq(v.as_bytes(), expected.as_bytes()))
 }
 
 #[derive(Deserialize)]

@@ -530,30 +530,49 @@ fn pick(lang: Lang, vi: &str, en: &str) -> String {
     }
 }
 
-/// The survey's public URL: `base_url` from the settings, else the request's host.
-fn public_url(req: &HttpRequest, state: &AppState, slug: &str) -> String {
-    let base = match &state.settings.base_url {
-        Some(b) => b.trim_end_matches('/').to_owned(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-    };
-    format!("{base}/s/{slug}")
+/// The survey's public URL and whether it depends on the request's `Host`:
+/// from `base_url`, else from the `qr_hosts` entry the `Host` header names
+/// (the request only chooses among configured addresses; `X-Forwarded-Host`
+/// and `Forwarded` are never read). `None`: no address may be printed.
+fn survey_url(req: &HttpRequest, state: &AppState, slug: &str) -> Option<(String, bool)> {
+    let path = format!("/s/{slug}");
+    if let Some(url) = state.settings.public_url(&path) {
+        return Some((url, false));
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))?;
+    state
+        .settings
+        .qr_host_url(&host, &path)
+        .map(|url| (url, true))
 }
 
-async fn qr_code(req: &HttpRequest, state: &AppState, slug: &str) -> Result<QrCode, AppError> {
+/// The QR code of a survey's address, and whether it varies by `Host`.
+async fn qr_code(
+    req: &HttpRequest,
+    state: &AppState,
+    slug: &str,
+) -> Result<(QrCode, bool), AppError> {
     let c = campaigns::by_slug(&state.db, slug).await?;
-    let url = public_url(req, state, &c.campaign.slug);
-    QrCode::new(url.as_bytes()).map_err(|e| match state.settings.base_url {
-        // The address came from the request's Host header: too long for a
-        // QR code is the client's doing.
-        None => AppError::BadRequest {
-            code: "bad_request",
-            detail: "Host".to_owned(),
-        },
-        Some(_) => AppError::Internal(anyhow::anyhow!("QR code: {e}")),
-    })
+    let (url, by_host) =
+        survey_url(req, state, &c.campaign.slug).ok_or(AppError::NotFound("qr_no_base_url"))?;
+    let code = QrCode::new(url.as_bytes())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?;
+    Ok((code, by_host))
+}
+
+/// `public` when the address came from `base_url`; otherwise the image
+/// depends on the `Host` header and no shared cache may keep it.
+fn qr_cache(by_host: bool) -> &'static str {
+    if by_host {
+        "private, max-age=3600"
+    } else {
+        "public, max-age=3600"
+    }
 }
 
 #[get("/s/{slug}/qr.svg")]
@@ -563,7 +582,7 @@ pub async fn qr_svg(
     state: web::Data<AppState>,
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
-    let code = qr_code(&req, &state, &path)
+    let (code, by_host) = qr_code(&req, &state, &path)
         .await
         .map_err(|e| e.page(lang))?;
     let image = code
@@ -573,7 +592,8 @@ pub async fn qr_svg(
         .build();
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::CACHE_CONTROL, qr_cache(by_host)))
+        .insert_header((header::VARY, "Host"))
         .body(image))
 }
 
@@ -584,13 +604,14 @@ pub async fn qr_png(
     state: web::Data<AppState>,
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
-    let code = qr_code(&req, &state, &path)
+    let (code, by_host) = qr_code(&req, &state, &path)
         .await
         .map_err(|e| e.page(lang))?;
     let png = crate::views::png::qr_png(&code, 8);
     Ok(HttpResponse::Ok()
         .content_type("image/png")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::CACHE_CONTROL, qr_cache(by_host)))
+        .insert_header((header::VARY, "Host"))
         .body(png))
 }
 

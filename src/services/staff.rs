@@ -2,9 +2,10 @@
 
 use chrono::Utc;
 use entity::{api_token, password_reset, staff_user};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use crate::auth::{Role, password, random_token, session, token_hash};
@@ -130,30 +131,36 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<staff_user::Model>, D
         .await
 }
 
-/// Changes an account's role and active flag; deactivation ends its sessions.
-pub async fn update(
-    db: &impl ConnectionTrait,
+/// Changes an account's role and active flag. Deactivation ends its
+/// sessions and revokes its API tokens and pending reset links for good, so
+/// reactivating the account brings none of them back.
+pub async fn update<C>(
+    db: &C,
     actor: &Actor,
     id: i64,
     role: &str,
     active: bool,
-) -> Result<(), StaffError> {
+) -> Result<(), StaffError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
     let role = Role::parse(role)
         .ok_or_else(|| StaffError::Invalid(vec![FieldError::new("role", "invalid_role")]))?;
+    let txn = crate::db::begin_write(db).await?;
     let user = staff_user::Entity::find_by_id(id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or(StaffError::NotFound)?;
     let before = format!("{} active={}", user.role, user.active);
     let mut model: staff_user::ActiveModel = user.into();
     model.role = Set(role.as_str().to_owned());
     model.active = Set(active);
-    model.update(db).await?;
+    model.update(&txn).await?;
     if !active {
-        session::revoke_all(db, id).await?;
+        revoke_credentials(&txn, id).await?;
     }
     audit::record(
-        db,
+        &txn,
         actor,
         "user.update",
         "user",
@@ -161,32 +168,90 @@ pub async fn update(
         &format!("{before} -> {} active={active}", role.as_str()),
     )
     .await?;
+    txn.commit().await?;
     Ok(())
 }
 
-/// Sets a new password and ends every session of the account.
-pub async fn set_password(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    id: i64,
-    new_password: &str,
-) -> Result<(), StaffError> {
-    if password::check_policy(new_password).is_err() {
-        return Err(StaffError::Invalid(vec![
+/// Ends every session, revokes every API token and voids every pending
+/// reset link of an account (password change, reset, deactivation).
+async fn revoke_credentials(db: &impl ConnectionTrait, user_id: i64) -> Result<(), DbErr> {
+    session::revoke_all(db, user_id).await?;
+    api_token::Entity::update_many()
+        .col_expr(api_token::Column::Revoked, Expr::value(true))
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::Revoked.eq(false))
+        .exec(db)
+        .await?;
+    void_resets(db, user_id).await
+}
+
+/// Makes every unused reset link of an account unusable.
+async fn void_resets(db: &impl ConnectionTrait, user_id: i64) -> Result<(), DbErr> {
+    password_reset::Entity::update_many()
+        .col_expr(password_reset::Column::Used, Expr::value(true))
+        .filter(password_reset::Column::UserId.eq(user_id))
+        .filter(password_reset::Column::Used.eq(false))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The password policy, as a field error on `new_password`.
+fn check_new_password(new_password: &str) -> Result<(), StaffError> {
+    password::check_policy(new_password).map_err(|_| {
+        StaffError::Invalid(vec![
             FieldError::new("new_password", "password_too_short")
                 .with("min", password::MIN_LENGTH.to_string()),
-        ]));
-    }
+        ])
+    })
+}
+
+/// Stores an already hashed password and revokes the account's sessions,
+/// API tokens and reset links, inside the caller's transaction.
+async fn store_password(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: i64,
+    hash: String,
+) -> Result<(), StaffError> {
     let user = staff_user::Entity::find_by_id(id)
-        .one(db)
+        .one(txn)
         .await?
         .ok_or(StaffError::NotFound)?;
     let mut model: staff_user::ActiveModel = user.into();
-    model.password_hash = Set(password::hash(new_password)?);
+    model.password_hash = Set(hash);
     model.password_changed_at = Set(Utc::now());
-    model.update(db).await?;
-    session::revoke_all(db, id).await?;
-    audit::record(db, actor, "user.password", "user", &id.to_string(), "").await?;
+    model.update(txn).await?;
+    revoke_credentials(txn, id).await?;
+    audit::record(
+        txn,
+        actor,
+        "user.password",
+        "user",
+        &id.to_string(),
+        "sessions, API tokens and reset links revoked",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sets a new password; ends every session of the account and revokes its
+/// API tokens and pending reset links, all in one transaction.
+pub async fn set_password<C>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+    new_password: &str,
+) -> Result<(), StaffError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    check_new_password(new_password)?;
+    // Hashing is slow: done before the write lock is taken.
+    let hash = password::hash(new_password)?;
+    let txn = crate::db::begin_write(db).await?;
+    store_password(&txn, actor, id, hash).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -273,24 +338,30 @@ pub const RESET_MINUTES: i64 = 60;
 /// Starts a password reset for an active account: returns the account and
 /// the single-use token to email (only its SHA-256 is stored), or `None`
 /// when there is no such active account (the caller says the same either way).
-pub async fn start_reset(
-    db: &impl ConnectionTrait,
+/// A new link voids the account's older ones.
+pub async fn start_reset<C>(
+    db: &C,
     email: &str,
-) -> Result<Option<(staff_user::Model, String)>, StaffError> {
+) -> Result<Option<(staff_user::Model, String)>, StaffError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
     let Some(user) = by_email(db, email).await?.filter(|u| u.active) else {
         return Ok(None);
     };
     let token = random_token()?;
+    let txn = crate::db::begin_write(db).await?;
+    void_resets(&txn, user.id).await?;
     password_reset::ActiveModel {
         token_hash: Set(token_hash(&token)),
         user_id: Set(user.id),
         expires_at: Set(Utc::now() + chrono::Duration::minutes(RESET_MINUTES)),
         used: Set(false),
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
     audit::record(
-        db,
+        &txn,
         &Actor::staff(user.id, &user.email),
         "user.password_reset_requested",
         "user",
@@ -298,6 +369,7 @@ pub async fn start_reset(
         "",
     )
     .await?;
+    txn.commit().await?;
     Ok(Some((user, token)))
 }
 
@@ -312,31 +384,44 @@ pub async fn pending_reset(
         .filter(|r| !r.used && r.expires_at > Utc::now()))
 }
 
-/// Uses a reset link: sets the new password, ends every session, and makes
-/// the link unusable.
-pub async fn finish_reset(
-    db: &impl ConnectionTrait,
-    token: &str,
-    new_password: &str,
-) -> Result<(), StaffError> {
-    let reset = pending_reset(db, token)
+/// Uses a reset link: sets the new password, ends every session, revokes the
+/// API tokens and makes the link (and any other) unusable. The link is
+/// claimed by one conditional update (`... WHERE used = false`) whose row
+/// count decides: of two concurrent uses exactly one succeeds. A refused
+/// password leaves the link unused.
+pub async fn finish_reset<C>(db: &C, token: &str, new_password: &str) -> Result<(), StaffError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    check_new_password(new_password)?;
+    if pending_reset(db, token).await?.is_none() {
+        // Not worth hashing a password for.
+        return Err(StaffError::NotFound);
+    }
+    let hash = password::hash(new_password)?;
+    let key = token_hash(token);
+    let txn = crate::db::begin_write(db).await?;
+    let claimed = password_reset::Entity::update_many()
+        .col_expr(password_reset::Column::Used, Expr::value(true))
+        .filter(password_reset::Column::TokenHash.eq(key.clone()))
+        .filter(password_reset::Column::Used.eq(false))
+        .filter(password_reset::Column::ExpiresAt.gt(Utc::now()))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(StaffError::NotFound);
+    }
+    let reset = password_reset::Entity::find_by_id(key)
+        .one(&txn)
         .await?
         .ok_or(StaffError::NotFound)?;
     let user = staff_user::Entity::find_by_id(reset.user_id)
-        .one(db)
+        .one(&txn)
         .await?
         .filter(|u| u.active)
         .ok_or(StaffError::NotFound)?;
-    set_password(
-        db,
-        &Actor::staff(user.id, &user.email),
-        user.id,
-        new_password,
-    )
-    .await?;
-    let mut used: password_reset::ActiveModel = reset.into();
-    used.used = Set(true);
-    used.update(db).await?;
+    store_password(&txn, &Actor::staff(user.id, &user.email), user.id, hash).await?;
+    txn.commit().await?;
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{TestApp, count, spawn_app_with_demo};
+use crate::helpers::{TestApp, count};
 use crate::responses::{sipas_locality, valid_body};
 
 /// No answer may take longer than this.
@@ -90,7 +90,12 @@ struct Sweep {
 
 impl Sweep {
     async fn new() -> Sweep {
-        Sweep::on(spawn_app_with_demo().await).await
+        // QR codes are drawn only with a configured address.
+        Sweep::on(
+            crate::limits::spawn_with(|s| s.base_url = Some("https://khaosat.example.vn".into()))
+                .await,
+        )
+        .await
     }
 
     async fn on(app: TestApp) -> Sweep {
@@ -858,6 +863,7 @@ async fn hostile_sign_in_and_password_reset_input_changes_nothing() {
         settings.smtp_host = Some("127.0.0.1".into());
         settings.smtp_port = Some(port);
         settings.smtp_security = "none".into();
+        settings.base_url = Some("https://khaosat.example.vn".into());
     })
     .await;
     let mut s = Sweep::on(app).await;

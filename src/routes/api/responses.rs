@@ -6,9 +6,12 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use crate::auth::Role;
+use crate::auth::extract::bearer_user;
 use crate::domain::campaign::Channel;
 use crate::domain::json::{StrictJsonError, parse_strict_object};
 use crate::domain::submission::parse_envelope;
+use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
 use crate::services::responses;
@@ -29,15 +32,20 @@ pub struct Receipt {
 #[utoipa::path(post, path = "/api/v1/campaigns/{slug}/responses", tag = "public",
     params(("slug" = String, Path, description = "The campaign")),
     request_body(content = Object, content_type = "application/json",
-        description = "{submission_id (UUID), locality, answers: {code: value}, channel?}; strict JSON, at most 64 KiB"),
+        description = "{submission_id (UUID), locality, answers: {code: value}, channel?}; strict JSON, at most 64 KiB. \
+channel: `api` (default) or `web` from anyone; `interview` or `paper` (face-to-face and paper entry) only with \
+`Authorization: Bearer <token>` of a field manager or administrator; `kiosk` and `email` are refused (422): \
+they come only from /k/… and /i/…"),
     responses((status = 201, description = "Stored (acknowledged after the commit)"),
         (status = 200, description = "Already stored under this submission_id; nothing new stored"),
         (status = 400, description = "Malformed JSON, BOM, trailing data, duplicate keys, invalid UTF-8", body = super::openapi::ProblemDoc),
         (status = 404, description = "Unknown campaign", body = super::openapi::ProblemDoc),
+        (status = 401, description = "The Bearer token is unknown or revoked", body = super::openapi::ProblemDoc),
+        (status = 403, description = "channel interview or paper with a token of a role other than field manager or administrator", body = super::openapi::ProblemDoc),
         (status = 409, description = "Campaign closed or not yet open", body = super::openapi::ProblemDoc),
         (status = 413, description = "Over 64 KiB", body = super::openapi::ProblemDoc),
         (status = 415, description = "Not application/json", body = super::openapi::ProblemDoc),
-        (status = 422, description = "Invalid answers, each named", body = super::openapi::ProblemDoc),
+        (status = 422, description = "Invalid answers, each named; a channel this client may not claim", body = super::openapi::ProblemDoc),
         (status = 429, description = "Too many submissions from this address", body = super::openapi::ProblemDoc)))]
 #[post("/campaigns/{slug}/responses")]
 pub async fn submit(
@@ -69,6 +77,7 @@ async fn handle(
     let cached = state.campaign_cache.get(&state.db, slug).await?;
     let today = Utc::now().date_naive();
     let channel = submission.channel.unwrap_or(default_channel);
+    allow_channel(&req, channel).await?;
     let row = responses::build_row(
         &cached.campaign,
         cached.links.get(&submission.locality),
@@ -86,6 +95,23 @@ async fn handle(
         Stored::New => HttpResponse::Created().json(receipt),
         Stored::Duplicate => HttpResponse::Ok().json(receipt),
     })
+}
+
+/// The channels a client of the public API may claim: `web` and `api` by
+/// anyone; `kiosk` and `email` never (they come only from `/k/…` and `/i/…`);
+/// `interview` and `paper` (face-to-face and paper entry) only with a field
+/// manager's or an administrator's API token.
+async fn allow_channel(req: &HttpRequest, channel: Channel) -> Result<(), AppError> {
+    let refuse = |code: &str| AppError::Validation(vec![FieldError::new("channel", code)]);
+    match channel {
+        Channel::Web | Channel::Api => Ok(()),
+        Channel::Kiosk | Channel::Email => Err(refuse("channel_own_route")),
+        Channel::Interview | Channel::Paper => match bearer_user(req).await? {
+            Some((_, Role::Admin | Role::FieldManager)) => Ok(()),
+            Some(_) => Err(AppError::Forbidden),
+            None => Err(refuse("channel_needs_field_token")),
+        },
+    }
 }
 
 /// `Content-Type: application/json` (optionally `; charset=utf-8`), else 415.

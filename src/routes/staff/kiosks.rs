@@ -58,6 +58,8 @@ struct CampaignOption {
 struct Registered {
     label: String,
     url: String,
+    /// `url` is only a path: `base_url` is not configured.
+    no_base_url: bool,
 }
 
 #[derive(Serialize)]
@@ -172,16 +174,13 @@ async fn register(
                     &format!("{} {} {}", form.campaign, kiosk.locality_code, kiosk.label),
                 )
                 .await?;
-                let base = match &state.settings.base_url {
-                    Some(b) => b.trim_end_matches('/').to_owned(),
-                    None => {
-                        let info = req.connection_info();
-                        format!("{}://{}", info.scheme(), info.host())
-                    }
-                };
+                // The address comes from `base_url` only; without it staff
+                // see the path and are told why (never the request's Host).
+                let path = format!("/k/{token}");
                 let registered = Registered {
                     label: kiosk.label,
-                    url: format!("{base}/k/{token}"),
+                    no_base_url: state.settings.base_url_missing(),
+                    url: state.settings.public_url(&path).unwrap_or(path),
                 };
                 render(&req, &state, &user, Some(registered), Vec::new(), None).await
             }

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::random_token;
+use crate::config::Settings;
 use crate::error::{AppError, Problem, field_message};
 use crate::i18n::{self, Arg, Lang};
 use crate::mail::Mailer;
@@ -121,37 +122,30 @@ pub async fn request(
             );
         }
     };
-    let started = staff::start_reset(&state.db, &email)
-        .await
-        .map_err(|e| AppError::Internal(e.into()).page(lang))?;
-    if let Some((user, token)) = started {
-        let base = match &state.settings.base_url {
-            Some(b) => b.trim_end_matches('/').to_owned(),
-            None => {
-                let info = req.connection_info();
-                format!("{}://{}", info.scheme(), info.host())
-            }
-        };
-        let link = format!("{base}/staff/password-reset/{token}");
-        let args = [
-            ("link", Arg::from(link)),
-            ("minutes", Arg::from(RESET_MINUTES as u64)),
-        ];
-        let body = format!(
-            "{}\n\n{}",
-            i18n::t(Lang::Vi, "reset-mail-body", &args),
-            i18n::t(Lang::En, "reset-mail-body", &args)
+    // The link is built from `base_url` only; a request's Host,
+    // X-Forwarded-Host or Forwarded never choose where a live token goes.
+    if state.settings.base_url_missing() {
+        let msg = i18n::t(lang, "auth-reset-no-base-url", &[]);
+        return page(
+            lang,
+            "staff/reset_request.html",
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            vec![msg],
+            None,
         );
-        let subject = format!(
-            "{} / {}",
-            i18n::t(Lang::Vi, "reset-mail-subject", &[]),
-            i18n::t(Lang::En, "reset-mail-subject", &[])
-        );
-        if let Err(e) = mailer.send(&user.email, &subject, body).await {
+    }
+    // Looking the account up, storing the link and mailing it happen after
+    // the answer, so a request takes the same time whether or not the
+    // account exists.
+    let db = state.db.clone();
+    let settings = state.settings.clone();
+    actix_web::rt::spawn(async move {
+        if let Err(e) = send_reset(&db, &settings, &mailer, &email).await {
             // The address stays out of the log.
             tracing::error!(error = %e, "cannot send a password reset email");
         }
-    }
+    });
     let notice = i18n::t(lang, "reset-sent", &[]);
     page(
         lang,
@@ -161,6 +155,38 @@ pub async fn request(
         vec![],
         None,
     )
+}
+
+/// Starts a reset for `email` if it names an active account and mails the
+/// link (built from `base_url`); does nothing for any other address.
+async fn send_reset(
+    db: &sea_orm::DatabaseConnection,
+    settings: &Settings,
+    mailer: &Mailer,
+    email: &str,
+) -> anyhow::Result<()> {
+    let Some((user, token)) = staff::start_reset(db, email).await? else {
+        return Ok(());
+    };
+    let link = settings
+        .public_url(&format!("/staff/password-reset/{token}"))
+        .ok_or_else(|| anyhow::anyhow!("base_url is not set"))?;
+    let args = [
+        ("link", Arg::from(link)),
+        ("minutes", Arg::from(RESET_MINUTES as u64)),
+    ];
+    let body = format!(
+        "{}\n\n{}",
+        i18n::t(Lang::Vi, "reset-mail-body", &args),
+        i18n::t(Lang::En, "reset-mail-body", &args)
+    );
+    let subject = format!(
+        "{} / {}",
+        i18n::t(Lang::Vi, "reset-mail-subject", &[]),
+        i18n::t(Lang::En, "reset-mail-subject", &[])
+    );
+    mailer.send(&user.email, &subject, body).await?;
+    Ok(())
 }
 
 #[get("/password-reset/{token}")]
