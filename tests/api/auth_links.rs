@@ -823,3 +823,77 @@ async fn kiosk_addresses_shown_to_staff_come_from_base_url() {
     assert!(html.contains("base_url"), "says why");
     assert!(!html.contains("evil"));
 }
+
+/// Runs `hailong serve` with `args` until `/healthz` answers; its stderr and
+/// the base address.
+async fn serve_and_read_log(args: &[&str]) -> (String, String) {
+    let db = crate::helpers::TestDb::new().await;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let err_path = db.dir.path().join("err.log");
+    let mut child = std::process::Command::new(crate::helpers::hailong_bin())
+        .arg("serve")
+        .args(args)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .arg("--database-url")
+        .arg(&db.url)
+        .current_dir(db.dir.path())
+        .env_remove("HAILONG_DATABASE_URL")
+        .env_remove("HAILONG_BASE_URL")
+        .env("HAILONG_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(
+            std::fs::File::create(&err_path).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..150 {
+        if client().get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let qr = if up && args.contains(&"--demo") {
+        let res = client()
+            .get(format!("{base}/s/sipas-demo/qr.svg"))
+            .header("Host", "evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        Some(res.text().await.unwrap())
+    } else {
+        None
+    };
+    child.kill().ok();
+    child.wait().ok();
+    assert!(up, "server up");
+    if let Some(svg) = qr {
+        assert_eq!(svg, qr_svg_of(&format!("{base}/s/sipas-demo")));
+    }
+    (std::fs::read_to_string(&err_path).unwrap(), base)
+}
+
+#[tokio::test]
+async fn serve_says_once_what_needs_base_url_and_demo_uses_the_bind_address() {
+    let (log, _) = serve_and_read_log(&[]).await;
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("base_url is not set"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(warnings[0].contains("password reset"), "{log}");
+
+    let (log, base) = serve_and_read_log(&["--demo"]).await;
+    assert!(!log.contains("base_url is not set"), "{log}");
+    assert!(
+        log.lines().any(|l| l.contains("demo") && l.contains(&base)),
+        "{log}"
+    );
+}
