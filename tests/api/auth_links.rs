@@ -152,6 +152,15 @@ async fn without_base_url_the_reset_page_refuses_and_no_mail_is_sent() {
     let (app, inbox) = app_with_mail(None).await;
     add_user(&app, "lost@example.vn", "designer").await;
     let c = client();
+    let form = c.get(app.url(RESET_PATH)).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(
+        form.text()
+            .await
+            .unwrap()
+            .contains("chưa cấu hình địa chỉ công khai (base_url)"),
+        "the form says why before anyone types"
+    );
     for headers in [
         &[][..],
         &[("Host", "evil.example")][..],
