@@ -325,8 +325,8 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
             if args.demo {
                 seed_demo(&db).await?;
             }
-            announce_links(&settings, args.demo);
             let app = Application::build(settings.clone(), db).await?;
+            announce_links(&settings, args.demo);
             tracing::info!(
                 database = %db::redact(&settings.database_url),
                 "listening on http://{}",

@@ -431,7 +431,9 @@ async fn the_language_switch_keeps_the_answers() {
 
 #[tokio::test]
 async fn qr_codes_point_at_the_survey() {
-    let app = spawn_app_with_demo().await;
+    // Drawn from base_url only (or a qr_hosts entry): see auth_links.
+    let app =
+        crate::limits::spawn_with(|s| s.base_url = Some("https://khaosat.example.vn".into())).await;
     let svg = app.get("/s/sipas-demo/qr.svg").await;
     assert_eq!(svg.status(), 200);
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");

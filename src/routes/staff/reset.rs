@@ -54,13 +54,19 @@ fn page(
 }
 
 #[get("/password-reset")]
-pub async fn request_form(lang: Lang) -> Result<HttpResponse, Problem> {
+pub async fn request_form(state: web::Data<AppState>, lang: Lang) -> Result<HttpResponse, Problem> {
+    // Said before anyone types an address: no link can be sent.
+    let errors = if state.settings.base_url_missing() {
+        vec![i18n::t(lang, "auth-reset-no-base-url", &[])]
+    } else {
+        vec![]
+    };
     page(
         lang,
         "staff/reset_request.html",
         StatusCode::OK,
         None,
-        vec![],
+        errors,
         None,
     )
 }
