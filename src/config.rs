@@ -337,6 +337,43 @@ mod tests {
     }
 
     #[test]
+    fn limits_come_from_the_environment_and_zero_deadlines_are_refused() {
+        let env = vec![
+            ("HAILONG_BODY_TIMEOUT_SECS".to_owned(), "2".to_owned()),
+            ("HAILONG_HEADER_TIMEOUT_SECS".to_owned(), "3".to_owned()),
+            (
+                "HAILONG_MAX_CONNECTIONS_PER_CLIENT".to_owned(),
+                "0".to_owned(),
+            ),
+            (
+                "HAILONG_CONNECTION_LIMIT_LOOPBACK".to_owned(),
+                "true".to_owned(),
+            ),
+        ];
+        let s = Settings::load(None, env, &Overrides::default()).unwrap();
+        assert_eq!(
+            (
+                s.body_timeout_secs,
+                s.header_timeout_secs,
+                s.max_connections_per_client,
+                s.connection_limit_loopback
+            ),
+            (2, 3, 0, true)
+        );
+        let env = vec![("HAILONG_BODY_TIMEOUT_SECS".to_owned(), "0".to_owned())];
+        assert!(Settings::load(None, env, &Overrides::default()).is_err());
+        let d = Settings::default();
+        assert_eq!(
+            (
+                d.body_timeout_secs,
+                d.header_timeout_secs,
+                d.max_connections_per_client
+            ),
+            (30, 10, 256)
+        );
+    }
+
+    #[test]
     fn qr_hosts_match_the_host_exactly_and_keep_their_scheme() {
         let s = Settings {
             qr_hosts: vec!["192.168.1.10:8080".into(), "https://ks.example.vn/".into()],

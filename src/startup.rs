@@ -1,6 +1,6 @@
 //! Building the HTTP application and binding its listener (port 0 in tests).
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::net::TcpListener;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -289,7 +289,9 @@ where
     match cap.enter(proxies.client_addr(req.request())) {
         Err(()) => {
             let res = refusal(req.request(), AppError::TooManyConnections);
-            Box::pin(std::future::ready(Ok(req.into_response(res))))
+            let (req, payload) = req.into_parts();
+            let res = keep_unread(ServiceResponse::new(req, res), payload);
+            Box::pin(std::future::ready(Ok(res)))
         }
         Ok(in_flight) => {
             let fut = srv.call(req);
@@ -307,6 +309,10 @@ where
 /// reader) is wrapped in a stream that fails at the deadline, and the answer
 /// becomes 408 with the connection closed, whatever the handler made of the
 /// error. Actix itself bounds only the headers (`client_request_timeout`).
+///
+/// A body left unread (refused before reading, or cut off) closes the
+/// connection after the answer: actix would otherwise drain a chunked body
+/// for as long as the client keeps trickling it.
 fn body_deadline<S, B>(
     timeout: Duration,
     mut req: ServiceRequest,
@@ -316,52 +322,150 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody + 'static,
 {
-    let expired = Rc::new(Cell::new(false));
     let payload = req.take_payload();
-    if matches!(payload, Payload::None) {
+    let body = if matches!(payload, Payload::None) {
         req.set_payload(payload);
+        None
     } else {
+        let body = Rc::new(RefCell::new(Body {
+            payload: Some(payload),
+            finished: false,
+            expired: false,
+        }));
         req.set_payload(Payload::Stream {
             payload: Box::pin(DeadlinePayload {
-                inner: Some(payload),
+                body: body.clone(),
                 deadline: Box::pin(tokio::time::sleep(timeout)),
-                expired: expired.clone(),
             }),
         });
-    }
+        Some(body)
+    };
     let fut = srv.call(req);
     async move {
         let res = fut.await?;
-        if expired.get() {
+        let Some(body) = body else {
+            return Ok(res.map_into_boxed_body());
+        };
+        let (expired, unread) = {
+            let mut body = body.borrow_mut();
+            let payload = body.payload.take();
+            let unread = if body.finished {
+                None
+            } else if body.expired {
+                payload
+            } else {
+                payload.and_then(arrived_whole)
+            };
+            (body.expired, unread)
+        };
+        let res = if expired {
             let (req, _) = res.into_parts();
             let timeout = refusal(&req, AppError::RequestTimeout);
-            return Ok(ServiceResponse::new(req, timeout));
-        }
-        Ok(res.map_into_boxed_body())
+            ServiceResponse::new(req, timeout)
+        } else {
+            res.map_into_boxed_body()
+        };
+        Ok(match unread {
+            Some(unread) => keep_unread(res, unread),
+            None => res,
+        })
     }
+}
+
+/// `None` when the rest of an unread body has already arrived (it is
+/// discarded, and the connection can stay open as actix would keep it);
+/// otherwise the payload, still unfinished.
+fn arrived_whole(mut payload: Payload) -> Option<Payload> {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    loop {
+        match futures_util::Stream::poll_next(Pin::new(&mut payload), &mut cx) {
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => return None,
+            Poll::Ready(Some(Ok(_))) => continue,
+            Poll::Pending => return Some(payload),
+        }
+    }
+}
+
+/// A request body nobody read to its end, kept alive by the response's body
+/// until actix has sent it: actix then sees an unfinished request body and
+/// closes the connection instead of draining it.
+struct HoldingBody {
+    body: BoxBody,
+    _unread: Payload,
+}
+
+impl MessageBody for HoldingBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_next(cx)
+    }
+}
+
+/// Closes the connection after `res` without reading the rest of `payload`.
+fn keep_unread(res: ServiceResponse<BoxBody>, payload: Payload) -> ServiceResponse<BoxBody> {
+    if matches!(payload, Payload::None) {
+        return res;
+    }
+    let mut res = res.map_body(|head, body| {
+        head.set_connection_type(ConnectionType::Close);
+        HoldingBody {
+            body,
+            _unread: payload,
+        }
+        .boxed()
+    });
+    res.response_mut()
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
+    res
+}
+
+/// A request body shared by the handler's stream and the middleware.
+struct Body {
+    payload: Option<Payload>,
+    /// Read to its end.
+    finished: bool,
+    /// The deadline passed before it was read to its end.
+    expired: bool,
 }
 
 /// A request payload that fails once its deadline has passed.
 struct DeadlinePayload {
-    /// Dropped at the deadline.
-    inner: Option<Payload>,
+    body: Rc<RefCell<Body>>,
     deadline: Pin<Box<tokio::time::Sleep>>,
-    expired: Rc<Cell<bool>>,
 }
 
 impl futures_util::Stream for DeadlinePayload {
     type Item = Result<Bytes, PayloadError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let Some(inner) = self.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        if let Poll::Ready(item) = Pin::new(inner).poll_next(cx) {
-            return Poll::Ready(item);
+        {
+            let mut body = self.body.borrow_mut();
+            if body.finished || body.expired {
+                return Poll::Ready(None);
+            }
+            let Some(payload) = body.payload.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match Pin::new(payload).poll_next(cx) {
+                Poll::Ready(None) => {
+                    body.finished = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(item)) => return Poll::Ready(Some(item)),
+                Poll::Pending => {}
+            }
         }
         if self.deadline.as_mut().poll(cx).is_ready() {
-            self.inner = None;
-            self.expired.set(true);
+            self.body.borrow_mut().expired = true;
             return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 "request body timed out",

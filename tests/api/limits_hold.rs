@@ -432,3 +432,67 @@ async fn a_burst_of_wrong_passwords_is_counted_before_any_is_checked() {
     assert!(checked <= 6, "{checked} checked, {refused} refused");
     assert_eq!(checked + refused, 16);
 }
+
+#[tokio::test]
+async fn a_trickling_chunked_body_is_cut_off_even_where_nobody_reads_it() {
+    let app = spawn_with(|s| s.body_timeout_secs = 2).await;
+    let authority = authority(&app);
+    let mut runs = Vec::new();
+    for path in [
+        "/api/v1/campaigns/sipas-demo/responses",
+        "/no-such-page",
+        "/healthz",
+    ] {
+        let authority = authority.clone();
+        runs.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(&authority).await.unwrap();
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n\
+                 Transfer-Encoding: chunked\r\n\r\nEA60\r\n"
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            (
+                path,
+                read_while_trickling(stream, Duration::from_secs(8)).await,
+            )
+        }));
+    }
+    for run in runs {
+        let (path, t) = run.await.unwrap();
+        let closed = t
+            .closed_after
+            .unwrap_or_else(|| panic!("{path} still open: {}", t.answer));
+        assert!(
+            closed < Duration::from_millis(4_000),
+            "{path} closed after {closed:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bodies_that_arrived_whole_keep_the_connection_alive() {
+    let app = spawn_with(|s| s.body_timeout_secs = 2).await;
+    let locality = sipas_locality(&app).await;
+    let json = valid_body(&uuid::Uuid::new_v4().to_string(), &locality).to_string();
+    let mut stream = TcpStream::connect(authority(&app)).await.unwrap();
+    // Read by its handler; not read at all (an unknown page); no body.
+    let requests = format!(
+        "POST /api/v1/campaigns/sipas-demo/responses HTTP/1.1\r\nHost: x\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}\
+         POST /no-such-page HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello\
+         GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        json.len()
+    );
+    stream.write_all(requests.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let statuses: Vec<&str> = answer
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &answer[i + 9..i + 12])
+        .collect();
+    assert_eq!(statuses, ["201", "404", "200"], "{answer}");
+}
