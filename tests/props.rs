@@ -179,6 +179,7 @@ fn build_definition(
                 not_applicable: false,
                 condition: None,
                 index: None,
+                ..Default::default()
             };
             match s.kind {
                 QuestionType::Scale => {
@@ -219,6 +220,7 @@ fn build_definition(
                         .map(|(i, label)| Choice {
                             value: format!("o{i}"),
                             label: label.clone(),
+                            filters: Default::default(),
                         })
                         .collect();
                     q.dont_know = s.dk;
@@ -246,6 +248,7 @@ fn build_definition(
             title,
             description: Text::default(),
             questions,
+            condition: None,
         });
     }
     let indices = if criteria.is_empty() {
@@ -274,13 +277,7 @@ fn build_definition(
 
 /// A condition on an earlier question, of a form its type allows.
 fn condition_on(on: &Question, pick: u8, xlsform: bool) -> Option<Condition> {
-    let cond = |op, value| {
-        Some(Condition {
-            question: on.code.clone(),
-            op,
-            value,
-        })
-    };
+    let cond = |op, value| Some(Condition::leaf(&on.code, op, value));
     match on.kind {
         QuestionType::Scale | QuestionType::Number => {
             let v = on.min.or(on.max).unwrap_or(0);
@@ -474,6 +471,7 @@ struct Written {
 }
 
 fn relevant_of(c: &Condition) -> String {
+    let c = c.as_leaf().expect("the XLSForm writer takes leaves");
     let value = match &c.value {
         Some(Value::String(s)) => format!("'{s}'"),
         Some(v) => v.to_string(),
@@ -485,6 +483,7 @@ fn relevant_of(c: &Condition) -> String {
         ConditionOp::Gte => ">=",
         ConditionOp::Lte => "<=",
         ConditionOp::Answered => "?",
+        other => panic!("no XLSForm operator for {other:?}"),
     };
     format!("${{{}}} {op} {value}", c.question)
 }
@@ -933,11 +932,7 @@ fn break_definition(def: &mut Definition, pick: Index, how: u8) -> Option<(Strin
             Some((format!("{path}.max"), "invalid_bounds"))
         }
         4 => {
-            q.condition = Some(Condition {
-                question: "zz_later".to_owned(),
-                op: ConditionOp::Answered,
-                value: None,
-            });
+            q.condition = Some(Condition::leaf("zz_later", ConditionOp::Answered, None));
             Some((
                 format!("{path}.condition.question"),
                 "condition_not_earlier",
@@ -1068,7 +1063,11 @@ proptest! {
                     if q.code == target {
                         q.code = "bad name".to_owned();
                     }
-                    if q.condition.as_ref().is_some_and(|c| c.question == target) {
+                    if q
+                        .condition
+                        .as_ref()
+                        .is_some_and(|c| c.leaves().iter().any(|l| l.question == target))
+                    {
                         q.condition = None;
                     }
                 }

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::auth::extract::{StaffForm, StaffUser};
 use crate::auth::{Access, Area};
 use crate::domain::questionnaire::{
-    Choice, Condition, ConditionOp, Definition, IndexMapping, Question, QuestionType, ScalePoint,
-    Section,
+    Choice, Comparison, Condition, ConditionOp, Definition, IndexMapping, Question, QuestionType,
+    ScalePoint, Section,
 };
 use crate::domain::text::Text;
 use crate::error::{AppError, Problem, field_message};
@@ -145,6 +145,7 @@ fn blank(code: &str, title: Text) -> Definition {
             title: Text::vi_en("Phần 1", "Part 1"),
             description: Text::default(),
             questions: vec![scale_question("q1", Text::vi_en("Câu hỏi 1", "Question 1"))],
+            condition: None,
         }],
         indices: vec![],
     }
@@ -180,6 +181,7 @@ fn scale_question(code: &str, label: Text) -> Question {
         not_applicable: false,
         condition: None,
         index: None,
+        ..Default::default()
     }
 }
 
@@ -314,14 +316,10 @@ fn views(def: &Definition) -> Vec<SectionView> {
                     min: q.min,
                     max: q.max,
                     options: options_text(q),
-                    condition: q.condition.as_ref().map(|c| {
-                        format!(
-                            "{} {:?} {}",
-                            c.question,
-                            c.op,
-                            c.value.as_ref().map(|v| v.to_string()).unwrap_or_default()
-                        )
-                    }),
+                    condition: q
+                        .condition
+                        .as_ref()
+                        .map(|c| serde_json::to_string(c).unwrap_or_default()),
                     element: q
                         .index
                         .as_ref()
@@ -334,15 +332,11 @@ fn views(def: &Definition) -> Vec<SectionView> {
                         .unwrap_or_default(),
                     satisfied_min: q.index.as_ref().map(|m| m.satisfied_min),
                     reverse: q.index.as_ref().is_some_and(|m| m.reverse),
-                    cond_question: q
-                        .condition
-                        .as_ref()
+                    cond_question: editable_leaf(q)
                         .map(|c| c.question.clone())
                         .unwrap_or_default(),
-                    cond_op: q.condition.as_ref().map_or("answered", |c| op_name(c.op)),
-                    cond_value: q
-                        .condition
-                        .as_ref()
+                    cond_op: editable_leaf(q).map_or("answered", |c| op_name(c.op)),
+                    cond_value: editable_leaf(q)
                         .and_then(|c| c.value.as_ref())
                         .map(|v| match v {
                             serde_json::Value::String(s) => s.clone(),
@@ -476,6 +470,7 @@ fn parse_options(text: &str) -> Vec<Choice> {
             Choice {
                 value,
                 label: Text::vi_en(vi, en),
+                filters: Default::default(),
             }
         })
         .collect()
@@ -489,13 +484,31 @@ fn missing(what: &str) -> AppError {
 }
 
 fn op_name(op: ConditionOp) -> &'static str {
-    match op {
-        ConditionOp::Answered => "answered",
-        ConditionOp::Eq => "eq",
-        ConditionOp::Ne => "ne",
-        ConditionOp::Gte => "gte",
-        ConditionOp::Lte => "lte",
-    }
+    op.as_str()
+}
+
+/// The operators the designer's simple condition form edits.
+const EDITABLE_OPS: [ConditionOp; 5] = [
+    ConditionOp::Answered,
+    ConditionOp::Eq,
+    ConditionOp::Ne,
+    ConditionOp::Gte,
+    ConditionOp::Lte,
+];
+
+/// The question's condition when the simple form can edit it: a single leaf
+/// without a function and with one of the form's operators.
+fn editable_leaf(q: &Question) -> Option<&Comparison> {
+    q.condition
+        .as_ref()
+        .and_then(Condition::as_leaf)
+        .filter(|c| c.func.is_none() && EDITABLE_OPS.contains(&c.op))
+}
+
+/// True when the question has a condition the simple form cannot show
+/// (a tree, a function, another operator): saving keeps it unchanged.
+fn has_compound_condition(q: &Question) -> bool {
+    q.condition.is_some() && editable_leaf(q).is_none()
 }
 
 /// The condition of the edit form: none without a question; the value is a
@@ -523,11 +536,7 @@ fn condition_of(form: &HashMap<String, String>) -> Result<Option<Condition>, App
     } else {
         Some(serde_json::Value::from(raw))
     };
-    Ok(Some(Condition {
-        question: question.to_owned(),
-        op,
-        value,
-    }))
+    Ok(Some(Condition::leaf(question, op, value)))
 }
 
 /// A new question from the form: its code (from `code_field`), type, texts
@@ -571,6 +580,7 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                 title: text_pair(form, "title"),
                 description: Text::default(),
                 questions: vec![first],
+                condition: None,
             });
         }
         "edit_section" | "move_section" | "delete_section" => {
@@ -632,7 +642,9 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                         help
                     };
                     q.required = form.contains_key("required");
-                    q.condition = condition_of(form)?;
+                    if !has_compound_condition(q) {
+                        q.condition = condition_of(form)?;
+                    }
                     q.dont_know = form.contains_key("dont_know");
                     q.not_applicable = form.contains_key("not_applicable");
                     if matches!(q.kind, QuestionType::Number) {
@@ -643,7 +655,14 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                         q.kind,
                         QuestionType::SingleChoice | QuestionType::MultipleChoice
                     ) {
-                        q.options = parse_options(field(form, "options"));
+                        let mut options = parse_options(field(form, "options"));
+                        // Cascading-list columns are not edited here: keep them.
+                        for o in &mut options {
+                            if let Some(old) = q.options.iter().find(|p| p.value == o.value) {
+                                o.filters = old.filters.clone();
+                            }
+                        }
+                        q.options = options;
                     }
                     if q.kind == QuestionType::Scale {
                         let element = field(form, "element");
