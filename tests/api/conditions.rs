@@ -11,7 +11,7 @@ use crate::responses::{post_json, sipas_locality, valid_body};
 
 /// Adds a section using the condition language to the demo questionnaire
 /// (in its stored version, before the campaign is first read).
-async fn add_logic_section(app: &TestApp) {
+pub async fn add_logic_section(app: &TestApp) {
     let db = app.db.connect().await;
     let c = campaign::Entity::find()
         .filter(campaign::Column::Slug.eq("sipas-demo"))
