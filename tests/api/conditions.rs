@@ -192,3 +192,55 @@ async fn the_kiosk_page_hands_its_script_the_logic_and_the_evaluator() {
     assert_eq!(js.status(), 200);
     assert!(js.text().await.unwrap().contains("function evaluate"));
 }
+
+#[tokio::test]
+async fn a_phone_page_offers_only_the_cascading_options_of_the_earlier_answer() {
+    let app = spawn_app_with_demo().await;
+    add_logic_section(&app).await;
+    let list: Vec<Value> = app.get("/api/v1/campaigns").await.json().await.unwrap();
+    let sipas = &list[0];
+    assert_eq!(sipas["slug"], "sipas-demo");
+    let locality = sipas["localities"][0]["code"].as_str().unwrap().to_owned();
+    let sections = sipas["questionnaire"]["sections"].as_array().unwrap();
+    let x = sections.len() - 1;
+    assert_eq!(sections[x]["code"], "x");
+    assert!(
+        sections[x]["condition"]["all"].is_array(),
+        "the API shows the section condition"
+    );
+    let path = "/s/sipas-demo";
+    let first = app
+        .get(&format!("{path}?l={locality}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut fields: Vec<(String, String)> = crate::survey::hidden_fields(&first)
+        .into_iter()
+        .filter(|(k, _)| k != "step")
+        .collect();
+    for (k, v) in [
+        ("step", x.to_string()),
+        ("a.sex", "F".to_owned()),
+        ("a.age_group", "35-54".to_owned()),
+        ("a.x_prov", "hn".to_owned()),
+        // Tampered: a city of another province.
+        ("a.x_city", "sg1".to_owned()),
+        ("a.x_code", "123".to_owned()),
+        ("nav", "next".to_owned()),
+    ] {
+        fields.push((k.to_owned(), v));
+    }
+    let html = crate::survey::post_form(&app, path, &fields)
+        .await
+        .text()
+        .await
+        .unwrap();
+    // The other province's city was dropped, and the page is shown again
+    // with the cities the chosen province offers.
+    assert!(html.contains("id=\"q-x_city-hn1\""), "{html}");
+    assert!(!html.contains("id=\"q-x_city-sg1\""));
+    assert!(!html.contains("value=\"sg1\""));
+    // The read-only question shows its default, not editable.
+    assert!(html.contains("value=\"fixed\" maxlength=\"500\" readonly"));
+}
