@@ -187,6 +187,20 @@
   function blank() {
     form.querySelectorAll("input[type=radio], input[type=checkbox]").forEach(function (i) { i.checked = false; });
     form.querySelectorAll("input[type=text], input[type=number], textarea").forEach(function (i) { i.value = ""; });
+    // Questions with a default start from it again.
+    questions().forEach(function (el) {
+      var q = el.dataset.logic ? JSON.parse(el.dataset.logic) : null;
+      if (!q || q.default === undefined || q.default === null) { return; }
+      var d = q.default;
+      var wanted = Array.isArray(d) ? d.map(String) : [d === true ? "yes" : d === false ? "no" : String(d)];
+      el.querySelectorAll("input, textarea").forEach(function (i) {
+        if (i.type === "radio" || i.type === "checkbox") {
+          i.checked = wanted.indexOf(i.value) >= 0;
+        } else {
+          i.value = wanted[0];
+        }
+      });
+    });
   }
 
   function reset() {
