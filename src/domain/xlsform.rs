@@ -380,11 +380,7 @@ fn parse_relevant(s: &str) -> Option<Condition> {
         ),
         _ => return None,
     };
-    Some(Condition {
-        question: question.trim().to_owned(),
-        op,
-        value: Some(value),
-    })
+    Some(Condition::leaf(question.trim(), op, Some(value)))
 }
 
 /// Reads an XLSForm from the bytes of an .xlsx (or .xls / .ods) file.
@@ -435,6 +431,7 @@ pub fn from_bytes(bytes: &[u8], fallback_code: &str) -> Result<Imported, XlsForm
                 Choice {
                     value: name.to_owned(),
                     label: ch.texts(row, "label", &default_lang),
+                    filters: Default::default(),
                 },
             ));
         }
@@ -461,6 +458,7 @@ pub fn from_bytes(bytes: &[u8], fallback_code: &str) -> Result<Imported, XlsForm
         title: title.clone(),
         description: Text::default(),
         questions: vec![],
+        condition: None,
     };
     for (i, row) in survey.rows.iter().enumerate() {
         let line = i + 2;
@@ -503,6 +501,7 @@ pub fn from_bytes(bytes: &[u8], fallback_code: &str) -> Result<Imported, XlsForm
                     },
                     description: survey.texts(row, "hint", &default_lang),
                     questions: vec![],
+                    condition: None,
                 });
                 continue;
             }
@@ -556,6 +555,7 @@ pub fn from_bytes(bytes: &[u8], fallback_code: &str) -> Result<Imported, XlsForm
             not_applicable: false,
             condition: None,
             index: None,
+            ..Default::default()
         };
         match kind.as_str() {
             "select_one" | "select_multiple" => {
@@ -687,10 +687,12 @@ mod tests {
     #[test]
     fn conditions_and_constraints_parse() {
         let c = parse_relevant("${visited} = 'yes'").unwrap();
+        let c = c.as_leaf().unwrap().clone();
         assert_eq!(c.question, "visited");
         assert_eq!(c.op, ConditionOp::Eq);
         assert_eq!(c.value, Some(Value::from("yes")));
         let c = parse_relevant("${age}>17").unwrap();
+        let c = c.as_leaf().unwrap().clone();
         assert_eq!((c.op, c.value), (ConditionOp::Gte, Some(Value::from(18))));
         assert!(parse_relevant("selected(${x}, 'a')").is_none());
         assert_eq!(

@@ -94,10 +94,8 @@ pub fn describe(def: &Definition) -> String {
             }
             if let Some(c) = &q.condition {
                 out.push_str(&format!(
-                    "      if {} {:?} {}\n",
-                    c.question,
-                    c.op,
-                    c.value.as_ref().map(|v| v.to_string()).unwrap_or_default()
+                    "      if {}\n",
+                    serde_json::to_string(c).unwrap_or_default()
                 ));
             }
         }

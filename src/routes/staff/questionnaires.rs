@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::auth::extract::{StaffForm, StaffUser};
 use crate::auth::{Access, Area};
 use crate::domain::questionnaire::{
-    Choice, Condition, ConditionOp, Definition, IndexMapping, Question, QuestionType, ScalePoint,
-    Section,
+    Choice, Comparison, Condition, ConditionFn, ConditionOp, Definition, IndexMapping, Question,
+    QuestionType, ScalePoint, Section,
 };
 use crate::domain::text::Text;
 use crate::error::{AppError, Problem, field_message};
@@ -145,6 +145,7 @@ fn blank(code: &str, title: Text) -> Definition {
             title: Text::vi_en("Phần 1", "Part 1"),
             description: Text::default(),
             questions: vec![scale_question("q1", Text::vi_en("Câu hỏi 1", "Question 1"))],
+            condition: None,
         }],
         indices: vec![],
     }
@@ -180,6 +181,7 @@ fn scale_question(code: &str, label: Text) -> Question {
         not_applicable: false,
         condition: None,
         index: None,
+        ..Default::default()
     }
 }
 
@@ -240,7 +242,13 @@ struct QuestionView {
     min: Option<i64>,
     max: Option<i64>,
     options: String,
+    /// The question's condition in words (any form, compound included).
     condition: Option<String>,
+    /// True when the simple form cannot edit the condition (kept on save).
+    condition_compound: bool,
+    /// Constraint, required expression, cascading filter, default and
+    /// read-only, in words, for reading (edited in the JSON).
+    logic: Vec<String>,
     element: String,
     criterion: String,
     satisfied_min: Option<i64>,
@@ -258,6 +266,8 @@ struct SectionView {
     code: String,
     title_vi: String,
     title_en: String,
+    /// The section's condition in words.
+    condition: Option<String>,
     questions: Vec<QuestionView>,
 }
 
@@ -288,7 +298,7 @@ fn options_text(q: &Question) -> String {
         .join("\n")
 }
 
-fn views(def: &Definition) -> Vec<SectionView> {
+fn views(def: &Definition, lang: Lang) -> Vec<SectionView> {
     let en = |t: &Text| t.0.get("en").cloned().unwrap_or_default();
     def.sections
         .iter()
@@ -298,6 +308,7 @@ fn views(def: &Definition) -> Vec<SectionView> {
             code: s.code.clone(),
             title_vi: s.title.get("vi").to_owned(),
             title_en: en(&s.title),
+            condition: s.condition.as_ref().map(|c| describe(c, lang)),
             questions: s
                 .questions
                 .iter()
@@ -314,14 +325,9 @@ fn views(def: &Definition) -> Vec<SectionView> {
                     min: q.min,
                     max: q.max,
                     options: options_text(q),
-                    condition: q.condition.as_ref().map(|c| {
-                        format!(
-                            "{} {:?} {}",
-                            c.question,
-                            c.op,
-                            c.value.as_ref().map(|v| v.to_string()).unwrap_or_default()
-                        )
-                    }),
+                    condition: q.condition.as_ref().map(|c| describe(c, lang)),
+                    condition_compound: has_compound_condition(q),
+                    logic: logic_words(q, lang),
                     element: q
                         .index
                         .as_ref()
@@ -334,15 +340,11 @@ fn views(def: &Definition) -> Vec<SectionView> {
                         .unwrap_or_default(),
                     satisfied_min: q.index.as_ref().map(|m| m.satisfied_min),
                     reverse: q.index.as_ref().is_some_and(|m| m.reverse),
-                    cond_question: q
-                        .condition
-                        .as_ref()
+                    cond_question: editable_leaf(q)
                         .map(|c| c.question.clone())
                         .unwrap_or_default(),
-                    cond_op: q.condition.as_ref().map_or("answered", |c| op_name(c.op)),
-                    cond_value: q
-                        .condition
-                        .as_ref()
+                    cond_op: editable_leaf(q).map_or("answered", |c| op_name(c.op)),
+                    cond_value: editable_leaf(q)
                         .and_then(|c| c.value.as_ref())
                         .map(|v| match v {
                             serde_json::Value::String(s) => s.clone(),
@@ -380,7 +382,7 @@ async fn edit_page(
         checksum: row.checksum.clone(),
         title_vi: def.title.get("vi").to_owned(),
         title_en: def.title.0.get("en").cloned().unwrap_or_default(),
-        sections: views(&def),
+        sections: views(&def, lang),
         indices: def
             .indices
             .iter()
@@ -476,6 +478,7 @@ fn parse_options(text: &str) -> Vec<Choice> {
             Choice {
                 value,
                 label: Text::vi_en(vi, en),
+                filters: Default::default(),
             }
         })
         .collect()
@@ -488,14 +491,138 @@ fn missing(what: &str) -> AppError {
     }
 }
 
-fn op_name(op: ConditionOp) -> &'static str {
-    match op {
-        ConditionOp::Answered => "answered",
-        ConditionOp::Eq => "eq",
-        ConditionOp::Ne => "ne",
-        ConditionOp::Gte => "gte",
-        ConditionOp::Lte => "lte",
+/// A condition in words, e.g. `a12 = 1 and (b > 3 or c selected x)`.
+pub fn describe(c: &Condition, lang: Lang) -> String {
+    describe_in(c, lang, false)
+}
+
+fn describe_in(c: &Condition, lang: Lang, nested: bool) -> String {
+    let word = |key: &str| i18n::t(lang, key, &[]);
+    match c {
+        Condition::All { all: parts } | Condition::Any { any: parts } => {
+            let joiner = if matches!(c, Condition::All { .. }) {
+                word("cond-and")
+            } else {
+                word("cond-or")
+            };
+            let text = parts
+                .iter()
+                .map(|p| describe_in(p, lang, true))
+                .collect::<Vec<_>>()
+                .join(&format!(" {joiner} "));
+            if nested && parts.len() > 1 {
+                format!("({text})")
+            } else {
+                text
+            }
+        }
+        Condition::Not { not } => {
+            format!("{} ({})", word("cond-not"), describe_in(not, lang, false))
+        }
+        Condition::Leaf(l) => {
+            let subject = if l.question == "." {
+                word("cond-this-answer")
+            } else {
+                l.question.clone()
+            };
+            let subject = match l.func {
+                Some(ConditionFn::CountSelected) => format!("{} {subject}", word("cond-count")),
+                Some(ConditionFn::StringLength) => format!("{} {subject}", word("cond-length")),
+                None => subject,
+            };
+            let value = match &l.value {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            };
+            let op = match l.op {
+                ConditionOp::Answered => return format!("{subject} {}", word("cond-answered")),
+                ConditionOp::Eq => "=".to_owned(),
+                ConditionOp::Ne => "≠".to_owned(),
+                ConditionOp::Gt => ">".to_owned(),
+                ConditionOp::Gte => "≥".to_owned(),
+                ConditionOp::Lt => "<".to_owned(),
+                ConditionOp::Lte => "≤".to_owned(),
+                ConditionOp::Selected => word("cond-selected"),
+                ConditionOp::Matches => word("cond-matches"),
+            };
+            format!("{subject} {op} {value}")
+        }
     }
+}
+
+/// The rest of a question's logic in words, one line each.
+fn logic_words(q: &Question, lang: Lang) -> Vec<String> {
+    let mut out = Vec::new();
+    let line = |key: &str, args: &[(&str, String)]| {
+        let args: Vec<(&str, i18n::Arg)> = args
+            .iter()
+            .map(|(k, v)| (*k, i18n::Arg::from(v.clone())))
+            .collect();
+        i18n::t(lang, key, &args)
+    };
+    if let Some(c) = &q.constraint {
+        out.push(line(
+            "designer-constraint",
+            &[("condition", describe(c, lang))],
+        ));
+    }
+    if let Some(c) = &q.required_if {
+        out.push(line(
+            "designer-required-when",
+            &[("condition", describe(c, lang))],
+        ));
+    }
+    if let Some(f) = &q.choice_filter {
+        out.push(line(
+            "designer-choice-filter",
+            &[
+                ("column", f.column.clone()),
+                ("question", f.question.clone()),
+            ],
+        ));
+    }
+    if let Some(d) = &q.default {
+        let value = match d {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let key = if q.read_only {
+            "designer-read-only"
+        } else {
+            "designer-default"
+        };
+        out.push(line(key, &[("value", value)]));
+    }
+    out
+}
+
+fn op_name(op: ConditionOp) -> &'static str {
+    op.as_str()
+}
+
+/// The operators the designer's simple condition form edits.
+const EDITABLE_OPS: [ConditionOp; 5] = [
+    ConditionOp::Answered,
+    ConditionOp::Eq,
+    ConditionOp::Ne,
+    ConditionOp::Gte,
+    ConditionOp::Lte,
+];
+
+/// The question's condition when the simple form can edit it: a single leaf
+/// without a function and with one of the form's operators.
+fn editable_leaf(q: &Question) -> Option<&Comparison> {
+    q.condition
+        .as_ref()
+        .and_then(Condition::as_leaf)
+        .filter(|c| c.func.is_none() && EDITABLE_OPS.contains(&c.op))
+}
+
+/// True when the question has a condition the simple form cannot show
+/// (a tree, a function, another operator): saving keeps it unchanged.
+fn has_compound_condition(q: &Question) -> bool {
+    q.condition.is_some() && editable_leaf(q).is_none()
 }
 
 /// The condition of the edit form: none without a question; the value is a
@@ -523,11 +650,7 @@ fn condition_of(form: &HashMap<String, String>) -> Result<Option<Condition>, App
     } else {
         Some(serde_json::Value::from(raw))
     };
-    Ok(Some(Condition {
-        question: question.to_owned(),
-        op,
-        value,
-    }))
+    Ok(Some(Condition::leaf(question, op, value)))
 }
 
 /// A new question from the form: its code (from `code_field`), type, texts
@@ -571,6 +694,7 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                 title: text_pair(form, "title"),
                 description: Text::default(),
                 questions: vec![first],
+                condition: None,
             });
         }
         "edit_section" | "move_section" | "delete_section" => {
@@ -632,7 +756,9 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                         help
                     };
                     q.required = form.contains_key("required");
-                    q.condition = condition_of(form)?;
+                    if !has_compound_condition(q) {
+                        q.condition = condition_of(form)?;
+                    }
                     q.dont_know = form.contains_key("dont_know");
                     q.not_applicable = form.contains_key("not_applicable");
                     if matches!(q.kind, QuestionType::Number) {
@@ -643,7 +769,14 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                         q.kind,
                         QuestionType::SingleChoice | QuestionType::MultipleChoice
                     ) {
-                        q.options = parse_options(field(form, "options"));
+                        let mut options = parse_options(field(form, "options"));
+                        // Cascading-list columns are not edited here: keep them.
+                        for o in &mut options {
+                            if let Some(old) = q.options.iter().find(|p| p.value == o.value) {
+                                o.filters = old.filters.clone();
+                            }
+                        }
+                        q.options = options;
                     }
                     if q.kind == QuestionType::Scale {
                         let element = field(form, "element");
