@@ -42,6 +42,10 @@ pub struct Settings {
     pub smtp_password: Option<String>,
     /// Sender of invitations, e.g. `Khảo sát <khaosat@example.gov.vn>`.
     pub mail_from: String,
+    /// The lowest `min_n` any campaign may have (the publication's k); at least 10.
+    pub min_n_floor: u32,
+    /// `serve` publishes campaigns on their schedule; off: only the button and the command.
+    pub publication_schedule: bool,
 }
 
 impl Default for Settings {
@@ -61,6 +65,8 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password: None,
             mail_from: "Hailong <no-reply@localhost>".to_owned(),
+            min_n_floor: crate::domain::publication::MIN_N_FLOOR,
+            publication_schedule: true,
         }
     }
 }
@@ -80,6 +86,8 @@ pub enum ConfigError {
     },
     #[error("environment variable {name}: {message}")]
     Env { name: String, message: String },
+    #[error("min_n_floor = {0}: the floor cannot be below 10")]
+    FloorTooLow(u32),
 }
 
 /// Flags given on the command line; `None` leaves the lower layers alone.
@@ -125,6 +133,9 @@ impl Settings {
         }
         if let Some(bind) = &overrides.bind {
             settings.bind = bind.clone();
+        }
+        if settings.min_n_floor < crate::domain::publication::MIN_N_FLOOR {
+            return Err(ConfigError::FloorTooLow(settings.min_n_floor));
         }
         Ok(settings)
     }
@@ -181,6 +192,13 @@ impl Settings {
             "HAILONG_SMTP_USERNAME" => self.smtp_username = Some(value.to_owned()),
             "HAILONG_SMTP_PASSWORD" => self.smtp_password = Some(value.to_owned()),
             "HAILONG_MAIL_FROM" => self.mail_from = value.to_owned(),
+            "HAILONG_MIN_N_FLOOR" => {
+                self.min_n_floor = value.parse().map_err(|_| bad("expected a whole number"))?;
+            }
+            "HAILONG_PUBLICATION_SCHEDULE" => {
+                self.publication_schedule =
+                    value.parse().map_err(|_| bad("expected true or false"))?;
+            }
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}
         }
@@ -226,6 +244,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn a_floor_below_ten_is_refused() {
+        let env = [("HAILONG_MIN_N_FLOOR".to_owned(), "5".to_owned())];
+        let err = Settings::load(None, env, &Overrides::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::FloorTooLow(5)));
+        let env = [("HAILONG_MIN_N_FLOOR".to_owned(), "25".to_owned())];
+        let ok = Settings::load(None, env, &Overrides::default()).unwrap();
+        assert_eq!(ok.min_n_floor, 25);
     }
 
     #[test]

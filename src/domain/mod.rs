@@ -5,6 +5,7 @@ pub mod campaign;
 pub mod json;
 pub mod locality;
 pub mod planning;
+pub mod publication;
 pub mod questionnaire;
 pub mod sampling;
 pub mod submission;

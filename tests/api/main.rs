@@ -20,6 +20,7 @@ mod logs;
 mod operations;
 mod pages;
 mod planning;
+mod published;
 mod questionnaires;
 mod reports;
 mod responses;
