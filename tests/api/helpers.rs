@@ -141,6 +141,19 @@ pub async fn publish(app: &TestApp, slug: &str) -> Option<i64> {
     outcome.number
 }
 
+/// Publishes every waiting row of a campaign at once, as the demo does with its synthetic
+/// rows (for a wave the tests make up; collected responses follow the k rule).
+pub async fn publish_synthetic(db: &DatabaseConnection, slug: &str) -> i64 {
+    let campaign = hailong::services::campaigns::by_slug(db, slug)
+        .await
+        .expect("campaign");
+    hailong::services::publication::publish_synthetic(db, &campaign, Utc::now())
+        .await
+        .expect("publish")
+        .number
+        .expect("a publication")
+}
+
 /// Counts rows of a table.
 pub async fn count(db: &DatabaseConnection, table: &str) -> i64 {
     let backend = db.get_database_backend();

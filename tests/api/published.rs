@@ -191,7 +191,7 @@ async fn before_the_first_publication_pages_and_api_say_not_published() {
     let res = app.get(&format!("/api/v1/campaigns/{SLUG}/results")).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "not_published", "{body}");
+    assert_eq!(body["error"], "not_published", "{body}");
     let res = app.get(&format!("/results/{SLUG}")).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let html = res.text().await.unwrap();
@@ -282,10 +282,25 @@ async fn the_schedule_publishes_once_per_vietnamese_day_and_manual_campaigns_wai
         .await
         .unwrap();
     assert!(done.is_empty());
-    let latest = hailong::services::publication::latest(&db, 1)
+    // A manual campaign waits for the button or the command, whatever arrives.
+    let backend = db.get_database_backend();
+    db.execute_raw(Statement::from_string(
+        backend,
+        format!(
+            "UPDATE campaigns SET design = '{}' WHERE slug = '{SLUG}'",
+            r#"{"min_n":30,"min_df":8,"calibration":["sex","age_group"],"publication":"manual"}"#
+        ),
+    ))
+    .await
+    .unwrap();
+    let rows = crate::helpers::count(&db, "responses").await;
+    submit(&app, &commune, 30).await;
+    stored(&app, rows, 30).await;
+    let later = now + chrono::Duration::days(3);
+    let done = hailong::services::publication::run_due(&db, 10, later, &mut tried)
         .await
         .unwrap();
-    assert!(latest.is_some());
+    assert!(done.is_empty(), "{done:?}");
     // 00:00 in Hanoi is 17:00 UTC the day before.
     let midnight = Utc.with_ymd_and_hms(2026, 12, 3, 17, 0, 0).unwrap();
     assert_eq!(
@@ -314,6 +329,14 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
         (c.is_public, c.design)
     };
     let before = stored_design().await;
+    let version = entity::campaign::Entity::find()
+        .filter(entity::campaign::Column::Slug.eq(SLUG))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap()
+        .questionnaire_version_id
+        .to_string();
     // The designer's form carries the other fields as they are.
     let html = d
         .get(app.url(&path))
@@ -341,7 +364,7 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
     let base = vec![
         ("csrf_token", csrf.clone()),
         ("name_vi", name_vi),
-        ("questionnaire_version", "2".to_owned()),
+        ("questionnaire_version", version),
         ("service", "one_stop".to_owned()),
         ("opens_on", opens),
         ("closes_on", closes),
@@ -433,7 +456,12 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
     form[0] = ("csrf_token", mcsrf);
     form.push(("min_n", "15".to_owned()));
     let res = m.post(app.url(&path)).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let errs = text
+        .find("field-errors")
+        .map_or("", |i| &text[i..(i + 800).min(text.len())]);
+    assert_eq!(status, StatusCode::SEE_OTHER, "{errs}");
     let mut form = base.clone();
     form[1] = ("name_vi", "Tên mới".to_owned());
     let res = d.post(app.url(&path)).form(&form).send().await.unwrap();
