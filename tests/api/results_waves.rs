@@ -71,7 +71,7 @@ async fn earlier_wave(db: &DatabaseConnection) {
             .await
             .unwrap();
     }
-    crate::helpers::publish_synthetic(&db, "sipas-earlier").await;
+    crate::helpers::publish_synthetic(db, "sipas-earlier").await;
 }
 
 async fn json(app: &TestApp, path: &str) -> Vec<Value> {
