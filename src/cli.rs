@@ -275,7 +275,9 @@ async fn publish(db: &DatabaseConnection, slug: &str, floor: u32) -> Result<(), 
     use crate::services::{campaigns, publication};
     let failed = |e: crate::error::AppError| {
         CliError::Publish(match e {
-            crate::error::AppError::NotFound(_) => format!("no campaign \"{slug}\""),
+            crate::error::AppError::NotFound("campaign_not_found") => {
+                format!("no campaign \"{slug}\"")
+            }
             other => format!("{other:#}"),
         })
     };
@@ -326,7 +328,9 @@ async fn export_microdata(
     use crate::services::{campaigns, export};
     let failed = |e: crate::error::AppError| {
         CliError::Export(match e {
-            crate::error::AppError::NotFound(_) => format!("no campaign \"{slug}\""),
+            crate::error::AppError::NotFound("campaign_not_found") => {
+                format!("no campaign \"{slug}\"")
+            }
             other => format!("{other:#}"),
         })
     };

@@ -245,10 +245,20 @@ async fn publish_with(
         k,
         groups: outcome_groups,
     };
-    if insert.is_err() {
-        // Another process took this number first.
+    if let Err(e) = insert {
         let _ = txn.rollback().await;
-        return Ok(raced(outcome_groups));
+        // Another process took this number first: nothing to do. Anything else is an error.
+        let taken = publication::Entity::find()
+            .filter(publication::Column::CampaignId.eq(id))
+            .filter(publication::Column::Number.eq(number))
+            .count(db)
+            .await?
+            > 0;
+        return if taken {
+            Ok(raced(outcome_groups))
+        } else {
+            Err(e.into())
+        };
     }
     let ids: Vec<&str> = chosen.iter().map(|r| pending[*r].0.as_str()).collect();
     for chunk in ids.chunks(500) {

@@ -546,3 +546,39 @@ async fn targets_of_a_private_campaign_are_hidden_from_those_who_may_not_read_it
         .unwrap();
     assert_eq!(list.len(), 1);
 }
+
+#[tokio::test]
+async fn two_processes_publishing_at_once_make_one_publication() {
+    let app = spawn_app_with_demo().await;
+    let db = app.db.connect().await;
+    let (commune, _) = settled_commune(&app).await;
+    let rows = crate::helpers::count(&db, "responses").await;
+    submit(&app, &commune, 30).await;
+    stored(&app, rows, 30).await;
+    // Two connections (as two processes would have), publishing on schedule at once.
+    let (one, two) = (app.db.connect().await, app.db.connect().await);
+    let campaign = hailong::services::campaigns::by_slug(&db, SLUG)
+        .await
+        .unwrap();
+    let trigger = hailong::domain::publication::Trigger::Schedule;
+    let (a, b) = tokio::join!(
+        hailong::services::publication::publish(&one, &campaign, trigger, 10, Utc::now()),
+        hailong::services::publication::publish(&two, &campaign, trigger, 10, Utc::now()),
+    );
+    let made: Vec<i64> = [a.unwrap().number, b.unwrap().number]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(made, vec![2], "exactly one publication");
+    let marked = entity::response::Entity::find()
+        .filter(entity::response::Column::Publication.eq(2))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(marked, 30);
+    let latest = hailong::services::publication::latest(&db, campaign.campaign.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.number, 2);
+}
