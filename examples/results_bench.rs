@@ -1,8 +1,8 @@
 //! Benchmark of results for analysts: generates N synthetic responses (default 1,000,000) of
 //! the SIPAS demo campaign in 2,000 extra communes of the four demo provinces, stored in a
 //! SQLite file, then times the computation of every index, element and criterion at every
-//! level (reading the responses, design, raking, estimates), the cached read, and a read
-//! after a new response (stale: answered from the cache, recomputed in the background).
+//! level (reading the responses, design, raking, estimates): a publication (selection by the
+//! k rule, marking, computing and storing its estimates) and a read of it.
 //!
 //! ```sh
 //! cargo run --release --example results_bench -- [N] [/tmp/hailong-bench.db] [--reuse]
