@@ -373,13 +373,19 @@ pub async fn create(
     .insert(&txn)
     .await?;
     write_localities(&txn, row.id, &input.localities).await?;
+    let design: serde_json::Value =
+        serde_json::from_str(&row.design).unwrap_or(serde_json::Value::Null);
     audit::record(
         &txn,
         actor,
         "campaign.create",
         "campaign",
         &row.id.to_string(),
-        &row.slug,
+        &serde_json::json!({
+            "slug": row.slug,
+            "settings": {"is_public": row.is_public, "design": design},
+        })
+        .to_string(),
     )
     .await?;
     txn.commit().await?;
