@@ -593,3 +593,67 @@ async fn two_processes_publishing_at_once_make_one_publication() {
         .unwrap();
     assert_eq!(latest.number, 2);
 }
+
+#[tokio::test]
+async fn publish_now_is_a_button_for_analysts_and_administrators_only() {
+    let app = spawn_app_with_demo().await;
+    add_user(&app, "designer@example.vn", "designer").await;
+    add_user(&app, "analyst@example.vn", "analyst").await;
+    let db = app.db.connect().await;
+    let reports = format!("/staff/campaigns/{SLUG}/reports");
+    let action = format!("/staff/campaigns/{SLUG}/publish");
+    let d = login(&app, "designer@example.vn").await;
+    let dcsrf = page_csrf(&app, &d, "/staff/campaigns").await;
+    let res = d
+        .post(app.url(&action))
+        .form(&[("csrf_token", dcsrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let a = login(&app, "analyst@example.vn").await;
+    let page = a
+        .get(app.url(&reports))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("action=\"{action}\"")), "the button");
+    assert!(page.contains("lần công bố thứ 1"), "the latest publication");
+    // Without the anti-forgery token: refused, nothing published.
+    let res = a.post(app.url(&action)).send().await.unwrap();
+    assert!(res.status().is_client_error());
+    let csrf = page_csrf(&app, &a, &reports).await;
+    let res = a
+        .post(app.url(&action))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("{reports}?published=2"));
+    let page = a
+        .get(app.url(&format!("{reports}?published=2")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Đã công bố lần thứ 2"), "{page}");
+    let entry = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::Action.eq("results.publish"))
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("audited");
+    assert_eq!(entry.staff_email, "analyst@example.vn");
+    let publications = entity::publication::Entity::find()
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(publications, 3, "two demo publications and the button's");
+}
