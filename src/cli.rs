@@ -58,6 +58,21 @@ pub enum Command {
     Draw(Box<crate::cli_localities::DrawArgs>),
     /// Export a campaign's data.
     Export(ExportArgs),
+    /// Published results.
+    #[command(subcommand)]
+    Results(ResultsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResultsCommand {
+    /// Publish a campaign's results now (as its schedule would; no server needed): the
+    /// responses the k rule allows are included, the rest waits. A running server serves
+    /// the new publication within seconds.
+    Publish {
+        /// The campaign's slug.
+        #[arg(long)]
+        campaign: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +211,8 @@ pub enum CliError {
     Localities(#[from] crate::cli_localities::LocalitiesError),
     #[error("export: {0}")]
     Export(String),
+    #[error("publish: {0}")]
+    Publish(String),
 }
 
 fn init_tracing(filter: &str) {
@@ -252,6 +269,57 @@ async fn seed_demo(db: &DatabaseConnection) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `hailong results publish`: publishes and prints, per locality, only whether responses
+/// were included (then at least k) and whether some wait (never how many).
+async fn publish(db: &DatabaseConnection, slug: &str, floor: u32) -> Result<(), CliError> {
+    use crate::services::{campaigns, publication};
+    let failed = |e: crate::error::AppError| {
+        CliError::Publish(match e {
+            crate::error::AppError::NotFound("campaign_not_found") => {
+                format!("no campaign \"{slug}\"")
+            }
+            other => format!("{other:#}"),
+        })
+    };
+    let campaign = campaigns::by_slug(db, slug).await.map_err(failed)?;
+    let outcome = publication::publish(
+        db,
+        &campaign,
+        crate::domain::publication::Trigger::Cli,
+        floor,
+        Utc::now(),
+    )
+    .await
+    .map_err(failed)?;
+    let k = outcome.k;
+    for g in &outcome.groups {
+        let included = if g.included {
+            format!("included >= {k}")
+        } else {
+            "none included".to_owned()
+        };
+        let waiting = if g.waiting { ", some waiting" } else { "" };
+        println!("{}: {included}{waiting}", g.locality);
+    }
+    match outcome.number {
+        Some(n) => {
+            crate::services::audit::record(
+                db,
+                &crate::services::audit::Actor::cli(),
+                "results.publish",
+                "campaign",
+                &campaign.campaign.id.to_string(),
+                &format!("{slug} publication {n}"),
+            )
+            .await
+            .map_err(|e| CliError::Publish(e.to_string()))?;
+            println!("{slug}: publication {n} (k = {k})");
+        }
+        None => println!("{slug}: another process published at the same moment; nothing done"),
+    }
+    Ok(())
+}
+
 async fn export_microdata(
     db: &DatabaseConnection,
     slug: &str,
@@ -260,7 +328,9 @@ async fn export_microdata(
     use crate::services::{campaigns, export};
     let failed = |e: crate::error::AppError| {
         CliError::Export(match e {
-            crate::error::AppError::NotFound(_) => format!("no campaign \"{slug}\""),
+            crate::error::AppError::NotFound("campaign_not_found") => {
+                format!("no campaign \"{slug}\"")
+            }
             other => format!("{other:#}"),
         })
     };
@@ -372,6 +442,10 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         }) => {
             let db = open(&settings).await?;
             export_microdata(&db, &campaign, &out).await
+        }
+        Command::Results(ResultsCommand::Publish { campaign }) => {
+            let db = open(&settings).await?;
+            publish(&db, &campaign, settings.min_n_floor).await
         }
         Command::Localities(command) => {
             let db = open(&settings).await?;

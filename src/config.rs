@@ -57,6 +57,10 @@ pub struct Settings {
     /// `Host` header may name the survey address in a QR code when `base_url`
     /// is unset; the link is built from the entry, never from the request.
     pub qr_hosts: Vec<String>,
+    /// The lowest `min_n` any campaign may have (the publication's k); at least 10.
+    pub min_n_floor: u32,
+    /// `serve` publishes campaigns on their schedule; off: only the button and the command.
+    pub publication_schedule: bool,
 }
 
 impl Default for Settings {
@@ -81,6 +85,8 @@ impl Default for Settings {
             smtp_password: None,
             mail_from: "Hailong <no-reply@localhost>".to_owned(),
             qr_hosts: Vec::new(),
+            min_n_floor: crate::domain::publication::MIN_N_FLOOR,
+            publication_schedule: true,
         }
     }
 }
@@ -100,6 +106,8 @@ pub enum ConfigError {
     },
     #[error("environment variable {name}: {message}")]
     Env { name: String, message: String },
+    #[error("min_n_floor = {0}: the floor cannot be below 10")]
+    FloorTooLow(u32),
 }
 
 /// Flags given on the command line; `None` leaves the lower layers alone.
@@ -186,6 +194,9 @@ impl Settings {
         if let Some(bind) = &overrides.bind {
             settings.bind = bind.clone();
         }
+        if settings.min_n_floor < crate::domain::publication::MIN_N_FLOOR {
+            return Err(ConfigError::FloorTooLow(settings.min_n_floor));
+        }
         Ok(settings)
     }
 
@@ -270,6 +281,13 @@ impl Settings {
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect();
+            }
+            "HAILONG_MIN_N_FLOOR" => {
+                self.min_n_floor = value.parse().map_err(|_| bad("expected a whole number"))?;
+            }
+            "HAILONG_PUBLICATION_SCHEDULE" => {
+                self.publication_schedule =
+                    value.parse().map_err(|_| bad("expected true or false"))?;
             }
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}
@@ -389,6 +407,16 @@ mod tests {
         );
         assert_eq!(s.qr_host_url("evil.example", "/s/a"), None);
         assert_eq!(s.qr_host_url("192.168.1.10", "/s/a"), None);
+    }
+
+    #[test]
+    fn a_floor_below_ten_is_refused() {
+        let env = [("HAILONG_MIN_N_FLOOR".to_owned(), "5".to_owned())];
+        let err = Settings::load(None, env, &Overrides::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::FloorTooLow(5)));
+        let env = [("HAILONG_MIN_N_FLOOR".to_owned(), "25".to_owned())];
+        let ok = Settings::load(None, env, &Overrides::default()).unwrap();
+        assert_eq!(ok.min_n_floor, 25);
     }
 
     #[test]

@@ -81,6 +81,11 @@ impl Application {
                 tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
             }
         });
+        // Results are published on each campaign's schedule (checked each minute).
+        if settings.publication_schedule {
+            let floor = settings.min_n_floor;
+            tokio::spawn(crate::services::publication::scheduler(db.clone(), floor));
+        }
         let limiter = Arc::new(crate::rate_limit::RateLimiter::new(&settings));
         let campaign_cache = Arc::new(crate::services::responses::CampaignCache::new(
             std::time::Duration::from_secs(2),

@@ -14,6 +14,7 @@ pub mod locality;
 pub mod locality_crosswalk;
 pub mod password_reset;
 pub mod population_margin;
+pub mod publication;
 pub mod questionnaire;
 pub mod questionnaire_version;
 pub mod report_request;

@@ -26,6 +26,9 @@ pub struct Model {
     /// a single append per response keeps submission fast.
     #[sea_orm(column_type = "Text")]
     pub answers: String,
+    /// The number of the publication that first included this response (`None`: waiting
+    /// for one; see `hailong::services::publication`).
+    pub publication: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

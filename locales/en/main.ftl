@@ -296,14 +296,12 @@ results-tab-forest = Interval chart
 results-tab-ranks = Rank bands
 results-index = Index
 results-show = Show
-results-stale = New responses arrived since { $at }; the results are being recomputed.
 results-method = Method
 results-method-ci = Share satisfied, weighted for the sampling design (strata, clusters, weights, calibration); 95% confidence intervals (estimate ± t × standard error, Taylor linearisation, equal to R's survey package).
 results-method-suppression = No estimate is published from fewer than { $min_n } respondents, or for a locality with fewer than { $min_df } own degrees of freedom (primary sampling units minus strata).
 results-calibration-none = Weights are not calibrated to the population.
 results-calibration-done = Weights are raked to each province's population structure: { $variables }.
 results-calibration-skipped = The weights could not be calibrated ({ $reason }); results use the base weights.
-results-computed-at = Computed at { $at }.
 results-download = Download
 results-suppressed = Not published
 results-reason-too-few-respondents = fewer than { $min } respondents
@@ -576,3 +574,22 @@ designer-choice-filter = Options filtered by column { $column } = question { $qu
 designer-read-only = Read-only (default: { $value })
 designer-default = Default: { $value }
 designer-condition-kept = This compound condition is kept unchanged when saving; edit it in the JSON.
+
+## pub: published results, roles that hold
+results-published = Published on { $date }, publication { $number }.
+results-published-rule = Results change only at a publication; between two publications every number moves by at least k people or not at all (k = the fewest respondents, never below 10).
+error-not_published = The results of this campaign have not been published yet.
+error-min_n_below_floor = The fewest respondents cannot be below { $floor }.
+error-invalid_publication = Unknown publication schedule.
+publication-title = Publication of results
+publication-done = Publication { $number } made.
+publication-raced = No new publication (another process has just published).
+publication-publish-now = Publish now
+publication-schedule-daily = Published automatically every day at 00:00 (Vietnam time).
+publication-schedule-manual = Published only by the button or the command.
+publication-schedule-on_close = Published automatically once, when fieldwork closes.
+campaigns-publication = Publication of results
+campaigns-private = not public
+campaigns-results-settings = Results settings of { $slug }
+campaigns-results-settings-hint = Public results, the fewest respondents, the fewest degrees of freedom and the publication schedule are changed by administrators and analysts.
+campaigns-responses-published = Responses (published)

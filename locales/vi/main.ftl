@@ -281,14 +281,12 @@ results-tab-forest = Biểu đồ khoảng tin cậy
 results-tab-ranks = Nhóm thứ hạng
 results-index = Chỉ số
 results-show = Xem
-results-stale = Có phiếu mới từ lúc tính ({ $at }); kết quả đang được tính lại.
 results-method = Phương pháp
 results-method-ci = Tỷ lệ hài lòng có trọng số theo thiết kế mẫu (tầng, cụm, trọng số, hiệu chỉnh); khoảng tin cậy 95% (ước lượng ± t × sai số chuẩn, phương pháp tuyến tính hóa Taylor, trùng khớp với gói survey của R).
 results-method-suppression = Không công bố ước lượng dựa trên dưới { $min_n } người trả lời, hoặc của địa bàn có dưới { $min_df } bậc tự do riêng (số đơn vị mẫu cấp 1 trừ số tầng).
 results-calibration-none = Trọng số không hiệu chỉnh theo dân số.
 results-calibration-done = Trọng số được hiệu chỉnh (raking) theo cơ cấu dân số của từng tỉnh: { $variables }.
 results-calibration-skipped = Không hiệu chỉnh được trọng số ({ $reason }); kết quả dùng trọng số cơ sở.
-results-computed-at = Tính lúc { $at }.
 results-download = Tải về
 results-suppressed = Không công bố
 results-reason-too-few-respondents = dưới { $min } người trả lời
@@ -561,3 +559,22 @@ designer-choice-filter = Lọc lựa chọn theo cột { $column } = câu { $que
 designer-read-only = Chỉ để xem (giá trị mặc định: { $value })
 designer-default = Giá trị mặc định: { $value }
 designer-condition-kept = Điều kiện phức hợp này được giữ nguyên khi lưu; hãy sửa nó trong JSON.
+
+## pub: published results, roles that hold
+results-published = Công bố ngày { $date }, lần công bố thứ { $number }.
+results-published-rule = Kết quả chỉ thay đổi khi công bố; giữa hai lần công bố, mỗi con số thay đổi theo ít nhất k người (k = số người trả lời tối thiểu, không dưới 10) hoặc không đổi.
+error-not_published = Kết quả của chiến dịch này chưa được công bố.
+error-min_n_below_floor = Số người trả lời tối thiểu không được nhỏ hơn { $floor }.
+error-invalid_publication = Lịch công bố không hợp lệ.
+publication-title = Công bố kết quả
+publication-done = Đã công bố lần thứ { $number }.
+publication-raced = Không có lần công bố mới (một tiến trình khác vừa công bố).
+publication-publish-now = Công bố ngay
+publication-schedule-daily = Tự động công bố hằng ngày lúc 00:00 (giờ Việt Nam).
+publication-schedule-manual = Chỉ công bố bằng nút hoặc lệnh.
+publication-schedule-on_close = Tự động công bố một lần khi kết thúc khảo sát.
+campaigns-publication = Lịch công bố kết quả
+campaigns-private = không công khai
+campaigns-results-settings = Cài đặt kết quả của { $slug }
+campaigns-results-settings-hint = Công khai kết quả, số người trả lời tối thiểu, bậc tự do tối thiểu và lịch công bố do quản trị viên hoặc người phân tích thay đổi.
+campaigns-responses-published = Phiếu đã công bố

@@ -69,6 +69,8 @@ pub struct DesignSettings {
     pub calibration: Vec<String>,
     /// What to do with a stratum that has a single PSU.
     pub lonely_psu: String,
+    /// When results are published (daily at 00:00 Asia/Ho_Chi_Minh by default).
+    pub publication: super::publication::Schedule,
 }
 
 impl Default for DesignSettings {
@@ -80,6 +82,7 @@ impl Default for DesignSettings {
             main_index: None,
             calibration: Vec::new(),
             lonely_psu: "adjust".to_owned(),
+            publication: super::publication::Schedule::Daily,
         }
     }
 }

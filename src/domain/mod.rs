@@ -6,6 +6,7 @@ pub mod condition;
 pub mod json;
 pub mod locality;
 pub mod planning;
+pub mod publication;
 pub mod questionnaire;
 pub mod sampling;
 pub mod submission;

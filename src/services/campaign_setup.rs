@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Utc};
 use entity::{campaign, campaign_locality, population_margin, questionnaire_version, service};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 
 use crate::domain::campaign::{DesignSettings, Layout};
@@ -127,8 +127,9 @@ async fn check(
     db: &DatabaseConnection,
     input: &CampaignInput,
     existing: Option<&campaign::Model>,
+    floor: u32,
 ) -> Result<(i64, Vec<FieldError>), SetupError> {
-    let mut errors = Vec::new();
+    let mut errors = min_n_errors(input.design.min_n, floor);
     if !is_code(&input.slug) {
         errors.push(FieldError::new("slug", "invalid_code"));
     } else if existing.is_none() {
@@ -198,9 +199,6 @@ async fn check(
             );
         }
     }
-    if input.design.min_n == 0 {
-        errors.push(FieldError::new("min_n", "invalid_min_n"));
-    }
     if !["fail", "remove", "certainty", "adjust", "average"]
         .contains(&input.design.lonely_psu.as_str())
     {
@@ -220,13 +218,139 @@ async fn check(
     Ok((service.map(|s| s.id).unwrap_or_default(), errors))
 }
 
+/// `min_n` must be at least the server's floor (never below 10).
+fn min_n_errors(min_n: u32, floor: u32) -> Vec<FieldError> {
+    let floor = floor.max(crate::domain::publication::MIN_N_FLOOR);
+    if min_n < floor {
+        vec![FieldError::new("min_n", "min_n_below_floor").with("floor", floor.to_string())]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The settings only administrators and analysts may change: who may read the results, the
+/// small-numbers rule (the publication's k) and the publication schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultsSettings {
+    pub is_public: bool,
+    pub min_n: u32,
+    pub min_df: u32,
+    pub publication: crate::domain::publication::Schedule,
+}
+
+impl ResultsSettings {
+    pub fn of(is_public: bool, design: &DesignSettings) -> ResultsSettings {
+        ResultsSettings {
+            is_public,
+            min_n: design.min_n,
+            min_df: design.min_df,
+            publication: design.publication,
+        }
+    }
+
+    /// The settings of a stored campaign (defaults where its design cannot be read).
+    pub fn of_campaign(c: &campaign::Model) -> ResultsSettings {
+        let design: DesignSettings = serde_json::from_str(&c.design).unwrap_or_default();
+        ResultsSettings::of(c.is_public, &design)
+    }
+}
+
+/// Old and new value of every setting that differs between two versions of a campaign
+/// (columns, each design setting, the locality lines), for the audit log:
+/// `{"slug": …, "changes": {"min_n": {"old": 30, "new": 10}, …}}`.
+pub fn audit_changes(
+    old: &campaign::Model,
+    new: &campaign::Model,
+    localities: Option<(String, String)>,
+) -> String {
+    use serde_json::{Map, Value, json};
+    let mut changes = Map::new();
+    let mut put = |name: &str, a: Value, b: Value| {
+        if a != b {
+            changes.insert(name.to_owned(), json!({"old": a, "new": b}));
+        }
+    };
+    put("name_vi", json!(old.name_vi), json!(new.name_vi));
+    put("name_en", json!(old.name_en), json!(new.name_en));
+    put(
+        "questionnaire_version_id",
+        json!(old.questionnaire_version_id),
+        json!(new.questionnaire_version_id),
+    );
+    put("service_id", json!(old.service_id), json!(new.service_id));
+    put("opens_on", json!(old.opens_on), json!(new.opens_on));
+    put("closes_on", json!(old.closes_on), json!(new.closes_on));
+    put("is_public", json!(old.is_public), json!(new.is_public));
+    put("layout", json!(old.layout), json!(new.layout));
+    let design = |text: &str| -> Map<String, Value> {
+        let d: DesignSettings = serde_json::from_str(text).unwrap_or_default();
+        match serde_json::to_value(d) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        }
+    };
+    let (a, b) = (design(&old.design), design(&new.design));
+    for (key, va) in &a {
+        put(key, va.clone(), b.get(key).cloned().unwrap_or(Value::Null));
+    }
+    if let Some((a, b)) = localities {
+        put("localities", json!(a), json!(b));
+    }
+    json!({"slug": new.slug, "changes": changes}).to_string()
+}
+
+/// Changes only the [`ResultsSettings`] of a campaign (administrators and analysts), with
+/// the old and new values in the audit log.
+pub async fn update_results_settings(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    settings: &ResultsSettings,
+    floor: u32,
+) -> Result<campaign::Model, SetupError> {
+    let existing = campaign::Entity::find()
+        .filter(campaign::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .ok_or(SetupError::NotFound)?;
+    let mut design: DesignSettings = serde_json::from_str(&existing.design).unwrap_or_default();
+    // A campaign stored before the floor keeps its min_n until someone changes it.
+    if settings.min_n != design.min_n {
+        let errors = min_n_errors(settings.min_n, floor);
+        if !errors.is_empty() {
+            return Err(SetupError::Invalid(errors));
+        }
+    }
+    design.min_n = settings.min_n;
+    design.min_df = settings.min_df;
+    design.publication = settings.publication;
+    let txn = crate::db::begin_write(db).await?;
+    let mut m: campaign::ActiveModel = existing.clone().into();
+    m.is_public = Set(settings.is_public);
+    m.design = Set(serde_json::to_string(&design).unwrap_or_else(|_| "{}".to_owned()));
+    let row = m.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        "campaign.results_settings",
+        "campaign",
+        &row.id.to_string(),
+        &audit_changes(&existing, &row, None),
+    )
+    .await?;
+    txn.commit().await?;
+    super::responses::campaigns_changed();
+    Ok(row)
+}
+
 /// Creates a campaign; every problem is listed and nothing is saved.
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
     input: &CampaignInput,
+    floor: u32,
 ) -> Result<campaign::Model, SetupError> {
-    let (service_id, errors) = check(db, input, None).await?;
+    let (service_id, errors) = check(db, input, None, floor).await?;
     if !errors.is_empty() {
         return Err(SetupError::Invalid(errors));
     }
@@ -249,13 +373,19 @@ pub async fn create(
     .insert(&txn)
     .await?;
     write_localities(&txn, row.id, &input.localities).await?;
+    let design: serde_json::Value =
+        serde_json::from_str(&row.design).unwrap_or(serde_json::Value::Null);
     audit::record(
         &txn,
         actor,
         "campaign.create",
         "campaign",
         &row.id.to_string(),
-        &row.slug,
+        &serde_json::json!({
+            "slug": row.slug,
+            "settings": {"is_public": row.is_public, "design": design},
+        })
+        .to_string(),
     )
     .await?;
     txn.commit().await?;
@@ -269,6 +399,7 @@ pub async fn update(
     actor: &Actor,
     slug: &str,
     input: &CampaignInput,
+    floor: u32,
 ) -> Result<campaign::Model, SetupError> {
     let existing = campaign::Entity::find()
         .filter(campaign::Column::Slug.eq(slug))
@@ -279,12 +410,23 @@ pub async fn update(
         slug: existing.slug.clone(),
         ..input.clone()
     };
-    let (service_id, errors) = check(db, &input, Some(&existing)).await?;
+    let (service_id, mut errors) = check(db, &input, Some(&existing), floor).await?;
+    // A campaign stored before the floor keeps its min_n until someone changes it.
+    let stored: DesignSettings = serde_json::from_str(&existing.design).unwrap_or_default();
+    if stored.min_n == input.design.min_n {
+        errors.retain(|e| e.code != "min_n_below_floor");
+    }
     if !errors.is_empty() {
         return Err(SetupError::Invalid(errors));
     }
+    let old_lines = campaign_locality::Entity::find()
+        .filter(campaign_locality::Column::CampaignId.eq(existing.id))
+        .order_by_asc(campaign_locality::Column::LocalityCode)
+        .all(db)
+        .await?;
     let txn = crate::db::begin_write(db).await?;
     let id = existing.id;
+    let old = existing.clone();
     let mut m: campaign::ActiveModel = existing.into();
     m.name_vi = Set(input.name_vi.trim().to_owned());
     m.name_en = Set(input.name_en.trim().to_owned());
@@ -301,13 +443,25 @@ pub async fn update(
         .exec(&txn)
         .await?;
     write_localities(&txn, id, &input.localities).await?;
+    let new_lines = campaign_locality::Entity::find()
+        .filter(campaign_locality::Column::CampaignId.eq(id))
+        .order_by_asc(campaign_locality::Column::LocalityCode)
+        .all(&txn)
+        .await?;
     audit::record(
         &txn,
         actor,
         "campaign.update",
         "campaign",
         &id.to_string(),
-        &row.slug,
+        &audit_changes(
+            &old,
+            &row,
+            Some((
+                locality_lines_text(&old_lines),
+                locality_lines_text(&new_lines),
+            )),
+        ),
     )
     .await?;
     txn.commit().await?;

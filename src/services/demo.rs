@@ -56,6 +56,8 @@ pub enum DemoError {
     },
     #[error("demo locality list, line {line}: {message}")]
     Localities { line: usize, message: String },
+    #[error("publishing the demo results: {0}")]
+    Publish(String),
 }
 
 struct DemoUnit {
@@ -159,6 +161,17 @@ pub async fn seed(db: &DatabaseConnection, today: NaiveDate) -> Result<SeedOutco
     }
     insert_margins(&txn, &provinces, &mut rng).await?;
     txn.commit().await?;
+    // Published once, so that `serve --demo` shows results: the synthetic rows all at once
+    // (no person gave them; responses collected afterwards follow the k rule).
+    for slug in [SIPAS_SLUG, HEALTH_SLUG] {
+        let published = async {
+            let c = super::campaigns::by_slug(db, slug).await?;
+            super::publication::publish_synthetic(db, &c, chrono::Utc::now()).await
+        };
+        published
+            .await
+            .map_err(|e| DemoError::Publish(e.to_string()))?;
+    }
     Ok(SeedOutcome::Seeded { responses: total })
 }
 
@@ -407,6 +420,7 @@ async fn create_campaign(
                 base_weight: Set(weight),
                 cells: Set(Some(cells.to_string())),
                 answers: Set(Value::Object(answers).to_string()),
+                publication: Set(None),
             });
         }
     }

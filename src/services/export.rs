@@ -125,7 +125,12 @@ pub async fn microdata(
     campaign: &OpenCampaign,
 ) -> Result<MicrodataExport, AppError> {
     let plan = results::plan(&campaign.definition);
-    let data = results::load_dataset(db, campaign, &plan, true).await?;
+    // The responses of the latest publication, the set its published numbers come from.
+    let upto = super::publication::latest(db, campaign.campaign.id)
+        .await?
+        .ok_or(AppError::NotFound("not_published"))?
+        .number;
+    let data = results::load_dataset(db, campaign, &plan, true, upto).await?;
     let hier = results::hierarchy(db, campaign, &data).await?;
     let margins = results::population_margins(db, &campaign.design.calibration).await?;
     let built = results::build_design(campaign, &data, &hier, &margins)?;

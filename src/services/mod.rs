@@ -13,6 +13,7 @@ pub mod localities;
 pub mod locality_lists;
 pub mod planning;
 pub mod population;
+pub mod publication;
 pub mod questionnaire_io;
 pub mod questionnaires;
 pub mod reports;

@@ -298,7 +298,7 @@ async fn build_and_send(
     let campaign = campaigns::by_slug(db, &slug)
         .await
         .map_err(|e| e.to_string())?;
-    let fresh = results::results_for(db, &campaign)
+    let fresh = super::publication::published(db, &campaign)
         .await
         .map_err(|e| e.to_string())?;
     let localities: Option<Vec<String>> = user

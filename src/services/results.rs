@@ -1,6 +1,6 @@
 //! Results for analysts: every index of a campaign (and its elements and criteria) at every
 //! level of the locality hierarchy, estimated for the campaign's sampling design by
-//! `hailong_stats`, with the small-numbers rule applied, cached per campaign in the database.
+//! `hailong_stats`, with the small-numbers rule applied, stored with each publication.
 //!
 //! # From a questionnaire to the estimation engine
 //!
@@ -47,36 +47,30 @@
 //! any of its questions, or when its locality has fewer than `min_df` own PSUs minus own strata.
 //! Confidence intervals use the whole design's degrees of freedom (R's `degf`), as R does.
 //!
-//! # Cache
+//! # Publication
 //!
-//! Results are stored per campaign in `result_caches` with a marker of what they were computed
-//! from (response count and newest id, questionnaire version, design settings, population
-//! margins). A read with no cache computes during the request; a read with a stale cache answers
-//! from it and recomputes in the background (one recomputation per campaign per process;
-//! several processes at worst compute twice and the last write wins).
+//! Nobody sees live numbers: results are computed only when a campaign is published, from the
+//! publication's fixed set of responses, and stored with it (see [`super::publication`]).
+//! Every page, download and API answer reads the latest publication.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use entity::{population_margin, result_cache};
+use chrono::NaiveDate;
+use entity::population_margin;
 use futures_util::TryStreamExt;
 use hailong_stats::{
     Calibration, CiMethod, Design, DesignSpec, Domains, EstimateOptions, Estimator, Factor,
     IndexKind, IndexSpec, Item, LonelyPsu, Margin, Stage, Statistic,
 };
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::domain::questionnaire::{Aggregation, Definition, QuestionType};
 use crate::error::AppError;
 use crate::i18n::Lang;
 
-use super::campaigns::{self, OpenCampaign};
+use super::campaigns::OpenCampaign;
 use super::localities;
 
 /// Code of the national level.
@@ -324,28 +318,29 @@ impl CampaignResults {
     }
 }
 
-impl Fresh {
+impl Published {
     /// The same results restricted to what an account may see (see
     /// [`CampaignResults::restricted_to`]).
-    pub fn restricted_to(&self, allowed: Option<&[String]>) -> Fresh {
+    pub fn restricted_to(&self, allowed: Option<&[String]>) -> Published {
         match allowed {
             None => self.clone(),
-            Some(_) => Fresh {
+            Some(_) => Published {
                 results: Arc::new(self.results.restricted_to(allowed)),
-                computed_at: self.computed_at,
-                stale: self.stale,
+                ..self.clone()
             },
         }
     }
 }
 
-/// Results with their freshness.
+/// The results of one publication: the only results anybody sees (see
+/// [`super::publication`]). Its date is the only time it tells.
 #[derive(Debug, Clone)]
-pub struct Fresh {
+pub struct Published {
     pub results: Arc<CampaignResults>,
-    pub computed_at: DateTime<Utc>,
-    /// Responses arrived since; a recomputation runs in the background.
-    pub stale: bool,
+    /// 1, 2, … per campaign.
+    pub number: i64,
+    /// The date (Asia/Ho_Chi_Minh), never the time of day.
+    pub published_on: NaiveDate,
 }
 
 // ------------------------------------------------------------------------------------------
@@ -889,17 +884,18 @@ fn range_sql(part: usize, postgres: bool, ordered: bool) -> (String, Vec<&'stati
     };
     let mut sql = format!(
         "SELECT locality_code, stratum, cluster, base_weight, cells, answers FROM responses \
-         WHERE campaign_id = {}",
-        p(1)
+         WHERE campaign_id = {} AND publication <= {}",
+        p(1),
+        p(2)
     );
     let mut binds = Vec::new();
     if part > 0 {
         binds.push(SPLITS[part - 1]);
-        sql.push_str(&format!(" AND id >= {}", p(binds.len() + 1)));
+        sql.push_str(&format!(" AND id >= {}", p(binds.len() + 2)));
     }
     if part < SPLITS.len() {
         binds.push(SPLITS[part]);
-        sql.push_str(&format!(" AND id < {}", p(binds.len() + 1)));
+        sql.push_str(&format!(" AND id < {}", p(binds.len() + 2)));
     }
     if ordered {
         sql.push_str(" ORDER BY id");
@@ -909,10 +905,12 @@ fn range_sql(part: usize, postgres: bool, ordered: bool) -> (String, Vec<&'stati
 
 /// Streams one query's rows into a parser, borrowing each row's text (no copies).
 macro_rules! stream_into {
-    ($pool:expr, $sql:expr, $binds:expr, $campaign:expr, $parser:expr) => {{
+    ($pool:expr, $sql:expr, $binds:expr, $campaign:expr, $upto:expr, $parser:expr) => {{
         use sqlx::Row;
         // Built only from constants (see range_sql); the values are bound.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe($sql)).bind($campaign);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe($sql))
+            .bind($campaign)
+            .bind($upto);
         for b in $binds {
             q = q.bind(b);
         }
@@ -931,15 +929,17 @@ macro_rules! stream_into {
     }};
 }
 
-/// Reads a campaign's responses into columns: four id ranges read and parsed concurrently
-/// (each on its own connection, with raw sqlx so that every row's text is parsed in place,
-/// only the items' answers and the calibration cells read out of the JSON), then joined in
-/// id order.
+/// Reads the responses of a campaign's publication `upto` (every row with
+/// `publication <= upto`, see [`super::publication`]) into columns: four id ranges read and
+/// parsed concurrently (each on its own connection, with raw sqlx so that every row's text
+/// is parsed in place, only the items' answers and the calibration cells read out of the
+/// JSON), then joined in id order.
 pub async fn load_dataset(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
     plan: &Plan,
     keep_answers: bool,
+    upto: i64,
 ) -> Result<Dataset, AppError> {
     let postgres = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => true,
@@ -966,7 +966,7 @@ pub async fn load_dataset(
                 let (lo, hi) = bounds[part];
                 read_packed(
                     db.get_sqlite_connection_pool(),
-                    campaign_id,
+                    (campaign_id, upto),
                     (lo, hi),
                     indexed,
                     &mut parser,
@@ -978,6 +978,7 @@ pub async fn load_dataset(
                     sql,
                     binds,
                     campaign_id,
+                    upto,
                     parser
                 );
             } else {
@@ -986,6 +987,7 @@ pub async fn load_dataset(
                     sql,
                     binds,
                     campaign_id,
+                    upto,
                     parser
                 );
             }
@@ -1012,7 +1014,7 @@ const PACK: i64 = 8192;
 /// each, which made reading a million responses take seconds more than parsing them.
 async fn read_packed(
     pool: &sqlx::SqlitePool,
-    campaign_id: i64,
+    (campaign_id, upto): (i64, i64),
     (lo, hi): (i64, i64),
     indexed: bool,
     parser: &mut Parser,
@@ -1023,9 +1025,13 @@ async fn read_packed(
          || char(31) || ifnull(cells, '') || char(31) || answers, char(30)) FROM responses ";
     // `+campaign_id` keeps SQLite off the index: a scan of the rowid range.
     let sql = if indexed {
-        format!("{PACKED}WHERE campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3")
+        format!(
+            "{PACKED}WHERE campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3 AND publication <= ?4"
+        )
     } else {
-        format!("{PACKED}WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3")
+        format!(
+            "{PACKED}WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3 AND publication <= ?4"
+        )
     };
     let mut start = lo;
     while start < hi {
@@ -1034,6 +1040,7 @@ async fn read_packed(
             .bind(campaign_id)
             .bind(start)
             .bind(end)
+            .bind(upto)
             .fetch_one(pool)
             .await
             .map_err(err)?;
@@ -1386,13 +1393,14 @@ fn own_df(rows: impl Iterator<Item = usize>, data: &Dataset) -> i64 {
     psus.len() as i64 - strata.len() as i64
 }
 
-/// Computes every result of a campaign from scratch.
+/// Computes every result of a campaign's publication `upto` (its set of responses).
 pub async fn compute(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
+    upto: i64,
 ) -> Result<CampaignResults, AppError> {
     let plan = plan(&campaign.definition);
-    let data = load_dataset(db, campaign, &plan, false).await?;
+    let data = load_dataset(db, campaign, &plan, false, upto).await?;
     let hier = hierarchy(db, campaign, &data).await?;
     let margins = population_margins(db, &campaign.design.calibration).await?;
     let campaign = campaign.clone();
@@ -1617,152 +1625,6 @@ fn group_rows(codes: &[u32], n: usize) -> Vec<Vec<usize>> {
     out
 }
 
-// ------------------------------------------------------------------------------------------
-// The cache.
-// ------------------------------------------------------------------------------------------
-
-/// What the results of a campaign depend on, cheaply: a different marker means stale.
-pub async fn marker(db: &DatabaseConnection, campaign: &OpenCampaign) -> Result<String, AppError> {
-    // Responses are only ever added (never changed or deleted), so their
-    // number tells whether any came in since.
-    let count = super::responses::count(db, campaign.campaign.id).await?;
-    let margins = population_margins(db, &campaign.design.calibration).await?;
-    let mut h = Sha256::new();
-    h.update(campaign.version.id.to_le_bytes());
-    h.update(campaign.campaign.design.as_bytes());
-    for m in &margins {
-        h.update(format!(
-            "{}|{}|{}|{}\n",
-            m.locality_code, m.variable, m.category, m.total
-        ));
-    }
-    let digest = hex::encode(h.finalize());
-    Ok(format!("r2:{count}:{}", &digest[..16]))
-}
-
-/// Campaigns being recomputed in the background by this process.
-static RECOMPUTING: Mutex<Option<HashSet<i64>>> = Mutex::new(None);
-
-fn claim(campaign_id: i64) -> bool {
-    match RECOMPUTING.lock() {
-        Ok(mut set) => set.get_or_insert_with(HashSet::new).insert(campaign_id),
-        Err(_) => false,
-    }
-}
-
-fn release(campaign_id: i64) {
-    if let Ok(mut set) = RECOMPUTING.lock()
-        && let Some(s) = set.as_mut()
-    {
-        s.remove(&campaign_id);
-    }
-}
-
-/// Whether this process is recomputing a campaign's results right now.
-pub fn is_recomputing(campaign_id: i64) -> bool {
-    RECOMPUTING
-        .lock()
-        .ok()
-        .and_then(|s| s.as_ref().map(|s| s.contains(&campaign_id)))
-        .unwrap_or(false)
-}
-
-async fn store(
-    db: &DatabaseConnection,
-    campaign_id: i64,
-    marker: &str,
-    results: &CampaignResults,
-) -> Result<DateTime<Utc>, AppError> {
-    let payload = serde_json::to_string(results).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let now = Utc::now();
-    result_cache::Entity::insert(result_cache::ActiveModel {
-        campaign_id: Set(campaign_id),
-        marker: Set(marker.to_owned()),
-        computed_at: Set(now),
-        payload: Set(payload),
-    })
-    .on_conflict(
-        OnConflict::column(result_cache::Column::CampaignId)
-            .update_columns([
-                result_cache::Column::Marker,
-                result_cache::Column::ComputedAt,
-                result_cache::Column::Payload,
-            ])
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(now)
-}
-
-/// Computes and caches a campaign's results now.
-pub async fn recompute(
-    db: &DatabaseConnection,
-    campaign: &OpenCampaign,
-) -> Result<Fresh, AppError> {
-    let mark = marker(db, campaign).await?;
-    let results = compute(db, campaign).await?;
-    let computed_at = store(db, campaign.campaign.id, &mark, &results).await?;
-    Ok(Fresh {
-        results: Arc::new(results),
-        computed_at,
-        stale: false,
-    })
-}
-
-/// The results of a campaign: from the cache when it is current; from a stale cache while a
-/// background task recomputes; computed during the request when nothing is cached.
-pub async fn results_for(
-    db: &DatabaseConnection,
-    campaign: &OpenCampaign,
-) -> Result<Fresh, AppError> {
-    let mark = marker(db, campaign).await?;
-    let cached = result_cache::Entity::find_by_id(campaign.campaign.id)
-        .one(db)
-        .await?;
-    let parsed = cached.and_then(|c| {
-        serde_json::from_str::<CampaignResults>(&c.payload)
-            .ok()
-            .map(|r| (r, c.marker, c.computed_at))
-    });
-    match parsed {
-        Some((results, m, at)) if m == mark => Ok(Fresh {
-            results: Arc::new(results),
-            computed_at: at,
-            stale: false,
-        }),
-        Some((results, _, at)) => {
-            let id = campaign.campaign.id;
-            if claim(id) {
-                let db = db.clone();
-                let campaign = campaign.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = recompute(&db, &campaign).await {
-                        tracing::error!(error = %e, campaign = id, "recomputing results failed");
-                    }
-                    release(id);
-                });
-            }
-            Ok(Fresh {
-                results: Arc::new(results),
-                computed_at: at,
-                stale: true,
-            })
-        }
-        None => recompute(db, campaign).await,
-    }
-}
-
-/// A campaign and its results, by slug.
-pub async fn by_slug(
-    db: &DatabaseConnection,
-    slug: &str,
-) -> Result<(OpenCampaign, Fresh), AppError> {
-    let campaign = campaigns::by_slug(db, slug).await?;
-    let fresh = results_for(db, &campaign).await?;
-    Ok((campaign, fresh))
-}
-
 /// The index key to show: the requested one if the campaign has it, else the main index.
 pub fn resolve_index(
     results: &CampaignResults,
@@ -1790,7 +1652,7 @@ pub fn node_names(results: &CampaignResults, lang: Lang) -> BTreeMap<String, Str
         .collect()
 }
 
-/// Fieldwork of one locality: responses so far against the plan's target.
+/// Fieldwork of one locality: responses in the publication against the plan's target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fieldwork {
     pub code: String,
@@ -1798,13 +1660,14 @@ pub struct Fieldwork {
     pub target: Option<u64>,
 }
 
-/// Responses per locality now (not cached: a cheap grouped count) and the targets.
+/// Responses per locality as published (never the live count: it would tell when each
+/// response arrived) and the targets.
 pub async fn fieldwork(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
+    published: &CampaignResults,
 ) -> Result<Vec<Fieldwork>, AppError> {
     use entity::campaign_locality;
-    let counts = super::responses::counts_by_locality(db, campaign.campaign.id).await?;
     let links = campaign_locality::Entity::find()
         .filter(campaign_locality::Column::CampaignId.eq(campaign.campaign.id))
         .order_by_asc(campaign_locality::Column::LocalityCode)
@@ -1813,7 +1676,10 @@ pub async fn fieldwork(
     Ok(links
         .into_iter()
         .map(|l| Fieldwork {
-            responses: counts.get(&l.locality_code).copied().unwrap_or(0).max(0) as u64,
+            responses: published
+                .locality(&l.locality_code)
+                .map(|x| x.responses)
+                .unwrap_or(0),
             target: l.target_n.and_then(|t| u64::try_from(t).ok()),
             code: l.locality_code,
         })
@@ -1969,11 +1835,13 @@ pub fn compare(
 /// calibrated weights are then taken as fixed (the calibration's variance reduction is not
 /// credited, so the intervals are slightly conservative). The estimates are the campaign's
 /// own estimators (indices, elements, criteria), domain by domain, with the small-numbers
-/// rule; a locality's `responses` counts the response copies in it.
+/// rule; a locality's `responses` counts the response copies in it. The earlier wave's
+/// responses are those of its publication `previous_publication`.
 pub async fn in_units_of(
     db: &DatabaseConnection,
     current: &OpenCampaign,
     previous: &OpenCampaign,
+    previous_publication: i64,
 ) -> Result<Option<CampaignResults>, AppError> {
     use super::locality_lists::Hierarchy as Units;
     // A cheap look at the earlier wave's units first: usually they are all valid today.
@@ -1986,7 +1854,7 @@ pub async fn in_units_of(
         return Ok(None);
     }
     let plan = plan(&previous.definition);
-    let data = load_dataset(db, previous, &plan, false).await?;
+    let data = load_dataset(db, previous, &plan, false, previous_publication).await?;
     let crosswalk = super::crosswalk::load(db).await?;
     let old_hier = hierarchy(db, previous, &data).await?;
     let margins = population_margins(db, &previous.design.calibration).await?;

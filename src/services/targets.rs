@@ -271,8 +271,13 @@ pub async fn outcomes(
         let base = match &t.baseline_slug {
             Some(slug) => {
                 if !baselines.contains_key(slug) {
+                    // The baseline's published results (none yet: undecided).
                     let loaded = match super::campaigns::by_slug(db, slug).await {
-                        Ok(c) => Some(results::results_for(db, &c).await?.results),
+                        Ok(c) => match super::publication::published(db, &c).await {
+                            Ok(p) => Some(p.results),
+                            Err(AppError::NotFound(_)) => None,
+                            Err(e) => return Err(e),
+                        },
                         Err(AppError::NotFound(_)) => None,
                         Err(e) => return Err(e),
                     };

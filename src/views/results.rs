@@ -51,11 +51,11 @@ impl ResultJson {
 
 use crate::i18n::{Arg, t};
 use crate::services::campaigns::OpenCampaign;
-use crate::services::results::{Fieldwork, Fresh, Level, RankBand, Suppression, rank_bands};
+use crate::services::results::{Fieldwork, Level, Published, RankBand, Suppression, rank_bands};
 
 use super::Chrome;
 
-/// What every results page shows at the top: campaign, index choice, freshness.
+/// What every results page shows at the top: campaign, index choice, publication.
 #[derive(Debug, Serialize)]
 pub struct ResultsHeader {
     pub slug: String,
@@ -66,8 +66,9 @@ pub struct ResultsHeader {
     pub score: bool,
     pub indices: Vec<IndexOption>,
     pub level: &'static str,
-    pub computed_at: String,
-    pub stale: bool,
+    /// The publication shown: its number and date (never a time of day).
+    pub publication: i64,
+    pub published_on: String,
     pub calibration: String,
     pub min_n: u32,
     pub min_df: u32,
@@ -83,7 +84,7 @@ pub struct IndexOption {
 impl ResultsHeader {
     pub fn new(
         campaign: &OpenCampaign,
-        fresh: &Fresh,
+        fresh: &Published,
         index: &str,
         level: Level,
         lang: Lang,
@@ -128,8 +129,8 @@ impl ResultsHeader {
                 })
                 .collect(),
             level: level.as_str(),
-            computed_at: fresh.computed_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            stale: fresh.stale,
+            publication: fresh.number,
+            published_on: fresh.published_on.format("%Y-%m-%d").to_string(),
             calibration,
             min_n: r.min_n,
             min_df: r.min_df,
@@ -221,7 +222,7 @@ impl OverviewPage {
         lang: Lang,
         path: &str,
         campaign: &OpenCampaign,
-        fresh: &Fresh,
+        fresh: &Published,
         index: &str,
         fieldwork: &[Fieldwork],
     ) -> OverviewPage {
@@ -333,7 +334,7 @@ impl TablePage {
         lang: Lang,
         path: &str,
         campaign: &OpenCampaign,
-        fresh: &Fresh,
+        fresh: &Published,
         index: &str,
         level: Level,
         sort: SortKey,
@@ -388,7 +389,7 @@ impl ForestPage {
         lang: Lang,
         path: &str,
         campaign: &OpenCampaign,
-        fresh: &Fresh,
+        fresh: &Published,
         index: &str,
         level: Level,
     ) -> ForestPage {
@@ -491,7 +492,7 @@ impl LocalityPage {
         lang: Lang,
         path: &str,
         campaign: &OpenCampaign,
-        fresh: &Fresh,
+        fresh: &Published,
         index: &str,
         code: &str,
     ) -> Option<LocalityPage> {
@@ -562,7 +563,7 @@ impl RanksPage {
         lang: Lang,
         path: &str,
         campaign: &OpenCampaign,
-        fresh: &Fresh,
+        fresh: &Published,
         index: &str,
         level: Level,
     ) -> RanksPage {
@@ -633,7 +634,7 @@ impl ComparePage {
         lang: Lang,
         path: &str,
         campaign: &OpenCampaign,
-        fresh: &Fresh,
+        fresh: &Published,
         previous: &CampaignResults,
         with: (&str, String),
         index: &str,

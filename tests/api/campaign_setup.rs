@@ -93,13 +93,10 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
             ("opens_on", opens.as_str()),
             ("closes_on", closes.as_str()),
             ("layout", "one_page"),
-            ("is_public", "1"),
             (
                 "localities",
                 "00004,01-U,C1,812.5,40\n00103,01-U,C2,640,40\n00385,01-R,,1500,30",
             ),
-            ("min_n", "20"),
-            ("min_df", "1"),
             ("calibration", "sex, age_group"),
             ("lonely_psu", "average"),
         ])
@@ -120,6 +117,24 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
         .await
         .unwrap();
     assert!(edit.contains("00004,01-U,C1,812.5,40"));
+    // Public results and the small-numbers rule are the analyst's to set.
+    let res = a
+        .post(app.url("/staff/campaigns/sipas-hanoi-2027/results-settings"))
+        .form(&[
+            ("csrf_token", acsrf.as_str()),
+            ("is_public", "1"),
+            ("min_n", "20"),
+            ("min_df", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let stored = hailong::services::campaigns::by_slug(&db, "sipas-hanoi-2027")
+        .await
+        .unwrap();
+    assert!(stored.campaign.is_public);
+    assert_eq!((stored.design.min_n, stored.design.min_df), (20, 1));
 
     let list: Vec<Value> = app.get("/api/v1/campaigns").await.json().await.unwrap();
     let new = list

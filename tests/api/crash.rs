@@ -273,8 +273,8 @@ async fn two_servers_on_one_database_share_answers_sessions_and_results() {
     let conn = db.connect().await;
     assert_eq!(stored(&conn, &ids).await, 40);
 
-    // Both processes publish the same numbers (the results cache is in the
-    // shared database, keyed by what it was computed from).
+    // Both processes serve the same numbers (the latest publication, read from
+    // the shared database).
     let results = |s: &Server| {
         let url = s.url("/api/v1/campaigns/sipas-demo/results?level=province");
         let client = client.clone();

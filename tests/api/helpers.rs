@@ -79,6 +79,8 @@ async fn spawn(demo: bool) -> TestApp {
         database_url: db.url.clone(),
         bind: "127.0.0.1:0".to_owned(),
         max_connections: 4,
+        // Tests publish explicitly (see `publish`); the schedule is tested on its own.
+        publication_schedule: false,
         ..Settings::default()
     };
     let conn = hailong::db::connect(&settings.database_url, settings.max_connections)
@@ -117,6 +119,39 @@ impl TestApp {
             .await
             .expect("request")
     }
+}
+
+/// Publishes a campaign's results now, as `hailong results publish` does (the k rule
+/// decides what is included); returns the publication's number, `None` if nothing was made.
+pub async fn publish(app: &TestApp, slug: &str) -> Option<i64> {
+    let db = app.db.connect().await;
+    let campaign = hailong::services::campaigns::by_slug(&db, slug)
+        .await
+        .expect("campaign");
+    let outcome = hailong::services::publication::publish(
+        &db,
+        &campaign,
+        hailong::domain::publication::Trigger::Cli,
+        hailong::domain::publication::MIN_N_FLOOR,
+        Utc::now(),
+    )
+    .await
+    .expect("publish");
+    db.close().await.ok();
+    outcome.number
+}
+
+/// Publishes every waiting row of a campaign at once, as the demo does with its synthetic
+/// rows (for a wave the tests make up; collected responses follow the k rule).
+pub async fn publish_synthetic(db: &DatabaseConnection, slug: &str) -> i64 {
+    let campaign = hailong::services::campaigns::by_slug(db, slug)
+        .await
+        .expect("campaign");
+    hailong::services::publication::publish_synthetic(db, &campaign, Utc::now())
+        .await
+        .expect("publish")
+        .number
+        .expect("a publication")
 }
 
 /// Counts rows of a table.

@@ -24,6 +24,7 @@ mod metrics_private;
 mod operations;
 mod pages;
 mod planning;
+mod published;
 mod questionnaires;
 mod quiet_logs;
 mod reports;

@@ -416,6 +416,7 @@ async fn a_stored_response_has_only_the_documented_columns() {
             "cluster",
             "id",
             "locality_code",
+            "publication",
             "response_date",
             "stratum"
         ],
@@ -423,4 +424,7 @@ async fn a_stored_response_has_only_the_documented_columns() {
     );
     let date: chrono::NaiveDate = row.try_get("", "response_date").unwrap();
     assert_eq!(date, Utc::now().date_naive());
+    // The publication that first included it: none yet (one response waits for k).
+    let publication: Option<i64> = row.try_get("", "publication").unwrap();
+    assert_eq!(publication, None);
 }

@@ -104,6 +104,8 @@ async fn too_few_respondents_are_suppressed_before_anything_else() {
     let mut active: campaign::ActiveModel = c.into();
     active.design = Set(design.to_string());
     active.update(&db).await.unwrap();
+    // Settings take effect at the next publication.
+    crate::helpers::publish(&app, "health-demo").await;
     let list = rows(&app, "health-demo/results?level=province").await;
     assert_eq!(list.len(), 2);
     for r in &list {
@@ -225,20 +227,16 @@ async fn results_of_a_campaign_that_is_not_public_need_an_account() {
 }
 
 #[tokio::test]
-async fn results_are_cached_and_recomputed_in_the_background_when_responses_arrive() {
+async fn results_change_only_at_a_publication_and_by_at_least_k_responses() {
     use entity::response;
     let app = spawn_app_with_demo().await;
-    let first = app
-        .get("/api/v1/campaigns/health-demo/results?level=national")
-        .await;
-    assert_eq!(first.headers()["x-results-stale"], "false");
+    let path = "/api/v1/campaigns/health-demo/results?level=national";
+    let first = app.get(path).await;
+    assert!(first.headers().get("x-results-stale").is_none());
+    assert_eq!(first.headers()["hailong-publication"], "1");
     let before: Vec<Value> = first.json().await.unwrap();
-    assert_eq!(
-        crate::helpers::count(&app.db.connect().await, "result_caches").await,
-        1
-    );
 
-    // A new response arrives (copied from an existing one, with a new id).
+    // New responses arrive (copies of an existing one, with new ids, waiting).
     let db = app.db.connect().await;
     let c = campaign::Entity::find()
         .filter(campaign::Column::Slug.eq("health-demo"))
@@ -252,33 +250,33 @@ async fn results_are_cached_and_recomputed_in_the_background_when_responses_arri
         .await
         .unwrap()
         .unwrap();
-    let mut copy: response::ActiveModel = some.into();
-    copy.id = Set(uuid::Uuid::new_v4().hyphenated().to_string());
-    response::Entity::insert(copy).exec(&db).await.unwrap();
-
-    // The next read answers at once from the cache and says it is stale …
-    let stale = app
-        .get("/api/v1/campaigns/health-demo/results?level=national")
-        .await;
-    assert_eq!(stale.headers()["x-results-stale"], "true");
-    let stale_rows: Vec<Value> = stale.json().await.unwrap();
-    assert_eq!(stale_rows, before);
-    // … and a background task brings it up to date.
-    let mut fresh = None;
-    for _ in 0..100 {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let res = app
-            .get("/api/v1/campaigns/health-demo/results?level=national")
-            .await;
-        if res.headers()["x-results-stale"] == "false" {
-            fresh = Some(res.json::<Vec<Value>>().await.unwrap());
-            break;
+    let add = |n: usize| {
+        let (db, some) = (db.clone(), some.clone());
+        async move {
+            for _ in 0..n {
+                let mut copy: response::ActiveModel = some.clone().into();
+                copy.id = Set(uuid::Uuid::new_v4().hyphenated().to_string());
+                copy.publication = Set(None);
+                response::Entity::insert(copy).exec(&db).await.unwrap();
+            }
         }
-    }
-    let fresh = fresh.expect("recomputed within 5 s");
+    };
+    add(1).await;
+    // Not shown before a publication, nor after one that may not include it alone.
+    let rows: Vec<Value> = app.get(path).await.json().await.unwrap();
+    assert_eq!(rows, before);
+    assert_eq!(crate::helpers::publish(&app, "health-demo").await, Some(2));
+    let res = app.get(path).await;
+    assert_eq!(res.headers()["hailong-publication"], "2");
+    let rows: Vec<Value> = res.json().await.unwrap();
+    assert_eq!(rows, before);
+    // k = max(min_n 30, 10): with 29 more, the 30 are included together.
+    add(29).await;
+    assert_eq!(crate::helpers::publish(&app, "health-demo").await, Some(3));
+    let rows: Vec<Value> = app.get(path).await.json().await.unwrap();
     assert_eq!(
-        fresh[0]["n"].as_u64().unwrap(),
-        before[0]["n"].as_u64().unwrap() + 1
+        rows[0]["n"].as_u64().unwrap(),
+        before[0]["n"].as_u64().unwrap() + 30
     );
 }
 
@@ -320,23 +318,31 @@ async fn a_campaign_scattered_among_others_is_read_whole_and_alone() {
         crate::responses::post_json(&app, &crate::responses::valid_body(&id, &locality)).await;
     assert_eq!(res.status(), 201);
 
-    let own = hailong::services::responses::count(&db, sipas.campaign.id)
+    // The copies and the new response wait for a publication: the demo's publication 1 is
+    // read, exactly its rows (every published row of the campaign, no other).
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let published: Vec<entity::response::Model> = entity::response::Entity::find()
+        .filter(entity::response::Column::CampaignId.eq(sipas.campaign.id))
+        .filter(entity::response::Column::Publication.is_not_null())
+        .all(&db)
         .await
         .unwrap();
+    assert!(!published.is_empty());
+    let mut counted: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for r in &published {
+        *counted.entry(r.locality_code.clone()).or_default() += 1;
+    }
     let plan = results::plan(&sipas.definition);
     for keep_answers in [false, true] {
-        let data = results::load_dataset(&db, &sipas, &plan, keep_answers)
+        let data = results::load_dataset(&db, &sipas, &plan, keep_answers, 1)
             .await
             .unwrap();
-        assert_eq!(data.n as u64, own, "keep_answers={keep_answers}");
+        assert_eq!(data.n, published.len(), "keep_answers={keep_answers}");
         let mut per: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         for &l in &data.locality {
             *per.entry(data.localities.labels[l as usize].clone())
                 .or_default() += 1;
         }
-        let counted = hailong::services::responses::counts_by_locality(&db, sipas.campaign.id)
-            .await
-            .unwrap();
         assert_eq!(per, counted, "keep_answers={keep_answers}");
     }
     crate::helpers::response_counts_agree(&db).await;

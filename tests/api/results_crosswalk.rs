@@ -168,6 +168,7 @@ async fn old_wave(app: &TestApp) -> OldWave {
             }
         }
         let mut a: response::ActiveModel = r.clone().into();
+        a.publication = Set(None);
         a.id = Set(uuid::Uuid::new_v4().hyphenated().to_string());
         a.campaign_id = Set(id);
         a.locality_code = Set(old_code[&r.locality_code].clone());
@@ -180,6 +181,7 @@ async fn old_wave(app: &TestApp) -> OldWave {
             .await
             .unwrap();
     }
+    crate::helpers::publish_synthetic(&db, "sipas-2024").await;
     OldWave { links, province_of }
 }
 

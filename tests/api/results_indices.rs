@@ -26,7 +26,7 @@ fn hailong(app: &TestApp, args: &[&str], dir: &Path) -> Output {
 }
 
 /// Changes the aggregation of the sipas-demo questionnaire's SIPAS index (in the stored
-/// version, before anything is computed).
+/// version), then publishes again.
 async fn set_aggregation(app: &TestApp, aggregation: &str) {
     let db = app.db.connect().await;
     let c = campaign::Entity::find()
@@ -46,6 +46,8 @@ async fn set_aggregation(app: &TestApp, aggregation: &str) {
     let mut active: questionnaire_version::ActiveModel = v.into();
     active.definition = Set(def.to_string());
     active.update(&db).await.unwrap();
+    // Published again with the new aggregation (the same responses).
+    crate::helpers::publish(app, "sipas-demo").await;
 }
 
 async fn rows(app: &TestApp, level: &str, index: &str) -> HashMap<String, Value> {

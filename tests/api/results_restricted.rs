@@ -160,7 +160,7 @@ async fn comparison_targets_and_downloads_are_restricted_too() {
         .await
         .unwrap()
         .unwrap();
-    let results = hailong::services::results::results_for(
+    let results = hailong::services::publication::published(
         &db,
         &hailong::services::campaigns::by_slug(&db, "sipas-demo")
             .await

@@ -59,6 +59,7 @@ async fn earlier_wave(db: &DatabaseConnection) {
             }
         }
         let mut a: response::ActiveModel = r.into();
+        a.publication = Set(None);
         a.id = Set(uuid::Uuid::new_v4().hyphenated().to_string());
         a.campaign_id = Set(new_id);
         a.answers = Set(Value::Object(answers).to_string());
@@ -70,6 +71,7 @@ async fn earlier_wave(db: &DatabaseConnection) {
             .await
             .unwrap();
     }
+    crate::helpers::publish_synthetic(db, "sipas-earlier").await;
 }
 
 async fn json(app: &TestApp, path: &str) -> Vec<Value> {

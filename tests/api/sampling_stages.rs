@@ -492,8 +492,10 @@ async fn two_stage_weights_reach_the_published_results() {
     let mut strata = Vec::new();
     let mut clusters = Vec::new();
     let mut answers = Vec::new();
+    // Ten answers per village: each village's group reaches the publication's k (10, the
+    // floor: this campaign's min_n is 1) and is published whole.
     for (i, r) in rows.iter().enumerate() {
-        for j in 0..4usize {
+        for j in 0..10usize {
             let answer = if (i * 3 + j * 5) % 7 < 4 { 5 } else { 2 };
             let body = json!({
                 "submission_id": uuid::Uuid::new_v4().to_string(),
@@ -540,6 +542,7 @@ async fn two_stage_weights_reach_the_published_results() {
         .find(|e| e.statistic == Statistic::Satisfied)
         .unwrap();
 
+    assert_eq!(crate::helpers::publish(&app, "villages").await, Some(1));
     let res = app
         .get("/api/v1/campaigns/villages/results?level=national&index=SIPAS/E1/E1.1")
         .await;
@@ -553,6 +556,6 @@ async fn two_stage_weights_reach_the_published_results() {
         "{p} vs {e}"
     );
     assert!((p["se"].as_f64().unwrap() - se).abs() < 1e-9, "{p} vs {se}");
-    assert_eq!(p["n"], 128);
+    assert_eq!(p["n"], 320);
     assert_eq!(p["df"], direct.df);
 }

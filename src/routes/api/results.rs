@@ -36,7 +36,7 @@ pub fn parse_level(level: Option<&str>) -> Result<Level, AppError> {
         (status = 400, description = "Bad level or unknown index", body = super::openapi::ProblemDoc),
         (status = 401, description = "Not public and no account", body = super::openapi::ProblemDoc),
         (status = 403, description = "The account's role may not read results", body = super::openapi::ProblemDoc),
-        (status = 404, description = "Unknown campaign", body = super::openapi::ProblemDoc)))]
+        (status = 404, description = "Unknown campaign, or `not_published`: no publication yet", body = super::openapi::ProblemDoc)))]
 #[get("/campaigns/{slug}/results")]
 pub async fn campaign_results(
     state: web::Data<AppState>,
@@ -49,7 +49,7 @@ pub async fn campaign_results(
         let level = parse_level(query.level.as_deref())?;
         let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
         let allowed = require_results_access(&req, &campaign).await?;
-        let fresh = results::results_for(&state.db, &campaign).await?;
+        let fresh = crate::services::publication::published(&state.db, &campaign).await?;
         let index = results::resolve_index(&fresh.results, query.index.as_deref())?;
         let body: Vec<ResultJson> = fresh
             .results
@@ -60,13 +60,12 @@ pub async fn campaign_results(
             })
             .map(|r| ResultJson::new(r, &fresh.results, lang))
             .collect();
+        // The publication (its number and date, never a time) in headers; the body stays
+        // a list of rows.
         Ok::<_, AppError>(
             HttpResponse::Ok()
-                .insert_header(("X-Results-Computed-At", fresh.computed_at.to_rfc3339()))
-                .insert_header((
-                    "X-Results-Stale",
-                    if fresh.stale { "true" } else { "false" },
-                ))
+                .insert_header(("Hailong-Publication", fresh.number.to_string()))
+                .insert_header(("Hailong-Published-On", fresh.published_on.to_string()))
                 .json(body),
         )
     };
@@ -82,8 +81,8 @@ pub struct CompareQuery {
 
 /// The two waves of a comparison, as the API and the page use them.
 pub struct Comparison {
-    pub current: results::Fresh,
-    pub previous: results::Fresh,
+    pub current: results::Published,
+    pub previous: results::Published,
     pub index: String,
     pub campaign: crate::services::campaigns::OpenCampaign,
     pub previous_campaign: crate::services::campaigns::OpenCampaign,
@@ -113,20 +112,20 @@ pub async fn load_comparison(
     // A restricted account sees the localities of its list in both waves (a wave that is
     // public shows everything, so the other wave's rule is the one that restricts).
     let allowed = allowed_a.or(allowed_b);
-    let a = results::results_for(&state.db, &campaign)
+    let a = crate::services::publication::published(&state.db, &campaign)
         .await?
         .restricted_to(allowed.as_deref());
+    let b = crate::services::publication::published(&state.db, &previous).await?;
     // An earlier wave collected under older units is re-aggregated to today's units through
-    // the crosswalk (computed per request, not cached).
-    let mapped = results::in_units_of(&state.db, &campaign, &previous).await?;
+    // the crosswalk (computed per request from its publication's responses, not cached).
+    let mapped = results::in_units_of(&state.db, &campaign, &previous, b.number).await?;
     let reaggregated = mapped.is_some();
     let b = match mapped {
-        Some(mapped) => results::Fresh {
+        Some(mapped) => results::Published {
             results: std::sync::Arc::new(mapped),
-            computed_at: chrono::Utc::now(),
-            stale: false,
+            ..b
         },
-        None => results::results_for(&state.db, &previous).await?,
+        None => b,
     }
     .restricted_to(allowed.as_deref());
     let index = results::resolve_index(&a.results, index)?;
@@ -200,7 +199,7 @@ pub async fn targets(
     let run = async {
         let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
         let allowed = require_results_access(&req, &campaign).await?;
-        let fresh = results::results_for(&state.db, &campaign).await?;
+        let fresh = crate::services::publication::published(&state.db, &campaign).await?;
         let body = crate::routes::results::visible_targets(
             &state,
             &campaign,

@@ -11,7 +11,7 @@ use crate::i18n::Lang;
 use crate::routes::api::results::parse_level;
 use crate::services::campaigns::{self, OpenCampaign};
 use crate::services::export;
-use crate::services::results::{self, Fresh, Level};
+use crate::services::results::{self, Level, Published};
 use crate::state::AppState;
 use crate::templates;
 use crate::views::results::{
@@ -91,9 +91,9 @@ pub struct PageQuery {
 struct Loaded {
     campaign: OpenCampaign,
     /// Every result (for evaluating targets).
-    full: Fresh,
+    full: Published,
     /// Only the localities the requester may see.
-    shown: Fresh,
+    shown: Published,
     index: String,
     allowed: Option<Vec<String>>,
 }
@@ -108,7 +108,7 @@ async fn load(
 ) -> Result<Loaded, AppError> {
     let campaign = campaigns::by_slug(&state.db, slug).await?;
     let allowed = require_results_access(req, &campaign).await?;
-    let full = results::results_for(&state.db, &campaign).await?;
+    let full = crate::services::publication::published(&state.db, &campaign).await?;
     let index = results::resolve_index(&full.results, index)?;
     let shown = full.restricted_to(allowed.as_deref());
     Ok(Loaded {
@@ -159,7 +159,7 @@ async fn overview(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let l = load(&state, &req, &slug, q.index.as_deref()).await?;
-        let fieldwork: Vec<_> = results::fieldwork(&state.db, &l.campaign)
+        let fieldwork: Vec<_> = results::fieldwork(&state.db, &l.campaign, &l.full.results)
             .await?
             .into_iter()
             .filter(|f| match l.allowed.as_deref() {

@@ -24,7 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(add)
         .service(remove)
         .service(reports_page)
-        .service(request_report);
+        .service(request_report)
+        .service(publish_now);
 }
 
 #[derive(Debug, Serialize)]
@@ -50,7 +51,7 @@ async fn render(
 ) -> Result<HttpResponse, AppError> {
     let lang = user.lang;
     let campaign = campaigns::by_slug(&state.db, slug).await?;
-    let fresh = results::results_for(&state.db, &campaign).await?;
+    let fresh = crate::services::publication::published(&state.db, &campaign).await?;
     let r = &fresh.results;
     let outcomes = targets::outcomes(&state.db, campaign.campaign.id, r).await?;
     let action = req.path().trim_end_matches('/').to_owned();
@@ -92,9 +93,11 @@ async fn render(
         .body(body))
 }
 
-/// Targets are recorded by those who may change campaigns or results.
+/// Targets are read and recorded only by those who may read results (administrators and
+/// analysts): a target's met/missed tells about the estimate, and designers do not see
+/// the results of private campaigns.
 fn require_targets(user: &StaffUser, access: Access) -> Result<(), Problem> {
-    if user.role.can(Area::Results, access) || user.role.can(Area::Campaigns, access) {
+    if user.role.can(Area::Results, access) {
         Ok(())
     } else {
         Err(AppError::Forbidden.page(user.lang))
@@ -126,7 +129,7 @@ async fn add(
     let lang = user.lang;
     let run = async {
         let campaign = campaigns::by_slug(&state.db, &slug).await?;
-        let fresh = results::results_for(&state.db, &campaign).await?;
+        let fresh = crate::services::publication::published(&state.db, &campaign).await?;
         if !fresh
             .results
             .visible_to(user.localities.as_deref(), form.locality.trim())
@@ -175,7 +178,7 @@ async fn remove(
         let (slug, id) = path.into_inner();
         let campaign = campaigns::by_slug(&state.db, &slug).await?;
         if user.localities.is_some() {
-            let fresh = results::results_for(&state.db, &campaign).await?;
+            let fresh = crate::services::publication::published(&state.db, &campaign).await?;
             let target = targets::list(&state.db, campaign.campaign.id)
                 .await?
                 .into_iter()
@@ -269,12 +272,28 @@ struct ReportsPage {
     report: ReportFormView,
     requests: Vec<RequestView>,
     errors: Vec<String>,
+    publication: PublicationView,
+}
+
+/// The latest publication and the "Publish now" button.
+#[derive(Debug, Serialize)]
+struct PublicationView {
+    /// `(number, date)` of the latest publication; `None`: not yet published.
+    latest: Option<(i64, String)>,
+    /// `daily`, `manual` or `on_close`.
+    schedule: &'static str,
+    can_publish: bool,
+    /// Just published (`?published=N`), or nothing new could be published (`?published=0`).
+    just: Option<i64>,
+    csrf_token: String,
 }
 
 #[derive(Debug, serde::Deserialize)]
 pub struct ReportsQuery {
     #[serde(default)]
     queued: Option<String>,
+    #[serde(default)]
+    published: Option<i64>,
 }
 
 async fn render_reports(
@@ -282,11 +301,20 @@ async fn render_reports(
     req: &HttpRequest,
     slug: &str,
     user: &StaffUser,
-    queued: bool,
+    (queued, just): (bool, Option<i64>),
     errors: Vec<String>,
 ) -> Result<HttpResponse, AppError> {
     let lang = user.lang;
     let campaign = campaigns::by_slug(&state.db, slug).await?;
+    let publication = PublicationView {
+        latest: crate::services::publication::latest(&state.db, campaign.campaign.id)
+            .await?
+            .map(|p| (p.number, p.published_on.format("%Y-%m-%d").to_string())),
+        schedule: campaign.design.publication.as_str(),
+        can_publish: user.role.can(Area::Results, Access::Write),
+        just,
+        csrf_token: user.csrf_token.clone(),
+    };
     let plan = results::plan(&campaign.definition);
     let main = campaign
         .design
@@ -329,6 +357,7 @@ async fn render_reports(
         report: ReportFormView::new(user, &campaign, &plan.nodes, &main),
         requests,
         errors,
+        publication,
     };
     let body = templates::render("results/reports.html", &page)?;
     let status = if page.errors.is_empty() {
@@ -353,9 +382,16 @@ async fn reports_page(
     user: StaffUser,
 ) -> Result<HttpResponse, Problem> {
     user.require(Area::Results, Access::Read)?;
-    render_reports(&state, &req, &slug, &user, q.queued.is_some(), Vec::new())
-        .await
-        .map_err(|e| e.page(user.lang))
+    render_reports(
+        &state,
+        &req,
+        &slug,
+        &user,
+        (q.queued.is_some(), q.published),
+        Vec::new(),
+    )
+    .await
+    .map_err(|e| e.page(user.lang))
 }
 
 /// `POST /staff/campaigns/{slug}/reports`: records the request, starts the background task
@@ -391,10 +427,57 @@ async fn request_report(
             }
             Err(AppError::Validation(errors)) => {
                 let messages = errors.iter().map(|e| field_message(lang, e)).collect();
-                render_reports(&state, &req, &slug, &user, false, messages).await
+                render_reports(&state, &req, &slug, &user, (false, None), messages).await
             }
             Err(e) => Err(e),
         }
+    };
+    run.await.map_err(|e| e.page(lang))
+}
+
+/// `POST /staff/campaigns/{slug}/publish`: "Publish now" (administrators and analysts),
+/// then back to the reports page, which says what happened.
+#[post("/campaigns/{slug}/publish")]
+async fn publish_now(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    form: StaffForm<Empty>,
+) -> Result<HttpResponse, Problem> {
+    let user = form.user;
+    user.require(Area::Results, Access::Write)?;
+    let lang = user.lang;
+    let run = async {
+        let campaign = campaigns::by_slug(&state.db, &slug).await?;
+        let outcome = crate::services::publication::publish(
+            &state.db,
+            &campaign,
+            crate::domain::publication::Trigger::Manual,
+            state.settings.min_n_floor,
+            chrono::Utc::now(),
+        )
+        .await?;
+        if let Some(n) = outcome.number {
+            audit::record(
+                &state.db,
+                &Actor::staff(user.id, &user.email),
+                "results.publish",
+                "campaign",
+                &campaign.campaign.id.to_string(),
+                &format!("{slug} publication {n}"),
+            )
+            .await?;
+        }
+        Ok::<_, AppError>(
+            HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    format!(
+                        "/staff/campaigns/{slug}/reports?published={}",
+                        outcome.number.unwrap_or(0)
+                    ),
+                ))
+                .finish(),
+        )
     };
     run.await.map_err(|e| e.page(lang))
 }

@@ -75,6 +75,9 @@ pub struct CampaignForm {
     calibration: String,
     #[serde(default)]
     lonely_psu: String,
+    /// `daily`, `manual` or `on_close`; empty: unchanged (or the default).
+    #[serde(default)]
+    publication: String,
 }
 
 #[derive(Serialize)]
@@ -83,6 +86,9 @@ struct Page {
     versions: Vec<VersionOption>,
     services: Vec<ServiceOption>,
     can_write: bool,
+    /// May change public/private, min_n, min_df and the publication schedule
+    /// (administrators and analysts).
+    can_results: bool,
     /// The campaign being edited, if any.
     editing: Option<String>,
     form: CampaignForm,
@@ -155,7 +161,10 @@ async fn rows(state: &AppState, lang: Lang) -> Result<Vec<Row>, AppError> {
             .filter(campaign_locality::Column::CampaignId.eq(c.id))
             .count(&state.db)
             .await?;
-        let responses = crate::services::responses::count(&state.db, c.id).await?;
+        // As published (a live count would tell when someone answered).
+        let responses = crate::services::publication::latest(&state.db, c.id)
+            .await?
+            .map_or(0, |p| u64::try_from(p.included).unwrap_or(0));
         out.push(Row {
             name: match lang {
                 Lang::En if !c.name_en.is_empty() => c.name_en.clone(),
@@ -194,6 +203,7 @@ async fn page(
         versions,
         services,
         can_write: user.role.can(Area::Campaigns, Access::Write),
+        can_results: user.role.can(Area::Results, Access::Write),
         editing,
         form,
         errors,
@@ -212,6 +222,7 @@ fn blank_form() -> CampaignForm {
         min_n: d.min_n.to_string(),
         min_df: d.min_df.to_string(),
         lonely_psu: d.lonely_psu,
+        publication: d.publication.as_str().to_owned(),
         ..CampaignForm::default()
     }
 }
@@ -266,12 +277,59 @@ pub async fn show(
         min_df: design.min_df.to_string(),
         calibration: design.calibration.join(", "),
         lonely_psu: design.lonely_psu.clone(),
+        publication: design.publication.as_str().to_owned(),
     };
     page(&state, &user, Some(c.slug), form, vec![]).await
 }
 
+/// The results settings a form asks for: each field sent replaces the one of `base` (the
+/// stored campaign, or the defaults for a new one); a field left out keeps it.
+fn results_settings_of(
+    form: &CampaignForm,
+    base: &campaign_setup::ResultsSettings,
+) -> Result<campaign_setup::ResultsSettings, String> {
+    let number = |s: &str, keep: u32| -> Result<u32, String> {
+        match s.trim() {
+            "" => Ok(keep),
+            t => t.parse().map_err(|_| "invalid_min_n".to_owned()),
+        }
+    };
+    Ok(campaign_setup::ResultsSettings {
+        is_public: match form.is_public.as_deref().map(str::trim) {
+            None | Some("") => base.is_public,
+            Some("0") | Some("false") => false,
+            Some(_) => true,
+        },
+        min_n: number(&form.min_n, base.min_n)?,
+        min_df: number(&form.min_df, base.min_df)?,
+        publication: match form.publication.trim() {
+            "" => base.publication,
+            s => crate::domain::publication::Schedule::parse(s)
+                .ok_or_else(|| "invalid_publication".to_owned())?,
+        },
+    })
+}
+
+/// The results settings of a form, refused (403) when they change `base` and the user is
+/// not an administrator or analyst.
+fn checked_results_settings(
+    user: &StaffUser,
+    form: &CampaignForm,
+    base: &campaign_setup::ResultsSettings,
+) -> Result<campaign_setup::ResultsSettings, Result<String, Problem>> {
+    let wanted = results_settings_of(form, base).map_err(Ok)?;
+    if wanted != *base && !user.role.can(Area::Results, Access::Write) {
+        return Err(Err(AppError::Forbidden.page(user.lang)));
+    }
+    Ok(wanted)
+}
+
 /// Turns the form into the service's input; problems are listed.
-fn input_of(form: &CampaignForm, lang: Lang) -> Result<CampaignInput, Vec<String>> {
+fn input_of(
+    form: &CampaignForm,
+    results: &campaign_setup::ResultsSettings,
+    lang: Lang,
+) -> Result<CampaignInput, Vec<String>> {
     let mut errors = Vec::new();
     let date = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
     let localities = match campaign_setup::parse_locality_lines(&form.localities) {
@@ -284,11 +342,11 @@ fn input_of(form: &CampaignForm, lang: Lang) -> Result<CampaignInput, Vec<String
             vec![]
         }
     };
-    let number = |s: &str, default: u32| -> u32 { s.trim().parse().unwrap_or(default) };
     let defaults = DesignSettings::default();
     let design = DesignSettings {
-        min_n: number(&form.min_n, defaults.min_n),
-        min_df: number(&form.min_df, defaults.min_df),
+        min_n: results.min_n,
+        min_df: results.min_df,
+        publication: results.publication,
         calibration: form
             .calibration
             .split([',', ' '])
@@ -311,7 +369,7 @@ fn input_of(form: &CampaignForm, lang: Lang) -> Result<CampaignInput, Vec<String
         service_code: form.service.trim().to_owned(),
         opens_on: date(&form.opens_on),
         closes_on: date(&form.closes_on),
-        is_public: form.is_public.is_some(),
+        is_public: results.is_public,
         layout: form.layout.clone(),
         localities,
         design,
@@ -342,10 +400,22 @@ pub async fn create(
     let StaffForm { user, form } = form;
     user.require(Area::Campaigns, Access::Write)?;
     let lang = user.lang;
-    let errors = match input_of(&form, lang) {
+    let base = campaign_setup::ResultsSettings::of(false, &DesignSettings::default());
+    let results = match checked_results_settings(&user, &form, &base) {
+        Ok(r) => Ok(r),
+        Err(Err(forbidden)) => return Err(forbidden),
+        Err(Ok(code)) => Err(vec![crate::i18n::t(lang, &format!("error-{code}"), &[])]),
+    };
+    let floor = state.settings.min_n_floor;
+    let errors = match results.and_then(|r| input_of(&form, &r, lang)) {
         Ok(input) => {
-            match campaign_setup::create(&state.db, &Actor::staff(user.id, &user.email), &input)
-                .await
+            match campaign_setup::create(
+                &state.db,
+                &Actor::staff(user.id, &user.email),
+                &input,
+                floor,
+            )
+            .await
             {
                 Ok(c) => return Ok(see_other(&format!("/staff/campaigns/{}", c.slug))),
                 Err(e) => problems(lang, e)?,
@@ -366,13 +436,21 @@ pub async fn update(
     user.require(Area::Campaigns, Access::Write)?;
     let lang = user.lang;
     let slug = path.into_inner();
-    let errors = match input_of(&form, lang) {
+    let base = stored_results_settings(&state, &slug, lang).await?;
+    let results = match checked_results_settings(&user, &form, &base) {
+        Ok(r) => Ok(r),
+        Err(Err(forbidden)) => return Err(forbidden),
+        Err(Ok(code)) => Err(vec![crate::i18n::t(lang, &format!("error-{code}"), &[])]),
+    };
+    let floor = state.settings.min_n_floor;
+    let errors = match results.and_then(|r| input_of(&form, &r, lang)) {
         Ok(input) => {
             match campaign_setup::update(
                 &state.db,
                 &Actor::staff(user.id, &user.email),
                 &slug,
                 &input,
+                floor,
             )
             .await
             {
@@ -383,4 +461,55 @@ pub async fn update(
         Err(errors) => errors,
     };
     page(&state, &user, Some(slug), form, errors).await
+}
+
+async fn stored_results_settings(
+    state: &AppState,
+    slug: &str,
+    lang: Lang,
+) -> Result<campaign_setup::ResultsSettings, Problem> {
+    let c = campaign::Entity::find()
+        .filter(campaign::Column::Slug.eq(slug))
+        .one(&state.db)
+        .await
+        .map_err(|e| AppError::from(e).page(lang))?
+        .ok_or(AppError::NotFound("campaign_not_found"))
+        .map_err(|e| e.page(lang))?;
+    Ok(campaign_setup::ResultsSettings::of_campaign(&c))
+}
+
+/// `POST /staff/campaigns/{slug}/results-settings`: public/private, min_n, min_df and the
+/// publication schedule, for administrators and analysts (designers keep the rest).
+#[post("/campaigns/{slug}/results-settings")]
+pub async fn update_results_settings(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: StaffForm<CampaignForm>,
+) -> Result<HttpResponse, Problem> {
+    let StaffForm { user, form } = form;
+    user.require(Area::Results, Access::Write)?;
+    let lang = user.lang;
+    let slug = path.into_inner();
+    let base = stored_results_settings(&state, &slug, lang).await?;
+    let errors = match results_settings_of(&form, &base) {
+        Ok(wanted) => {
+            match campaign_setup::update_results_settings(
+                &state.db,
+                &Actor::staff(user.id, &user.email),
+                &slug,
+                &wanted,
+                state.settings.min_n_floor,
+            )
+            .await
+            {
+                Ok(c) => return Ok(see_other(&format!("/staff/campaigns/{}", c.slug))),
+                Err(e) => problems(lang, e)?,
+            }
+        }
+        Err(code) => vec![crate::i18n::t(lang, &format!("error-{code}"), &[])],
+    };
+    // Shown again on the campaign's page with the problems.
+    let mut shown = form.clone();
+    shown.slug = slug.clone();
+    page(&state, &user, Some(slug), shown, errors).await
 }

@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(campaigns::create)
         .service(campaigns::show)
         .service(campaigns::update)
+        .service(campaigns::update_results_settings)
         .service(questionnaires::index)
         .service(questionnaires::create)
         .service(questionnaires::import)
