@@ -365,14 +365,10 @@ async fn build_and_send(
         index: index.map(node_name).unwrap_or_default(),
         microdata: req.with_microdata,
         rows,
-        link: format!(
-            "{}/results/{slug}",
-            settings
-                .base_url
-                .as_deref()
-                .unwrap_or("")
-                .trim_end_matches('/')
-        ),
+        // From `base_url` only (a bare path without it), never from a request.
+        link: settings
+            .public_url(&format!("/results/{slug}"))
+            .unwrap_or_else(|| format!("/results/{slug}")),
     };
     let subject = templates::render("email/report/subject.txt", &ctx).map_err(|e| e.to_string())?;
     let body = templates::render("email/report/body.txt", &ctx).map_err(|e| e.to_string())?;
