@@ -90,6 +90,18 @@ pub struct Overrides {
 }
 
 impl Settings {
+    /// The absolute address of `path` (e.g. `/s/slug`) on this server, built
+    /// from `base_url` only: never from a request's `Host`, `X-Forwarded-Host`
+    /// or `Forwarded`, which any client can forge. `None` when `base_url` is
+    /// unset or blank; callers then refuse to send or print the link.
+    pub fn public_url(&self, path: &str) -> Option<String> {
+        let base = self.base_url.as_deref()?.trim().trim_end_matches('/');
+        if base.is_empty() {
+            return None;
+        }
+        Some(format!("{base}/{}", path.trim_start_matches('/')))
+    }
+
     /// Loads the layers. `file` is an explicit `--config`; otherwise
     /// `HAILONG_CONFIG`, otherwise `./hailong.toml` if it exists.
     pub fn load(
@@ -226,6 +238,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn public_url_joins_base_url_and_path_with_one_slash() {
+        let mut s = Settings::default();
+        assert_eq!(s.public_url("/s/x"), None);
+        s.base_url = Some("  ".into());
+        assert_eq!(s.public_url("/s/x"), None);
+        s.base_url = Some("https://h.example.vn/".into());
+        assert_eq!(
+            s.public_url("/s/x").as_deref(),
+            Some("https://h.example.vn/s/x")
+        );
+        s.base_url = Some("https://h.example.vn/khaosat".into());
+        assert_eq!(
+            s.public_url("i/t").as_deref(),
+            Some("https://h.example.vn/khaosat/i/t")
+        );
     }
 
     #[test]
