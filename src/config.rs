@@ -42,6 +42,14 @@ pub struct Settings {
     pub smtp_password: Option<String>,
     /// Sender of invitations, e.g. `Khảo sát <khaosat@example.gov.vn>`.
     pub mail_from: String,
+    /// The server secret (hex, at least 32 bytes) that keys invitation
+    /// tokens and spent-link tags; kept outside the database. Every process
+    /// on the same database must use the same key.
+    pub secret_key: Option<String>,
+    /// A file holding the server secret (hex); created (mode 0600) if
+    /// missing. Without this and `secret_key`: `<SQLite file>.key` beside
+    /// the database, or `./data/hailong.key` for PostgreSQL.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -61,6 +69,8 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password: None,
             mail_from: "Hailong <no-reply@localhost>".to_owned(),
+            secret_key: None,
+            secret_key_file: None,
         }
     }
 }
@@ -193,6 +203,8 @@ impl Settings {
             "HAILONG_SMTP_USERNAME" => self.smtp_username = Some(value.to_owned()),
             "HAILONG_SMTP_PASSWORD" => self.smtp_password = Some(value.to_owned()),
             "HAILONG_MAIL_FROM" => self.mail_from = value.to_owned(),
+            "HAILONG_SECRET_KEY" => self.secret_key = Some(value.to_owned()),
+            "HAILONG_SECRET_KEY_FILE" => self.secret_key_file = Some(PathBuf::from(value)),
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}
         }

@@ -11,6 +11,7 @@ mod m20261122_000007_sample_units;
 mod m20261122_000008_login_failures;
 mod m20261122_000009_lean_response_indexes;
 mod m20261122_000010_response_counts;
+mod m20261204_000004_invitations;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_login_failures::Migration),
             Box::new(m20261122_000009_lean_response_indexes::Migration),
             Box::new(m20261122_000010_response_counts::Migration),
+            Box::new(m20261204_000004_invitations::Migration),
         ]
     }
 }

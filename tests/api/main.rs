@@ -12,6 +12,7 @@ mod estimate;
 mod health;
 mod helpers;
 mod hostile;
+mod invitation_privacy;
 mod invitations;
 mod kiosk;
 mod limits;
