@@ -11,3 +11,4 @@ pub mod submission;
 pub mod text;
 pub mod validation;
 pub mod xlsform;
+pub mod xlsx_guard;

@@ -37,3 +37,4 @@ mod staff;
 mod staff_collect;
 mod survey;
 mod throughput;
+mod xlsform_sizes;
