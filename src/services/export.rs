@@ -25,6 +25,7 @@ use std::fmt::Write as _;
 
 use sea_orm::DatabaseConnection;
 
+use crate::domain::cells;
 use crate::domain::questionnaire::{Question, QuestionType};
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -44,10 +45,12 @@ fn csv_err(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(anyhow::anyhow!("writing CSV: {e}"))
 }
 
+/// Rows as CSV; every cell goes through [`cells::text`] (formula injection
+/// neutralised, numerals kept).
 fn csv_string(rows: &[Vec<String>]) -> Result<String, AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.write_record(r).map_err(csv_err)?;
+        w.write_record(cells::record(r)).map_err(csv_err)?;
     }
     let bytes = w.into_inner().map_err(csv_err)?;
     String::from_utf8(bytes).map_err(csv_err)
@@ -740,16 +743,26 @@ pub fn results_xlsx(
     let bold = Format::new().set_bold();
     for (c, name) in RESULT_COLUMNS.iter().enumerate() {
         sheet
-            .write_string_with_format(0, c as u16, *name, &bold)
+            .write_string_with_format(0, c as u16, cells::text(name), &bold)
             .map_err(x)?;
     }
     for (i, r) in selected(results, level, index).into_iter().enumerate() {
         let row = (i + 1) as u32;
         let j = ResultJson::new(r, results, lang);
-        sheet.write_string(row, 0, r.level.as_str()).map_err(x)?;
-        sheet.write_string(row, 1, &j.locality).map_err(x)?;
-        sheet.write_string(row, 2, &j.name).map_err(x)?;
-        sheet.write_string(row, 3, &j.index).map_err(x)?;
+        // Text cells neutralised against formula injection; numbers below
+        // are numeric cells.
+        sheet
+            .write_string(row, 0, cells::text(r.level.as_str()))
+            .map_err(x)?;
+        sheet
+            .write_string(row, 1, cells::text(&j.locality))
+            .map_err(x)?;
+        sheet
+            .write_string(row, 2, cells::text(&j.name))
+            .map_err(x)?;
+        sheet
+            .write_string(row, 3, cells::text(&j.index))
+            .map_err(x)?;
         for (c, v) in [(4u16, j.estimate), (5, j.se), (6, j.ci_low), (7, j.ci_high)] {
             if let Some(v) = v {
                 sheet.write_number(row, c, v).map_err(x)?;
@@ -762,7 +775,9 @@ pub fn results_xlsx(
         }
         sheet.write_boolean(row, 11, j.suppressed).map_err(x)?;
         if let Some(reason) = j.reason {
-            sheet.write_string(row, 12, reason).map_err(x)?;
+            sheet
+                .write_string(row, 12, cells::text(reason))
+                .map_err(x)?;
         }
     }
     sheet.set_column_width(2, 28).map_err(x)?;

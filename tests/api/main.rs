@@ -9,6 +9,7 @@ mod cli;
 mod crash;
 mod designer;
 mod estimate;
+mod formula_injection;
 mod health;
 mod helpers;
 mod hostile;
