@@ -19,6 +19,7 @@ mod kiosk;
 mod limits;
 mod localities;
 mod logs;
+mod microdata_suppression;
 mod operations;
 mod pages;
 mod planning;
