@@ -274,8 +274,9 @@ async fn checkpoint(db: &DatabaseConnection, mode: &str) -> Result<i64, DbErr> {
 /// write-ahead log; a `TRUNCATE` checkpoint copies the new images into the
 /// file and cuts the log to zero bytes (retried while a reader holds an old
 /// snapshot, for a few seconds). No `VACUUM`: it rewrites the whole file
-/// under an exclusive lock (seconds on a large survey) and adds nothing
-/// once freed content is zeros. PostgreSQL: nothing here; dead tuples stay
+/// under an exclusive lock (measured 0.5 s for 50 MB / 122,000 responses,
+/// so seconds on a large survey, with submissions waiting) and adds
+/// nothing once freed content is zeros. PostgreSQL: nothing here; dead tuples stay
 /// until `VACUUM` (see the README).
 pub async fn scrub_deleted(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     if db.get_database_backend() != DatabaseBackend::Sqlite {
