@@ -531,5 +531,6 @@ invitations-unlinkable = The address list is kept apart from the answers and del
 invitations-remind-all = Send the reminder to everyone invited
 invitations-no-base-url = No public address is configured (base_url in hailong.toml): invitation links cannot be made, so invitations are not sent.
 error-invitations_need_base_url = Invitations cannot be sent: set base_url in hailong.toml so the links point to this server.
+error-invitations_need_smtp = Invitations cannot be sent: no SMTP server is configured (smtp_host in hailong.toml).
 invitation-reminder-all-subject = Reminder: { $campaign }
 invitation-reminder-all-body = If you have already answered, thank you. If not, you can still take part in the anonymous survey "{ $campaign }" until { $closes }. Open this link (it works once): { $link }

@@ -516,5 +516,6 @@ invitations-unlinkable = Danh sách địa chỉ được lưu tách khỏi câu
 invitations-remind-all = Gửi lời nhắc cho tất cả người được mời
 invitations-no-base-url = Chưa cấu hình địa chỉ công khai (base_url trong hailong.toml): không thể tạo liên kết mời, nên lời mời không được gửi.
 error-invitations_need_base_url = Không thể gửi lời mời: hãy đặt base_url trong hailong.toml để liên kết trỏ đến máy chủ này.
+error-invitations_need_smtp = Không thể gửi lời mời: chưa cấu hình máy chủ SMTP (smtp_host trong hailong.toml).
 invitation-reminder-all-subject = Nhắc nhở: { $campaign }
 invitation-reminder-all-body = Nếu bạn đã trả lời, xin cảm ơn bạn. Nếu chưa, bạn vẫn có thể tham gia khảo sát ẩn danh "{ $campaign }" đến ngày { $closes }. Mở liên kết này (chỉ dùng được một lần): { $link }

@@ -396,3 +396,30 @@ async fn a_deleted_address_list_is_gone_from_the_sqlite_file_and_its_log() {
     assert!(!file_contains(&file, marker), "in the database file");
     assert!(!file_contains(&wal, marker), "in the write-ahead log");
 }
+
+#[tokio::test]
+async fn sending_without_an_smtp_server_is_refused_with_a_message_not_an_error_page() {
+    let app = spawn_with(|s| s.base_url = Some("https://khaosat.example.vn".into())).await;
+    add_user(&app, "manager@example.vn", "admin").await;
+    let staff = login(&app, "manager@example.vn").await;
+    let page_path = "/staff/campaigns/health-demo/invitations";
+    let html = staff
+        .get(app.url(page_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    for action in ["send", "remind"] {
+        let res = staff
+            .post(app.url(&format!("{page_path}/{action}")))
+            .form(&[("csrf_token", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 409, "{action}");
+        assert!(res.text().await.unwrap().contains("smtp_host"), "{action}");
+    }
+}

@@ -127,6 +127,9 @@ async fn act(
             if state.settings.public_url("/").is_none() {
                 return Err(AppError::Conflict("invitations_need_base_url"));
             }
+            if state.settings.smtp_host.is_none() {
+                return Err(AppError::Conflict("invitations_need_smtp"));
+            }
             Mailer::from_settings(&state.settings)
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("mail: {e}")))
         };
