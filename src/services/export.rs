@@ -372,6 +372,26 @@ pub async fn microdata_seeded(
     let mut base_weight: Vec<f64> = data.weight.clone();
     let mut final_weight: Vec<f64> = weights.to_vec();
     let blended = blend_weights(&hidden, &mut base_weight, &mut final_weight);
+    // A stratum named after a hidden commune (a design stratified by commune)
+    // would name it again: such strata get random labels (the same label for
+    // every row of the stratum, so the design is unchanged).
+    let mut hidden_strata: HashMap<String, String> = HashMap::new();
+    for h in &hidden {
+        if !h.unit.is_empty()
+            && h.stratum.contains(h.unit.as_str())
+            && !hidden_strata.contains_key(&h.stratum)
+        {
+            let label = loop {
+                let candidate = format!("S{:08x}", rng.random::<u32>());
+                if !data.strata.labels.contains(&candidate)
+                    && !hidden_strata.values().any(|v| *v == candidate)
+                {
+                    break candidate;
+                }
+            };
+            hidden_strata.insert(h.stratum.clone(), label);
+        }
+    }
     for p in &blended.provinces {
         if !pseudonym.contains_key(p) {
             notes.push(format!(
@@ -410,7 +430,10 @@ pub async fn microdata_seeded(
             String::new(),
             shown_province,
             commune,
-            mask(&stratum),
+            hidden_strata
+                .get(&stratum)
+                .cloned()
+                .unwrap_or_else(|| mask(&stratum)),
             psu,
             num(base_weight.get(row).copied()),
             num(final_weight.get(row).copied()),

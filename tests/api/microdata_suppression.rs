@@ -168,3 +168,62 @@ async fn merged_up_communes_cannot_be_found_again_in_the_microdata() {
     mb.sort();
     assert_eq!(ma, mb, "the same rows");
 }
+
+#[tokio::test]
+async fn a_stratum_named_after_a_merged_up_commune_gets_a_random_label() {
+    // A design stratified by commune: the stratum would name the commune.
+    let app = crate::limits::spawn_prepared(
+        |_| {},
+        async |db| {
+            use sea_orm::sea_query::Expr;
+            let health = hailong::services::campaigns::by_slug(db, "health-demo")
+                .await
+                .unwrap();
+            response::Entity::update_many()
+                .col_expr(
+                    response::Column::Stratum,
+                    Expr::col(response::Column::LocalityCode),
+                )
+                .filter(response::Column::CampaignId.eq(health.campaign.id))
+                .exec(db)
+                .await
+                .unwrap();
+        },
+    )
+    .await;
+    let db = app.db.connect().await;
+    let health = hailong::services::campaigns::by_slug(&db, "health-demo")
+        .await
+        .unwrap();
+    let stored = response::Entity::find()
+        .filter(response::Column::CampaignId.eq(health.campaign.id))
+        .all(&db)
+        .await
+        .unwrap();
+    let mut size: HashMap<String, usize> = HashMap::new();
+    for r in &stored {
+        *size.entry(r.locality_code.clone()).or_default() += 1;
+    }
+    let small: HashSet<&String> = size
+        .iter()
+        .filter(|(_, n)| **n < 30)
+        .map(|(c, _)| c)
+        .collect();
+    assert!(!small.is_empty());
+    let e = export(&app, "health-demo");
+    let mut shown = 0;
+    for r in &e.rows {
+        let stratum = &r["stratum"];
+        assert!(
+            !small.contains(stratum),
+            "a hidden commune named by its stratum"
+        );
+        if r["commune"].is_empty() {
+            assert!(stratum.starts_with('S') && stratum.len() == 9, "{stratum}");
+        } else {
+            assert_eq!(stratum, &r["commune"], "other strata keep their names");
+            shown += 1;
+        }
+    }
+    assert!(shown > 0);
+}
