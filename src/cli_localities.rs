@@ -386,9 +386,9 @@ fn render_plan(strata: &[NamedStratum], rows: &[planning::PlanRow], as_csv: bool
     ]);
     if as_csv {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(header);
+        let _ = w.write_record(crate::domain::cells::record(&header));
         for l in &lines {
-            let _ = w.write_record(l);
+            let _ = w.write_record(crate::domain::cells::record(l));
         }
         return w
             .into_inner()

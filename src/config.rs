@@ -61,6 +61,14 @@ pub struct Settings {
     pub min_n_floor: u32,
     /// `serve` publishes campaigns on their schedule; off: only the button and the command.
     pub publication_schedule: bool,
+    /// The server secret (hex, at least 32 bytes) that keys invitation
+    /// tokens and spent-link tags; kept outside the database. Every process
+    /// on the same database must use the same key.
+    pub secret_key: Option<String>,
+    /// A file holding the server secret (hex); created (mode 0600) if
+    /// missing. Without this and `secret_key`: `<SQLite file>.key` beside
+    /// the database, or `./data/hailong.key` for PostgreSQL.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -87,6 +95,8 @@ impl Default for Settings {
             qr_hosts: Vec::new(),
             min_n_floor: crate::domain::publication::MIN_N_FLOOR,
             publication_schedule: true,
+            secret_key: None,
+            secret_key_file: None,
         }
     }
 }
@@ -289,6 +299,8 @@ impl Settings {
                 self.publication_schedule =
                     value.parse().map_err(|_| bad("expected true or false"))?;
             }
+            "HAILONG_SECRET_KEY" => self.secret_key = Some(value.to_owned()),
+            "HAILONG_SECRET_KEY_FILE" => self.secret_key_file = Some(PathBuf::from(value)),
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}
         }

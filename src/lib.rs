@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod presets;
 pub mod rate_limit;
 pub mod routes;
+pub mod secret_key;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -63,6 +63,11 @@ impl Application {
         db: DatabaseConnection,
     ) -> Result<Application, StartupError> {
         let cookie_key = crate::auth::session::cookie_key(&db).await?;
+        // The server key for invitation links (outside the database): created
+        // now if missing, with one log line, rather than on the first invitation.
+        if let Err(e) = crate::secret_key::load(&settings) {
+            tracing::warn!(error = %e, "no server secret key: invitation links will not work");
+        }
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),
             source,

@@ -1,6 +1,7 @@
 //! An email invitation to a campaign: the address list, stored apart from
-//! responses and deleted on demand or when the campaign closes. A used
-//! invitation records the date only, never which response it produced.
+//! responses and deleted on demand or when the campaign closes. The link's
+//! token is derived from `nonce` with the server key (kept outside the
+//! database) and never stored; using a link changes nothing on this row.
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -12,15 +13,15 @@ pub struct Model {
     pub id: i64,
     pub campaign_id: i64,
     pub email: String,
-    /// SHA-256 (hex) of the link's token; the token itself is only in the email.
+    /// Random; the token is `HMAC(server key, "token"|nonce)`.
     #[sea_orm(unique)]
-    pub token_hash: String,
-    /// SHA-256 of the token sent in the reminder (the first link stays valid).
-    pub reminder_token_hash: Option<String>,
+    pub nonce: String,
+    /// `HMAC(server key, "lookup"|token)`, to find the row from a link; set
+    /// when the link is first sent.
+    #[sea_orm(unique)]
+    pub lookup_hash: Option<String>,
     pub sent: bool,
     pub reminded: bool,
-    /// The date the link was used (no time of day).
-    pub used_on: Option<Date>,
     pub created_on: Date,
 }
 

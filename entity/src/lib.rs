@@ -25,6 +25,7 @@ pub mod result_target;
 pub mod sample_draw;
 pub mod sample_draw_unit;
 pub mod service;
+pub mod spent_invitation;
 pub mod staff_session;
 pub mod staff_user;
 

@@ -12,6 +12,7 @@ mod m20261122_000008_login_failures;
 mod m20261122_000009_lean_response_indexes;
 mod m20261122_000010_response_counts;
 mod m20261204_000001_publications;
+mod m20261204_000004_invitations;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_lean_response_indexes::Migration),
             Box::new(m20261122_000010_response_counts::Migration),
             Box::new(m20261204_000001_publications::Migration),
+            Box::new(m20261204_000004_invitations::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 pub mod answers;
 pub mod campaign;
 pub mod condition;
+pub mod cells;
 pub mod json;
 pub mod locality;
 pub mod planning;
@@ -13,3 +14,4 @@ pub mod submission;
 pub mod text;
 pub mod validation;
 pub mod xlsform;
+pub mod xlsx_guard;

@@ -385,6 +385,7 @@ fn parse_relevant(s: &str) -> Option<Condition> {
 
 /// Reads an XLSForm from the bytes of an .xlsx (or .xls / .ods) file.
 pub fn from_bytes(bytes: &[u8], fallback_code: &str) -> Result<Imported, XlsFormError> {
+    super::xlsx_guard::check(bytes).map_err(|e| XlsFormError::NotXlsForm(e.to_string()))?;
     let Book {
         survey,
         choices,

@@ -1,5 +1,7 @@
 //! `/i/{token}`: the survey opened from an emailed single-use invitation.
-//! The token is never stored with the response (channel `email` only).
+//! The token is never stored (with the response or anywhere): the link is
+//! checked by its keyed lookup hash, and its use records only a keyed tag
+//! (see `services::invitations`); the response says channel `email` only.
 
 use std::sync::Arc;
 
@@ -22,15 +24,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn invited(state: &AppState, token: &str) -> Result<(Mode, Arc<CachedCampaign>), AppError> {
-    let inv = invitations::by_token(&state.db, token).await?;
-    if inv.used_on.is_some() {
-        return Err(AppError::Conflict("invitation_used"));
-    }
+    let key = crate::secret_key::load(&state.settings)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("secret key: {e}")))?;
+    let inv = invitations::open(&state.db, &key, token).await?;
     let c = state
         .campaign_cache
         .open_by_id(&state.db, inv.campaign_id, Utc::now().date_naive())
         .await?;
-    let mode = Mode::for_invitation(token, &c.campaign.campaign.slug, inv.id);
+    let mode = Mode::for_invitation(token, &c.campaign.campaign.slug, inv);
     Ok((mode, c))
 }
 

@@ -57,8 +57,9 @@ pub struct Mode {
     pub locality: Option<String>,
     pub channel: Channel,
     pub thanks: String,
-    /// The invitation whose single-use link opened this survey.
-    pub invitation: Option<i64>,
+    /// The single-use invitation link that opened this survey (its campaign
+    /// and spent tag, nothing naming the invitation).
+    pub invitation: Option<invitations::Invited>,
 }
 
 impl Mode {
@@ -85,7 +86,7 @@ impl Mode {
     }
 
     /// An emailed invitation's single-use link.
-    pub fn for_invitation(token: &str, slug: &str, invitation: i64) -> Mode {
+    pub fn for_invitation(token: &str, slug: &str, invitation: invitations::Invited) -> Mode {
         Mode {
             action: format!("/i/{token}"),
             locality: None,
@@ -469,15 +470,15 @@ pub async fn advance(
     let link = cached.links.get(&submission.locality);
     match responses::build_row(c, link, &submission, mode.channel, today) {
         Ok(row) => {
-            // An invitation is marked used (date only) in its own transaction,
-            // before the response is stored and without naming it.
-            if let Some(inv) = mode.invitation
-                && !invitations::claim(&state.db, inv, today).await?
+            // A used invitation link records its keyed tag only (no date,
+            // nothing naming the invitation), before the response is stored.
+            if let Some(inv) = &mode.invitation
+                && !invitations::claim(&state.db, inv).await?
             {
                 return Err(AppError::Conflict("invitation_used"));
             }
             if let Err(e) = responses::store(&state.writer, row).await {
-                if let Some(inv) = mode.invitation {
+                if let Some(inv) = &mode.invitation {
                     invitations::unclaim(&state.db, inv).await?;
                 }
                 return Err(e);

@@ -20,11 +20,15 @@
 //! `indices.csv` lists the weight of every question in every index, element and criterion
 //! (`index,item,weight,min,max,reverse,satisfied_min`), which `design.R` reads.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+
+use rand::RngExt;
+use rand::seq::SliceRandom;
 
 use sea_orm::DatabaseConnection;
 
+use crate::domain::cells;
 use crate::domain::questionnaire::{Question, QuestionType};
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -44,10 +48,12 @@ fn csv_err(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(anyhow::anyhow!("writing CSV: {e}"))
 }
 
+/// Rows as CSV; every cell goes through [`cells::text`] (formula injection
+/// neutralised, numerals kept).
 fn csv_string(rows: &[Vec<String>]) -> Result<String, AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.write_record(r).map_err(csv_err)?;
+        w.write_record(cells::record(r)).map_err(csv_err)?;
     }
     let bytes = w.into_inner().map_err(csv_err)?;
     String::from_utf8(bytes).map_err(csv_err)
@@ -119,11 +125,106 @@ fn answer_cells(q: &Question, a: Option<&serde_json::Value>) -> Vec<String> {
     }
 }
 
-/// Builds the anonymised microdata of a campaign with its codebook and design scripts.
+/// Said in every `notes.txt`.
+const CELL_NOTE: &str = "Rows are in random order and PSU identifiers are random (both change \
+     from one export to the next). Text cells beginning with =, +, -, @, tab or carriage return \
+     start with ' so that spreadsheet programs do not run them as formulas.\n";
+
+/// A row of a hidden unit (merged-up commune or left-out province).
+struct Hidden {
+    row: usize,
+    unit: String,
+    stratum: String,
+    province: String,
+}
+
+/// What [`blend_weights`] did.
+#[derive(Debug, Default)]
+struct Blended {
+    /// Provinces whose rows got blended weights.
+    provinces: std::collections::BTreeSet<String>,
+    /// A group of a single unit was left as it was (nothing to blend with).
+    unblended: bool,
+}
+
+/// Replaces the base and final weights of hidden rows by their group's mean, which keeps the
+/// group's total weight (so totals over the stratum, province and country stay the same),
+/// and leaves every other row alone, so provinces without hidden rows keep their published
+/// numbers exactly. A group is the hidden rows of a stratum when they come from at least two
+/// units; a stratum holding one hidden unit only joins the province's pool, and a province
+/// with one only, the national pool (blending one unit with itself would leave its own
+/// weight, which with a known population finds the unit again).
+fn blend_weights(hidden: &[Hidden], base: &mut [f64], fin: &mut [f64]) -> Blended {
+    use std::collections::{BTreeMap, BTreeSet};
+    let units = |rows: &[&Hidden]| rows.iter().map(|h| &h.unit).collect::<BTreeSet<_>>().len();
+    let mut by_stratum: BTreeMap<&str, Vec<&Hidden>> = BTreeMap::new();
+    for h in hidden {
+        by_stratum.entry(&h.stratum).or_default().push(h);
+    }
+    let mut groups: Vec<Vec<&Hidden>> = Vec::new();
+    let mut by_province: BTreeMap<&str, Vec<&Hidden>> = BTreeMap::new();
+    for (_, rows) in by_stratum {
+        if units(&rows) >= 2 {
+            groups.push(rows);
+        } else {
+            for h in rows {
+                by_province.entry(&h.province).or_default().push(h);
+            }
+        }
+    }
+    let mut national: Vec<&Hidden> = Vec::new();
+    for (_, rows) in by_province {
+        if units(&rows) >= 2 {
+            groups.push(rows);
+        } else {
+            national.extend(rows);
+        }
+    }
+    let mut out = Blended::default();
+    if !national.is_empty() {
+        out.unblended = units(&national) < 2;
+        groups.push(national);
+    }
+    for g in groups {
+        let n = g.len() as f64;
+        let mean = |w: &[f64]| g.iter().filter_map(|h| w.get(h.row)).sum::<f64>() / n;
+        let (b, f) = (mean(base), mean(fin));
+        for h in &g {
+            if let Some(x) = base.get_mut(h.row) {
+                *x = b;
+            }
+            if let Some(x) = fin.get_mut(h.row) {
+                *x = f;
+            }
+            out.provinces.insert(h.province.clone());
+        }
+    }
+    out
+}
+
+/// Builds the anonymised microdata of a campaign with its codebook and design scripts, with
+/// fresh randomness (PSU identifiers and row order differ from one export to the next).
 pub async fn microdata(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
 ) -> Result<MicrodataExport, AppError> {
+    microdata_seeded(db, campaign, None).await
+}
+
+/// [`microdata`] with the randomness (PSU identifiers, row order) drawn from ChaCha20 seeded
+/// with `seed` when given (e.g. a secret per publication, so exports of one publication agree),
+/// else from the operating system's generator. The seed must be secret: whoever knows it can
+/// undo the shuffle.
+pub async fn microdata_seeded(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+    seed: Option<[u8; 32]>,
+) -> Result<MicrodataExport, AppError> {
+    use rand::SeedableRng;
+    let mut rng = match seed {
+        Some(seed) => rand_chacha::ChaCha20Rng::from_seed(seed),
+        None => rand_chacha::ChaCha20Rng::from_rng(&mut rand::rng()),
+    };
     let plan = results::plan(&campaign.definition);
     // The responses of the latest publication, the set its published numbers come from.
     let upto = super::publication::latest(db, campaign.campaign.id)
@@ -160,29 +261,42 @@ pub async fn microdata(
             *per_province.entry(p).or_default() += 1;
         }
     }
+    // What the small-numbers rule hides is said without naming a hidden unit or printing
+    // its size (a size, a name or a sorted pseudonym would find its rows again).
     let mut notes = Vec::new();
     let mut hidden_provinces: Vec<&String> = per_province
         .iter()
         .filter(|(_, n)| **n < min_n)
         .map(|(p, _)| p)
         .collect();
-    hidden_provinces.sort();
+    hidden_provinces.shuffle(&mut rng);
     let pseudonym: HashMap<String, String> = hidden_provinces
         .iter()
         .enumerate()
         .map(|(i, p)| ((*p).clone(), format!("X{}", i + 1)))
         .collect();
-    for p in &hidden_provinces {
+    if !hidden_provinces.is_empty() {
         notes.push(format!(
-            "province {p}: fewer than {min_n} responses, left out (code empty, strata and cells pseudonymous)"
+            "{} province(s) with fewer than {min_n} responses left out (province and commune \
+             empty, strata and calibration cells pseudonymous X1, X2, … in random order)",
+            hidden_provinces.len()
         ));
     }
-    let mut merged: Vec<(&String, &usize)> =
-        per_commune.iter().filter(|(_, n)| **n < min_n).collect();
-    merged.sort();
-    for (c, n) in &merged {
+    let mut merged_per_province: BTreeMap<String, std::collections::BTreeSet<String>> =
+        BTreeMap::new();
+    for row in 0..data.n {
+        let (Some(c), p) = (commune_of(row), province_of(row).unwrap_or_default()) else {
+            continue;
+        };
+        if per_commune.get(&c).is_some_and(|n| *n < min_n) && !pseudonym.contains_key(&p) {
+            merged_per_province.entry(p).or_default().insert(c);
+        }
+    }
+    for (p, communes) in &merged_per_province {
+        let k = communes.len();
         notes.push(format!(
-            "commune {c}: {n} responses, fewer than {min_n}, merged up into its province (code empty)"
+            "province {p}: {k} commune(s) with fewer than {min_n} responses merged up into the \
+             province (commune empty; sizes not shown)"
         ));
     }
     let mask = |code: &str| -> String {
@@ -218,8 +332,88 @@ pub async fn microdata(
     for q in &questions {
         header.extend(answer_columns(q));
     }
-    let mut rows = vec![header];
+    // PSUs get random identifiers (not numbered in order of appearance, which followed
+    // the stored order).
     let mut psu_names: HashMap<u32, String> = HashMap::new();
+    let mut used_names: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for row in 0..data.n {
+        if psu_names.contains_key(&data.cluster[row]) {
+            continue;
+        }
+        let name = loop {
+            let candidate = format!("P{:08x}", rng.random::<u32>());
+            if used_names.insert(candidate.clone()) {
+                break candidate;
+            }
+        };
+        psu_names.insert(data.cluster[row], name);
+    }
+    let stratum_label = |row: usize| -> String {
+        data.strata
+            .labels
+            .get(data.stratum[row] as usize)
+            .cloned()
+            .unwrap_or_default()
+    };
+    // Rows of hidden units (a merged-up commune, a left-out province): their own base
+    // weights would find them again, so they are blended (see `blend_weights`).
+    let hidden_unit = |row: usize| -> Option<String> {
+        let province = province_of(row).unwrap_or_default();
+        if pseudonym.contains_key(&province) {
+            return Some(commune_of(row).unwrap_or(province));
+        }
+        commune_of(row).filter(|c| per_commune.get(c).is_some_and(|n| *n < min_n))
+    };
+    let hidden: Vec<Hidden> = (0..data.n)
+        .filter_map(|row| {
+            hidden_unit(row).map(|unit| Hidden {
+                row,
+                unit,
+                stratum: stratum_label(row),
+                province: province_of(row).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let mut base_weight: Vec<f64> = data.weight.clone();
+    let mut final_weight: Vec<f64> = weights.to_vec();
+    let blended = blend_weights(&hidden, &mut base_weight, &mut final_weight);
+    // A stratum named after a hidden commune (a design stratified by commune)
+    // would name it again: such strata get random labels (the same label for
+    // every row of the stratum, so the design is unchanged).
+    let mut hidden_strata: HashMap<String, String> = HashMap::new();
+    for h in &hidden {
+        if !h.unit.is_empty()
+            && h.stratum.contains(h.unit.as_str())
+            && !hidden_strata.contains_key(&h.stratum)
+        {
+            let label = loop {
+                let candidate = format!("S{:08x}", rng.random::<u32>());
+                if !data.strata.labels.contains(&candidate)
+                    && !hidden_strata.values().any(|v| *v == candidate)
+                {
+                    break candidate;
+                }
+            };
+            hidden_strata.insert(h.stratum.clone(), label);
+        }
+    }
+    for p in &blended.provinces {
+        if !pseudonym.contains_key(p) {
+            notes.push(format!(
+                "province {p}: weights blended: the rows of its merged-up communes carry the \
+                 average weight of their group (the group's total weight is kept), so estimates \
+                 for this province from these files differ slightly from the published ones; \
+                 other provinces are not affected"
+            ));
+        }
+    }
+    if blended.unblended {
+        notes.push(
+            "one merged-up unit only: its weight could not be blended with another's".to_owned(),
+        );
+    }
+
+    let mut body = Vec::with_capacity(data.n);
     for row in 0..data.n {
         let province = province_of(row).unwrap_or_default();
         let shown_province = if pseudonym.contains_key(&province) {
@@ -232,25 +426,22 @@ pub async fn microdata(
                 per_commune.get(c).is_some_and(|n| *n >= min_n) && !shown_province.is_empty()
             })
             .unwrap_or_default();
-        let next = psu_names.len() + 1;
         let psu = psu_names
-            .entry(data.cluster[row])
-            .or_insert_with(|| format!("PSU{next}"))
-            .clone();
-        let stratum = data
-            .strata
-            .labels
-            .get(data.stratum[row] as usize)
+            .get(&data.cluster[row])
             .cloned()
             .unwrap_or_default();
+        let stratum = stratum_label(row);
         let mut r = vec![
-            (row + 1).to_string(),
+            String::new(),
             shown_province,
             commune,
-            mask(&stratum),
+            hidden_strata
+                .get(&stratum)
+                .cloned()
+                .unwrap_or_else(|| mask(&stratum)),
             psu,
-            num(data.weight.get(row).copied()),
-            num(weights.get(row).copied()),
+            num(base_weight.get(row).copied()),
+            num(final_weight.get(row).copied()),
         ];
         for m in &built.margins {
             r.push(mask(m.values.label(row).unwrap_or_default()));
@@ -259,6 +450,14 @@ pub async fn microdata(
         for q in &questions {
             r.extend(answer_cells(q, answers.and_then(|a| a.get(&q.code))));
         }
+        body.push(r);
+    }
+    // Rows in random order, numbered afterwards.
+    body.shuffle(&mut rng);
+    let mut rows = Vec::with_capacity(body.len() + 1);
+    rows.push(header);
+    for (i, mut r) in body.into_iter().enumerate() {
+        r[0] = (i + 1).to_string();
         rows.push(r);
     }
     let microdata_csv = csv_string(&rows)?;
@@ -337,9 +536,9 @@ pub async fn microdata(
         notes.push(format!("not calibrated: {reason}"));
     }
     let notes_txt = if notes.is_empty() {
-        "No locality was merged up or left out.\n".to_owned()
+        format!("No locality was merged up or left out.\n{CELL_NOTE}")
     } else {
-        notes.join("\n") + "\n"
+        notes.join("\n") + "\n" + CELL_NOTE
     };
     Ok(MicrodataExport {
         files: vec![
@@ -745,16 +944,26 @@ pub fn results_xlsx(
     let bold = Format::new().set_bold();
     for (c, name) in RESULT_COLUMNS.iter().enumerate() {
         sheet
-            .write_string_with_format(0, c as u16, *name, &bold)
+            .write_string_with_format(0, c as u16, cells::text(name), &bold)
             .map_err(x)?;
     }
     for (i, r) in selected(results, level, index).into_iter().enumerate() {
         let row = (i + 1) as u32;
         let j = ResultJson::new(r, results, lang);
-        sheet.write_string(row, 0, r.level.as_str()).map_err(x)?;
-        sheet.write_string(row, 1, &j.locality).map_err(x)?;
-        sheet.write_string(row, 2, &j.name).map_err(x)?;
-        sheet.write_string(row, 3, &j.index).map_err(x)?;
+        // Text cells neutralised against formula injection; numbers below
+        // are numeric cells.
+        sheet
+            .write_string(row, 0, cells::text(r.level.as_str()))
+            .map_err(x)?;
+        sheet
+            .write_string(row, 1, cells::text(&j.locality))
+            .map_err(x)?;
+        sheet
+            .write_string(row, 2, cells::text(&j.name))
+            .map_err(x)?;
+        sheet
+            .write_string(row, 3, cells::text(&j.index))
+            .map_err(x)?;
         for (c, v) in [(4u16, j.estimate), (5, j.se), (6, j.ci_low), (7, j.ci_high)] {
             if let Some(v) = v {
                 sheet.write_number(row, c, v).map_err(x)?;
@@ -767,7 +976,9 @@ pub fn results_xlsx(
         }
         sheet.write_boolean(row, 11, j.suppressed).map_err(x)?;
         if let Some(reason) = j.reason {
-            sheet.write_string(row, 12, reason).map_err(x)?;
+            sheet
+                .write_string(row, 12, cells::text(reason))
+                .map_err(x)?;
         }
     }
     sheet.set_column_width(2, 28).map_err(x)?;

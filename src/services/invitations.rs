@@ -1,30 +1,41 @@
-//! Email invitations: an address list per campaign, kept apart from responses.
+//! Email invitations: an address list per campaign, kept apart from
+//! responses, built so that nobody holding the database file and the logs
+//! (but not the server key, kept outside the database) can tell which
+//! invitee answered, let alone link an invitee to a response.
 //!
-//! Each address gets a single-use link `/i/{token}`; only the token's SHA-256
-//! is stored. Reminders go only to addresses whose link is unused (with a
-//! second token; the first link stays valid). Using a link marks the
-//! invitation used — the date only, in a transaction of its own, without
-//! recording which response it produced. The list is deleted on demand or
-//! once the campaign has closed.
+//! - Each row holds a random `nonce`; the link's token is
+//!   `HMAC(key, "token"|nonce)`, derived again whenever it is needed (a
+//!   reminder carries the same link), never stored.
+//! - The row is found from a link by `lookup_hash = HMAC(key, "lookup"|token)`.
+//! - A used link adds `HMAC(key, "spent"|token)` to `spent_invitations`
+//!   (no date, no reference to the row); its uniqueness makes the link
+//!   single-use. Nothing on the invitation row changes when it is used.
+//! - The server does not know who answered, so the one reminder round goes
+//!   to every invited address, saying "if you have already answered, thank
+//!   you"; staff pages show no used count (it is published with results).
+//!
+//! The list is deleted on demand or once the campaign has closed; on SQLite
+//! the deletion is then scrubbed from the file and its log
+//! ([`crate::db::scrub_deleted`]).
 
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use entity::{campaign, invitation};
+use entity::{campaign, invitation, spent_invitation};
 use lettre::Address;
 use rand::RngExt;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter,
 };
 
 use crate::error::AppError;
 use crate::i18n::{self, Arg, Lang};
 use crate::mail::Mailer;
+use crate::secret_key::SecretKey;
 
 use super::campaigns::OpenCampaign;
-use super::kiosks::token_hash;
 
 /// Most addresses in one upload.
 pub const MAX_UPLOAD: usize = 50_000;
@@ -38,13 +49,13 @@ pub struct UploadOutcome {
     pub invalid: Vec<String>,
 }
 
-/// How far a campaign's invitations have got.
+/// How far a campaign's invitations have got. There is deliberately no
+/// "used" count: the server must not show who or how many answered live.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     pub total: u64,
     pub sent: u64,
     pub reminded: u64,
-    pub used: u64,
 }
 
 /// What a sending round did.
@@ -54,7 +65,30 @@ pub struct SendOutcome {
     pub failed: usize,
 }
 
-fn new_token() -> String {
+/// An open invitation link: the campaign and the tag its use will record.
+/// Carries nothing that names the invitation row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invited {
+    pub campaign_id: i64,
+    spent_tag: String,
+}
+
+/// The link token of an invitation row.
+pub fn token_for(key: &SecretKey, nonce: &str) -> String {
+    key.tag("token", nonce.as_bytes())
+}
+
+/// What the row stores to be found from its token.
+pub fn lookup_hash(key: &SecretKey, token: &str) -> String {
+    key.tag("lookup", token.as_bytes())
+}
+
+/// What `spent_invitations` records when the token is used.
+pub fn spent_tag(key: &SecretKey, token: &str) -> String {
+    key.tag("spent", token.as_bytes())
+}
+
+fn new_nonce() -> String {
     let bytes: [u8; 32] = rand::rng().random();
     hex::encode(bytes)
 }
@@ -64,6 +98,7 @@ fn new_token() -> String {
 /// are skipped.
 pub async fn upload(
     db: &impl ConnectionTrait,
+    key: &SecretKey,
     campaign_id: i64,
     text: &str,
     today: NaiveDate,
@@ -90,15 +125,15 @@ pub async fn upload(
                     outcome.already_listed += 1;
                     continue;
                 }
+                let nonce = new_nonce();
+                let lookup = lookup_hash(key, &token_for(key, &nonce));
                 rows.push(invitation::ActiveModel {
                     campaign_id: Set(campaign_id),
                     email: Set(email),
-                    // A placeholder nobody knows; the real token is made when sending.
-                    token_hash: Set(token_hash(&new_token())),
-                    reminder_token_hash: Set(None),
+                    nonce: Set(nonce),
+                    lookup_hash: Set(Some(lookup)),
                     sent: Set(false),
                     reminded: Set(false),
-                    used_on: Set(None),
                     created_on: Set(today),
                     ..Default::default()
                 });
@@ -146,122 +181,153 @@ fn message(lang_key: &str, campaign: &OpenCampaign, link: &str) -> (String, Stri
     (subject, body)
 }
 
-/// Sends the link to every listed address not yet invited.
+/// What a sending round needs.
+struct Round<'a> {
+    db: &'a DatabaseConnection,
+    key: &'a SecretKey,
+    mailer: &'a Mailer,
+    campaign: &'a OpenCampaign,
+    link: &'a dyn Fn(&str) -> String,
+}
+
+impl Round<'_> {
+    /// Sends each row its link (derived again from its nonce) and marks it
+    /// with `mark`; rows without a lookup hash (listed before migration
+    /// 000004) get one now.
+    async fn send(
+        &self,
+        rows: Vec<invitation::Model>,
+        lang_key: &str,
+        mark: fn(&mut invitation::ActiveModel),
+    ) -> Result<SendOutcome, AppError> {
+        let mut outcome = SendOutcome::default();
+        for inv in rows {
+            let token = token_for(self.key, &inv.nonce);
+            let (subject, body) = message(lang_key, self.campaign, &(self.link)(&token));
+            let email = inv.email.clone();
+            match self.mailer.send(&email, &subject, body).await {
+                Ok(()) => {
+                    let lookup = lookup_hash(self.key, &token);
+                    let mut active: invitation::ActiveModel = inv.into();
+                    active.lookup_hash = Set(Some(lookup));
+                    mark(&mut active);
+                    active.update(self.db).await?;
+                    outcome.sent += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot send an invitation");
+                    outcome.failed += 1;
+                }
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// Sends the link to every listed address not yet invited. `link` turns a
+/// token into the full link (built from the configured public URL).
 pub async fn send_pending(
     db: &DatabaseConnection,
+    key: &SecretKey,
     mailer: &Mailer,
     campaign: &OpenCampaign,
-    base_url: &str,
+    link: &dyn Fn(&str) -> String,
 ) -> Result<SendOutcome, AppError> {
     let pending = invitation::Entity::find()
         .filter(invitation::Column::CampaignId.eq(campaign.campaign.id))
         .filter(invitation::Column::Sent.eq(false))
         .all(db)
         .await?;
-    let mut outcome = SendOutcome::default();
-    for inv in pending {
-        let token = new_token();
-        let link = format!("{}/i/{token}", base_url.trim_end_matches('/'));
-        let (subject, body) = message("invitation", campaign, &link);
-        let email = inv.email.clone();
-        let mut active: invitation::ActiveModel = inv.into();
-        active.token_hash = Set(token_hash(&token));
-        match mailer.send(&email, &subject, body).await {
-            Ok(()) => {
-                active.sent = Set(true);
-                active.update(db).await?;
-                outcome.sent += 1;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot send an invitation");
-                outcome.failed += 1;
-            }
-        }
-    }
-    Ok(outcome)
+    let round = Round {
+        db,
+        key,
+        mailer,
+        campaign,
+        link,
+    };
+    round
+        .send(pending, "invitation", |a| a.sent = Set(true))
+        .await
 }
 
-/// Sends a reminder to every invited address whose link is still unused
-/// and that has not been reminded yet.
+/// The one reminder round: to EVERY invited address not yet reminded,
+/// answered or not (the server cannot know who answered), with the same
+/// link and "if you have already answered, thank you".
 pub async fn remind(
     db: &DatabaseConnection,
+    key: &SecretKey,
     mailer: &Mailer,
     campaign: &OpenCampaign,
-    base_url: &str,
+    link: &dyn Fn(&str) -> String,
 ) -> Result<SendOutcome, AppError> {
     let due = invitation::Entity::find()
         .filter(invitation::Column::CampaignId.eq(campaign.campaign.id))
         .filter(invitation::Column::Sent.eq(true))
         .filter(invitation::Column::Reminded.eq(false))
-        .filter(invitation::Column::UsedOn.is_null())
         .all(db)
         .await?;
-    let mut outcome = SendOutcome::default();
-    for inv in due {
-        let token = new_token();
-        let link = format!("{}/i/{token}", base_url.trim_end_matches('/'));
-        let (subject, body) = message("invitation-reminder", campaign, &link);
-        let email = inv.email.clone();
-        match mailer.send(&email, &subject, body).await {
-            Ok(()) => {
-                let mut active: invitation::ActiveModel = inv.into();
-                active.reminder_token_hash = Set(Some(token_hash(&token)));
-                active.reminded = Set(true);
-                active.update(db).await?;
-                outcome.sent += 1;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot send a reminder");
-                outcome.failed += 1;
-            }
-        }
-    }
-    Ok(outcome)
+    let round = Round {
+        db,
+        key,
+        mailer,
+        campaign,
+        link,
+    };
+    round
+        .send(due, "invitation-reminder-all", |a| a.reminded = Set(true))
+        .await
 }
 
-/// The invitation a link's token belongs to (used or not).
-pub async fn by_token(
+/// Opens a link: the campaign it invites to, or `invitation_not_found`
+/// (unknown, unsent or deleted) or `invitation_used`.
+pub async fn open(
     db: &impl ConnectionTrait,
+    key: &SecretKey,
     token: &str,
-) -> Result<invitation::Model, AppError> {
+) -> Result<Invited, AppError> {
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::NotFound("invitation_not_found"));
     }
-    let hash = token_hash(&token.to_ascii_lowercase());
-    invitation::Entity::find()
-        .filter(
-            Condition::any()
-                .add(invitation::Column::TokenHash.eq(hash.clone()))
-                .add(invitation::Column::ReminderTokenHash.eq(hash)),
-        )
+    let token = token.to_ascii_lowercase();
+    let inv = invitation::Entity::find()
+        .filter(invitation::Column::LookupHash.eq(lookup_hash(key, &token)))
         .filter(invitation::Column::Sent.eq(true))
         .one(db)
         .await?
-        .ok_or(AppError::NotFound("invitation_not_found"))
-}
-
-/// Marks an invitation used on `today`, in a transaction of its own; false
-/// when it was already used (so two submissions cannot both use one link).
-pub async fn claim(db: &DatabaseConnection, id: i64, today: NaiveDate) -> Result<bool, AppError> {
-    let txn = crate::db::begin_write(db).await?;
-    let res = invitation::Entity::update_many()
-        .col_expr(invitation::Column::UsedOn, Expr::value(today))
-        .filter(invitation::Column::Id.eq(id))
-        .filter(invitation::Column::UsedOn.is_null())
-        .exec(&txn)
+        .ok_or(AppError::NotFound("invitation_not_found"))?;
+    let invited = Invited {
+        campaign_id: inv.campaign_id,
+        spent_tag: spent_tag(key, &token),
+    };
+    let spent = spent_invitation::Entity::find_by_id(invited.spent_tag.clone())
+        .one(db)
         .await?;
-    txn.commit().await?;
-    Ok(res.rows_affected == 1)
+    if spent.is_some() {
+        return Err(AppError::Conflict("invitation_used"));
+    }
+    Ok(invited)
 }
 
-/// Gives a claimed invitation back (the response could not be stored).
-pub async fn unclaim(db: &DatabaseConnection, id: i64) -> Result<(), AppError> {
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::UsedOn,
-            Expr::value(Option::<NaiveDate>::None),
-        )
-        .filter(invitation::Column::Id.eq(id))
+/// Records the link as used (its tag, nothing else); false when it already
+/// was, so two submissions cannot both use one link.
+pub async fn claim(db: &impl ConnectionTrait, invited: &Invited) -> Result<bool, AppError> {
+    let res = spent_invitation::Entity::insert(spent_invitation::ActiveModel {
+        tag: Set(invited.spent_tag.clone()),
+        campaign_id: Set(invited.campaign_id),
+    })
+    .on_conflict(
+        OnConflict::column(spent_invitation::Column::Tag)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(res == 1)
+}
+
+/// Gives a claimed link back (the response could not be stored).
+pub async fn unclaim(db: &impl ConnectionTrait, invited: &Invited) -> Result<(), AppError> {
+    spent_invitation::Entity::delete_by_id(invited.spent_tag.clone())
         .exec(db)
         .await?;
     Ok(())
@@ -279,23 +345,34 @@ pub async fn counts(db: &impl ConnectionTrait, campaign_id: i64) -> Result<Count
             .filter(invitation::Column::Reminded.eq(true))
             .count(db)
             .await?,
-        used: base()
-            .filter(invitation::Column::UsedOn.is_not_null())
-            .count(db)
-            .await?,
     })
 }
 
-/// Deletes a campaign's address list.
+/// Deletes campaigns' address lists and spent tags, then scrubs the
+/// deletion from the SQLite file and its log.
+async fn delete_lists(db: &impl ConnectionTrait, campaign_ids: Vec<i64>) -> Result<u64, AppError> {
+    let n = invitation::Entity::delete_many()
+        .filter(invitation::Column::CampaignId.is_in(campaign_ids.clone()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let spent = spent_invitation::Entity::delete_many()
+        .filter(spent_invitation::Column::CampaignId.is_in(campaign_ids))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if n + spent > 0 {
+        crate::db::scrub_deleted(db).await?;
+    }
+    Ok(n)
+}
+
+/// Deletes a campaign's address list (and its spent tags).
 pub async fn delete_for_campaign(
     db: &impl ConnectionTrait,
     campaign_id: i64,
 ) -> Result<u64, AppError> {
-    Ok(invitation::Entity::delete_many()
-        .filter(invitation::Column::CampaignId.eq(campaign_id))
-        .exec(db)
-        .await?
-        .rows_affected)
+    delete_lists(db, vec![campaign_id]).await
 }
 
 /// Deletes the address lists of campaigns that closed before `today`.
@@ -310,9 +387,5 @@ pub async fn purge_closed(db: &impl ConnectionTrait, today: NaiveDate) -> Result
     if closed.is_empty() {
         return Ok(0);
     }
-    Ok(invitation::Entity::delete_many()
-        .filter(invitation::Column::CampaignId.is_in(closed))
-        .exec(db)
-        .await?
-        .rows_affected)
+    delete_lists(db, closed).await
 }

@@ -303,7 +303,9 @@ pub fn to_csv(units: &[DrawnUnit]) -> Result<String, csv::Error> {
     ])?;
     for u in units {
         let (first, second) = (&u.selected.first, u.selected.second.as_ref());
-        w.write_record([
+        // Names and codes come from uploaded frames: neutralised against
+        // formula injection (numbers are numerals and stay as they are).
+        w.write_record(crate::domain::cells::record(&[
             first.stratum.clone(),
             first.code.clone(),
             u.name_vi.clone(),
@@ -320,7 +322,7 @@ pub fn to_csv(units: &[DrawnUnit]) -> Result<String, csv::Error> {
             u.selected.design_stratum(),
             u.selected.cluster().unwrap_or_default(),
             num(Some(u.base_weight)),
-        ])?;
+        ]))?;
     }
     let bytes = w
         .into_inner()

@@ -104,15 +104,19 @@ impl Sweep {
         let sipas = hailong::services::campaigns::by_slug(&db, "sipas-demo")
             .await
             .unwrap();
-        let invitation = "ab".repeat(32);
+        let key = crate::invitation_privacy::key_of(&app);
+        let nonce = "ab".repeat(32);
+        let invitation = hailong::services::invitations::token_for(&key, &nonce);
         invitation::ActiveModel {
             campaign_id: Set(sipas.campaign.id),
             email: Set("invited@example.vn".into()),
-            token_hash: Set(hailong::services::kiosks::token_hash(&invitation)),
-            reminder_token_hash: Set(None),
+            lookup_hash: Set(Some(hailong::services::invitations::lookup_hash(
+                &key,
+                &invitation,
+            ))),
+            nonce: Set(nonce),
             sent: Set(true),
             reminded: Set(false),
-            used_on: Set(None),
             created_on: Set(Utc::now().date_naive()),
             ..Default::default()
         }

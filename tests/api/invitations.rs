@@ -80,15 +80,10 @@ pub fn start_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
     (port, inbox)
 }
 
-/// The `/i/{token}` link in a quoted-printable message.
-fn link_in(data: &str) -> String {
-    let text = data.replace("=\r\n", "");
-    let at = text.find("/i/").expect("a link");
-    text[at..at + 3 + 64].to_owned()
-}
+use crate::invitation_privacy::{key_of, link_in};
 
 #[tokio::test]
-async fn invitations_are_single_use_and_reminders_skip_those_who_answered() {
+async fn invitations_are_single_use_and_the_reminder_goes_to_everyone() {
     let (port, inbox) = start_sink();
     let app = spawn_with(|_| {}).await;
     let settings = Settings {
@@ -100,11 +95,14 @@ async fn invitations_are_single_use_and_reminders_skip_those_who_answered() {
     };
     let mailer = Mailer::from_settings(&settings).unwrap();
     let db = app.db.connect().await;
+    let key = key_of(&app);
     let health = campaigns::by_slug(&db, "health-demo").await.unwrap();
     let today = Utc::now().date_naive();
+    let base = |t: &str| format!("{}/i/{t}", app.address);
 
     let up = invitations::upload(
         &db,
+        &key,
         health.campaign.id,
         "a@example.vn\nB@Example.vn, not-an-address\na@example.vn",
         today,
@@ -115,7 +113,7 @@ async fn invitations_are_single_use_and_reminders_skip_those_who_answered() {
     assert_eq!(up.invalid, vec!["not-an-address".to_owned()]);
     assert_eq!(count(&db, "invitations").await, 2);
 
-    let sent = invitations::send_pending(&db, &mailer, &health, &app.address)
+    let sent = invitations::send_pending(&db, &key, &mailer, &health, &base)
         .await
         .unwrap();
     assert_eq!((sent.sent, sent.failed), (2, 0));
@@ -126,9 +124,11 @@ async fn invitations_are_single_use_and_reminders_skip_those_who_answered() {
     let link = link_in(&for_a.data);
     let token = link.trim_start_matches("/i/").to_owned();
     let stored: Vec<invitation::Model> = invitation::Entity::find().all(&db).await.unwrap();
-    assert!(stored.iter().all(|i| i.sent && i.token_hash != token));
+    assert!(stored.iter().all(|i| {
+        i.sent && i.lookup_hash.as_deref() != Some(token.as_str()) && i.nonce != token
+    }));
     // Sending again sends nothing new.
-    let again = invitations::send_pending(&db, &mailer, &health, &app.address)
+    let again = invitations::send_pending(&db, &key, &mailer, &health, &base)
         .await
         .unwrap();
     assert_eq!(again.sent, 0);
@@ -164,13 +164,12 @@ async fn invitations_are_single_use_and_reminders_skip_those_who_answered() {
     let res = post_form(&app, &link, &fields).await;
     assert_eq!(res.status(), 303);
     assert_eq!(count(&db, "responses").await, before + 1);
-    let a = invitation::Entity::find()
-        .filter(invitation::Column::Email.eq("a@example.vn"))
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(a.used_on, Some(today), "used, with the date only");
+    assert_eq!(count(&db, "spent_invitations").await, 1, "a keyed tag only");
+    assert_eq!(
+        invitation::Entity::find().all(&db).await.unwrap(),
+        stored,
+        "the invitation rows do not change when a link is used"
+    );
     let row = response::Entity::find()
         .filter(response::Column::Channel.eq("email"))
         .one(&db)
@@ -196,17 +195,27 @@ async fn invitations_are_single_use_and_reminders_skip_those_who_answered() {
         404
     );
 
-    // Reminders go only to b@, whose link is unused.
-    let reminded = invitations::remind(&db, &mailer, &health, &app.address)
+    // The reminder goes to everyone (the server does not know who answered),
+    // with the same link.
+    let reminded = invitations::remind(&db, &key, &mailer, &health, &base)
         .await
         .unwrap();
-    assert_eq!(reminded.sent, 1);
+    assert_eq!(reminded.sent, 2);
     let messages = inbox.lock().unwrap().clone();
-    assert_eq!(messages.len(), 3);
-    assert_eq!(messages[2].to, ["b@example.vn"]);
-    let reminder_link = link_in(&messages[2].data);
+    assert_eq!(messages.len(), 4);
+    let to_b = messages[2..]
+        .iter()
+        .find(|m| m.to == ["b@example.vn"])
+        .unwrap();
+    let reminder_link = link_in(&to_b.data);
     assert_eq!(app.get(&reminder_link).await.status(), 200);
-    let again = invitations::remind(&db, &mailer, &health, &app.address)
+    let to_a = messages[2..]
+        .iter()
+        .find(|m| m.to == ["a@example.vn"])
+        .unwrap();
+    assert_eq!(link_in(&to_a.data), link);
+    assert_eq!(app.get(&link).await.status(), 409, "still used");
+    let again = invitations::remind(&db, &key, &mailer, &health, &base)
         .await
         .unwrap();
     assert_eq!(again.sent, 0, "one reminder each");
@@ -226,13 +235,14 @@ async fn invitations_are_single_use_and_reminders_skip_those_who_answered() {
 async fn address_lists_of_closed_campaigns_are_deleted() {
     let app = spawn_with(|_| {}).await;
     let db = app.db.connect().await;
+    let key = key_of(&app);
     let today = Utc::now().date_naive();
     let sipas = campaigns::by_slug(&db, "sipas-demo").await.unwrap();
     let health = campaigns::by_slug(&db, "health-demo").await.unwrap();
-    invitations::upload(&db, sipas.campaign.id, "x@example.vn", today)
+    invitations::upload(&db, &key, sipas.campaign.id, "x@example.vn", today)
         .await
         .unwrap();
-    invitations::upload(&db, health.campaign.id, "y@example.vn", today)
+    invitations::upload(&db, &key, health.campaign.id, "y@example.vn", today)
         .await
         .unwrap();
     let mut closed: campaign::ActiveModel = sipas.campaign.clone().into();

@@ -156,6 +156,15 @@ async fn generated_r_script_reproduces_the_published_province_estimates() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // Provinces with merged-up communes get blended weights in the
+        // microdata (issue 13): their numbers from the files differ slightly.
+        let notes = std::fs::read_to_string(dir.path().join("notes.txt")).unwrap();
+        let blended: Vec<String> = notes
+            .lines()
+            .filter(|l| l.contains("weights blended"))
+            .filter_map(|l| l.strip_prefix("province ")?.split(':').next())
+            .map(str::to_owned)
+            .collect();
         let text = std::fs::read_to_string(dir.path().join("r_estimates.csv")).unwrap();
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let header = reader.headers().unwrap().clone();
@@ -164,11 +173,25 @@ async fn generated_r_script_reproduces_the_published_province_estimates() {
             ["locality", "index", "estimate", "se", "ci_low", "ci_high"]
         );
         let mut compared = 0;
+        let mut compared_blended = 0;
         for rec in reader.records() {
             let rec = rec.unwrap();
             let key = rec[1].to_owned();
             let a = &published[&key][&rec[0]];
             if a["suppressed"] == true {
+                continue;
+            }
+            if blended.iter().any(|p| p == &rec[0]) {
+                let r: f64 = rec[2].parse().unwrap();
+                let h = a["estimate"].as_f64().unwrap();
+                assert!(
+                    close(r, h, 0.1),
+                    "{slug} {} {key}: R {r} Hailong {h}",
+                    &rec[0]
+                );
+                if key == index {
+                    compared_blended += 1;
+                }
                 continue;
             }
             for (i, k) in ["estimate", "se", "ci_low", "ci_high"].iter().enumerate() {
@@ -184,7 +207,16 @@ async fn generated_r_script_reproduces_the_published_province_estimates() {
                 compared += 1;
             }
         }
-        assert!(compared >= 2, "{slug}: only {compared} localities compared");
+        assert!(
+            compared + compared_blended >= 2,
+            "{slug}: only {compared} localities compared"
+        );
+        if slug == "sipas-demo" {
+            assert!(
+                compared >= 2,
+                "{slug}: nothing suppressed, all compared exactly"
+            );
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Staff pages for email invitations of a campaign: upload addresses, send
-//! the links, remind those who have not used theirs, delete the list.
+//! the links, send the one reminder round (to everyone: the server does not
+//! know who answered), delete the list. No page shows whether, or how many,
+//! invitees answered: that count comes with the published results.
 //! Mounted by the staff scope, which adds login, roles and CSRF protection.
 
 use actix_web::http::header;
@@ -12,7 +14,7 @@ use crate::error::{AppError, Problem};
 use crate::i18n::{self, Arg, Lang};
 use crate::mail::Mailer;
 use crate::services::audit::{self, Actor};
-use crate::services::{campaigns, invitations};
+use crate::services::{campaigns, invitations, publication};
 use crate::state::AppState;
 use crate::templates;
 use crate::views::Chrome;
@@ -42,9 +44,20 @@ struct InvitationsPage {
     total: u64,
     sent: u64,
     reminded: u64,
-    used: u64,
     notice: Option<String>,
     smtp_configured: bool,
+    /// Without `base_url` no invitation link can be made: sending refuses.
+    base_url_configured: bool,
+    /// Invitees who answered as of the latest publication (rounded down to a
+    /// multiple of k there), never a live count.
+    published: Option<PublishedAnswered>,
+}
+
+#[derive(Serialize)]
+struct PublishedAnswered {
+    answered: i64,
+    number: i64,
+    date: String,
 }
 
 fn base_path(req: &HttpRequest) -> String {
@@ -65,6 +78,13 @@ async fn render(
     let lang = user.lang;
     let c = campaigns::by_slug(&state.db, slug).await?;
     let counts = invitations::counts(&state.db, c.campaign.id).await?;
+    let published = publication::latest(&state.db, c.campaign.id)
+        .await?
+        .map(|p| PublishedAnswered {
+            answered: p.invited_answered.unwrap_or(0),
+            number: p.number,
+            date: p.published_on.format("%Y-%m-%d").to_string(),
+        });
     let page = InvitationsPage {
         chrome: Chrome::new(lang, req.path()),
         staff: user.view(),
@@ -76,9 +96,10 @@ async fn render(
         total: counts.total,
         sent: counts.sent,
         reminded: counts.reminded,
-        used: counts.used,
         notice,
         smtp_configured: state.settings.smtp_host.is_some(),
+        base_url_configured: state.settings.public_url("/").is_some(),
+        published,
     };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -110,22 +131,31 @@ async fn act(
     let (slug, action) = path.into_inner();
     let run = async {
         let c = campaigns::by_slug(&state.db, &slug).await?;
-        let base = match &state.settings.base_url {
-            Some(b) => b.clone(),
-            None => {
-                let info = req.connection_info();
-                format!("{}://{}", info.scheme(), info.host())
-            }
+        let key = crate::secret_key::load(&state.settings)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("secret key: {e}")))?;
+        // Links come from the configured public URL only, never from the
+        // request's Host or forwarding headers.
+        let settings = state.settings.clone();
+        let link = move |token: &str| {
+            settings
+                .public_url(&format!("/i/{token}"))
+                .unwrap_or_default()
         };
-        let mailer = || {
+        let sending = || {
+            if state.settings.public_url("/").is_none() {
+                return Err(AppError::Conflict("invitations_need_base_url"));
+            }
+            if state.settings.smtp_host.is_none() {
+                return Err(AppError::Conflict("invitations_need_smtp"));
+            }
             Mailer::from_settings(&state.settings)
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("mail: {e}")))
         };
         let notice = match action.as_str() {
             "upload" => {
                 let today = chrono::Utc::now().date_naive();
-                let o =
-                    invitations::upload(&state.db, c.campaign.id, &form.addresses, today).await?;
+                let o = invitations::upload(&state.db, &key, c.campaign.id, &form.addresses, today)
+                    .await?;
                 i18n::t(
                     lang,
                     "invitations-uploaded",
@@ -137,7 +167,7 @@ async fn act(
                 )
             }
             "send" => {
-                let o = invitations::send_pending(&state.db, &mailer()?, &c, &base).await?;
+                let o = invitations::send_pending(&state.db, &key, &sending()?, &c, &link).await?;
                 i18n::t(
                     lang,
                     "invitations-sent",
@@ -148,7 +178,7 @@ async fn act(
                 )
             }
             "remind" => {
-                let o = invitations::remind(&state.db, &mailer()?, &c, &base).await?;
+                let o = invitations::remind(&state.db, &key, &sending()?, &c, &link).await?;
                 i18n::t(
                     lang,
                     "invitations-sent",
