@@ -2,6 +2,7 @@
 
 pub mod answers;
 pub mod campaign;
+pub mod instrument;
 pub mod json;
 pub mod locality;
 pub mod planning;

@@ -147,6 +147,7 @@ fn blank(code: &str, title: Text) -> Definition {
             questions: vec![scale_question("q1", Text::vi_en("Câu hỏi 1", "Question 1"))],
         }],
         indices: vec![],
+        source: None,
     }
 }
 
