@@ -107,6 +107,23 @@ mod tests {
         assert!(source.notes.iter().any(|n| n.starts_with("needs ")));
     }
 
+    /// SIPAS 2017–2020 (Decision 2640/QĐ-BNV of 10 Oct 2017, found at
+    /// https://hieuluat.vn/hanh-chinh/quyet-dinh-2640-qd-bnv-bo-noi-vu-1cc0f.html):
+    /// 22 criteria in 5 elements, kept as before; the annex was not read, so
+    /// the list is marked unverified.
+    #[test]
+    fn sipas_2640_keeps_its_22_criteria_and_names_its_decision() {
+        let def = preset("sipas-one-stop.json");
+        let index = def.index(None).expect("an index");
+        assert_eq!(index.aggregation, Aggregation::MeanOfCriteria);
+        let criteria: Vec<usize> = index.elements.iter().map(|e| e.criteria.len()).collect();
+        assert_eq!(criteria, [4, 5, 6, 3, 4]);
+        let source = def.source.as_ref().expect("a source");
+        assert_eq!(source.decision, "2640/QĐ-BNV");
+        assert_eq!(source.date.as_deref(), Some("2017-10-10"));
+        assert_eq!(source.verified.get("criteria"), Some(&false));
+    }
+
     /// Ministry of Health inpatient form (Decision 56/QĐ-BYT, 2024, "Mẫu số
     /// 1"), as transcribed from two secondary copies in public GitHub
     /// repositories (stored-index files 53298102643 and 56952012855; the first
@@ -165,7 +182,7 @@ mod tests {
         let json = serde_json::to_string(&def).expect("serialises");
         let back = Definition::parse(&json).expect("parses");
         assert_eq!(back.source, def.source);
-        let plain = preset("sipas-one-stop.json");
+        let plain = preset("health-hospital.json");
         assert!(plain.source.is_none());
         let json = serde_json::to_value(&plain).expect("serialises");
         assert!(json.get("source").is_none());

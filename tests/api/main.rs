@@ -13,6 +13,7 @@ mod estimate;
 mod health;
 mod helpers;
 mod hostile;
+mod instruments;
 mod invitations;
 mod kiosk;
 mod limits;
