@@ -3,8 +3,9 @@
 use crate::domain::questionnaire::Definition;
 
 /// The preset files: SIPAS one-stop desk, public hospital patients, public
-/// school parents, and a PAPI-style governance index.
-pub const FILES: [(&str, &str); 4] = [
+/// school parents, a PAPI-style governance index, and the Ministry of Health's
+/// inpatient and outpatient forms (transcribed with their `source`).
+pub const FILES: [(&str, &str); 6] = [
     (
         "sipas-one-stop.json",
         include_str!("../presets/sipas-one-stop.json"),
@@ -21,6 +22,14 @@ pub const FILES: [(&str, &str); 4] = [
         "papi-governance.json",
         include_str!("../presets/papi-governance.json"),
     ),
+    (
+        "moh-56-inpatient.json",
+        include_str!("../presets/moh-56-inpatient.json"),
+    ),
+    (
+        "moh-56-outpatient.json",
+        include_str!("../presets/moh-56-outpatient.json"),
+    ),
 ];
 
 /// Every preset that parses (a unit test checks that all of them do).
@@ -33,8 +42,149 @@ pub fn all() -> Vec<(&'static str, Definition)> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use crate::domain::questionnaire::{Aggregation, Definition, QuestionType};
+
     #[test]
     fn every_preset_parses() {
         assert_eq!(super::all().len(), super::FILES.len());
+    }
+
+    fn preset(name: &str) -> Definition {
+        super::all()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, d)| d)
+            .unwrap_or_else(|| panic!("preset {name} missing or invalid"))
+    }
+
+    /// Section code, question count, for the scale sections A–E, plus what
+    /// every MoH item must carry: a 1–5 scale with "not used / no opinion".
+    fn assert_moh_structure(def: &Definition, counts: [usize; 5]) {
+        let got: Vec<(String, usize)> = def
+            .sections
+            .iter()
+            .map(|s| (s.code.clone(), s.questions.len()))
+            .collect();
+        let want: Vec<(String, usize)> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .zip(counts)
+            .map(|(c, n)| (c.to_string(), n))
+            .collect();
+        assert_eq!(got[..5], want[..], "sections and item counts");
+        for s in &def.sections[..5] {
+            for (i, q) in s.questions.iter().enumerate() {
+                assert_eq!(q.code, format!("{}{}", s.code, i + 1));
+                assert_eq!(q.kind, QuestionType::Scale, "{}", q.code);
+                assert_eq!((q.min, q.max), (Some(1), Some(5)), "{}", q.code);
+                assert!(q.not_applicable, "{} lacks 'not used'", q.code);
+                let m = q
+                    .index
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{} unmapped", q.code));
+                assert_eq!(m.criterion, q.code.to_uppercase());
+                assert_eq!(m.satisfied_min, 4);
+            }
+        }
+        let index = def.index(None).expect("an index");
+        assert_eq!(index.aggregation, Aggregation::ShareSatisfied);
+        let criteria: Vec<usize> = index.elements.iter().map(|e| e.criteria.len()).collect();
+        assert_eq!(criteria, counts.to_vec());
+        let g = &def.sections[5];
+        assert_eq!(g.code, "g");
+        let g1 = &g.questions[0];
+        assert_eq!((g1.code.as_str(), g1.kind), ("g1", QuestionType::Number));
+        assert!(
+            g.questions.iter().all(|q| q.index.is_none()),
+            "G is unmapped"
+        );
+        let source = def.source.as_ref().expect("a source");
+        assert_eq!(source.decision, "56/QĐ-BYT");
+        assert!(!source.found_at.is_empty());
+        for key in ["A", "B", "C", "D", "E", "G"] {
+            assert_eq!(source.verified.get(key), Some(&false), "verified[{key}]");
+        }
+        assert!(source.notes.iter().any(|n| n.starts_with("needs ")));
+    }
+
+    /// SIPAS 2017–2020 (Decision 2640/QĐ-BNV of 10 Oct 2017, found at
+    /// https://hieuluat.vn/hanh-chinh/quyet-dinh-2640-qd-bnv-bo-noi-vu-1cc0f.html):
+    /// 22 criteria in 5 elements, kept as before; the annex was not read, so
+    /// the list is marked unverified.
+    #[test]
+    fn sipas_2640_keeps_its_22_criteria_and_names_its_decision() {
+        let def = preset("sipas-one-stop.json");
+        let index = def.index(None).expect("an index");
+        assert_eq!(index.aggregation, Aggregation::MeanOfCriteria);
+        let criteria: Vec<usize> = index.elements.iter().map(|e| e.criteria.len()).collect();
+        assert_eq!(criteria, [4, 5, 6, 3, 4]);
+        let source = def.source.as_ref().expect("a source");
+        assert_eq!(source.decision, "2640/QĐ-BNV");
+        assert_eq!(source.date.as_deref(), Some("2017-10-10"));
+        assert_eq!(source.verified.get("criteria"), Some(&false));
+    }
+
+    /// Ministry of Health inpatient form (Decision 56/QĐ-BYT, 2024, "Mẫu số
+    /// 1"), as transcribed from two secondary copies in public GitHub
+    /// repositories (stored-index files 53298102643 and 56952012855; the first
+    /// names https://hailong.chatluongbenhvien.vn/nguoi-benh-noi-tru-v2). Both
+    /// copies list A 5, B 7, C 11, D 7, E 6 = 36 items; G1 (a percentage) and
+    /// G2 (come back?) follow. Not verified against the decision's own text.
+    #[test]
+    fn moh_inpatient_has_the_36_items_of_the_ministrys_form() {
+        let def = preset("moh-56-inpatient.json");
+        assert_moh_structure(&def, [5, 7, 11, 7, 6]);
+        let items: usize = def.sections[..5].iter().map(|s| s.questions.len()).sum();
+        assert_eq!(items, 36);
+        let g: Vec<&str> = def.sections[5]
+            .questions
+            .iter()
+            .map(|q| q.code.as_str())
+            .collect();
+        assert_eq!(g, ["g1", "g2"]);
+        assert_eq!(def.sections[5].questions[1].options.len(), 6);
+        assert_eq!(
+            def.sections[3].questions[6]
+                .label
+                .0
+                .get("vi")
+                .map(String::as_str),
+            Some("Không bị nhân viên y tế gợi ý bồi dưỡng.")
+        );
+    }
+
+    /// Ministry of Health outpatient form (Decision 56/QĐ-BYT, 2024, "Mẫu số
+    /// 2"), as transcribed from three secondary copies in public GitHub
+    /// repositories (stored-index files 53298102643, 56952012855 and
+    /// 24423536838; the first names
+    /// https://hailong.chatluongbenhvien.vn/nguoi-benh-ngoai-tru-v2). All list
+    /// A 5, B 10, C 8, D 4, E 4 = 31 items; G1 follows, G2's wording was not
+    /// found. Not verified against the decision's own text.
+    #[test]
+    fn moh_outpatient_has_the_31_items_of_the_ministrys_form() {
+        let def = preset("moh-56-outpatient.json");
+        assert_moh_structure(&def, [5, 10, 8, 4, 4]);
+        let items: usize = def.sections[..5].iter().map(|s| s.questions.len()).sum();
+        assert_eq!(items, 31);
+        assert_eq!(def.sections[5].questions.len(), 1);
+        assert!(def.source.as_ref().is_some_and(|s| {
+            s.notes
+                .iter()
+                .any(|n| n.contains("G2") && n.contains("UNKNOWN"))
+        }));
+    }
+
+    /// A source survives a round trip through JSON (import and export use the
+    /// same serde form), and a definition without one still has none.
+    #[test]
+    fn a_source_is_kept_through_export_and_import() {
+        let def = preset("moh-56-inpatient.json");
+        let json = serde_json::to_string(&def).expect("serialises");
+        let back = Definition::parse(&json).expect("parses");
+        assert_eq!(back.source, def.source);
+        let plain = preset("health-hospital.json");
+        assert!(plain.source.is_none());
+        let json = serde_json::to_value(&plain).expect("serialises");
+        assert!(json.get("source").is_none());
     }
 }

@@ -300,6 +300,7 @@ fn build_definition(
         description: description.unwrap_or_default(),
         sections,
         indices,
+        source: None,
     }
 }
 

@@ -2,8 +2,9 @@
 
 pub mod answers;
 pub mod campaign;
-pub mod condition;
 pub mod cells;
+pub mod condition;
+pub mod instrument;
 pub mod json;
 pub mod locality;
 pub mod planning;

@@ -27,6 +27,9 @@ pub struct Definition {
     /// Composite indices computed from the questions' index mappings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indices: Vec<IndexDefinition>,
+    /// Official instruments: the decision and where its text was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Box<super::instrument::Source>>,
 }
 
 /// A group of questions shown together.

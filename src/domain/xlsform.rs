@@ -666,6 +666,7 @@ pub fn from_bytes(bytes: &[u8], fallback_code: &str) -> Result<Imported, XlsForm
         description: Text::default(),
         sections,
         indices: vec![],
+        source: None,
     };
     if let Err(list) = definition.check() {
         errors.extend(list);

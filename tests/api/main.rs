@@ -15,6 +15,7 @@ mod formula_injection;
 mod health;
 mod helpers;
 mod hostile;
+mod instruments;
 mod invitation_privacy;
 mod invitations;
 mod kiosk;

@@ -148,6 +148,7 @@ fn blank(code: &str, title: Text) -> Definition {
             condition: None,
         }],
         indices: vec![],
+        source: None,
     }
 }
 
