@@ -497,7 +497,7 @@ designer-op-gte = is at least
 designer-op-lte = is at most
 designer-import = Import a questionnaire
 designer-import-json = The questionnaire's JSON (as downloaded)
-designer-import-hint = An existing code gets a new draft. XLSForm files (.xlsx) are imported on the command line: hailong questionnaire import.
+designer-import-hint = An existing code gets a new draft. XLSForm files (.xlsx) are imported below, or on the command line: hailong questionnaire import.
 
 # results (session 2)
 report-email-subject = Hailong: results of "{ $campaign }"
@@ -528,3 +528,14 @@ error-report_format = Choose CSV or XLSX.
 error-report_level = That level is not valid.
 error-report_index = The campaign has no such index.
 error-report_microdata = This account may not receive the campaign's microdata.
+
+## xls: XLSForm import page
+designer-import-file = Import an XLSForm file (ODK, KoboToolbox)
+designer-import-file-label = An .xlsx, .xls, .ods or .json file
+designer-import-file-hint = Everything that cannot be kept exactly is listed with its sheet, row, name and column. An existing code gets a new draft.
+designer-import-file-missing = Choose a file to import.
+designer-import-refused = Nothing was imported: fix the problems below.
+designer-import-translation-needed = Nothing was stored: the form's texts have no Vietnamese yet. Add label::Tiếng Việt (vi) columns and import again.
+designer-import-stored = Imported as a draft.
+designer-import-open = Open the questionnaire
+designer-import-warnings = { $count } warnings from the import

@@ -482,7 +482,7 @@ designer-op-gte = lớn hơn hoặc bằng
 designer-op-lte = nhỏ hơn hoặc bằng
 designer-import = Nhập bảng hỏi
 designer-import-json = Nội dung JSON của bảng hỏi (như khi tải về)
-designer-import-hint = Mã đã có thì tạo bản nháp mới của bảng hỏi đó. Tệp XLSForm (.xlsx) nhập bằng lệnh: hailong questionnaire import.
+designer-import-hint = Mã đã có thì tạo bản nháp mới của bảng hỏi đó. Tệp XLSForm (.xlsx) nhập ở mục dưới, hoặc bằng lệnh: hailong questionnaire import.
 
 # results (session 2)
 report-email-subject = Hailong: kết quả khảo sát "{ $campaign }"
@@ -513,3 +513,14 @@ error-report_format = Hãy chọn CSV hoặc XLSX.
 error-report_level = Cấp không hợp lệ.
 error-report_index = Không có chỉ số này trong chiến dịch.
 error-report_microdata = Tài khoản này không được nhận dữ liệu vi mô của chiến dịch.
+
+## xls: XLSForm import page
+designer-import-file = Nhập tệp XLSForm (ODK, KoboToolbox)
+designer-import-file-label = Tệp .xlsx, .xls, .ods hoặc .json
+designer-import-file-hint = Mỗi điều không thể giữ nguyên được liệt kê kèm trang tính, dòng, tên và cột. Mã đã có sẽ nhận một bản nháp mới.
+designer-import-file-missing = Hãy chọn một tệp để nhập.
+designer-import-refused = Không có gì được nhập: hãy sửa các vấn đề dưới đây.
+designer-import-translation-needed = Không có gì được lưu: các văn bản của biểu mẫu chưa có tiếng Việt. Hãy thêm cột label::Tiếng Việt (vi) rồi nhập lại.
+designer-import-stored = Đã nhập thành bản nháp.
+designer-import-open = Mở bảng hỏi
+designer-import-warnings = { $count } cảnh báo khi nhập

@@ -12,8 +12,10 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Number, Value};
 
 use super::questionnaire::{
-    Condition, ConditionOp, Definition, LONG_TEXT_MAX, Question, QuestionType, SHORT_TEXT_MAX,
+    Choice, Condition, Definition, FilterOp, LONG_TEXT_MAX, Question, QuestionType, SHORT_TEXT_MAX,
+    Section,
 };
+use super::text::Text;
 use super::validation::FieldError;
 
 /// The answer "don't know".
@@ -99,39 +101,147 @@ impl Answers {
     }
 }
 
-/// Whether `cond` holds given the answers so far. A condition on a question
-/// with no substantive answer (unanswered, hidden, "don't know", "not
-/// applicable") never holds, whatever its operator.
+/// Whether `cond` holds given the answers so far. A leaf on a question with
+/// no substantive answer (unanswered, hidden, "don't know", "not
+/// applicable") is false, whatever its operator (see [`super::condition`]
+/// for the exact rule).
 pub fn condition_holds(cond: &Condition, answers: &BTreeMap<String, Answer>) -> bool {
-    let Some(answer) = answers.get(&cond.question).filter(|a| a.is_real()) else {
-        return false;
-    };
-    let value = cond.value.as_ref();
-    let equal = || match (answer, value) {
-        (Answer::Int(n), Some(Value::Number(v))) => v.as_i64() == Some(*n),
-        (Answer::Choice(s) | Answer::Text(s), Some(Value::String(v))) => s == v,
-        (Answer::Choices(list), Some(Value::String(v))) => list.contains(v),
-        (Answer::Bool(b), Some(Value::Bool(v))) => b == v,
-        _ => false,
-    };
-    let number = || match (answer, value) {
-        (Answer::Int(n), Some(Value::Number(v))) => v.as_i64().map(|v| (*n, v)),
-        _ => None,
-    };
-    match cond.op {
-        ConditionOp::Answered => true,
-        ConditionOp::Eq => equal(),
-        ConditionOp::Ne => !equal(),
-        ConditionOp::Gte => number().is_some_and(|(a, v)| a >= v),
-        ConditionOp::Lte => number().is_some_and(|(a, v)| a <= v),
-    }
+    cond.holds(&|code: &str| answers.get(code))
 }
 
-/// Whether question `q` is shown given the answers to earlier questions.
+/// Whether question `q`'s own condition holds given the answers to earlier
+/// questions (its section's condition is [`section_visible`]).
 pub fn is_visible(q: &Question, answers: &BTreeMap<String, Answer>) -> bool {
     q.condition
         .as_ref()
         .is_none_or(|c| condition_holds(c, answers))
+}
+
+/// Whether a section is shown given the answers to earlier sections.
+pub fn section_visible(s: &Section, answers: &BTreeMap<String, Answer>) -> bool {
+    s.condition
+        .as_ref()
+        .is_none_or(|c| condition_holds(c, answers))
+}
+
+/// Whether question `q` of section `s` is shown: both conditions hold.
+pub fn is_shown(s: &Section, q: &Question, answers: &BTreeMap<String, Answer>) -> bool {
+    section_visible(s, answers) && is_visible(q, answers)
+}
+
+/// Whether a shown question must be answered: `required`, or `required_if`
+/// holds. A read-only question is never asked for (its default is stored).
+pub fn is_required(q: &Question, answers: &BTreeMap<String, Answer>) -> bool {
+    !q.read_only
+        && (q.required
+            || q.required_if
+                .as_ref()
+                .is_some_and(|c| condition_holds(c, answers)))
+}
+
+/// The options a choice question offers given the earlier answers: all of
+/// them, or for a cascading list those whose filter column equals (or is
+/// selected in) the answer its filter names; none while that is unanswered.
+pub fn offered_options<'a>(q: &'a Question, answers: &BTreeMap<String, Answer>) -> Vec<&'a Choice> {
+    q.options
+        .iter()
+        .filter(|o| option_offered(q, o, answers))
+        .collect()
+}
+
+/// Whether one option of `q` is offered (see [`offered_options`]).
+pub fn option_offered(q: &Question, o: &Choice, answers: &BTreeMap<String, Answer>) -> bool {
+    let Some(filter) = &q.choice_filter else {
+        return true;
+    };
+    let Some(own) = o.filters.get(&filter.column) else {
+        return false;
+    };
+    match (answers.get(&filter.question), filter.op) {
+        (Some(Answer::Choices(list)), FilterOp::Selected) => list.contains(own),
+        (Some(Answer::Choices(list)), FilterOp::Eq) => list.len() == 1 && list[0] == *own,
+        (Some(Answer::Choice(s) | Answer::Text(s)), _) => s == own,
+        (Some(Answer::Int(n)), FilterOp::Eq) => n.to_string() == *own,
+        (Some(Answer::Bool(b)), FilterOp::Eq) => b.to_string() == *own,
+        _ => false,
+    }
+}
+
+/// Whether an answer satisfies its question's constraint (`"."` is the
+/// answer). "Don't know" and "not applicable" are not checked.
+pub fn constraint_holds(q: &Question, answer: &Answer, answers: &BTreeMap<String, Answer>) -> bool {
+    if !answer.is_real() {
+        return true;
+    }
+    q.constraint.as_ref().is_none_or(|c| {
+        c.holds(&|code: &str| {
+            if code == "." {
+                Some(answer)
+            } else {
+                answers.get(code)
+            }
+        })
+    })
+}
+
+/// Checks one present answer of a shown question: its type and bounds
+/// ([`parse_value`]), that a read-only question keeps its default, that a
+/// cascading list's options are offered, and the constraint.
+pub fn check_answer(
+    q: &Question,
+    value: &Value,
+    answers: &BTreeMap<String, Answer>,
+) -> Result<Answer, FieldError> {
+    let answer = parse_value(q, value)?;
+    let err = |code: &str| FieldError::new(path(&q.code), code);
+    if q.read_only {
+        let default = q.default.as_ref().and_then(|d| parse_value(q, d).ok());
+        if default.as_ref() != Some(&answer) {
+            return Err(err("read_only_changed"));
+        }
+        return Ok(answer);
+    }
+    let chosen: &[String] = match &answer {
+        Answer::Choice(s) => std::slice::from_ref(s),
+        Answer::Choices(list) => list,
+        _ => &[],
+    };
+    for value in chosen {
+        let offered = q
+            .options
+            .iter()
+            .find(|o| o.value == *value)
+            .is_some_and(|o| option_offered(q, o, answers));
+        if !offered {
+            return Err(err("option_not_offered").with("value", truncate(value)));
+        }
+    }
+    if !constraint_holds(q, &answer, answers) {
+        return Err(with_message(
+            err("constraint_failed"),
+            &q.constraint_message,
+        ));
+    }
+    Ok(answer)
+}
+
+/// Adds a question's own message (per language) to an error's parameters:
+/// `message.vi`, `message.en`, ….
+fn with_message(mut e: FieldError, message: &Text) -> FieldError {
+    for (lang, text) in &message.0 {
+        if !text.trim().is_empty() {
+            e = e.with(&format!("message.{lang}"), text.clone());
+        }
+    }
+    e
+}
+
+/// The default a read-only question stores when shown.
+fn read_only_default(q: &Question) -> Option<Answer> {
+    if !q.read_only {
+        return None;
+    }
+    q.default.as_ref().and_then(|d| parse_value(q, d).ok())
 }
 
 /// Parses a whole response: every visible required question must be answered.
@@ -154,22 +264,33 @@ pub fn parse_with(
         }
     }
     let mut answers = BTreeMap::new();
-    for q in def.questions() {
-        let visible = is_visible(q, &answers);
-        match raw.get(&q.code) {
-            Some(_) if !visible => {
-                errors.push(FieldError::new(path(&q.code), "answer_to_hidden_question"));
-            }
-            Some(value) => match parse_value(q, value) {
-                Ok(answer) => {
-                    answers.insert(q.code.clone(), answer);
+    for section in &def.sections {
+        let section_shown = section_visible(section, &answers);
+        for q in &section.questions {
+            let visible = section_shown && is_visible(q, &answers);
+            match raw.get(&q.code) {
+                Some(_) if !visible => {
+                    errors.push(FieldError::new(path(&q.code), "answer_to_hidden_question"));
                 }
-                Err(e) => errors.push(e),
-            },
-            None if visible && q.required && required_here(q) => {
-                errors.push(FieldError::new(path(&q.code), "answer_required"));
+                Some(value) => match check_answer(q, value, &answers) {
+                    Ok(answer) => {
+                        answers.insert(q.code.clone(), answer);
+                    }
+                    Err(e) => errors.push(e),
+                },
+                None if visible && read_only_default(q).is_some() => {
+                    if let Some(a) = read_only_default(q) {
+                        answers.insert(q.code.clone(), a);
+                    }
+                }
+                None if visible && is_required(q, &answers) && required_here(q) => {
+                    errors.push(with_message(
+                        FieldError::new(path(&q.code), "answer_required"),
+                        &q.required_message,
+                    ));
+                }
+                None => {}
             }
-            None => {}
         }
     }
     if errors.is_empty() {
@@ -179,23 +300,69 @@ pub fn parse_with(
     }
 }
 
-/// Drops answers to unknown questions and to questions hidden by their
-/// condition (e.g. after a respondent went back and changed an earlier answer).
+/// Drops answers to unknown questions, to questions hidden by their own or
+/// their section's condition, and choices a cascading list no longer offers
+/// (e.g. after a respondent went back and changed an earlier answer).
 pub fn prune_hidden(def: &Definition, raw: &mut Map<String, Value>) {
-    let mut so_far = BTreeMap::new();
+    let so_far = shown_answers(def, raw);
+    raw.retain(|k, _| so_far.keep.contains(k));
+}
+
+/// What a walk over raw answers in questionnaire order finds.
+pub struct Walk {
+    /// The valid answers of shown questions (read-only defaults included).
+    pub answers: BTreeMap<String, Answer>,
+    /// The indices of the shown sections (their condition holds).
+    pub sections: Vec<usize>,
+    /// The codes of the shown questions.
+    pub shown: HashSet<String>,
+    /// The codes whose raw answers are kept: shown, and not an option a
+    /// cascading list has stopped offering.
+    keep: HashSet<String>,
+}
+
+/// Walks the raw answers in order: which questions are shown, and which
+/// answers count for the conditions of later ones (invalid answers do not).
+pub fn shown_answers(def: &Definition, raw: &Map<String, Value>) -> Walk {
+    let mut answers = BTreeMap::new();
+    let mut shown = HashSet::new();
     let mut keep = HashSet::new();
-    for q in def.questions() {
-        if !is_visible(q, &so_far) {
-            continue;
+    let mut sections = Vec::new();
+    for (si, section) in def.sections.iter().enumerate() {
+        let section_shown = section_visible(section, &answers);
+        if section_shown {
+            sections.push(si);
         }
-        if let Some(v) = raw.get(&q.code) {
-            keep.insert(q.code.clone());
-            if let Ok(a) = parse_value(q, v) {
-                so_far.insert(q.code.clone(), a);
+        for q in &section.questions {
+            if !(section_shown && is_visible(q, &answers)) {
+                continue;
+            }
+            shown.insert(q.code.clone());
+            match raw.get(&q.code) {
+                Some(v) => match check_answer(q, v, &answers) {
+                    Ok(a) => {
+                        keep.insert(q.code.clone());
+                        answers.insert(q.code.clone(), a);
+                    }
+                    Err(e) if e.code == "option_not_offered" => {}
+                    Err(_) => {
+                        keep.insert(q.code.clone());
+                    }
+                },
+                None => {
+                    if let Some(a) = read_only_default(q) {
+                        answers.insert(q.code.clone(), a);
+                    }
+                }
             }
         }
     }
-    raw.retain(|k, _| keep.contains(k));
+    Walk {
+        answers,
+        sections,
+        shown,
+        keep,
+    }
 }
 
 fn path(code: &str) -> String {

@@ -2,6 +2,7 @@
 
 pub mod answers;
 pub mod campaign;
+pub mod condition;
 pub mod json;
 pub mod locality;
 pub mod planning;

@@ -2,11 +2,14 @@
 //! tree they feed. Stored as JSON in a questionnaire version; parsed and checked
 //! here so that code past this point can rely on it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+pub use super::condition::{
+    ChoiceFilter, Comparison, Condition, ConditionFn, ConditionOp, FilterOp,
+};
 use super::text::{Text, is_code};
 use super::validation::FieldError;
 
@@ -27,7 +30,7 @@ pub struct Definition {
 }
 
 /// A group of questions shown together.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Section {
     pub code: String,
@@ -35,10 +38,16 @@ pub struct Section {
     #[serde(default, skip_serializing_if = "Text::is_empty")]
     pub description: Text,
     pub questions: Vec<Question>,
+    /// Show the whole section only when this holds (a group's `relevant`);
+    /// a question in it needs both conditions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
 }
 
 /// The kind of answer a question takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum QuestionType {
     Scale,
@@ -46,6 +55,7 @@ pub enum QuestionType {
     MultipleChoice,
     YesNo,
     Number,
+    #[default]
     ShortText,
     LongText,
 }
@@ -65,12 +75,15 @@ impl QuestionType {
 }
 
 /// An option of a choice question.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Choice {
     /// The value an answer carries, a code such as `female`.
     pub value: String,
     pub label: Text,
+    /// Cascading lists: the choices sheet's extra columns (column -> value).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub filters: BTreeMap<String, String>,
 }
 
 /// A labelled point of a scale.
@@ -107,32 +120,8 @@ fn four() -> i64 {
     4
 }
 
-/// Show a question only when an earlier question's answer satisfies this.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Condition {
-    /// Code of an earlier question.
-    pub question: String,
-    pub op: ConditionOp,
-    /// The comparison value: a number, a string (option value) or a boolean.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<serde_json::Value>,
-}
-
-/// The comparison a condition applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConditionOp {
-    /// The question has any real answer (not "don't know"/"not applicable").
-    Answered,
-    Eq,
-    Ne,
-    Gte,
-    Lte,
-}
-
 /// One question.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Question {
     /// Stable code; answers are keyed by it.
@@ -161,8 +150,31 @@ pub struct Question {
     /// Offer "not applicable" (answer `"na"`), not counted as an answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_applicable: bool,
+    /// Show the question only when this holds (XLSForm `relevant`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<Condition>,
+    /// An answer is accepted only when this holds (usually on `"."`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<Condition>,
+    /// The message shown when the constraint fails.
+    #[serde(default, skip_serializing_if = "Text::is_empty")]
+    pub constraint_message: Text,
+    /// Required when this holds (`required: true` is the constant form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_if: Option<Condition>,
+    /// The message shown when a required answer is missing.
+    #[serde(default, skip_serializing_if = "Text::is_empty")]
+    pub required_message: Text,
+    /// Pre-filled answer (the stored answer of a read-only question).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// Shown, not editable: the answer is the default, and the server
+    /// refuses any other.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// Cascading list: the options offered depend on an earlier answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice_filter: Option<ChoiceFilter>,
     /// Scale questions: where the question sits in an index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<IndexMapping>,
@@ -280,6 +292,9 @@ impl Definition {
                 );
             }
             section.title.check(&format!("{path}.title"), &mut errors);
+            if let Some(cond) = &section.condition {
+                cond.check(&format!("{path}.condition"), &seen, None, None, &mut errors);
+            }
             if section.questions.is_empty() {
                 errors.push(FieldError::new(format!("{path}.questions"), "no_questions"));
             }
@@ -475,20 +490,108 @@ impl Question {
             ));
         }
         if let Some(cond) = &self.condition {
-            let cpath = format!("{path}.condition.question");
-            if cond.question == self.code {
-                errors.push(FieldError::new(cpath, "condition_on_itself"));
-            } else if !earlier.contains_key(cond.question.as_str()) {
-                errors.push(
-                    FieldError::new(cpath, "condition_not_earlier")
-                        .with("code", cond.question.clone()),
-                );
-            } else if cond.op != ConditionOp::Answered && cond.value.is_none() {
+            cond.check(
+                &format!("{path}.condition"),
+                earlier,
+                None,
+                Some(&self.code),
+                errors,
+            );
+        }
+        if let Some(cond) = &self.constraint {
+            cond.check(
+                &format!("{path}.constraint"),
+                earlier,
+                Some(self),
+                Some(&self.code),
+                errors,
+            );
+        }
+        if let Some(cond) = &self.required_if {
+            cond.check(
+                &format!("{path}.required_if"),
+                earlier,
+                None,
+                Some(&self.code),
+                errors,
+            );
+        }
+        self.constraint_message
+            .check_optional(&format!("{path}.constraint_message"), errors);
+        self.required_message
+            .check_optional(&format!("{path}.required_message"), errors);
+        if let Some(default) = &self.default
+            && let Err(e) = super::answers::parse_value(self, default)
+        {
+            errors.push(
+                FieldError::new(format!("{path}.default"), "invalid_default")
+                    .with("detail", e.code),
+            );
+        }
+        self.check_choice_filter(path, earlier, errors);
+    }
+
+    fn check_choice_filter(
+        &self,
+        path: &str,
+        earlier: &HashMap<&str, &Question>,
+        errors: &mut Vec<FieldError>,
+    ) {
+        for (oi, o) in self.options.iter().enumerate() {
+            if o.filters.keys().any(|k| k.trim().is_empty()) {
                 errors.push(FieldError::new(
-                    format!("{path}.condition.value"),
-                    "condition_needs_value",
+                    format!("{path}.options[{oi}].filters"),
+                    "invalid_filter_column",
                 ));
             }
+        }
+        let Some(filter) = &self.choice_filter else {
+            return;
+        };
+        let fpath = format!("{path}.choice_filter");
+        if !matches!(
+            self.kind,
+            QuestionType::SingleChoice | QuestionType::MultipleChoice
+        ) {
+            errors.push(FieldError::new(fpath, "choice_filter_needs_choices"));
+            return;
+        }
+        if !self
+            .options
+            .iter()
+            .any(|o| o.filters.contains_key(&filter.column))
+        {
+            errors.push(
+                FieldError::new(format!("{fpath}.column"), "choice_filter_unknown_column")
+                    .with("code", filter.column.clone()),
+            );
+        }
+        if filter.question == self.code {
+            errors.push(FieldError::new(
+                format!("{fpath}.question"),
+                "condition_on_itself",
+            ));
+            return;
+        }
+        match earlier.get(filter.question.as_str()) {
+            None => errors.push(
+                FieldError::new(format!("{fpath}.question"), "condition_not_earlier")
+                    .with("code", filter.question.clone()),
+            ),
+            Some(target)
+                if filter.op == FilterOp::Selected
+                    && !matches!(
+                        target.kind,
+                        QuestionType::SingleChoice | QuestionType::MultipleChoice
+                    ) =>
+            {
+                errors.push(
+                    FieldError::new(format!("{fpath}.op"), "condition_op_not_for_type")
+                        .with("op", "selected")
+                        .with("type", target.kind.as_str()),
+                )
+            }
+            Some(_) => {}
         }
     }
 

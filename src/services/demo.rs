@@ -440,7 +440,7 @@ fn synthetic_answers(def: &Definition, rng: &mut ChaCha8Rng, level: f64) -> Map<
     for (si, section) in def.sections.iter().enumerate() {
         let section_effect = [0.25, 0.2, -0.05, 0.15, 0.1, -0.45, 0.0][si % 7];
         for q in &section.questions {
-            if let Some(cond) = &q.condition {
+            if let Some(cond) = q.condition.as_ref().and_then(|c| c.as_leaf()) {
                 let shown = match (answers.get(&cond.question), &cond.value) {
                     (Some(a), Some(v)) => a == v,
                     (Some(_), None) => true,

@@ -380,7 +380,7 @@ async fn conditions_and_reverse_coding_are_edited_and_json_imports_in_the_design
         .await
         .unwrap();
     let q = def.question("e1_2").unwrap();
-    let c = q.condition.as_ref().unwrap();
+    let c = q.condition.as_ref().unwrap().as_leaf().unwrap();
     assert_eq!(
         (
             c.question.as_str(),

@@ -36,3 +36,4 @@ mod staff;
 mod staff_collect;
 mod survey;
 mod throughput;
+mod xlsform_import;

@@ -118,11 +118,35 @@ fn leaf(question: &str, op: &str, value: Option<Value>, func: Option<&str>) -> V
     Value::Object(m)
 }
 
+/// `${q} != '' and ${q} != 'x'`: answered, and differently — Hailong's
+/// `ne` (what the export writes for it).
+fn answered_and_differently(parts: &[Expr], cx: &Context) -> Option<Result<Value, String>> {
+    let [Expr::Cmp(a, CmpOp::Ne, empty), Expr::Cmp(b, CmpOp::Ne, lit)] = parts else {
+        return None;
+    };
+    if a != b
+        || !matches!(empty.as_ref(), Expr::Str(s) if s.is_empty())
+        || literal_text(lit).is_none()
+    {
+        return None;
+    }
+    if matches!(lit.as_ref(), Expr::Str(s) if s.is_empty()) {
+        return None;
+    }
+    Some(
+        cx.target(a)
+            .and_then(|(code, t)| Ok(leaf(&code, "ne", Some(typed(t, lit)?), None))),
+    )
+}
+
 /// The condition an expression means, or what in it is outside what
 /// Hailong can evaluate.
 pub fn convert(e: &Expr, cx: &Context) -> Result<Value, String> {
     match e {
         Expr::And(parts) => {
+            if let Some(ne) = answered_and_differently(parts, cx) {
+                return ne;
+            }
             Ok(json!({"all": parts.iter().map(|p| convert(p, cx)).collect::<Result<Vec<_>, _>>()?}))
         }
         Expr::Or(parts) => {
@@ -181,6 +205,11 @@ pub fn convert(e: &Expr, cx: &Context) -> Result<Value, String> {
                         };
                     }
                     let value = typed(t, lit)?;
+                    // ODK's `!=` holds for an empty answer; Hailong's `ne`
+                    // needs an answer, so `!=` is "not equal".
+                    if op == CmpOp::Ne {
+                        return Ok(json!({"not": leaf(&code, "eq", Some(value), None)}));
+                    }
                     Ok(leaf(&code, op.as_str(), Some(value), None))
                 }
                 _ => Err("a comparison of a computed value".to_owned()),
@@ -297,8 +326,14 @@ mod tests {
             conv("${a12}=1").unwrap(),
             json!({"question": "a12", "op": "eq", "value": "1"})
         );
+        // ODK's `!=` also holds when a12 is not answered: "not equal".
         assert_eq!(
             conv("${a12} != 2").unwrap(),
+            json!({"not": {"question": "a12", "op": "eq", "value": "2"}})
+        );
+        // What the export writes for Hailong's `ne` (answered, and differently).
+        assert_eq!(
+            conv("${a12} != '' and ${a12} != '2'").unwrap(),
             json!({"question": "a12", "op": "ne", "value": "2"})
         );
         assert!(conv("${a12}=7").unwrap_err().contains("not a choice"));

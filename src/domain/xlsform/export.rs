@@ -78,7 +78,8 @@ fn literal(v: &Value) -> String {
 pub fn xpath(c: &Value) -> String {
     let inner = |v: &Value| {
         let s = xpath(v);
-        if v.get("all").is_some() || v.get("any").is_some() {
+        let ne = v.get("op").and_then(Value::as_str) == Some("ne");
+        if v.get("all").is_some() || v.get("any").is_some() || ne {
             format!("({s})")
         } else {
             s
@@ -109,10 +110,11 @@ pub fn xpath(c: &Value) -> String {
         "answered" => format!("{subject} != ''"),
         "selected" => format!("selected({subject}, {value})"),
         "matches" => format!("regex({subject}, {value})"),
+        // Hailong's `ne` needs an answer; XPath's `!=` alone does not.
+        "ne" => format!("{subject} != '' and {subject} != {value}"),
         op => {
             let sign = match op {
                 "eq" => "=",
-                "ne" => "!=",
                 "gt" => ">",
                 "gte" => ">=",
                 "lt" => "<",

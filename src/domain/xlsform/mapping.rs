@@ -113,6 +113,8 @@ struct ChoiceRow {
 /// A list's choices as options here.
 struct Options {
     options: Vec<Choice>,
+    /// The choice names as written, beside `options`.
+    raw: Vec<String>,
     rows: Vec<usize>,
     extra: Vec<BTreeMap<String, String>>,
     dk: bool,
@@ -126,6 +128,7 @@ fn options_of(list: &[ChoiceRow]) -> Options {
     let mut taken = Taken::default();
     let mut out = Options {
         options: vec![],
+        raw: vec![],
         rows: vec![],
         extra: vec![],
         dk: false,
@@ -153,6 +156,7 @@ fn options_of(list: &[ChoiceRow]) -> Options {
         }
         out.names.insert(c.name.clone(), code.clone());
         out.options.push(Choice {
+            filters: Default::default(),
             value: code,
             label: if c.label.is_empty() {
                 let mut t = Text::default();
@@ -163,6 +167,7 @@ fn options_of(list: &[ChoiceRow]) -> Options {
             },
         });
         out.rows.push(c.row);
+        out.raw.push(c.name.clone());
         out.extra.push(c.extra.clone());
     }
     out
@@ -400,6 +405,7 @@ impl<'b> Mapper<'b> {
                                 },
                                 description: self.langs.texts(survey, row, "hint"),
                                 questions: vec![],
+                                condition: None,
                             },
                             row: line,
                             name: name.clone(),
@@ -458,6 +464,7 @@ impl<'b> Mapper<'b> {
                             title: title.clone(),
                             description: Text::default(),
                             questions: vec![],
+                            condition: None,
                         },
                         row: line,
                         name: String::new(),
@@ -586,7 +593,13 @@ impl<'b> Mapper<'b> {
             }
             _ => {}
         }
-        let base = names::clean(name, &format!("q{line}"));
+        // A name with spaces is refused by pyxform too: left as it is, so
+        // that the problem names it; others (`_uuid`, accents) are cleaned.
+        let base = if name.contains(char::is_whitespace) {
+            name.to_owned()
+        } else {
+            names::clean(name, &format!("q{line}"))
+        };
         let code = self.question_codes.unique(&base);
         if code != name {
             let why = if self.question_codes.contains(&base) && code != base {
@@ -638,6 +651,7 @@ impl<'b> Mapper<'b> {
             not_applicable: false,
             condition: None,
             index: None,
+            ..Default::default()
         };
         let mut b_extras: Vec<(String, Value, &'static str)> = vec![];
         let mut option_rows = vec![];
@@ -661,24 +675,11 @@ impl<'b> Mapper<'b> {
                     );
                     return vec![];
                 };
-                if !opts.renamed.is_empty() && self.warned_lists.insert(list.clone()) {
-                    let first_row = opts.rows.first().copied().unwrap_or(0);
-                    self.warn(
-                        "choices",
-                        first_row,
-                        list,
-                        "name",
-                        format!(
-                            "choice names that are not codes are shown as written and stored as {}",
-                            opts.renamed.join(", ")
-                        ),
-                    );
-                }
                 q.dont_know = opts.dk;
                 q.not_applicable = opts.na;
                 choices = opts.names.clone();
                 let numbers: Option<Vec<i64>> =
-                    opts.options.iter().map(|c| c.value.parse().ok()).collect();
+                    opts.raw.iter().map(|n| n.trim().parse().ok()).collect();
                 let contiguous = numbers.as_ref().is_some_and(|n| {
                     let mut s = n.clone();
                     s.sort_unstable();
@@ -717,6 +718,19 @@ impl<'b> Mapper<'b> {
                     } else {
                         QuestionType::SingleChoice
                     };
+                    if !opts.renamed.is_empty() && self.warned_lists.insert(list.clone()) {
+                        let first_row = opts.rows.first().copied().unwrap_or(0);
+                        self.warn(
+                            "choices",
+                            first_row,
+                            list,
+                            "name",
+                            format!(
+                                "choice names that are not codes are shown as written and stored as {}",
+                                opts.renamed.join(", ")
+                            ),
+                        );
+                    }
                     q.options = opts.options.clone();
                     option_rows = opts.rows.clone();
                     if *or_other && !opts.names.contains_key("other") {
@@ -728,6 +742,7 @@ impl<'b> Mapper<'b> {
                         q.options.push(Choice {
                             value: other.clone(),
                             label: Text::vi_en("Khác", "Other"),
+                            filters: Default::default(),
                         });
                         choices.insert("other".to_owned(), other);
                     }
@@ -1069,6 +1084,7 @@ impl<'b> Mapper<'b> {
                     not_applicable: false,
                     condition: None,
                     index: None,
+                    ..Default::default()
                 },
                 row: line,
                 name: format!("{name}_other"),

@@ -7,8 +7,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::domain::questionnaire::{
-    Aggregation, Choice, Condition, ConditionOp, Definition, IndexCriterion, IndexDefinition,
-    IndexElement, IndexMapping, Question, QuestionType, ScalePoint, Section,
+    Aggregation, Choice, ChoiceFilter, Comparison, Condition, ConditionFn, ConditionOp, Definition,
+    FilterOp, IndexCriterion, IndexDefinition, IndexElement, IndexMapping, Question, QuestionType,
+    ScalePoint, Section,
 };
 use crate::domain::text::Text;
 use crate::domain::validation::FieldError;
@@ -72,7 +73,8 @@ impl Modify for Security {
     ),
     components(schemas(
         ProblemDoc, FieldError, Text, Definition, Section, Question, QuestionType, Choice,
-        ScalePoint, Condition, ConditionOp, IndexMapping, IndexDefinition, IndexElement,
+        ScalePoint, Condition, Comparison, ConditionOp, ConditionFn, ChoiceFilter, FilterOp,
+        IndexMapping, IndexDefinition, IndexElement,
         IndexCriterion, Aggregation, Summary, VersionInfo, CampaignJson, LocalityJson,
         QuestionnaireJson, SectionJson, QuestionJson, crate::views::results::ResultJson
     )),

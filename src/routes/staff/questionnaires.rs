@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::auth::extract::{StaffForm, StaffUser};
 use crate::auth::{Access, Area};
 use crate::domain::questionnaire::{
-    Choice, Condition, ConditionOp, Definition, IndexMapping, Question, QuestionType, ScalePoint,
-    Section,
+    Choice, Comparison, Condition, ConditionOp, Definition, IndexMapping, Question, QuestionType,
+    ScalePoint, Section,
 };
 use crate::domain::text::Text;
 use crate::error::{AppError, Problem, field_message};
@@ -39,6 +39,10 @@ struct ListPage {
     presets: Vec<PresetOption>,
     can_write: bool,
     errors: Vec<String>,
+    /// An imported XLSForm's warnings (sheet, row, name, column: what happened).
+    warnings: Vec<String>,
+    /// The questionnaire an XLSForm was just imported into.
+    imported: Option<i64>,
 }
 
 fn presets_for(lang: Lang) -> Vec<PresetOption> {
@@ -54,7 +58,7 @@ fn presets_for(lang: Lang) -> Vec<PresetOption> {
 #[get("/questionnaires")]
 pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, Problem> {
     user.require(Area::Questionnaires, Access::Read)?;
-    list_page(&state, &user, vec![]).await
+    list_page(&state, &user, vec![], vec![], None).await
 }
 
 /// The list of questionnaires, with the problems of a refused create or
@@ -63,6 +67,8 @@ async fn list_page(
     state: &AppState,
     user: &StaffUser,
     errors: Vec<String>,
+    warnings: Vec<String>,
+    imported: Option<i64>,
 ) -> Result<HttpResponse, Problem> {
     let lang = user.lang;
     let list = questionnaires::list(&state.db)
@@ -74,6 +80,8 @@ async fn list_page(
         presets: presets_for(lang),
         can_write: user.role.can(Area::Questionnaires, Access::Write),
         errors,
+        warnings,
+        imported,
     };
     let mut res = render(
         user,
@@ -117,7 +125,134 @@ pub async fn import(
         Ok(id) => Ok(see_other(&format!("/staff/questionnaires/{id}?done=saved"))),
         Err(e) => {
             let errors = problems(lang, e)?;
-            list_page(&state, &user, errors).await
+            list_page(&state, &user, errors, vec![], None).await
+        }
+    }
+}
+
+/// Largest XLSForm upload: real forms are a few hundred kilobytes.
+const XLSFORM_LIMIT: usize = 10 * 1024 * 1024;
+
+/// The parts of a `multipart/form-data` body: (field name, file name, bytes).
+fn multipart_parts<'a>(body: &'a [u8], boundary: &str) -> Vec<(String, Option<String>, &'a [u8])> {
+    let find = |hay: &[u8], needle: &[u8], from: usize| -> Option<usize> {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    };
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let Some(mut at) = find(body, delimiter.as_bytes(), 0) else {
+        return parts;
+    };
+    let next_delimiter = format!("\r\n--{boundary}");
+    loop {
+        let start = at + delimiter.len();
+        if body.get(start..start + 2) == Some(b"--") {
+            break;
+        }
+        let Some(head_end) = find(body, b"\r\n\r\n", start) else {
+            break;
+        };
+        let Some(end) = find(body, next_delimiter.as_bytes(), head_end + 4) else {
+            break;
+        };
+        let head = String::from_utf8_lossy(&body[start..head_end]);
+        let param = |key: &str| -> Option<String> {
+            let pattern = format!("{key}=\"");
+            let i = head.find(&pattern)? + pattern.len();
+            let j = head[i..].find('"')? + i;
+            Some(head[i..j].to_owned())
+        };
+        if let Some(name) = param(" name") {
+            parts.push((name, param("filename"), &body[head_end + 4..end]));
+        }
+        at = end + 2;
+    }
+    parts
+}
+
+/// Imports an uploaded XLSForm (or Hailong JSON file) as a draft and shows
+/// every warning with its sheet, row, XLSForm name and column; a refusal
+/// shows the problems and the warnings, and stores nothing.
+#[post("/questionnaires/import-file")]
+pub async fn import_file(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    user: StaffUser,
+    payload: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    use crate::services::questionnaire_io::{self, Parsed};
+    let lang = user.lang;
+    user.require(Area::Questionnaires, Access::Write)?;
+    let body = crate::routes::api::responses::read_limited(&req, payload, XLSFORM_LIMIT)
+        .await
+        .map_err(|e| e.page(lang))?;
+    let boundary = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(';')
+                .find_map(|p| p.trim().strip_prefix("boundary="))
+        })
+        .map(|b| b.trim_matches('"').to_owned())
+        .unwrap_or_default();
+    let parts = multipart_parts(&body, &boundary);
+    let csrf = parts
+        .iter()
+        .find(|(n, _, _)| n == "csrf_token")
+        .map(|(_, _, v)| *v)
+        .unwrap_or_default();
+    if !crate::auth::extract::constant_time_eq(csrf, user.csrf_token.as_bytes()) {
+        return Err(AppError::Forbidden.page(lang));
+    }
+    let Some((_, file_name, bytes)) = parts
+        .iter()
+        .find(|(n, f, v)| n == "file" && f.is_some() && !v.is_empty())
+    else {
+        let errors = vec![i18n::t(lang, "designer-import-file-missing", &[])];
+        return list_page(&state, &user, errors, vec![], None).await;
+    };
+    let file_name = file_name.clone().unwrap_or_default();
+    let (definition, warnings) = match questionnaire_io::parse_file(&file_name, bytes) {
+        Parsed::Ok {
+            definition,
+            warnings,
+        } => (definition, warnings),
+        Parsed::Problems { problems, warnings } => {
+            let mut errors = vec![i18n::t(lang, "designer-import-refused", &[])];
+            errors.extend(problems.iter().map(|p| {
+                if p.field.is_empty() {
+                    field_message(lang, p)
+                } else {
+                    format!("{}: {}", p.field, field_message(lang, p))
+                }
+            }));
+            let warnings = warnings.iter().map(|w| w.to_string()).collect();
+            return list_page(&state, &user, errors, warnings, None).await;
+        }
+        Parsed::NotAQuestionnaire(why) => {
+            return list_page(&state, &user, vec![why], vec![], None).await;
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let warnings: Vec<String> = warnings
+        .iter()
+        .map(|w| w.to_string())
+        .filter(|w| seen.insert(w.clone()))
+        .collect();
+    if questionnaire_io::needs_translation(&definition) {
+        let errors = vec![i18n::t(lang, "designer-import-translation-needed", &[])];
+        return list_page(&state, &user, errors, warnings, None).await;
+    }
+    match questionnaire_io::store(&state.db, &Actor::staff(user.id, &user.email), &definition).await
+    {
+        Ok((id, _)) => list_page(&state, &user, vec![], warnings, Some(id)).await,
+        Err(e) => {
+            let errors = problems(lang, e)?;
+            list_page(&state, &user, errors, warnings, None).await
         }
     }
 }
@@ -145,6 +280,7 @@ fn blank(code: &str, title: Text) -> Definition {
             title: Text::vi_en("Phần 1", "Part 1"),
             description: Text::default(),
             questions: vec![scale_question("q1", Text::vi_en("Câu hỏi 1", "Question 1"))],
+            condition: None,
         }],
         indices: vec![],
     }
@@ -180,6 +316,7 @@ fn scale_question(code: &str, label: Text) -> Question {
         not_applicable: false,
         condition: None,
         index: None,
+        ..Default::default()
     }
 }
 
@@ -221,7 +358,7 @@ pub async fn create(
         Ok(created) => Ok(see_other(&format!("/staff/questionnaires/{}", created.id))),
         Err(e) => {
             let errors = problems(lang, e)?;
-            list_page(&state, &user, errors).await
+            list_page(&state, &user, errors, vec![], None).await
         }
     }
 }
@@ -314,14 +451,10 @@ fn views(def: &Definition) -> Vec<SectionView> {
                     min: q.min,
                     max: q.max,
                     options: options_text(q),
-                    condition: q.condition.as_ref().map(|c| {
-                        format!(
-                            "{} {:?} {}",
-                            c.question,
-                            c.op,
-                            c.value.as_ref().map(|v| v.to_string()).unwrap_or_default()
-                        )
-                    }),
+                    condition: q
+                        .condition
+                        .as_ref()
+                        .map(|c| serde_json::to_string(c).unwrap_or_default()),
                     element: q
                         .index
                         .as_ref()
@@ -334,15 +467,11 @@ fn views(def: &Definition) -> Vec<SectionView> {
                         .unwrap_or_default(),
                     satisfied_min: q.index.as_ref().map(|m| m.satisfied_min),
                     reverse: q.index.as_ref().is_some_and(|m| m.reverse),
-                    cond_question: q
-                        .condition
-                        .as_ref()
+                    cond_question: editable_leaf(q)
                         .map(|c| c.question.clone())
                         .unwrap_or_default(),
-                    cond_op: q.condition.as_ref().map_or("answered", |c| op_name(c.op)),
-                    cond_value: q
-                        .condition
-                        .as_ref()
+                    cond_op: editable_leaf(q).map_or("answered", |c| op_name(c.op)),
+                    cond_value: editable_leaf(q)
                         .and_then(|c| c.value.as_ref())
                         .map(|v| match v {
                             serde_json::Value::String(s) => s.clone(),
@@ -476,6 +605,7 @@ fn parse_options(text: &str) -> Vec<Choice> {
             Choice {
                 value,
                 label: Text::vi_en(vi, en),
+                filters: Default::default(),
             }
         })
         .collect()
@@ -489,13 +619,31 @@ fn missing(what: &str) -> AppError {
 }
 
 fn op_name(op: ConditionOp) -> &'static str {
-    match op {
-        ConditionOp::Answered => "answered",
-        ConditionOp::Eq => "eq",
-        ConditionOp::Ne => "ne",
-        ConditionOp::Gte => "gte",
-        ConditionOp::Lte => "lte",
-    }
+    op.as_str()
+}
+
+/// The operators the designer's simple condition form edits.
+const EDITABLE_OPS: [ConditionOp; 5] = [
+    ConditionOp::Answered,
+    ConditionOp::Eq,
+    ConditionOp::Ne,
+    ConditionOp::Gte,
+    ConditionOp::Lte,
+];
+
+/// The question's condition when the simple form can edit it: a single leaf
+/// without a function and with one of the form's operators.
+fn editable_leaf(q: &Question) -> Option<&Comparison> {
+    q.condition
+        .as_ref()
+        .and_then(Condition::as_leaf)
+        .filter(|c| c.func.is_none() && EDITABLE_OPS.contains(&c.op))
+}
+
+/// True when the question has a condition the simple form cannot show
+/// (a tree, a function, another operator): saving keeps it unchanged.
+fn has_compound_condition(q: &Question) -> bool {
+    q.condition.is_some() && editable_leaf(q).is_none()
 }
 
 /// The condition of the edit form: none without a question; the value is a
@@ -523,11 +671,7 @@ fn condition_of(form: &HashMap<String, String>) -> Result<Option<Condition>, App
     } else {
         Some(serde_json::Value::from(raw))
     };
-    Ok(Some(Condition {
-        question: question.to_owned(),
-        op,
-        value,
-    }))
+    Ok(Some(Condition::leaf(question, op, value)))
 }
 
 /// A new question from the form: its code (from `code_field`), type, texts
@@ -571,6 +715,7 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                 title: text_pair(form, "title"),
                 description: Text::default(),
                 questions: vec![first],
+                condition: None,
             });
         }
         "edit_section" | "move_section" | "delete_section" => {
@@ -632,7 +777,9 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                         help
                     };
                     q.required = form.contains_key("required");
-                    q.condition = condition_of(form)?;
+                    if !has_compound_condition(q) {
+                        q.condition = condition_of(form)?;
+                    }
                     q.dont_know = form.contains_key("dont_know");
                     q.not_applicable = form.contains_key("not_applicable");
                     if matches!(q.kind, QuestionType::Number) {
@@ -643,7 +790,14 @@ fn apply(def: &mut Definition, form: &HashMap<String, String>) -> Result<(), App
                         q.kind,
                         QuestionType::SingleChoice | QuestionType::MultipleChoice
                     ) {
-                        q.options = parse_options(field(form, "options"));
+                        let mut options = parse_options(field(form, "options"));
+                        // Cascading-list columns are not edited here: keep them.
+                        for o in &mut options {
+                            if let Some(old) = q.options.iter().find(|p| p.value == o.value) {
+                                o.filters = old.filters.clone();
+                            }
+                        }
+                        q.options = options;
                     }
                     if q.kind == QuestionType::Scale {
                         let element = field(form, "element");
