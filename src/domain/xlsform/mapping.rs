@@ -994,7 +994,12 @@ impl<'b> Mapper<'b> {
         if let Some((cf, col)) = cols.field(row, "choice_filter") {
             match conditions::choice_filter(cf, &self.scope) {
                 Ok((column, question, op)) => {
-                    if let Some((_, opts)) = &filter_list {
+                    let has_column = filter_list.as_ref().is_some_and(|(_, opts)| {
+                        opts.extra.iter().any(|e| e.contains_key(&column))
+                    });
+                    if filter_list.is_some() && !has_column {
+                        self.warn("survey", line, name, col, format!("\"{cf}\": the choices sheet has no column {column} for this list: every choice is offered"));
+                    } else if let Some((_, opts)) = &filter_list {
                         // The filter values are the parent's choice names: use its codes.
                         let parent = self
                             .scope

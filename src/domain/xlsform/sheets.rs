@@ -90,7 +90,10 @@ fn read_book_unguarded(bytes: &[u8]) -> Result<Book, XlsFormError> {
             .find(|n| n.trim().eq_ignore_ascii_case(wanted))
             .cloned()
     };
+    // pyxform takes a lone sheet as the survey, whatever its name.
+    let lone = (names.len() == 1).then(|| names[0].clone());
     let survey_name = find("survey")
+        .or(lone)
         .ok_or_else(|| XlsFormError::NotXlsForm("there is no \"survey\" sheet".to_owned()))?;
     let survey = read_named_sheet(&mut book, &survey_name)?;
     // A damaged optional sheet is treated as absent, as before; one that

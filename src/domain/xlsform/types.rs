@@ -184,6 +184,9 @@ pub fn classify(cell: &str) -> RowType {
                 or_other,
             };
         }
+        if head == "osm" {
+            return RowType::Unsupported(joined);
+        }
         if head == "rank" {
             return RowType::Rank(list);
         }
@@ -300,6 +303,7 @@ mod tests {
         assert!(matches!(classify("gps"), RowType::Unsupported(_)));
         assert!(matches!(classify("photo"), RowType::Unsupported(_)));
         assert!(matches!(classify("osm"), RowType::Unsupported(_)));
+        assert!(matches!(classify("osm road_tags"), RowType::Unsupported(_)));
         assert_eq!(classify("trigger"), RowType::Acknowledge);
         assert!(matches!(classify("calculate"), RowType::Calculate(_)));
         assert_eq!(classify("hologram"), RowType::Unknown("hologram".into()));
