@@ -37,11 +37,16 @@ pub struct Context<'a> {
     pub scope: &'a Scope,
     /// The question being checked (a constraint's `.`).
     pub this: Option<&'a Target>,
+    /// Its XLSForm name: `${name}` in its own constraint is `.`.
+    pub this_name: Option<&'a str>,
 }
 
 impl Context<'_> {
     fn target(&self, e: &Expr) -> Result<(String, &Target), String> {
         match e {
+            Expr::Ref(name) if self.this_name == Some(name.as_str()) && self.this.is_some() => {
+                self.target(&Expr::Dot)
+            }
             Expr::Ref(name) => match self.scope.targets.get(name) {
                 Some(t) => Ok((t.code.clone(), t)),
                 None => Err(match self.scope.not_asked.get(name) {
@@ -316,6 +321,7 @@ mod tests {
             &Context {
                 scope: &s,
                 this: None,
+                this_name: None,
             },
         )
     }
@@ -383,10 +389,15 @@ mod tests {
         let cx = Context {
             scope: &s,
             this: Some(&this),
+            this_name: Some("age"),
         };
         assert_eq!(
             convert(&parse("regex(., '^[0-9]+$')").unwrap(), &cx).unwrap(),
             json!({"question": ".", "op": "matches", "value": "^[0-9]+$"})
+        );
+        assert_eq!(
+            convert(&parse("${age} < 120").unwrap(), &cx).unwrap(),
+            json!({"question": ".", "op": "lt", "value": 120})
         );
         assert_eq!(
             convert(&parse("string-length(.) <= 10").unwrap(), &cx).unwrap(),

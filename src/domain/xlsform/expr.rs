@@ -107,7 +107,8 @@ fn tokens(s: &str) -> Result<Vec<Tok>, String> {
             }
             '\'' | '"' | '‘' | '’' | '“' | '”' => {
                 let closers: &[char] = match c {
-                    '\'' => &['\''],
+                    // Word processors turn a closing ' into ’.
+                    '\'' => &['\'', '’'],
                     '"' => &['"'],
                     _ => &['’', '‘', '”', '“'],
                 };
@@ -429,6 +430,13 @@ mod tests {
         assert!(parse("${a} + 1 > 2").unwrap_err().contains('+'));
         assert!(parse("today() > ${d}").unwrap_err().contains("today()"));
         assert!(parse("${a} = 'x").unwrap_err().contains("quote"));
+        assert_eq!(
+            parse("${a}=’x’ or ${a}='y’").unwrap(),
+            Expr::Or(vec![
+                Expr::Cmp(r("a"), CmpOp::Eq, Box::new(Expr::Str("x".into()))),
+                Expr::Cmp(r("a"), CmpOp::Eq, Box::new(Expr::Str("y".into()))),
+            ])
+        );
         assert!(parse("${a} =").is_err());
         assert!(parse("(${a} = 1").is_err());
         assert!(parse("${a} = 1 ${b}").is_err());

@@ -342,6 +342,7 @@ impl<'b> Mapper<'b> {
                 &Context {
                     scope: &self.scope,
                     this,
+                    this_name: this.map(|_| name),
                 },
             )
         });
