@@ -560,3 +560,86 @@ async fn a_stored_questionnaire_exports_as_an_xlsform_that_imports_back() {
     ]);
     assert!(!out.status.success());
 }
+
+/// A `multipart/form-data` body with the CSRF token and one file.
+fn multipart(csrf: &str, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----hailongtestboundary7MA4YWxk";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn the_designer_imports_an_xlsform_file_and_lists_its_warnings() {
+    use crate::staff::{add_user, login, page_csrf};
+    let app = spawn_app().await;
+    add_user(&app, "designer@example.vn", "designer").await;
+    let c = login(&app, "designer@example.vn").await;
+    let csrf = page_csrf(&app, &c, "/staff/questionnaires").await;
+    let survey: &[&[&str]] = &[
+        &["type", "name", VI],
+        &["start", "start", ""],
+        &["text", "ten", "Tên?"],
+        &["text", "chao", "Chào ${ten}"],
+    ];
+    let post = |csrf: String, bytes: Vec<u8>| {
+        let (kind, body) = multipart(&csrf, "khao sat.xlsx", &bytes);
+        c.post(app.url("/staff/questionnaires/import-file"))
+            .header("content-type", kind)
+            .body(body)
+            .send()
+    };
+    let res = post(csrf.clone(), book(&[("survey", survey)]))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("survey row 2 (start), column type:"),
+        "{html}"
+    );
+    assert!(
+        html.contains("survey row 4 (chao), column label:"),
+        "{html}"
+    );
+    let db = app.db.connect().await;
+    assert_eq!(count(&db, "questionnaires").await, 1);
+
+    // A refusal lists the problems and the warnings, and stores nothing.
+    let broken: &[&[&str]] = &[
+        &["type", "name", VI],
+        &["start", "start", ""],
+        &["hologram", "h", "H"],
+    ];
+    let res = post(csrf.clone(), book(&[("survey", broken)]))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("survey row 3 (h)") && html.contains("hologram"),
+        "{html}"
+    );
+    assert!(html.contains("survey row 2 (start)"), "{html}");
+    assert_eq!(count(&db, "questionnaires").await, 1);
+
+    // Without the session's CSRF token: refused.
+    let res = post("forged".to_owned(), book(&[("survey", survey)]))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(count(&db, "questionnaires").await, 1);
+}
