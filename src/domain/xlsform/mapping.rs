@@ -1173,6 +1173,15 @@ impl<'b> Mapper<'b> {
             });
             out_sections.push(section);
         }
+        if out_sections.is_empty() && !self.book.survey.rows.is_empty() {
+            self.warn(
+                "survey",
+                0,
+                "",
+                "",
+                "no row of this form can be asked here (each is left out above): there is nothing to import".to_owned(),
+            );
+        }
         let extras = self.settings_extras();
         let mut definition = Definition {
             code,
