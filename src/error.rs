@@ -107,6 +107,15 @@ impl AppError {
 
 /// The translated message of a field error.
 pub fn field_message(lang: Lang, e: &FieldError) -> String {
+    // A questionnaire's own message for a question (`constraint_message`,
+    // `required_message`), carried as `message.<lang>` parameters.
+    if let Some(own) = e
+        .params
+        .get(&format!("message.{}", lang.code()))
+        .or_else(|| e.params.get("message.vi"))
+    {
+        return own.clone();
+    }
     let args: Vec<(&str, Arg)> = e
         .params
         .iter()

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use hailong::domain::answers::{self, from_form, is_visible, parse_value, to_form};
+use hailong::domain::answers::{self, from_form, parse_value, to_form};
 use hailong::domain::questionnaire::{
     Aggregation, Choice, Condition, ConditionOp, Definition, IndexCriterion, IndexDefinition,
     IndexElement, IndexMapping, Question, QuestionType, ScalePoint, Section,
@@ -239,16 +239,44 @@ fn build_definition(
             {
                 let on = at.get(&earlier);
                 q.condition = condition_on(on, pick, xlsform);
+                // Hailong JSON: now and then a compound condition over two
+                // earlier questions, all/any/not nested.
+                if !xlsform && pick % 3 == 0 && earlier.len() >= 2 {
+                    let other = &earlier[usize::from(pick) % (earlier.len() - 1)];
+                    if let (Some(a), Some(b)) =
+                        (q.condition.clone(), condition_on(other, pick / 3, xlsform))
+                    {
+                        let b = if pick % 2 == 0 {
+                            Condition::Not { not: Box::new(b) }
+                        } else {
+                            b
+                        };
+                        q.condition = Some(if pick % 4 == 0 {
+                            Condition::All {
+                                all: vec![a, Condition::Any { any: vec![b] }],
+                            }
+                        } else {
+                            Condition::Any { any: vec![a, b] }
+                        });
+                    }
+                }
             }
             earlier.push(q.clone());
             questions.push(q);
         }
+        // Hailong JSON: every other later section gated on an earlier answer.
+        let condition = match earlier.first() {
+            Some(first) if !xlsform && si % 2 == 1 && first.code != questions[0].code => {
+                condition_on(first, si as u8, xlsform)
+            }
+            _ => None,
+        };
         sections.push(Section {
             code: format!("sec{si}"),
             title,
             description: Text::default(),
             questions,
-            condition: None,
+            condition,
         });
     }
     let indices = if criteria.is_empty() {
@@ -312,11 +340,15 @@ fn condition_on(on: &Question, pick: u8, xlsform: bool) -> Option<Condition> {
 fn valid_answers(def: &Definition, seeds: &[u64], texts: &[String]) -> Map<String, Value> {
     let mut raw = Map::new();
     let mut so_far = BTreeMap::new();
-    for (i, q) in def.questions().enumerate() {
+    let in_order = def
+        .sections
+        .iter()
+        .flat_map(|s| s.questions.iter().map(move |q| (s, q)));
+    for (i, (section, q)) in in_order.enumerate() {
         let seed = seeds[i % seeds.len()]
             .wrapping_mul(31)
             .wrapping_add(i as u64);
-        if !is_visible(q, &so_far) || (!q.required && seed.is_multiple_of(3)) {
+        if !answers::is_shown(section, q, &so_far) || (!q.required && seed.is_multiple_of(3)) {
             continue;
         }
         let value = if q.dont_know && seed % 7 == 1 {
@@ -804,6 +836,38 @@ proptest! {
         prop_assert_eq!(&submission.answers, &raw);
         let stored: Value = serde_json::from_str(&parsed.to_json_string()).unwrap();
         prop_assert_eq!(stored, Value::Object(raw));
+    }
+
+    /// An answer to a question hidden by its own or its section's condition
+    /// is refused, and once pruned (as the phone flow does) never stored.
+    #[test]
+    fn hidden_questions_never_reach_storage(
+        def in definition(false),
+        seeds in prop::collection::vec(any::<u64>(), 1..16),
+    ) {
+        let raw = valid_answers(&def, &seeds, &["ok".to_owned()]);
+        let walk = answers::shown_answers(&def, &raw);
+        let Some(hidden) = def.questions().find(|q| !walk.shown.contains(&q.code)) else {
+            return Ok(());
+        };
+        let mut with_hidden = raw.clone();
+        let value = match hidden.kind {
+            QuestionType::Scale | QuestionType::Number => json!(hidden.min.unwrap_or(0)),
+            QuestionType::SingleChoice => json!(hidden.options[0].value),
+            QuestionType::MultipleChoice => json!([hidden.options[0].value]),
+            QuestionType::YesNo => json!(true),
+            QuestionType::ShortText | QuestionType::LongText => json!("x"),
+        };
+        with_hidden.insert(hidden.code.clone(), value);
+        let errors = answers::parse(&def, &with_hidden).unwrap_err();
+        let expected = (format!("answers.{}", hidden.code), "answer_to_hidden_question".to_owned());
+        prop_assert!(names(&errors).contains(&expected), "{:?}", errors);
+        answers::prune_hidden(&def, &mut with_hidden);
+        prop_assert_eq!(&with_hidden, &raw);
+        let stored = answers::parse(&def, &with_hidden).unwrap();
+        for code in stored.0.keys() {
+            prop_assert!(walk.shown.contains(code), "{} stored but hidden", code);
+        }
     }
 
     /// One answer spoiled: the error names that answer.

@@ -539,3 +539,40 @@ designer-import-translation-needed = Nothing was stored: the form's texts have n
 designer-import-stored = Imported as a draft.
 designer-import-open = Open the questionnaire
 designer-import-warnings = { $count } warnings from the import
+
+## cond: the condition language (conditions, constraints, cascading lists)
+error-condition_dot_outside_constraint = Only a question's constraint may use "." (the answer being checked).
+error-condition_op_not_for_type = The comparison { $op } does not apply to a { $type } question.
+error-condition_value_type = The value to compare with must be { $expected ->
+    [number] a number
+    [boolean] true or false
+   *[text] a text
+}.
+error-condition_invalid_regex = Invalid regular expression: { $detail }
+error-condition_fn_not_for_type = The function { $fn } does not apply to a { $type } question.
+error-condition_empty = A group of conditions (all/any) needs at least one condition.
+error-invalid_default = The default is not a valid answer to this question ({ $detail }).
+error-invalid_filter_column = An option's filter column needs a name.
+error-choice_filter_needs_choices = Only a choice question can filter its options.
+error-choice_filter_unknown_column = No option has the filter column { $code }.
+error-read_only_changed = This question is read-only; its answer cannot be changed.
+error-option_not_offered = "{ $value }" is not among the options offered for the earlier answer.
+error-constraint_failed = The answer does not meet the question's rule.
+error-invalid_answer = The answer is not valid.
+cond-and = and
+cond-or = or
+cond-not = not
+cond-answered = answered
+cond-selected = selected
+cond-matches = matches
+cond-count = number chosen in
+cond-length = length of
+cond-this-answer = this answer
+designer-shown-when = Shown when: { $condition }
+designer-section-shown-when = This section is shown when: { $condition }
+designer-constraint = Rule: { $condition }
+designer-required-when = Required when: { $condition }
+designer-choice-filter = Options filtered by column { $column } = question { $question }
+designer-read-only = Read-only (default: { $value })
+designer-default = Default: { $value }
+designer-condition-kept = This compound condition is kept unchanged when saving; edit it in the JSON.

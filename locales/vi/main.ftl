@@ -524,3 +524,40 @@ designer-import-translation-needed = Không có gì được lưu: các văn b�
 designer-import-stored = Đã nhập thành bản nháp.
 designer-import-open = Mở bảng hỏi
 designer-import-warnings = { $count } cảnh báo khi nhập
+
+## cond: the condition language (conditions, constraints, cascading lists)
+error-condition_dot_outside_constraint = Chỉ ràng buộc của một câu hỏi mới được dùng "." (câu trả lời đang kiểm tra).
+error-condition_op_not_for_type = Phép so sánh { $op } không dùng được cho câu hỏi loại { $type }.
+error-condition_value_type = Giá trị so sánh phải là { $expected ->
+    [number] một số
+    [boolean] đúng/sai
+   *[text] một chuỗi
+}.
+error-condition_invalid_regex = Biểu thức chính quy không hợp lệ: { $detail }
+error-condition_fn_not_for_type = Hàm { $fn } không dùng được cho câu hỏi loại { $type }.
+error-condition_empty = Một nhóm điều kiện (all/any) cần ít nhất một điều kiện.
+error-invalid_default = Giá trị mặc định không hợp lệ cho câu hỏi này ({ $detail }).
+error-invalid_filter_column = Tên cột lọc của lựa chọn không được để trống.
+error-choice_filter_needs_choices = Chỉ câu hỏi có lựa chọn mới lọc được danh sách lựa chọn.
+error-choice_filter_unknown_column = Không lựa chọn nào có cột lọc { $code }.
+error-read_only_changed = Câu hỏi này chỉ để xem; không thể thay đổi câu trả lời.
+error-option_not_offered = "{ $value }" không có trong các lựa chọn theo câu trả lời trước.
+error-constraint_failed = Câu trả lời không đáp ứng điều kiện của câu hỏi.
+error-invalid_answer = Câu trả lời không hợp lệ.
+cond-and = và
+cond-or = hoặc
+cond-not = không phải
+cond-answered = đã trả lời
+cond-selected = có chọn
+cond-matches = khớp mẫu
+cond-count = số lựa chọn của
+cond-length = độ dài của
+cond-this-answer = câu trả lời này
+designer-shown-when = Hiện khi: { $condition }
+designer-section-shown-when = Phần này hiện khi: { $condition }
+designer-constraint = Ràng buộc: { $condition }
+designer-required-when = Bắt buộc khi: { $condition }
+designer-choice-filter = Lọc lựa chọn theo cột { $column } = câu { $question }
+designer-read-only = Chỉ để xem (giá trị mặc định: { $value })
+designer-default = Giá trị mặc định: { $value }
+designer-condition-kept = Điều kiện phức hợp này được giữ nguyên khi lưu; hãy sửa nó trong JSON.

@@ -497,11 +497,35 @@ impl Comparison {
                 };
                 literal
                     .and_then(Value::as_str)
-                    .and_then(|p| regex::Regex::new(p).ok())
-                    .is_some_and(|re| re.is_match(&subject))
+                    .is_some_and(|p| regex_matches(p, &subject))
             }
         }
     }
+}
+
+thread_local! {
+    /// Compiled patterns of `matches` leaves, per thread (a questionnaire
+    /// has few; the cache is emptied when it grows past 256).
+    static PATTERNS: std::cell::RefCell<HashMap<String, Option<regex::Regex>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// Whether `subject` contains a match of `pattern` (an invalid pattern
+/// matches nothing; definitions with one are refused by the checks).
+fn regex_matches(pattern: &str, subject: &str) -> bool {
+    PATTERNS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if !cache.contains_key(pattern) {
+            if cache.len() >= 256 {
+                cache.clear();
+            }
+            cache.insert(pattern.to_owned(), regex::Regex::new(pattern).ok());
+        }
+        cache
+            .get(pattern)
+            .and_then(Option::as_ref)
+            .is_some_and(|re| re.is_match(subject))
+    })
 }
 
 /// A literal as a number: JSON numbers, and strings holding one.
@@ -597,5 +621,150 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    fn problems(extra: Value, section_condition: Option<Value>) -> Vec<(String, String)> {
+        let mut def = json!({
+            "code": "t", "title": {"vi": "T"},
+            "sections": [
+                {"code": "a", "title": {"vi": "A"}, "questions": [
+                    {"code": "c", "type": "single_choice", "label": {"vi": "C"},
+                     "options": [{"value": "1", "label": {"vi": "1"}}, {"value": "2", "label": {"vi": "2"}}]},
+                    {"code": "t", "type": "short_text", "label": {"vi": "T"}},
+                    {"code": "y", "type": "yes_no", "label": {"vi": "Y"}}
+                ]},
+                {"code": "b", "title": {"vi": "B"}, "questions": [extra]}
+            ]
+        });
+        if let Some(c) = section_condition {
+            def["sections"][1]["condition"] = c;
+        }
+        match super::super::questionnaire::Definition::parse(&def.to_string()) {
+            Ok(_) => vec![],
+            Err(errors) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
+        }
+    }
+
+    fn pair(f: &str, c: &str) -> (String, String) {
+        (f.to_owned(), c.to_owned())
+    }
+
+    #[test]
+    fn definition_checks_name_the_node_of_each_problem() {
+        let q = |extra: Value| {
+            let mut base = json!({"code": "n", "type": "number", "label": {"vi": "N"}});
+            for (k, v) in extra.as_object().unwrap() {
+                base[k] = v.clone();
+            }
+            base
+        };
+        let p = "sections[1].questions[0]";
+        let cases = [
+            (
+                json!({"condition": {"all": [{"question": "c", "op": "eq", "value": "1"},
+                                              {"any": [{"question": "later", "op": "answered"}]}]}}),
+                pair(
+                    &format!("{p}.condition.all[1].any[0].question"),
+                    "condition_not_earlier",
+                ),
+            ),
+            (
+                json!({"condition": {"question": ".", "op": "gt", "value": 1}}),
+                pair(
+                    &format!("{p}.condition.question"),
+                    "condition_dot_outside_constraint",
+                ),
+            ),
+            (
+                json!({"condition": {"not": {"question": "t", "op": "gt", "value": 1}}}),
+                pair(
+                    &format!("{p}.condition.not.op"),
+                    "condition_op_not_for_type",
+                ),
+            ),
+            (
+                json!({"condition": {"question": "y", "op": "eq", "value": "yes"}}),
+                pair(&format!("{p}.condition.value"), "condition_value_type"),
+            ),
+            (
+                json!({"condition": {"question": "t", "op": "gt", "value": 3, "fn": "count_selected"}}),
+                pair(&format!("{p}.condition.fn"), "condition_fn_not_for_type"),
+            ),
+            (
+                json!({"condition": {"any": []}}),
+                pair(&format!("{p}.condition.any"), "condition_empty"),
+            ),
+            (
+                json!({"constraint": {"question": ".", "op": "matches", "value": "(unclosed"}}),
+                pair(&format!("{p}.constraint.value"), "condition_invalid_regex"),
+            ),
+            (
+                json!({"required_if": {"question": "n", "op": "answered"}}),
+                pair(&format!("{p}.required_if.question"), "condition_on_itself"),
+            ),
+            (
+                json!({"default": "many"}),
+                pair(&format!("{p}.default"), "invalid_default"),
+            ),
+        ];
+        for (extra, expected) in cases {
+            assert_eq!(problems(q(extra.clone()), None), vec![expected], "{extra}");
+        }
+        // Fine: ODK-style numeric literal on choice names, a constraint on ".",
+        // string_length on a number, a section condition on an earlier section.
+        let ok = q(json!({
+            "condition": {"all": [{"question": "c", "op": "eq", "value": 1},
+                                  {"question": "t", "op": "gt", "value": 2, "fn": "string_length"}]},
+            "constraint": {"all": [{"question": ".", "op": "gte", "value": 0},
+                                   {"question": ".", "op": "matches", "value": "^[0-9]+$"}]},
+            "required_if": {"question": "y", "op": "eq", "value": true},
+            "default": 3
+        }));
+        assert_eq!(
+            problems(
+                ok.clone(),
+                Some(json!({"question": "c", "op": "selected", "value": "2"}))
+            ),
+            vec![]
+        );
+        assert_eq!(
+            problems(ok, Some(json!({"question": "n", "op": "answered"}))),
+            vec![pair(
+                "sections[1].condition.question",
+                "condition_not_earlier"
+            )]
+        );
+    }
+
+    #[test]
+    fn leaves_compare_by_the_answers_type() {
+        let leaf = |op, v: Value| Comparison {
+            question: "q".to_owned(),
+            op,
+            value: Some(v),
+            func: None,
+        };
+        let choice = Answer::Choice("1".to_owned());
+        assert!(leaf(ConditionOp::Eq, json!(1)).holds(Some(&choice)));
+        assert!(leaf(ConditionOp::Eq, json!("1")).holds(Some(&choice)));
+        assert!(!leaf(ConditionOp::Ne, json!("1")).holds(Some(&choice)));
+        assert!(
+            !leaf(ConditionOp::Ne, json!("2")).holds(None),
+            "ne is false on a missing answer"
+        );
+        assert!(leaf(ConditionOp::Gt, json!(0)).holds(Some(&choice)));
+        assert!(leaf(ConditionOp::Eq, json!("dk")).holds(Some(&Answer::DontKnow)));
+        assert!(!leaf(ConditionOp::Eq, json!("1")).holds(Some(&Answer::DontKnow)));
+        assert!(leaf(ConditionOp::Ne, json!("na")).holds(Some(&Answer::DontKnow)));
+        assert!(
+            leaf(ConditionOp::Matches, json!("^[0-9]{3}$"))
+                .holds(Some(&Answer::Text("123".into())))
+        );
+        assert!(
+            !leaf(ConditionOp::Matches, json!("^[0-9]{3}$"))
+                .holds(Some(&Answer::Text("1234".into())))
+        );
+        assert!(leaf(ConditionOp::Gte, json!(3)).holds(Some(&Answer::Int(3))));
+        assert!(!leaf(ConditionOp::Eq, json!(true)).holds(Some(&Answer::Bool(false))));
     }
 }

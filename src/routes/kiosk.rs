@@ -34,9 +34,12 @@ use crate::views::respond::ThanksPage;
 
 /// The kiosk script, embedded.
 pub const SCRIPT: &str = include_str!("../../templates/static/kiosk.js");
+/// The condition evaluator the kiosk script uses, embedded.
+pub const CONDITIONS: &str = include_str!("../../templates/static/conditions.js");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(script)
+        .service(conditions_script)
         .service(start)
         .service(post_step)
         .service(thanks)
@@ -49,6 +52,14 @@ pub async fn script() -> HttpResponse {
         .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(SCRIPT)
+}
+
+#[get("/static/conditions.js")]
+pub async fn conditions_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(CONDITIONS)
 }
 
 /// The kiosk and its open campaign.

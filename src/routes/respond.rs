@@ -440,11 +440,16 @@ pub async fn advance(
     }
     // Questions that appeared because of answers on this page must be seen.
     let parsed = crate::views::respond::parsed_so_far(c, &raw);
+    let shown = answers::shown_answers(&c.definition, &raw).shown;
     let unseen = c
         .definition
         .questions()
-        .filter(|q| in_page(&q.code))
-        .any(|q| answers::is_visible(q, &parsed) && !seen.contains(q.code.as_str()));
+        .filter(|q| in_page(&q.code) && shown.contains(&q.code))
+        .any(|q| {
+            !seen.contains(q.code.as_str())
+                || crate::views::respond::offered_token(q, &parsed)
+                    .is_some_and(|t| !seen.contains(t.as_str()))
+        });
     if unseen {
         return page(current, &[], true);
     }

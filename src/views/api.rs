@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::domain::questionnaire::{Choice, Condition, Question, ScalePoint};
+use crate::domain::questionnaire::{Choice, ChoiceFilter, Condition, Question, ScalePoint};
 use crate::domain::text::Text;
 use crate::i18n::Lang;
 use crate::services::campaigns::OpenCampaign;
@@ -44,6 +44,9 @@ pub struct QuestionnaireJson<'a> {
 pub struct SectionJson<'a> {
     pub code: &'a str,
     pub title: &'a Text,
+    /// The section is shown only when this holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<&'a Condition>,
     pub questions: Vec<QuestionJson<'a>>,
 }
 
@@ -69,6 +72,24 @@ pub struct QuestionJson<'a> {
     pub not_applicable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<&'a Condition>,
+    /// An answer is accepted only when this holds (`"."` is the answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<&'a Condition>,
+    #[serde(skip_serializing_if = "Text::is_empty")]
+    pub constraint_message: &'a Text,
+    /// Required when this holds (`required` is the constant form).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_if: Option<&'a Condition>,
+    #[serde(skip_serializing_if = "Text::is_empty")]
+    pub required_message: &'a Text,
+    /// Pre-filled answer; the stored answer of a read-only question.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// Cascading list: options offered depend on an earlier answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice_filter: Option<&'a ChoiceFilter>,
 }
 
 impl<'a> QuestionJson<'a> {
@@ -86,6 +107,13 @@ impl<'a> QuestionJson<'a> {
             dont_know: q.dont_know,
             not_applicable: q.not_applicable,
             condition: q.condition.as_ref(),
+            constraint: q.constraint.as_ref(),
+            constraint_message: &q.constraint_message,
+            required_if: q.required_if.as_ref(),
+            required_message: &q.required_message,
+            default: q.default.as_ref(),
+            read_only: q.read_only,
+            choice_filter: q.choice_filter.as_ref(),
         }
     }
 }
@@ -129,6 +157,7 @@ impl<'a> CampaignJson<'a> {
                     .map(|s| SectionJson {
                         code: &s.code,
                         title: &s.title,
+                        condition: s.condition.as_ref(),
                         questions: s.questions.iter().map(QuestionJson::new).collect(),
                     })
                     .collect(),

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::answers::{self, Answer};
 use crate::domain::questionnaire::{
-    LONG_TEXT_MAX, Question, QuestionType, SHORT_TEXT_MAX, Section,
+    ChoiceFilter, Condition, LONG_TEXT_MAX, Question, QuestionType, SHORT_TEXT_MAX, Section,
 };
 use crate::domain::validation::FieldError;
 use crate::error::field_message;
@@ -113,6 +113,10 @@ pub struct SectionView {
     pub title: String,
     pub description: String,
     pub questions: Vec<QuestionView>,
+    /// Hidden by its condition (kiosk pages only keep such sections).
+    pub hidden: bool,
+    /// The section's condition as JSON, for the kiosk script.
+    pub cond: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -132,8 +136,76 @@ pub struct QuestionView {
     pub maxlength: usize,
     /// Hidden by its condition (kiosk pages only keep such questions).
     pub hidden: bool,
-    /// The condition as JSON, for the kiosk script.
-    pub cond: String,
+    /// Shown, not editable (its default is stored).
+    pub read_only: bool,
+    /// Kiosk pages: what the script evaluates ([`LogicQuestion`] as JSON).
+    pub logic: String,
+    /// Kiosk pages: the question's own messages for a failed constraint and
+    /// a missing answer (empty: the general ones).
+    pub constraint_msg: String,
+    pub required_msg: String,
+}
+
+/// The part of a question the kiosk's condition script needs: no texts.
+#[derive(Debug, Serialize)]
+pub struct LogicQuestion<'a> {
+    pub code: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    pub options: Vec<LogicOption<'a>>,
+    pub dont_know: bool,
+    pub not_applicable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<&'a Condition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<&'a Condition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_if: Option<&'a Condition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<&'a Value>,
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice_filter: Option<&'a ChoiceFilter>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LogicOption<'a> {
+    pub value: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub filters: &'a BTreeMap<String, String>,
+}
+
+impl<'a> LogicQuestion<'a> {
+    pub fn new(q: &'a Question) -> Self {
+        LogicQuestion {
+            code: &q.code,
+            kind: q.kind.as_str(),
+            required: q.required,
+            min: q.min,
+            max: q.max,
+            options: q
+                .options
+                .iter()
+                .map(|o| LogicOption {
+                    value: &o.value,
+                    filters: &o.filters,
+                })
+                .collect(),
+            dont_know: q.dont_know,
+            not_applicable: q.not_applicable,
+            condition: q.condition.as_ref(),
+            constraint: q.constraint.as_ref(),
+            required_if: q.required_if.as_ref(),
+            default: q.default.as_ref(),
+            read_only: q.read_only,
+            choice_filter: q.choice_filter.as_ref(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +218,8 @@ pub struct ChoiceView {
     pub aside: bool,
     /// Scale point: 1-based position from the bottom, for the kiosk faces.
     pub face: Option<usize>,
+    /// Kiosk pages: an option a cascading list does not offer (yet).
+    pub hidden: bool,
 }
 
 /// What a survey page needs beyond the campaign.
@@ -163,34 +237,43 @@ pub struct SurveyState<'a> {
     pub kiosk: bool,
 }
 
-/// The sections a respondent sees given the answers so far (a section whose
-/// questions are all hidden by their conditions is skipped).
+/// The sections a respondent sees given the answers so far (a section hidden
+/// by its condition, or whose questions are all hidden, is skipped).
 pub fn visible_sections(c: &OpenCampaign, raw: &Map<String, Value>) -> Vec<usize> {
-    let parsed = parsed_so_far(c, raw);
-    c.definition
-        .sections
+    let walk = answers::shown_answers(&c.definition, raw);
+    walk.sections
         .iter()
-        .enumerate()
-        .filter(|(_, s)| s.questions.iter().any(|q| answers::is_visible(q, &parsed)))
-        .map(|(i, _)| i)
+        .copied()
+        .filter(|i| {
+            c.definition.sections[*i]
+                .questions
+                .iter()
+                .any(|q| walk.shown.contains(&q.code))
+        })
         .collect()
 }
 
-/// The valid answers among `raw`, in questionnaire order.
+/// The valid answers of shown questions among `raw`, in questionnaire order.
 pub fn parsed_so_far(c: &OpenCampaign, raw: &Map<String, Value>) -> BTreeMap<String, Answer> {
-    let mut parsed = BTreeMap::new();
-    for q in c.definition.questions() {
-        if !answers::is_visible(q, &parsed) {
-            continue;
-        }
-        if let Some(a) = raw
-            .get(&q.code)
-            .and_then(|v| answers::parse_value(q, v).ok())
-        {
-            parsed.insert(q.code.clone(), a);
-        }
-    }
-    parsed
+    answers::shown_answers(&c.definition, raw).answers
+}
+
+/// The `seen` token of a cascading list: its code and the options the page
+/// offered, so that a change of the offered options shows the page again.
+pub fn offered_token(q: &Question, parsed: &BTreeMap<String, Answer>) -> Option<String> {
+    q.choice_filter.as_ref()?;
+    let values: Vec<&str> = answers::offered_options(q, parsed)
+        .iter()
+        .map(|o| o.value.as_str())
+        .collect();
+    Some(format!("{}={}", q.code, values.join(",")))
+}
+
+/// A problem's message: the question's own (`message.<lang>` parameters,
+/// from `constraint_message` / `required_message`, see [`field_message`])
+/// or the general one.
+pub fn question_message(lang: Lang, e: &FieldError) -> String {
+    field_message(lang, e)
 }
 
 impl SurveyPage {
@@ -201,26 +284,29 @@ impl SurveyPage {
             _ => vi.to_owned(),
         };
         let def = &c.definition;
-        let parsed = parsed_so_far(c, s.raw);
+        let walk = answers::shown_answers(def, s.raw);
+        let parsed = &walk.answers;
         let errors_by_code: HashMap<&str, &FieldError> = s
             .errors
             .iter()
             .filter_map(|e| e.field.strip_prefix("answers.").map(|code| (code, e)))
             .collect();
-        let shown: Vec<&Section> = match s.step {
+        let shown: Vec<(usize, &Section)> = match s.step {
             Step::Locality => Vec::new(),
-            Step::Section(i) => def.sections.get(i).into_iter().collect(),
-            Step::All => def.sections.iter().collect(),
+            Step::Section(i) => def.sections.get(i).map(|x| (i, x)).into_iter().collect(),
+            Step::All => def.sections.iter().enumerate().collect(),
         };
         let mut shown_codes = Vec::new();
+        let mut offered_tokens = Vec::new();
         let sections: Vec<SectionView> = shown
             .iter()
-            .filter_map(|section| {
+            .filter_map(|(si, section)| {
+                let section_shown = walk.sections.contains(si);
                 let questions: Vec<QuestionView> = section
                     .questions
                     .iter()
                     .filter_map(|q| {
-                        let visible = answers::is_visible(q, &parsed);
+                        let visible = walk.shown.contains(&q.code);
                         // A kiosk keeps conditional questions in the page (hidden)
                         // so that its script can show them without the network.
                         if !visible && !s.kiosk {
@@ -228,12 +314,15 @@ impl SurveyPage {
                         }
                         if visible {
                             shown_codes.push(q.code.clone());
+                            offered_tokens.extend(offered_token(q, parsed));
                         }
                         let mut view = question_view(
                             q,
                             lang,
                             s.raw.get(&q.code),
                             errors_by_code.get(q.code.as_str()).copied(),
+                            parsed,
+                            s.kiosk,
                         );
                         view.hidden = !visible;
                         Some(view)
@@ -243,6 +332,16 @@ impl SurveyPage {
                     code: section.code.clone(),
                     title: section.title.get(lang.code()).to_owned(),
                     description: section.description.get(lang.code()).to_owned(),
+                    hidden: !section_shown || questions.iter().all(|q| q.hidden),
+                    cond: if s.kiosk {
+                        section
+                            .condition
+                            .as_ref()
+                            .and_then(|c| serde_json::to_string(c).ok())
+                            .unwrap_or_default()
+                    } else {
+                        String::new()
+                    },
                     questions,
                 })
             })
@@ -255,7 +354,7 @@ impl SurveyPage {
                 !shown_codes.iter().any(|c| c == code)
             })
             .collect();
-        for code in &shown_codes {
+        for code in shown_codes.iter().chain(&offered_tokens) {
             hidden.push(("seen".to_owned(), code.clone()));
         }
         let visible = visible_sections(c, s.raw);
@@ -275,7 +374,7 @@ impl SurveyPage {
         let mut locality_error = None;
         for e in s.errors {
             if e.field == "locality" {
-                let msg = field_message(lang, e);
+                let msg = question_message(lang, e);
                 errors.push(ErrorLink {
                     target: "locality".to_owned(),
                     label: i18n::t(lang, "survey-locality", &[]),
@@ -289,7 +388,7 @@ impl SurveyPage {
                 errors.push(ErrorLink {
                     target: format!("q-{code}"),
                     label: q.label_in(lang.code()).to_owned(),
-                    message: field_message(lang, e),
+                    message: question_message(lang, e),
                 });
             }
         }
@@ -384,9 +483,18 @@ fn question_view(
     lang: Lang,
     raw: Option<&Value>,
     error: Option<&FieldError>,
+    parsed: &BTreeMap<String, Answer>,
+    kiosk: bool,
 ) -> QuestionView {
     let l = lang.code();
     let id = format!("q-{}", q.code);
+    // A read-only question always shows its default; another shows it until
+    // answered.
+    let raw = if q.read_only {
+        q.default.as_ref()
+    } else {
+        raw.or(q.default.as_ref())
+    };
     let raw_strings: Vec<String> = match raw {
         Some(Value::Array(items)) => items
             .iter()
@@ -415,19 +523,27 @@ fn question_view(
                     checked: checked(&p.value.to_string()),
                     aside: false,
                     face: usize::try_from(p.value - min + 1).ok().filter(|_| faces),
+                    hidden: false,
                 })
                 .collect()
         }
+        // A cascading list offers the options its filter lets through: the
+        // phone page lists only those, the kiosk page all (its script hides
+        // the others as answers change).
         QuestionType::SingleChoice | QuestionType::MultipleChoice => q
             .options
             .iter()
-            .map(|o| ChoiceView {
-                id: format!("{id}-{}", o.value),
-                value: o.value.clone(),
-                label: o.label.get(l).to_owned(),
-                checked: checked(&o.value),
-                aside: false,
-                face: None,
+            .filter_map(|o| {
+                let offered = answers::option_offered(q, o, parsed);
+                (offered || kiosk).then(|| ChoiceView {
+                    id: format!("{id}-{}", o.value),
+                    value: o.value.clone(),
+                    label: o.label.get(l).to_owned(),
+                    checked: offered && checked(&o.value),
+                    aside: false,
+                    face: None,
+                    hidden: !offered,
+                })
             })
             .collect(),
         QuestionType::YesNo => ["yes", "no"]
@@ -439,6 +555,7 @@ fn question_view(
                 checked: checked(v),
                 aside: false,
                 face: None,
+                hidden: false,
             })
             .collect(),
         _ => Vec::new(),
@@ -456,6 +573,7 @@ fn question_view(
                     checked: checked(value),
                     aside: true,
                     face: None,
+                    hidden: false,
                 });
             }
         }
@@ -467,8 +585,8 @@ fn question_view(
         kind: q.kind.as_str(),
         label: q.label_in(l).to_owned(),
         help: q.help.get(l).to_owned(),
-        required: q.required,
-        error: error.map(|e| field_message(lang, e)),
+        required: answers::is_required(q, parsed),
+        error: error.map(|e| question_message(lang, e)),
         choices,
         value: if matches!(
             q.kind,
@@ -486,11 +604,14 @@ fn question_view(
             LONG_TEXT_MAX
         },
         hidden: false,
-        cond: q
-            .condition
-            .as_ref()
-            .and_then(|c| serde_json::to_string(c).ok())
-            .unwrap_or_default(),
+        read_only: q.read_only,
+        logic: if kiosk {
+            serde_json::to_string(&LogicQuestion::new(q)).unwrap_or_default()
+        } else {
+            String::new()
+        },
+        constraint_msg: q.constraint_message.get(l).to_owned(),
+        required_msg: q.required_message.get(l).to_owned(),
     }
 }
 

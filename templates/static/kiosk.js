@@ -1,5 +1,7 @@
 // Hailong kiosk: progressive enhancement of the survey form at /k/{token}.
-// - shows/hides conditional questions as answers change;
+// - shows/hides conditional questions and sections, and the options of
+//   cascading lists, as answers change (conditions.js evaluates them the way
+//   the server does), and checks required answers and constraints;
 // - sends answers as JSON with a client-generated submission id, queueing them
 //   in localStorage while the network is down and retrying when it returns
 //   (the server ignores a repeated id, so a retry never creates a duplicate);
@@ -8,7 +10,7 @@
 (function () {
   "use strict";
   var form = document.getElementById("survey");
-  if (!form || !form.dataset.endpoint) {
+  if (!form || !form.dataset.endpoint || !window.HailongConditions) {
     return;
   }
   var endpoint = form.dataset.endpoint;
@@ -60,38 +62,74 @@
     return val;
   }
 
-  function real(v) {
-    return v !== undefined && v !== "dk" && v !== "na";
+  var logic = window.HailongConditions;
+
+  // The questionnaire's logic as the page carries it: sections (with their
+  // condition) and their questions (data-logic, no texts).
+  function definition() {
+    var sections = Array.prototype.slice.call(form.querySelectorAll("[data-section]"));
+    return {
+      sections: sections.map(function (s) {
+        return {
+          code: s.dataset.section,
+          condition: s.dataset.cond ? JSON.parse(s.dataset.cond) : null,
+          questions: Array.prototype.slice.call(s.querySelectorAll("[data-q]")).map(function (el) {
+            return el.dataset.logic ? JSON.parse(el.dataset.logic) : { code: el.dataset.q, type: el.dataset.kind };
+          })
+        };
+      })
+    };
+  }
+  var def = definition();
+
+  function byCode(code) {
+    return form.querySelector("[data-q='" + code + "']");
   }
 
-  function holds(cond, answers) {
-    var a = answers[cond.question];
-    if (!real(a)) { return false; }
-    var eq = Array.isArray(a) ? a.indexOf(cond.value) >= 0 : a === cond.value;
-    switch (cond.op) {
-      case "answered": return true;
-      case "eq": return eq;
-      case "ne": return !eq;
-      case "gte": return typeof a === "number" && a >= cond.value;
-      case "lte": return typeof a === "number" && a <= cond.value;
-    }
-    return false;
-  }
-
-  // Answers of the visible questions, in order; hides questions whose
-  // condition does not hold.
+  // Shows the questions and sections whose conditions hold and the options
+  // cascading lists offer (unchecking the others), as the server would;
+  // returns the evaluation and the answers of the shown questions.
   function collect() {
-    var answers = {};
-    questions().forEach(function (el) {
-      var cond = el.dataset.cond ? JSON.parse(el.dataset.cond) : null;
-      var visible = !cond || holds(cond, answers);
-      el.hidden = !visible;
-      if (visible) {
+    var raw, result;
+    for (var round = 0; round < 5; round++) {
+      raw = {};
+      questions().forEach(function (el) {
         var v = valueOf(el);
-        if (v !== undefined) { answers[el.dataset.q] = v; }
-      }
+        if (v !== undefined) { raw[el.dataset.q] = v; }
+      });
+      // Hidden questions do not count for the conditions of later ones.
+      result = logic.evaluate(def, raw);
+      var shown = {};
+      result.questions.forEach(function (c) { shown[c] = true; });
+      var changed = false;
+      questions().forEach(function (el) {
+        var code = el.dataset.q;
+        el.hidden = !shown[code];
+        var offered = result.offered[code];
+        if (offered) {
+          el.querySelectorAll("input").forEach(function (i) {
+            if (i.value === "dk" || i.value === "na") { return; }
+            var ok = offered.indexOf(i.value) >= 0;
+            var label = i.closest("label");
+            if (label) { label.hidden = !ok; }
+            if (!ok && i.checked) { i.checked = false; changed = true; }
+          });
+        }
+        if (!shown[code] && raw[code] !== undefined) {
+          delete raw[code];
+        }
+      });
+      form.querySelectorAll("[data-section]").forEach(function (s) {
+        var anyShown = Array.prototype.some.call(s.querySelectorAll("[data-q]"), function (el) { return !el.hidden; });
+        s.hidden = result.sections.indexOf(s.dataset.section) < 0 || !anyShown;
+      });
+      if (!changed) { break; }
+    }
+    var answers = {};
+    Object.keys(raw).forEach(function (code) {
+      if (result.questions.indexOf(code) >= 0) { answers[code] = raw[code]; }
     });
-    return answers;
+    return { answers: answers, problems: result.problems };
   }
 
   function clearErrors() {
@@ -149,6 +187,20 @@
   function blank() {
     form.querySelectorAll("input[type=radio], input[type=checkbox]").forEach(function (i) { i.checked = false; });
     form.querySelectorAll("input[type=text], input[type=number], textarea").forEach(function (i) { i.value = ""; });
+    // Questions with a default start from it again.
+    questions().forEach(function (el) {
+      var q = el.dataset.logic ? JSON.parse(el.dataset.logic) : null;
+      if (!q || q.default === undefined || q.default === null) { return; }
+      var d = q.default;
+      var wanted = Array.isArray(d) ? d.map(String) : [d === true ? "yes" : d === false ? "no" : String(d)];
+      el.querySelectorAll("input, textarea").forEach(function (i) {
+        if (i.type === "radio" || i.type === "checkbox") {
+          i.checked = wanted.indexOf(i.value) >= 0;
+        } else {
+          i.value = wanted[0];
+        }
+      });
+    });
   }
 
   function reset() {
@@ -176,14 +228,22 @@
     if (nav && nav.indexOf("lang-") === 0) { return; } // language switch: a normal post
     ev.preventDefault();
     clearErrors();
-    var answers = collect();
-    var missing = questions().filter(function (el) {
-      return !el.hidden && el.hasAttribute("data-required") && answers[el.dataset.q] === undefined;
+    var evaluated = collect();
+    var answers = evaluated.answers;
+    // The server stays the judge; these are the problems it would report.
+    var bad = [];
+    evaluated.problems.forEach(function (p) {
+      var el = byCode(p.question);
+      if (!el || el.hidden || bad.indexOf(el) >= 0) { return; }
+      var msg = p.code === "answer_required" ? (el.dataset.requiredMsg || requiredMsg)
+        : p.code === "constraint_failed" ? (el.dataset.constraintMsg || form.dataset.constraintMsg || "")
+        : (form.dataset.invalidMsg || "");
+      showError(el, msg);
+      bad.push(el);
     });
-    if (missing.length) {
-      missing.forEach(function (el) { showError(el, requiredMsg); });
-      missing[0].scrollIntoView();
-      var first = missing[0].querySelector("input, textarea, select");
+    if (bad.length) {
+      bad[0].scrollIntoView();
+      var first = bad[0].querySelector("input, textarea, select");
       if (first) { first.focus(); }
       return;
     }

@@ -404,3 +404,62 @@ async fn a_kiosk_serves_two_respondents_and_sends_offline_answers_later() {
     assert!(new_rows.iter().any(|r| r.answers.contains("\"e5_3\":4")));
     s.close().await;
 }
+
+/// The kiosk's condition script in a real browser: a section gated by a
+/// compound condition, a cascading list, a constraint with its own message
+/// checked before sending, and a read-only default stored.
+#[tokio::test]
+async fn the_kiosk_evaluates_section_conditions_cascading_lists_and_constraints() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = spawn_app_with_demo().await;
+    crate::conditions::add_logic_section(&app).await;
+    let (token, _) = register(&app).await;
+    let db = app.db.connect().await;
+    let before = count(&db, "responses").await;
+    let s = driver.session(true).await;
+    s.go(&app.url(&format!("/k/{token}"))).await;
+    let hidden = |css: &str| format!("return document.querySelector('{css}').hidden");
+    assert_eq!(s.script(&hidden("[data-section=x]")).await, json!(true));
+    s.click("label[for=q-sex-F]").await;
+    s.click("label[for=q-age_group-35-54]").await;
+    assert_eq!(s.script(&hidden("[data-section=x]")).await, json!(false));
+    assert_eq!(
+        s.script(&hidden("label[for=q-x_city-hn1]")).await,
+        json!(true)
+    );
+    s.click("label[for=q-x_prov-hn]").await;
+    assert_eq!(
+        s.script(&hidden("label[for=q-x_city-hn1]")).await,
+        json!(false)
+    );
+    assert_eq!(
+        s.script(&hidden("label[for=q-x_city-sg1]")).await,
+        json!(true)
+    );
+    s.click("label[for=q-x_city-hn1]").await;
+    s.type_text("#q-x_code", "12a").await;
+    s.click("button[value=submit]").await;
+    // The question's own message, in the browser's language.
+    let message = s
+        .script("return document.getElementById('q-x_code-kerr').textContent")
+        .await;
+    assert!(
+        message == json!("Ba chữ số") || message == json!("Three digits"),
+        "{message}"
+    );
+    assert_eq!(s.script(&hidden("#kiosk-thanks")).await, json!(true));
+    s.script("document.getElementById('q-x_code').value = '123'; return null")
+        .await;
+    s.click("button[value=submit]").await;
+    wait_for_count(&app, before + 1, 15).await;
+    let rows = entity::response::Entity::find().all(&db).await.unwrap();
+    assert!(
+        rows.iter().any(|r| r.answers.contains("\"x_city\":\"hn1\"")
+            && r.answers.contains("\"x_code\":\"123\"")
+            && r.answers.contains("\"x_ro\":\"fixed\"")),
+        "the kiosk's answers are stored with the read-only default"
+    );
+    s.close().await;
+}

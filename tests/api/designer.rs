@@ -446,3 +446,82 @@ async fn conditions_and_reverse_coding_are_edited_and_json_imports_in_the_design
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_compound_condition_is_shown_in_words_and_kept_when_the_question_is_saved() {
+    use hailong::domain::questionnaire::{Condition, ConditionOp};
+    use serde_json::json;
+    let app = crate::helpers::spawn_app_with_demo().await;
+    add_user(&app, "designer@example.vn", "designer").await;
+    let d = login(&app, "designer@example.vn").await;
+    let db = app.db.connect().await;
+    let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
+        .await
+        .unwrap();
+    let (_, mut def) = hailong::services::questionnaires::latest(&db, sipas.id)
+        .await
+        .unwrap();
+    let compound = Condition::All {
+        all: vec![
+            Condition::leaf("e1_1", ConditionOp::Gte, Some(json!(3))),
+            Condition::Any {
+                any: vec![
+                    Condition::leaf("sex", ConditionOp::Eq, Some(json!("F"))),
+                    Condition::leaf("age_group", ConditionOp::Selected, Some(json!("18-34"))),
+                ],
+            },
+        ],
+    };
+    def.sections[1].questions[1].condition = Some(compound.clone());
+    assert_eq!(def.sections[1].questions[1].code, "e1_2");
+    hailong::services::questionnaires::save_draft(
+        &db,
+        &hailong::services::audit::Actor::cli(),
+        sipas.id,
+        &def,
+    )
+    .await
+    .unwrap();
+    let page_url = format!("/staff/questionnaires/{}", sipas.id);
+    let html = d
+        .get(app.url(&page_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("e1_1 ≥ 3 và (sex = F hoặc age_group có chọn 18-34)"),
+        "the condition in words"
+    );
+    let csrf = page_csrf(&app, &d, &page_url).await;
+    // The simple form sends an empty condition: the compound one stays.
+    let r = post(
+        &d,
+        app.url(&format!("/staff/questionnaires/{}/edit", sipas.id)),
+        &[
+            ("csrf_token", &csrf),
+            ("op", "edit_question"),
+            ("section", "1"),
+            ("question", "1"),
+            ("label_vi", "Trang thiết bị đầy đủ"),
+            ("element", "E1"),
+            ("criterion", "E1.2"),
+            ("satisfied_min", "4"),
+            ("cond_question", ""),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, def) = hailong::services::questionnaires::latest(&db, sipas.id)
+        .await
+        .unwrap();
+    let q = def.question("e1_2").unwrap();
+    assert_eq!(
+        q.label.get("vi"),
+        "Trang thiết bị đầy đủ",
+        "the save happened"
+    );
+    assert_eq!(q.condition, Some(compound));
+}

@@ -6,6 +6,7 @@ mod browser;
 mod campaign_setup;
 mod campaigns;
 mod cli;
+mod conditions;
 mod crash;
 mod designer;
 mod estimate;

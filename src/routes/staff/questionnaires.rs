@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::auth::extract::{StaffForm, StaffUser};
 use crate::auth::{Access, Area};
 use crate::domain::questionnaire::{
-    Choice, Comparison, Condition, ConditionOp, Definition, IndexMapping, Question, QuestionType,
-    ScalePoint, Section,
+    Choice, Comparison, Condition, ConditionFn, ConditionOp, Definition, IndexMapping, Question,
+    QuestionType, ScalePoint, Section,
 };
 use crate::domain::text::Text;
 use crate::error::{AppError, Problem, field_message};
@@ -377,7 +377,13 @@ struct QuestionView {
     min: Option<i64>,
     max: Option<i64>,
     options: String,
+    /// The question's condition in words (any form, compound included).
     condition: Option<String>,
+    /// True when the simple form cannot edit the condition (kept on save).
+    condition_compound: bool,
+    /// Constraint, required expression, cascading filter, default and
+    /// read-only, in words, for reading (edited in the JSON).
+    logic: Vec<String>,
     element: String,
     criterion: String,
     satisfied_min: Option<i64>,
@@ -395,6 +401,8 @@ struct SectionView {
     code: String,
     title_vi: String,
     title_en: String,
+    /// The section's condition in words.
+    condition: Option<String>,
     questions: Vec<QuestionView>,
 }
 
@@ -425,7 +433,7 @@ fn options_text(q: &Question) -> String {
         .join("\n")
 }
 
-fn views(def: &Definition) -> Vec<SectionView> {
+fn views(def: &Definition, lang: Lang) -> Vec<SectionView> {
     let en = |t: &Text| t.0.get("en").cloned().unwrap_or_default();
     def.sections
         .iter()
@@ -435,6 +443,7 @@ fn views(def: &Definition) -> Vec<SectionView> {
             code: s.code.clone(),
             title_vi: s.title.get("vi").to_owned(),
             title_en: en(&s.title),
+            condition: s.condition.as_ref().map(|c| describe(c, lang)),
             questions: s
                 .questions
                 .iter()
@@ -451,10 +460,9 @@ fn views(def: &Definition) -> Vec<SectionView> {
                     min: q.min,
                     max: q.max,
                     options: options_text(q),
-                    condition: q
-                        .condition
-                        .as_ref()
-                        .map(|c| serde_json::to_string(c).unwrap_or_default()),
+                    condition: q.condition.as_ref().map(|c| describe(c, lang)),
+                    condition_compound: has_compound_condition(q),
+                    logic: logic_words(q, lang),
                     element: q
                         .index
                         .as_ref()
@@ -509,7 +517,7 @@ async fn edit_page(
         checksum: row.checksum.clone(),
         title_vi: def.title.get("vi").to_owned(),
         title_en: def.title.0.get("en").cloned().unwrap_or_default(),
-        sections: views(&def),
+        sections: views(&def, lang),
         indices: def
             .indices
             .iter()
@@ -616,6 +624,112 @@ fn missing(what: &str) -> AppError {
         code: "bad_form",
         detail: format!("no such {what}"),
     }
+}
+
+/// A condition in words, e.g. `a12 = 1 and (b > 3 or c selected x)`.
+pub fn describe(c: &Condition, lang: Lang) -> String {
+    describe_in(c, lang, false)
+}
+
+fn describe_in(c: &Condition, lang: Lang, nested: bool) -> String {
+    let word = |key: &str| i18n::t(lang, key, &[]);
+    match c {
+        Condition::All { all: parts } | Condition::Any { any: parts } => {
+            let joiner = if matches!(c, Condition::All { .. }) {
+                word("cond-and")
+            } else {
+                word("cond-or")
+            };
+            let text = parts
+                .iter()
+                .map(|p| describe_in(p, lang, true))
+                .collect::<Vec<_>>()
+                .join(&format!(" {joiner} "));
+            if nested && parts.len() > 1 {
+                format!("({text})")
+            } else {
+                text
+            }
+        }
+        Condition::Not { not } => {
+            format!("{} ({})", word("cond-not"), describe_in(not, lang, false))
+        }
+        Condition::Leaf(l) => {
+            let subject = if l.question == "." {
+                word("cond-this-answer")
+            } else {
+                l.question.clone()
+            };
+            let subject = match l.func {
+                Some(ConditionFn::CountSelected) => format!("{} {subject}", word("cond-count")),
+                Some(ConditionFn::StringLength) => format!("{} {subject}", word("cond-length")),
+                None => subject,
+            };
+            let value = match &l.value {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            };
+            let op = match l.op {
+                ConditionOp::Answered => return format!("{subject} {}", word("cond-answered")),
+                ConditionOp::Eq => "=".to_owned(),
+                ConditionOp::Ne => "≠".to_owned(),
+                ConditionOp::Gt => ">".to_owned(),
+                ConditionOp::Gte => "≥".to_owned(),
+                ConditionOp::Lt => "<".to_owned(),
+                ConditionOp::Lte => "≤".to_owned(),
+                ConditionOp::Selected => word("cond-selected"),
+                ConditionOp::Matches => word("cond-matches"),
+            };
+            format!("{subject} {op} {value}")
+        }
+    }
+}
+
+/// The rest of a question's logic in words, one line each.
+fn logic_words(q: &Question, lang: Lang) -> Vec<String> {
+    let mut out = Vec::new();
+    let line = |key: &str, args: &[(&str, String)]| {
+        let args: Vec<(&str, i18n::Arg)> = args
+            .iter()
+            .map(|(k, v)| (*k, i18n::Arg::from(v.clone())))
+            .collect();
+        i18n::t(lang, key, &args)
+    };
+    if let Some(c) = &q.constraint {
+        out.push(line(
+            "designer-constraint",
+            &[("condition", describe(c, lang))],
+        ));
+    }
+    if let Some(c) = &q.required_if {
+        out.push(line(
+            "designer-required-when",
+            &[("condition", describe(c, lang))],
+        ));
+    }
+    if let Some(f) = &q.choice_filter {
+        out.push(line(
+            "designer-choice-filter",
+            &[
+                ("column", f.column.clone()),
+                ("question", f.question.clone()),
+            ],
+        ));
+    }
+    if let Some(d) = &q.default {
+        let value = match d {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let key = if q.read_only {
+            "designer-read-only"
+        } else {
+            "designer-default"
+        };
+        out.push(line(key, &[("value", value)]));
+    }
+    out
 }
 
 fn op_name(op: ConditionOp) -> &'static str {
