@@ -118,7 +118,8 @@ pub enum QuestionnaireCommand {
     /// draft (a new questionnaire, or a new draft of the one with its code),
     /// then print it; or print every problem found.
     Import(QuestionnaireImportArgs),
-    /// Print the newest version of a questionnaire (by id or code) as JSON.
+    /// Write the newest version of a questionnaire (by id or code) as JSON
+    /// (printed, or to --out) or as an XLSForm (--format xlsform --out F.xlsx).
     Export(QuestionnaireExportArgs),
 }
 
@@ -144,6 +145,12 @@ pub enum PrintFormat {
 pub struct QuestionnaireExportArgs {
     /// The questionnaire's id or code.
     pub id: String,
+    /// Hailong JSON or an XLSForm (.xlsx, as ODK and KoboToolbox read it).
+    #[arg(long, value_enum, default_value_t = crate::cli_questionnaire::ExportFormat::Json)]
+    pub format: crate::cli_questionnaire::ExportFormat,
+    /// The file to write (must not exist yet); JSON is printed without it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -424,11 +431,11 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         }
         Command::Backup(args) => backup(&settings, &args.out).await,
         Command::Questionnaire(QuestionnaireCommand::Import(args)) => {
-            crate::services::questionnaire_io::import_cli(&settings, &args).await
+            crate::cli_questionnaire::import(&settings, &args).await
         }
         Command::Questionnaire(QuestionnaireCommand::Export(args)) => {
             let db = open(&settings).await?;
-            crate::services::questionnaire_io::export_cli(&db, &args.id).await
+            crate::cli_questionnaire::export(&db, &args).await
         }
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(args.password_stdin)?;

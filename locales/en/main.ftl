@@ -490,7 +490,7 @@ designer-op-gte = is at least
 designer-op-lte = is at most
 designer-import = Import a questionnaire
 designer-import-json = The questionnaire's JSON (as downloaded)
-designer-import-hint = An existing code gets a new draft. XLSForm files (.xlsx) are imported on the command line: hailong questionnaire import.
+designer-import-hint = An existing code gets a new draft. XLSForm files (.xlsx) are imported below, or on the command line: hailong questionnaire import.
 
 # results (session 2)
 report-email-subject = Hailong: results of "{ $campaign }"
@@ -532,6 +532,17 @@ auth-kiosk-no-base-url = The server's public address (base_url) is not configure
 error-qr_no_base_url = No QR code: the server has no base_url and this host is not in qr_hosts.
 error-channel_own_route = This channel accepts responses only through its own address (kiosk or invitation), not through the public API.
 error-channel_needs_field_token = The interview and paper channels need an API token of a field manager or an administrator.
+
+## xls: XLSForm import page
+designer-import-file = Import an XLSForm file (ODK, KoboToolbox)
+designer-import-file-label = An .xlsx, .xls, .ods or .json file
+designer-import-file-hint = Everything that cannot be kept exactly is listed with its sheet, row, name and column. An existing code gets a new draft.
+designer-import-file-missing = Choose a file to import.
+designer-import-refused = Nothing was imported: fix the problems below.
+designer-import-translation-needed = Nothing was stored: the form's texts have no Vietnamese yet. Add label::Tiếng Việt (vi) columns and import again.
+designer-import-stored = Imported as a draft.
+designer-import-open = Open the questionnaire
+designer-import-warnings = { $count } warnings from the import
 
 ## cond: the condition language (conditions, constraints, cascading lists)
 error-condition_dot_outside_constraint = Only a question's constraint may use "." (the answer being checked).

@@ -475,7 +475,7 @@ designer-op-gte = lớn hơn hoặc bằng
 designer-op-lte = nhỏ hơn hoặc bằng
 designer-import = Nhập bảng hỏi
 designer-import-json = Nội dung JSON của bảng hỏi (như khi tải về)
-designer-import-hint = Mã đã có thì tạo bản nháp mới của bảng hỏi đó. Tệp XLSForm (.xlsx) nhập bằng lệnh: hailong questionnaire import.
+designer-import-hint = Mã đã có thì tạo bản nháp mới của bảng hỏi đó. Tệp XLSForm (.xlsx) nhập ở mục dưới, hoặc bằng lệnh: hailong questionnaire import.
 
 # results (session 2)
 report-email-subject = Hailong: kết quả khảo sát "{ $campaign }"
@@ -517,6 +517,17 @@ auth-kiosk-no-base-url = Máy chủ chưa cấu hình địa chỉ công khai (b
 error-qr_no_base_url = Không tạo được mã QR: máy chủ chưa cấu hình base_url và tên máy chủ này không có trong danh sách qr_hosts.
 error-channel_own_route = Kênh này chỉ nhận phiếu qua đường dẫn riêng của nó (ki-ốt hoặc thư mời), không qua API công khai.
 error-channel_needs_field_token = Kênh phỏng vấn trực tiếp và phiếu giấy cần mã API của quản lý thực địa hoặc quản trị viên.
+
+## xls: XLSForm import page
+designer-import-file = Nhập tệp XLSForm (ODK, KoboToolbox)
+designer-import-file-label = Tệp .xlsx, .xls, .ods hoặc .json
+designer-import-file-hint = Mỗi điều không thể giữ nguyên được liệt kê kèm trang tính, dòng, tên và cột. Mã đã có sẽ nhận một bản nháp mới.
+designer-import-file-missing = Hãy chọn một tệp để nhập.
+designer-import-refused = Không có gì được nhập: hãy sửa các vấn đề dưới đây.
+designer-import-translation-needed = Không có gì được lưu: các văn bản của biểu mẫu chưa có tiếng Việt. Hãy thêm cột label::Tiếng Việt (vi) rồi nhập lại.
+designer-import-stored = Đã nhập thành bản nháp.
+designer-import-open = Mở bảng hỏi
+designer-import-warnings = { $count } cảnh báo khi nhập
 
 ## cond: the condition language (conditions, constraints, cascading lists)
 error-condition_dot_outside_constraint = Chỉ ràng buộc của một câu hỏi mới được dùng "." (câu trả lời đang kiểm tra).

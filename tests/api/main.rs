@@ -46,4 +46,5 @@ mod staff;
 mod staff_collect;
 mod survey;
 mod throughput;
+mod xlsform_import;
 mod xlsform_sizes;

@@ -51,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(questionnaires::index)
         .service(questionnaires::create)
         .service(questionnaires::import)
+        .service(questionnaires::import_file)
         .service(questionnaires::show)
         .service(questionnaires::edit)
         .service(questionnaires::publish)
