@@ -15,8 +15,8 @@
 //!   a declared size can lie);
 //! - a part larger than [`RATIO_FLOOR`] that inflates more than
 //!   [`MAX_RATIO`] times its compressed size;
-//! - a shared-strings part declaring more strings (`count` or
-//!   `uniqueCount`) than its size could hold (each entry takes at least
+//! - a shared-strings part declaring more strings (`uniqueCount`, which
+//!   sizes the reader's table) than its size could hold (each entry takes at least
 //!   [`MIN_SHARED_STRING_BYTES`] bytes of XML).
 //!
 //! A file that is not a zip archive passes: the reader then refuses it as
@@ -35,8 +35,11 @@ pub const MAX_RATIO: u64 = 200;
 /// Parts up to this inflated size are not held to [`MAX_RATIO`] (small
 /// repetitive XML compresses very well).
 pub const RATIO_FLOOR: u64 = 1024 * 1024;
-/// The shortest shared-string entry, `<si><t/></si>`.
-pub const MIN_SHARED_STRING_BYTES: u64 = 13;
+/// The shortest shared-string entry, `<si/>`. (Real writers also declare a
+/// `uniqueCount` a few percent above the entries they write: four forms of
+/// the XLSForm corpus declare more strings than 13-byte `<si><t/></si>`
+/// entries could hold, so only the shortest possible entry is a safe bound.)
+pub const MIN_SHARED_STRING_BYTES: u64 = 5;
 
 /// Why an archive was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,16 +116,16 @@ pub fn check(bytes: &[u8]) -> Result<(), GuardError> {
         total += size;
         if shared {
             let possible = size / MIN_SHARED_STRING_BYTES;
-            for attr in ["uniqueCount", "count"] {
-                if let Some(declared) = declared_count(&head, attr)
-                    && declared > possible
-                {
-                    return Err(GuardError::SharedStrings {
-                        part: name,
-                        declared,
-                        possible,
-                    });
-                }
+            // Only `uniqueCount` sizes the reader's table; `count` is the number
+            // of cells that use a shared string, which may be far larger.
+            if let Some(declared) = declared_count(&head, "uniqueCount")
+                && declared > possible
+            {
+                return Err(GuardError::SharedStrings {
+                    part: name,
+                    declared,
+                    possible,
+                });
             }
         }
     }
@@ -149,7 +152,7 @@ fn declared_count(head: &[u8], attr: &str) -> Option<u64> {
         };
         let value = value.trim_start();
         let quote = value.chars().next()?;
-        let value = &value[1..];
+        let value = &value[quote.len_utf8()..];
         let value = &value[..value.find(quote)?];
         let digits = value.trim();
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -210,9 +213,20 @@ mod tests {
         );
         let z = zip_of(&[(
             "xl/sharedStrings.xml",
-            br#"<sst count='99999999999999999999999'><si><t>a</t></si></sst>"#,
+            br#"<sst uniqueCount='99999999999999999999999'><si><t>a</t></si></sst>"#,
         )]);
         assert!(matches!(check(&z), Err(GuardError::SharedStrings { .. })));
+    }
+
+    #[test]
+    fn many_cells_sharing_few_strings_pass_and_odd_quotes_do_not_panic() {
+        // `count` (cells using a shared string) may far exceed the entries.
+        let xml =
+            b"<sst count=\"50000\" uniqueCount=\"2\"><si><t>yes</t></si><si><t>no</t></si></sst>";
+        assert_eq!(check(&zip_of(&[("xl/sharedStrings.xml", xml)])), Ok(()));
+        // A quote that is not one byte long is read without slicing inside it.
+        let odd = "<sst uniqueCount=\u{e9}12\u{e9}><si/></sst>".as_bytes();
+        let _ = check(&zip_of(&[("xl/sharedStrings.xml", odd)]));
     }
 
     #[test]
