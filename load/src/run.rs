@@ -253,8 +253,10 @@ async fn client(
             }
             Scenario::Submit => {
                 let id = uuid::Uuid::new_v4().to_string();
+                // The public API takes only the `web` and `api` channels (a kiosk
+                // posts the same JSON to its own /k/{token}/responses).
                 let body = format!(
-                    r#"{{"submission_id":"{id}","locality":"{loc}","channel":"kiosk","answers":{}}}"#,
+                    r#"{{"submission_id":"{id}","locality":"{loc}","channel":"api","answers":{}}}"#,
                     bodies.json[i]
                 );
                 let r = conn
