@@ -596,3 +596,10 @@ error-invitations_need_base_url = Không thể gửi lời mời: hãy đặt ba
 error-invitations_need_smtp = Không thể gửi lời mời: chưa cấu hình máy chủ SMTP (smtp_host trong hailong.toml).
 invitation-reminder-all-subject = Nhắc nhở: { $campaign }
 invitation-reminder-all-body = Nếu bạn đã trả lời, xin cảm ơn bạn. Nếu chưa, bạn vẫn có thể tham gia khảo sát ẩn danh "{ $campaign }" đến ngày { $closes }. Mở liên kết này (chỉ dùng được một lần): { $link }
+
+## trans: drafts that need translation (issue 14)
+trans-needed = cần dịch
+trans-untranslated-heading = { $count } văn bản chưa có tiếng Việt
+trans-untranslated-hint = Bản nháp này đã được lưu và có thể chỉnh sửa, nhưng chưa thể công bố cho đến khi mọi văn bản dưới đây có tiếng Việt.
+error-needs_translation = Không thể công bố bản nháp này: một số văn bản chưa có tiếng Việt.
+error-needs_translation_count = Không thể công bố bản nháp này: { $count } văn bản chưa có tiếng Việt. Hãy dịch rồi công bố.
