@@ -539,7 +539,6 @@ designer-import-file-label = An .xlsx, .xls, .ods or .json file
 designer-import-file-hint = Everything that cannot be kept exactly is listed with its sheet, row, name and column. An existing code gets a new draft.
 designer-import-file-missing = Choose a file to import.
 designer-import-refused = Nothing was imported: fix the problems below.
-designer-import-translation-needed = Nothing was stored: the form's texts have no Vietnamese yet. Add label::Tiếng Việt (vi) columns and import again.
 designer-import-stored = Imported as a draft.
 designer-import-open = Open the questionnaire
 designer-import-warnings = { $count } warnings from the import

@@ -524,7 +524,6 @@ designer-import-file-label = Tệp .xlsx, .xls, .ods hoặc .json
 designer-import-file-hint = Mỗi điều không thể giữ nguyên được liệt kê kèm trang tính, dòng, tên và cột. Mã đã có sẽ nhận một bản nháp mới.
 designer-import-file-missing = Hãy chọn một tệp để nhập.
 designer-import-refused = Không có gì được nhập: hãy sửa các vấn đề dưới đây.
-designer-import-translation-needed = Không có gì được lưu: các văn bản của biểu mẫu chưa có tiếng Việt. Hãy thêm cột label::Tiếng Việt (vi) rồi nhập lại.
 designer-import-stored = Đã nhập thành bản nháp.
 designer-import-open = Mở bảng hỏi
 designer-import-warnings = { $count } cảnh báo khi nhập
