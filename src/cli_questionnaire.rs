@@ -92,6 +92,11 @@ fn print_problems(name: &str, list: &[FieldError], lang: Lang) {
     }
 }
 
+/// How many texts lack their Vietnamese.
+fn missing_count(definition: &Definition) -> usize {
+    crate::services::questionnaires::missing_vietnamese(definition).map_or(0, |l| l.len())
+}
+
 /// `hailong questionnaire import FILE`.
 pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Result<(), CliError> {
     let name = args.file.display().to_string();
@@ -118,16 +123,19 @@ pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Resu
     };
     print_warnings(&name, &warnings);
     if !args.dry_run {
-        if needs_translation(&definition) {
-            return Err(CliError::User(format!(
-                "{name}: nothing was stored: the texts need a Vietnamese translation first (add label::Tiếng Việt (vi) columns); --dry-run shows the definition"
-            )));
-        }
         let db = crate::db::connect(&settings.database_url, 1).await?;
         crate::db::migrate(&db).await?;
         let stored = questionnaire_io::store(&db, &Actor::cli(), &definition).await;
         match stored {
-            Ok((id, version)) => eprintln!("stored as questionnaire {id}, draft version {version}"),
+            Ok((id, version)) => {
+                eprintln!("stored as questionnaire {id}, draft version {version}");
+                if needs_translation(&definition) {
+                    eprintln!(
+                        "warning: {name}: stored as a draft that needs translation: {} text(s) have no Vietnamese; it cannot be published until they are translated",
+                        missing_count(&definition)
+                    );
+                }
+            }
             Err(QuestionnaireError::Invalid(list)) => {
                 print_problems(&name, &list, lang);
                 return Err(CliError::User(format!("{name}: nothing was imported")));

@@ -539,7 +539,6 @@ designer-import-file-label = An .xlsx, .xls, .ods or .json file
 designer-import-file-hint = Everything that cannot be kept exactly is listed with its sheet, row, name and column. An existing code gets a new draft.
 designer-import-file-missing = Choose a file to import.
 designer-import-refused = Nothing was imported: fix the problems below.
-designer-import-translation-needed = Nothing was stored: the form's texts have no Vietnamese yet. Add label::Tiếng Việt (vi) columns and import again.
 designer-import-stored = Imported as a draft.
 designer-import-open = Open the questionnaire
 designer-import-warnings = { $count } warnings from the import
@@ -611,3 +610,13 @@ error-invitations_need_base_url = Invitations cannot be sent: set base_url in ha
 error-invitations_need_smtp = Invitations cannot be sent: no SMTP server is configured (smtp_host in hailong.toml).
 invitation-reminder-all-subject = Reminder: { $campaign }
 invitation-reminder-all-body = If you have already answered, thank you. If not, you can still take part in the anonymous survey "{ $campaign }" until { $closes }. Open this link (it works once): { $link }
+
+## trans: drafts that need translation (issue 14)
+trans-needed = translation needed
+trans-untranslated-heading = { $count ->
+    [one] One text has no Vietnamese
+   *[other] { $count } texts have no Vietnamese
+}
+trans-untranslated-hint = This draft is stored and can be edited, but it cannot be published until every text below has its Vietnamese.
+error-needs_translation = This draft cannot be published: some of its texts have no Vietnamese yet.
+error-needs_translation_count = This draft cannot be published: { $count } text(s) have no Vietnamese yet. Translate them, then publish.

@@ -524,7 +524,6 @@ designer-import-file-label = Tệp .xlsx, .xls, .ods hoặc .json
 designer-import-file-hint = Mỗi điều không thể giữ nguyên được liệt kê kèm trang tính, dòng, tên và cột. Mã đã có sẽ nhận một bản nháp mới.
 designer-import-file-missing = Hãy chọn một tệp để nhập.
 designer-import-refused = Không có gì được nhập: hãy sửa các vấn đề dưới đây.
-designer-import-translation-needed = Không có gì được lưu: các văn bản của biểu mẫu chưa có tiếng Việt. Hãy thêm cột label::Tiếng Việt (vi) rồi nhập lại.
 designer-import-stored = Đã nhập thành bản nháp.
 designer-import-open = Mở bảng hỏi
 designer-import-warnings = { $count } cảnh báo khi nhập
@@ -596,3 +595,10 @@ error-invitations_need_base_url = Không thể gửi lời mời: hãy đặt ba
 error-invitations_need_smtp = Không thể gửi lời mời: chưa cấu hình máy chủ SMTP (smtp_host trong hailong.toml).
 invitation-reminder-all-subject = Nhắc nhở: { $campaign }
 invitation-reminder-all-body = Nếu bạn đã trả lời, xin cảm ơn bạn. Nếu chưa, bạn vẫn có thể tham gia khảo sát ẩn danh "{ $campaign }" đến ngày { $closes }. Mở liên kết này (chỉ dùng được một lần): { $link }
+
+## trans: drafts that need translation (issue 14)
+trans-needed = cần dịch
+trans-untranslated-heading = { $count } văn bản chưa có tiếng Việt
+trans-untranslated-hint = Bản nháp này đã được lưu và có thể chỉnh sửa, nhưng chưa thể công bố cho đến khi mọi văn bản dưới đây có tiếng Việt.
+error-needs_translation = Không thể công bố bản nháp này: một số văn bản chưa có tiếng Việt.
+error-needs_translation_count = Không thể công bố bản nháp này: { $count } văn bản chưa có tiếng Việt. Hãy dịch rồi công bố.

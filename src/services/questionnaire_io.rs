@@ -28,15 +28,7 @@ pub enum Parsed {
     NotAQuestionnaire(String),
 }
 
-/// True when the only thing keeping a definition from being stored is
-/// text without Vietnamese (an XLSForm in other languages): a draft that
-/// needs translating.
-pub fn needs_translation(definition: &Definition) -> bool {
-    match definition.check() {
-        Ok(()) => false,
-        Err(list) => list.iter().all(|e| e.code == "missing_vietnamese"),
-    }
-}
+pub use super::questionnaires::needs_translation;
 
 /// Reads a questionnaire from a file's bytes; the name's extension decides the format.
 pub fn parse_file(name: &str, bytes: &[u8]) -> Parsed {
@@ -64,7 +56,7 @@ pub fn parse_file(name: &str, bytes: &[u8]) -> Parsed {
         };
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) => match Definition::parse(text) {
+        Ok(text) => match questionnaires::parse_draft(text) {
             Ok(definition) => Parsed::Ok {
                 definition,
                 warnings: vec![],

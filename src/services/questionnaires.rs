@@ -2,7 +2,8 @@
 //! freezes the definition with a checksum), read, delete unused versions.
 //!
 //! Rules: a definition is validated before anything is saved (a draft is never
-//! stored in an invalid state); editing a published questionnaire creates a new
+//! stored in an invalid state, except that its texts may still lack their
+//! Vietnamese: such a draft "needs translation" and cannot be published); editing a published questionnaire creates a new
 //! draft version; a published version never changes; a version used by a
 //! campaign that has responses can never be deleted.
 
@@ -37,6 +38,10 @@ pub enum QuestionnaireError {
     CodeMismatch { expected: String, found: String },
     #[error("there is no draft to publish")]
     NoDraft,
+    /// The draft has texts without Vietnamese (listed): it cannot be
+    /// published until they are translated.
+    #[error("the draft needs a Vietnamese translation: {0:?}")]
+    NeedsTranslation(Vec<FieldError>),
     #[error("this version is used by a campaign and cannot be deleted")]
     InUse,
     #[error("database: {0}")]
@@ -74,6 +79,9 @@ pub struct VersionInfo {
     pub checksum: Option<String>,
     pub created_at: String,
     pub published_at: Option<String>,
+    /// A draft whose only problem is texts without Vietnamese: stored, but
+    /// not publishable until translated.
+    pub needs_translation: bool,
 }
 
 impl From<&questionnaire_version::Model> for VersionInfo {
@@ -85,8 +93,48 @@ impl From<&questionnaire_version::Model> for VersionInfo {
             checksum: v.checksum.clone(),
             created_at: v.created_at.to_rfc3339(),
             published_at: v.published_at.map(|t| t.to_rfc3339()),
+            needs_translation: v.status == DRAFT
+                && serde_json::from_str::<Definition>(&v.definition)
+                    .is_ok_and(|d| needs_translation(&d)),
         }
     }
+}
+
+/// The texts without Vietnamese (their field paths), when they are the only
+/// thing keeping the definition from being valid; None otherwise (valid, or
+/// other problems too).
+pub fn missing_vietnamese(definition: &Definition) -> Option<Vec<FieldError>> {
+    match definition.check() {
+        Ok(()) => None,
+        Err(list) if !list.is_empty() && list.iter().all(|e| e.code == "missing_vietnamese") => {
+            Some(list)
+        }
+        Err(_) => None,
+    }
+}
+
+/// True when the only thing keeping a definition from being valid is text
+/// without Vietnamese (an XLSForm in other languages): it can be stored as a
+/// draft that needs translating, but not published.
+pub fn needs_translation(definition: &Definition) -> bool {
+    missing_vietnamese(definition).is_some()
+}
+
+/// The check for storing a draft: every rule, except that texts may still
+/// lack their Vietnamese.
+pub fn check_draft(definition: &Definition) -> Result<(), Vec<FieldError>> {
+    match definition.check() {
+        Err(list) if !needs_translation(definition) => Err(list),
+        _ => Ok(()),
+    }
+}
+
+/// Parses a draft's JSON with [`check_draft`] (texts may lack Vietnamese).
+pub fn parse_draft(json: &str) -> Result<Definition, Vec<FieldError>> {
+    let def: Definition = serde_json::from_str(json)
+        .map_err(|e| vec![FieldError::new("", "invalid_json").with("detail", e.to_string())])?;
+    check_draft(&def)?;
+    Ok(def)
 }
 
 fn to_json(def: &Definition) -> String {
@@ -158,7 +206,7 @@ pub async fn version(
         .one(db)
         .await?
         .ok_or(QuestionnaireError::NotFound)?;
-    let def = Definition::parse(&row.definition).map_err(QuestionnaireError::Invalid)?;
+    let def = parse_draft(&row.definition).map_err(QuestionnaireError::Invalid)?;
     Ok((row, def))
 }
 
@@ -173,7 +221,7 @@ pub async fn latest(
         .one(db)
         .await?
         .ok_or(QuestionnaireError::NotFound)?;
-    let def = Definition::parse(&row.definition).map_err(QuestionnaireError::Invalid)?;
+    let def = parse_draft(&row.definition).map_err(QuestionnaireError::Invalid)?;
     Ok((row, def))
 }
 
@@ -183,7 +231,7 @@ pub async fn create(
     actor: &Actor,
     def: &Definition,
 ) -> Result<Summary, QuestionnaireError> {
-    def.check().map_err(QuestionnaireError::Invalid)?;
+    check_draft(def).map_err(QuestionnaireError::Invalid)?;
     let txn = crate::db::begin_write(db).await?;
     let exists = questionnaire::Entity::find()
         .filter(questionnaire::Column::Code.eq(def.code.as_str()))
@@ -236,7 +284,7 @@ pub async fn save_draft(
     id: i64,
     def: &Definition,
 ) -> Result<i32, QuestionnaireError> {
-    def.check().map_err(QuestionnaireError::Invalid)?;
+    check_draft(def).map_err(QuestionnaireError::Invalid)?;
     let txn = crate::db::begin_write(db).await?;
     let q = questionnaire::Entity::find_by_id(id)
         .one(&txn)
@@ -309,7 +357,10 @@ pub async fn publish(
         .await?
         .filter(|v| v.status == DRAFT)
         .ok_or(QuestionnaireError::NoDraft)?;
-    let def = Definition::parse(&draft.definition).map_err(QuestionnaireError::Invalid)?;
+    let def = parse_draft(&draft.definition).map_err(QuestionnaireError::Invalid)?;
+    if let Some(missing) = missing_vietnamese(&def) {
+        return Err(QuestionnaireError::NeedsTranslation(missing));
+    }
     let json = to_json(&def);
     let mut m: questionnaire_version::ActiveModel = draft.into();
     m.status = Set(PUBLISHED.to_owned());

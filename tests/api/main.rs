@@ -46,5 +46,6 @@ mod staff;
 mod staff_collect;
 mod survey;
 mod throughput;
+mod translation_drafts;
 mod xlsform_import;
 mod xlsform_sizes;

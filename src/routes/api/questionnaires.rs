@@ -31,6 +31,7 @@ impl From<QuestionnaireError> for AppError {
                     .with("found", found),
             ]),
             QuestionnaireError::NoDraft => AppError::Conflict("no_draft"),
+            QuestionnaireError::NeedsTranslation(_) => AppError::Conflict("needs_translation"),
             QuestionnaireError::InUse => AppError::Conflict("version_in_use"),
             QuestionnaireError::Db(e) => AppError::from(e),
         }
@@ -56,7 +57,9 @@ pub fn definition_from(req: &HttpRequest, body: &[u8]) -> Result<Definition, App
         code: "invalid_utf8",
         detail: e.to_string(),
     })?;
-    Definition::parse(text).map_err(AppError::Validation)
+    // A draft may still lack its Vietnamese texts (it then needs translation
+    // and cannot be published); every other rule is checked.
+    questionnaires::parse_draft(text).map_err(AppError::Validation)
 }
 
 fn actor(user: &ApiUser) -> Actor {
@@ -158,8 +161,11 @@ pub async fn validate(
 ) -> Result<HttpResponse, Problem> {
     user.require(Area::Questionnaires, Access::Read)?;
     let lang = user.lang;
-    match definition_from(&req, &body) {
-        Ok(_) => Ok(HttpResponse::Ok().json(json!({ "valid": true, "errors": [] }))),
+    // Valid means publishable: texts without Vietnamese are listed too.
+    let checked =
+        definition_from(&req, &body).and_then(|def| def.check().map_err(AppError::Validation));
+    match checked {
+        Ok(()) => Ok(HttpResponse::Ok().json(json!({ "valid": true, "errors": [] }))),
         Err(AppError::Validation(problems)) => {
             let errors: Vec<_> = problems
                 .iter()
@@ -174,7 +180,7 @@ pub async fn validate(
 #[utoipa::path(post, path = "/api/v1/questionnaires/{id}/publish", tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The frozen version with its SHA-256 checksum", body = questionnaires::VersionInfo),
-        (status = 409, description = "No draft to publish", body = ProblemDoc)))]
+        (status = 409, description = "No draft to publish (no_draft), or the draft's texts lack Vietnamese (needs_translation)", body = ProblemDoc)))]
 #[post("/questionnaires/{id}/publish")]
 pub async fn publish(
     state: web::Data<AppState>,

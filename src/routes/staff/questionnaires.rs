@@ -111,7 +111,7 @@ pub async fn import(
     let StaffForm { user, form } = form;
     user.require(Area::Questionnaires, Access::Write)?;
     let lang = user.lang;
-    let result = match Definition::parse(&form.json) {
+    let result = match questionnaires::parse_draft(&form.json) {
         Ok(def) => crate::services::questionnaire_io::store(
             &state.db,
             &Actor::staff(user.id, &user.email),
@@ -243,10 +243,6 @@ pub async fn import_file(
         .map(|w| w.to_string())
         .filter(|w| seen.insert(w.clone()))
         .collect();
-    if questionnaire_io::needs_translation(&definition) {
-        let errors = vec![i18n::t(lang, "designer-import-translation-needed", &[])];
-        return list_page(&state, &user, errors, warnings, None).await;
-    }
     match questionnaire_io::store(&state.db, &Actor::staff(user.id, &user.email), &definition).await
     {
         Ok((id, _)) => list_page(&state, &user, vec![], warnings, Some(id)).await,
@@ -421,6 +417,38 @@ struct EditPage {
     can_write: bool,
     errors: Vec<String>,
     notice: Option<String>,
+    /// Where the texts without Vietnamese are (a draft that needs translation).
+    untranslated: Vec<String>,
+}
+
+/// A field path of a text without Vietnamese, as the designer names it:
+/// `sections[1].questions[2].options[0].label.vi` → `s2 › q3 › option 1 › label`
+/// with the section's and question's codes.
+fn text_place(def: &Definition, path: &str) -> String {
+    let path = path.strip_suffix(".vi").unwrap_or(path);
+    let mut parts = Vec::new();
+    let mut section = None;
+    for step in path.split('.') {
+        let (name, at) = match step.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (step, None),
+        };
+        match (name, at) {
+            ("sections", Some(i)) => {
+                section = def.sections.get(i);
+                parts
+                    .push(section.map_or_else(|| format!("section {}", i + 1), |s| s.code.clone()));
+            }
+            ("questions", Some(i)) => parts.push(
+                section
+                    .and_then(|s| s.questions.get(i))
+                    .map_or_else(|| format!("question {}", i + 1), |q| q.code.clone()),
+            ),
+            (n, Some(i)) => parts.push(format!("{n}[{}]", i + 1)),
+            (n, None) => parts.push(n.to_owned()),
+        }
+    }
+    parts.join(" › ")
 }
 
 fn options_text(q: &Question) -> String {
@@ -543,6 +571,11 @@ async fn edit_page(
         summary,
         errors,
         notice,
+        untranslated: questionnaires::missing_vietnamese(&def)
+            .unwrap_or_default()
+            .iter()
+            .map(|e| text_place(&def, &e.field))
+            .collect(),
     };
     let path = format!("/staff/questionnaires/{id}");
     let mut res = render(user, "staff/questionnaire.html", &path, page)?;
@@ -988,6 +1021,13 @@ pub async fn publish(
         Err(QuestionnaireError::NoDraft) => {
             let msg = i18n::t(lang, "error-no_draft", &[]);
             edit_page(&state, &user, id, None, vec![msg], None).await
+        }
+        Err(QuestionnaireError::NeedsTranslation(missing)) => {
+            let count = i18n::Arg::from(missing.len() as u64);
+            let msg = i18n::t(lang, "error-needs_translation_count", &[("count", count)]);
+            let mut res = edit_page(&state, &user, id, None, vec![msg], None).await?;
+            *res.status_mut() = actix_web::http::StatusCode::CONFLICT;
+            Ok(res)
         }
         Err(e) => {
             let errors = problems(lang, e)?;
