@@ -207,3 +207,30 @@ pub async fn response_counts_agree(db: &DatabaseConnection) {
     assert!(!grouped.is_empty(), "no responses to compare");
     assert_eq!(counted, grouped, "response_counts disagrees with responses");
 }
+
+/// A bearer token for a new account with this role (password
+/// `crate::staff::PASSWORD`).
+pub async fn token_for(app: &TestApp, email: &str, role: &str) -> String {
+    let db = app.db.connect().await;
+    let user = hailong::services::staff::create(
+        &db,
+        &hailong::services::audit::Actor::cli(),
+        hailong::services::staff::NewUser {
+            email,
+            role,
+            password: crate::staff::PASSWORD,
+            localities: None,
+        },
+    )
+    .await
+    .expect("create account");
+    hailong::services::staff::create_token(
+        &db,
+        &hailong::services::audit::Actor::cli(),
+        user.id,
+        "test",
+    )
+    .await
+    .expect("create token")
+    .1
+}

@@ -5,11 +5,9 @@
 
 use std::process::Command;
 
-use hailong::services::audit::Actor;
-use hailong::services::staff::{self, NewUser};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, hailong_bin, spawn_app_with_demo};
+use crate::helpers::{hailong_bin, spawn_app_with_demo, token_for};
 
 fn preset_path(name: &str) -> String {
     format!("{}/presets/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -95,7 +93,7 @@ async fn the_sipas_2640_source_survives_publishing_and_export() {
     assert_eq!(criteria, [4, 5, 6, 3, 4]);
 
     let app = spawn_app_with_demo().await;
-    let token = token_for(&app).await;
+    let token = token_for(&app, "designer@example.vn", "designer").await;
     let list: Value = app
         .client
         .get(app.url("/api/v1/questionnaires"))
@@ -124,24 +122,4 @@ async fn the_sipas_2640_source_survives_publishing_and_export() {
         .await
         .unwrap();
     assert_eq!(exported["source"], imported["source"]);
-}
-
-async fn token_for(app: &TestApp) -> String {
-    let db = app.db.connect().await;
-    let user = staff::create(
-        &db,
-        &Actor::cli(),
-        NewUser {
-            email: "designer@example.vn",
-            role: "designer",
-            password: "correct horse battery staple",
-            localities: None,
-        },
-    )
-    .await
-    .unwrap();
-    staff::create_token(&db, &Actor::cli(), user.id, "test")
-        .await
-        .unwrap()
-        .1
 }

@@ -1,33 +1,11 @@
 //! Private metrics: `/metrics` needs an administrator's API token, and no
 //! counter tells one channel or respondent route from another.
 
-use hailong::services::audit::Actor;
-use hailong::services::staff::{self, NewUser};
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, spawn_app_with_demo};
+use crate::helpers::{spawn_app_with_demo, token_for};
 use crate::responses::{post_json, sipas_locality, valid_body};
-use crate::staff::{PASSWORD, login};
-
-async fn token_for(app: &TestApp, email: &str, role: &str) -> String {
-    let db = app.db.connect().await;
-    let user = staff::create(
-        &db,
-        &Actor::cli(),
-        NewUser {
-            email,
-            role,
-            password: PASSWORD,
-            localities: None,
-        },
-    )
-    .await
-    .unwrap();
-    staff::create_token(&db, &Actor::cli(), user.id, "metrics")
-        .await
-        .unwrap()
-        .1
-}
+use crate::staff::login;
 
 #[tokio::test]
 async fn metrics_need_an_administrators_token_and_name_no_channel() {

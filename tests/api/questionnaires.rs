@@ -3,36 +3,13 @@
 
 use std::process::Command;
 
-use hailong::services::audit::Actor;
-use hailong::services::staff::{self, NewUser};
 use reqwest::StatusCode;
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, count, hailong_bin, spawn_app, spawn_app_with_demo};
+use crate::helpers::{count, hailong_bin, spawn_app, spawn_app_with_demo, token_for};
 
 const SIPAS: &str = include_str!("../../presets/sipas-one-stop.json");
-
-/// A bearer token for a new account with this role.
-async fn token_for(app: &TestApp, email: &str, role: &str) -> String {
-    let db = app.db.connect().await;
-    let user = staff::create(
-        &db,
-        &Actor::cli(),
-        NewUser {
-            email,
-            role,
-            password: "correct horse battery staple",
-            localities: None,
-        },
-    )
-    .await
-    .unwrap();
-    staff::create_token(&db, &Actor::cli(), user.id, "test")
-        .await
-        .unwrap()
-        .1
-}
 
 fn small_definition(code: &str) -> Value {
     json!({

@@ -4,13 +4,11 @@
 
 use std::process::Command;
 
-use hailong::services::audit::Actor;
-use hailong::services::staff::{self, NewUser};
 use reqwest::StatusCode;
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, count, hailong_bin, spawn_app};
+use crate::helpers::{count, hailong_bin, spawn_app, token_for};
 use crate::staff::{add_user, login, page_csrf};
 
 /// A workbook with one `survey` sheet (first row: headers).
@@ -36,27 +34,6 @@ const ENGLISH_ONLY: &[&[&str]] = &[
     &["text", "remark", "Anything else?"],
     &["end group", "", ""],
 ];
-
-/// A bearer token for a new account with this role.
-async fn token_for(app: &TestApp, email: &str, role: &str) -> String {
-    let db = app.db.connect().await;
-    let user = staff::create(
-        &db,
-        &Actor::cli(),
-        NewUser {
-            email,
-            role,
-            password: "correct horse battery staple",
-            localities: None,
-        },
-    )
-    .await
-    .unwrap();
-    staff::create_token(&db, &Actor::cli(), user.id, "test")
-        .await
-        .unwrap()
-        .1
-}
 
 /// Adds a Vietnamese text next to every English one that has none.
 fn add_vietnamese(value: &mut Value) {
