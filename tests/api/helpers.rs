@@ -112,6 +112,19 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// `GET path` with a bearer token, its JSON body.
+    pub async fn get_json_as(&self, path: &str, token: &str) -> serde_json::Value {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

@@ -94,16 +94,7 @@ async fn the_sipas_2640_source_survives_publishing_and_export() {
 
     let app = spawn_app_with_demo().await;
     let token = token_for(&app, "designer@example.vn", "designer").await;
-    let list: Value = app
-        .client
-        .get(app.url("/api/v1/questionnaires"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json_as("/api/v1/questionnaires", &token).await;
     let sipas = list
         .as_array()
         .unwrap()
@@ -112,14 +103,7 @@ async fn the_sipas_2640_source_survives_publishing_and_export() {
         .expect("the demo publishes the SIPAS preset");
     let id = sipas["id"].as_i64().unwrap();
     let exported: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/questionnaires/{id}/export")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json_as(&format!("/api/v1/questionnaires/{id}/export"), &token)
+        .await;
     assert_eq!(exported["source"], imported["source"]);
 }

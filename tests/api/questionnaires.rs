@@ -250,16 +250,7 @@ async fn only_staff_with_the_right_role_reach_the_api() {
 async fn versions_used_by_a_campaign_cannot_be_deleted() {
     let app = spawn_app_with_demo().await;
     let token = token_for(&app, "admin@example.vn", "admin").await;
-    let list: Value = app
-        .client
-        .get(app.url("/api/v1/questionnaires"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json_as("/api/v1/questionnaires", &token).await;
     let sipas = list
         .as_array()
         .unwrap()
@@ -284,16 +275,7 @@ async fn versions_used_by_a_campaign_cannot_be_deleted() {
 async fn json_export_and_import_round_trip_exactly() {
     let app = spawn_app_with_demo().await;
     let token = token_for(&app, "designer@example.vn", "designer").await;
-    let list: Value = app
-        .client
-        .get(app.url("/api/v1/questionnaires"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json_as("/api/v1/questionnaires", &token).await;
     let id = list[0]["id"].as_i64().unwrap();
     let exported = app
         .client

@@ -97,16 +97,7 @@ async fn an_english_only_xlsform_is_stored_as_a_draft_that_cannot_be_published_u
         .unwrap();
     assert!(list.contains("translation needed"), "{list}");
     let token = token_for(&app, "api@example.vn", "designer").await;
-    let index: Value = app
-        .client
-        .get(app.url("/api/v1/questionnaires"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let index: Value = app.get_json_as("/api/v1/questionnaires", &token).await;
     let q = index
         .as_array()
         .and_then(|l| l.iter().find(|q| q["code"] == "english_form"))
@@ -169,29 +160,15 @@ async fn an_english_only_xlsform_is_stored_as_a_draft_that_cannot_be_published_u
         "{body}"
     );
     let q: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/questionnaires/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json_as(&format!("/api/v1/questionnaires/{id}"), &token)
+        .await;
     assert!(q.to_string().contains("\"status\":\"draft\""), "{q}");
     assert!(!q.to_string().contains("\"status\":\"published\""), "{q}");
 
     // Once every text has its Vietnamese, it publishes as usual.
     let mut def: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/questionnaires/{id}/export")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json_as(&format!("/api/v1/questionnaires/{id}/export"), &token)
+        .await;
     add_vietnamese(&mut def);
     let res = app
         .client
