@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use crate::helpers::TestApp;
 use crate::limits::spawn_with;
 use crate::responses::{sipas_locality, valid_body};
-use crate::staff::{PASSWORD, add_user, client, csrf_of};
+use crate::staff::{PASSWORD, add_user, client, csrf_of, page_csrf};
 
 /// The server's `host:port`.
 fn authority(app: &TestApp) -> String {
@@ -323,15 +323,7 @@ async fn sign_in_as(
     password: &str,
 ) -> reqwest::Response {
     let c = client();
-    let page = c
-        .get(app.url("/staff/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&page);
+    let token = page_csrf(app, &c, "/staff/login").await;
     c.post(app.url("/staff/login"))
         .header("X-Forwarded-For", forwarded_for)
         .form(&[
@@ -365,15 +357,7 @@ async fn failures_from_other_forwarded_clients_never_refuse_the_owners_password(
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     // The reset form keys on the same forwarded address.
     let c = client();
-    let page = c
-        .get(app.url("/staff/password-reset"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&page);
+    let token = page_csrf(&app, &c, "/staff/password-reset").await;
     let res = c
         .post(app.url("/staff/password-reset"))
         .header("X-Forwarded-For", "203.0.113.1")

@@ -43,15 +43,7 @@ pub async fn add_user(app: &TestApp, email: &str, role: &str) {
 }
 
 async fn try_login(app: &TestApp, c: &Client, email: &str, password: &str) -> reqwest::Response {
-    let page = c
-        .get(app.url("/staff/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&page);
+    let token = page_csrf(app, c, "/staff/login").await;
     c.post(app.url("/staff/login"))
         .form(&[
             ("email", email),
@@ -397,15 +389,7 @@ async fn a_replayed_session_cookie_is_useless_after_logout() {
     let app = spawn_app().await;
     add_user(&app, "a@example.vn", "analyst").await;
     let c = client();
-    let page = c
-        .get(app.url("/staff/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&page);
+    let token = page_csrf(&app, &c, "/staff/login").await;
     let res = c
         .post(app.url("/staff/login"))
         .form(&[
