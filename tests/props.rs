@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use hailong::domain::answers::{self, from_form, parse_value, to_form};
+use hailong::domain::answers::{self, from_form, to_form};
 use hailong::domain::questionnaire::{
     Aggregation, Choice, Condition, ConditionOp, Definition, IndexCriterion, IndexDefinition,
     IndexElement, IndexMapping, Question, QuestionType, ScalePoint, Section,
@@ -386,7 +386,7 @@ fn valid_answers(def: &Definition, seeds: &[u64], texts: &[String]) -> Map<Strin
                 }
             }
         };
-        so_far.insert(q.code.clone(), parse_value(q, &value).unwrap());
+        so_far.insert(q.code.clone(), q.parse_answer(&value).unwrap());
         raw.insert(q.code.clone(), value);
     }
     raw

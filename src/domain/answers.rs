@@ -12,66 +12,13 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Number, Value};
 
 use super::questionnaire::{
-    Choice, Condition, Definition, FilterOp, LONG_TEXT_MAX, Question, QuestionType, SHORT_TEXT_MAX,
-    Section,
+    Choice, Condition, Definition, FilterOp, Question, QuestionType, Section,
 };
 use super::text::Text;
 use super::validation::FieldError;
 
-/// The answer "don't know".
-pub const DONT_KNOW: &str = "dk";
-/// The answer "not applicable".
-pub const NOT_APPLICABLE: &str = "na";
-
-/// One checked answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// Scale or number question.
-    Int(i64),
-    /// Single choice: the chosen option's value.
-    Choice(String),
-    /// Multiple choice: the chosen options' values, in the questionnaire's order.
-    Choices(Vec<String>),
-    /// Yes/no question.
-    Bool(bool),
-    /// Short or long text.
-    Text(String),
-    /// "Don't know" (`"dk"`), where offered; not counted as an answer.
-    DontKnow,
-    /// "Not applicable" (`"na"`), where offered; not counted as an answer.
-    NotApplicable,
-}
-
-impl Answer {
-    /// True for a substantive answer (not "don't know"/"not applicable").
-    pub fn is_real(&self) -> bool {
-        !matches!(self, Answer::DontKnow | Answer::NotApplicable)
-    }
-
-    /// The answer as stored: the same JSON shape the API accepts.
-    pub fn to_json(&self) -> Value {
-        match self {
-            Answer::Int(n) => Value::Number(Number::from(*n)),
-            Answer::Choice(s) | Answer::Text(s) => Value::String(s.clone()),
-            Answer::Choices(list) => {
-                Value::Array(list.iter().cloned().map(Value::String).collect())
-            }
-            Answer::Bool(b) => Value::Bool(*b),
-            Answer::DontKnow => Value::String(DONT_KNOW.to_owned()),
-            Answer::NotApplicable => Value::String(NOT_APPLICABLE.to_owned()),
-        }
-    }
-
-    /// A short code for calibration cells (`"F"`, `"18-34"`, `"3"`, `"true"`).
-    pub fn cell_value(&self) -> Option<String> {
-        match self {
-            Answer::Int(n) => Some(n.to_string()),
-            Answer::Choice(s) => Some(s.clone()),
-            Answer::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
-    }
-}
+use super::answer::shorten;
+pub use super::answer::{Answer, DONT_KNOW, NOT_APPLICABLE};
 
 /// A checked set of answers, keyed by question code.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -185,17 +132,17 @@ pub fn constraint_holds(q: &Question, answer: &Answer, answers: &BTreeMap<String
 }
 
 /// Checks one present answer of a shown question: its type and bounds
-/// ([`parse_value`]), that a read-only question keeps its default, that a
+/// ([`Question::parse_answer`]), that a read-only question keeps its default, that a
 /// cascading list's options are offered, and the constraint.
 pub fn check_answer(
     q: &Question,
     value: &Value,
     answers: &BTreeMap<String, Answer>,
 ) -> Result<Answer, FieldError> {
-    let answer = parse_value(q, value)?;
+    let answer = q.parse_answer(value)?;
     let err = |code: &str| FieldError::new(path(&q.code), code);
     if q.read_only {
-        let default = q.default.as_ref().and_then(|d| parse_value(q, d).ok());
+        let default = q.default.as_ref().and_then(|d| q.parse_answer(d).ok());
         if default.as_ref() != Some(&answer) {
             return Err(err("read_only_changed"));
         }
@@ -213,7 +160,7 @@ pub fn check_answer(
             .find(|o| o.value == *value)
             .is_some_and(|o| option_offered(q, o, answers));
         if !offered {
-            return Err(err("option_not_offered").with("value", truncate(value)));
+            return Err(err("option_not_offered").with("value", shorten(value)));
         }
     }
     if !constraint_holds(q, &answer, answers) {
@@ -241,7 +188,7 @@ fn read_only_default(q: &Question) -> Option<Answer> {
     if !q.read_only {
         return None;
     }
-    q.default.as_ref().and_then(|d| parse_value(q, d).ok())
+    q.default.as_ref().and_then(|d| q.parse_answer(d).ok())
 }
 
 /// Parses a whole response: every visible required question must be answered.
@@ -369,114 +316,6 @@ fn path(code: &str) -> String {
     format!("answers.{code}")
 }
 
-/// Checks one value against its question.
-pub fn parse_value(q: &Question, value: &Value) -> Result<Answer, FieldError> {
-    let err = |code: &str| FieldError::new(path(&q.code), code);
-    if let Value::String(s) = value {
-        if s == DONT_KNOW {
-            return if q.dont_know {
-                Ok(Answer::DontKnow)
-            } else if is_text(q.kind) {
-                Ok(Answer::Text(s.clone()))
-            } else {
-                Err(err("dont_know_not_offered"))
-            };
-        }
-        if s == NOT_APPLICABLE {
-            return if q.not_applicable {
-                Ok(Answer::NotApplicable)
-            } else if is_text(q.kind) {
-                Ok(Answer::Text(s.clone()))
-            } else {
-                Err(err("not_applicable_not_offered"))
-            };
-        }
-    }
-    match q.kind {
-        QuestionType::Scale | QuestionType::Number => {
-            let n = match value {
-                Value::Number(n) => n.as_i64().ok_or_else(|| err("expected_integer"))?,
-                _ => return Err(err("expected_integer")),
-            };
-            let below = q.min.is_some_and(|min| n < min);
-            let above = q.max.is_some_and(|max| n > max);
-            if below || above {
-                let mut e = err("out_of_range");
-                e = e.with("min", q.min.map_or("–".to_owned(), |m| m.to_string()));
-                e = e.with("max", q.max.map_or("–".to_owned(), |m| m.to_string()));
-                return Err(e);
-            }
-            Ok(Answer::Int(n))
-        }
-        QuestionType::SingleChoice => match value {
-            Value::String(s) if q.options.iter().any(|o| &o.value == s) => {
-                Ok(Answer::Choice(s.clone()))
-            }
-            Value::String(s) => Err(err("unknown_option").with("value", truncate(s))),
-            _ => Err(err("expected_option")),
-        },
-        QuestionType::MultipleChoice => {
-            let Value::Array(items) = value else {
-                return Err(err("expected_options"));
-            };
-            if items.is_empty() {
-                return Err(err("empty_answer"));
-            }
-            let mut chosen = HashSet::new();
-            for item in items {
-                let Value::String(s) = item else {
-                    return Err(err("expected_options"));
-                };
-                if !q.options.iter().any(|o| &o.value == s) {
-                    return Err(err("unknown_option").with("value", truncate(s)));
-                }
-                if !chosen.insert(s.as_str()) {
-                    return Err(err("duplicate_option").with("value", truncate(s)));
-                }
-            }
-            Ok(Answer::Choices(
-                q.options
-                    .iter()
-                    .filter(|o| chosen.contains(o.value.as_str()))
-                    .map(|o| o.value.clone())
-                    .collect(),
-            ))
-        }
-        QuestionType::YesNo => match value {
-            Value::Bool(b) => Ok(Answer::Bool(*b)),
-            _ => Err(err("expected_boolean")),
-        },
-        QuestionType::ShortText | QuestionType::LongText => {
-            let Value::String(s) = value else {
-                return Err(err("expected_text"));
-            };
-            if s.trim().is_empty() {
-                return Err(err("empty_answer"));
-            }
-            if s.contains('\0') {
-                return Err(err("invalid_text"));
-            }
-            let max = if q.kind == QuestionType::ShortText {
-                SHORT_TEXT_MAX
-            } else {
-                LONG_TEXT_MAX
-            };
-            if s.chars().count() > max {
-                return Err(err("answer_too_long").with("max", max.to_string()));
-            }
-            Ok(Answer::Text(s.clone()))
-        }
-    }
-}
-
-fn is_text(kind: QuestionType) -> bool {
-    matches!(kind, QuestionType::ShortText | QuestionType::LongText)
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
-}
-
 /// Builds raw answers from form fields named `a.<code>` (repeated for
 /// multiple choice). Empty fields are no answer; numbers that do not parse are
 /// kept as text so that [`parse`] reports them; `yes`/`no` become booleans.
@@ -556,6 +395,7 @@ pub fn to_form(raw: &Map<String, Value>) -> Vec<(String, String)> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::domain::questionnaire::LONG_TEXT_MAX;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -720,7 +560,7 @@ mod tests {
                     }
                 }
             };
-            so_far.insert(q.code.clone(), parse_value(q, &value).unwrap());
+            so_far.insert(q.code.clone(), q.parse_answer(&value).unwrap());
             raw.insert(q.code.clone(), value);
         }
         raw

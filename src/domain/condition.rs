@@ -25,8 +25,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::answers::{Answer, DONT_KNOW, NOT_APPLICABLE};
-use super::questionnaire::{Question, QuestionType};
+use super::answer::{Answer, DONT_KNOW, NOT_APPLICABLE};
+use super::question_type::QuestionType;
 use super::validation::FieldError;
 
 /// A condition: a comparison, or all / any / none of other conditions.
@@ -252,8 +252,8 @@ impl Condition {
     pub fn check(
         &self,
         path: &str,
-        earlier: &HashMap<&str, &Question>,
-        this: Option<&Question>,
+        earlier: &HashMap<&str, QuestionType>,
+        this: Option<QuestionType>,
         own_code: Option<&str>,
         errors: &mut Vec<FieldError>,
     ) {
@@ -289,15 +289,15 @@ impl Comparison {
     fn check(
         &self,
         path: &str,
-        earlier: &HashMap<&str, &Question>,
-        this: Option<&Question>,
+        earlier: &HashMap<&str, QuestionType>,
+        this: Option<QuestionType>,
         own_code: Option<&str>,
         errors: &mut Vec<FieldError>,
     ) {
         let qpath = format!("{path}.question");
         let target = if self.question == "." {
             match this {
-                Some(q) => q,
+                Some(kind) => kind,
                 None => {
                     errors.push(FieldError::new(qpath, "condition_dot_outside_constraint"));
                     return;
@@ -308,7 +308,7 @@ impl Comparison {
             return;
         } else {
             match earlier.get(self.question.as_str()) {
-                Some(q) => q,
+                Some(kind) => *kind,
                 None => {
                     errors.push(
                         FieldError::new(qpath, "condition_not_earlier")
@@ -318,7 +318,7 @@ impl Comparison {
                 }
             }
         };
-        let kind = target.kind;
+        let kind = target;
         let op_error = || {
             FieldError::new(format!("{path}.op"), "condition_op_not_for_type")
                 .with("op", self.op.as_str())

@@ -1,5 +1,6 @@
 //! The language of surveys: types that parse, never raw strings.
 
+pub mod answer;
 pub mod answers;
 pub mod campaign;
 pub mod cells;
@@ -9,6 +10,7 @@ pub mod json;
 pub mod locality;
 pub mod planning;
 pub mod publication;
+pub mod question_type;
 pub mod questionnaire;
 pub mod sampling;
 pub mod submission;

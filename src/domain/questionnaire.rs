@@ -5,11 +5,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use validator::Validate;
 
+use super::answer::{Answer, DONT_KNOW, NOT_APPLICABLE, shorten};
 pub use super::condition::{
     ChoiceFilter, Comparison, Condition, ConditionFn, ConditionOp, FilterOp,
 };
+pub use super::question_type::QuestionType;
 use super::text::{Text, is_code};
 use super::validation::FieldError;
 
@@ -45,36 +48,6 @@ pub struct Section {
     /// a question in it needs both conditions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<Condition>,
-}
-
-/// The kind of answer a question takes.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum QuestionType {
-    Scale,
-    SingleChoice,
-    MultipleChoice,
-    YesNo,
-    Number,
-    #[default]
-    ShortText,
-    LongText,
-}
-
-impl QuestionType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QuestionType::Scale => "scale",
-            QuestionType::SingleChoice => "single_choice",
-            QuestionType::MultipleChoice => "multiple_choice",
-            QuestionType::YesNo => "yes_no",
-            QuestionType::Number => "number",
-            QuestionType::ShortText => "short_text",
-            QuestionType::LongText => "long_text",
-        }
-    }
 }
 
 /// An option of a choice question.
@@ -283,7 +256,8 @@ impl Definition {
             errors.push(FieldError::new("sections", "no_sections"));
         }
         let mut section_codes = HashSet::new();
-        let mut seen: HashMap<&str, &Question> = HashMap::new();
+        // Earlier questions by code, with the kind of answer each takes.
+        let mut seen: HashMap<&str, QuestionType> = HashMap::new();
         for (si, section) in self.sections.iter().enumerate() {
             let path = format!("sections[{si}]");
             if !is_code(&section.code) {
@@ -310,7 +284,7 @@ impl Definition {
                             .with("code", q.code.clone()),
                     );
                 } else {
-                    seen.insert(q.code.as_str(), q);
+                    seen.insert(q.code.as_str(), q.kind);
                 }
             }
         }
@@ -406,7 +380,114 @@ fn check_weight(w: f64, path: &str, errors: &mut Vec<FieldError>) {
 }
 
 impl Question {
-    fn check(&self, path: &str, earlier: &HashMap<&str, &Question>, errors: &mut Vec<FieldError>) {
+    /// Checks one answer value against this question; problems are at
+    /// `answers.<code>`.
+    pub fn parse_answer(&self, value: &Value) -> Result<Answer, FieldError> {
+        let q = self;
+        let err = |code: &str| FieldError::new(format!("answers.{}", q.code), code);
+        if let Value::String(s) = value {
+            if s == DONT_KNOW {
+                return if q.dont_know {
+                    Ok(Answer::DontKnow)
+                } else if matches!(q.kind, QuestionType::ShortText | QuestionType::LongText) {
+                    Ok(Answer::Text(s.clone()))
+                } else {
+                    Err(err("dont_know_not_offered"))
+                };
+            }
+            if s == NOT_APPLICABLE {
+                return if q.not_applicable {
+                    Ok(Answer::NotApplicable)
+                } else if matches!(q.kind, QuestionType::ShortText | QuestionType::LongText) {
+                    Ok(Answer::Text(s.clone()))
+                } else {
+                    Err(err("not_applicable_not_offered"))
+                };
+            }
+        }
+        match q.kind {
+            QuestionType::Scale | QuestionType::Number => {
+                let n = match value {
+                    Value::Number(n) => n.as_i64().ok_or_else(|| err("expected_integer"))?,
+                    _ => return Err(err("expected_integer")),
+                };
+                let below = q.min.is_some_and(|min| n < min);
+                let above = q.max.is_some_and(|max| n > max);
+                if below || above {
+                    let mut e = err("out_of_range");
+                    e = e.with("min", q.min.map_or("–".to_owned(), |m| m.to_string()));
+                    e = e.with("max", q.max.map_or("–".to_owned(), |m| m.to_string()));
+                    return Err(e);
+                }
+                Ok(Answer::Int(n))
+            }
+            QuestionType::SingleChoice => match value {
+                Value::String(s) if q.options.iter().any(|o| &o.value == s) => {
+                    Ok(Answer::Choice(s.clone()))
+                }
+                Value::String(s) => Err(err("unknown_option").with("value", shorten(s))),
+                _ => Err(err("expected_option")),
+            },
+            QuestionType::MultipleChoice => {
+                let Value::Array(items) = value else {
+                    return Err(err("expected_options"));
+                };
+                if items.is_empty() {
+                    return Err(err("empty_answer"));
+                }
+                let mut chosen = HashSet::new();
+                for item in items {
+                    let Value::String(s) = item else {
+                        return Err(err("expected_options"));
+                    };
+                    if !q.options.iter().any(|o| &o.value == s) {
+                        return Err(err("unknown_option").with("value", shorten(s)));
+                    }
+                    if !chosen.insert(s.as_str()) {
+                        return Err(err("duplicate_option").with("value", shorten(s)));
+                    }
+                }
+                Ok(Answer::Choices(
+                    q.options
+                        .iter()
+                        .filter(|o| chosen.contains(o.value.as_str()))
+                        .map(|o| o.value.clone())
+                        .collect(),
+                ))
+            }
+            QuestionType::YesNo => match value {
+                Value::Bool(b) => Ok(Answer::Bool(*b)),
+                _ => Err(err("expected_boolean")),
+            },
+            QuestionType::ShortText | QuestionType::LongText => {
+                let Value::String(s) = value else {
+                    return Err(err("expected_text"));
+                };
+                if s.trim().is_empty() {
+                    return Err(err("empty_answer"));
+                }
+                if s.contains('\0') {
+                    return Err(err("invalid_text"));
+                }
+                let max = if q.kind == QuestionType::ShortText {
+                    SHORT_TEXT_MAX
+                } else {
+                    LONG_TEXT_MAX
+                };
+                if s.chars().count() > max {
+                    return Err(err("answer_too_long").with("max", max.to_string()));
+                }
+                Ok(Answer::Text(s.clone()))
+            }
+        }
+    }
+
+    fn check(
+        &self,
+        path: &str,
+        earlier: &HashMap<&str, QuestionType>,
+        errors: &mut Vec<FieldError>,
+    ) {
         if !is_code(&self.code) {
             errors.push(FieldError::new(format!("{path}.code"), "invalid_code"));
         }
@@ -505,7 +586,7 @@ impl Question {
             cond.check(
                 &format!("{path}.constraint"),
                 earlier,
-                Some(self),
+                Some(self.kind),
                 Some(&self.code),
                 errors,
             );
@@ -524,7 +605,7 @@ impl Question {
         self.required_message
             .check_optional(&format!("{path}.required_message"), errors);
         if let Some(default) = &self.default
-            && let Err(e) = super::answers::parse_value(self, default)
+            && let Err(e) = self.parse_answer(default)
         {
             errors.push(
                 FieldError::new(format!("{path}.default"), "invalid_default")
@@ -537,7 +618,7 @@ impl Question {
     fn check_choice_filter(
         &self,
         path: &str,
-        earlier: &HashMap<&str, &Question>,
+        earlier: &HashMap<&str, QuestionType>,
         errors: &mut Vec<FieldError>,
     ) {
         for (oi, o) in self.options.iter().enumerate() {
@@ -584,14 +665,14 @@ impl Question {
             Some(target)
                 if filter.op == FilterOp::Selected
                     && !matches!(
-                        target.kind,
+                        target,
                         QuestionType::SingleChoice | QuestionType::MultipleChoice
                     ) =>
             {
                 errors.push(
                     FieldError::new(format!("{fpath}.op"), "condition_op_not_for_type")
                         .with("op", "selected")
-                        .with("type", target.kind.as_str()),
+                        .with("type", target.as_str()),
                 )
             }
             Some(_) => {}
