@@ -23,6 +23,8 @@ pub enum Lang {
 
 impl Lang {
     pub const ALL: [Lang; 2] = [Lang::Vi, Lang::En];
+    /// The codes of [`Lang::ALL`].
+    pub const CODES: [&'static str; 2] = ["vi", "en"];
 
     pub fn code(self) -> &'static str {
         match self {

@@ -101,6 +101,7 @@ impl Application {
             writer,
             limiter,
             campaign_cache,
+            first_pages: Arc::default(),
             settings: Arc::new(settings),
             cookie_key,
             login_limiter,

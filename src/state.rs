@@ -24,4 +24,6 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Campaigns as the submission API last loaded them (a few seconds).
     pub campaign_cache: Arc<crate::services::responses::CampaignCache>,
+    /// Survey first pages as rendered, by campaign load, language and locality.
+    pub first_pages: Arc<crate::routes::first_page::FirstPages>,
 }

@@ -11,6 +11,8 @@
 use std::collections::BTreeMap;
 
 use hailong::domain::answers::{self, from_form, to_form};
+use hailong::domain::campaign::Layout;
+use hailong::domain::flow::{self, Next, Step, Survey, parse_form_body};
 use hailong::domain::questionnaire::{
     Aggregation, Choice, Condition, ConditionOp, Definition, IndexCriterion, IndexDefinition,
     IndexElement, IndexMapping, Question, QuestionType, ScalePoint, Section,
@@ -19,7 +21,6 @@ use hailong::domain::submission::{SubmissionError, parse_submission};
 use hailong::domain::text::Text;
 use hailong::domain::validation::FieldError;
 use hailong::domain::xlsform::{self, XlsFormError};
-use hailong::routes::respond::parse_form_body;
 use hailong::services::questionnaire_io::{Parsed, parse_file};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -1285,4 +1286,245 @@ fn dont_know_on_a_multiple_choice_form_question_is_an_answer() {
     assert!(answers::parse(&def, &raw).is_ok());
     let fields = parse_form_body(b"a.why=a&a.why=b").unwrap();
     assert_eq!(from_form(&def, &fields)["why"], json!(["a", "b"]));
+}
+
+// ---------------------------------------------------------------------------
+// The survey flow: the pages a respondent walks through, without HTTP
+// ---------------------------------------------------------------------------
+
+/// What a browser posts from a page showing `step`, rendered from `shown`
+/// (whose questions it marks `seen`), with `posted` as the answers in its
+/// fields, and the button pressed.
+fn page_fields(
+    def: &Definition,
+    step: Step,
+    shown: &Map<String, Value>,
+    posted: &Map<String, Value>,
+    nav: &str,
+) -> Vec<(String, String)> {
+    let mut fields = to_form(posted);
+    for (k, v) in [
+        ("step", step.as_field()),
+        ("sid", "6f1c7c2e-2f6b-4d8e-9a37-0d7a1b2c3d4e".to_owned()),
+        ("l", "01".to_owned()),
+        ("nav", nav.to_owned()),
+    ] {
+        fields.push((k.to_owned(), v));
+    }
+    let walk = answers::shown_answers(def, shown);
+    for (i, section) in def.sections.iter().enumerate() {
+        if step != Step::All && step != Step::Section(i) {
+            continue;
+        }
+        for q in section
+            .questions
+            .iter()
+            .filter(|q| walk.shown.contains(&q.code))
+        {
+            fields.push(("seen".to_owned(), q.code.clone()));
+            if let Some(token) = flow::offered_token(q, &walk.answers) {
+                fields.push(("seen".to_owned(), token));
+            }
+        }
+    }
+    fields
+}
+
+/// How a walk through the survey ended.
+#[derive(Debug)]
+enum Walked {
+    Stored(Map<String, Value>),
+    Problems(Vec<FieldError>),
+}
+
+/// Walks a survey as a respondent would: on each page, answers its questions
+/// from `target` (with `extra` answers to questions that should stay hidden
+/// posted too), presses "next" — or "back" where `backs` says so — until the
+/// flow asks to store the response or shows problems.
+fn walk_survey(
+    def: &Definition,
+    layout: Layout,
+    target: &Map<String, Value>,
+    extra: &Map<String, Value>,
+    backs: &[bool],
+) -> Result<Walked, TestCaseError> {
+    let offers = |l: &str| l == "01";
+    let survey = Survey {
+        definition: def,
+        layout,
+        fixed_locality: None,
+        offers_locality: &offers,
+        languages: &["vi", "en"],
+    };
+    let mut step = survey.start(Some("01"));
+    let mut shown = Map::new();
+    let bound = 4 * (def.sections.len() + 2) + backs.len();
+    for turn in 0..bound {
+        let mut posted = shown.clone();
+        for (i, section) in def.sections.iter().enumerate() {
+            if step == Step::All || step == Step::Section(i) {
+                for q in &section.questions {
+                    if let Some(v) = target.get(&q.code) {
+                        posted.insert(q.code.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        for (k, v) in extra {
+            posted.insert(k.clone(), v.clone());
+        }
+        let back = backs.get(turn).copied().unwrap_or(false) && matches!(step, Step::Section(_));
+        let fields = page_fields(
+            def,
+            step,
+            &shown,
+            &posted,
+            if back { "back" } else { "next" },
+        );
+        let (progress, _, next) = survey.advance(&fields);
+        // Whatever the button, the answers posted are kept (hidden ones dropped).
+        let mut expected = answers::from_form(def, &fields);
+        answers::prune_hidden(def, &mut expected);
+        prop_assert_eq!(&progress.raw, &expected);
+        match next {
+            Next::Submit => return Ok(Walked::Stored(progress.raw)),
+            Next::Show(page) if !page.errors.is_empty() => {
+                return Ok(Walked::Problems(page.errors));
+            }
+            Next::Show(page) => {
+                prop_assert!(page.switch_language.is_none());
+                step = page.step;
+                shown = progress.raw;
+            }
+        }
+    }
+    Err(TestCaseError::fail(format!("no end after {bound} pages")))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Valid answers walked page by page (going back now and then) end in a
+    /// stored response holding exactly those answers: going back loses
+    /// nothing and answers to hidden questions never reach storage.
+    #[test]
+    fn a_survey_walk_with_valid_answers_stores_them_exactly(
+        def in definition(false),
+        per_section in any::<bool>(),
+        seeds in prop::collection::vec(any::<u64>(), 1..16),
+        other in prop::collection::vec(any::<u64>(), 1..16),
+        texts in prop::collection::vec("\\PC{1,40}".prop_filter("not blank", |s| !s.trim().is_empty()), 1..4),
+        backs in prop::collection::vec(any::<bool>(), 0..6),
+    ) {
+        let target = valid_answers(&def, &seeds, &texts);
+        // Valid values for questions these answers hide: posted, never stored.
+        let shown = answers::shown_answers(&def, &target).shown;
+        let extra: Map<String, Value> = valid_answers(&def, &other, &texts)
+            .into_iter()
+            .filter(|(k, _)| !shown.contains(k))
+            .collect();
+        let layout = if per_section { Layout::PerSection } else { Layout::OnePage };
+        match walk_survey(&def, layout, &target, &extra, &backs)? {
+            Walked::Stored(raw) => {
+                prop_assert_eq!(&raw, &target);
+                prop_assert!(answers::parse(&def, &raw).is_ok());
+            }
+            Walked::Problems(errors) => {
+                return Err(TestCaseError::fail(format!("valid answers refused: {errors:?}")));
+            }
+        }
+    }
+
+    /// A spoiled answer never reaches storage: the walk ends on a page that
+    /// names it.
+    #[test]
+    fn a_survey_walk_with_a_spoiled_answer_ends_on_its_problem(
+        def in definition(false),
+        per_section in any::<bool>(),
+        seeds in prop::collection::vec(any::<u64>(), 1..16),
+        texts in prop::collection::vec("\\PC{1,40}".prop_filter("not blank", |s| !s.trim().is_empty()), 1..4),
+        pick in any::<Index>(),
+        how in any::<u8>(),
+    ) {
+        let mut target = valid_answers(&def, &seeds, &texts);
+        prop_assume!(!target.is_empty());
+        let code = target.keys().nth(pick.index(target.len())).cloned().unwrap();
+        let q = def.questions().find(|q| q.code == code).unwrap();
+        let (bad, _) = spoil(q, how);
+        target.insert(code.clone(), bad);
+        let layout = if per_section { Layout::PerSection } else { Layout::OnePage };
+        match walk_survey(&def, layout, &target, &Map::new(), &[])? {
+            Walked::Stored(raw) => {
+                // A value the form cannot carry (e.g. a JSON number as text that
+                // parses back) may still be valid; it must then pass the checks.
+                prop_assert!(answers::parse(&def, &raw).is_ok(), "stored {:?}", raw);
+            }
+            Walked::Problems(errors) => {
+                prop_assert!(errors.iter().all(|e| e.field.starts_with("answers.") || e.field == "locality"));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_language_buttons_switch_and_keep_the_page() {
+    let def = preset("sipas-one-stop");
+    let offers = |l: &str| l == "01";
+    let survey = Survey {
+        definition: &def,
+        layout: Layout::PerSection,
+        fixed_locality: None,
+        offers_locality: &offers,
+        languages: &["vi", "en"],
+    };
+    let fields = page_fields(&def, Step::Section(0), &Map::new(), &Map::new(), "lang-en");
+    let (_, _, next) = survey.advance(&fields);
+    let Next::Show(page) = next else {
+        panic!("a language switch shows a page")
+    };
+    assert_eq!(page.switch_language.as_deref(), Some("en"));
+    assert_eq!(page.step, Step::Section(0));
+    assert!(page.errors.is_empty());
+    // An unknown language is an ordinary "next": the empty page has problems.
+    let fields = page_fields(&def, Step::Section(0), &Map::new(), &Map::new(), "lang-fr");
+    let (_, _, next) = survey.advance(&fields);
+    let Next::Show(page) = next else {
+        panic!("missing answers show a page")
+    };
+    assert!(page.switch_language.is_none());
+    assert!(!page.errors.is_empty());
+}
+
+#[test]
+fn a_kiosk_survey_starts_on_its_questions_and_cannot_go_back_to_the_locality() {
+    let def = preset("sipas-one-stop");
+    let offers = |l: &str| l == "01";
+    let kiosk = Survey {
+        definition: &def,
+        layout: Layout::OnePage,
+        fixed_locality: Some("01"),
+        offers_locality: &offers,
+        languages: &["vi", "en"],
+    };
+    assert_eq!(kiosk.start(None), Step::All);
+    let web = Survey {
+        fixed_locality: None,
+        layout: Layout::PerSection,
+        ..kiosk
+    };
+    assert_eq!(web.start(None), Step::Locality);
+    assert_eq!(web.start(Some("99")), Step::Locality);
+    assert_eq!(web.start(Some("01")), Step::Section(0));
+    // "Back" from the first section returns to the locality list on the web.
+    let fields = page_fields(&def, Step::Section(0), &Map::new(), &Map::new(), "back");
+    let (_, _, next) = web.advance(&fields);
+    assert_eq!(
+        next,
+        Next::Show(flow::Page {
+            step: Step::Locality,
+            errors: vec![],
+            more_questions: false,
+            switch_language: None
+        })
+    );
 }

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use hailong::domain::answers;
 use hailong::domain::questionnaire::Definition;
 use hailong::domain::submission::{SubmissionError, parse_submission};
-use hailong::routes::respond::parse_form_body;
+use hailong::domain::flow::parse_form_body;
 use libfuzzer_sys::fuzz_target;
 
 static DEFINITIONS: LazyLock<Vec<Definition>> = LazyLock::new(|| {

@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde_json::Map;
 use uuid::Uuid;
 
+use crate::domain::flow::Step;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
 use crate::routes::respond::{Mode, advance, html, read_form, render_page};
@@ -17,7 +18,6 @@ use crate::services::invitations;
 use crate::services::responses::CachedCampaign;
 use crate::state::AppState;
 use crate::templates;
-use crate::views::respond::Step;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(start).service(post_step);

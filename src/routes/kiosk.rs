@@ -17,15 +17,11 @@ use serde_json::Map;
 use uuid::Uuid;
 
 use crate::domain::campaign::Channel;
-use crate::domain::json::parse_strict_object;
-use crate::domain::submission::parse_envelope;
-use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
-use crate::routes::api::responses::{MAX_BODY, Receipt, json_error, read_limited, require_json};
-use crate::routes::respond::{Mode, advance, first_step, html, read_form, render_page};
-use crate::services::responses::CachedCampaign;
-use crate::services::writer::Stored;
+use crate::routes::api::responses::{read_submission, receipt};
+use crate::routes::respond::{Mode, advance, html, offers, read_form, render_page};
+use crate::services::responses::{CachedCampaign, Origin};
 use crate::services::{kiosks, responses};
 use crate::state::AppState;
 use crate::templates;
@@ -88,7 +84,8 @@ pub async fn start(
         let mode = Mode::for_kiosk(&path, &kiosk.locality_code);
         let raw = Map::new();
         let sid = Uuid::new_v4().hyphenated().to_string();
-        let step = first_step(c, &mode, &raw);
+        let offered = offers(c);
+        let step = mode.survey(c, &offered).start(None);
         let page = render_page(
             c,
             &mode,
@@ -168,35 +165,17 @@ pub async fn submit(
         if !state.limiter.allow(&req) {
             return Err(AppError::TooManyRequests);
         }
-        require_json(&req)?;
-        let body = read_limited(&req, payload, MAX_BODY).await?;
-        let map = parse_strict_object(&body).map_err(json_error)?;
-        let submission = parse_envelope(map).map_err(AppError::Validation)?;
+        let submission = read_submission(&req, payload).await?;
         let (kiosk, c) = kiosk_campaign(&state, &path).await?;
-        if submission.locality != kiosk.locality_code {
-            return Err(AppError::Validation(vec![FieldError::new(
-                "locality",
-                "unknown_locality",
-            )]));
-        }
-        let today = Utc::now().date_naive();
-        let row = responses::build_row(
-            &c.campaign,
-            c.links.get(&submission.locality),
-            &submission,
-            Channel::Kiosk,
-            today,
-        )?;
-        let id = row.id.clone();
-        let stored = responses::store(&state.writer, row).await?;
-        let receipt = Receipt {
-            submission_id: id,
-            status: "received",
+        let origin = Origin {
+            channel: Channel::Kiosk,
+            fixed_locality: Some(&kiosk.locality_code),
+            invitation: None,
         };
-        Ok(match stored {
-            Stored::New => HttpResponse::Created().json(receipt),
-            Stored::Duplicate => HttpResponse::Ok().json(receipt),
-        })
+        let today = Utc::now().date_naive();
+        let accepted =
+            responses::accept(&state.db, &state.writer, &c, &submission, origin, today).await?;
+        Ok(receipt(accepted))
     };
     run.await.map_err(|e| e.api(lang))
 }

@@ -3,7 +3,7 @@
 //! the same URL. Answers given so far travel in hidden form fields — the
 //! server keeps no session — and are only stored on the final submit.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -16,20 +16,20 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::domain::answers;
 use crate::domain::campaign::{Channel, Layout};
+use crate::domain::flow::{self, FormError, Next, Page, Step, Survey};
 use crate::domain::submission::Submission;
 use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::routes::api::responses::read_limited;
 use crate::services::campaigns::{self, OpenCampaign};
-use crate::services::responses::CachedCampaign;
+use crate::services::responses::{CachedCampaign, Origin};
 use crate::services::{invitations, responses};
 use crate::state::AppState;
 use crate::templates;
 use crate::views::Chrome;
-use crate::views::respond::{Step, SurveyPage, SurveyState, ThanksPage, visible_sections};
+use crate::views::respond::{SurveyPage, SurveyState, ThanksPage};
 
 /// Largest accepted form body (a long answer of 5,000 Vietnamese characters,
 /// percent-encoded, is about 45 KB).
@@ -99,12 +99,31 @@ impl Mode {
     fn kiosk(&self) -> bool {
         self.channel == Channel::Kiosk
     }
+
+    /// The survey as the flow sees it for this campaign: kiosks always show
+    /// one page (it works offline).
+    pub fn survey<'a>(
+        &'a self,
+        c: &'a OpenCampaign,
+        offers_locality: &'a dyn Fn(&str) -> bool,
+    ) -> Survey<'a> {
+        Survey {
+            definition: &c.definition,
+            layout: if self.kiosk() {
+                Layout::OnePage
+            } else {
+                c.layout
+            },
+            fixed_locality: self.locality.as_deref(),
+            offers_locality,
+            languages: &Lang::CODES,
+        }
+    }
 }
 
-/// A rendered page, or where to go next.
-pub enum Outcome {
-    Page(Box<SurveyPage>),
-    Done,
+/// Whether a campaign surveys a locality.
+pub fn offers(c: &OpenCampaign) -> impl Fn(&str) -> bool + '_ {
+    |code: &str| c.localities.iter().any(|l| l.code == code)
 }
 
 pub fn html(body: String) -> HttpResponse {
@@ -119,22 +138,6 @@ async fn open_campaign(state: &AppState, slug: &str) -> Result<Arc<CachedCampaig
     let cached = state.campaign_cache.get(&state.db, slug).await?;
     responses::ensure_open(&cached.campaign, Utc::now().date_naive())?;
     Ok(cached)
-}
-
-/// The layout a page uses: kiosks always show one page (it works offline).
-fn layout_of(c: &OpenCampaign, mode: &Mode) -> Layout {
-    if mode.kiosk() {
-        Layout::OnePage
-    } else {
-        c.layout
-    }
-}
-
-pub fn first_step(c: &OpenCampaign, mode: &Mode, raw: &Map<String, Value>) -> Step {
-    match layout_of(c, mode) {
-        Layout::OnePage => Step::All,
-        Layout::PerSection => Step::Section(visible_sections(c, raw).first().copied().unwrap_or(0)),
-    }
 }
 
 #[get("/s/{slug}")]
@@ -155,16 +158,11 @@ pub async fn start(
             .filter(|l| c.localities.iter().any(|x| x.code == *l))
             .unwrap_or("");
         let raw = Map::new();
-        let step = if locality.is_empty() {
-            Step::Locality
-        } else {
-            first_step(c, &mode, &raw)
-        };
+        let offered = offers(c);
+        let step = mode.survey(c, &offered).start(Some(locality));
         let sid = Uuid::new_v4().hyphenated().to_string();
-        // The first page is the same for every respondent but for its
-        // submission id: rendered once per campaign load, language and locality.
-        let key = (lang.code(), locality.to_owned(), req.path().to_owned());
-        let body = cached.first_page(key, &sid, |sid| {
+        let key = (lang.code(), locality, req.path());
+        let body = state.first_pages.get(&cached, key, &sid, |sid| {
             let page = render_page(
                 c,
                 &mode,
@@ -232,58 +230,15 @@ pub async fn read_form(
         return Err(AppError::UnsupportedMediaType);
     }
     let body = read_limited(req, payload, MAX_FORM).await?;
-    parse_form_body(&body)
-}
-
-/// Decodes a survey form body (`application/x-www-form-urlencoded`) into its
-/// fields, refusing one whose percent-decoded names or values are not UTF-8
-/// (400 `invalid_utf8`). The fields then go to [`answers::from_form`]. Pure
-/// and total: any bytes give fields or a 400, never a panic.
-pub fn parse_form_body(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
-    if !form_is_utf8(body) {
-        return Err(AppError::BadRequest {
+    flow::parse_form_body(&body).map_err(|e| match e {
+        FormError::NotUtf8 => AppError::BadRequest {
             code: "invalid_utf8",
             detail: String::new(),
-        });
-    }
-    serde_urlencoded::from_bytes(body).map_err(|e| AppError::BadRequest {
-        code: "invalid_form",
-        detail: e.to_string(),
-    })
-}
-
-/// True when every percent-decoded name and value of a form body is UTF-8
-/// (a lenient decoder would silently turn bad bytes into U+FFFD).
-pub fn form_is_utf8(body: &[u8]) -> bool {
-    body.split(|b| *b == b'&' || *b == b'=').all(|part| {
-        let mut out = Vec::with_capacity(part.len());
-        let mut i = 0;
-        while i < part.len() {
-            match part[i] {
-                b'%' if i + 2 < part.len() => {
-                    let hex = std::str::from_utf8(&part[i + 1..i + 3]).ok();
-                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(b) => {
-                            out.push(b);
-                            i += 3;
-                        }
-                        None => {
-                            out.push(b'%');
-                            i += 1;
-                        }
-                    }
-                }
-                b'+' => {
-                    out.push(b' ');
-                    i += 1;
-                }
-                b => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        std::str::from_utf8(&out).is_ok()
+        },
+        FormError::Unreadable(detail) => AppError::BadRequest {
+            code: "invalid_form",
+            detail,
+        },
     })
 }
 
@@ -307,8 +262,8 @@ pub async fn post_step(
     run.await.map_err(|e| e.page(lang))
 }
 
-/// One step of the survey: validate what was just answered, then show the
-/// next page, the same page with messages, or store and go to the thanks page.
+/// One step of the survey: the flow decides, and this shows its page or
+/// hands the finished response to [`responses::accept`].
 pub async fn advance(
     req: &HttpRequest,
     state: &AppState,
@@ -318,61 +273,26 @@ pub async fn advance(
     fields: &[(String, String)],
 ) -> Result<HttpResponse, AppError> {
     let c = &cached.campaign;
-    let names = &cached.province_names;
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let sid = field("sid")
-        .and_then(|s| Uuid::try_parse(s).ok())
-        .unwrap_or_else(Uuid::new_v4)
-        .hyphenated()
-        .to_string();
-    let nav = field("nav").unwrap_or("next");
-    let (lang, lang_cookie) = match nav.strip_prefix("lang-").and_then(Lang::parse) {
-        Some(l) => (l, Some(l)),
-        None => (lang, None),
-    };
-    let locality = mode
-        .locality
-        .clone()
-        .or_else(|| field("l").map(str::to_owned))
-        .unwrap_or_default();
-    let locality_ok = c.localities.iter().any(|l| l.code == locality);
-    let seen: HashSet<&str> = fields
-        .iter()
-        .filter(|(k, _)| k == "seen")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let mut raw = answers::from_form(&c.definition, fields);
-    answers::prune_hidden(&c.definition, &mut raw);
-    let mut current = Step::parse(field("step").unwrap_or("locality")).unwrap_or(Step::Locality);
-    if let Step::Section(i) = current
-        && (layout_of(c, mode) == Layout::OnePage || i >= c.definition.sections.len())
-    {
-        current = first_step(c, mode, &raw);
-    }
-    if current == Step::All && layout_of(c, mode) == Layout::PerSection {
-        current = first_step(c, mode, &raw);
-    }
-    let page = |step: Step, errors: &[FieldError], more: bool| -> Result<HttpResponse, AppError> {
-        let page = render_page(
+    let offered = offers(c);
+    let survey = mode.survey(c, &offered);
+    let (progress, current, next) = survey.advance(fields);
+    let show = |page: Page| -> Result<HttpResponse, AppError> {
+        let switched = page.switch_language.as_deref().and_then(Lang::parse);
+        let view = render_page(
             c,
             mode,
-            lang,
+            switched.unwrap_or(lang),
             req.path(),
-            &sid,
-            step,
-            &locality,
-            &raw,
-            errors,
-            more,
-            names,
+            &progress.sid,
+            page.step,
+            &progress.locality,
+            &progress.raw,
+            &page.errors,
+            page.more_questions,
+            &cached.province_names,
         );
-        let mut res = html(templates::render("respond/survey.html", &page)?);
-        if let Some(l) = lang_cookie {
+        let mut res = html(templates::render("respond/survey.html", &view)?);
+        if let Some(l) = switched {
             let cookie = Cookie::build(LANG_COOKIE, l.code())
                 .path("/")
                 .same_site(SameSite::Lax)
@@ -384,127 +304,42 @@ pub async fn advance(
         }
         Ok(res)
     };
-    if lang_cookie.is_some() {
-        return page(current, &[], false);
-    }
-    if current == Step::Locality || !locality_ok {
-        if !locality_ok {
-            let code = if locality.is_empty() {
-                "answer_required"
-            } else {
-                "unknown_locality"
-            };
-            let errors = if current == Step::Locality && field("step").is_some() {
-                vec![FieldError::new("locality", code)]
-            } else {
-                Vec::new()
-            };
-            return page(Step::Locality, &errors, false);
-        }
-        return page(first_step(c, mode, &raw), &[], false);
-    }
-    let visible = visible_sections(c, &raw);
-    if nav == "back" {
-        let prev = match current {
-            Step::Section(i) => visible.iter().rev().find(|v| **v < i).copied(),
-            _ => None,
-        };
-        return match prev {
-            Some(p) => page(Step::Section(p), &[], false),
-            None if mode.locality.is_none() => page(Step::Locality, &[], false),
-            None => page(current, &[], false),
-        };
-    }
-    // Validate the page just submitted.
-    let on_page: Vec<usize> = match current {
-        Step::Section(i) => vec![i],
-        _ => (0..c.definition.sections.len()).collect(),
+    let page = match next {
+        Next::Show(page) => return show(page),
+        Next::Submit => page_or_done(state, cached, mode, &progress).await?,
     };
-    let in_page = |code: &str| {
-        on_page.iter().any(|i| {
-            c.definition.sections[*i]
-                .questions
-                .iter()
-                .any(|q| q.code == code)
-        })
-    };
-    let errors: Vec<FieldError> =
-        match answers::parse_with(&c.definition, &raw, |q| in_page(&q.code)) {
-            Ok(_) => Vec::new(),
-            Err(errors) => errors
-                .into_iter()
-                .filter(|e| e.field.strip_prefix("answers.").is_some_and(in_page))
-                .collect(),
-        };
-    if !errors.is_empty() {
-        return page(current, &errors, false);
+    match page {
+        Some(errors) => show(survey.page_for(current, errors)),
+        None => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, mode.thanks.clone()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()),
     }
-    // Questions that appeared because of answers on this page must be seen.
-    let parsed = crate::views::respond::parsed_so_far(c, &raw);
-    let shown = answers::shown_answers(&c.definition, &raw).shown;
-    let unseen = c
-        .definition
-        .questions()
-        .filter(|q| in_page(&q.code) && shown.contains(&q.code))
-        .any(|q| {
-            !seen.contains(q.code.as_str())
-                || crate::views::respond::offered_token(q, &parsed)
-                    .is_some_and(|t| !seen.contains(t.as_str()))
-        });
-    if unseen {
-        return page(current, &[], true);
-    }
-    if let Step::Section(i) = current
-        && let Some(next) = visible.iter().find(|v| **v > i)
-    {
-        return page(Step::Section(*next), &[], false);
-    }
-    // Last page: store the whole response.
+}
+
+/// Stores a finished response; `Some(problems)` when it cannot be stored
+/// as it is (the respondent fixes them on the page they belong to).
+async fn page_or_done(
+    state: &AppState,
+    cached: &CachedCampaign,
+    mode: &Mode,
+    progress: &flow::Progress,
+) -> Result<Option<Vec<FieldError>>, AppError> {
     let submission = Submission {
-        id: Uuid::try_parse(&sid).map_err(|e| anyhow::anyhow!("sid: {e}"))?,
-        locality: locality.clone(),
-        answers: raw.clone(),
+        id: Uuid::try_parse(&progress.sid).map_err(|e| anyhow::anyhow!("sid: {e}"))?,
+        locality: progress.locality.clone(),
+        answers: progress.raw.clone(),
         channel: Some(mode.channel),
     };
+    let origin = Origin {
+        channel: mode.channel,
+        fixed_locality: mode.locality.as_deref(),
+        invitation: mode.invitation.as_ref(),
+    };
     let today = Utc::now().date_naive();
-    let link = cached.links.get(&submission.locality);
-    match responses::build_row(c, link, &submission, mode.channel, today) {
-        Ok(row) => {
-            // A used invitation link records its keyed tag only (no date,
-            // nothing naming the invitation), before the response is stored.
-            if let Some(inv) = &mode.invitation
-                && !invitations::claim(&state.db, inv).await?
-            {
-                return Err(AppError::Conflict("invitation_used"));
-            }
-            if let Err(e) = responses::store(&state.writer, row).await {
-                if let Some(inv) = &mode.invitation {
-                    invitations::unclaim(&state.db, inv).await?;
-                }
-                return Err(e);
-            }
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, mode.thanks.clone()))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish())
-        }
-        Err(AppError::Validation(errors)) => {
-            let target = errors
-                .iter()
-                .find_map(|e| e.field.strip_prefix("answers."))
-                .and_then(|code| {
-                    c.definition
-                        .sections
-                        .iter()
-                        .position(|s| s.questions.iter().any(|q| q.code == code))
-                });
-            let step = match (layout_of(c, mode), target) {
-                (Layout::PerSection, Some(i)) => Step::Section(i),
-                (Layout::PerSection, None) => current,
-                (Layout::OnePage, _) => Step::All,
-            };
-            page(step, &errors, false)
-        }
+    match responses::accept(&state.db, &state.writer, cached, &submission, origin, today).await {
+        Ok(_) => Ok(None),
+        Err(AppError::Validation(errors)) => Ok(Some(errors)),
         Err(e) => Err(e),
     }
 }
@@ -619,18 +454,4 @@ pub async fn qr_png(
         .insert_header((header::CACHE_CONTROL, qr_cache(by_host)))
         .insert_header((header::VARY, "Host"))
         .body(png))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::form_is_utf8;
-
-    #[test]
-    fn form_bodies_must_decode_to_utf8() {
-        assert!(form_is_utf8(b"a.comment=T%E1%BB%91t+l%E1%BA%AFm&nav=next"));
-        assert!(form_is_utf8(b"a=100%&b=%"));
-        assert!(!form_is_utf8(b"a.comment=%FF%FE"));
-        assert!(!form_is_utf8(b"a.comment=\xff"));
-        assert!(!form_is_utf8(b"%C3=x"));
-    }
 }

@@ -18,6 +18,7 @@ use crate::domain::validation::FieldError;
 use crate::error::AppError;
 
 use super::campaigns::{self, OpenCampaign};
+use super::invitations::{self, Invited};
 use super::writer::{NewResponse, ResponseWriter, Stored, WriteError};
 
 /// Refuses a campaign that is not accepting answers on `today`.
@@ -74,6 +75,62 @@ pub fn build_row(
     })
 }
 
+/// Where a finished response comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub channel: Channel,
+    /// A kiosk's locality: the response must be for it.
+    pub fixed_locality: Option<&'a str>,
+    /// The single-use invitation link that opened the survey: its keyed tag
+    /// is recorded (nothing else) before the response is stored.
+    pub invitation: Option<&'a Invited>,
+}
+
+/// Accepts one finished response, whatever brought it (the JSON API, the
+/// kiosk's script, the phone form, an invitation link): checks it against
+/// its campaign, spends the invitation link, stores the anonymous row.
+/// Returns the submission id and whether it was new.
+pub async fn accept(
+    db: &impl ConnectionTrait,
+    writer: &ResponseWriter,
+    cached: &CachedCampaign,
+    submission: &Submission,
+    origin: Origin<'_>,
+    today: NaiveDate,
+) -> Result<(String, Stored), AppError> {
+    if origin
+        .fixed_locality
+        .is_some_and(|fixed| fixed != submission.locality)
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "locality",
+            "unknown_locality",
+        )]));
+    }
+    let row = build_row(
+        &cached.campaign,
+        cached.links.get(&submission.locality),
+        submission,
+        origin.channel,
+        today,
+    )?;
+    let id = row.id.clone();
+    if let Some(inv) = origin.invitation
+        && !invitations::claim(db, inv).await?
+    {
+        return Err(AppError::Conflict("invitation_used"));
+    }
+    match store(writer, row).await {
+        Ok(stored) => Ok((id, stored)),
+        Err(e) => {
+            if let Some(inv) = origin.invitation {
+                invitations::unclaim(db, inv).await?;
+            }
+            Err(e)
+        }
+    }
+}
+
 /// A campaign ready to check submissions against, with its localities'
 /// design fields.
 #[derive(Debug)]
@@ -83,48 +140,14 @@ pub struct CachedCampaign {
     /// Names (vi, en) of the provinces the campaign's communes belong to,
     /// for grouping the locality list.
     pub province_names: HashMap<String, (String, String)>,
-    /// First survey pages as rendered for this load of the campaign, by
-    /// (language, locality, path), with [`SID_SLOT`] where the page's
-    /// submission id goes; bounded by the campaign's localities.
-    pub first_pages: Mutex<HashMap<PageKey, Arc<str>>>,
+    /// Which load of a campaign this is, unique in the process: whatever is
+    /// kept about a campaign as loaded (such as a rendered first page) is
+    /// kept under it, so that a reload never serves it again.
+    pub load: u64,
 }
 
-/// A first page's language code, locality and path.
-pub type PageKey = (&'static str, String, String);
-
-/// Stands for the submission id in a cached first page (replaced by a fresh
-/// id for every page served); cannot occur in rendered text otherwise.
-pub const SID_SLOT: &str = "\u{1}sid-slot\u{1}";
-
-impl CachedCampaign {
-    /// The first page for `key`, rendering it with `render` when not cached,
-    /// with `sid` in place of [`SID_SLOT`].
-    pub fn first_page<E>(
-        &self,
-        key: PageKey,
-        sid: &str,
-        render: impl FnOnce(&str) -> Result<String, E>,
-    ) -> Result<String, E> {
-        let cached = self
-            .first_pages
-            .lock()
-            .ok()
-            .and_then(|pages| pages.get(&key).cloned());
-        let html = match cached {
-            Some(html) => html,
-            None => {
-                let html: Arc<str> = Arc::from(render(SID_SLOT)?);
-                if let Ok(mut pages) = self.first_pages.lock()
-                    && pages.len() < 4 * (self.campaign.localities.len() + 1)
-                {
-                    pages.insert(key, html.clone());
-                }
-                html
-            }
-        };
-        Ok(html.replace(SID_SLOT, sid))
-    }
-}
+/// Numbers the loads of campaigns ([`CachedCampaign::load`]).
+static LOADS: AtomicU64 = AtomicU64::new(0);
 
 /// Bumped by every change to a campaign made in this process, so the cache
 /// never serves a campaign this process changed.
@@ -190,7 +213,7 @@ impl CampaignCache {
             campaign,
             links,
             province_names,
-            first_pages: Mutex::new(HashMap::new()),
+            load: LOADS.fetch_add(1, Ordering::Relaxed),
         });
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() > 1_000 {

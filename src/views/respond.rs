@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::answers::{self, Answer};
+use crate::domain::flow;
 use crate::domain::questionnaire::{
     ChoiceFilter, Condition, LONG_TEXT_MAX, Question, QuestionType, SHORT_TEXT_MAX, Section,
 };
@@ -16,34 +17,7 @@ use crate::services::campaigns::OpenCampaign;
 
 use super::Chrome;
 
-/// Which part of the survey a page shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Choosing the locality.
-    Locality,
-    /// One section (per-section layout), by index.
-    Section(usize),
-    /// Every section (one-page layout).
-    All,
-}
-
-impl Step {
-    pub fn as_field(self) -> String {
-        match self {
-            Step::Locality => "locality".to_owned(),
-            Step::Section(i) => i.to_string(),
-            Step::All => "all".to_owned(),
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Step> {
-        match s {
-            "locality" => Some(Step::Locality),
-            "all" => Some(Step::All),
-            n => n.parse().ok().map(Step::Section),
-        }
-    }
-}
+pub use crate::domain::flow::Step;
 
 #[derive(Debug, Serialize)]
 pub struct SurveyPage {
@@ -237,38 +211,6 @@ pub struct SurveyState<'a> {
     pub kiosk: bool,
 }
 
-/// The sections a respondent sees given the answers so far (a section hidden
-/// by its condition, or whose questions are all hidden, is skipped).
-pub fn visible_sections(c: &OpenCampaign, raw: &Map<String, Value>) -> Vec<usize> {
-    let walk = answers::shown_answers(&c.definition, raw);
-    walk.sections
-        .iter()
-        .copied()
-        .filter(|i| {
-            c.definition.sections[*i]
-                .questions
-                .iter()
-                .any(|q| walk.shown.contains(&q.code))
-        })
-        .collect()
-}
-
-/// The valid answers of shown questions among `raw`, in questionnaire order.
-pub fn parsed_so_far(c: &OpenCampaign, raw: &Map<String, Value>) -> BTreeMap<String, Answer> {
-    answers::shown_answers(&c.definition, raw).answers
-}
-
-/// The `seen` token of a cascading list: its code and the options the page
-/// offered, so that a change of the offered options shows the page again.
-pub fn offered_token(q: &Question, parsed: &BTreeMap<String, Answer>) -> Option<String> {
-    q.choice_filter.as_ref()?;
-    let values: Vec<&str> = answers::offered_options(q, parsed)
-        .iter()
-        .map(|o| o.value.as_str())
-        .collect();
-    Some(format!("{}={}", q.code, values.join(",")))
-}
-
 /// A problem's message: the question's own (`message.<lang>` parameters,
 /// from `constraint_message` / `required_message`, see [`field_message`])
 /// or the general one.
@@ -314,7 +256,7 @@ impl SurveyPage {
                         }
                         if visible {
                             shown_codes.push(q.code.clone());
-                            offered_tokens.extend(offered_token(q, parsed));
+                            offered_tokens.extend(flow::offered_token(q, parsed));
                         }
                         let mut view = question_view(
                             q,
@@ -357,7 +299,7 @@ impl SurveyPage {
         for code in shown_codes.iter().chain(&offered_tokens) {
             hidden.push(("seen".to_owned(), code.clone()));
         }
-        let visible = visible_sections(c, s.raw);
+        let visible = flow::visible_sections(&c.definition, s.raw);
         let progress = match s.step {
             Step::Section(i) => Some(Progress {
                 current: visible.iter().position(|v| *v == i).map_or(1, |p| p + 1),

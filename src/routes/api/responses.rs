@@ -10,11 +10,11 @@ use crate::auth::Role;
 use crate::auth::extract::bearer_user;
 use crate::domain::campaign::Channel;
 use crate::domain::json::{StrictJsonError, parse_strict_object};
-use crate::domain::submission::parse_envelope;
+use crate::domain::submission::{Submission, parse_envelope};
 use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
-use crate::services::responses;
+use crate::services::responses::{self, Origin};
 use crate::services::writer::Stored;
 use crate::state::AppState;
 
@@ -70,31 +70,51 @@ async fn handle(
     if !state.limiter.allow(&req) {
         return Err(AppError::TooManyRequests);
     }
-    require_json(&req)?;
-    let body = read_limited(&req, payload, MAX_BODY).await?;
-    let map = parse_strict_object(&body).map_err(json_error)?;
-    let submission = parse_envelope(map).map_err(AppError::Validation)?;
+    let submission = read_submission(&req, payload).await?;
     let cached = state.campaign_cache.get(&state.db, slug).await?;
     let today = Utc::now().date_naive();
     let channel = submission.channel.unwrap_or(default_channel);
     allow_channel(&req, channel).await?;
-    let row = responses::build_row(
-        &cached.campaign,
-        cached.links.get(&submission.locality),
-        &submission,
+    let origin = Origin {
         channel,
+        fixed_locality: None,
+        invitation: None,
+    };
+    let accepted = responses::accept(
+        &state.db,
+        &state.writer,
+        &cached,
+        &submission,
+        origin,
         today,
-    )?;
-    let id = row.id.clone();
-    let stored = responses::store(&state.writer, row).await?;
+    )
+    .await?;
+    Ok(receipt(accepted))
+}
+
+/// A submission's JSON envelope from a request body: `application/json`, at
+/// most [`MAX_BODY`], strict JSON (no duplicate keys, BOM or trailing data).
+pub async fn read_submission(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Submission, AppError> {
+    require_json(req)?;
+    let body = read_limited(req, payload, MAX_BODY).await?;
+    let map = parse_strict_object(&body).map_err(json_error)?;
+    parse_envelope(map).map_err(AppError::Validation)
+}
+
+/// The answer to an accepted submission: 201 when new, 200 for a retry of
+/// one already stored, with the same body.
+pub fn receipt((submission_id, stored): (String, Stored)) -> HttpResponse {
     let receipt = Receipt {
-        submission_id: id,
+        submission_id,
         status: "received",
     };
-    Ok(match stored {
+    match stored {
         Stored::New => HttpResponse::Created().json(receipt),
         Stored::Duplicate => HttpResponse::Ok().json(receipt),
-    })
+    }
 }
 
 /// The channels a client of the public API may claim: `web` and `api` by
