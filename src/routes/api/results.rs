@@ -6,9 +6,8 @@ use serde::Deserialize;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
 use crate::routes::results::require_results_access;
-use crate::services::results::{self, Level};
+use crate::services::results::{self, Level, ResultJson};
 use crate::state::AppState;
-use crate::views::results::ResultJson;
 
 #[derive(Debug, Deserialize)]
 pub struct ResultsQuery {
@@ -32,7 +31,7 @@ pub fn parse_level(level: Option<&str>) -> Result<Level, AppError> {
         ("level" = Option<String>, Query, description = "national (default), province or commune"),
         ("index" = Option<String>, Query, description = "An index, element (INDEX/E) or criterion (INDEX/E/C); default the main index")),
     security((), ("session" = []), ("token" = [])),
-    responses((status = 200, description = "Flat rows; suppressed rows keep every key with null numbers", body = [crate::views::results::ResultJson]),
+    responses((status = 200, description = "Flat rows; suppressed rows keep every key with null numbers", body = [ResultJson]),
         (status = 400, description = "Bad level or unknown index", body = super::openapi::ProblemDoc),
         (status = 401, description = "Not public and no account", body = super::openapi::ProblemDoc),
         (status = 403, description = "The account's role may not read results", body = super::openapi::ProblemDoc),
