@@ -47,16 +47,14 @@ pub async fn campaign_results(
     let run = async {
         let level = parse_level(query.level.as_deref())?;
         let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
-        let allowed = require_results_access(&req, &campaign).await?;
+        let audience = require_results_access(&req, &campaign).await?;
         let fresh = crate::services::publication::published(&state.db, &campaign).await?;
         let index = results::resolve_index(&fresh.results, query.index.as_deref())?;
         let body: Vec<ResultJson> = fresh
             .results
             .level_rows(level, &index)
             .into_iter()
-            .filter(|r| {
-                crate::routes::results::visible(allowed.as_deref(), &fresh.results, &r.locality)
-            })
+            .filter(|r| audience.sees_in(&fresh.results, &r.locality))
             .map(|r| ResultJson::new(r, &fresh.results, lang))
             .collect();
         // The publication (its number and date, never a time) in headers; the body stays
@@ -105,15 +103,13 @@ pub async fn load_comparison(
             detail: String::new(),
         })?;
     let campaign = crate::services::campaigns::by_slug(&state.db, slug).await?;
-    let allowed_a = require_results_access(req, &campaign).await?;
+    let audience_a = require_results_access(req, &campaign).await?;
     let previous = crate::services::campaigns::by_slug(&state.db, other).await?;
-    let allowed_b = require_results_access(req, &previous).await?;
-    // A restricted account sees the localities of its list in both waves (a wave that is
-    // public shows everything, so the other wave's rule is the one that restricts).
-    let allowed = allowed_a.or(allowed_b);
-    let a = crate::services::publication::published(&state.db, &campaign)
-        .await?
-        .restricted_to(allowed.as_deref());
+    let audience_b = require_results_access(req, &previous).await?;
+    // A restricted account sees the localities of its list in both waves.
+    let audience = audience_a.together(audience_b);
+    let a =
+        audience.published(&crate::services::publication::published(&state.db, &campaign).await?);
     let b = crate::services::publication::published(&state.db, &previous).await?;
     // An earlier wave collected under older units is re-aggregated to today's units through
     // the crosswalk (computed per request from its publication's responses, not cached).
@@ -125,8 +121,8 @@ pub async fn load_comparison(
             ..b
         },
         None => b,
-    }
-    .restricted_to(allowed.as_deref());
+    };
+    let b = audience.published(&b);
     let index = results::resolve_index(&a.results, index)?;
     if b.results.node(&index).is_none() {
         return Err(AppError::BadRequest {
@@ -197,13 +193,13 @@ pub async fn targets(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
-        let allowed = require_results_access(&req, &campaign).await?;
+        let audience = require_results_access(&req, &campaign).await?;
         let fresh = crate::services::publication::published(&state.db, &campaign).await?;
-        let body = crate::routes::results::visible_targets(
-            &state,
-            &campaign,
+        let body = crate::services::targets::outcomes_for(
+            &state.db,
+            campaign.campaign.id,
             &fresh.results,
-            allowed.as_deref(),
+            &audience,
         )
         .await?;
         Ok::<_, AppError>(HttpResponse::Ok().json(body))

@@ -11,62 +11,27 @@ use crate::i18n::Lang;
 use crate::routes::api::results::parse_level;
 use crate::services::campaigns::{self, OpenCampaign};
 use crate::services::export;
-use crate::services::results::{self, Level, Published};
+use crate::services::results::{self, Audience, Level, Published, Reader};
 use crate::state::AppState;
 use crate::templates;
 use crate::views::results::{
     ComparePage, ForestPage, LocalityPage, OverviewPage, RanksPage, SortKey, TablePage, TargetView,
 };
 
-/// Who may read a campaign's results. Public campaigns: everyone, without an
-/// account. Others: staff whose role may read results (analysts and
-/// administrators), signed in or with an API token; 401 without either, 403
-/// for other roles. Returns the locality codes an account is restricted to
-/// (`None`: everything), for [`visible`].
+/// Who may read a campaign's results, and which localities (see [`Audience::reading`]): the
+/// account behind the request (session cookie or API token), looked up only when the
+/// campaign is not public.
 pub async fn require_results_access(
     req: &HttpRequest,
     campaign: &OpenCampaign,
-) -> Result<Option<Vec<String>>, AppError> {
-    if campaign.campaign.is_public {
-        return Ok(None);
-    }
-    match crate::auth::extract::api_user(req).await? {
-        Some(user)
-            if user
-                .role
-                .can(crate::auth::Area::Results, crate::auth::Access::Read) =>
-        {
-            Ok(user.localities.filter(|l| !l.is_empty()))
-        }
-        Some(_) => Err(AppError::Forbidden),
-        None => Err(AppError::Unauthorized),
-    }
-}
-
-/// True when a locality's results may be shown to an account restricted to
-/// `allowed` (see [`CampaignResults::visible_to`](crate::services::results::CampaignResults::visible_to)).
-pub fn visible(
-    allowed: Option<&[String]>,
-    results: &crate::services::results::CampaignResults,
-    code: &str,
-) -> bool {
-    results.visible_to(allowed, code)
-}
-
-/// Targets an account may see: those of localities it sees, evaluated on the full results
-/// (a "top 5 of the province" needs every sibling, shown or not).
-pub async fn visible_targets(
-    state: &AppState,
-    campaign: &OpenCampaign,
-    full: &crate::services::results::CampaignResults,
-    allowed: Option<&[String]>,
-) -> Result<Vec<crate::services::targets::TargetOutcome>, AppError> {
-    let outcomes =
-        crate::services::targets::outcomes(&state.db, campaign.campaign.id, full).await?;
-    Ok(outcomes
-        .into_iter()
-        .filter(|o| full.visible_to(allowed, &o.locality))
-        .collect())
+) -> Result<Audience, AppError> {
+    Audience::reading(campaign.campaign.is_public, async {
+        Ok(crate::auth::extract::api_user(req).await?.map(|u| Reader {
+            role: u.role,
+            localities: u.localities,
+        }))
+    })
+    .await
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -95,7 +60,7 @@ struct Loaded {
     /// Only the localities the requester may see.
     shown: Published,
     index: String,
-    allowed: Option<Vec<String>>,
+    audience: Audience,
 }
 
 /// The campaign (if readable), its results restricted to the requester's localities and the
@@ -107,16 +72,16 @@ async fn load(
     index: Option<&str>,
 ) -> Result<Loaded, AppError> {
     let campaign = campaigns::by_slug(&state.db, slug).await?;
-    let allowed = require_results_access(req, &campaign).await?;
+    let audience = require_results_access(req, &campaign).await?;
     let full = crate::services::publication::published(&state.db, &campaign).await?;
     let index = results::resolve_index(&full.results, index)?;
-    let shown = full.restricted_to(allowed.as_deref());
+    let shown = audience.published(&full);
     Ok(Loaded {
         campaign,
         full,
         shown,
         index,
-        allowed,
+        audience,
     })
 }
 
@@ -159,23 +124,8 @@ async fn overview(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let l = load(&state, &req, &slug, q.index.as_deref()).await?;
-        let fieldwork: Vec<_> = results::fieldwork(&state.db, &l.campaign, &l.full.results)
-            .await?
-            .into_iter()
-            .filter(|f| match l.allowed.as_deref() {
-                None => true,
-                Some(list) => {
-                    let parent = l
-                        .campaign
-                        .localities
-                        .iter()
-                        .find(|c| c.code == f.code)
-                        .and_then(|c| c.parent_code.as_deref());
-                    list.iter()
-                        .any(|a| *a == f.code || Some(a.as_str()) == parent)
-                }
-            })
-            .collect();
+        let fieldwork =
+            results::fieldwork(&state.db, &l.campaign, &l.full.results, &l.audience).await?;
         let mut page = OverviewPage::new(
             lang,
             &path_of(&req),
@@ -184,8 +134,13 @@ async fn overview(
             &l.index,
             &fieldwork,
         );
-        let outcomes =
-            visible_targets(&state, &l.campaign, &l.full.results, l.allowed.as_deref()).await?;
+        let outcomes = crate::services::targets::outcomes_for(
+            &state.db,
+            l.campaign.campaign.id,
+            &l.full.results,
+            &l.audience,
+        )
+        .await?;
         page.targets = outcomes
             .iter()
             .map(|o| TargetView::new(o, &l.full.results, lang))

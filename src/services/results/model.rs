@@ -2,7 +2,6 @@
 //! API answer: the rows of estimates, the localities and index nodes they belong to, and the
 //! flat JSON row of the API and the downloads.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -184,89 +183,6 @@ impl CampaignResults {
 
     pub fn node(&self, key: &str) -> Option<&IndexNode> {
         self.nodes.iter().find(|n| n.key == key)
-    }
-
-    /// True when a locality's results may be shown to an account restricted to `allowed`
-    /// (`None`: not restricted): the locality itself or its parent is in the list. So a
-    /// province account sees its province and that province's communes, a commune account
-    /// its commune; the national row only unrestricted accounts (callers pass `None` for a
-    /// public campaign, which everyone may read in full).
-    pub fn visible_to(&self, allowed: Option<&[String]>, code: &str) -> bool {
-        let Some(allowed) = allowed else {
-            return true;
-        };
-        let parent = self.locality(code).and_then(|l| l.parent.as_deref());
-        allowed
-            .iter()
-            .any(|a| a == code || Some(a.as_str()) == parent)
-    }
-
-    /// The results as an account restricted to `allowed` may see them: only the rows and
-    /// localities of [`CampaignResults::visible_to`], and the response count of those
-    /// localities (the national total is not theirs to see). `None` returns a copy of all.
-    pub fn restricted_to(&self, allowed: Option<&[String]>) -> CampaignResults {
-        let Some(list) = allowed else {
-            return self.clone();
-        };
-        let shown: HashSet<&str> = self
-            .localities
-            .iter()
-            .filter(|l| self.visible_to(Some(list), &l.code))
-            .map(|l| l.code.as_str())
-            .collect();
-        // Responses of the shown localities whose parent is not shown too (no double count).
-        let responses = self
-            .localities
-            .iter()
-            .filter(|l| shown.contains(l.code.as_str()))
-            .filter(|l| !l.parent.as_deref().is_some_and(|p| shown.contains(p)))
-            .map(|l| l.responses)
-            .sum();
-        CampaignResults {
-            rows: self
-                .rows
-                .iter()
-                .filter(|r| shown.contains(r.locality.as_str()))
-                .cloned()
-                .collect(),
-            localities: self
-                .localities
-                .iter()
-                .filter(|l| shown.contains(l.code.as_str()))
-                .cloned()
-                .collect(),
-            responses,
-            ..self.clone_without_rows()
-        }
-    }
-
-    fn clone_without_rows(&self) -> CampaignResults {
-        CampaignResults {
-            rows: Vec::new(),
-            localities: Vec::new(),
-            nodes: self.nodes.clone(),
-            main_index: self.main_index.clone(),
-            responses: self.responses,
-            df: self.df,
-            min_n: self.min_n,
-            min_df: self.min_df,
-            calibration: self.calibration.clone(),
-            skipped_indices: self.skipped_indices.clone(),
-        }
-    }
-}
-
-impl Published {
-    /// The same results restricted to what an account may see (see
-    /// [`CampaignResults::restricted_to`]).
-    pub fn restricted_to(&self, allowed: Option<&[String]>) -> Published {
-        match allowed {
-            None => self.clone(),
-            Some(_) => Published {
-                results: Arc::new(self.results.restricted_to(allowed)),
-                ..self.clone()
-            },
-        }
     }
 }
 
