@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod audience;
 pub mod health;
 pub mod home;
 pub mod invite;

@@ -8,31 +8,16 @@ use serde::Deserialize;
 
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
-use crate::routes::api::results::parse_level;
+use crate::routes::audience;
 use crate::services::campaigns::{self, OpenCampaign};
+use crate::services::comparison::comparison;
 use crate::services::export;
-use crate::services::results::{self, Audience, Level, Published, Reader};
+use crate::services::results::{self, Audience, Level, Published};
 use crate::state::AppState;
 use crate::templates;
 use crate::views::results::{
     ComparePage, ForestPage, LocalityPage, OverviewPage, RanksPage, SortKey, TablePage, TargetView,
 };
-
-/// Who may read a campaign's results, and which localities (see [`Audience::reading`]): the
-/// account behind the request (session cookie or API token), looked up only when the
-/// campaign is not public.
-pub async fn require_results_access(
-    req: &HttpRequest,
-    campaign: &OpenCampaign,
-) -> Result<Audience, AppError> {
-    Audience::reading(campaign.campaign.is_public, async {
-        Ok(crate::auth::extract::api_user(req).await?.map(|u| Reader {
-            role: u.role,
-            localities: u.localities,
-        }))
-    })
-    .await
-}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(overview)
@@ -72,7 +57,7 @@ async fn load(
     index: Option<&str>,
 ) -> Result<Loaded, AppError> {
     let campaign = campaigns::by_slug(&state.db, slug).await?;
-    let audience = require_results_access(req, &campaign).await?;
+    let audience = audience::of_request(req, &campaign).await?;
     let full = crate::services::publication::published(&state.db, &campaign).await?;
     let index = results::resolve_index(&full.results, index)?;
     let shown = audience.published(&full);
@@ -86,10 +71,7 @@ async fn load(
 }
 
 fn page_level(q: &PageQuery) -> Result<Level, AppError> {
-    match q.level.as_deref() {
-        None | Some("") => Ok(Level::Province),
-        other => parse_level(other),
-    }
+    Ok(Level::from_query(q.level.as_deref())?.unwrap_or(Level::Province))
 }
 
 fn html<C: serde::Serialize>(name: &str, ctx: &C) -> Result<HttpResponse, AppError> {
@@ -275,16 +257,13 @@ async fn compare(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let level = match q.level.as_deref() {
-            None | Some("") => Level::Province,
-            other => parse_level(other)?,
-        };
-        let c = crate::routes::api::results::load_comparison(
-            &state,
-            &req,
+        let level = Level::from_query(q.level.as_deref())?.unwrap_or(Level::Province);
+        let c = comparison(
+            &state.db,
             &slug,
             q.with.as_deref(),
             q.index.as_deref(),
+            async |c| audience::of_request(&req, c).await,
         )
         .await?;
         let other = &c.previous_campaign.campaign;
@@ -308,14 +287,6 @@ async fn compare(
     run.await.map_err(|e| e.page(lang))
 }
 
-/// Optional filters of a download: both absent means every level and every index.
-fn download_filters(q: &PageQuery) -> Result<Option<Level>, AppError> {
-    match q.level.as_deref() {
-        None | Some("") => Ok(None),
-        other => parse_level(other).map(Some),
-    }
-}
-
 /// The two download formats of the results table.
 #[derive(Clone, Copy)]
 enum Download {
@@ -332,7 +303,8 @@ async fn download(
     format: Download,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let level = download_filters(q)?;
+        // Both filters absent: every level and every index.
+        let level = Level::from_query(q.level.as_deref())?;
         let Loaded {
             campaign,
             shown: fresh,

@@ -36,6 +36,20 @@ impl Level {
     pub fn parse(s: &str) -> Option<Level> {
         Level::ALL.into_iter().find(|l| l.as_str() == s)
     }
+
+    /// The `level` of a query string: `None` when absent or empty (each caller has its
+    /// default), a 400 naming the value when it is not a level.
+    pub fn from_query(level: Option<&str>) -> Result<Option<Level>, AppError> {
+        match level {
+            None | Some("") => Ok(None),
+            Some(l) => Level::parse(l)
+                .map(Some)
+                .ok_or_else(|| AppError::BadRequest {
+                    code: "invalid_level",
+                    detail: l.to_owned(),
+                }),
+        }
+    }
 }
 
 /// Why an estimate is not shown as a number.
@@ -327,6 +341,23 @@ mod tests {
         }
         assert_eq!(Level::parse("district"), None);
         assert_eq!(Level::parse("Province"), None);
+    }
+
+    #[test]
+    fn a_query_level_is_optional_and_a_bad_one_is_named_in_a_400() {
+        assert_eq!(Level::from_query(None).unwrap(), None);
+        assert_eq!(Level::from_query(Some("")).unwrap(), None);
+        assert_eq!(
+            Level::from_query(Some("commune")).unwrap(),
+            Some(Level::Commune)
+        );
+        match Level::from_query(Some("ward")) {
+            Err(AppError::BadRequest { code, detail }) => {
+                assert_eq!(code, "invalid_level");
+                assert_eq!(detail, "ward");
+            }
+            other => panic!("expected a 400, got {other:?}"),
+        }
     }
 
     #[test]
