@@ -50,15 +50,6 @@ impl StaffUser {
         }
     }
 
-    /// True when the account may see this locality (or one of its parents
-    /// is in its list).
-    pub fn sees_locality(&self, code: &str, parent: Option<&str>) -> bool {
-        match &self.localities {
-            None => true,
-            Some(list) => list.iter().any(|l| l == code || Some(l.as_str()) == parent),
-        }
-    }
-
     pub fn view(&self) -> StaffView {
         StaffView {
             email: self.email.clone(),

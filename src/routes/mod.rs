@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod audience;
 pub mod first_page;
 pub mod health;
 pub mod home;

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod campaign_setup;
 pub mod campaigns;
+pub mod comparison;
 pub mod crosswalk;
 pub mod demo;
 pub mod export;

@@ -28,7 +28,8 @@ use crate::i18n::Lang;
 use crate::mail::{Attachment, Mailer};
 use crate::services::audit::{self, Actor};
 use crate::services::campaigns::{self, OpenCampaign};
-use crate::services::{export, results};
+use crate::services::export;
+use crate::services::results::{self, Audience};
 use crate::templates;
 
 /// Requests shown on the page.
@@ -121,9 +122,11 @@ pub async fn request(
         }
     };
     let with_microdata = form.microdata.as_deref().is_some_and(|v| !v.is_empty());
+    // The microdata are not split by locality: only for those who see them all.
     if with_microdata
         && (!who.role.can(Area::Exports, Access::Read)
-            || (!campaign.campaign.is_public && who.localities.is_some()))
+            || Audience::of_campaign(campaign.campaign.is_public, who.localities.clone())
+                .is_restricted())
     {
         errors.push(FieldError::new("microdata", "report_microdata"));
     }
@@ -305,12 +308,8 @@ async fn build_and_send(
         .localities
         .as_deref()
         .and_then(|l| serde_json::from_str(l).ok());
-    let allowed = if campaign.campaign.is_public {
-        None
-    } else {
-        localities.filter(|l| !l.is_empty())
-    };
-    let shown = fresh.results.restricted_to(allowed.as_deref());
+    let shown =
+        Audience::of_campaign(campaign.campaign.is_public, localities).results(&fresh.results);
     let level = req.level.as_deref().and_then(results::Level::parse);
     let index = req.index_code.as_deref();
     let rows = shown

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 
-use super::results::{self, CampaignResults, Level};
+use super::results::{self, Audience, CampaignResults, Level};
 
 /// What a target asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -290,4 +290,19 @@ pub async fn outcomes(
         out.push(evaluate(t, current, base.as_deref()));
     }
     Ok(out)
+}
+
+/// The targets `audience` may see, those of the localities it sees, each evaluated on the
+/// full results (a "top 5 of the province" needs every sibling, shown or not).
+pub async fn outcomes_for(
+    db: &sea_orm::DatabaseConnection,
+    campaign_id: i64,
+    full: &CampaignResults,
+    audience: &Audience,
+) -> Result<Vec<TargetOutcome>, AppError> {
+    Ok(outcomes(db, campaign_id, full)
+        .await?
+        .into_iter()
+        .filter(|o| audience.sees_in(full, &o.locality))
+        .collect())
 }

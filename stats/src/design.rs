@@ -385,14 +385,6 @@ impl Design {
         Ok(design)
     }
 
-    /// A simple random sample of `n` rows with weight 1, without fpc.
-    pub fn simple_random_sample(n: usize) -> Result<Design, StatsError> {
-        Design::new(DesignSpec {
-            weights: vec![1.0; n],
-            ..DesignSpec::default()
-        })
-    }
-
     /// `#PSUs − #strata` over rows with weight > 0 (R: `degf()`).
     fn count_df(&mut self) {
         let positive = |range: std::ops::Range<usize>| {
@@ -437,19 +429,9 @@ impl Design {
         self.n_strata
     }
 
-    /// Number of sampling stages that enter the variance.
-    pub fn n_stages(&self) -> usize {
-        self.levels.len() - 1
-    }
-
     /// Treatment of lonely PSUs.
     pub fn lonely_psu(&self) -> LonelyPsu {
         self.lonely_psu
-    }
-
-    /// True when the weights were calibrated (post-stratified or raked).
-    pub fn is_calibrated(&self) -> bool {
-        self.calibration.is_some()
     }
 
     /// A one-line description of the calibration, if any.

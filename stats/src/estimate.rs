@@ -41,7 +41,7 @@ use crate::design::Design;
 use crate::error::StatsError;
 use crate::factor::{Factor, label_order};
 use crate::intervals::{CiMethod, proportion_interval, t_quantile, wald};
-use crate::variance::{Centres, RowMap, Targets, variances};
+use crate::variance::{Centres, RowMap, Targets, ratio_row, variances};
 
 /// One survey item: its answers (NaN = missing) and the smallest answer that counts as
 /// "satisfied".
@@ -66,11 +66,6 @@ impl Item {
             satisfied_min: 4.0,
             scale: None,
         }
-    }
-
-    /// An item from optional answers (`None` = missing), threshold 4.
-    pub fn from_options(name: impl Into<String>, values: &[Option<f64>]) -> Item {
-        Item::new(name, values.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
     }
 
     /// The same item with another "satisfied" threshold.
@@ -420,23 +415,6 @@ fn rounding_zero(v: f64, estimate: f64) -> f64 {
     } else {
         v
     }
-}
-
-/// `(y_i, x_i) = (Σ_k a_k s_ik, Σ_k a_k o_ik)` of a pooled ratio on row `i`.
-#[inline]
-pub(crate) fn ratio_row(ratio: &[(usize, f64)], columns: &[(&[f64], f64)], i: usize) -> (f64, f64) {
-    let (mut y, mut x) = (0.0, 0.0);
-    for &(k, a) in ratio {
-        let (col, thr) = columns[k];
-        let v = col[i];
-        if !v.is_nan() {
-            x += a;
-            if v >= thr {
-                y += a;
-            }
-        }
-    }
-    (y, x)
 }
 
 fn finite(x: f64) -> Option<f64> {

@@ -23,6 +23,23 @@
 
 use crate::design::{Design, LonelyPsu, NodeInfo, NodeKind};
 
+/// `(y_i, x_i) = (Σ_k a_k s_ik, Σ_k a_k o_ik)` of a pooled ratio on row `i`.
+#[inline]
+pub(crate) fn ratio_row(ratio: &[(usize, f64)], columns: &[(&[f64], f64)], i: usize) -> (f64, f64) {
+    let (mut y, mut x) = (0.0, 0.0);
+    for &(k, a) in ratio {
+        let (col, thr) = columns[k];
+        let v = col[i];
+        if !v.is_nan() {
+            x += a;
+            if v >= thr {
+                y += a;
+            }
+        }
+    }
+    (y, x)
+}
+
 /// The statistics computed per domain. Row-level targets (each with its own linearised
 /// variable): for every item its mean (`0..K`) and its "satisfied" share (`K..2K`), then the
 /// pooled ratios (`2K..2K + Q`); then the composite indices, linear combinations of row-level
@@ -276,7 +293,7 @@ pub(crate) fn variances<M: RowMap>(
                     if dims.presence {
                         acc.cnt[base_v + r] += 1;
                     }
-                    let (y, x) = crate::estimate::ratio_row(ratio, &columns, i);
+                    let (y, x) = ratio_row(ratio, &columns, i);
                     if x == 0.0 {
                         continue;
                     }
@@ -582,4 +599,24 @@ fn finish(
         }
     }
     out.var
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ratio_row;
+
+    /// A pooled ratio counts each answered item's weight below the line and, when the answer
+    /// reaches the item's threshold, above it; a missing answer (NaN) counts in neither.
+    #[test]
+    fn ratio_row_sums_the_weights_of_answered_and_satisfied_items() {
+        let q1 = [5.0, 2.0, f64::NAN];
+        let q2 = [3.0, 4.0, 1.0];
+        let columns: [(&[f64], f64); 2] = [(&q1, 4.0), (&q2, 3.0)];
+        let ratio = [(0, 2.0), (1, 0.5)];
+        assert_eq!(ratio_row(&ratio, &columns, 0), (2.5, 2.5));
+        assert_eq!(ratio_row(&ratio, &columns, 1), (0.5, 2.5));
+        assert_eq!(ratio_row(&ratio, &columns, 2), (0.0, 0.5));
+        // Only the items named in the ratio count.
+        assert_eq!(ratio_row(&[(1, 1.0)], &columns, 0), (1.0, 1.0));
+    }
 }

@@ -76,7 +76,7 @@ impl Modify for Security {
         ScalePoint, Condition, Comparison, ConditionOp, ConditionFn, ChoiceFilter, FilterOp,
         IndexMapping, IndexDefinition, IndexElement,
         IndexCriterion, Aggregation, Summary, VersionInfo, CampaignJson, LocalityJson,
-        QuestionnaireJson, SectionJson, QuestionJson, crate::views::results::ResultJson
+        QuestionnaireJson, SectionJson, QuestionJson, crate::services::results::ResultJson
     )),
     modifiers(&Security),
     tags(

@@ -5,10 +5,10 @@ use serde::Deserialize;
 
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
-use crate::routes::results::require_results_access;
-use crate::services::results::{self, Level};
+use crate::routes::audience;
+use crate::services::comparison::comparison;
+use crate::services::results::{self, Level, ResultJson};
 use crate::state::AppState;
-use crate::views::results::ResultJson;
 
 #[derive(Debug, Deserialize)]
 pub struct ResultsQuery {
@@ -16,23 +16,12 @@ pub struct ResultsQuery {
     index: Option<String>,
 }
 
-/// Parses `level` (default `national`); anything else is a 400 naming the accepted values.
-pub fn parse_level(level: Option<&str>) -> Result<Level, AppError> {
-    match level {
-        None | Some("") => Ok(Level::National),
-        Some(l) => Level::parse(l).ok_or_else(|| AppError::BadRequest {
-            code: "invalid_level",
-            detail: l.to_owned(),
-        }),
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/campaigns/{slug}/results", tag = "results",
     params(("slug" = String, Path, description = "The campaign"),
         ("level" = Option<String>, Query, description = "national (default), province or commune"),
         ("index" = Option<String>, Query, description = "An index, element (INDEX/E) or criterion (INDEX/E/C); default the main index")),
     security((), ("session" = []), ("token" = [])),
-    responses((status = 200, description = "Flat rows; suppressed rows keep every key with null numbers", body = [crate::views::results::ResultJson]),
+    responses((status = 200, description = "Flat rows; suppressed rows keep every key with null numbers", body = [ResultJson]),
         (status = 400, description = "Bad level or unknown index", body = super::openapi::ProblemDoc),
         (status = 401, description = "Not public and no account", body = super::openapi::ProblemDoc),
         (status = 403, description = "The account's role may not read results", body = super::openapi::ProblemDoc),
@@ -46,18 +35,16 @@ pub async fn campaign_results(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let level = parse_level(query.level.as_deref())?;
+        let level = Level::from_query(query.level.as_deref())?.unwrap_or(Level::National);
         let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
-        let allowed = require_results_access(&req, &campaign).await?;
+        let audience = audience::of_request(&req, &campaign).await?;
         let fresh = crate::services::publication::published(&state.db, &campaign).await?;
         let index = results::resolve_index(&fresh.results, query.index.as_deref())?;
         let body: Vec<ResultJson> = fresh
             .results
             .level_rows(level, &index)
             .into_iter()
-            .filter(|r| {
-                crate::routes::results::visible(allowed.as_deref(), &fresh.results, &r.locality)
-            })
+            .filter(|r| audience.sees_in(&fresh.results, &r.locality))
             .map(|r| ResultJson::new(r, &fresh.results, lang))
             .collect();
         // The publication (its number and date, never a time) in headers; the body stays
@@ -79,72 +66,6 @@ pub struct CompareQuery {
     index: Option<String>,
 }
 
-/// The two waves of a comparison, as the API and the page use them.
-pub struct Comparison {
-    pub current: results::Published,
-    pub previous: results::Published,
-    pub index: String,
-    pub campaign: crate::services::campaigns::OpenCampaign,
-    pub previous_campaign: crate::services::campaigns::OpenCampaign,
-    /// The earlier wave was collected in units no longer valid and was
-    /// re-aggregated to today's units through the crosswalk.
-    pub reaggregated: bool,
-}
-
-/// Both campaigns of a wave comparison, readable and with the same index.
-pub async fn load_comparison(
-    state: &AppState,
-    req: &HttpRequest,
-    slug: &str,
-    with: Option<&str>,
-    index: Option<&str>,
-) -> Result<Comparison, AppError> {
-    let other = with
-        .filter(|w| !w.is_empty())
-        .ok_or_else(|| AppError::BadRequest {
-            code: "comparison_needs_with",
-            detail: String::new(),
-        })?;
-    let campaign = crate::services::campaigns::by_slug(&state.db, slug).await?;
-    let allowed_a = require_results_access(req, &campaign).await?;
-    let previous = crate::services::campaigns::by_slug(&state.db, other).await?;
-    let allowed_b = require_results_access(req, &previous).await?;
-    // A restricted account sees the localities of its list in both waves (a wave that is
-    // public shows everything, so the other wave's rule is the one that restricts).
-    let allowed = allowed_a.or(allowed_b);
-    let a = crate::services::publication::published(&state.db, &campaign)
-        .await?
-        .restricted_to(allowed.as_deref());
-    let b = crate::services::publication::published(&state.db, &previous).await?;
-    // An earlier wave collected under older units is re-aggregated to today's units through
-    // the crosswalk (computed per request from its publication's responses, not cached).
-    let mapped = results::in_units_of(&state.db, &campaign, &previous, b.number).await?;
-    let reaggregated = mapped.is_some();
-    let b = match mapped {
-        Some(mapped) => results::Published {
-            results: std::sync::Arc::new(mapped),
-            ..b
-        },
-        None => b,
-    }
-    .restricted_to(allowed.as_deref());
-    let index = results::resolve_index(&a.results, index)?;
-    if b.results.node(&index).is_none() {
-        return Err(AppError::BadRequest {
-            code: "index_not_in_both_waves",
-            detail: index,
-        });
-    }
-    Ok(Comparison {
-        current: a,
-        previous: b,
-        index,
-        campaign,
-        previous_campaign: previous,
-        reaggregated,
-    })
-}
-
 /// `GET /api/v1/campaigns/{slug}/compare?with=OTHER&level=…&index=…`: the change of every
 /// locality since the other wave, flagged only where its interval excludes zero.
 #[utoipa::path(get, path = "/api/v1/campaigns/{slug}/compare", tag = "results",
@@ -162,13 +83,13 @@ pub async fn compare(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let level = parse_level(query.level.as_deref())?;
-        let c = load_comparison(
-            &state,
-            &req,
+        let level = Level::from_query(query.level.as_deref())?.unwrap_or(Level::National);
+        let c = comparison(
+            &state.db,
             &path,
             query.with.as_deref(),
             query.index.as_deref(),
+            async |c| audience::of_request(&req, c).await,
         )
         .await?;
         let body = results::compare(&c.current.results, &c.previous.results, level, &c.index);
@@ -198,13 +119,13 @@ pub async fn targets(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
-        let allowed = require_results_access(&req, &campaign).await?;
+        let audience = audience::of_request(&req, &campaign).await?;
         let fresh = crate::services::publication::published(&state.db, &campaign).await?;
-        let body = crate::routes::results::visible_targets(
-            &state,
-            &campaign,
+        let body = crate::services::targets::outcomes_for(
+            &state.db,
+            campaign.campaign.id,
             &fresh.results,
-            allowed.as_deref(),
+            &audience,
         )
         .await?;
         Ok::<_, AppError>(HttpResponse::Ok().json(body))

@@ -8,66 +8,16 @@ use serde::Deserialize;
 
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
-use crate::routes::api::results::parse_level;
+use crate::routes::audience;
 use crate::services::campaigns::{self, OpenCampaign};
+use crate::services::comparison::comparison;
 use crate::services::export;
-use crate::services::results::{self, Level, Published};
+use crate::services::results::{self, Audience, Level, Published};
 use crate::state::AppState;
 use crate::templates;
 use crate::views::results::{
     ComparePage, ForestPage, LocalityPage, OverviewPage, RanksPage, SortKey, TablePage, TargetView,
 };
-
-/// Who may read a campaign's results. Public campaigns: everyone, without an
-/// account. Others: staff whose role may read results (analysts and
-/// administrators), signed in or with an API token; 401 without either, 403
-/// for other roles. Returns the locality codes an account is restricted to
-/// (`None`: everything), for [`visible`].
-pub async fn require_results_access(
-    req: &HttpRequest,
-    campaign: &OpenCampaign,
-) -> Result<Option<Vec<String>>, AppError> {
-    if campaign.campaign.is_public {
-        return Ok(None);
-    }
-    match crate::auth::extract::api_user(req).await? {
-        Some(user)
-            if user
-                .role
-                .can(crate::auth::Area::Results, crate::auth::Access::Read) =>
-        {
-            Ok(user.localities.filter(|l| !l.is_empty()))
-        }
-        Some(_) => Err(AppError::Forbidden),
-        None => Err(AppError::Unauthorized),
-    }
-}
-
-/// True when a locality's results may be shown to an account restricted to
-/// `allowed` (see [`CampaignResults::visible_to`](crate::services::results::CampaignResults::visible_to)).
-pub fn visible(
-    allowed: Option<&[String]>,
-    results: &crate::services::results::CampaignResults,
-    code: &str,
-) -> bool {
-    results.visible_to(allowed, code)
-}
-
-/// Targets an account may see: those of localities it sees, evaluated on the full results
-/// (a "top 5 of the province" needs every sibling, shown or not).
-pub async fn visible_targets(
-    state: &AppState,
-    campaign: &OpenCampaign,
-    full: &crate::services::results::CampaignResults,
-    allowed: Option<&[String]>,
-) -> Result<Vec<crate::services::targets::TargetOutcome>, AppError> {
-    let outcomes =
-        crate::services::targets::outcomes(&state.db, campaign.campaign.id, full).await?;
-    Ok(outcomes
-        .into_iter()
-        .filter(|o| full.visible_to(allowed, &o.locality))
-        .collect())
-}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(overview)
@@ -95,7 +45,7 @@ struct Loaded {
     /// Only the localities the requester may see.
     shown: Published,
     index: String,
-    allowed: Option<Vec<String>>,
+    audience: Audience,
 }
 
 /// The campaign (if readable), its results restricted to the requester's localities and the
@@ -107,24 +57,21 @@ async fn load(
     index: Option<&str>,
 ) -> Result<Loaded, AppError> {
     let campaign = campaigns::by_slug(&state.db, slug).await?;
-    let allowed = require_results_access(req, &campaign).await?;
+    let audience = audience::of_request(req, &campaign).await?;
     let full = crate::services::publication::published(&state.db, &campaign).await?;
     let index = results::resolve_index(&full.results, index)?;
-    let shown = full.restricted_to(allowed.as_deref());
+    let shown = audience.published(&full);
     Ok(Loaded {
         campaign,
         full,
         shown,
         index,
-        allowed,
+        audience,
     })
 }
 
 fn page_level(q: &PageQuery) -> Result<Level, AppError> {
-    match q.level.as_deref() {
-        None | Some("") => Ok(Level::Province),
-        other => parse_level(other),
-    }
+    Ok(Level::from_query(q.level.as_deref())?.unwrap_or(Level::Province))
 }
 
 fn html<C: serde::Serialize>(name: &str, ctx: &C) -> Result<HttpResponse, AppError> {
@@ -159,23 +106,8 @@ async fn overview(
 ) -> Result<HttpResponse, Problem> {
     let run = async {
         let l = load(&state, &req, &slug, q.index.as_deref()).await?;
-        let fieldwork: Vec<_> = results::fieldwork(&state.db, &l.campaign, &l.full.results)
-            .await?
-            .into_iter()
-            .filter(|f| match l.allowed.as_deref() {
-                None => true,
-                Some(list) => {
-                    let parent = l
-                        .campaign
-                        .localities
-                        .iter()
-                        .find(|c| c.code == f.code)
-                        .and_then(|c| c.parent_code.as_deref());
-                    list.iter()
-                        .any(|a| *a == f.code || Some(a.as_str()) == parent)
-                }
-            })
-            .collect();
+        let fieldwork =
+            results::fieldwork(&state.db, &l.campaign, &l.full.results, &l.audience).await?;
         let mut page = OverviewPage::new(
             lang,
             &path_of(&req),
@@ -184,8 +116,13 @@ async fn overview(
             &l.index,
             &fieldwork,
         );
-        let outcomes =
-            visible_targets(&state, &l.campaign, &l.full.results, l.allowed.as_deref()).await?;
+        let outcomes = crate::services::targets::outcomes_for(
+            &state.db,
+            l.campaign.campaign.id,
+            &l.full.results,
+            &l.audience,
+        )
+        .await?;
         page.targets = outcomes
             .iter()
             .map(|o| TargetView::new(o, &l.full.results, lang))
@@ -320,16 +257,13 @@ async fn compare(
     lang: Lang,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let level = match q.level.as_deref() {
-            None | Some("") => Level::Province,
-            other => parse_level(other)?,
-        };
-        let c = crate::routes::api::results::load_comparison(
-            &state,
-            &req,
+        let level = Level::from_query(q.level.as_deref())?.unwrap_or(Level::Province);
+        let c = comparison(
+            &state.db,
             &slug,
             q.with.as_deref(),
             q.index.as_deref(),
+            async |c| audience::of_request(&req, c).await,
         )
         .await?;
         let other = &c.previous_campaign.campaign;
@@ -353,14 +287,6 @@ async fn compare(
     run.await.map_err(|e| e.page(lang))
 }
 
-/// Optional filters of a download: both absent means every level and every index.
-fn download_filters(q: &PageQuery) -> Result<Option<Level>, AppError> {
-    match q.level.as_deref() {
-        None | Some("") => Ok(None),
-        other => parse_level(other).map(Some),
-    }
-}
-
 /// The two download formats of the results table.
 #[derive(Clone, Copy)]
 enum Download {
@@ -377,7 +303,8 @@ async fn download(
     format: Download,
 ) -> Result<HttpResponse, Problem> {
     let run = async {
-        let level = download_filters(q)?;
+        // Both filters absent: every level and every index.
+        let level = Level::from_query(q.level.as_deref())?;
         let Loaded {
             campaign,
             shown: fresh,

@@ -12,6 +12,7 @@ use crate::error::{AppError, Problem, field_message};
 use crate::i18n::Lang;
 use crate::services::audit::{self, Actor};
 use crate::services::reports::{self, ReportForm};
+use crate::services::results::Audience;
 use crate::services::targets::{self, TargetForm};
 use crate::services::{campaigns, results};
 use crate::state::AppState;
@@ -53,7 +54,9 @@ async fn render(
     let campaign = campaigns::by_slug(&state.db, slug).await?;
     let fresh = crate::services::publication::published(&state.db, &campaign).await?;
     let r = &fresh.results;
-    let outcomes = targets::outcomes(&state.db, campaign.campaign.id, r).await?;
+    // The account's own localities, whether the campaign is public or not.
+    let audience = Audience::account(user.localities.clone());
+    let outcomes = targets::outcomes_for(&state.db, campaign.campaign.id, r, &audience).await?;
     let action = req.path().trim_end_matches('/').to_owned();
     let page = TargetsPage {
         chrome: Chrome::new(lang, req.path()),
@@ -65,13 +68,12 @@ async fn render(
         },
         targets: outcomes
             .iter()
-            .filter(|o| r.visible_to(user.localities.as_deref(), &o.locality))
             .map(|o| TargetView::new(o, r, lang))
             .collect(),
         localities: r
             .localities
             .iter()
-            .filter(|l| r.visible_to(user.localities.as_deref(), &l.code))
+            .filter(|l| audience.sees_in(r, &l.code))
             .map(|l| (l.code.clone(), format!("{} ({})", l.name(lang), l.code)))
             .collect(),
         indices: r
@@ -130,9 +132,7 @@ async fn add(
     let run = async {
         let campaign = campaigns::by_slug(&state.db, &slug).await?;
         let fresh = crate::services::publication::published(&state.db, &campaign).await?;
-        if !fresh
-            .results
-            .visible_to(user.localities.as_deref(), form.locality.trim())
+        if !Audience::account(user.localities.clone()).sees_in(&fresh.results, form.locality.trim())
         {
             return Err(AppError::Forbidden);
         }
@@ -177,17 +177,15 @@ async fn remove(
     let run = async {
         let (slug, id) = path.into_inner();
         let campaign = campaigns::by_slug(&state.db, &slug).await?;
-        if user.localities.is_some() {
+        let audience = Audience::account(user.localities.clone());
+        if audience.is_restricted() {
             let fresh = crate::services::publication::published(&state.db, &campaign).await?;
             let target = targets::list(&state.db, campaign.campaign.id)
                 .await?
                 .into_iter()
                 .find(|t| t.id == id)
                 .ok_or(AppError::NotFound("target_not_found"))?;
-            if !fresh
-                .results
-                .visible_to(user.localities.as_deref(), &target.locality_code)
-            {
+            if !audience.sees_in(&fresh.results, &target.locality_code) {
                 return Err(AppError::Forbidden);
             }
         }
@@ -247,8 +245,10 @@ impl ReportFormView {
                 .map(|n| (n.key.clone(), format!("{} – {}", n.key, n.name(user.lang))))
                 .collect(),
             index: index.to_owned(),
+            // The microdata are not split by locality: only for those who see them all.
             microdata: user.role.can(Area::Exports, Access::Read)
-                && (campaign.campaign.is_public || user.localities.is_none()),
+                && !Audience::of_campaign(campaign.campaign.is_public, user.localities.clone())
+                    .is_restricted(),
         }
     }
 }

@@ -32,8 +32,7 @@ use crate::domain::questionnaire::{Question, QuestionType};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::services::campaigns::OpenCampaign;
-use crate::services::results::{self, CampaignResults, Level, ResultRow};
-use crate::views::results::ResultJson;
+use crate::services::results::{self, CampaignResults, Level, ResultJson, ResultRow};
 
 mod scripts;
 use scripts::{design_do, design_r};

@@ -1,0 +1,570 @@
+//! A campaign's responses in columns, ready for the design: the labels (localities, strata,
+//! clusters, calibration categories) interned as dense codes, and the items' answers as
+//! numbers. [`Parser`] reads one response at a time from its stored text, taking out of the
+//! answers' JSON only what estimation needs; [`super::loader`] feeds it from the database.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::services::campaigns::OpenCampaign;
+
+use super::plan::{ItemPlan, Plan};
+
+/// Text labels interned as dense codes.
+#[derive(Debug, Clone, Default)]
+pub struct Interner {
+    index: HashMap<String, u32>,
+    pub labels: Vec<String>,
+}
+
+impl Interner {
+    pub fn code(&mut self, label: &str) -> u32 {
+        if let Some(&c) = self.index.get(label) {
+            return c;
+        }
+        let c = self.labels.len() as u32;
+        self.index.insert(label.to_owned(), c);
+        self.labels.push(label.to_owned());
+        c
+    }
+}
+
+/// A campaign's responses in columns, ready for the design.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub n: usize,
+    /// Locality code of each response (as stored: normally a commune).
+    pub locality: Vec<u32>,
+    pub localities: Interner,
+    pub stratum: Vec<u32>,
+    pub strata: Interner,
+    pub cluster: Vec<u32>,
+    pub clusters: Interner,
+    pub weight: Vec<f64>,
+    /// Per calibration variable: the category of each response (`u32::MAX` = missing).
+    pub cells: Vec<(String, Vec<u32>, Interner)>,
+    /// Per item of the plan: the values (NaN = missing).
+    pub values: Vec<Vec<f64>>,
+    /// All answers of each response, when kept (microdata export).
+    pub answers: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+pub(super) struct Parser {
+    pub(super) data: Dataset,
+    items: Vec<ItemPlan>,
+    /// Item position by question code.
+    index: HashMap<String, usize>,
+    keep_answers: bool,
+    /// Calibration variable position by name.
+    cell_index: HashMap<String, usize>,
+    /// Scratch space for one row.
+    raw: Vec<Option<RawAnswer>>,
+    cell_raw: Vec<u32>,
+    /// Which id range this parser reads.
+    part: usize,
+}
+
+/// Reads only the items' answers out of a response's JSON object, without building a map:
+/// the hot loop of a large campaign. Question codes never need JSON escapes (they are
+/// checked codes); a response whose answers cannot be read this way counts as unanswered.
+struct ItemAnswers<'a> {
+    index: &'a HashMap<String, usize>,
+    out: &'a mut [Option<RawAnswer>],
+}
+
+/// An answer as far as estimation cares.
+#[derive(Debug, Clone, Copy)]
+enum RawAnswer {
+    Number(f64),
+    Other,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ItemAnswers<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ItemAnswers<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of answers")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match self.index.get(key) {
+                Some(&k) => {
+                    let v = map.next_value::<AnswerValue>()?;
+                    if let Some(slot) = self.out.get_mut(k) {
+                        *slot = Some(v.0);
+                    }
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct AnswerValue(RawAnswer);
+
+impl<'de> Deserialize<'de> for AnswerValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AnswerValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an answer")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Number(v as f64)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Number(v as f64)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Number(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(match v.trim().parse::<f64>() {
+                    Ok(x) => RawAnswer::Number(x),
+                    Err(_) => RawAnswer::Other,
+                }))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Other))
+            }
+            fn visit_unit<E>(self) -> Result<AnswerValue, E> {
+                Ok(AnswerValue(RawAnswer::Other))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<AnswerValue, A::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(AnswerValue(RawAnswer::Other))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<AnswerValue, A::Error> {
+                while m
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(AnswerValue(RawAnswer::Other))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Parser {
+    pub(super) fn new(
+        campaign: &OpenCampaign,
+        plan: &Plan,
+        keep_answers: bool,
+        part: usize,
+    ) -> Parser {
+        Parser {
+            data: Dataset {
+                cells: campaign
+                    .design
+                    .calibration
+                    .iter()
+                    .map(|v| (v.clone(), Vec::new(), Interner::default()))
+                    .collect(),
+                values: vec![Vec::new(); plan.items.len()],
+                ..Dataset::default()
+            },
+            items: plan.items.clone(),
+            index: plan
+                .items
+                .iter()
+                .enumerate()
+                .map(|(k, i)| (i.code.clone(), k))
+                .collect(),
+            keep_answers,
+            cell_index: campaign
+                .design
+                .calibration
+                .iter()
+                .enumerate()
+                .map(|(k, v)| (v.clone(), k))
+                .collect(),
+            raw: Vec::new(),
+            cell_raw: Vec::new(),
+            part,
+        }
+    }
+
+    /// Adds one response, its text fields borrowed from the database row.
+    pub(super) fn push_row(
+        &mut self,
+        locality: &str,
+        stratum: Option<&str>,
+        cluster: Option<&str>,
+        weight: f64,
+        cells: Option<&str>,
+        answers: &str,
+    ) {
+        let d = &mut self.data;
+        let row = d.n;
+        d.n += 1;
+        d.locality.push(d.localities.code(locality));
+        d.stratum.push(d.strata.code(stratum.unwrap_or("")));
+        let cl = match cluster {
+            Some(c) if !c.is_empty() => d.clusters.code(c),
+            // A response without a cluster is its own PSU (unique across the parts read).
+            _ => d.clusters.code(&format!("\u{1}row{}-{row}", self.part)),
+        };
+        d.cluster.push(cl);
+        d.weight.push(weight);
+        // Calibration cells: only the campaign's variables, read without building a map.
+        self.cell_raw.clear();
+        self.cell_raw.resize(d.cells.len(), u32::MAX);
+        if let Some(text) = cells
+            && !d.cells.is_empty()
+        {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let read = serde::de::DeserializeSeed::deserialize(
+                CellsSeed {
+                    index: &self.cell_index,
+                    cells: &mut d.cells,
+                    out: &mut self.cell_raw,
+                },
+                &mut de,
+            );
+            if read.is_err() {
+                self.cell_raw.iter_mut().for_each(|c| *c = u32::MAX);
+            }
+        }
+        for ((_, codes, _), code) in d.cells.iter_mut().zip(&self.cell_raw) {
+            codes.push(*code);
+        }
+        if self.keep_answers {
+            let answers: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(answers).unwrap_or_default();
+            for (k, item) in self.items.iter().enumerate() {
+                if let Some(col) = d.values.get_mut(k) {
+                    col.push(item.value(answers.get(&item.code)));
+                }
+            }
+            d.answers.push(answers);
+        } else {
+            self.raw.clear();
+            self.raw.resize(self.items.len(), None);
+            let mut de = serde_json::Deserializer::from_str(answers);
+            let read = serde::de::DeserializeSeed::deserialize(
+                ItemAnswers {
+                    index: &self.index,
+                    out: &mut self.raw,
+                },
+                &mut de,
+            );
+            if read.is_err() {
+                self.raw.iter_mut().for_each(|r| *r = None);
+            }
+            for ((item, col), r) in self.items.iter().zip(d.values.iter_mut()).zip(&self.raw) {
+                col.push(item.mirrored(*r));
+            }
+        }
+    }
+}
+
+/// Reads the calibration variables' categories out of a response's `cells` object.
+struct CellsSeed<'a> {
+    index: &'a HashMap<String, usize>,
+    cells: &'a mut [(String, Vec<u32>, Interner)],
+    out: &'a mut [u32],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for CellsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for CellsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of cells")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let Some(&k) = self.index.get(key.as_ref()) else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            };
+            let code = match map.next_value::<serde_json::Value>()? {
+                serde_json::Value::String(s) if !s.is_empty() => {
+                    self.cells.get_mut(k).map(|c| c.2.code(&s))
+                }
+                serde_json::Value::Number(n) => {
+                    self.cells.get_mut(k).map(|c| c.2.code(&n.to_string()))
+                }
+                _ => None,
+            };
+            if let (Some(slot), Some(code)) = (self.out.get_mut(k), code) {
+                *slot = code;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ItemPlan {
+    /// [`ItemPlan::value`] from the streaming reader's answer.
+    fn mirrored(&self, answer: Option<RawAnswer>) -> f64 {
+        match answer {
+            Some(RawAnswer::Number(v)) if self.reverse => (self.min + self.max) as f64 - v,
+            Some(RawAnswer::Number(v)) => v,
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// Concatenates datasets read separately, re-coding their labels.
+pub(super) fn join_parts(parts: Vec<Dataset>) -> Dataset {
+    let Some(first) = parts.first() else {
+        return Dataset::default();
+    };
+    let total: usize = parts.iter().map(|p| p.n).sum();
+    let mut out = Dataset {
+        cells: first
+            .cells
+            .iter()
+            .map(|(v, _, _)| (v.clone(), Vec::with_capacity(total), Interner::default()))
+            .collect(),
+        values: vec![Vec::with_capacity(total); first.values.len()],
+        ..Dataset::default()
+    };
+    out.locality.reserve(total);
+    out.stratum.reserve(total);
+    out.cluster.reserve(total);
+    out.weight.reserve(total);
+    for p in parts {
+        let remap = |labels: &[String], into: &mut Interner| -> Vec<u32> {
+            labels.iter().map(|l| into.code(l)).collect()
+        };
+        let loc = remap(&p.localities.labels, &mut out.localities);
+        let st = remap(&p.strata.labels, &mut out.strata);
+        let cl = remap(&p.clusters.labels, &mut out.clusters);
+        out.locality
+            .extend(p.locality.iter().map(|&c| loc[c as usize]));
+        out.stratum
+            .extend(p.stratum.iter().map(|&c| st[c as usize]));
+        out.cluster
+            .extend(p.cluster.iter().map(|&c| cl[c as usize]));
+        out.weight.extend_from_slice(&p.weight);
+        for ((_, codes, interner), (_, src, src_labels)) in out.cells.iter_mut().zip(&p.cells) {
+            let map = remap(&src_labels.labels, interner);
+            codes.extend(
+                src.iter()
+                    .map(|&c| map.get(c as usize).copied().unwrap_or(u32::MAX)),
+            );
+        }
+        for (col, src) in out.values.iter_mut().zip(&p.values) {
+            col.extend_from_slice(src);
+        }
+        out.answers.extend(p.answers);
+        out.n += p.n;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::domain::campaign::DesignSettings;
+    use crate::services::results::plan::plan;
+    use crate::services::results::testkit::{campaign, labels, scale, sipas};
+
+    #[test]
+    fn an_interner_gives_each_label_one_dense_code() {
+        let mut i = Interner::default();
+        assert_eq!(i.code("01"), 0);
+        assert_eq!(i.code("79"), 1);
+        assert_eq!(i.code("01"), 0);
+        assert_eq!(i.code(""), 2);
+        assert_eq!(labels(&i), ["01", "79", ""]);
+    }
+
+    /// A parser over the test questionnaire with q2 reverse-coded and the calibration
+    /// variables `sex` and `age`.
+    fn parser(keep_answers: bool, part: usize) -> Parser {
+        let mut def = sipas();
+        if let Some(m) = def.sections[0].questions[1].index.as_mut() {
+            m.reverse = true;
+        }
+        let c = campaign(
+            def,
+            DesignSettings {
+                calibration: vec!["sex".to_owned(), "age".to_owned()],
+                ..DesignSettings::default()
+            },
+        );
+        Parser::new(&c, &plan(&c.definition), keep_answers, part)
+    }
+
+    /// Answers of the test rows, and the values of q1..q4 they give (q2 mirrored on 1–5).
+    const ANSWERS: [(&str, [f64; 4]); 7] = [
+        (
+            r#"{"q1": 5, "q2": "2", "name": {"x": [1, 2]}, "q4": 4.5}"#,
+            [5.0, 4.0, f64::NAN, 4.5],
+        ),
+        (
+            r#"{"q1": "dk", "q2": null, "q3": " 3 ", "q4": "na"}"#,
+            [f64::NAN, f64::NAN, 3.0, f64::NAN],
+        ),
+        (
+            r#"{"q1": [4], "q2": 1, "q3": true, "q4": {"v": 4}}"#,
+            [f64::NAN, 5.0, f64::NAN, f64::NAN],
+        ),
+        (r#"{"q1": 1, "q1": 2}"#, [2.0, f64::NAN, f64::NAN, f64::NAN]),
+        (r#"{}"#, [f64::NAN; 4]),
+        ("not json", [f64::NAN; 4]),
+        // Cut short after q1: nothing of the response counts.
+        (r#"{"q1": 3, "q2": "#, [f64::NAN; 4]),
+    ];
+
+    fn same(got: f64, want: f64) -> bool {
+        got == want || (got.is_nan() && want.is_nan())
+    }
+
+    #[test]
+    fn the_answers_become_item_values_on_the_mirrored_scale() {
+        for keep_answers in [false, true] {
+            let mut p = parser(keep_answers, 0);
+            for (answers, _) in ANSWERS {
+                p.push_row("00004", None, None, 1.0, None, answers);
+            }
+            for (row, (answers, want)) in ANSWERS.iter().enumerate() {
+                for (k, w) in want.iter().enumerate() {
+                    let got = p.data.values[k][row];
+                    assert!(
+                        same(got, *w),
+                        "keep={keep_answers} {answers} q{}: {got} ≠ {w}",
+                        k + 1
+                    );
+                }
+            }
+            assert_eq!(p.data.n, ANSWERS.len());
+            assert_eq!(p.data.answers.len(), if keep_answers { 7 } else { 0 });
+        }
+    }
+
+    #[test]
+    fn kept_answers_are_the_whole_object() {
+        let mut p = parser(true, 0);
+        p.push_row("00004", None, None, 1.0, None, ANSWERS[0].0);
+        assert_eq!(p.data.answers[0]["name"]["x"][1], 2);
+        assert_eq!(p.data.answers[0].len(), 4);
+    }
+
+    #[test]
+    fn design_fields_are_interned_and_a_missing_cluster_is_a_psu_of_its_own() {
+        let mut p = parser(false, 2);
+        p.push_row("00004", Some("urban"), Some("c1"), 1.5, None, "{}");
+        p.push_row("00007", None, Some("c1"), 2.0, None, "{}");
+        p.push_row("00004", Some("urban"), None, 2.5, None, "{}");
+        p.push_row("00004", Some("urban"), Some(""), 3.0, None, "{}");
+        let d = &p.data;
+        assert_eq!(labels(&d.localities), ["00004", "00007"]);
+        assert_eq!(d.locality, [0, 1, 0, 0]);
+        // A missing stratum is one stratum of its own, named "".
+        assert_eq!(labels(&d.strata), ["urban", ""]);
+        assert_eq!(d.stratum, [0, 1, 0, 0]);
+        assert_eq!(d.cluster[0], d.cluster[1]);
+        assert_eq!(d.clusters.labels.len(), 3);
+        assert_ne!(d.cluster[2], d.cluster[3]);
+        // Named after the part read, so that parts joined later do not share them.
+        assert!(d.clusters.labels[1].contains("row2-2"));
+        assert_eq!(d.weight, [1.5, 2.0, 2.5, 3.0]);
+    }
+
+    #[test]
+    fn calibration_cells_read_only_the_campaign_variables() {
+        let mut p = parser(false, 0);
+        let rows = [
+            Some(r#"{"sex": "F", "age": 3, "region": "north"}"#),
+            Some(r#"{"age": "3", "sex": ""}"#),
+            None,
+            Some(r#"{"sex": "M", "age": "#),
+            Some(r#"{"sex": "M", "age": null}"#),
+        ];
+        for cells in rows {
+            p.push_row("00004", None, None, 1.0, cells, "{}");
+        }
+        let (sex, sexes) = (&p.data.cells[0].1, &p.data.cells[0].2);
+        let (age, ages) = (&p.data.cells[1].1, &p.data.cells[1].2);
+        assert_eq!(p.data.cells[0].0, "sex");
+        const NONE: u32 = u32::MAX;
+        assert_eq!(sex, &[0, NONE, NONE, NONE, 1]);
+        assert_eq!(labels(sexes), ["F", "M"]);
+        // A number and the same text are the same category.
+        assert_eq!(age, &[0, 0, NONE, NONE, NONE]);
+        assert_eq!(labels(ages), ["3"]);
+    }
+
+    #[test]
+    fn parts_joined_share_one_set_of_codes() {
+        let mut a = parser(false, 0);
+        a.push_row(
+            "00004",
+            Some("s1"),
+            Some("c1"),
+            1.0,
+            Some(r#"{"sex": "F"}"#),
+            r#"{"q1": 5}"#,
+        );
+        a.push_row(
+            "00007",
+            Some("s2"),
+            Some("c2"),
+            2.0,
+            Some(r#"{"sex": "M"}"#),
+            r#"{"q1": 4}"#,
+        );
+        let mut b = parser(false, 1);
+        b.push_row(
+            "00007",
+            Some("s2"),
+            Some("c2"),
+            3.0,
+            Some(r#"{"sex": "M"}"#),
+            r#"{"q1": 3}"#,
+        );
+        b.push_row("00010", Some("s1"), Some("c3"), 4.0, None, r#"{"q1": 2}"#);
+        let d = join_parts(vec![a.data, b.data]);
+        assert_eq!(d.n, 4);
+        assert_eq!(labels(&d.localities), ["00004", "00007", "00010"]);
+        assert_eq!(d.locality, [0, 1, 1, 2]);
+        assert_eq!(d.stratum, [0, 1, 1, 0]);
+        assert_eq!(d.cluster, [0, 1, 1, 2]);
+        assert_eq!(d.weight, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(d.values[0], [5.0, 4.0, 3.0, 2.0]);
+        assert_eq!(d.cells[0].1, [0, 1, 1, u32::MAX]);
+        assert_eq!(labels(&d.cells[0].2), ["F", "M"]);
+        assert_eq!(join_parts(Vec::new()).n, 0);
+    }
+
+    #[test]
+    fn an_item_not_in_the_plan_is_not_read() {
+        let c = campaign(
+            crate::services::results::testkit::definition(Vec::new(), vec![scale("q1", "E", "C")]),
+            DesignSettings::default(),
+        );
+        let mut p = Parser::new(&c, &plan(&c.definition), false, 0);
+        p.push_row("00004", None, None, 1.0, None, r#"{"q1": 5}"#);
+        assert!(p.data.values.is_empty());
+        assert_eq!(p.data.n, 1);
+    }
+}
