@@ -21,9 +21,9 @@ use sea_orm::DatabaseConnection;
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::rate_limit::{ConnectionLimiter, Proxies};
 use crate::routes;
-use crate::state::AppState;
+use crate::routes::rate_limit::{ConnectionLimiter, Proxies};
+use crate::routes::state::AppState;
 
 /// A problem starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +91,7 @@ impl Application {
             let floor = settings.min_n_floor;
             tokio::spawn(crate::services::publication::scheduler(db.clone(), floor));
         }
-        let limiter = Arc::new(crate::rate_limit::RateLimiter::new(&settings));
+        let limiter = Arc::new(crate::routes::rate_limit::RateLimiter::new(&settings));
         let campaign_cache = Arc::new(crate::services::responses::CampaignCache::new(
             std::time::Duration::from_secs(2),
         ));

@@ -1,10 +1,10 @@
 //! Staff accounts: passwords, roles and what each role may do, sessions in
 //! encrypted cookies backed by the database, API tokens, CSRF, login limits.
 
-pub mod extract;
 pub mod limiter;
 pub mod password;
 pub mod session;
+pub mod user;
 
 use serde::Serialize;
 

@@ -191,3 +191,46 @@ pub async fn revoke_all(db: &impl ConnectionTrait, user_id: i64) -> Result<(), D
         .await?;
     Ok(())
 }
+
+/// The localities an account is restricted to (`None`: not restricted). A
+/// stored list that cannot be read restricts to nothing rather than to
+/// nothing at all: access fails closed.
+pub fn localities_of(user: &staff_user::Model) -> Option<Vec<String>> {
+    let stored = user.localities.as_deref()?;
+    match serde_json::from_str::<Vec<String>>(stored) {
+        Ok(list) => Some(list),
+        Err(e) => {
+            tracing::error!(user = user.id, error = %e, "unreadable locality list: the account sees no locality");
+            Some(Vec::new())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(localities: Option<&str>) -> staff_user::Model {
+        staff_user::Model {
+            id: 7,
+            email: "a@example.org".to_owned(),
+            password_hash: String::new(),
+            role: "analyst".to_owned(),
+            localities: localities.map(str::to_owned),
+            active: true,
+            created_at: Utc::now(),
+            password_changed_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_locality_list_that_cannot_be_read_restricts_to_nothing() {
+        assert_eq!(localities_of(&user(None)), None);
+        assert_eq!(
+            localities_of(&user(Some(r#"["01","79"]"#))),
+            Some(vec!["01".to_owned(), "79".to_owned()])
+        );
+        assert_eq!(localities_of(&user(Some("[\"01\""))), Some(vec![]));
+        assert_eq!(localities_of(&user(Some("{}"))), Some(vec![]));
+    }
+}

@@ -4,8 +4,8 @@
 
 use actix_web::HttpRequest;
 
-use crate::auth::extract::api_user;
 use crate::error::AppError;
+use crate::routes::extract::api_user;
 use crate::services::campaigns::OpenCampaign;
 use crate::services::results::{Audience, Reader};
 

@@ -7,10 +7,10 @@ use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::auth::Role;
-use crate::auth::extract::ApiUser;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
-use crate::state::AppState;
+use crate::routes::extract::ApiUser;
+use crate::routes::state::AppState;
 
 /// `GET /livez`: the process answers (no dependency is checked), for
 /// restarting a stuck process.

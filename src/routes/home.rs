@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::error::Problem;
 use crate::i18n::{LANG_COOKIE, Lang};
+use crate::routes::state::AppState;
 use crate::services::campaigns;
-use crate::state::AppState;
 use crate::templates;
 use crate::views::home::HomePage;
 

@@ -14,9 +14,9 @@ use crate::domain::flow::Step;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
 use crate::routes::respond::{Mode, advance, html, read_form, render_page};
+use crate::routes::state::AppState;
 use crate::services::invitations;
 use crate::services::responses::CachedCampaign;
-use crate::state::AppState;
 use crate::templates;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -3,14 +3,17 @@
 pub mod api;
 pub mod assets;
 pub mod audience;
+pub mod extract;
 pub mod first_page;
 pub mod health;
 pub mod home;
 pub mod invite;
 pub mod kiosk;
+pub mod rate_limit;
 pub mod respond;
 pub mod results;
 pub mod staff;
+pub mod state;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 

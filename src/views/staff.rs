@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::auth::extract::{StaffUser, StaffView};
+use crate::auth::user::{StaffUser, StaffView};
 use crate::i18n::Lang;
 
 use super::Chrome;

@@ -5,8 +5,8 @@ use chrono::Utc;
 
 use crate::error::Problem;
 use crate::i18n::Lang;
+use crate::routes::state::AppState;
 use crate::services::campaigns;
-use crate::state::AppState;
 use crate::views::api::CampaignJson;
 
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "public",

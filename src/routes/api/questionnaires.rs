@@ -6,14 +6,14 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde_json::json;
 
-use crate::auth::extract::ApiUser;
 use crate::auth::{Access, Area};
 use crate::domain::questionnaire::Definition;
 use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
+use crate::routes::extract::ApiUser;
+use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::questionnaires::{self, QuestionnaireError};
-use crate::state::AppState;
 
 use super::openapi::ProblemDoc;
 

@@ -7,16 +7,16 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::auth::Role;
-use crate::auth::extract::bearer_user;
 use crate::domain::campaign::Channel;
 use crate::domain::json::{StrictJsonError, parse_strict_object};
 use crate::domain::submission::{Submission, parse_envelope};
 use crate::domain::validation::FieldError;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
+use crate::routes::extract::bearer_user;
+use crate::routes::state::AppState;
 use crate::services::responses::{self, Origin};
 use crate::services::writer::Stored;
-use crate::state::AppState;
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
 use crate::routes::audience;
+use crate::routes::state::AppState;
 use crate::services::comparison::comparison;
 use crate::services::results::{self, Level, ResultJson};
-use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct ResultsQuery {

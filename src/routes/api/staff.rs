@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get};
 use serde_json::json;
 
-use crate::auth::extract::ApiUser;
+use crate::routes::extract::ApiUser;
 
 #[utoipa::path(get, path = "/api/v1/staff/me", tag = "staff",
     security(("session" = []), ("token" = [])),

@@ -9,11 +9,11 @@ use serde::Deserialize;
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
 use crate::routes::audience;
+use crate::routes::state::AppState;
 use crate::services::campaigns::{self, OpenCampaign};
 use crate::services::comparison::comparison;
 use crate::services::export;
 use crate::services::results::{self, Audience, Level, Published};
-use crate::state::AppState;
 use crate::templates;
 use crate::views::results::{
     ComparePage, ForestPage, LocalityPage, OverviewPage, RanksPage, SortKey, TablePage, TargetView,
@@ -128,7 +128,7 @@ async fn overview(
             .map(|o| TargetView::new(o, &l.full.results, lang))
             .collect();
         // Signed-in staff who may read results can ask for the report by email here.
-        let staff = <crate::auth::extract::StaffUser as actix_web::FromRequest>::from_request(
+        let staff = <crate::routes::extract::StaffUser as actix_web::FromRequest>::from_request(
             &req,
             &mut actix_web::dev::Payload::None,
         )

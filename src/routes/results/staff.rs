@@ -6,16 +6,16 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Serialize;
 
-use crate::auth::extract::{StaffForm, StaffUser, StaffView};
 use crate::auth::{Access, Area};
 use crate::error::{AppError, Problem, field_message};
 use crate::i18n::Lang;
+use crate::routes::extract::{StaffForm, StaffUser, StaffView};
+use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
 use crate::services::reports::{self, ReportForm};
 use crate::services::results::Audience;
 use crate::services::targets::{self, TargetForm};
 use crate::services::{campaigns, results};
-use crate::state::AppState;
 use crate::templates;
 use crate::views::Chrome;
 use crate::views::results::TargetView;

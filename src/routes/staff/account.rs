@@ -3,13 +3,13 @@
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extract::{StaffForm, StaffUser};
 use crate::auth::{Access, Area, password, session};
 use crate::error::{AppError, Problem, field_message};
 use crate::i18n;
+use crate::routes::extract::{StaffForm, StaffUser};
+use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::staff::{self, StaffError};
-use crate::state::AppState;
 use crate::views::staff::Notice;
 
 use super::render;

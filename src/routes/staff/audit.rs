@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extract::StaffUser;
 use crate::auth::{Access, Area};
 use crate::error::{AppError, Problem};
+use crate::routes::extract::StaffUser;
+use crate::routes::state::AppState;
 use crate::services::audit;
-use crate::state::AppState;
 use crate::views::staff::AuditRow;
 
 use super::render;

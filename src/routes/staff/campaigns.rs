@@ -8,14 +8,14 @@ use entity::{campaign, campaign_locality, questionnaire, questionnaire_version, 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extract::{StaffForm, StaffUser};
 use crate::auth::{Access, Area};
 use crate::domain::campaign::DesignSettings;
 use crate::error::{AppError, Problem, field_message};
 use crate::i18n::Lang;
+use crate::routes::extract::{StaffForm, StaffUser};
+use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::campaign_setup::{self, CampaignInput, SetupError};
-use crate::state::AppState;
 
 use super::{render, see_other};
 

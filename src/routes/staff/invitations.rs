@@ -8,14 +8,14 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extract::{StaffForm, StaffUser, StaffView};
 use crate::auth::{Access, Area};
 use crate::error::{AppError, Problem};
 use crate::i18n::{self, Arg, Lang};
 use crate::mail::Mailer;
+use crate::routes::extract::{StaffForm, StaffUser, StaffView};
+use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
 use crate::services::{campaigns, invitations, publication};
-use crate::state::AppState;
 use crate::templates;
 use crate::views::Chrome;
 

@@ -7,14 +7,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extract::{StaffForm, StaffUser, StaffView};
 use crate::auth::{Access, Area};
 use crate::error::{AppError, Problem, field_message};
 use crate::i18n::Lang;
+use crate::routes::extract::{StaffForm, StaffUser, StaffView};
+use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
 use crate::services::kiosks::{self, NewKiosk};
 use crate::services::{campaigns, kiosks::KioskInfo};
-use crate::state::AppState;
 use crate::templates;
 use crate::views::Chrome;
 

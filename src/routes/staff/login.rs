@@ -4,12 +4,12 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 
-use crate::auth::extract::{StaffForm, constant_time_eq};
 use crate::auth::{password, random_token, session};
 use crate::error::{AppError, Problem};
 use crate::i18n::{self, Arg, Lang};
+use crate::routes::extract::{StaffForm, constant_time_eq};
+use crate::routes::state::AppState;
 use crate::services::{audit, staff};
-use crate::state::AppState;
 use crate::templates;
 use crate::views::staff::LoginPage;
 

@@ -2,8 +2,8 @@
 //! [`StaffForm`] (so anonymous visitors are sent to `/staff/login`, forms
 //! without a valid CSRF token are refused) and checks its role.
 //!
-//! [`StaffUser`]: crate::auth::extract::StaffUser
-//! [`StaffForm`]: crate::auth::extract::StaffForm
+//! [`StaffUser`]: crate::routes::extract::StaffUser
+//! [`StaffForm`]: crate::routes::extract::StaffForm
 
 pub mod account;
 pub mod audit;
@@ -20,8 +20,8 @@ pub mod users;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::auth::extract::StaffUser;
 use crate::error::{AppError, Problem};
+use crate::routes::extract::StaffUser;
 use crate::templates;
 use crate::views::staff::StaffPage;
 

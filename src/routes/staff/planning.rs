@@ -4,14 +4,14 @@
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extract::StaffUser;
 use crate::auth::{Access, Area};
 use crate::domain::locality::LEVELS;
 use crate::domain::planning::{self, Allocation, Assumptions, Budget, PlanError, Stratum};
 use crate::error::{AppError, Problem};
 use crate::i18n::{self, Arg, Lang};
+use crate::routes::extract::StaffUser;
+use crate::routes::state::AppState;
 use crate::services::planning::frame;
-use crate::state::AppState;
 
 use super::render;
 

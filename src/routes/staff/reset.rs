@@ -10,8 +10,8 @@ use crate::config::Settings;
 use crate::error::{AppError, Problem, field_message};
 use crate::i18n::{self, Arg, Lang};
 use crate::mail::Mailer;
+use crate::routes::state::AppState;
 use crate::services::staff::{self, RESET_MINUTES, StaffError};
-use crate::state::AppState;
 use crate::templates;
 use crate::views::Chrome;
 

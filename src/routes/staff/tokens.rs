@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extract::{StaffForm, StaffUser};
 use crate::error::{AppError, Problem, field_message};
+use crate::routes::extract::{StaffForm, StaffUser};
+use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::staff::{self, StaffError};
-use crate::state::AppState;
 use crate::views::staff::TokenRow;
 
 use super::{render, see_other};

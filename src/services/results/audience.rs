@@ -4,7 +4,8 @@
 //! An account may be restricted to a list of localities. It then sees a locality when the
 //! locality itself or its parent is in the list: a province account sees its province and
 //! that province's communes, a commune account its commune, and only an unrestricted account
-//! sees the national row. An empty list restricts nothing. A public campaign's results are
+//! sees the national row. An empty list (or one that cannot be read) sees nothing: the
+//! policy fails closed. A public campaign's results are
 //! everyone's to read in full, whoever asks.
 
 use std::collections::HashSet;
@@ -35,12 +36,10 @@ impl Audience {
         Audience { localities: None }
     }
 
-    /// An account's own restriction (`None` or an empty list: every locality), whatever the
-    /// campaign: the staff pages that manage a campaign's targets.
+    /// An account's own restriction (`None`: every locality; an empty list: none), whatever
+    /// the campaign: the staff pages that manage a campaign's targets.
     pub fn account(localities: Option<Vec<String>>) -> Audience {
-        Audience {
-            localities: localities.filter(|l| !l.is_empty()),
-        }
+        Audience { localities }
     }
 
     /// What an account sees of one campaign: everything when the campaign is public, else
@@ -244,16 +243,17 @@ mod tests {
     }
 
     #[test]
-    fn no_list_or_an_empty_list_sees_everything() {
-        for audience in [
-            Audience::everyone(),
-            Audience::account(None),
-            Audience::account(Some(Vec::new())),
-        ] {
+    fn no_list_sees_everything_and_an_empty_list_nothing() {
+        for audience in [Audience::everyone(), Audience::account(None)] {
             assert!(!audience.is_restricted());
             assert!(audience.sees(NATIONAL, None));
             assert!(audience.sees("26734", Some("79")));
         }
+        let nothing = Audience::account(Some(Vec::new()));
+        assert!(nothing.is_restricted());
+        assert!(!nothing.sees(NATIONAL, None));
+        assert!(!nothing.sees("79", Some(NATIONAL)));
+        assert!(!nothing.sees("26734", Some("79")));
     }
 
     #[test]

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::extract::{StaffForm, StaffUser};
 use crate::auth::{Access, Area};
 use crate::domain::questionnaire::{
     Choice, Comparison, Condition, ConditionFn, ConditionOp, Definition, IndexMapping, Question,
@@ -21,9 +20,10 @@ use crate::domain::text::Text;
 use crate::error::{AppError, Problem, field_message};
 use crate::i18n::{self, Lang};
 use crate::presets;
+use crate::routes::extract::{StaffForm, StaffUser};
+use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::questionnaires::{self, QuestionnaireError, Summary};
-use crate::state::AppState;
 
 use super::{render, see_other};
 

@@ -113,7 +113,7 @@ pub async fn import_file(
         .find(|(n, _, _)| n == "csrf_token")
         .map(|(_, _, v)| *v)
         .unwrap_or_default();
-    if !crate::auth::extract::constant_time_eq(csrf, user.csrf_token.as_bytes()) {
+    if !crate::routes::extract::constant_time_eq(csrf, user.csrf_token.as_bytes()) {
         return Err(AppError::Forbidden.page(lang));
     }
     let Some((_, file_name, bytes)) = parts

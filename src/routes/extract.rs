@@ -8,57 +8,16 @@ use actix_web::http::header::{AUTHORIZATION, LOCATION};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, Problem};
 use crate::i18n::Lang;
-use crate::state::AppState;
+use crate::routes::state::AppState;
 
-use super::session::{self, Authenticated, SESSION_COOKIE};
-use super::{Access, Area, Role};
-
-/// A signed-in staff member on a staff page.
-#[derive(Debug, Clone)]
-pub struct StaffUser {
-    pub id: i64,
-    pub email: String,
-    pub role: Role,
-    /// Locality codes the account is restricted to; `None` = everywhere.
-    pub localities: Option<Vec<String>>,
-    pub session_id: String,
-    pub csrf_token: String,
-    pub lang: Lang,
-}
-
-/// What templates show of the signed-in user.
-#[derive(Debug, Clone, Serialize)]
-pub struct StaffView {
-    pub email: String,
-    pub role: &'static str,
-    pub csrf_token: String,
-    pub is_admin: bool,
-}
-
-impl StaffUser {
-    /// Refuses with 403 unless the role may do this.
-    pub fn require(&self, area: Area, access: Access) -> Result<(), Problem> {
-        if self.role.can(area, access) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden.page(self.lang))
-        }
-    }
-
-    pub fn view(&self) -> StaffView {
-        StaffView {
-            email: self.email.clone(),
-            role: self.role.as_str(),
-            csrf_token: self.csrf_token.clone(),
-            is_admin: self.role == Role::Admin,
-        }
-    }
-}
+use crate::auth::Role;
+use crate::auth::session::{self, Authenticated, SESSION_COOKIE};
+pub use crate::auth::user::{ApiUser, StaffUser, StaffView};
 
 /// Why a staff page was refused: anonymous visitors are sent to sign in.
 #[derive(Debug, thiserror::Error)]
@@ -113,11 +72,7 @@ async fn from_cookie(req: &HttpRequest) -> Result<Option<Authenticated>, AppErro
 
 fn to_staff(auth: Authenticated, lang: Lang) -> Option<StaffUser> {
     let session = auth.session?;
-    let localities = auth
-        .user
-        .localities
-        .as_deref()
-        .and_then(|l| serde_json::from_str::<Vec<String>>(l).ok());
+    let localities = session::localities_of(&auth.user);
     Some(StaffUser {
         id: auth.user.id,
         email: auth.user.email,
@@ -143,28 +98,6 @@ impl FromRequest for StaffUser {
                     next: req.uri().path().to_owned(),
                 })
         })
-    }
-}
-
-/// A staff member calling the JSON API, by session cookie or
-/// `Authorization: Bearer <token>`.
-#[derive(Debug, Clone)]
-pub struct ApiUser {
-    pub id: i64,
-    pub email: String,
-    pub role: Role,
-    pub localities: Option<Vec<String>>,
-    pub lang: Lang,
-}
-
-impl ApiUser {
-    /// Refuses with 403 unless the role may do this.
-    pub fn require(&self, area: Area, access: Access) -> Result<(), Problem> {
-        if self.role.can(area, access) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden.api(self.lang))
-        }
     }
 }
 
@@ -214,14 +147,10 @@ pub async fn api_user(req: &HttpRequest) -> Result<Option<ApiUser>, AppError> {
         }
     };
     Ok(auth.map(|a| ApiUser {
+        localities: session::localities_of(&a.user),
         id: a.user.id,
         email: a.user.email,
         role: a.role,
-        localities: a
-            .user
-            .localities
-            .as_deref()
-            .and_then(|l| serde_json::from_str(l).ok()),
         lang,
     }))
 }

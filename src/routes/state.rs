@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
-use crate::rate_limit::RateLimiter;
+use crate::routes::rate_limit::RateLimiter;
 use crate::services::writer::ResponseWriter;
 
 /// Shared application state (templates and translations are process-wide statics).
