@@ -12,7 +12,7 @@ use crate::config::Settings;
 use crate::domain::questionnaire::Definition;
 use crate::domain::validation::FieldError;
 use crate::domain::xlsform::{self, Warning};
-use crate::error::field_message;
+use crate::error::{field_message, warning_line};
 use crate::i18n::Lang;
 use crate::services::audit::Actor;
 use crate::services::questionnaire_io::{self, Parsed, needs_translation};
@@ -68,10 +68,10 @@ pub fn describe(def: &Definition) -> String {
 }
 
 /// Each warning once, in order.
-fn print_warnings(name: &str, warnings: &[Warning]) {
+fn print_warnings(name: &str, warnings: &[Warning], lang: Lang) {
     let mut seen = HashSet::new();
     for w in warnings {
-        let line = w.to_string();
+        let line = warning_line(lang, w);
         if seen.insert(line.clone()) {
             eprintln!("warning: {name}: {line}");
         }
@@ -100,16 +100,16 @@ fn missing_count(definition: &Definition) -> usize {
 /// `hailong questionnaire import FILE`.
 pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Result<(), CliError> {
     let name = args.file.display().to_string();
+    let lang = terminal_lang();
     let bytes = std::fs::read(&args.file)
         .map_err(|e| CliError::User(format!("cannot read {name}: {e}")))?;
-    let lang = terminal_lang();
     let (definition, warnings) = match questionnaire_io::parse_file(&name, &bytes) {
         Parsed::Ok {
             definition,
             warnings,
         } => (definition, warnings),
         Parsed::Problems { problems, warnings } => {
-            print_warnings(&name, &warnings);
+            print_warnings(&name, &warnings, lang);
             print_problems(&name, &problems, lang);
             return Err(CliError::User(format!(
                 "{name}: nothing was imported: {} problem(s) above must be fixed ({} warning(s))",
@@ -121,7 +121,7 @@ pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Resu
             return Err(CliError::User(format!("{name}: {why}")));
         }
     };
-    print_warnings(&name, &warnings);
+    print_warnings(&name, &warnings, lang);
     if !args.dry_run {
         let db = crate::db::connect(&settings.database_url, 1).await?;
         crate::db::migrate(&db).await?;
