@@ -634,6 +634,12 @@ xlsform-cond_of_computed = a comparison of a computed value
 xlsform-cond_value = a value where a condition is expected
 xlsform-cond_function = { $function } used as a condition
 xlsform-cond_filter_form = only "column=${"{"}question{"}"}" and "selected(${"{"}question{"}"}, column)" filters are supported
+cli-warning = warning: { $file }: { $message }
+cli-import-cannot-read = cannot read { $file }: { $detail }
+cli-import-refused = { $file }: nothing was imported: { $problems } problem(s) above must be fixed ({ $warnings } warning(s))
+cli-import-not-stored = { $file }: nothing was imported
+cli-import-stored = stored as questionnaire { $id }, draft version { $version }
+cli-import-needs-translation = stored as a draft that needs translation: { $count } text(s) have no Vietnamese; it cannot be published until they are translated
 
 ## cond: the condition language (conditions, constraints, cascading lists)
 error-condition_dot_outside_constraint = Only a question's constraint may use "." (the answer being checked).

@@ -619,6 +619,12 @@ xlsform-cond_of_computed = phép so sánh trên một giá trị tính toán
 xlsform-cond_value = một giá trị ở chỗ cần một điều kiện
 xlsform-cond_function = { $function } được dùng như một điều kiện
 xlsform-cond_filter_form = chỉ hỗ trợ bộ lọc dạng "column=${"{"}question{"}"}" và "selected(${"{"}question{"}"}, column)"
+cli-warning = cảnh báo: { $file }: { $message }
+cli-import-cannot-read = không đọc được { $file }: { $detail }
+cli-import-refused = { $file }: không có gì được nhập: cần sửa { $problems } vấn đề nêu trên ({ $warnings } cảnh báo)
+cli-import-not-stored = { $file }: không có gì được nhập
+cli-import-stored = đã lưu thành bảng hỏi { $id }, bản nháp phiên bản { $version }
+cli-import-needs-translation = đã lưu thành bản nháp cần dịch: { $count } văn bản chưa có tiếng Việt; chưa thể công bố cho đến khi các văn bản này được dịch
 
 ## cond: the condition language (conditions, constraints, cascading lists)
 error-condition_dot_outside_constraint = Chỉ ràng buộc của một câu hỏi mới được dùng "." (câu trả lời đang kiểm tra).

@@ -499,7 +499,7 @@ async fn json_output_holds_only_the_definition_and_warnings_go_to_stderr() {
     assert!(
         printed(
             &stderr,
-            "warning: ",
+            "cảnh báo: ",
             "trang survey, dòng 4 (c), cột calculation: \"calculate\" (${a12} * 2): \
              không hỗ trợ phép tính; bị bỏ qua"
         ),
@@ -508,7 +508,7 @@ async fn json_output_holds_only_the_definition_and_warnings_go_to_stderr() {
     assert!(
         printed(
             &stderr,
-            "warning: ",
+            "cảnh báo: ",
             "trang survey, dòng 5 (x), cột relevant: không giữ được \"${c} > 3\" (${c} \
              không được hỏi ở đây (một phép tính)): câu hỏi luôn được hiển thị"
         ),
@@ -528,19 +528,22 @@ async fn a_refusal_exits_1_with_its_warnings_and_a_one_line_summary() {
         &["select_one nolist", "s", "S"],
     ];
     std::fs::write(&file, book(&[("survey", survey)])).unwrap();
-    let out = Command::new(hailong_bin())
-        .args([
-            "questionnaire",
-            "import",
-            "--format",
-            "json",
-            "--database-url",
-            &app.db.url,
-        ])
-        .arg(&file)
-        .env("LANG", "en_US.UTF-8")
-        .output()
-        .unwrap();
+    let import = |lang: &str| {
+        Command::new(hailong_bin())
+            .args([
+                "questionnaire",
+                "import",
+                "--format",
+                "json",
+                "--database-url",
+                &app.db.url,
+            ])
+            .arg(&file)
+            .env("LANG", lang)
+            .output()
+            .unwrap()
+    };
+    let out = import("en_US.UTF-8");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -562,6 +565,28 @@ async fn a_refusal_exits_1_with_its_warnings_and_a_one_line_summary() {
             .filter(|l| l.contains("nothing was imported"))
             .count(),
         1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.ends_with(
+            "broken.xlsx: nothing was imported: 3 problem(s) above must be fixed (2 warning(s))"
+        )),
+        "{stderr}"
+    );
+    // In Vietnamese: the warnings and the summary.
+    let out = import("vi_VN.UTF-8");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("cảnh báo: ") && l.contains("trang survey, dòng 2 (start)")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.ends_with(
+            "broken.xlsx: không có gì được nhập: cần sửa 3 vấn đề nêu trên (2 cảnh báo)"
+        )),
         "{stderr}"
     );
     let db = app.db.connect().await;
