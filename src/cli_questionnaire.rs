@@ -12,8 +12,8 @@ use crate::config::Settings;
 use crate::domain::questionnaire::Definition;
 use crate::domain::validation::FieldError;
 use crate::domain::xlsform::{self, Warning};
-use crate::error::field_message;
-use crate::i18n::Lang;
+use crate::error::{field_message, warning_line};
+use crate::i18n::{self, Arg, Lang};
 use crate::services::audit::Actor;
 use crate::services::questionnaire_io::{self, Parsed, needs_translation};
 use crate::services::questionnaires::QuestionnaireError;
@@ -67,13 +67,25 @@ pub fn describe(def: &Definition) -> String {
     out
 }
 
+/// `warning: F.xlsx: …` in `lang`.
+fn print_warning(name: &str, message: String, lang: Lang) {
+    eprintln!(
+        "{}",
+        i18n::t(
+            lang,
+            "cli-warning",
+            &[("file", Arg::from(name)), ("message", Arg::from(message))]
+        )
+    );
+}
+
 /// Each warning once, in order.
-fn print_warnings(name: &str, warnings: &[Warning]) {
+fn print_warnings(name: &str, warnings: &[Warning], lang: Lang) {
     let mut seen = HashSet::new();
     for w in warnings {
-        let line = w.to_string();
+        let line = warning_line(lang, w);
         if seen.insert(line.clone()) {
-            eprintln!("warning: {name}: {line}");
+            print_warning(name, line, lang);
         }
     }
 }
@@ -100,45 +112,72 @@ fn missing_count(definition: &Definition) -> usize {
 /// `hailong questionnaire import FILE`.
 pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Result<(), CliError> {
     let name = args.file.display().to_string();
-    let bytes = std::fs::read(&args.file)
-        .map_err(|e| CliError::User(format!("cannot read {name}: {e}")))?;
     let lang = terminal_lang();
+    let file = || ("file", Arg::from(name.as_str()));
+    let bytes = std::fs::read(&args.file).map_err(|e| {
+        CliError::User(i18n::t(
+            lang,
+            "cli-import-cannot-read",
+            &[file(), ("detail", Arg::from(e.to_string()))],
+        ))
+    })?;
     let (definition, warnings) = match questionnaire_io::parse_file(&name, &bytes) {
         Parsed::Ok {
             definition,
             warnings,
         } => (definition, warnings),
         Parsed::Problems { problems, warnings } => {
-            print_warnings(&name, &warnings);
+            print_warnings(&name, &warnings, lang);
             print_problems(&name, &problems, lang);
-            return Err(CliError::User(format!(
-                "{name}: nothing was imported: {} problem(s) above must be fixed ({} warning(s))",
-                problems.len(),
-                warnings.len()
+            return Err(CliError::User(i18n::t(
+                lang,
+                "cli-import-refused",
+                &[
+                    file(),
+                    ("problems", Arg::from(problems.len() as u64)),
+                    ("warnings", Arg::from(warnings.len() as u64)),
+                ],
             )));
         }
         Parsed::NotAQuestionnaire(why) => {
             return Err(CliError::User(format!("{name}: {why}")));
         }
     };
-    print_warnings(&name, &warnings);
+    print_warnings(&name, &warnings, lang);
     if !args.dry_run {
         let db = crate::db::connect(&settings.database_url, 1).await?;
         crate::db::migrate(&db).await?;
         let stored = questionnaire_io::store(&db, &Actor::cli(), &definition).await;
         match stored {
             Ok((id, version)) => {
-                eprintln!("stored as questionnaire {id}, draft version {version}");
+                eprintln!(
+                    "{}",
+                    i18n::t(
+                        lang,
+                        "cli-import-stored",
+                        &[
+                            ("id", Arg::from(id.to_string())),
+                            ("version", Arg::from(version.to_string())),
+                        ],
+                    )
+                );
                 if needs_translation(&definition) {
-                    eprintln!(
-                        "warning: {name}: stored as a draft that needs translation: {} text(s) have no Vietnamese; it cannot be published until they are translated",
-                        missing_count(&definition)
+                    let count = missing_count(&definition) as u64;
+                    let message = i18n::t(
+                        lang,
+                        "cli-import-needs-translation",
+                        &[("count", Arg::from(count))],
                     );
+                    print_warning(&name, message, lang);
                 }
             }
             Err(QuestionnaireError::Invalid(list)) => {
                 print_problems(&name, &list, lang);
-                return Err(CliError::User(format!("{name}: nothing was imported")));
+                return Err(CliError::User(i18n::t(
+                    lang,
+                    "cli-import-not-stored",
+                    &[file()],
+                )));
             }
             Err(e) => return Err(CliError::User(e.to_string())),
         }

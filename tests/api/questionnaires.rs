@@ -516,6 +516,7 @@ async fn an_odk_kobo_xlsform_imports_with_warnings_for_what_cannot_be_mapped() {
             &app.db.url,
         ])
         .arg(&file)
+        .env("LANG", "en_US.UTF-8")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -7,7 +7,9 @@ use std::process::Command;
 
 use hailong::domain::answers::{self, Answer};
 use hailong::domain::questionnaire::{Definition, QuestionType};
-use hailong::domain::xlsform::{self, Imported};
+use hailong::domain::xlsform::{self, Imported, Warning, code};
+use hailong::error::warning_line;
+use hailong::i18n::Lang;
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
 
@@ -35,8 +37,16 @@ fn read(sheets: &[(&str, &[&[&str]])]) -> Imported {
         .unwrap_or_else(|r| panic!("{:?} {:?}", r.error, r.warnings))
 }
 
-fn warnings(imported: &Imported) -> Vec<String> {
-    imported.warnings.iter().map(|w| w.to_string()).collect()
+/// The warning of this code at (sheet, row, XLSForm name, column), if any.
+fn warned<'a>(
+    imported: &'a Imported,
+    (sheet, row, name, column): (&str, usize, &str, &str),
+    code: &str,
+) -> Option<&'a Warning> {
+    imported.warnings.iter().find(|w| {
+        (w.sheet, w.row, w.name.as_str(), w.column.as_str(), w.code)
+            == (sheet, row, name, column, code)
+    })
 }
 
 fn answers(pairs: &[(&str, Answer)]) -> BTreeMap<String, Answer> {
@@ -128,12 +138,17 @@ fn a_compound_condition_is_kept_as_a_tree() {
     // Comparing two answers is outside the subset: a warning naming the
     // row and the column, and the question is always shown.
     assert!(def.question("d").unwrap().condition.is_none());
-    let w = warnings(&imp);
-    assert!(
-        w.iter()
-            .any(|w| w.starts_with("survey row 5 (d), column relevant:")
-                && w.contains("always shown")),
-        "{w:?}"
+    let w = warned(
+        &imp,
+        ("survey", 5, "d", "relevant"),
+        code::CONDITION_NOT_KEPT,
+    )
+    .unwrap_or_else(|| panic!("{:?}", imp.warnings));
+    assert_eq!(w.params["why"], code::COND_TWO_ANSWERS);
+    assert_eq!(w.params["then"], code::THEN_QUESTION_SHOWN);
+    assert_eq!(
+        w.params["text"],
+        "(${a} = 'no' or ${b} = 'no') and not(${a} = ${b})"
     );
 }
 
@@ -285,11 +300,10 @@ fn answers_inside_labels_are_warned_with_the_row() {
         &["text", "greet", "Chào ${name1}, bạn bao nhiêu tuổi?"],
     ];
     let imp = read(&[("survey", survey)]);
-    let w = warnings(&imp);
     assert!(
-        w.iter()
-            .any(|w| w.starts_with("survey row 3 (greet), column label:") && w.contains("${")),
-        "{w:?}"
+        warned(&imp, ("survey", 3, "greet", "label"), code::TEXT_REFERENCE).is_some(),
+        "{:?}",
+        imp.warnings
     );
 }
 
@@ -342,16 +356,19 @@ fn kobo_and_odk_shapes_import_with_warnings_not_refusals() {
         ("settings", settings),
     ]);
     let def = &imp.definition;
-    let w = warnings(&imp);
     assert_eq!(def.code, "my_form");
     assert!(
         imp.translation_needed,
         "no Vietnamese: a draft to translate"
     );
     assert_eq!(
-        w.iter().filter(|w| w.contains("no Vietnamese")).count(),
+        imp.warnings
+            .iter()
+            .filter(|w| w.code == code::NO_VIETNAMESE)
+            .count(),
         1,
-        "printed once: {w:?}"
+        "printed once: {:?}",
+        imp.warnings
     );
     let consent = def.question("consent").unwrap();
     assert_eq!(consent.kind, QuestionType::SingleChoice);
@@ -372,20 +389,34 @@ fn kobo_and_odk_shapes_import_with_warnings_not_refusals() {
     let values: Vec<&str> = fruit.options.iter().map(|o| o.value.as_str()).collect();
     assert_eq!(values, ["apple_pie", "kiwi", "other"]);
     assert!(def.question("fruit_other").is_some());
-    for needle in [
-        "survey row 2 (start), column type:",
-        "survey row 3 (device), column type:",
-        "never stored",
-        "survey row 6 (kids), column type: repeats are asked once",
-        "survey row 9 (where), column type:",
-        "survey row 11 (city), column type:",
-        "survey row 12 (_name), column name: renamed to name_2",
-        "or_other",
+    for (row, name, column, code) in [
+        (2, "start", "type", code::METADATA_LEFT_OUT),
+        (3, "device", "type", code::METADATA_LEFT_OUT),
+        (6, "kids", "type", code::REPEAT_ASKED_ONCE),
+        (9, "where", "type", code::TYPE_LEFT_OUT),
+        (11, "city", "type", code::TYPE_LEFT_OUT),
+        (12, "_name", "name", code::RENAMED_NAME_USED),
+        (8, "fruit", "type", code::OR_OTHER),
     ] {
         assert!(
-            w.iter().any(|w| w.contains(needle)),
-            "{needle} not in {w:?}"
+            warned(&imp, ("survey", row, name, column), code).is_some(),
+            "{code} at row {row} not in {:?}",
+            imp.warnings
         );
+    }
+    let renamed = warned(
+        &imp,
+        ("survey", 12, "_name", "name"),
+        code::RENAMED_NAME_USED,
+    );
+    assert_eq!(renamed.unwrap().params["code"], "name_2");
+    // Every warning reads in both languages, with every value filled in.
+    for w in &imp.warnings {
+        let (vi, en) = (warning_line(Lang::Vi, w), warning_line(Lang::En, w));
+        assert_ne!(vi, en);
+        for line in [&vi, &en] {
+            assert!(!line.contains("{$") && !line.contains("xlsform-"), "{line}");
+        }
     }
 }
 
@@ -423,23 +454,67 @@ async fn json_output_holds_only_the_definition_and_warnings_go_to_stderr() {
         &["end group", "", "", "", ""],
     ];
     std::fs::write(&file, book(&[("survey", survey)])).unwrap();
-    let out = Command::new(hailong_bin())
-        .args(["questionnaire", "import", "--format", "json", "--dry-run"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let import = |lang: &str| {
+        Command::new(hailong_bin())
+            .args(["questionnaire", "import", "--format", "json", "--dry-run"])
+            .arg(&file)
+            .env("LANG", lang)
+            .output()
+            .unwrap()
+    };
+    // `<prefix> <path>/my form.xlsx: <rest>` on a line of its own.
+    let printed = |stderr: &str, prefix: &str, rest: &str| {
+        stderr
+            .lines()
+            .any(|l| l.starts_with(prefix) && l.ends_with(&format!("my form.xlsx: {rest}")))
+    };
+    let out = import("en_US.UTF-8");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let def: Value = serde_json::from_slice(&out.stdout).expect("stdout is the definition alone");
     assert_eq!(def["code"], "my_form", "a code from the file name, cleaned");
     assert!(
-        stderr.contains("survey row 4 (c), column calculation:"),
+        printed(
+            &stderr,
+            "warning: ",
+            "survey row 4 (c), column calculation: \"calculate\" (${a12} * 2): \
+             calculations are not supported; left out"
+        ),
         "{stderr}"
     );
     assert!(
-        stderr.contains("survey row 5 (x), column relevant:") && stderr.contains("calculation"),
+        printed(
+            &stderr,
+            "warning: ",
+            "survey row 5 (x), column relevant: \"${c} > 3\" cannot be kept (${c} is not \
+             asked here (a calculation)): the question is always shown"
+        ),
         "{stderr}"
     );
+    // A Vietnamese terminal: the same warnings, in Vietnamese; the names,
+    // types and expressions of the form as written.
+    let out = import("vi_VN.UTF-8");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        printed(
+            &stderr,
+            "cảnh báo: ",
+            "trang survey, dòng 4 (c), cột calculation: \"calculate\" (${a12} * 2): \
+             không hỗ trợ phép tính; bị bỏ qua"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        printed(
+            &stderr,
+            "cảnh báo: ",
+            "trang survey, dòng 5 (x), cột relevant: không giữ được \"${c} > 3\" (${c} \
+             không được hỏi ở đây (một phép tính)): câu hỏi luôn được hiển thị"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("survey row"), "{stderr}");
 }
 
 #[tokio::test]
@@ -453,19 +528,22 @@ async fn a_refusal_exits_1_with_its_warnings_and_a_one_line_summary() {
         &["select_one nolist", "s", "S"],
     ];
     std::fs::write(&file, book(&[("survey", survey)])).unwrap();
-    let out = Command::new(hailong_bin())
-        .args([
-            "questionnaire",
-            "import",
-            "--format",
-            "json",
-            "--database-url",
-            &app.db.url,
-        ])
-        .arg(&file)
-        .env("LANG", "en_US.UTF-8")
-        .output()
-        .unwrap();
+    let import = |lang: &str| {
+        Command::new(hailong_bin())
+            .args([
+                "questionnaire",
+                "import",
+                "--format",
+                "json",
+                "--database-url",
+                &app.db.url,
+            ])
+            .arg(&file)
+            .env("LANG", lang)
+            .output()
+            .unwrap()
+    };
+    let out = import("en_US.UTF-8");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -487,6 +565,28 @@ async fn a_refusal_exits_1_with_its_warnings_and_a_one_line_summary() {
             .filter(|l| l.contains("nothing was imported"))
             .count(),
         1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.ends_with(
+            "broken.xlsx: nothing was imported: 3 problem(s) above must be fixed (2 warning(s))"
+        )),
+        "{stderr}"
+    );
+    // In Vietnamese: the warnings and the summary.
+    let out = import("vi_VN.UTF-8");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("cảnh báo: ") && l.contains("trang survey, dòng 2 (start)")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.ends_with(
+            "broken.xlsx: không có gì được nhập: cần sửa 3 vấn đề nêu trên (2 cảnh báo)"
+        )),
         "{stderr}"
     );
     let db = app.db.connect().await;
@@ -595,14 +695,28 @@ async fn the_designer_imports_an_xlsform_file_and_lists_its_warnings() {
         &["text", "ten", "Tên?"],
         &["text", "chao", "Chào ${ten}"],
     ];
-    let post = |csrf: String, bytes: Vec<u8>| {
+    let post = |csrf: String, bytes: Vec<u8>, lang: &str| {
         let (kind, body) = multipart(&csrf, "khao sat.xlsx", &bytes);
-        c.post(app.url("/staff/questionnaires/import-file"))
+        c.post(app.url(&format!("/staff/questionnaires/import-file?lang={lang}")))
             .header("content-type", kind)
             .body(body)
             .send()
     };
-    let res = post(csrf.clone(), book(&[("survey", survey)]))
+    let res = post(csrf.clone(), book(&[("survey", survey)]), "vi")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("trang survey, dòng 2 (start), cột type:"),
+        "{html}"
+    );
+    assert!(
+        html.contains("trang survey, dòng 4 (chao), cột label: văn bản có chứa ${…}"),
+        "{html}"
+    );
+    // The same import in English (the designer's language).
+    let res = post(csrf.clone(), book(&[("survey", survey)]), "en")
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
@@ -612,7 +726,7 @@ async fn the_designer_imports_an_xlsform_file_and_lists_its_warnings() {
         "{html}"
     );
     assert!(
-        html.contains("survey row 4 (chao), column label:"),
+        html.contains("survey row 4 (chao), column label: the text contains ${…}"),
         "{html}"
     );
     let db = app.db.connect().await;
@@ -624,7 +738,7 @@ async fn the_designer_imports_an_xlsform_file_and_lists_its_warnings() {
         &["start", "start", ""],
         &["hologram", "h", "H"],
     ];
-    let res = post(csrf.clone(), book(&[("survey", broken)]))
+    let res = post(csrf.clone(), book(&[("survey", broken)]), "en")
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
@@ -637,7 +751,7 @@ async fn the_designer_imports_an_xlsform_file_and_lists_its_warnings() {
     assert_eq!(count(&db, "questionnaires").await, 1);
 
     // Without the session's CSRF token: refused.
-    let res = post("forged".to_owned(), book(&[("survey", survey)]))
+    let res = post("forged".to_owned(), book(&[("survey", survey)]), "vi")
         .await
         .unwrap();
     assert_eq!(res.status(), 403);

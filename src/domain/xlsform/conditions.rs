@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::super::questionnaire::QuestionType;
 use super::expr::{CmpOp, Expr, Func};
+use super::{Reason, code};
 
 /// What a `${name}` can be compared with: a question asked here.
 #[derive(Debug, Clone)]
@@ -28,7 +29,7 @@ pub struct Target {
 #[derive(Default)]
 pub struct Scope {
     pub targets: HashMap<String, Target>,
-    pub not_asked: HashMap<String, String>,
+    pub not_asked: HashMap<String, Reason>,
 }
 
 /// Where an expression stands: `.` is allowed only in a constraint, on
@@ -42,7 +43,7 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn target(&self, e: &Expr) -> Result<(String, &Target), String> {
+    fn target(&self, e: &Expr) -> Result<(String, &Target), Reason> {
         match e {
             Expr::Ref(name) if self.this_name == Some(name.as_str()) && self.this.is_some() => {
                 self.target(&Expr::Dot)
@@ -50,15 +51,17 @@ impl Context<'_> {
             Expr::Ref(name) => match self.scope.targets.get(name) {
                 Some(t) => Ok((t.code.clone(), t)),
                 None => Err(match self.scope.not_asked.get(name) {
-                    Some(why) => format!("${{{name}}} is not asked here ({why})"),
-                    None => format!("${{{name}}} is not an earlier question"),
+                    Some(why) => Reason::new(code::COND_NOT_ASKED)
+                        .with("name", name.clone())
+                        .with_part("why", why.clone()),
+                    None => Reason::new(code::COND_NOT_EARLIER).with("name", name.clone()),
                 }),
             },
             Expr::Dot => match self.this {
                 Some(t) => Ok((".".to_owned(), t)),
-                None => Err("\".\" outside a constraint".to_owned()),
+                None => Err(Reason::new(code::COND_DOT_OUTSIDE)),
             },
-            _ => Err("a comparison of two computed values".to_owned()),
+            _ => Err(Reason::new(code::COND_TWO_COMPUTED)),
         }
     }
 }
@@ -82,18 +85,20 @@ fn number(text: &str) -> Option<Value> {
 }
 
 /// A literal as the target question's answers are written.
-fn typed(t: &Target, lit: &Expr) -> Result<Value, String> {
-    let text = literal_text(lit).ok_or("a comparison with a computed value")?;
+fn typed(t: &Target, lit: &Expr) -> Result<Value, Reason> {
+    let text = literal_text(lit).ok_or_else(|| Reason::new(code::COND_WITH_COMPUTED))?;
     if text == "dk" || text == "na" {
         return Ok(Value::from(text));
     }
     match t.kind {
         QuestionType::SingleChoice | QuestionType::MultipleChoice => match t.choices.get(&text) {
             Some(code) => Ok(Value::from(code.clone())),
-            None => Err(format!("'{text}' is not a choice of ${{{}}}", t.code)),
+            None => Err(Reason::new(code::COND_NOT_A_CHOICE)
+                .with("value", text)
+                .with("question", t.code.clone())),
         },
         QuestionType::Scale | QuestionType::Number => {
-            number(&text).ok_or_else(|| format!("'{text}' is not a number"))
+            number(&text).ok_or_else(|| not_a_number(&text))
         }
         QuestionType::YesNo => {
             let yes = t.yes.as_deref().unwrap_or("yes");
@@ -103,11 +108,17 @@ fn typed(t: &Target, lit: &Expr) -> Result<Value, String> {
             } else if matches!(l.as_str(), "no" | "false" | "0") {
                 Ok(Value::Bool(false))
             } else {
-                Err(format!("'{text}' is not an answer of ${{{}}}", t.code))
+                Err(Reason::new(code::COND_NOT_AN_ANSWER)
+                    .with("value", text)
+                    .with("question", t.code.clone()))
             }
         }
         QuestionType::ShortText | QuestionType::LongText => Ok(Value::from(text)),
     }
+}
+
+fn not_a_number(text: &str) -> Reason {
+    Reason::new(code::COND_NOT_A_NUMBER).with("value", text)
 }
 
 fn leaf(question: &str, op: &str, value: Option<Value>, func: Option<&str>) -> Value {
@@ -125,7 +136,7 @@ fn leaf(question: &str, op: &str, value: Option<Value>, func: Option<&str>) -> V
 
 /// `${q} != '' and ${q} != 'x'`: answered, and differently — Hailong's
 /// `ne` (what the export writes for it).
-fn answered_and_differently(parts: &[Expr], cx: &Context) -> Option<Result<Value, String>> {
+fn answered_and_differently(parts: &[Expr], cx: &Context) -> Option<Result<Value, Reason>> {
     let [Expr::Cmp(a, CmpOp::Ne, empty), Expr::Cmp(b, CmpOp::Ne, lit)] = parts else {
         return None;
     };
@@ -146,7 +157,7 @@ fn answered_and_differently(parts: &[Expr], cx: &Context) -> Option<Result<Value
 
 /// The condition an expression means, or what in it is outside what
 /// Hailong can evaluate.
-pub fn convert(e: &Expr, cx: &Context) -> Result<Value, String> {
+pub fn convert(e: &Expr, cx: &Context) -> Result<Value, Reason> {
     match e {
         Expr::And(parts) => {
             if let Some(ne) = answered_and_differently(parts, cx) {
@@ -170,7 +181,7 @@ pub fn convert(e: &Expr, cx: &Context) -> Result<Value, String> {
         Expr::Call(Func::Regex, args) => {
             let (code, _) = cx.target(&args[0])?;
             let Expr::Str(pattern) = &args[1] else {
-                return Err("regex() with a pattern that is not a text".to_owned());
+                return Err(Reason::new(code::COND_REGEX_PATTERN));
             };
             Ok(leaf(
                 &code,
@@ -185,13 +196,13 @@ pub fn convert(e: &Expr, cx: &Context) -> Result<Value, String> {
             } else if literal_text(a).is_some() {
                 (b.as_ref(), op.flipped(), a.as_ref())
             } else {
-                return Err("a comparison of two answers".to_owned());
+                return Err(Reason::new(code::COND_TWO_ANSWERS));
             };
             match subject {
                 Expr::Call(f @ (Func::CountSelected | Func::StringLength), args) => {
                     let (code, _) = cx.target(&args[0])?;
                     let text = literal_text(lit).unwrap_or_default();
-                    let n = number(&text).ok_or_else(|| format!("'{text}' is not a number"))?;
+                    let n = number(&text).ok_or_else(|| not_a_number(&text))?;
                     let func = if *f == Func::CountSelected {
                         "count_selected"
                     } else {
@@ -206,7 +217,7 @@ pub fn convert(e: &Expr, cx: &Context) -> Result<Value, String> {
                         return match op {
                             CmpOp::Eq => Ok(json!({"not": leaf(&code, "answered", None, None)})),
                             CmpOp::Ne => Ok(leaf(&code, "answered", None, None)),
-                            _ => Err("an order comparison with ''".to_owned()),
+                            _ => Err(Reason::new(code::COND_ORDER_EMPTY)),
                         };
                     }
                     let value = typed(t, lit)?;
@@ -217,24 +228,26 @@ pub fn convert(e: &Expr, cx: &Context) -> Result<Value, String> {
                     }
                     Ok(leaf(&code, op.as_str(), Some(value), None))
                 }
-                _ => Err("a comparison of a computed value".to_owned()),
+                _ => Err(Reason::new(code::COND_OF_COMPUTED)),
             }
         }
         Expr::Bool(_) | Expr::Dot | Expr::Str(_) | Expr::Num(_) => {
-            Err("a value where a condition is expected".to_owned())
+            Err(Reason::new(code::COND_VALUE))
         }
-        Expr::Call(f, _) => Err(format!("{f:?} used as a condition")),
+        Expr::Call(f, _) => {
+            Err(Reason::new(code::COND_FUNCTION).with("function", format!("{f:?}")))
+        }
     }
 }
 
 /// `state=${state}`, `${state} = state`, `selected(${q}, col)`: the
 /// cascading filter of a choice list (choices column, question, op).
-pub fn choice_filter(s: &str, scope: &Scope) -> Result<(String, String, &'static str), String> {
+pub fn choice_filter(s: &str, scope: &Scope) -> Result<(String, String, &'static str), Reason> {
     let t = s.trim();
-    let resolve = |name: &str| -> Result<String, String> {
+    let resolve = |name: &str| -> Result<String, Reason> {
         match scope.targets.get(name) {
             Some(t) => Ok(t.code.clone()),
-            None => Err(format!("${{{name}}} is not an earlier question")),
+            None => Err(Reason::new(code::COND_NOT_EARLIER).with("name", name)),
         }
     };
     let reference = |x: &str| -> Option<String> {
@@ -273,10 +286,7 @@ pub fn choice_filter(s: &str, scope: &Scope) -> Result<(String, String, &'static
             return Ok((b.trim().to_owned(), resolve(&q)?, "eq"));
         }
     }
-    Err(
-        "only \"column=${question}\" and \"selected(${question}, column)\" filters are supported"
-            .to_owned(),
-    )
+    Err(Reason::new(code::COND_FILTER_FORM))
 }
 
 #[cfg(test)]
@@ -310,11 +320,12 @@ mod tests {
         );
         s.targets
             .insert("age".into(), choice("age", QuestionType::Number, &[]));
-        s.not_asked.insert("calc".into(), "a calculation".into());
+        s.not_asked
+            .insert("calc".into(), Reason::new(code::NOT_ASKED_CALCULATION));
         s
     }
 
-    fn conv(src: &str) -> Result<Value, String> {
+    fn conv(src: &str) -> Result<Value, Reason> {
         let s = scope();
         convert(
             &parse(src).unwrap(),
@@ -342,7 +353,12 @@ mod tests {
             conv("${a12} != '' and ${a12} != '2'").unwrap(),
             json!({"question": "a12", "op": "ne", "value": "2"})
         );
-        assert!(conv("${a12}=7").unwrap_err().contains("not a choice"));
+        assert_eq!(
+            conv("${a12}=7").unwrap_err(),
+            Reason::new(code::COND_NOT_A_CHOICE)
+                .with("value", "7")
+                .with("question", "a12")
+        );
     }
 
     #[test]
@@ -373,13 +389,17 @@ mod tests {
 
     #[test]
     fn references_to_what_is_not_asked_are_refused_with_the_reason() {
-        assert!(conv("${calc} > 3").unwrap_err().contains("calculation"));
-        assert!(
-            conv("${nobody} = 1")
-                .unwrap_err()
-                .contains("not an earlier")
+        assert_eq!(
+            conv("${calc} > 3").unwrap_err(),
+            Reason::new(code::COND_NOT_ASKED)
+                .with("name", "calc")
+                .with_part("why", Reason::new(code::NOT_ASKED_CALCULATION))
         );
-        assert!(conv(". > 3").unwrap_err().contains("constraint"));
+        assert_eq!(
+            conv("${nobody} = 1").unwrap_err(),
+            Reason::new(code::COND_NOT_EARLIER).with("name", "nobody")
+        );
+        assert_eq!(conv(". > 3").unwrap_err().code, code::COND_DOT_OUTSIDE);
     }
 
     #[test]
@@ -420,6 +440,13 @@ mod tests {
             choice_filter("selected(${city}, cities)", &s).unwrap(),
             ("cities".into(), "city".into(), "selected")
         );
-        assert!(choice_filter("state=${a12} and x=${age}", &s).is_err());
+        assert_eq!(
+            choice_filter("state=${a12} and x=${age}", &s).unwrap_err(),
+            Reason::new(code::COND_FILTER_FORM)
+        );
+        assert_eq!(
+            choice_filter("state=${nobody}", &s).unwrap_err(),
+            Reason::new(code::COND_NOT_EARLIER).with("name", "nobody")
+        );
     }
 }

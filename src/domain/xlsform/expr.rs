@@ -2,7 +2,9 @@
 //! string and number literals, `= != > >= < <=`, `and`/`or`/`not()`,
 //! parentheses, `selected()`, `count-selected()`, `string-length()`,
 //! `regex()`, `true()`/`false()`. Anything else is refused with a reason
-//! (the caller turns it into a warning naming the row).
+//! (a [`Reason`] the caller puts into a warning naming the row).
+
+use super::{Reason, code};
 
 /// A parsed expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,9 +85,9 @@ const MAX_LEN: usize = 4_000;
 /// Deepest nesting of parentheses and `not()`.
 const MAX_DEPTH: usize = 32;
 
-fn tokens(s: &str) -> Result<Vec<Tok>, String> {
+fn tokens(s: &str) -> Result<Vec<Tok>, Reason> {
     if s.len() > MAX_LEN {
-        return Err(format!("longer than {MAX_LEN} characters"));
+        return Err(Reason::new(code::EXPR_TOO_LONG).with("max", MAX_LEN.to_string()));
     }
     let chars: Vec<char> = s.chars().collect();
     let mut out = Vec::new();
@@ -100,7 +102,7 @@ fn tokens(s: &str) -> Result<Vec<Tok>, String> {
                     .iter()
                     .position(|&c| c == '}')
                     .map(|p| start + p)
-                    .ok_or("an unclosed ${…}")?;
+                    .ok_or_else(|| Reason::new(code::EXPR_UNCLOSED_REFERENCE))?;
                 let name: String = chars[start..end].iter().collect();
                 out.push(Tok::Ref(name.trim().to_owned()));
                 i = end + 1;
@@ -117,13 +119,13 @@ fn tokens(s: &str) -> Result<Vec<Tok>, String> {
                     .iter()
                     .position(|c| closers.contains(c))
                     .map(|p| start + p)
-                    .ok_or("an unclosed quote")?;
+                    .ok_or_else(|| Reason::new(code::EXPR_UNCLOSED_QUOTE))?;
                 out.push(Tok::Str(chars[start..end].iter().collect()));
                 i = end + 1;
             }
             '.' if !chars.get(i + 1).is_some_and(|c| c.is_ascii_digit()) => {
                 if chars.get(i + 1) == Some(&'.') {
-                    return Err("a path (..)".to_owned());
+                    return Err(Reason::new(code::EXPR_PATH));
                 }
                 out.push(Tok::Dot);
                 i += 1;
@@ -174,7 +176,7 @@ fn tokens(s: &str) -> Result<Vec<Tok>, String> {
                 }
                 let text: String = chars[start..i].iter().collect();
                 if text.parse::<f64>().is_err() {
-                    return Err(format!("the number {text}"));
+                    return Err(Reason::new(code::EXPR_NUMBER).with("number", text));
                 }
                 out.push(Tok::Num(text));
             }
@@ -187,7 +189,7 @@ fn tokens(s: &str) -> Result<Vec<Tok>, String> {
                 }
                 out.push(Tok::Word(chars[start..i].iter().collect()));
             }
-            other => return Err(format!("the sign \"{other}\"")),
+            other => return Err(Reason::new(code::EXPR_SIGN).with("sign", other.to_string())),
         }
     }
     Ok(out)
@@ -210,10 +212,11 @@ impl Parser {
         t
     }
 
-    fn expect(&mut self, tok: Tok, what: &str) -> Result<(), String> {
+    /// The closing parenthesis.
+    fn close(&mut self) -> Result<(), Reason> {
         match self.next() {
-            Some(t) if t == tok => Ok(()),
-            _ => Err(format!("a missing {what}")),
+            Some(Tok::Close) => Ok(()),
+            _ => Err(Reason::new(code::EXPR_MISSING_PARENTHESIS)),
         }
     }
 
@@ -221,7 +224,7 @@ impl Parser {
         matches!(self.peek(), Some(Tok::Word(x)) if x == w)
     }
 
-    fn or(&mut self) -> Result<Expr, String> {
+    fn or(&mut self) -> Result<Expr, Reason> {
         let mut parts = vec![self.and()?];
         while self.is_word("or") {
             self.pos += 1;
@@ -234,7 +237,7 @@ impl Parser {
         })
     }
 
-    fn and(&mut self) -> Result<Expr, String> {
+    fn and(&mut self) -> Result<Expr, Reason> {
         let mut parts = vec![self.cmp()?];
         while self.is_word("and") {
             self.pos += 1;
@@ -247,30 +250,30 @@ impl Parser {
         })
     }
 
-    fn cmp(&mut self) -> Result<Expr, String> {
+    fn cmp(&mut self) -> Result<Expr, Reason> {
         let left = self.primary()?;
         if let Some(Tok::Op(op)) = self.peek().cloned() {
             self.pos += 1;
             let right = self.primary()?;
             if let Some(Tok::Op(_)) = self.peek() {
-                return Err("a chained comparison".to_owned());
+                return Err(Reason::new(code::EXPR_CHAINED));
             }
             return Ok(Expr::Cmp(Box::new(left), op, Box::new(right)));
         }
         Ok(left)
     }
 
-    fn primary(&mut self) -> Result<Expr, String> {
+    fn primary(&mut self) -> Result<Expr, Reason> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err("nesting deeper than 32".to_owned());
+            return Err(Reason::new(code::EXPR_TOO_DEEP).with("max", MAX_DEPTH.to_string()));
         }
         let e = self.primary_inner();
         self.depth -= 1;
         e
     }
 
-    fn primary_inner(&mut self) -> Result<Expr, String> {
+    fn primary_inner(&mut self) -> Result<Expr, Reason> {
         match self.next() {
             Some(Tok::Ref(name)) => Ok(Expr::Ref(name)),
             Some(Tok::Dot) => Ok(Expr::Dot),
@@ -278,12 +281,12 @@ impl Parser {
             Some(Tok::Num(n)) => Ok(Expr::Num(n)),
             Some(Tok::Open) => {
                 let e = self.or()?;
-                self.expect(Tok::Close, "closing parenthesis")?;
+                self.close()?;
                 Ok(e)
             }
             Some(Tok::Word(w)) => {
                 if self.peek() != Some(&Tok::Open) {
-                    return Err(format!("the word \"{w}\""));
+                    return Err(Reason::new(code::EXPR_WORD).with("word", w));
                 }
                 self.pos += 1;
                 let mut args = Vec::new();
@@ -294,12 +297,17 @@ impl Parser {
                         args.push(self.or()?);
                     }
                 }
-                self.expect(Tok::Close, "closing parenthesis")?;
+                self.close()?;
+                let arguments = |w: &str, n: usize| {
+                    Reason::new(code::EXPR_ARGUMENTS)
+                        .with("function", w)
+                        .with("count", n.to_string())
+                };
                 let arity = |n: usize, e: Expr| {
                     if args.len() == n {
                         Ok(e)
                     } else {
-                        Err(format!("{w}() with {} argument(s)", args.len()))
+                        Err(arguments(&w, args.len()))
                     }
                 };
                 match w.as_str() {
@@ -315,23 +323,21 @@ impl Parser {
                     "string-length" if args.len() == 1 => Ok(Expr::Call(Func::StringLength, args)),
                     "regex" if args.len() == 2 => Ok(Expr::Call(Func::Regex, args)),
                     "not" | "selected" | "jr:selected" | "count-selected" | "string-length"
-                    | "regex" => Err(format!("{w}() with {} argument(s)", args.len())),
-                    _ => Err(format!("the function {w}()")),
+                    | "regex" => Err(arguments(&w, args.len())),
+                    _ => Err(Reason::new(code::EXPR_FUNCTION).with("function", w)),
                 }
             }
-            Some(Tok::Op(_)) => Err("a comparison without a left side".to_owned()),
-            Some(Tok::Close) | Some(Tok::Comma) | None => {
-                Err("an incomplete expression".to_owned())
-            }
+            Some(Tok::Op(_)) => Err(Reason::new(code::EXPR_NO_LEFT_SIDE)),
+            Some(Tok::Close) | Some(Tok::Comma) | None => Err(Reason::new(code::EXPR_INCOMPLETE)),
         }
     }
 }
 
 /// Parses an expression of the subset; the error says what is outside it.
-pub fn parse(s: &str) -> Result<Expr, String> {
+pub fn parse(s: &str) -> Result<Expr, Reason> {
     let toks = tokens(s)?;
     if toks.is_empty() {
-        return Err("an empty expression".to_owned());
+        return Err(Reason::new(code::EXPR_EMPTY));
     }
     let mut p = Parser {
         toks,
@@ -341,8 +347,8 @@ pub fn parse(s: &str) -> Result<Expr, String> {
     let e = p.or()?;
     if p.pos < p.toks.len() {
         return Err(match p.peek() {
-            Some(Tok::Word(w)) => format!("the word \"{w}\""),
-            _ => "text after the end of the expression".to_owned(),
+            Some(Tok::Word(w)) => Reason::new(code::EXPR_WORD).with("word", w.clone()),
+            _ => Reason::new(code::EXPR_TRAILING),
         });
     }
     Ok(e)
@@ -427,9 +433,18 @@ mod tests {
 
     #[test]
     fn outside_the_subset_says_what() {
-        assert!(parse("${a} + 1 > 2").unwrap_err().contains('+'));
-        assert!(parse("today() > ${d}").unwrap_err().contains("today()"));
-        assert!(parse("${a} = 'x").unwrap_err().contains("quote"));
+        assert_eq!(
+            parse("${a} + 1 > 2").unwrap_err(),
+            Reason::new(code::EXPR_SIGN).with("sign", "+")
+        );
+        assert_eq!(
+            parse("today() > ${d}").unwrap_err(),
+            Reason::new(code::EXPR_FUNCTION).with("function", "today")
+        );
+        assert_eq!(
+            parse("${a} = 'x").unwrap_err().code,
+            code::EXPR_UNCLOSED_QUOTE
+        );
         assert_eq!(
             parse("${a}=’x’ or ${a}='y’").unwrap(),
             Expr::Or(vec![
@@ -437,13 +452,23 @@ mod tests {
                 Expr::Cmp(r("a"), CmpOp::Eq, Box::new(Expr::Str("y".into()))),
             ])
         );
-        assert!(parse("${a} =").is_err());
-        assert!(parse("(${a} = 1").is_err());
-        assert!(parse("${a} = 1 ${b}").is_err());
-        assert!(parse("").is_err());
-        assert!(parse("1 < ${a} < 3").is_err());
+        let code_of = |s: &str| parse(s).unwrap_err().code;
+        assert_eq!(code_of("${a} ="), code::EXPR_INCOMPLETE);
+        assert_eq!(code_of("(${a} = 1"), code::EXPR_MISSING_PARENTHESIS);
+        assert_eq!(code_of("${a} = 1 ${b}"), code::EXPR_TRAILING);
+        assert_eq!(code_of(""), code::EXPR_EMPTY);
+        assert_eq!(code_of("1 < ${a} < 3"), code::EXPR_CHAINED);
+        assert_eq!(
+            parse("selected(${a})").unwrap_err(),
+            Reason::new(code::EXPR_ARGUMENTS)
+                .with("function", "selected")
+                .with("count", "1")
+        );
         let deep = format!("{}${{a}}=1{}", "(".repeat(100), ")".repeat(100));
-        assert!(parse(&deep).is_err());
+        assert_eq!(
+            parse(&deep).unwrap_err(),
+            Reason::new(code::EXPR_TOO_DEEP).with("max", "32")
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::super::text::{Text, is_language_code};
 use super::sheets::Sheet;
+use super::{Reason, code};
 
 /// Language names seen in real forms, lowercased, with their codes.
 const NAMES: &[(&str, &str)] = &[
@@ -161,7 +162,7 @@ pub struct Languages {
     /// The language of plain `label`/`hint` columns and the form's main one.
     pub default: String,
     /// Notes for the warnings: how the default was chosen, unknown names.
-    pub notes: Vec<String>,
+    pub notes: Vec<Reason>,
 }
 
 impl Languages {
@@ -186,9 +187,9 @@ impl Languages {
                             let code = language_code(&name);
                             match &code {
                                 Some(c) => order.push(c.clone()),
-                                None => notes.push(format!(
-                                    "the language \"{name}\" is not known: its columns were left out (name it like \"label::{name} (xx)\" with its code)"
-                                )),
+                                None => notes.push(
+                                    Reason::new(code::LANGUAGE_UNKNOWN).with("language", name),
+                                ),
                             }
                             slot.insert(code);
                         }
@@ -205,9 +206,10 @@ impl Languages {
             match language_code(default_language) {
                 Some(code) => code,
                 None => {
-                    notes.push(format!(
-                        "default_language \"{default_language}\" is not known; the first label language is the main one"
-                    ));
+                    notes.push(
+                        Reason::new(code::DEFAULT_LANGUAGE_UNKNOWN)
+                            .with("language", default_language),
+                    );
                     fallback(&order, &plain_texts, has_plain, &mut notes)
                 }
             }
@@ -262,7 +264,7 @@ fn fallback(
     order: &[String],
     plain: &[String],
     has_plain: bool,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Reason>,
 ) -> String {
     if has_plain {
         let non_empty: Vec<&String> = plain.iter().filter(|t| !t.trim().is_empty()).collect();
@@ -271,10 +273,7 @@ fn fallback(
             return "vi".to_owned();
         }
         if order.is_empty() {
-            notes.push(
-                "no default_language in the settings sheet: the plain \"label\" column was taken as English (set default_language to change it)"
-                    .to_owned(),
-            );
+            notes.push(Reason::new(code::PLAIN_LABEL_ENGLISH));
             return "en".to_owned();
         }
     }
@@ -324,7 +323,7 @@ mod tests {
         assert_eq!(l.default, "vi");
         let l = Languages::read(&[&sheet("How old are you?")], "");
         assert_eq!(l.default, "en");
-        assert_eq!(l.notes.len(), 1);
+        assert_eq!(l.notes, vec![Reason::new(code::PLAIN_LABEL_ENGLISH)]);
         let l = Languages::read(&[&sheet("Quel âge avez-vous ?")], "French");
         assert_eq!(l.default, "fr");
     }

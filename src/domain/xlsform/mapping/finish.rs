@@ -17,13 +17,13 @@ impl<'b> Mapper<'b> {
         for s in sections {
             if s.questions.is_empty() {
                 if !s.name.is_empty() {
-                    self.warn(
+                    self.warn(Warning::new(
                         "survey",
                         s.row,
                         &s.name,
                         "type",
-                        "a group without a question that can be asked here: left out".to_owned(),
-                    );
+                        code::GROUP_EMPTY,
+                    ));
                 }
                 continue;
             }
@@ -58,13 +58,7 @@ impl<'b> Mapper<'b> {
             out_sections.push(section);
         }
         if out_sections.is_empty() && !self.book.survey.rows.is_empty() {
-            self.warn(
-                "survey",
-                0,
-                "",
-                "",
-                "no row of this form can be asked here (each is left out above): there is nothing to import".to_owned(),
-            );
+            self.warn(Warning::new("survey", 0, "", "", code::NOTHING_TO_IMPORT));
         }
         let extras = self.settings_extras();
         let mut definition = Definition {
@@ -88,11 +82,9 @@ impl<'b> Mapper<'b> {
                 let q = &mut definition.sections[si].questions[qi];
                 if let Err(e) = set_field(q, &key, value) {
                     self.warn(
-                        "survey",
-                        row,
-                        &name,
-                        column,
-                        format!("{key} cannot be stored ({e}): left out"),
+                        Warning::new("survey", row, &name, column, code::FIELD_NOT_STORED)
+                            .with("field", key.as_str())
+                            .with("detail", e),
                     );
                 }
             }
@@ -100,7 +92,16 @@ impl<'b> Mapper<'b> {
         for (si, c, row, name) in section_conditions {
             let s = &mut definition.sections[si];
             if let Err(e) = set_field(s, "condition", c) {
-                self.warn("survey", row, &name, "relevant", format!("the group's condition cannot be stored ({e}): its questions are always shown"));
+                self.warn(
+                    Warning::new(
+                        "survey",
+                        row,
+                        &name,
+                        "relevant",
+                        code::GROUP_CONDITION_NOT_STORED,
+                    )
+                    .with("detail", e),
+                );
             }
         }
         let mut translation_needed = false;
@@ -110,8 +111,12 @@ impl<'b> Mapper<'b> {
                 .partition(|e| e.code == "missing_vietnamese");
             if !missing.is_empty() {
                 translation_needed = true;
-                let first = locate(&missing[0].field, &rows);
-                self.warn("settings", 0, "", "label", format!("{} text(s) have no Vietnamese (the first: {first}): the questionnaire is imported as a draft that needs translation before it can be published", missing.len()));
+                let first = place(&missing[0].field, &rows);
+                self.warn(
+                    Warning::new("settings", 0, "", "label", code::NO_VIETNAMESE)
+                        .with("count", missing.len().to_string())
+                        .with_part("first", first.part()),
+                );
             }
             for mut e in other {
                 e.field = locate(&e.field, &rows);
@@ -149,7 +154,10 @@ impl<'b> Mapper<'b> {
         match serde_json::from_str::<SettingsExtras>(text) {
             Ok(e) => e,
             Err(e) => {
-                self.warn("settings", 2, "", col, format!("not read ({e})"));
+                self.warn(
+                    Warning::new("settings", 2, "", col, code::HAILONG_NOT_READ)
+                        .with("detail", e.to_string()),
+                );
                 SettingsExtras::default()
             }
         }

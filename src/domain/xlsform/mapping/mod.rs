@@ -18,7 +18,7 @@ use super::languages::{Languages, split_header};
 use super::names::{self, Taken};
 use super::sheets::{Book, Sheet};
 use super::types::{RowType, classify};
-use super::{Imported, Refused, Warning, XlsFormError};
+use super::{Imported, Reason, Refused, Warning, XlsFormError, code};
 
 mod finish;
 mod question;
@@ -253,7 +253,7 @@ impl<'b> Mapper<'b> {
             warned_lists: Default::default(),
         };
         for note in std::mem::take(&mut m.langs.notes) {
-            m.warn("settings", 0, "", "", note);
+            m.warn(note.at("settings", 0, "", ""));
         }
         m.read_choices();
         m
@@ -264,14 +264,8 @@ impl<'b> Mapper<'b> {
         self.langs.texts(sheet, row, family)
     }
 
-    fn warn(&mut self, sheet: &'static str, row: usize, name: &str, column: &str, message: String) {
-        self.warnings.push(Warning {
-            sheet,
-            row,
-            name: name.to_owned(),
-            column: column.to_owned(),
-            message,
-        });
+    fn warn(&mut self, warning: Warning) {
+        self.warnings.push(warning);
     }
 
     fn read_choices(&mut self) {
@@ -330,14 +324,14 @@ impl<'b> Mapper<'b> {
     }
 
     /// Parses and converts an expression of a cell; a warning with `then`
-    /// (what happens instead) when it cannot be kept.
+    /// (the code of what happens instead) when it cannot be kept.
     fn condition(
         &mut self,
         row: usize,
         name: &str,
         (text, column): (&str, &str),
         this: Option<&Target>,
-        then: &str,
+        then: &'static str,
     ) -> Option<Value> {
         let result = expr::parse(text).and_then(|e| {
             conditions::convert(
@@ -353,11 +347,10 @@ impl<'b> Mapper<'b> {
             Ok(v) => Some(v),
             Err(why) => {
                 self.warn(
-                    "survey",
-                    row,
-                    name,
-                    column,
-                    format!("\"{text}\" cannot be kept ({why}): {then}"),
+                    Warning::new("survey", row, name, column, code::CONDITION_NOT_KEPT)
+                        .with("text", text)
+                        .with_part("why", why)
+                        .with_part("then", Reason::new(then)),
                 );
                 None
             }
@@ -384,17 +377,16 @@ impl<'b> Mapper<'b> {
             match &rt {
                 RowType::BeginGroup | RowType::BeginRepeat => {
                     if rt == RowType::BeginRepeat {
-                        self.warn("survey", line, &name, "type", "repeats are asked once here: the questions of this repeat are asked once, not repeated".to_owned());
-                    }
-                    let cond = relevant.and_then(|r| {
-                        self.condition(
+                        self.warn(Warning::new(
+                            "survey",
                             line,
                             &name,
-                            r,
-                            None,
-                            "the group's questions are always shown",
-                        )
-                    });
+                            "type",
+                            code::REPEAT_ASKED_ONCE,
+                        ));
+                    }
+                    let cond = relevant
+                        .and_then(|r| self.condition(line, &name, r, None, code::THEN_GROUP_SHOWN));
                     if stack.is_empty() {
                         let base = names::clean(&name, "section");
                         let scode = self.section_codes.unique(&base);
@@ -427,7 +419,13 @@ impl<'b> Mapper<'b> {
                             condition: None,
                         });
                     } else {
-                        self.warn("survey", line, &name, "type", "a group inside a group: its questions join the enclosing section (its condition, if any, applies to each of them)".to_owned());
+                        self.warn(Warning::new(
+                            "survey",
+                            line,
+                            &name,
+                            "type",
+                            code::GROUP_IN_GROUP,
+                        ));
                         stack.push(Frame {
                             row: line,
                             name,
@@ -438,13 +436,13 @@ impl<'b> Mapper<'b> {
                 }
                 RowType::EndGroup | RowType::EndRepeat => {
                     if stack.pop().is_none() {
-                        self.warn(
+                        self.warn(Warning::new(
                             "survey",
                             line,
                             &name,
                             "type",
-                            "an end without a begin: ignored".to_owned(),
-                        );
+                            code::END_WITHOUT_BEGIN,
+                        ));
                     }
                     if stack.is_empty()
                         && let Some(s) = current.take()
@@ -495,13 +493,13 @@ impl<'b> Mapper<'b> {
         }
         for (i, f) in stack.iter().enumerate() {
             if i == 0 {
-                self.warn(
+                self.warn(Warning::new(
                     "survey",
                     f.row,
                     &f.name,
                     "type",
-                    "a group without an end: it runs to the last row".to_owned(),
-                );
+                    code::GROUP_WITHOUT_END,
+                ));
             }
         }
         for s in &mut sections {
@@ -513,7 +511,13 @@ impl<'b> Mapper<'b> {
     /// `${x}` inside a text is shown as written: say so.
     fn check_label_refs(&mut self, line: usize, name: &str, text: &Text) {
         if text.0.values().any(|t| t.contains("${")) {
-            self.warn("survey", line, name, "label", "the text contains ${…}: answers are not inserted into texts here, it is shown as written".to_owned());
+            self.warn(Warning::new(
+                "survey",
+                line,
+                name,
+                "label",
+                code::TEXT_REFERENCE,
+            ));
         }
     }
 }
@@ -557,14 +561,14 @@ fn flush_note(s: &mut BuiltSection) {
 }
 
 /// A default as the target question's answers are written.
-fn default_value(t: &Target, d: &str) -> Result<Value, String> {
+fn default_value(t: &Target, d: &str) -> Result<Value, Reason> {
     match t.kind {
         QuestionType::SingleChoice => t
             .choices
             .get(d)
             .cloned()
             .map(Value::from)
-            .ok_or_else(|| "not a choice".to_owned()),
+            .ok_or_else(|| Reason::new(code::DEFAULT_NOT_A_CHOICE)),
         QuestionType::MultipleChoice => d
             .split_whitespace()
             .map(|n| {
@@ -572,20 +576,20 @@ fn default_value(t: &Target, d: &str) -> Result<Value, String> {
                     .get(n)
                     .cloned()
                     .map(Value::from)
-                    .ok_or_else(|| format!("{n} is not a choice"))
+                    .ok_or_else(|| Reason::new(code::DEFAULT_NAME_NOT_A_CHOICE).with("name", n))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         QuestionType::Scale | QuestionType::Number => d
             .parse::<i64>()
             .map(Value::from)
-            .map_err(|_| "not a whole number".to_owned()),
+            .map_err(|_| Reason::new(code::DEFAULT_NOT_WHOLE)),
         QuestionType::YesNo => truthy(d)
             .map(Value::Bool)
-            .ok_or_else(|| "not yes or no".to_owned()),
+            .ok_or_else(|| Reason::new(code::DEFAULT_NOT_YES_NO)),
         QuestionType::ShortText | QuestionType::LongText => {
             if d.contains("${") || d.contains('(') {
-                Err("an expression".to_owned())
+                Err(Reason::new(code::DEFAULT_EXPRESSION))
             } else {
                 Ok(Value::from(d))
             }
@@ -593,16 +597,68 @@ fn default_value(t: &Target, d: &str) -> Result<Value, String> {
     }
 }
 
+/// Where an internal path is in the form: a sheet row, its XLSForm name
+/// (for a choices row, the name of its question: `of`) and the rest of
+/// the path; or the path alone when it is not in a row.
+#[derive(Debug, PartialEq)]
+struct Place {
+    sheet: &'static str,
+    row: usize,
+    name: String,
+    of: bool,
+    field: String,
+}
+
+impl Place {
+    fn unlocated(field: &str) -> Place {
+        Place {
+            sheet: "",
+            row: 0,
+            name: String::new(),
+            of: false,
+            field: field.to_owned(),
+        }
+    }
+
+    /// As a warning's nested part (`first`, see [`super::NESTED`]).
+    fn part(&self) -> Reason {
+        let mut r = Reason::new(code::PLACE).with("field", self.field.as_str());
+        if !self.sheet.is_empty() {
+            r = r
+                .with("sheet", self.sheet)
+                .with("row", self.row.to_string())
+                .with(if self.of { "of" } else { "name" }, self.name.as_str());
+        }
+        r
+    }
+}
+
+impl std::fmt::Display for Place {
+    /// `survey row 14 (a12), label.vi`, `choices row 10 (of a12), value`:
+    /// the field of a problem ([`FieldError`] paths are not translated).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.sheet.is_empty() {
+            return write!(f, "{}", self.field);
+        }
+        let of = if self.of { "of " } else { "" };
+        write!(f, "{} row {} ({of}{})", self.sheet, self.row, self.name)?;
+        if !self.field.is_empty() {
+            write!(f, ", {}", self.field)?;
+        }
+        Ok(())
+    }
+}
+
 /// `sections[1].questions[2].label.vi` → `survey row 14 (a12), label.vi`;
 /// `…options[3]…` → the choices row.
-fn locate(field: &str, rows: &[SectionRows]) -> String {
+fn place(field: &str, rows: &[SectionRows]) -> Place {
     let index = |s: &str, key: &str| -> Option<(usize, usize)> {
         let start = s.find(key)? + key.len();
         let end = s[start..].find(']')? + start;
         Some((s[start..end].parse().ok()?, end + 1))
     };
     let Some((si, after_s)) = index(field, "sections[") else {
-        return field.to_owned();
+        return Place::unlocated(field);
     };
     let Some(SectionRows {
         row: srow,
@@ -610,15 +666,18 @@ fn locate(field: &str, rows: &[SectionRows]) -> String {
         questions: qs,
     }) = rows.get(si)
     else {
-        return field.to_owned();
+        return Place::unlocated(field);
+    };
+    let at = |sheet, row: usize, name: &str, of, what: &str| Place {
+        sheet,
+        row,
+        name: name.to_owned(),
+        of,
+        field: what.trim_start_matches('.').to_owned(),
     };
     let rest = &field[after_s..];
     let Some((qi, after_q)) = index(rest, ".questions[") else {
-        let what = rest.trim_start_matches('.');
-        return format!(
-            "survey row {srow} ({sname}){}{what}",
-            if what.is_empty() { "" } else { ", " }
-        );
+        return at("survey", *srow, sname, false, rest);
     };
     let Some(QuestionRows {
         row: qrow,
@@ -626,23 +685,20 @@ fn locate(field: &str, rows: &[SectionRows]) -> String {
         options: orows,
     }) = qs.get(qi)
     else {
-        return field.to_owned();
+        return Place::unlocated(field);
     };
     let rest = &rest[after_q..];
     if let Some((oi, after_o)) = index(rest, ".options[")
         && let Some(orow) = orows.get(oi)
     {
-        let what = rest[after_o..].trim_start_matches('.');
-        return format!(
-            "choices row {orow} (of {qname}){}{what}",
-            if what.is_empty() { "" } else { ", " }
-        );
+        return at("choices", *orow, qname, true, &rest[after_o..]);
     }
-    let what = rest.trim_start_matches('.');
-    format!(
-        "survey row {qrow} ({qname}){}{what}",
-        if what.is_empty() { "" } else { ", " }
-    )
+    at("survey", *qrow, qname, false, rest)
+}
+
+/// [`place`] as a problem's field.
+fn locate(field: &str, rows: &[SectionRows]) -> String {
+    place(field, rows).to_string()
 }
 
 #[cfg(test)]
@@ -679,7 +735,20 @@ mod tests {
             "choices row 10 (of a12), value"
         );
         assert_eq!(locate("sections[0].code", &rows), "survey row 3 (g), code");
+        assert_eq!(locate("sections[0]", &rows), "survey row 3 (g)");
         assert_eq!(locate("code", &rows), "code");
+        assert_eq!(
+            place("sections[0].questions[0].options[1].value", &rows).part(),
+            Reason::new(code::PLACE)
+                .with("sheet", "choices")
+                .with("row", "10")
+                .with("of", "a12")
+                .with("field", "value")
+        );
+        assert_eq!(
+            place("title.vi", &rows).part(),
+            Reason::new(code::PLACE).with("field", "title.vi")
+        );
     }
 
     #[test]

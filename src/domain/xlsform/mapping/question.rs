@@ -20,44 +20,53 @@ impl<'b> Mapper<'b> {
     ) -> Vec<Built> {
         let book = self.book;
         let survey = &book.survey;
-        let left_out = |what: &str| format!("{what}; left out");
         match &rt {
             RowType::Metadata(t) => {
-                self.warn("survey", line, name, "type", left_out(&format!("\"{t}\" is filled in by the device; such data is never stored here, so that answers stay anonymous")));
-                self.scope
-                    .not_asked
-                    .insert(name.to_owned(), "device metadata, never stored".to_owned());
-                return vec![];
-            }
-            RowType::Calculate(t) => {
-                let what = if cols.get(row, "calculation").is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", cols.get(row, "calculation"))
-                };
                 self.warn(
-                    "survey",
-                    line,
-                    name,
-                    "calculation",
-                    left_out(&format!("\"{t}\"{what}: calculations are not supported")),
+                    Warning::new("survey", line, name, "type", code::METADATA_LEFT_OUT)
+                        .with("type", t.as_str()),
                 );
                 self.scope
                     .not_asked
-                    .insert(name.to_owned(), "a calculation".to_owned());
+                    .insert(name.to_owned(), Reason::new(code::NOT_ASKED_METADATA));
+                return vec![];
+            }
+            RowType::Calculate(t) => {
+                let formula = cols.get(row, "calculation");
+                self.warn(if formula.is_empty() {
+                    Warning::new(
+                        "survey",
+                        line,
+                        name,
+                        "calculation",
+                        code::CALCULATE_LEFT_OUT,
+                    )
+                    .with("type", t.as_str())
+                } else {
+                    Warning::new(
+                        "survey",
+                        line,
+                        name,
+                        "calculation",
+                        code::CALCULATE_WITH_FORMULA_LEFT_OUT,
+                    )
+                    .with("type", t.as_str())
+                    .with("calculation", formula)
+                });
+                self.scope
+                    .not_asked
+                    .insert(name.to_owned(), Reason::new(code::NOT_ASKED_CALCULATION));
                 return vec![];
             }
             RowType::Unsupported(t) => {
                 self.warn(
-                    "survey",
-                    line,
-                    name,
-                    "type",
-                    left_out(&format!("type \"{t}\" has no equivalent here")),
+                    Warning::new("survey", line, name, "type", code::TYPE_LEFT_OUT)
+                        .with("type", t.as_str()),
                 );
-                self.scope
-                    .not_asked
-                    .insert(name.to_owned(), format!("type {t}"));
+                self.scope.not_asked.insert(
+                    name.to_owned(),
+                    Reason::new(code::NOT_ASKED_TYPE).with("type", t.as_str()),
+                );
                 return vec![];
             }
             RowType::Unknown(t) => {
@@ -74,12 +83,13 @@ impl<'b> Mapper<'b> {
                 let text = self.langs.texts(survey, row, "label");
                 self.scope
                     .not_asked
-                    .insert(name.to_owned(), "a note".to_owned());
-                let mut msg = "a note: its text is shown in the help of the next question (or the section's description)".to_owned();
-                if relevant.is_some() {
-                    msg.push_str("; its condition is dropped: the text is always shown");
-                }
-                self.warn("survey", line, name, "type", msg);
+                    .insert(name.to_owned(), Reason::new(code::NOT_ASKED_NOTE));
+                let note = if relevant.is_some() {
+                    code::NOTE_CONDITION_DROPPED
+                } else {
+                    code::NOTE
+                };
+                self.warn(Warning::new("survey", line, name, "type", note));
                 self.check_label_refs(line, name, &text);
                 if !text.is_empty() {
                     section.note = Some(match section.note.take() {
@@ -101,27 +111,17 @@ impl<'b> Mapper<'b> {
         let code = self.question_codes.unique(&base);
         if code != name {
             let why = if self.question_codes.contains(&base) && code != base {
-                "the name is used before (a repeat or another group)"
+                code::RENAMED_NAME_USED
             } else {
-                "the name is not a valid code"
+                code::RENAMED_NOT_A_CODE
             };
-            self.warn(
-                "survey",
-                line,
-                name,
-                "name",
-                format!("renamed to {code}: {why}"),
-            );
+            self.warn(Warning::new("survey", line, name, "name", why).with("code", code.as_str()));
         }
         let appearance = cols.get(row, "appearance").to_lowercase();
         let mut label = self.langs.texts(survey, row, "label");
         if label.is_empty() {
             self.warn(
-                "survey",
-                line,
-                name,
-                "label",
-                format!("no label: the name \"{name}\" is shown instead"),
+                Warning::new("survey", line, name, "label", code::NO_LABEL).with("name", name),
             );
             label.0.insert(self.langs.default.clone(), name.to_owned());
         }
@@ -209,7 +209,10 @@ impl<'b> Mapper<'b> {
                         .map(|(n, _)| n.clone())
                         .unwrap_or_default();
                     yes = Some(only.clone());
-                    self.warn("survey", line, name, "type", format!("a list with one choice (\"{only}\"): asked as yes/no, \"yes\" meaning that choice"));
+                    self.warn(
+                        Warning::new("survey", line, name, "type", code::ONE_CHOICE_YES_NO)
+                            .with("choice", only.as_str()),
+                    );
                 } else {
                     q.kind = if *multiple {
                         QuestionType::MultipleChoice
@@ -219,14 +222,8 @@ impl<'b> Mapper<'b> {
                     if !opts.renamed.is_empty() && self.warned_lists.insert(list.clone()) {
                         let first_row = opts.rows.first().copied().unwrap_or(0);
                         self.warn(
-                            "choices",
-                            first_row,
-                            list,
-                            "name",
-                            format!(
-                                "choice names that are not codes are shown as written and stored as {}",
-                                opts.renamed.join(", ")
-                            ),
+                            Warning::new("choices", first_row, list, "name", code::CHOICES_RENAMED)
+                                .with("renamed", opts.renamed.join(", ")),
                         );
                     }
                     q.options = opts.options.clone();
@@ -259,13 +256,7 @@ impl<'b> Mapper<'b> {
                     );
                     return vec![];
                 };
-                self.warn(
-                    "survey",
-                    line,
-                    name,
-                    "type",
-                    "rank: asked as a multiple choice; the order is not recorded".to_owned(),
-                );
+                self.warn(Warning::new("survey", line, name, "type", code::RANK));
                 q.kind = QuestionType::MultipleChoice;
                 choices = opts.names.clone();
                 q.options = opts.options;
@@ -281,13 +272,7 @@ impl<'b> Mapper<'b> {
             RowType::Integer => q.kind = QuestionType::Number,
             RowType::Decimal => {
                 q.kind = QuestionType::Number;
-                self.warn(
-                    "survey",
-                    line,
-                    name,
-                    "type",
-                    "decimal: answers are taken as whole numbers".to_owned(),
-                );
+                self.warn(Warning::new("survey", line, name, "type", code::DECIMAL));
             }
             RowType::Range => {
                 q.kind = QuestionType::Number;
@@ -299,41 +284,35 @@ impl<'b> Mapper<'b> {
                         match (k.trim(), v.trim().parse::<f64>()) {
                             ("start", Ok(x)) => start = x as i64,
                             ("end", Ok(x)) => end = x as i64,
-                            ("step", Ok(x)) if x != 1.0 => self.warn("survey", line, name, "parameters", format!("range step {x}: any whole number between start and end is accepted")),
+                            ("step", Ok(x)) if x != 1.0 => self.warn(
+                                Warning::new("survey", line, name, "parameters", code::RANGE_STEP)
+                                    .with("step", x.to_string()),
+                            ),
                             _ => {}
                         }
                     }
                 }
                 q.min = Some(start.min(end));
                 q.max = Some(start.max(end));
-                self.warn(
-                    "survey",
-                    line,
-                    name,
-                    "type",
-                    "range: asked as a number between its start and end".to_owned(),
-                );
+                self.warn(Warning::new("survey", line, name, "type", code::RANGE));
             }
             RowType::DateTime(t) => {
                 q.kind = QuestionType::ShortText;
                 self.warn(
-                    "survey",
-                    line,
-                    name,
-                    "type",
-                    format!("\"{t}\": asked as short text (no date/time type here)"),
+                    Warning::new("survey", line, name, "type", code::DATE_TIME)
+                        .with("type", t.as_str()),
                 );
             }
             RowType::Acknowledge => {
                 q.kind = QuestionType::YesNo;
                 yes = Some("OK".to_owned());
-                self.warn(
+                self.warn(Warning::new(
                     "survey",
                     line,
                     name,
                     "type",
-                    "acknowledge/trigger: asked as yes/no".to_owned(),
-                );
+                    code::ACKNOWLEDGE,
+                ));
             }
             _ => {}
         }
@@ -351,11 +330,8 @@ impl<'b> Mapper<'b> {
                         match serde_json::from_value::<IndexMapping>(ix.clone()) {
                             Ok(ix) => q.index = Some(ix),
                             Err(e) => self.warn(
-                                "survey",
-                                line,
-                                name,
-                                col,
-                                format!("index mapping not read ({e})"),
+                                Warning::new("survey", line, name, col, code::INDEX_NOT_READ)
+                                    .with("detail", e.to_string()),
                             ),
                         }
                     }
@@ -366,7 +342,10 @@ impl<'b> Mapper<'b> {
                         q.not_applicable = true;
                     }
                 }
-                Err(e) => self.warn("survey", line, name, col, format!("not read ({e})")),
+                Err(e) => self.warn(
+                    Warning::new("survey", line, name, col, code::HAILONG_NOT_READ)
+                        .with("detail", e.to_string()),
+                ),
             }
         }
         let target = Target {
@@ -381,7 +360,7 @@ impl<'b> Mapper<'b> {
                 Some(b) => q.required = b,
                 None => {
                     if let Some(c) =
-                        self.condition(line, name, (req, col), None, "the question is optional")
+                        self.condition(line, name, (req, col), None, code::THEN_OPTIONAL)
                     {
                         b_extras.push(("required_if".to_owned(), c, "required"));
                     }
@@ -404,13 +383,9 @@ impl<'b> Mapper<'b> {
                     q.max = max.or(q.max);
                 }
                 _ => {
-                    if let Some(v) = self.condition(
-                        line,
-                        name,
-                        (c, col),
-                        Some(&target),
-                        "any answer is accepted",
-                    ) {
+                    if let Some(v) =
+                        self.condition(line, name, (c, col), Some(&target), code::THEN_ANY_ANSWER)
+                    {
                         b_extras.push(("constraint".to_owned(), v, "constraint"));
                     }
                 }
@@ -425,8 +400,8 @@ impl<'b> Mapper<'b> {
             ));
         }
         // Relevant: the question's own, with the enclosing nested groups'.
-        let own = relevant
-            .and_then(|r| self.condition(line, name, r, None, "the question is always shown"));
+        let own =
+            relevant.and_then(|r| self.condition(line, name, r, None, code::THEN_QUESTION_SHOWN));
         let mut parts = outer;
         parts.extend(own);
         let cond = merge_all(parts);
@@ -437,11 +412,9 @@ impl<'b> Mapper<'b> {
             match default_value(&target, d) {
                 Ok(v) => b_extras.push(("default".to_owned(), v, "default")),
                 Err(why) => self.warn(
-                    "survey",
-                    line,
-                    name,
-                    col,
-                    format!("default \"{d}\" cannot be kept ({why}); no default"),
+                    Warning::new("survey", line, name, col, code::DEFAULT_NOT_KEPT)
+                        .with("value", d)
+                        .with_part("why", why),
                 ),
             }
         }
@@ -452,26 +425,23 @@ impl<'b> Mapper<'b> {
                 }
                 Some(false) => {}
                 None => self.warn(
-                    "survey",
-                    line,
-                    name,
-                    col,
-                    format!("read_only \"{ro}\" is an expression; the question can be edited"),
+                    Warning::new("survey", line, name, col, code::READ_ONLY_EXPRESSION)
+                        .with("value", ro),
                 ),
             }
         }
         if let Some((calc, col)) = cols.field(row, "calculation") {
             self.warn(
-                "survey",
-                line,
-                name,
-                col,
-                format!("calculation \"{calc}\" is not supported: the answer is not computed"),
+                Warning::new("survey", line, name, col, code::CALCULATION_NOT_SUPPORTED)
+                    .with("calculation", calc),
             );
         }
         for a in appearance.split_whitespace() {
             if !matches!(a, "multiline" | "likert") {
-                self.warn("survey", line, name, "appearance", format!("appearance \"{a}\" is not used here: the question looks as Hailong shows it"));
+                self.warn(
+                    Warning::new("survey", line, name, "appearance", code::APPEARANCE_UNUSED)
+                        .with("appearance", a),
+                );
             }
         }
         for (i, h) in survey.headers.iter().enumerate() {
@@ -479,13 +449,7 @@ impl<'b> Mapper<'b> {
             let media = matches!(family.as_str(), "image" | "audio" | "video" | "big-image")
                 || family.starts_with("media");
             if media && row.get(i).is_some_and(|v| !v.trim().is_empty()) {
-                self.warn(
-                    "survey",
-                    line,
-                    name,
-                    h,
-                    "media files are not shown here".to_owned(),
-                );
+                self.warn(Warning::new("survey", line, name, h, code::MEDIA));
             }
         }
         // Cascading list.
@@ -496,7 +460,11 @@ impl<'b> Mapper<'b> {
                         opts.extra.iter().any(|e| e.contains_key(&column))
                     });
                     if filter_list.is_some() && !has_column {
-                        self.warn("survey", line, name, col, format!("\"{cf}\": the choices sheet has no column {column} for this list: every choice is offered"));
+                        self.warn(
+                            Warning::new("survey", line, name, col, code::FILTER_NO_COLUMN)
+                                .with("filter", cf)
+                                .with("column", column.as_str()),
+                        );
                     } else if let Some((_, opts)) = &filter_list {
                         // The filter values are the parent's choice names: use its codes.
                         let parent = self
@@ -532,21 +500,19 @@ impl<'b> Mapper<'b> {
                             "choice_filter",
                         ));
                     } else {
-                        self.warn(
+                        self.warn(Warning::new(
                             "survey",
                             line,
                             name,
                             col,
-                            "a filter on a question without choices: ignored".to_owned(),
-                        );
+                            code::FILTER_WITHOUT_CHOICES,
+                        ));
                     }
                 }
                 Err(why) => self.warn(
-                    "survey",
-                    line,
-                    name,
-                    col,
-                    format!("\"{cf}\" cannot be kept ({why}): every choice is offered"),
+                    Warning::new("survey", line, name, col, code::FILTER_NOT_KEPT)
+                        .with("filter", cf)
+                        .with_part("why", why),
                 ),
             }
         }
@@ -571,7 +537,10 @@ impl<'b> Mapper<'b> {
                 .unwrap_or_else(|| "other".to_owned());
             let mut parts: Vec<Value> = cond.into_iter().collect();
             parts.push(json!({"question": code, "op": op, "value": value}));
-            self.warn("survey", line, name, "type", format!("or_other: an option \"other\" and a text question {other_code} asked when it is chosen"));
+            self.warn(
+                Warning::new("survey", line, name, "type", code::OR_OTHER)
+                    .with("code", other_code.as_str()),
+            );
             out.push(Built {
                 q: Question {
                     code: other_code.clone(),

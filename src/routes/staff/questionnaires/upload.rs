@@ -2,6 +2,7 @@
 //! whose warnings and problems are listed by sheet row.
 
 use super::*;
+use crate::error::warning_line;
 
 #[derive(Deserialize)]
 pub struct ImportForm {
@@ -138,7 +139,7 @@ pub async fn import_file(
                     format!("{}: {}", p.field, field_message(lang, p))
                 }
             }));
-            let warnings = warnings.iter().map(|w| w.to_string()).collect();
+            let warnings = warnings.iter().map(|w| warning_line(lang, w)).collect();
             return list_page(&state, &user, errors, warnings, None).await;
         }
         Parsed::NotAQuestionnaire(why) => {
@@ -148,7 +149,7 @@ pub async fn import_file(
     let mut seen = std::collections::HashSet::new();
     let warnings: Vec<String> = warnings
         .iter()
-        .map(|w| w.to_string())
+        .map(|w| warning_line(lang, w))
         .filter(|w| seen.insert(w.clone()))
         .collect();
     match questionnaire_io::store(&state.db, &Actor::staff(user.id, &user.email), &definition).await
