@@ -3,8 +3,6 @@
 
 pub mod auth;
 pub mod cli;
-pub mod cli_localities;
-pub mod cli_questionnaire;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -1,6 +1,6 @@
 //! Reading questionnaires from files (Hailong JSON, XLSForm) and writing them
 //! out, for the command line and the designer. Printing is the caller's
-//! (see `cli_questionnaire`).
+//! (see `cli::questionnaire`).
 
 use std::path::Path;
 

@@ -1,5 +1,8 @@
 //! The command line: `serve`, `migrate`, `seed`, `estimate`.
 
+pub mod localities;
+pub mod questionnaire;
+
 use std::path::PathBuf;
 
 use chrono::Utc;
@@ -11,6 +14,8 @@ use crate::config::{ConfigError, Overrides, Settings};
 use crate::db::{self, DbError};
 use crate::services::demo::{self, DemoError, SeedOutcome};
 use crate::startup::{Application, StartupError};
+
+use questionnaire::QuestionnaireCommand;
 
 /// Hailong: citizen-satisfaction surveys of public services.
 #[derive(Debug, Parser)]
@@ -48,14 +53,14 @@ pub enum Command {
     Estimate(Box<hailong_stats::cli::EstimateArgs>),
     /// Administrative units: import lists, crosswalks, population frames.
     #[command(subcommand)]
-    Localities(crate::cli_localities::LocalitiesCommand),
+    Localities(crate::cli::localities::LocalitiesCommand),
     /// Plan a campaign's sample: sizes per stratum for a target margin of
     /// error, or the allocation of a budget with its expected margins.
-    Plan(Box<crate::cli_localities::PlanArgs>),
+    Plan(Box<crate::cli::localities::PlanArgs>),
     /// Draw clusters (communes…) with probability proportional to size,
     /// per stratum, from a recorded seed, optionally with a second stage
     /// (villages, desks) within them; optionally into a campaign.
-    Draw(Box<crate::cli_localities::DrawArgs>),
+    Draw(Box<crate::cli::localities::DrawArgs>),
     /// Export a campaign's data.
     Export(ExportArgs),
     /// Published results.
@@ -110,47 +115,6 @@ pub struct BackupArgs {
     /// The file to write (must not exist yet).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum QuestionnaireCommand {
-    /// Import a questionnaire from Hailong JSON or an XLSForm (.xlsx) as a
-    /// draft (a new questionnaire, or a new draft of the one with its code),
-    /// then print it; or print every problem found.
-    Import(QuestionnaireImportArgs),
-    /// Write the newest version of a questionnaire (by id or code) as JSON
-    /// (printed, or to --out) or as an XLSForm (--format xlsform --out F.xlsx).
-    Export(QuestionnaireExportArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct QuestionnaireImportArgs {
-    /// A .json file (Hailong's format) or an .xlsx/.xls/.ods XLSForm.
-    pub file: PathBuf,
-    /// How to print the imported questionnaire.
-    #[arg(long, value_enum, default_value_t = PrintFormat::Text)]
-    pub format: PrintFormat,
-    /// Check and print only; store nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PrintFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct QuestionnaireExportArgs {
-    /// The questionnaire's id or code.
-    pub id: String,
-    /// Hailong JSON or an XLSForm (.xlsx, as ODK and KoboToolbox read it).
-    #[arg(long, value_enum, default_value_t = crate::cli_questionnaire::ExportFormat::Json)]
-    pub format: crate::cli_questionnaire::ExportFormat,
-    /// The file to write (must not exist yet); JSON is printed without it.
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,7 +179,9 @@ pub enum CliError {
     #[error("migration: {0}")]
     Migrate(sea_orm::DbErr),
     #[error(transparent)]
-    Localities(#[from] crate::cli_localities::LocalitiesError),
+    Localities(#[from] crate::cli::localities::LocalitiesError),
+    #[error(transparent)]
+    Questionnaire(#[from] questionnaire::QuestionnaireCliError),
     #[error("export: {0}")]
     Export(String),
     #[error("publish: {0}")]
@@ -431,11 +397,11 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         }
         Command::Backup(args) => backup(&settings, &args.out).await,
         Command::Questionnaire(QuestionnaireCommand::Import(args)) => {
-            crate::cli_questionnaire::import(&settings, &args).await
+            Ok(questionnaire::import(&settings, &args).await?)
         }
         Command::Questionnaire(QuestionnaireCommand::Export(args)) => {
             let db = open(&settings).await?;
-            crate::cli_questionnaire::export(&db, &args).await
+            Ok(questionnaire::export(&db, &args).await?)
         }
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(args.password_stdin)?;
@@ -456,18 +422,18 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         }
         Command::Localities(command) => {
             let db = open(&settings).await?;
-            Ok(crate::cli_localities::run(&db, command).await?)
+            Ok(crate::cli::localities::run(&db, command).await?)
         }
         Command::Plan(args) => {
             let db = match args.frame {
                 Some(_) => None,
                 None => Some(open(&settings).await?),
             };
-            Ok(crate::cli_localities::plan(db.as_ref(), &args).await?)
+            Ok(crate::cli::localities::plan(db.as_ref(), &args).await?)
         }
         Command::Draw(args) => {
             let db = open(&settings).await?;
-            Ok(crate::cli_localities::draw(&db, &args).await?)
+            Ok(crate::cli::localities::draw(&db, &args).await?)
         }
     }
 }

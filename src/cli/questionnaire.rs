@@ -4,10 +4,11 @@
 //! standard error, each naming its sheet, row, XLSForm name and column.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
+use clap::{Args, Subcommand};
 use sea_orm::DatabaseConnection;
 
-use crate::cli::{CliError, PrintFormat, QuestionnaireExportArgs, QuestionnaireImportArgs};
 use crate::config::Settings;
 use crate::domain::questionnaire::Definition;
 use crate::domain::validation::FieldError;
@@ -23,6 +24,58 @@ use crate::services::questionnaires::QuestionnaireError;
 pub enum ExportFormat {
     Json,
     Xlsform,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuestionnaireCommand {
+    /// Import a questionnaire from Hailong JSON or an XLSForm (.xlsx) as a
+    /// draft (a new questionnaire, or a new draft of the one with its code),
+    /// then print it; or print every problem found.
+    Import(QuestionnaireImportArgs),
+    /// Write the newest version of a questionnaire (by id or code) as JSON
+    /// (printed, or to --out) or as an XLSForm (--format xlsform --out F.xlsx).
+    Export(QuestionnaireExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QuestionnaireImportArgs {
+    /// A .json file (Hailong's format) or an .xlsx/.xls/.ods XLSForm.
+    pub file: PathBuf,
+    /// How to print the imported questionnaire.
+    #[arg(long, value_enum, default_value_t = PrintFormat::Text)]
+    pub format: PrintFormat,
+    /// Check and print only; store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrintFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct QuestionnaireExportArgs {
+    /// The questionnaire's id or code.
+    pub id: String,
+    /// Hailong JSON or an XLSForm (.xlsx, as ODK and KoboToolbox read it).
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+    /// The file to write (must not exist yet); JSON is printed without it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Why an import or export failed; printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum QuestionnaireCliError {
+    #[error("{0}")]
+    User(String),
+    #[error("export: {0}")]
+    Export(String),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
 }
 
 /// The language of the terminal (`LANG=vi_VN…` → Vietnamese), English otherwise.
@@ -110,12 +163,15 @@ fn missing_count(definition: &Definition) -> usize {
 }
 
 /// `hailong questionnaire import FILE`.
-pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Result<(), CliError> {
+pub async fn import(
+    settings: &Settings,
+    args: &QuestionnaireImportArgs,
+) -> Result<(), QuestionnaireCliError> {
     let name = args.file.display().to_string();
     let lang = terminal_lang();
     let file = || ("file", Arg::from(name.as_str()));
     let bytes = std::fs::read(&args.file).map_err(|e| {
-        CliError::User(i18n::t(
+        QuestionnaireCliError::User(i18n::t(
             lang,
             "cli-import-cannot-read",
             &[file(), ("detail", Arg::from(e.to_string()))],
@@ -129,7 +185,7 @@ pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Resu
         Parsed::Problems { problems, warnings } => {
             print_warnings(&name, &warnings, lang);
             print_problems(&name, &problems, lang);
-            return Err(CliError::User(i18n::t(
+            return Err(QuestionnaireCliError::User(i18n::t(
                 lang,
                 "cli-import-refused",
                 &[
@@ -140,7 +196,7 @@ pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Resu
             )));
         }
         Parsed::NotAQuestionnaire(why) => {
-            return Err(CliError::User(format!("{name}: {why}")));
+            return Err(QuestionnaireCliError::User(format!("{name}: {why}")));
         }
     };
     print_warnings(&name, &warnings, lang);
@@ -173,13 +229,13 @@ pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Resu
             }
             Err(QuestionnaireError::Invalid(list)) => {
                 print_problems(&name, &list, lang);
-                return Err(CliError::User(i18n::t(
+                return Err(QuestionnaireCliError::User(i18n::t(
                     lang,
                     "cli-import-not-stored",
                     &[file()],
                 )));
             }
-            Err(e) => return Err(CliError::User(e.to_string())),
+            Err(e) => return Err(QuestionnaireCliError::User(e.to_string())),
         }
     }
     match args.format {
@@ -196,14 +252,15 @@ pub async fn import(settings: &Settings, args: &QuestionnaireImportArgs) -> Resu
 pub async fn export(
     db: &DatabaseConnection,
     args: &QuestionnaireExportArgs,
-) -> Result<(), CliError> {
+) -> Result<(), QuestionnaireCliError> {
     let def = questionnaire_io::latest_definition(db, &args.id)
         .await
         .map_err(|e| match e {
-            QuestionnaireError::NotFound => {
-                CliError::User(format!("no questionnaire with id or code {:?}", args.id))
-            }
-            other => CliError::User(other.to_string()),
+            QuestionnaireError::NotFound => QuestionnaireCliError::User(format!(
+                "no questionnaire with id or code {:?}",
+                args.id
+            )),
+            other => QuestionnaireCliError::User(other.to_string()),
         })?;
     let bytes = match args.format {
         ExportFormat::Json => {
@@ -211,9 +268,8 @@ pub async fn export(
             text.push('\n');
             text.into_bytes()
         }
-        ExportFormat::Xlsform => {
-            xlsform::export::to_xlsx(&def).map_err(|e| CliError::Export(format!("XLSForm: {e}")))?
-        }
+        ExportFormat::Xlsform => xlsform::export::to_xlsx(&def)
+            .map_err(|e| QuestionnaireCliError::Export(format!("XLSForm: {e}")))?,
     };
     match &args.out {
         Some(path) => {
@@ -222,13 +278,16 @@ pub async fn export(
                 .write(true)
                 .create_new(true)
                 .open(path)
-                .map_err(|e| CliError::User(format!("cannot create {}: {e}", path.display())))?;
-            file.write_all(&bytes)
-                .map_err(|e| CliError::User(format!("cannot write {}: {e}", path.display())))?;
+                .map_err(|e| {
+                    QuestionnaireCliError::User(format!("cannot create {}: {e}", path.display()))
+                })?;
+            file.write_all(&bytes).map_err(|e| {
+                QuestionnaireCliError::User(format!("cannot write {}: {e}", path.display()))
+            })?;
             eprintln!("written to {}", path.display());
         }
         None if args.format == ExportFormat::Xlsform => {
-            return Err(CliError::User(
+            return Err(QuestionnaireCliError::User(
                 "an XLSForm is a spreadsheet: give --out FILE.xlsx".to_owned(),
             ));
         }
