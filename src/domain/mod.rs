@@ -4,6 +4,7 @@ pub mod answers;
 pub mod campaign;
 pub mod cells;
 pub mod condition;
+pub mod csv_rows;
 pub mod instrument;
 pub mod json;
 pub mod locality;
