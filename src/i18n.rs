@@ -40,6 +40,16 @@ impl Lang {
         }
     }
 
+    /// The English text in English when there is one, else the Vietnamese:
+    /// how every name kept in both languages (campaigns, services,
+    /// localities) is shown.
+    pub fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::En if !en.is_empty() => en,
+            _ => vi,
+        }
+    }
+
     /// Picks the best language from an `Accept-Language` header by q-value.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
         let mut best: Option<(f32, Lang)> = None;
@@ -235,6 +245,14 @@ mod tests {
             Some(Lang::Vi)
         );
         assert_eq!(Lang::from_accept_language("de"), None);
+    }
+
+    #[test]
+    fn pick_falls_back_to_vietnamese_when_english_is_empty() {
+        assert_eq!(Lang::En.pick("Hà Nội", "Hanoi"), "Hanoi");
+        assert_eq!(Lang::En.pick("Hà Nội", ""), "Hà Nội");
+        assert_eq!(Lang::Vi.pick("Hà Nội", "Hanoi"), "Hà Nội");
+        assert_eq!(Lang::Vi.pick("", "Hanoi"), "");
     }
 
     #[test]

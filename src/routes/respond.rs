@@ -520,20 +520,15 @@ pub async fn thanks(
         let c = campaigns::by_slug(&state.db, &path).await?;
         let page = ThanksPage {
             chrome: Chrome::new(lang, req.path()),
-            campaign: pick(lang, &c.campaign.name_vi, &c.campaign.name_en),
+            campaign: lang
+                .pick(&c.campaign.name_vi, &c.campaign.name_en)
+                .to_owned(),
             again: format!("/s/{}", c.campaign.slug),
             kiosk: false,
         };
         Ok::<_, AppError>(html(templates::render("respond/thanks.html", &page)?))
     };
     run.await.map_err(|e| e.page(lang))
-}
-
-fn pick(lang: Lang, vi: &str, en: &str) -> String {
-    match lang {
-        Lang::En if !en.is_empty() => en.to_owned(),
-        _ => vi.to_owned(),
-    }
 }
 
 /// The survey's public URL and whether it depends on the request's `Host`:

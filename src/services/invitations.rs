@@ -159,12 +159,9 @@ pub async fn upload(
 
 fn message(lang_key: &str, campaign: &OpenCampaign, link: &str) -> (String, String) {
     let args = |lang: Lang| {
-        let name = match lang {
-            Lang::En if !campaign.campaign.name_en.is_empty() => &campaign.campaign.name_en,
-            _ => &campaign.campaign.name_vi,
-        };
+        let name = lang.pick(&campaign.campaign.name_vi, &campaign.campaign.name_en);
         vec![
-            ("campaign", Arg::from(name.clone())),
+            ("campaign", Arg::from(name)),
             ("link", Arg::from(link.to_owned())),
             (
                 "closes",
