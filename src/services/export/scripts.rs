@@ -209,3 +209,79 @@ fn stata_name(code: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use hailong_stats::{IndexKind, IndexSpec};
+
+    fn item(code: &str, reverse: bool) -> results::ItemPlan {
+        results::ItemPlan {
+            code: code.to_owned(),
+            min: 1,
+            max: 5,
+            reverse,
+            satisfied_min: 4,
+        }
+    }
+
+    /// Two indices over four questions, one reversed, one with a code Stata
+    /// renames, and an index item the plan does not know.
+    fn plan() -> results::Plan {
+        results::Plan {
+            items: vec![item("Q1", false), item("q2.wait", true), item("Q3", false)],
+            indices: vec![
+                IndexSpec {
+                    name: "SAT".to_owned(),
+                    items: vec![
+                        ("Q1".to_owned(), 2.0),
+                        ("q2.wait".to_owned(), 1.0),
+                        ("gone".to_owned(), 1.0),
+                        ("Q3".to_owned(), 1.0),
+                    ],
+                    kind: IndexKind::Shares,
+                },
+                IndexSpec {
+                    name: "SCORE".to_owned(),
+                    items: vec![("Q1".to_owned(), 1.0)],
+                    kind: IndexKind::Score,
+                },
+            ],
+            nodes: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// The scripts as the `writeln!` version wrote them, byte for byte.
+    #[test]
+    fn scripts_are_written_as_before() {
+        let cal = vec!["age_sex".to_owned(), "area \"x\"".to_owned()];
+        let cases = [
+            (
+                "design-calibrated.R",
+                design_r("health-2026", "adjust", &cal, "SAT"),
+            ),
+            ("design-plain.R", design_r("a\"b\\c", "re\"move", &[], "")),
+            (
+                "design-shares.do",
+                design_do("health-2026", "adjust", &plan(), "SAT"),
+            ),
+            (
+                "design-score.do",
+                design_do("x", "certainty", &plan(), "SCORE"),
+            ),
+            (
+                "design-average.do",
+                design_do("x", "average", &plan(), "NONE"),
+            ),
+            ("design-fail.do", design_do("x", "fail", &plan(), "SAT")),
+        ];
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/export-scripts");
+        for (name, got) in cases {
+            let want = std::fs::read_to_string(dir.join(name)).unwrap();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+}
