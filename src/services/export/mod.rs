@@ -532,8 +532,8 @@ pub async fn microdata_seeded(
         .clone()
         .or_else(|| campaign.definition.indices.first().map(|i| i.code.clone()))
         .unwrap_or_default();
-    let design_r = design_r(&campaign.campaign.slug, &lonely, &cal_vars, &main);
-    let design_do = design_do(&campaign.campaign.slug, &lonely, &plan, &main);
+    let design_r = design_r(&campaign.campaign.slug, &lonely, &cal_vars, &main)?;
+    let design_do = design_do(&campaign.campaign.slug, &lonely, &plan, &main)?;
     if let results::CalibrationNote::Skipped { reason } = &built.note {
         notes.push(format!("not calibrated: {reason}"));
     }
