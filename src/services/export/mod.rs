@@ -784,67 +784,23 @@ pub fn results_xlsx(
     wb.save_to_buffer().map_err(x)
 }
 
-/// A zip archive of named files (deflated; UTF-8 names; no timestamps: every entry says
-/// 1980-01-01). Enough for a handful of files under 4 GB, which an export is.
+/// A zip archive of named files: deflated, UTF-8 names, every entry dated 1980-01-01 (so the
+/// same files always make the same bytes).
 pub fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, AppError> {
-    use flate2::Compression;
-    use flate2::write::DeflateEncoder;
     use std::io::Write;
-    let big = |what: &str| AppError::Internal(anyhow::anyhow!("zip: {what} too large"));
-    let u32_of = |n: usize| u32::try_from(n).map_err(|_| big("file"));
-    let mut out = Vec::new();
-    let mut central = Vec::new();
+    use zip::write::{SimpleFileOptions, ZipWriter};
+    let fail = |e: &dyn std::fmt::Display| AppError::Internal(anyhow::anyhow!("zip: {e}"));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::DEFAULT);
+    let mut archive = ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, bytes) in files {
-        let mut enc = DeflateEncoder::new(Vec::new(), Compression::default());
-        enc.write_all(bytes)
-            .and_then(|_| enc.try_finish())
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("zip: {e}")))?;
-        let packed = enc
-            .finish()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("zip: {e}")))?;
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(bytes);
-        let crc = crc.finalize();
-        let offset = u32_of(out.len())?;
-        let name_len = u16::try_from(name.len()).map_err(|_| big("name"))?;
-        // Version 2.0, UTF-8 names (bit 11), deflate, 00:00 on 1980-01-01.
-        let common = |v: &mut Vec<u8>| -> Result<(), AppError> {
-            v.extend_from_slice(&20u16.to_le_bytes());
-            v.extend_from_slice(&0x0800u16.to_le_bytes());
-            v.extend_from_slice(&8u16.to_le_bytes());
-            v.extend_from_slice(&0u16.to_le_bytes());
-            v.extend_from_slice(&0x0021u16.to_le_bytes());
-            v.extend_from_slice(&crc.to_le_bytes());
-            v.extend_from_slice(&u32_of(packed.len())?.to_le_bytes());
-            v.extend_from_slice(&u32_of(bytes.len())?.to_le_bytes());
-            v.extend_from_slice(&name_len.to_le_bytes());
-            v.extend_from_slice(&0u16.to_le_bytes());
-            Ok(())
-        };
-        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        common(&mut out)?;
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(&packed);
-        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes());
-        common(&mut central)?;
-        // Comment length, disk, internal and external attributes, offset.
-        central.extend_from_slice(&[0u8; 10]);
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
+        archive
+            .start_file(name.as_str(), options)
+            .map_err(|e| fail(&e))?;
+        archive.write_all(bytes).map_err(|e| fail(&e))?;
     }
-    let count = u16::try_from(files.len()).map_err(|_| big("archive"))?;
-    let cd_offset = u32_of(out.len())?;
-    let cd_size = u32_of(central.len())?;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0u8; 4]);
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&cd_size.to_le_bytes());
-    out.extend_from_slice(&cd_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    Ok(out)
+    Ok(archive.finish().map_err(|e| fail(&e))?.into_inner())
 }
 
 #[cfg(test)]
@@ -852,32 +808,19 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// Reads the archive back by its central directory, as unzip does.
+    /// Reads the archive back with the `zip` crate's reader, checking each entry is deflated.
     fn unzip(z: &[u8]) -> Vec<(String, Vec<u8>)> {
         use std::io::Read;
-        let u16_at = |i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
-        let u32_at = |i: usize| u32::from_le_bytes([z[i], z[i + 1], z[i + 2], z[i + 3]]) as usize;
-        let end = z.len() - 22;
-        assert_eq!(u32_at(end), 0x0605_4b50);
-        let (count, mut p) = (u16_at(end + 10), u32_at(end + 16));
-        let mut out = Vec::new();
-        for _ in 0..count {
-            assert_eq!(u32_at(p), 0x0201_4b50);
-            let (crc, packed, size) = (u32_at(p + 16), u32_at(p + 20), u32_at(p + 24));
-            let (name_len, local) = (u16_at(p + 28), u32_at(p + 42));
-            let name = String::from_utf8(z[p + 46..p + 46 + name_len].to_vec()).unwrap();
-            assert_eq!(u32_at(local), 0x0403_4b50);
-            let start = local + 30 + u16_at(local + 26) + u16_at(local + 28);
-            let mut data = Vec::new();
-            flate2::read::DeflateDecoder::new(&z[start..start + packed])
-                .read_to_end(&mut data)
-                .unwrap();
-            assert_eq!(data.len(), size);
-            assert_eq!(crc32fast::hash(&data) as usize, crc);
-            out.push((name, data));
-            p += 46 + name_len;
-        }
-        out
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(z)).unwrap();
+        (0..archive.len())
+            .map(|i| {
+                let mut file = archive.by_index(i).unwrap();
+                assert_eq!(file.compression(), zip::CompressionMethod::Deflated);
+                let mut data = Vec::new();
+                file.read_to_end(&mut data).unwrap();
+                (file.name().unwrap().into_owned(), data)
+            })
+            .collect()
     }
 
     #[test]
@@ -893,5 +836,6 @@ mod tests {
         let z = zip(&files).unwrap();
         assert!(z.len() < 2000, "deflated: {}", z.len());
         assert_eq!(unzip(&z), files);
+        assert_eq!(zip(&files).unwrap(), z, "the same files, the same bytes");
     }
 }
