@@ -27,7 +27,9 @@ use rand::seq::SliceRandom;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::cells;
+use serde::Serialize;
+
+use crate::domain::cells::{self, Text};
 use crate::domain::questionnaire::{Question, QuestionType};
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -681,6 +683,46 @@ pub const RESULT_COLUMNS: [&str; 13] = [
     "reason",
 ];
 
+/// One row of a results download, its fields named and ordered as [`RESULT_COLUMNS`]: text
+/// neutralised against formula injection, numbers `N` (`Option<f64>` for XLSX's numeric
+/// cells, their [`num`] text for CSV).
+#[derive(Debug, Default, Serialize)]
+struct ResultLine<'a, N> {
+    level: Text<'a>,
+    locality: Text<'a>,
+    name: Text<'a>,
+    index: Text<'a>,
+    estimate: N,
+    se: N,
+    ci_low: N,
+    ci_high: N,
+    df: i64,
+    n: u64,
+    deff: N,
+    suppressed: bool,
+    reason: Text<'a>,
+}
+
+impl<'a, N> ResultLine<'a, N> {
+    fn new(r: &'a ResultRow, j: &'a ResultJson, number: impl Fn(Option<f64>) -> N) -> Self {
+        ResultLine {
+            level: Text(r.level.as_str()),
+            locality: Text(&j.locality),
+            name: Text(&j.name),
+            index: Text(&j.index),
+            estimate: number(j.estimate),
+            se: number(j.se),
+            ci_low: number(j.ci_low),
+            ci_high: number(j.ci_high),
+            df: j.df,
+            n: j.n,
+            deff: number(j.deff),
+            suppressed: j.suppressed,
+            reason: Text(j.reason.unwrap_or_default()),
+        }
+    }
+}
+
 fn selected<'a>(
     results: &'a CampaignResults,
     level: Option<Level>,
@@ -701,31 +743,20 @@ pub fn results_csv(
     index: Option<&str>,
     lang: Lang,
 ) -> Result<String, AppError> {
-    let mut rows = vec![
-        RESULT_COLUMNS
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect::<Vec<_>>(),
-    ];
+    // The header is written even when no row is (serialize writes it with the first row).
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(RESULT_COLUMNS).map_err(csv_err)?;
     for r in selected(results, level, index) {
         let j = ResultJson::new(r, results, lang);
-        rows.push(vec![
-            r.level.as_str().to_owned(),
-            j.locality,
-            j.name,
-            j.index,
-            num(j.estimate),
-            num(j.se),
-            num(j.ci_low),
-            num(j.ci_high),
-            j.df.to_string(),
-            j.n.to_string(),
-            num(j.deff),
-            j.suppressed.to_string(),
-            j.reason.unwrap_or_default().to_owned(),
-        ]);
+        w.serialize(ResultLine::new(r, &j, num)).map_err(csv_err)?;
     }
-    Ok(format!("\u{feff}{}", csv_string(&rows)?))
+    let bytes = w.into_inner().map_err(csv_err)?;
+    Ok(format!(
+        "\u{feff}{}",
+        String::from_utf8(bytes).map_err(csv_err)?
+    ))
 }
 
 /// Results as an XLSX workbook: numbers as numbers, text as text.
@@ -740,45 +771,13 @@ pub fn results_xlsx(
     let mut wb = Workbook::new();
     let sheet = wb.add_worksheet();
     sheet.set_name("results").map_err(x)?;
-    let bold = Format::new().set_bold();
-    for (c, name) in RESULT_COLUMNS.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, c as u16, cells::text(name), &bold)
-            .map_err(x)?;
-    }
-    for (i, r) in selected(results, level, index).into_iter().enumerate() {
-        let row = (i + 1) as u32;
+    let header = ResultLine::<Option<f64>>::default();
+    sheet
+        .serialize_headers_with_format(0, 0, &header, &Format::new().set_bold())
+        .map_err(x)?;
+    for r in selected(results, level, index) {
         let j = ResultJson::new(r, results, lang);
-        // Text cells neutralised against formula injection; numbers below
-        // are numeric cells.
-        sheet
-            .write_string(row, 0, cells::text(r.level.as_str()))
-            .map_err(x)?;
-        sheet
-            .write_string(row, 1, cells::text(&j.locality))
-            .map_err(x)?;
-        sheet
-            .write_string(row, 2, cells::text(&j.name))
-            .map_err(x)?;
-        sheet
-            .write_string(row, 3, cells::text(&j.index))
-            .map_err(x)?;
-        for (c, v) in [(4u16, j.estimate), (5, j.se), (6, j.ci_low), (7, j.ci_high)] {
-            if let Some(v) = v {
-                sheet.write_number(row, c, v).map_err(x)?;
-            }
-        }
-        sheet.write_number(row, 8, j.df as f64).map_err(x)?;
-        sheet.write_number(row, 9, j.n as f64).map_err(x)?;
-        if let Some(d) = j.deff {
-            sheet.write_number(row, 10, d).map_err(x)?;
-        }
-        sheet.write_boolean(row, 11, j.suppressed).map_err(x)?;
-        if let Some(reason) = j.reason {
-            sheet
-                .write_string(row, 12, cells::text(reason))
-                .map_err(x)?;
-        }
+        sheet.serialize(&ResultLine::new(r, &j, |v| v)).map_err(x)?;
     }
     sheet.set_column_width(2, 28).map_err(x)?;
     wb.save_to_buffer().map_err(x)
@@ -821,6 +820,18 @@ mod tests {
                 (file.name().unwrap().into_owned(), data)
             })
             .collect()
+    }
+
+    #[test]
+    fn result_lines_have_the_result_columns() {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(ResultLine::<String>::default()).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text.lines().next().unwrap(),
+            RESULT_COLUMNS.join(","),
+            "field names and order"
+        );
     }
 
     #[test]
