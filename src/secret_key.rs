@@ -17,6 +17,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hmac::{Hmac, KeyInit, Mac};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 
 use crate::auth::random_token;
@@ -107,7 +108,7 @@ fn cache() -> &'static Mutex<HashMap<PathBuf, SecretKey>> {
 /// process.
 pub fn load(settings: &Settings) -> Result<SecretKey, KeyError> {
     if let Some(hex) = &settings.secret_key {
-        return SecretKey::from_hex(hex);
+        return SecretKey::from_hex(hex.expose_secret());
     }
     let path = key_path(settings);
     let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
