@@ -256,34 +256,8 @@ pub fn parse_form_body(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
 /// (a lenient decoder would silently turn bad bytes into U+FFFD).
 pub fn form_is_utf8(body: &[u8]) -> bool {
     body.split(|b| *b == b'&' || *b == b'=').all(|part| {
-        let mut out = Vec::with_capacity(part.len());
-        let mut i = 0;
-        while i < part.len() {
-            match part[i] {
-                b'%' if i + 2 < part.len() => {
-                    let hex = std::str::from_utf8(&part[i + 1..i + 3]).ok();
-                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(b) => {
-                            out.push(b);
-                            i += 3;
-                        }
-                        None => {
-                            out.push(b'%');
-                            i += 1;
-                        }
-                    }
-                }
-                b'+' => {
-                    out.push(b' ');
-                    i += 1;
-                }
-                b => {
-                    out.push(b);
-                    i += 1;
-                }
-            }
-        }
-        std::str::from_utf8(&out).is_ok()
+        // `+` (a space) cannot make a part invalid, so it is left as it is.
+        percent_encoding::percent_decode(part).decode_utf8().is_ok()
     })
 }
 
