@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, mime, post, web};
 use chrono::Utc;
 use qrcode::QrCode;
 use qrcode::render::svg;
@@ -222,13 +222,13 @@ pub async fn read_form(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<Vec<(String, String)>, AppError> {
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = ct.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+    let form = mime::APPLICATION_WWW_FORM_URLENCODED.essence_str();
+    if req
+        .mime_type()
+        .ok()
+        .flatten()
+        .is_none_or(|m| m.essence_str() != form)
+    {
         return Err(AppError::UnsupportedMediaType);
     }
     let body = read_limited(req, payload, MAX_FORM).await?;
