@@ -234,10 +234,7 @@ pub async fn export(
         serde_json::to_string_pretty(&def).map_err(|e| AppError::Internal(e.into()).api(lang))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{}.json\"", def.code),
-        ))
+        .insert_header(crate::routes::attachment(&format!("{}.json", def.code)))
         .body(body))
 }
 
