@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// Where the default SQLite database lives, relative to the working directory.
@@ -11,8 +12,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/hailong.db";
 /// Default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
-/// Everything configurable about a Hailong process.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Everything configurable about a Hailong process. The secrets (`smtp_password`,
+/// `secret_key`) are [`SecretString`]s: `{:?}` shows them as `[REDACTED]` and
+/// serializing the settings leaves them out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
@@ -50,7 +53,8 @@ pub struct Settings {
     /// `starttls` (default), `tls` (implicit TLS) or `none` (plain, e.g. a local relay).
     pub smtp_security: String,
     pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
+    #[serde(skip_serializing)]
+    pub smtp_password: Option<SecretString>,
     /// Sender of invitations, e.g. `Khảo sát <khaosat@example.gov.vn>`.
     pub mail_from: String,
     /// Hosts (e.g. `192.168.1.10:8080` or `https://khaosat.example.vn`) whose
@@ -64,7 +68,8 @@ pub struct Settings {
     /// The server secret (hex, at least 32 bytes) that keys invitation
     /// tokens and spent-link tags; kept outside the database. Every process
     /// on the same database must use the same key.
-    pub secret_key: Option<String>,
+    #[serde(skip_serializing)]
+    pub secret_key: Option<SecretString>,
     /// A file holding the server secret (hex); created (mode 0600) if
     /// missing. Without this and `secret_key`: `<SQLite file>.key` beside
     /// the database, or `./data/hailong.key` for PostgreSQL.
@@ -282,7 +287,7 @@ impl Settings {
             }
             "HAILONG_SMTP_SECURITY" => self.smtp_security = value.to_owned(),
             "HAILONG_SMTP_USERNAME" => self.smtp_username = Some(value.to_owned()),
-            "HAILONG_SMTP_PASSWORD" => self.smtp_password = Some(value.to_owned()),
+            "HAILONG_SMTP_PASSWORD" => self.smtp_password = Some(value.into()),
             "HAILONG_MAIL_FROM" => self.mail_from = value.to_owned(),
             "HAILONG_QR_HOSTS" => {
                 self.qr_hosts = value
@@ -299,7 +304,7 @@ impl Settings {
                 self.publication_schedule =
                     value.parse().map_err(|_| bad("expected true or false"))?;
             }
-            "HAILONG_SECRET_KEY" => self.secret_key = Some(value.to_owned()),
+            "HAILONG_SECRET_KEY" => self.secret_key = Some(value.into()),
             "HAILONG_SECRET_KEY_FILE" => self.secret_key_file = Some(PathBuf::from(value)),
             // Read above, or belongs to a later layer (e.g. HAILONG_CONFIG).
             _ => {}
@@ -429,6 +434,30 @@ mod tests {
         let env = [("HAILONG_MIN_N_FLOOR".to_owned(), "25".to_owned())];
         let ok = Settings::load(None, env, &Overrides::default()).unwrap();
         assert_eq!(ok.min_n_floor, 25);
+    }
+
+    #[test]
+    fn secrets_never_print_nor_serialize() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("h.toml");
+        std::fs::write(&file, "smtp_password = \"hunter2-from-file\"\n").unwrap();
+        let env = [("HAILONG_SECRET_KEY".to_owned(), "5ec7e7".repeat(11))];
+        let s = Settings::load(Some(&file), env, &Overrides::default()).unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            s.smtp_password.as_ref().map(|p| p.expose_secret()),
+            Some("hunter2-from-file")
+        );
+        let shown = [
+            format!("{s:?}"),
+            format!("{s:#?}"),
+            serde_json::to_string(&s).unwrap(),
+            toml::to_string(&s).unwrap(),
+        ];
+        for text in shown {
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(!text.contains("5ec7e7"), "{text}");
+        }
     }
 
     #[test]

@@ -49,22 +49,22 @@ pub fn backend_of(url: &str) -> Option<DatabaseBackend> {
     }
 }
 
-/// Shown in errors and logs: the URL without any password.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme + 3],
-                    &userinfo[..colon],
-                    &url[at..]
-                ),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+/// Shown in errors and logs: the URL with its password, if any, as `***`.
+/// Text that does not parse as a URL but might hold credentials (an `@`) is
+/// shown by its scheme only.
+pub fn redact(text: &str) -> String {
+    let scheme_only = || match text.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://…"),
+        None => "…".to_owned(),
+    };
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => match url.set_password(Some("***")) {
+            Ok(()) => url.into(),
+            Err(()) => scheme_only(),
+        },
+        Ok(_) => text.to_owned(),
+        Err(_) if text.contains('@') => scheme_only(),
+        Err(_) => text.to_owned(),
     }
 }
 
@@ -369,5 +369,11 @@ mod tests {
         );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(
+            redact("postgresql://u:p@ss:w@h:5432/db?sslmode=require"),
+            "postgresql://u:***@h:5432/db?sslmode=require"
+        );
+        assert_eq!(redact("postgres://u:secret@h:port/db"), "postgres://…");
+        assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
     }
 }

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::future::{Ready, ready};
 use std::sync::LazyLock;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use actix_web::http::header::{self, AcceptLanguage, HeaderValue, Preference, Quality};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde::Serialize;
@@ -42,24 +43,38 @@ impl Lang {
         }
     }
 
-    /// Picks the best language from an `Accept-Language` header by q-value.
-    pub fn from_accept_language(header: &str) -> Option<Lang> {
-        let mut best: Option<(f32, Lang)> = None;
-        for part in header.split(',') {
-            let mut pieces = part.split(';');
-            let tag = pieces.next().unwrap_or("");
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            if let Some(lang) = Lang::parse(tag)
-                && q > 0.0
-                && best.is_none_or(|(bq, _)| q > bq)
-            {
-                best = Some((q, lang));
-            }
+    /// The English text in English when there is one, else the Vietnamese:
+    /// how every name kept in both languages (campaigns, services,
+    /// localities) is shown.
+    pub fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::En if !en.is_empty() => en,
+            _ => vi,
         }
-        best.map(|(_, l)| l)
+    }
+
+    /// Picks the best language from an `Accept-Language` header by q-value.
+    pub fn from_accept_language(value: &str) -> Option<Lang> {
+        let value = HeaderValue::from_str(value).ok()?;
+        let items = header::from_comma_delimited(std::iter::once(&value)).ok()?;
+        Lang::from_accept(AcceptLanguage(items))
+    }
+
+    /// The first language spoken here in the header's ranking (highest q
+    /// first, ties in the listed order); `q=0` means "not this one".
+    fn from_accept(accept: AcceptLanguage) -> Option<Lang> {
+        let wanted = accept
+            .0
+            .into_iter()
+            .filter(|item| item.quality > Quality::ZERO)
+            .collect();
+        AcceptLanguage(wanted)
+            .ranked()
+            .into_iter()
+            .find_map(|preference| match preference {
+                Preference::Specific(tag) => Lang::parse(tag.primary_language()),
+                Preference::Any => None,
+            })
     }
 
     /// The language of a request: `?lang=`, then the cookie, then
@@ -72,10 +87,8 @@ impl Lang {
         from_query
             .or_else(|| req.cookie(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
             .or_else(|| {
-                req.headers()
-                    .get(actix_web::http::header::ACCEPT_LANGUAGE)
-                    .and_then(|h| h.to_str().ok())
-                    .and_then(Lang::from_accept_language)
+                req.get_header::<AcceptLanguage>()
+                    .and_then(Lang::from_accept)
             })
             .unwrap_or(Lang::Vi)
     }
@@ -237,6 +250,22 @@ mod tests {
             Some(Lang::Vi)
         );
         assert_eq!(Lang::from_accept_language("de"), None);
+        assert_eq!(
+            Lang::from_accept_language("en;q=0, vi;q=0.1, de"),
+            Some(Lang::Vi)
+        );
+        assert_eq!(
+            Lang::from_accept_language("*, en-GB;q=0.9, vi;q=0.9"),
+            Some(Lang::En)
+        );
+    }
+
+    #[test]
+    fn pick_falls_back_to_vietnamese_when_english_is_empty() {
+        assert_eq!(Lang::En.pick("Hà Nội", "Hanoi"), "Hanoi");
+        assert_eq!(Lang::En.pick("Hà Nội", ""), "Hà Nội");
+        assert_eq!(Lang::Vi.pick("Hà Nội", "Hanoi"), "Hà Nội");
+        assert_eq!(Lang::Vi.pick("", "Hanoi"), "");
     }
 
     #[test]

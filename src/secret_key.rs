@@ -17,9 +17,10 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hmac::{Hmac, KeyInit, Mac};
-use rand::RngExt;
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 
+use crate::auth::random_token;
 use crate::config::Settings;
 use crate::db::backend_of;
 use sea_orm::DatabaseBackend;
@@ -107,7 +108,7 @@ fn cache() -> &'static Mutex<HashMap<PathBuf, SecretKey>> {
 /// process.
 pub fn load(settings: &Settings) -> Result<SecretKey, KeyError> {
     if let Some(hex) = &settings.secret_key {
-        return SecretKey::from_hex(hex);
+        return SecretKey::from_hex(hex.expose_secret());
     }
     let path = key_path(settings);
     let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
@@ -135,12 +136,10 @@ fn read_or_create(path: &Path) -> Result<SecretKey, KeyError> {
     // Written whole to a file of its own, then linked into place: another
     // process starting at the same moment either wins the link (and this one
     // reads its key) or finds the complete file.
-    let bytes: [u8; 32] = rand::rng().random();
+    let random = || random_token().map_err(|e| io(e.into()));
+    let hex = random()?;
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(
-        ".{}.tmp",
-        hex::encode(rand::rng().random::<[u8; 8]>())
-    ));
+    tmp.push(format!(".{}.tmp", random()?));
     let tmp = PathBuf::from(tmp);
     {
         let mut options = std::fs::File::options();
@@ -151,7 +150,7 @@ fn read_or_create(path: &Path) -> Result<SecretKey, KeyError> {
             options.mode(0o600);
         }
         let mut file = options.open(&tmp).map_err(io)?;
-        file.write_all(format!("{}\n", hex::encode(bytes)).as_bytes())
+        file.write_all(format!("{hex}\n").as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(io)?;
     }
@@ -164,7 +163,7 @@ fn read_or_create(path: &Path) -> Result<SecretKey, KeyError> {
                 "created a new server secret key; keep it outside database backups and give \
                  every process on this database the same key"
             );
-            Ok(SecretKey(bytes.to_vec().into()))
+            SecretKey::from_hex(&hex)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let text = std::fs::read_to_string(path).map_err(io)?;

@@ -2,14 +2,15 @@
 //! database (`login_failures`), so every process on the same database shares
 //! them: behind a load balancer an account still gets [`PER_ACCOUNT`]
 //! failures per window, not that many per process. The account name and the
-//! client address are stored only as keyed SHA-256 hashes (keyed by the
+//! client address are stored only as HMAC-SHA256 tags (keyed by the
 //! database's cookie key), never as themselves, and are forgotten with the
 //! window.
 
 use std::time::Duration;
 
+use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 /// Failed attempts allowed per account within the window.
 pub const PER_ACCOUNT: u32 = 5;
@@ -32,15 +33,18 @@ impl LoginLimiter {
         }
     }
 
-    /// A keyed SHA-256 of `kind:value`, so neither the address nor the
-    /// typed account name (which may hold anything, NUL included) is stored.
+    /// `kind:` and the HMAC-SHA256 of `kind | 0x00 | value`, so neither the
+    /// address nor the typed account name (which may hold anything, NUL
+    /// included) is stored.
     fn key(&self, kind: &str, value: &str) -> String {
-        let mut h = Sha256::new();
-        h.update(&self.salt);
-        h.update(kind.as_bytes());
-        h.update([0]);
-        h.update(value.as_bytes());
-        format!("{kind}:{}", hex::encode(h.finalize()))
+        // HMAC accepts keys of any length, so this cannot fail.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.salt) else {
+            return format!("{kind}:");
+        };
+        mac.update(kind.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        format!("{kind}:{}", hex::encode(mac.finalize().into_bytes()))
     }
 
     fn keys(&self, account: &str, address: &str) -> (String, String) {
@@ -180,4 +184,24 @@ fn p(backend: DatabaseBackend, n: usize) -> String {
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_hmac_tags_that_depend_on_the_salt_and_the_kind() {
+        let a = LoginLimiter::new(b"salt one");
+        let b = LoginLimiter::new(b"salt two");
+        let key = a.key("account", "an@example.vn");
+        assert_eq!(key, a.key("account", "an@example.vn"));
+        assert!(key.starts_with("account:") && key.len() == "account:".len() + 64);
+        assert!(!key.contains("example"));
+        assert_ne!(key, b.key("account", "an@example.vn"));
+        assert_ne!(
+            a.key("address", "an@example.vn")["address:".len()..],
+            key["account:".len()..]
+        );
+    }
 }

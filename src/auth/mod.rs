@@ -88,7 +88,9 @@ impl Role {
     }
 }
 
-/// 32 random bytes from the operating system, hex-encoded.
+/// 32 random bytes from the operating system, hex-encoded: the one generator
+/// of secrets (sessions, CSRF and API tokens, reset links, kiosk device
+/// tokens, invitation nonces, the server key).
 pub fn random_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;

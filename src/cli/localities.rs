@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use sea_orm::DatabaseConnection;
 
-use crate::domain::locality::{self, LineProblem, Problems, columns, csv_reader, field};
+use crate::domain::csv_rows::CsvRows;
+use crate::domain::locality::{self, LineProblem, Problems};
 use crate::domain::planning::{self, Allocation, Assumptions, Budget, Stratum};
 use crate::services::audit::{self, Actor};
 use crate::services::locality_lists;
@@ -218,30 +219,17 @@ fn read_pairs(
 ) -> Result<Vec<(String, f64, Option<String>)>, LocalitiesError> {
     let bytes = read(path)?;
     let fail = |p: Problems| LocalitiesError(format!("{}: {p}", path.display()));
-    let mut reader = csv_reader(bytes.as_slice());
-    let headers = reader
-        .headers()
-        .map_err(|e| fail(Problems(vec![LineProblem::new(1, "header", e.to_string())])))?
-        .clone();
-    let cols = columns(&headers, &["code", value]).map_err(fail)?;
+    let mut file = CsvRows::open(bytes.as_slice(), &["code", value]).map_err(fail)?;
     let mut out = Vec::new();
     let mut problems = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(LineProblem::new(line, "row", e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let Some(code) = field(&record, &cols, "code") else {
+    while let Some(row) = file.next_row(&mut problems) {
+        let line = row.line;
+        let Some(code) = row.field("code") else {
             problems.push(LineProblem::new(line, "code", "missing"));
             continue;
         };
-        match field(&record, &cols, value).map(|v| parse_number(&v, line, value)) {
-            Some(Ok(v)) => out.push((code, v, field(&record, &cols, "name"))),
+        match row.field(value).map(|v| parse_number(&v, line, value)) {
+            Some(Ok(v)) => out.push((code, v, row.field("name"))),
             Some(Err(p)) => problems.push(p),
             None => problems.push(LineProblem::new(line, value, "missing")),
         }

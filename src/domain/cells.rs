@@ -59,6 +59,16 @@ pub fn text(cell: &str) -> Cow<'_, str> {
     }
 }
 
+/// A text cell that serializes (to CSV or XLSX) through [`text`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Text<'a>(pub &'a str);
+
+impl serde::Serialize for Text<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&text(self.0))
+    }
+}
+
 /// A CSV record with every cell passed through [`text`].
 pub fn record<S: AsRef<str>>(cells: &[S]) -> Vec<String> {
     cells

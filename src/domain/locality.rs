@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 
+use super::csv_rows::CsvRows;
+
 /// Levels of the hierarchy, from the top. Since 1 July 2025 Vietnam uses
 /// only `province` and `commune`; older lists also have `district`; a
 /// campaign may go down to `village`.
@@ -77,50 +79,6 @@ impl fmt::Display for Problems {
     }
 }
 
-/// A CSV reader over `input` that skips `#` comment lines and trims fields.
-pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(input)
-}
-
-/// Column positions by name; `required` columns must be present.
-pub fn columns(
-    headers: &csv::StringRecord,
-    required: &[&str],
-) -> Result<HashMap<String, usize>, Problems> {
-    let map: HashMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.trim_start_matches('\u{feff}').to_owned(), i))
-        .collect();
-    let missing: Vec<LineProblem> = required
-        .iter()
-        .filter(|c| !map.contains_key(**c))
-        .map(|c| LineProblem::new(1, c, "column missing from the header"))
-        .collect();
-    if missing.is_empty() {
-        Ok(map)
-    } else {
-        Err(Problems(missing))
-    }
-}
-
-/// The non-empty value of column `name` in `record`.
-pub fn field(
-    record: &csv::StringRecord,
-    cols: &HashMap<String, usize>,
-    name: &str,
-) -> Option<String> {
-    cols.get(name)
-        .and_then(|i| record.get(*i))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 /// Whether `code` looks like a unit code: 1–20 ASCII letters, digits, `-` or `_`.
 pub fn is_code(code: &str) -> bool {
     !code.is_empty()
@@ -134,25 +92,12 @@ pub fn is_code(code: &str) -> bool {
 /// present, every parent in the list and above its child, no cycles.
 /// `name_en` falls back to `name_vi` when empty.
 pub fn parse_list<R: Read>(input: R) -> Result<Vec<UnitRow>, Problems> {
-    let mut reader = csv_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| Problems(vec![LineProblem::new(1, "header", e.to_string())]))?
-        .clone();
-    let cols = columns(&headers, &["code", "level", "parent_code", "name_vi"])?;
+    let mut file = CsvRows::open(input, &["code", "level", "parent_code", "name_vi"])?;
     let mut problems = Vec::new();
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(LineProblem::new(line, "row", e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let code = field(&record, &cols, "code").unwrap_or_default();
+    while let Some(row) = file.next_row(&mut problems) {
+        let line = row.line;
+        let code = row.field("code").unwrap_or_default();
         if !is_code(&code) {
             problems.push(LineProblem::new(
                 line,
@@ -161,7 +106,7 @@ pub fn parse_list<R: Read>(input: R) -> Result<Vec<UnitRow>, Problems> {
             ));
             continue;
         }
-        let level = field(&record, &cols, "level").unwrap_or_default();
+        let level = row.field("level").unwrap_or_default();
         if level_rank(&level).is_none() {
             problems.push(LineProblem::new(
                 line,
@@ -172,7 +117,7 @@ pub fn parse_list<R: Read>(input: R) -> Result<Vec<UnitRow>, Problems> {
                 ),
             ));
         }
-        let Some(name_vi) = field(&record, &cols, "name_vi") else {
+        let Some(name_vi) = row.field("name_vi") else {
             problems.push(LineProblem::new(line, "name_vi", "name missing"));
             continue;
         };
@@ -180,13 +125,13 @@ pub fn parse_list<R: Read>(input: R) -> Result<Vec<UnitRow>, Problems> {
             line,
             code,
             level,
-            parent_code: field(&record, &cols, "parent_code"),
-            name_en: field(&record, &cols, "name_en").unwrap_or_else(|| name_vi.clone()),
+            parent_code: row.field("parent_code"),
+            name_en: row.field("name_en").unwrap_or_else(|| name_vi.clone()),
             name_vi,
-            full_name_vi: field(&record, &cols, "full_name_vi"),
-            full_name_en: field(&record, &cols, "full_name_en"),
-            unit_type_vi: field(&record, &cols, "unit_type_vi"),
-            unit_type_en: field(&record, &cols, "unit_type_en"),
+            full_name_vi: row.field("full_name_vi"),
+            full_name_en: row.field("full_name_en"),
+            unit_type_vi: row.field("unit_type_vi"),
+            unit_type_en: row.field("unit_type_en"),
         });
     }
     check_tree(&rows, &mut problems);

@@ -5,6 +5,7 @@ pub mod answers;
 pub mod campaign;
 pub mod cells;
 pub mod condition;
+pub mod csv_rows;
 pub mod flow;
 pub mod instrument;
 pub mod json;

@@ -49,7 +49,8 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
-use crate::domain::locality::{LineProblem, Problems, columns, csv_reader, field, is_code};
+use crate::domain::csv_rows::CsvRows;
+use crate::domain::locality::{LineProblem, Problems, is_code};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DrawError {
@@ -244,31 +245,18 @@ pub struct SubUnit {
 /// unit code, a size that is not a positive number). Unit codes are unique
 /// across the file: they become the campaign's locality codes.
 pub fn parse_second_stage(input: &[u8]) -> Result<Vec<SubUnit>, Problems> {
-    let mut reader = csv_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| Problems(vec![LineProblem::new(1, "header", e.to_string())]))?
-        .clone();
-    let cols = columns(&headers, &["commune_code", "unit_code", "name", "size"])?;
+    let mut file = CsvRows::open(input, &["commune_code", "unit_code", "name", "size"])?;
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(LineProblem::new(line, "row", e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
+    while let Some(row) = file.next_row(&mut problems) {
+        let line = row.line;
         let before = problems.len();
-        let parent = field(&record, &cols, "commune_code").unwrap_or_default();
+        let parent = row.field("commune_code").unwrap_or_default();
         if parent.is_empty() {
             problems.push(LineProblem::new(line, "commune_code", "missing"));
         }
-        let code = field(&record, &cols, "unit_code").unwrap_or_default();
+        let code = row.field("unit_code").unwrap_or_default();
         if !is_code(&code) {
             problems.push(LineProblem::new(
                 line,
@@ -284,7 +272,7 @@ pub fn parse_second_stage(input: &[u8]) -> Result<Vec<SubUnit>, Problems> {
         } else {
             seen.insert(code.clone(), line);
         }
-        let text = field(&record, &cols, "size").unwrap_or_default();
+        let text = row.field("size").unwrap_or_default();
         let size = text
             .replace(['_', ' '], "")
             .parse::<f64>()
@@ -300,7 +288,7 @@ pub fn parse_second_stage(input: &[u8]) -> Result<Vec<SubUnit>, Problems> {
         if problems.len() > before {
             continue;
         }
-        let name = field(&record, &cols, "name").unwrap_or_else(|| code.clone());
+        let name = row.field("name").unwrap_or_else(|| code.clone());
         out.push(SubUnit {
             line,
             parent,

@@ -138,10 +138,9 @@ pub async fn thanks(
         let c = &cached.campaign;
         let page = ThanksPage {
             chrome: Chrome::new(lang, req.path()),
-            campaign: match lang {
-                Lang::En if !c.campaign.name_en.is_empty() => c.campaign.name_en.clone(),
-                _ => c.campaign.name_vi.clone(),
-            },
+            campaign: lang
+                .pick(&c.campaign.name_vi, &c.campaign.name_en)
+                .to_owned(),
             again: format!("/k/{}", path.as_str()),
             kiosk: true,
         };

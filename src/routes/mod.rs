@@ -15,6 +15,7 @@ pub mod results;
 pub mod staff;
 pub mod state;
 
+use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, ExtendedValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::AppError;
@@ -45,5 +46,43 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, crate::error::P
         Err(err.api(lang))
     } else {
         Err(err.page(lang))
+    }
+}
+
+/// `Content-Disposition: attachment` for a download named `filename`: its
+/// `filename` quoted (with `"` and `\\` escaped), plus RFC 6266's
+/// `filename*=UTF-8''…` when the name is not ASCII.
+pub fn attachment(filename: &str) -> ContentDisposition {
+    let mut header = ContentDisposition::attachment(filename);
+    if !filename.is_ascii() {
+        header
+            .parameters
+            .push(DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".to_owned()),
+                language_tag: None,
+                value: filename.as_bytes().to_vec(),
+            }));
+    }
+    header
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::TryIntoHeaderValue;
+
+    fn shown(filename: &str) -> String {
+        let value = super::attachment(filename).try_into_value();
+        String::from_utf8(value.map(|v| v.as_bytes().to_vec()).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn downloads_are_attachments_with_a_quoted_name() {
+        assert_eq!(shown("sipas.json"), "attachment; filename=\"sipas.json\"");
+        assert_eq!(shown("a\"b.json"), "attachment; filename=\"a\\\"b.json\"");
+        assert_eq!(
+            shown("hà nội.csv"),
+            "attachment; filename=\"hà nội.csv\"; filename*=UTF-8''h%C3%A0%20n%E1%BB%99i.csv"
+        );
     }
 }

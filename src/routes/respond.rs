@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, mime, post, web};
 use chrono::Utc;
 use qrcode::QrCode;
 use qrcode::render::svg;
@@ -220,13 +220,13 @@ pub async fn read_form(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<Vec<(String, String)>, AppError> {
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = ct.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+    let form = mime::APPLICATION_WWW_FORM_URLENCODED.essence_str();
+    if req
+        .mime_type()
+        .ok()
+        .flatten()
+        .is_none_or(|m| m.essence_str() != form)
+    {
         return Err(AppError::UnsupportedMediaType);
     }
     let body = read_limited(req, payload, MAX_FORM).await?;
@@ -355,20 +355,15 @@ pub async fn thanks(
         let c = campaigns::by_slug(&state.db, &path).await?;
         let page = ThanksPage {
             chrome: Chrome::new(lang, req.path()),
-            campaign: pick(lang, &c.campaign.name_vi, &c.campaign.name_en),
+            campaign: lang
+                .pick(&c.campaign.name_vi, &c.campaign.name_en)
+                .to_owned(),
             again: format!("/s/{}", c.campaign.slug),
             kiosk: false,
         };
         Ok::<_, AppError>(html(templates::render("respond/thanks.html", &page)?))
     };
     run.await.map_err(|e| e.page(lang))
-}
-
-fn pick(lang: Lang, vi: &str, en: &str) -> String {
-    match lang {
-        Lang::En if !en.is_empty() => en.to_owned(),
-        _ => vi.to_owned(),
-    }
 }
 
 /// The survey's public URL and whether it depends on the request's `Host`:

@@ -38,10 +38,7 @@ pub struct CampaignLocality {
 
 impl CampaignLocality {
     pub fn name(&self, lang: Lang) -> &str {
-        match lang {
-            Lang::En if !self.name_en.is_empty() => &self.name_en,
-            _ => &self.name_vi,
-        }
+        lang.pick(&self.name_vi, &self.name_en)
     }
 }
 

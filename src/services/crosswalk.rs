@@ -19,7 +19,8 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 
-use crate::domain::locality::{LineProblem, Problems, columns, csv_reader, field, is_code};
+use crate::domain::csv_rows::CsvRows;
+use crate::domain::locality::{LineProblem, Problems, is_code};
 
 /// A link as read: line, old code, new code, share if given.
 type RawLink = (u64, String, String, Option<f64>);
@@ -35,27 +36,14 @@ pub struct Link {
 
 /// Parses and checks a crosswalk.
 pub fn parse(input: &[u8]) -> Result<Vec<Link>, Problems> {
-    let mut reader = csv_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| Problems(vec![LineProblem::new(1, "header", e.to_string())]))?
-        .clone();
-    let cols = columns(&headers, &["old_code", "new_code"])?;
+    let mut file = CsvRows::open(input, &["old_code", "new_code"])?;
     let mut problems = Vec::new();
     let mut raw: Vec<RawLink> = Vec::new();
     let mut seen: HashMap<(String, String), u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(LineProblem::new(line, "row", e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let old = field(&record, &cols, "old_code").unwrap_or_default();
-        let new = field(&record, &cols, "new_code").unwrap_or_default();
+    while let Some(row) = file.next_row(&mut problems) {
+        let line = row.line;
+        let old = row.field("old_code").unwrap_or_default();
+        let new = row.field("new_code").unwrap_or_default();
         if !is_code(&old) {
             problems.push(LineProblem::new(
                 line,
@@ -72,7 +60,7 @@ pub fn parse(input: &[u8]) -> Result<Vec<Link>, Problems> {
             ));
             continue;
         }
-        let share = match field(&record, &cols, "share") {
+        let share = match row.field("share") {
             None => None,
             Some(t) => match t.parse::<f64>() {
                 Ok(v) if v > 0.0 && v <= 1.0 => Some(v),

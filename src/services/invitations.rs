@@ -23,13 +23,13 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use entity::{campaign, invitation, spent_invitation};
 use lettre::Address;
-use rand::RngExt;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter,
 };
 
+use crate::auth::random_token;
 use crate::error::AppError;
 use crate::i18n::{self, Arg, Lang};
 use crate::mail::Mailer;
@@ -88,11 +88,6 @@ pub fn spent_tag(key: &SecretKey, token: &str) -> String {
     key.tag("spent", token.as_bytes())
 }
 
-fn new_nonce() -> String {
-    let bytes: [u8; 32] = rand::rng().random();
-    hex::encode(bytes)
-}
-
 /// Adds the addresses in `text` (one per line, or separated by commas or
 /// semicolons) to a campaign's list; repeated and already listed addresses
 /// are skipped.
@@ -125,7 +120,7 @@ pub async fn upload(
                     outcome.already_listed += 1;
                     continue;
                 }
-                let nonce = new_nonce();
+                let nonce = random_token().map_err(|e| AppError::Internal(e.into()))?;
                 let lookup = lookup_hash(key, &token_for(key, &nonce));
                 rows.push(invitation::ActiveModel {
                     campaign_id: Set(campaign_id),
@@ -159,12 +154,9 @@ pub async fn upload(
 
 fn message(lang_key: &str, campaign: &OpenCampaign, link: &str) -> (String, String) {
     let args = |lang: Lang| {
-        let name = match lang {
-            Lang::En if !campaign.campaign.name_en.is_empty() => &campaign.campaign.name_en,
-            _ => &campaign.campaign.name_vi,
-        };
+        let name = lang.pick(&campaign.campaign.name_vi, &campaign.campaign.name_en);
         vec![
-            ("campaign", Arg::from(name.clone())),
+            ("campaign", Arg::from(name)),
             ("link", Arg::from(link.to_owned())),
             (
                 "closes",

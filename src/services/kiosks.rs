@@ -3,13 +3,12 @@
 
 use chrono::NaiveDate;
 use entity::{campaign, kiosk, service};
-use rand::RngExt;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder,
 };
-use sha2::{Digest, Sha256};
 
+use crate::auth::random_token;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 
@@ -32,10 +31,8 @@ pub struct KioskInfo {
     pub campaign_slug: String,
 }
 
-/// The SHA-256 of a token, as lowercase hex.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+/// The SHA-256 of a token, as lowercase hex (the same as a staff token's).
+pub use crate::auth::token_hash;
 
 /// Registers a kiosk; returns it with its plaintext device token, which is
 /// shown once and never stored.
@@ -85,8 +82,7 @@ pub async fn register_kiosk(
     let (Some(campaign), Some(service_id), true) = (campaign, service_id, errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let bytes: [u8; 32] = rand::rng().random();
-    let token = hex::encode(bytes);
+    let token = random_token().map_err(|e| AppError::Internal(e.into()))?;
     let model = kiosk::ActiveModel {
         campaign_id: Set(campaign.campaign.id),
         locality_code: Set(new.locality_code.clone()),

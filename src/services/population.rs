@@ -15,7 +15,8 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 
-use crate::domain::locality::{LineProblem, Problems, columns, csv_reader, field};
+use crate::domain::csv_rows::CsvRows;
+use crate::domain::locality::{LineProblem, Problems};
 
 pub const VARIABLES: [&str; 4] = ["total", "sex", "age_group", "sex_age"];
 
@@ -35,34 +36,18 @@ fn is_total(s: &Option<String>) -> bool {
 
 /// Parses a census table; every problem with its line.
 pub fn parse_census(input: &[u8]) -> Result<Vec<CensusRow>, Problems> {
-    let mut reader = csv_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| Problems(vec![LineProblem::new(1, "header", e.to_string())]))?
-        .clone();
-    let cols = columns(
-        &headers,
-        &["locality_code", "sex", "age_group", "population"],
-    )?;
+    let mut file = CsvRows::open(input, &["locality_code", "sex", "age_group", "population"])?;
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     let mut seen: HashMap<(String, Option<(String, String)>), u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(LineProblem::new(line, "row", e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let Some(code) = field(&record, &cols, "locality_code") else {
+    while let Some(row) = file.next_row(&mut problems) {
+        let line = row.line;
+        let Some(code) = row.field("locality_code") else {
             problems.push(LineProblem::new(line, "locality_code", "missing"));
             continue;
         };
-        let sex = field(&record, &cols, "sex");
-        let age = field(&record, &cols, "age_group");
+        let sex = row.field("sex");
+        let age = row.field("age_group");
         let cell = match (is_total(&sex), is_total(&age), sex, age) {
             (true, true, _, _) => None,
             (false, false, Some(s), Some(a)) => Some((s, a)),
@@ -75,7 +60,7 @@ pub fn parse_census(input: &[u8]) -> Result<Vec<CensusRow>, Problems> {
                 continue;
             }
         };
-        let text = field(&record, &cols, "population").unwrap_or_default();
+        let text = row.field("population").unwrap_or_default();
         let Some(population) = text
             .replace(['_', ' '], "")
             .parse::<f64>()

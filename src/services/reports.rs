@@ -355,10 +355,9 @@ async fn build_and_send(
     };
     let ctx = MailContext {
         lang: lang.code(),
-        campaign: match lang {
-            Lang::En if !campaign.campaign.name_en.is_empty() => campaign.campaign.name_en.clone(),
-            _ => campaign.campaign.name_vi.clone(),
-        },
+        campaign: lang
+            .pick(&campaign.campaign.name_vi, &campaign.campaign.name_en)
+            .to_owned(),
         format: if req.format == "xlsx" { "XLSX" } else { "CSV" },
         level: req.level.clone().unwrap_or_default(),
         index: index.map(node_name).unwrap_or_default(),

@@ -120,14 +120,8 @@ impl<'a> QuestionJson<'a> {
 
 impl<'a> CampaignJson<'a> {
     pub fn new(c: &'a OpenCampaign, lang: Lang) -> Self {
-        let name = match lang {
-            Lang::En if !c.campaign.name_en.is_empty() => &c.campaign.name_en,
-            _ => &c.campaign.name_vi,
-        };
-        let service_name = match lang {
-            Lang::En if !c.service.name_en.is_empty() => &c.service.name_en,
-            _ => &c.service.name_vi,
-        };
+        let name = lang.pick(&c.campaign.name_vi, &c.campaign.name_en);
+        let service_name = lang.pick(&c.service.name_vi, &c.service.name_en);
         CampaignJson {
             slug: &c.campaign.slug,
             name,

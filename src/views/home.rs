@@ -30,10 +30,7 @@ impl HomePage {
         let campaigns = open
             .iter()
             .map(|c| {
-                let pick = |vi: &str, en: &str| match lang {
-                    Lang::En if !en.is_empty() => en.to_owned(),
-                    _ => vi.to_owned(),
-                };
+                let pick = |vi: &str, en: &str| lang.pick(vi, en).to_owned();
                 let mut provinces: Vec<&str> = c
                     .localities
                     .iter()

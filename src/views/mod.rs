@@ -43,16 +43,26 @@ impl Chrome {
     }
 }
 
+/// What [`encode_path`] leaves as it is: RFC 3986's unreserved characters and `/`.
+const PATH_IN_QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
 /// Percent-encodes a local path for a query parameter.
 pub fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
+    percent_encoding::utf8_percent_encode(path, PATH_IN_QUERY).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_are_encoded_for_a_query_parameter() {
+        assert_eq!(
+            super::encode_path("/results/hà-nội/x_1.~?a=b&c=d e#f%"),
+            "/results/h%C3%A0-n%E1%BB%99i/x_1.~%3Fa%3Db%26c%3Dd%20e%23f%25"
+        );
     }
-    out
 }

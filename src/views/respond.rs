@@ -221,10 +221,7 @@ pub fn question_message(lang: Lang, e: &FieldError) -> String {
 impl SurveyPage {
     pub fn new(c: &OpenCampaign, s: &SurveyState) -> SurveyPage {
         let lang = s.lang;
-        let pick = |vi: &str, en: &str| match lang {
-            Lang::En if !en.is_empty() => en.to_owned(),
-            _ => vi.to_owned(),
-        };
+        let pick = |vi: &str, en: &str| lang.pick(vi, en).to_owned();
         let def = &c.definition;
         let walk = answers::shown_answers(def, s.raw);
         let parsed = &walk.answers;
@@ -396,10 +393,7 @@ fn province_groups(
         let parent = l.parent_code.clone().unwrap_or_default();
         let name = names
             .get(&parent)
-            .map(|(vi, en)| match lang {
-                Lang::En if !en.is_empty() => en.clone(),
-                _ => vi.clone(),
-            })
+            .map(|(vi, en)| lang.pick(vi, en).to_owned())
             .unwrap_or_else(|| parent.clone());
         let option = LocalityOption {
             code: l.code.clone(),

@@ -16,7 +16,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, count};
-use crate::invitations::{Received, start_sink};
+use crate::invitations::{Received, decoded, start_sink};
 use crate::limits::spawn_with;
 use crate::responses::{sipas_locality, valid_body};
 use crate::staff::{PASSWORD, add_user, client, csrf_of, login, page_csrf};
@@ -81,7 +81,7 @@ async fn wait_for_mail(inbox: &Inbox, n: usize) -> Vec<Received> {
 
 /// The absolute reset link in a quoted-printable message.
 fn reset_link(message: &Received) -> String {
-    let text = message.data.replace("=\r\n", "");
+    let text = decoded(&message.data);
     let at = text.find("/staff/password-reset/").expect("a reset link");
     let start = text[..at]
         .rfind(char::is_whitespace)

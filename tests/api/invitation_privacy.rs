@@ -17,7 +17,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{TestApp, count};
-use crate::invitations::{Received, start_sink};
+use crate::invitations::{Received, decoded, start_sink};
 use crate::limits::spawn_with;
 use crate::staff::{add_user, csrf_of, login};
 use crate::survey::browser_fields;
@@ -47,13 +47,9 @@ pub fn smtp(s: &mut Settings, port: u16) {
 
 /// The `/i/{token}` path in a quoted-printable message.
 pub fn link_in(data: &str) -> String {
-    let text = data.replace("=\r\n", "");
+    let text = decoded(data);
     let at = text.find("/i/").expect("a link");
     text[at..at + 3 + 64].to_owned()
-}
-
-fn text_of(data: &str) -> String {
-    data.replace("=\r\n", "")
 }
 
 fn sha(s: &str) -> String {
@@ -236,7 +232,7 @@ async fn a_database_reader_without_the_key_cannot_link_invitees_to_answers() {
     assert_eq!(to.len(), 4);
     for m in reminders {
         assert_eq!(link_in(&m.data), link_of(&m.to[0]), "the same link again");
-        let text = text_of(&m.data);
+        let text = decoded(&m.data);
         assert!(text.contains("thank you"), "{text}");
     }
     let again = invitations::remind(&db, &key, &mailer(port), &health, &link)
@@ -296,7 +292,7 @@ async fn staff_pages_show_no_live_answered_state_and_links_come_from_base_url() 
     let messages: Vec<Received> = inbox.lock().unwrap().clone();
     assert_eq!(messages.len(), 2);
     for m in &messages {
-        let text = text_of(&m.data);
+        let text = decoded(&m.data);
         assert!(text.contains("https://khaosat.example.vn/i/"), "{text}");
         assert!(!text.contains("evil.example"));
     }

@@ -24,6 +24,13 @@ pub struct Received {
     pub data: String,
 }
 
+/// A message with its quoted-printable text decoded (soft line breaks joined,
+/// `=3D` and the like turned back into their characters).
+pub fn decoded(data: &str) -> String {
+    let bytes = quoted_printable::decode(data, quoted_printable::ParseMode::Robust).unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// A minimal SMTP server on 127.0.0.1 that keeps what it receives.
 pub fn start_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::Engine as _;
 use entity::{audit_log, report_request};
 use hailong::services::audit::Actor;
 use hailong::services::staff::{self, NewUser};
@@ -164,52 +165,19 @@ fn id_of(location: &str) -> i64 {
     location.rsplit('=').next().unwrap().parse().unwrap()
 }
 
-fn base64_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in text.bytes() {
-        let Some(v) = ALPHABET.iter().position(|&a| a == c) else {
-            continue; // line breaks and padding
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-/// Reads a zip archive back by its central directory, as unzip does (deflate only).
+/// Reads a zip archive back with the `zip` crate, checking each entry is deflated.
 fn unzip(z: &[u8]) -> Vec<(String, Vec<u8>)> {
     use std::io::Read;
-    let u16_at = |i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
-    let u32_at = |i: usize| u32::from_le_bytes([z[i], z[i + 1], z[i + 2], z[i + 3]]) as usize;
-    let end = z.len() - 22;
-    assert_eq!(u32_at(end), 0x0605_4b50, "end of central directory");
-    let (count, mut p) = (u16_at(end + 10), u32_at(end + 16));
-    let mut out = Vec::new();
-    for _ in 0..count {
-        assert_eq!(u32_at(p), 0x0201_4b50);
-        assert_eq!(u16_at(p + 10), 8, "deflated");
-        let (crc, packed, size) = (u32_at(p + 16), u32_at(p + 20), u32_at(p + 24));
-        let (name_len, local) = (u16_at(p + 28), u32_at(p + 42));
-        let name = String::from_utf8(z[p + 46..p + 46 + name_len].to_vec()).unwrap();
-        assert_eq!(u32_at(local), 0x0403_4b50);
-        let start = local + 30 + u16_at(local + 26) + u16_at(local + 28);
-        let mut data = Vec::new();
-        flate2::read::DeflateDecoder::new(&z[start..start + packed])
-            .read_to_end(&mut data)
-            .unwrap();
-        assert_eq!(data.len(), size);
-        assert_eq!(crc32fast::hash(&data) as usize, crc);
-        out.push((name, data));
-        p += 46 + name_len;
-    }
-    out
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(z)).expect("a zip archive");
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            assert_eq!(file.compression(), zip::CompressionMethod::Deflated);
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).unwrap();
+            (file.name().unwrap().into_owned(), data)
+        })
+        .collect()
 }
 
 /// The decoded body of the attachment named `filename`.
@@ -225,7 +193,11 @@ fn attachment(data: &str, filename: &str) -> Vec<u8> {
         "{}",
         &rest[..start]
     );
-    base64_decode(&rest[start..end])
+    // MIME base64 comes in lines of 76 characters.
+    let text: String = rest[start..end].split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
 }
 
 #[tokio::test]

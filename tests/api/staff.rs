@@ -597,7 +597,7 @@ async fn a_forgotten_password_is_reset_by_an_emailed_single_use_link() {
     }
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].to, ["lost@example.vn"]);
-    let text = messages[0].data.replace("=\r\n", "");
+    let text = crate::invitations::decoded(&messages[0].data);
     let at = text.find("/staff/password-reset/").expect("a link");
     let link = text[at..at + "/staff/password-reset/".len() + 64].to_owned();
     let db = app.db.connect().await;

@@ -2,8 +2,7 @@
 //! publish, read and delete versions. Staff only (session or API token);
 //! reading needs the questionnaires area, changing needs write access.
 
-use actix_web::http::header::CONTENT_TYPE;
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, mime, post, put, web};
 use serde_json::json;
 
 use crate::auth::{Access, Area};
@@ -41,16 +40,13 @@ impl From<QuestionnaireError> for AppError {
 /// Parses a JSON request body as a definition; a body that is not
 /// `application/json` is refused (415), so no HTML form can post here.
 pub fn definition_from(req: &HttpRequest, body: &[u8]) -> Result<Definition, AppError> {
-    let json_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !json_type {
+    let json = mime::APPLICATION_JSON.essence_str();
+    if req
+        .mime_type()
+        .ok()
+        .flatten()
+        .is_none_or(|m| m.essence_str() != json)
+    {
         return Err(AppError::UnsupportedMediaType);
     }
     let text = std::str::from_utf8(body).map_err(|e| AppError::BadRequest {
@@ -238,10 +234,7 @@ pub async fn export(
         serde_json::to_string_pretty(&def).map_err(|e| AppError::Internal(e.into()).api(lang))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{}.json\"", def.code),
-        ))
+        .insert_header(crate::routes::attachment(&format!("{}.json", def.code)))
         .body(body))
 }
 

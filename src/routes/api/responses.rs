@@ -1,7 +1,7 @@
 //! `POST /api/v1/campaigns/{slug}/responses`: submit one anonymous response.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, mime, post, web};
 use chrono::Utc;
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -136,25 +136,15 @@ async fn allow_channel(req: &HttpRequest, channel: Channel) -> Result<(), AppErr
 
 /// `Content-Type: application/json` (optionally `; charset=utf-8`), else 415.
 pub fn require_json(req: &HttpRequest) -> Result<(), AppError> {
-    let value = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mut parts = value.split(';');
-    let essence = parts.next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        return Err(AppError::UnsupportedMediaType);
-    }
-    for param in parts {
-        let (k, v) = param.split_once('=').unwrap_or((param, ""));
-        if k.trim().eq_ignore_ascii_case("charset")
-            && !v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+    match req.mime_type() {
+        Ok(Some(m))
+            if m.essence_str() == mime::APPLICATION_JSON.essence_str()
+                && m.get_param(mime::CHARSET).is_none_or(|c| c == mime::UTF_8) =>
         {
-            return Err(AppError::UnsupportedMediaType);
+            Ok(())
         }
+        _ => Err(AppError::UnsupportedMediaType),
     }
-    Ok(())
 }
 
 /// Reads the body, refusing more than `limit` bytes (413) without buffering them.
@@ -207,5 +197,44 @@ pub fn json_error(e: StrictJsonError) -> AppError {
             code: "invalid_json",
             detail,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    fn accepted(content_type: Option<&str>) -> bool {
+        let mut req = TestRequest::default();
+        if let Some(ct) = content_type {
+            req = req.insert_header(("content-type", ct));
+        }
+        super::require_json(&req.to_http_request()).is_ok()
+    }
+
+    #[test]
+    fn only_json_in_utf8_is_accepted() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=UTF-8",
+            "application/json; charset=\"utf-8\"",
+            "application/json; profile=x",
+        ] {
+            assert!(accepted(Some(ok)), "{ok}");
+        }
+        assert!(!accepted(None));
+        for refused in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/json; charset=latin1",
+            "application/jsonx",
+            "<script>alert(\"hl\")</script>",
+            "",
+        ] {
+            assert!(!accepted(Some(refused)), "{refused}");
+        }
     }
 }

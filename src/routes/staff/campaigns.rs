@@ -123,10 +123,7 @@ async fn options(
         .await?
         .into_iter()
         .map(|s| ServiceOption {
-            name: match lang {
-                Lang::En if !s.name_en.is_empty() => s.name_en,
-                _ => s.name_vi,
-            },
+            name: lang.pick(&s.name_vi, &s.name_en).to_owned(),
             code: s.code,
         })
         .collect();
@@ -166,10 +163,7 @@ async fn rows(state: &AppState, lang: Lang) -> Result<Vec<Row>, AppError> {
             .await?
             .map_or(0, |p| u64::try_from(p.included).unwrap_or(0));
         out.push(Row {
-            name: match lang {
-                Lang::En if !c.name_en.is_empty() => c.name_en.clone(),
-                _ => c.name_vi.clone(),
-            },
+            name: lang.pick(&c.name_vi, &c.name_en).to_owned(),
             slug: c.slug,
             version: code,
             service,

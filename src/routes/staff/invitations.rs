@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Access, Area};
 use crate::error::{AppError, Problem};
-use crate::i18n::{self, Arg, Lang};
+use crate::i18n::{self, Arg};
 use crate::mail::Mailer;
 use crate::routes::extract::{StaffForm, StaffUser, StaffView};
 use crate::routes::state::AppState;
@@ -88,10 +88,9 @@ async fn render(
     let page = InvitationsPage {
         chrome: Chrome::new(lang, req.path()),
         staff: user.view(),
-        campaign: match lang {
-            Lang::En if !c.campaign.name_en.is_empty() => c.campaign.name_en.clone(),
-            _ => c.campaign.name_vi.clone(),
-        },
+        campaign: lang
+            .pick(&c.campaign.name_vi, &c.campaign.name_en)
+            .to_owned(),
         action: base_path(req),
         total: counts.total,
         sent: counts.sent,

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Access, Area};
 use crate::error::{AppError, Problem, field_message};
-use crate::i18n::Lang;
 use crate::routes::extract::{StaffForm, StaffUser, StaffView};
 use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
@@ -105,10 +104,9 @@ async fn render(
             .iter()
             .map(|c| CampaignOption {
                 slug: c.campaign.slug.clone(),
-                name: match lang {
-                    Lang::En if !c.campaign.name_en.is_empty() => c.campaign.name_en.clone(),
-                    _ => c.campaign.name_vi.clone(),
-                },
+                name: lang
+                    .pick(&c.campaign.name_vi, &c.campaign.name_en)
+                    .to_owned(),
             })
             .collect(),
         registered,

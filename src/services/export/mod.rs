@@ -27,7 +27,9 @@ use rand::seq::SliceRandom;
 
 use sea_orm::DatabaseConnection;
 
-use crate::domain::cells;
+use serde::Serialize;
+
+use crate::domain::cells::{self, Text};
 use crate::domain::questionnaire::{Question, QuestionType};
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -531,8 +533,8 @@ pub async fn microdata_seeded(
         .clone()
         .or_else(|| campaign.definition.indices.first().map(|i| i.code.clone()))
         .unwrap_or_default();
-    let design_r = design_r(&campaign.campaign.slug, &lonely, &cal_vars, &main);
-    let design_do = design_do(&campaign.campaign.slug, &lonely, &plan, &main);
+    let design_r = design_r(&campaign.campaign.slug, &lonely, &cal_vars, &main)?;
+    let design_do = design_do(&campaign.campaign.slug, &lonely, &plan, &main)?;
     if let results::CalibrationNote::Skipped { reason } = &built.note {
         notes.push(format!("not calibrated: {reason}"));
     }
@@ -680,6 +682,46 @@ pub const RESULT_COLUMNS: [&str; 13] = [
     "reason",
 ];
 
+/// One row of a results download, its fields named and ordered as [`RESULT_COLUMNS`]: text
+/// neutralised against formula injection, numbers `N` (`Option<f64>` for XLSX's numeric
+/// cells, their [`num`] text for CSV).
+#[derive(Debug, Default, Serialize)]
+struct ResultLine<'a, N> {
+    level: Text<'a>,
+    locality: Text<'a>,
+    name: Text<'a>,
+    index: Text<'a>,
+    estimate: N,
+    se: N,
+    ci_low: N,
+    ci_high: N,
+    df: i64,
+    n: u64,
+    deff: N,
+    suppressed: bool,
+    reason: Text<'a>,
+}
+
+impl<'a, N> ResultLine<'a, N> {
+    fn new(r: &'a ResultRow, j: &'a ResultJson, number: impl Fn(Option<f64>) -> N) -> Self {
+        ResultLine {
+            level: Text(r.level.as_str()),
+            locality: Text(&j.locality),
+            name: Text(&j.name),
+            index: Text(&j.index),
+            estimate: number(j.estimate),
+            se: number(j.se),
+            ci_low: number(j.ci_low),
+            ci_high: number(j.ci_high),
+            df: j.df,
+            n: j.n,
+            deff: number(j.deff),
+            suppressed: j.suppressed,
+            reason: Text(j.reason.unwrap_or_default()),
+        }
+    }
+}
+
 fn selected<'a>(
     results: &'a CampaignResults,
     level: Option<Level>,
@@ -700,31 +742,20 @@ pub fn results_csv(
     index: Option<&str>,
     lang: Lang,
 ) -> Result<String, AppError> {
-    let mut rows = vec![
-        RESULT_COLUMNS
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect::<Vec<_>>(),
-    ];
+    // The header is written even when no row is (serialize writes it with the first row).
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(RESULT_COLUMNS).map_err(csv_err)?;
     for r in selected(results, level, index) {
         let j = ResultJson::new(r, results, lang);
-        rows.push(vec![
-            r.level.as_str().to_owned(),
-            j.locality,
-            j.name,
-            j.index,
-            num(j.estimate),
-            num(j.se),
-            num(j.ci_low),
-            num(j.ci_high),
-            j.df.to_string(),
-            j.n.to_string(),
-            num(j.deff),
-            j.suppressed.to_string(),
-            j.reason.unwrap_or_default().to_owned(),
-        ]);
+        w.serialize(ResultLine::new(r, &j, num)).map_err(csv_err)?;
     }
-    Ok(format!("\u{feff}{}", csv_string(&rows)?))
+    let bytes = w.into_inner().map_err(csv_err)?;
+    Ok(format!(
+        "\u{feff}{}",
+        String::from_utf8(bytes).map_err(csv_err)?
+    ))
 }
 
 /// Results as an XLSX workbook: numbers as numbers, text as text.
@@ -739,111 +770,35 @@ pub fn results_xlsx(
     let mut wb = Workbook::new();
     let sheet = wb.add_worksheet();
     sheet.set_name("results").map_err(x)?;
-    let bold = Format::new().set_bold();
-    for (c, name) in RESULT_COLUMNS.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, c as u16, cells::text(name), &bold)
-            .map_err(x)?;
-    }
-    for (i, r) in selected(results, level, index).into_iter().enumerate() {
-        let row = (i + 1) as u32;
+    let header = ResultLine::<Option<f64>>::default();
+    sheet
+        .serialize_headers_with_format(0, 0, &header, &Format::new().set_bold())
+        .map_err(x)?;
+    for r in selected(results, level, index) {
         let j = ResultJson::new(r, results, lang);
-        // Text cells neutralised against formula injection; numbers below
-        // are numeric cells.
-        sheet
-            .write_string(row, 0, cells::text(r.level.as_str()))
-            .map_err(x)?;
-        sheet
-            .write_string(row, 1, cells::text(&j.locality))
-            .map_err(x)?;
-        sheet
-            .write_string(row, 2, cells::text(&j.name))
-            .map_err(x)?;
-        sheet
-            .write_string(row, 3, cells::text(&j.index))
-            .map_err(x)?;
-        for (c, v) in [(4u16, j.estimate), (5, j.se), (6, j.ci_low), (7, j.ci_high)] {
-            if let Some(v) = v {
-                sheet.write_number(row, c, v).map_err(x)?;
-            }
-        }
-        sheet.write_number(row, 8, j.df as f64).map_err(x)?;
-        sheet.write_number(row, 9, j.n as f64).map_err(x)?;
-        if let Some(d) = j.deff {
-            sheet.write_number(row, 10, d).map_err(x)?;
-        }
-        sheet.write_boolean(row, 11, j.suppressed).map_err(x)?;
-        if let Some(reason) = j.reason {
-            sheet
-                .write_string(row, 12, cells::text(reason))
-                .map_err(x)?;
-        }
+        sheet.serialize(&ResultLine::new(r, &j, |v| v)).map_err(x)?;
     }
     sheet.set_column_width(2, 28).map_err(x)?;
     wb.save_to_buffer().map_err(x)
 }
 
-/// A zip archive of named files (deflated; UTF-8 names; no timestamps: every entry says
-/// 1980-01-01). Enough for a handful of files under 4 GB, which an export is.
+/// A zip archive of named files: deflated, UTF-8 names, every entry dated 1980-01-01 (so the
+/// same files always make the same bytes).
 pub fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, AppError> {
-    use flate2::Compression;
-    use flate2::write::DeflateEncoder;
     use std::io::Write;
-    let big = |what: &str| AppError::Internal(anyhow::anyhow!("zip: {what} too large"));
-    let u32_of = |n: usize| u32::try_from(n).map_err(|_| big("file"));
-    let mut out = Vec::new();
-    let mut central = Vec::new();
+    use zip::write::{SimpleFileOptions, ZipWriter};
+    let fail = |e: &dyn std::fmt::Display| AppError::Internal(anyhow::anyhow!("zip: {e}"));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::DEFAULT);
+    let mut archive = ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, bytes) in files {
-        let mut enc = DeflateEncoder::new(Vec::new(), Compression::default());
-        enc.write_all(bytes)
-            .and_then(|_| enc.try_finish())
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("zip: {e}")))?;
-        let packed = enc
-            .finish()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("zip: {e}")))?;
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(bytes);
-        let crc = crc.finalize();
-        let offset = u32_of(out.len())?;
-        let name_len = u16::try_from(name.len()).map_err(|_| big("name"))?;
-        // Version 2.0, UTF-8 names (bit 11), deflate, 00:00 on 1980-01-01.
-        let common = |v: &mut Vec<u8>| -> Result<(), AppError> {
-            v.extend_from_slice(&20u16.to_le_bytes());
-            v.extend_from_slice(&0x0800u16.to_le_bytes());
-            v.extend_from_slice(&8u16.to_le_bytes());
-            v.extend_from_slice(&0u16.to_le_bytes());
-            v.extend_from_slice(&0x0021u16.to_le_bytes());
-            v.extend_from_slice(&crc.to_le_bytes());
-            v.extend_from_slice(&u32_of(packed.len())?.to_le_bytes());
-            v.extend_from_slice(&u32_of(bytes.len())?.to_le_bytes());
-            v.extend_from_slice(&name_len.to_le_bytes());
-            v.extend_from_slice(&0u16.to_le_bytes());
-            Ok(())
-        };
-        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        common(&mut out)?;
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(&packed);
-        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&20u16.to_le_bytes());
-        common(&mut central)?;
-        // Comment length, disk, internal and external attributes, offset.
-        central.extend_from_slice(&[0u8; 10]);
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
+        archive
+            .start_file(name.as_str(), options)
+            .map_err(|e| fail(&e))?;
+        archive.write_all(bytes).map_err(|e| fail(&e))?;
     }
-    let count = u16::try_from(files.len()).map_err(|_| big("archive"))?;
-    let cd_offset = u32_of(out.len())?;
-    let cd_size = u32_of(central.len())?;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0u8; 4]);
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&cd_size.to_le_bytes());
-    out.extend_from_slice(&cd_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    Ok(out)
+    Ok(archive.finish().map_err(|e| fail(&e))?.into_inner())
 }
 
 #[cfg(test)]
@@ -851,32 +806,31 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// Reads the archive back by its central directory, as unzip does.
+    /// Reads the archive back with the `zip` crate's reader, checking each entry is deflated.
     fn unzip(z: &[u8]) -> Vec<(String, Vec<u8>)> {
         use std::io::Read;
-        let u16_at = |i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
-        let u32_at = |i: usize| u32::from_le_bytes([z[i], z[i + 1], z[i + 2], z[i + 3]]) as usize;
-        let end = z.len() - 22;
-        assert_eq!(u32_at(end), 0x0605_4b50);
-        let (count, mut p) = (u16_at(end + 10), u32_at(end + 16));
-        let mut out = Vec::new();
-        for _ in 0..count {
-            assert_eq!(u32_at(p), 0x0201_4b50);
-            let (crc, packed, size) = (u32_at(p + 16), u32_at(p + 20), u32_at(p + 24));
-            let (name_len, local) = (u16_at(p + 28), u32_at(p + 42));
-            let name = String::from_utf8(z[p + 46..p + 46 + name_len].to_vec()).unwrap();
-            assert_eq!(u32_at(local), 0x0403_4b50);
-            let start = local + 30 + u16_at(local + 26) + u16_at(local + 28);
-            let mut data = Vec::new();
-            flate2::read::DeflateDecoder::new(&z[start..start + packed])
-                .read_to_end(&mut data)
-                .unwrap();
-            assert_eq!(data.len(), size);
-            assert_eq!(crc32fast::hash(&data) as usize, crc);
-            out.push((name, data));
-            p += 46 + name_len;
-        }
-        out
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(z)).unwrap();
+        (0..archive.len())
+            .map(|i| {
+                let mut file = archive.by_index(i).unwrap();
+                assert_eq!(file.compression(), zip::CompressionMethod::Deflated);
+                let mut data = Vec::new();
+                file.read_to_end(&mut data).unwrap();
+                (file.name().unwrap().into_owned(), data)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn result_lines_have_the_result_columns() {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(ResultLine::<String>::default()).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text.lines().next().unwrap(),
+            RESULT_COLUMNS.join(","),
+            "field names and order"
+        );
     }
 
     #[test]
@@ -892,5 +846,6 @@ mod tests {
         let z = zip(&files).unwrap();
         assert!(z.len() < 2000, "deflated: {}", z.len());
         assert_eq!(unzip(&z), files);
+        assert_eq!(zip(&files).unwrap(), z, "the same files, the same bytes");
     }
 }
