@@ -6,13 +6,11 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
 
 use crate::domain::validation::FieldError;
 use crate::domain::xlsform::{self, Warning};
 use crate::i18n::{self, Arg, Lang};
 use crate::templates;
-use crate::views::Chrome;
 
 /// What went wrong, in terms the user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -98,40 +96,6 @@ impl AppError {
             AppError::Internal(_) => "internal",
         }
     }
-
-    /// Renders as a JSON problem.
-    pub fn api(self, lang: Lang) -> Problem {
-        Problem {
-            error: self,
-            lang,
-            html: false,
-        }
-    }
-
-    /// Renders as an HTML page.
-    pub fn page(self, lang: Lang) -> Problem {
-        Problem {
-            error: self,
-            lang,
-            html: true,
-        }
-    }
-}
-
-tokio::task_local! {
-    /// Set while a respondent's request (survey, kiosk, invitation,
-    /// submission API) is served: its errors are logged at debug level only.
-    static RESPONDENT: ();
-}
-
-/// Serves `fut` as a respondent's request (see [`respondent_request`]).
-pub async fn as_respondent<F: std::future::Future>(fut: F) -> F::Output {
-    RESPONDENT.scope((), fut).await
-}
-
-/// True while serving a respondent's request.
-pub fn respondent_request() -> bool {
-    RESPONDENT.try_with(|_| ()).is_ok()
 }
 
 /// The translated message of a field error.
@@ -237,107 +201,18 @@ fn xlsform_message(
     i18n::t(lang, &format!("xlsform-{code}"), &args)
 }
 
-/// An [`AppError`] on its way to the client, with its language and format.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}")]
-pub struct Problem {
-    pub error: AppError,
-    pub lang: Lang,
-    pub html: bool,
-}
-
-#[derive(Serialize)]
-struct FieldView {
-    field: String,
-    code: String,
-    message: String,
-}
-
-#[derive(Serialize)]
-struct ProblemBody {
-    error: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    fields: Vec<FieldView>,
-}
-
-#[derive(Serialize)]
-struct ErrorPage<'a> {
-    #[serde(flatten)]
-    chrome: Chrome,
-    status: u16,
-    title: String,
-    message: String,
-    fields: &'a [FieldView],
-}
-
-impl ResponseError for Problem {
+/// The bare answer of an error that escapes `routes::problem::render`
+/// (which answers every route with a page or a JSON problem in the
+/// request's language).
+impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
-        self.error.status()
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.error.status();
-        if let AppError::Internal(e) = &self.error {
-            if respondent_request() {
-                // No line at the default level carries a respondent's time.
-                tracing::debug!(error = format!("{e:#}"), "internal error");
-            } else {
-                tracing::error!(error = format!("{e:#}"), "internal error");
-            }
-        }
-        let lang = self.lang;
-        let code = self.error.code();
-        let detail = match &self.error {
-            AppError::BadRequest { detail, .. } => detail.clone(),
-            _ => String::new(),
-        };
-        let message = i18n::t(
-            lang,
-            &format!("error-{code}"),
-            &[("detail", Arg::from(detail))],
-        );
-        let fields: Vec<FieldView> = match &self.error {
-            AppError::Validation(list) => list
-                .iter()
-                .map(|f| FieldView {
-                    field: f.field.clone(),
-                    code: f.code.clone(),
-                    message: field_message(lang, f),
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        if self.html {
-            let page = ErrorPage {
-                chrome: Chrome::new(lang, "/"),
-                status: status.as_u16(),
-                title: i18n::t(
-                    lang,
-                    "error-title",
-                    &[("status", Arg::from(u64::from(status.as_u16())))],
-                ),
-                message,
-                fields: &fields,
-            };
-            match templates::render("error.html", &page) {
-                Ok(body) => HttpResponse::build(status)
-                    .content_type(ContentType::html())
-                    .body(body),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot render error page");
-                    HttpResponse::build(status)
-                        .content_type(ContentType::plaintext())
-                        .body(page.title)
-                }
-            }
-        } else {
-            HttpResponse::build(status).json(ProblemBody {
-                error: code,
-                message,
-                fields,
-            })
-        }
+        HttpResponse::build(self.status())
+            .content_type(ContentType::plaintext())
+            .body(self.code())
     }
 }
 

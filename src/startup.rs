@@ -14,7 +14,7 @@ use actix_web::error::PayloadError;
 use actix_web::http::{ConnectionType, Method};
 use actix_web::middleware::{Compress, DefaultHeaders};
 use actix_web::web::Bytes;
-use actix_web::{App, HttpMessage, HttpServer, ResponseError, web};
+use actix_web::{App, HttpMessage, HttpServer, web};
 use futures_util::future::LocalBoxFuture;
 use sea_orm::DatabaseConnection;
 
@@ -157,6 +157,10 @@ impl Application {
                             req,
                         )
                     }))
+                    // Innermost: errors become pages or JSON problems before
+                    // the headers, compression and the request line see them.
+                    .wrap(actix_web::middleware::from_fn(routes::limits::submissions))
+                    .wrap(actix_web::middleware::from_fn(routes::problem::render))
                     .wrap(security_headers())
                     .wrap(Compress::default())
                     .wrap_fn(head_as_get)
@@ -170,7 +174,7 @@ impl Application {
                         // date a response) and count under one route label.
                         let started = Instant::now();
                         let method = req.method().to_string();
-                        let respondent = is_respondent_path(req.path());
+                        let respondent = routes::is_respondent_path(req.path());
                         let pattern = if respondent {
                             RESPONDENT_ROUTE.to_owned()
                         } else {
@@ -179,11 +183,7 @@ impl Application {
                         };
                         let fut = srv.call(req);
                         async move {
-                            let res = if respondent {
-                                crate::error::as_respondent(fut).await?
-                            } else {
-                                fut.await?
-                            };
+                            let res = fut.await?;
                             crate::metrics::METRICS.request(
                                 &method,
                                 &pattern,
@@ -257,29 +257,11 @@ where
 /// The route label a respondent's requests count under in the metrics.
 const RESPONDENT_ROUTE: &str = "<respondent>";
 
-/// Paths a respondent's browser or device uses: survey pages (`/s/…`), kiosks
-/// (`/k/…`), invitations (`/i/…`), the submission API and the static files
-/// their pages load. Nothing about these requests is logged.
-pub fn is_respondent_path(path: &str) -> bool {
-    path.starts_with("/s/")
-        || path.starts_with("/k/")
-        || path.starts_with("/i/")
-        || path.starts_with("/static/")
-        || (path.starts_with("/api/v1/campaigns/")
-            && path.trim_end_matches('/').ends_with("/responses"))
-}
-
 /// A refusal answered by a middleware (before or instead of the handler): a
 /// translated problem, page or JSON as the path asks, and the connection
 /// closed afterwards.
 fn refusal(req: &actix_web::HttpRequest, error: AppError) -> actix_web::HttpResponse {
-    let lang = crate::i18n::Lang::of_request(req);
-    let problem = if req.path().starts_with("/api/") {
-        error.api(lang)
-    } else {
-        error.page(lang)
-    };
-    let mut res = problem.error_response();
+    let mut res = routes::problem::respond(req, &error);
     res.head_mut().set_connection_type(ConnectionType::Close);
     res
 }
@@ -486,27 +468,12 @@ impl futures_util::Stream for DeadlinePayload {
     }
 }
 
-/// Turns an extractor's rejection (bad form, JSON, query or path) into a
-/// translated problem: a page, or JSON under `/api/`.
+/// An extractor's rejection (bad form, JSON, query or path) as the error it
+/// stands for; `routes::problem` answers it.
 fn extractor_problem(
     detail: String,
     status: actix_web::http::StatusCode,
-    req: &actix_web::HttpRequest,
+    _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    use actix_web::http::StatusCode;
-    let lang = crate::i18n::Lang::of_request(req);
-    let err = match status {
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        StatusCode::NOT_FOUND => AppError::NotFound("page_not_found"),
-        _ => AppError::BadRequest {
-            code: "bad_request",
-            detail,
-        },
-    };
-    if req.path().starts_with("/api/") {
-        err.api(lang).into()
-    } else {
-        err.page(lang).into()
-    }
+    routes::problem::from_status(status, detail).into()
 }

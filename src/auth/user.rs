@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::Lang;
 
 use super::{Access, Area, Role};
@@ -33,11 +33,11 @@ pub struct StaffView {
 
 impl StaffUser {
     /// Refuses with 403 unless the role may do this.
-    pub fn require(&self, area: Area, access: Access) -> Result<(), Problem> {
+    pub fn require(&self, area: Area, access: Access) -> Result<(), AppError> {
         if self.role.can(area, access) {
             Ok(())
         } else {
-            Err(AppError::Forbidden.page(self.lang))
+            Err(AppError::Forbidden)
         }
     }
 
@@ -64,11 +64,11 @@ pub struct ApiUser {
 
 impl ApiUser {
     /// Refuses with 403 unless the role may do this.
-    pub fn require(&self, area: Area, access: Access) -> Result<(), Problem> {
+    pub fn require(&self, area: Area, access: Access) -> Result<(), AppError> {
         if self.role.can(area, access) {
             Ok(())
         } else {
-            Err(AppError::Forbidden.api(self.lang))
+            Err(AppError::Forbidden)
         }
     }
 }

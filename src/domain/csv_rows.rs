@@ -6,9 +6,52 @@
 //! every problem of a file is reported together.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::Read;
 
-use super::locality::{LineProblem, Problems};
+/// A problem with one line (and field) of an imported file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineProblem {
+    /// 1-based line of the file (the header is line 1); 0 for the file itself.
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+impl LineProblem {
+    pub fn new(line: u64, field: &str, message: impl Into<String>) -> LineProblem {
+        LineProblem {
+            line,
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for LineProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.field, self.message)
+        } else {
+            write!(f, "line {}, {}: {}", self.line, self.field, self.message)
+        }
+    }
+}
+
+/// Problems of a file, in line order, printed on one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problems(pub Vec<LineProblem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown: Vec<String> = self.0.iter().take(50).map(ToString::to_string).collect();
+        write!(f, "{}", shown.join("; "))?;
+        if self.0.len() > 50 {
+            write!(f, "; and {} more problems", self.0.len() - 50)?;
+        }
+        Ok(())
+    }
+}
 
 /// The rows of a CSV file, read one at a time.
 pub struct CsvRows<R> {

@@ -11,7 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::routes::state::AppState;
 
@@ -25,14 +25,14 @@ pub enum StaffRejection {
     #[error("sign-in required")]
     SignIn { next: String },
     #[error(transparent)]
-    Problem(#[from] Problem),
+    Problem(#[from] AppError),
 }
 
 impl ResponseError for StaffRejection {
     fn status_code(&self) -> StatusCode {
         match self {
             StaffRejection::SignIn { .. } => StatusCode::SEE_OTHER,
-            StaffRejection::Problem(p) => p.status_code(),
+            StaffRejection::Problem(p) => p.status(),
         }
     }
 
@@ -92,7 +92,7 @@ impl FromRequest for StaffUser {
         let req = req.clone();
         Box::pin(async move {
             let lang = Lang::of_request(&req);
-            let auth = from_cookie(&req).await.map_err(|e| e.page(lang))?;
+            let auth = from_cookie(&req).await?;
             auth.and_then(|a| to_staff(a, lang))
                 .ok_or_else(|| StaffRejection::SignIn {
                     next: req.uri().path().to_owned(),
@@ -156,18 +156,12 @@ pub async fn api_user(req: &HttpRequest) -> Result<Option<ApiUser>, AppError> {
 }
 
 impl FromRequest for ApiUser {
-    type Error = Problem;
-    type Future = LocalBoxFuture<'static, Result<ApiUser, Problem>>;
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<ApiUser, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            let lang = Lang::of_request(&req);
-            api_user(&req)
-                .await
-                .map_err(|e| e.api(lang))?
-                .ok_or_else(|| AppError::Unauthorized.api(lang))
-        })
+        Box::pin(async move { api_user(&req).await?.ok_or_else(|| AppError::Unauthorized) })
     }
 }
 
@@ -214,34 +208,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for StaffForm<T> {
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
             let user = StaffUser::from_request(&req, &mut Payload::None).await?;
-            let lang = user.lang;
-            let body = body.await.map_err(|e| {
-                AppError::BadRequest {
-                    code: "bad_form",
-                    detail: e.to_string(),
-                }
-                .page(lang)
+            let body = body.await.map_err(|e| AppError::BadRequest {
+                code: "bad_form",
+                detail: e.to_string(),
             })?;
             if body.len() > FORM_LIMIT {
-                return Err(AppError::PayloadTooLarge.page(lang).into());
+                return Err(AppError::PayloadTooLarge.into());
             }
-            let csrf: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|e| {
-                AppError::BadRequest {
+            let csrf: CsrfField =
+                serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest {
                     code: "bad_form",
                     detail: e.to_string(),
-                }
-                .page(lang)
-            })?;
+                })?;
             if !constant_time_eq(csrf.csrf_token.as_bytes(), user.csrf_token.as_bytes()) {
-                return Err(AppError::Forbidden.page(lang).into());
+                return Err(AppError::Forbidden.into());
             }
-            let form: T = serde_urlencoded::from_bytes(&body).map_err(|e| {
-                AppError::BadRequest {
+            let form: T =
+                serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest {
                     code: "bad_form",
                     detail: e.to_string(),
-                }
-                .page(lang)
-            })?;
+                })?;
             Ok(StaffForm { user, form })
         })
     }

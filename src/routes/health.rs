@@ -7,8 +7,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::auth::Role;
-use crate::error::{AppError, Problem};
-use crate::i18n::Lang;
+use crate::error::AppError;
 use crate::routes::extract::ApiUser;
 use crate::routes::state::AppState;
 
@@ -23,19 +22,18 @@ pub async fn livez() -> HttpResponse {
 /// token only (`Authorization: Bearer hl_…`): 401 without one, 403 for other
 /// roles. A session cookie is not enough.
 #[get("/metrics")]
-pub async fn metrics(req: HttpRequest) -> Result<HttpResponse, Problem> {
-    let lang = Lang::of_request(&req);
+pub async fn metrics(req: HttpRequest) -> Result<HttpResponse, AppError> {
     let bearer = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|h| h.starts_with("Bearer "));
     if !bearer {
-        return Err(AppError::Unauthorized.api(lang));
+        return Err(AppError::Unauthorized);
     }
     let user = ApiUser::from_request(&req, &mut Payload::None).await?;
     if user.role != Role::Admin {
-        return Err(AppError::Forbidden.api(lang));
+        return Err(AppError::Forbidden);
     }
     Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
 use serde::Deserialize;
 
-use crate::error::Problem;
+use crate::error::AppError;
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::routes::state::AppState;
 use crate::services::campaigns;
@@ -14,14 +14,11 @@ use crate::templates;
 use crate::views::home::HomePage;
 
 #[get("/")]
-pub async fn home(state: web::Data<AppState>, lang: Lang) -> Result<HttpResponse, Problem> {
+pub async fn home(state: web::Data<AppState>, lang: Lang) -> Result<HttpResponse, AppError> {
     let today = Utc::now().date_naive();
-    let open = campaigns::list_open(&state.db, today)
-        .await
-        .map_err(|e| e.page(lang))?;
+    let open = campaigns::list_open(&state.db, today).await?;
     let page = HomePage::new(lang, "/", &open);
-    let body = templates::render("home.html", &page)
-        .map_err(|e| crate::error::AppError::from(e).page(lang))?;
+    let body = templates::render("home.html", &page)?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(body))
@@ -37,11 +34,9 @@ pub struct SwitchQuery {
 pub async fn switch_language(
     path: web::Path<String>,
     query: web::Query<SwitchQuery>,
-    lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let chosen = Lang::parse(&path)
-        .ok_or(crate::error::AppError::NotFound("language_not_found"))
-        .map_err(|e| e.page(lang))?;
+) -> Result<HttpResponse, AppError> {
+    let chosen =
+        Lang::parse(&path).ok_or(crate::error::AppError::NotFound("language_not_found"))?;
     // Only local paths: never redirect to another site. No control
     // characters: a CR/LF or NUL cannot go into the Location header.
     let next = query

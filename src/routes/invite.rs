@@ -11,7 +11,7 @@ use serde_json::Map;
 use uuid::Uuid;
 
 use crate::domain::flow::Step;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::routes::respond::{Mode, advance, html, read_form, render_page};
 use crate::routes::state::AppState;
@@ -41,27 +41,24 @@ pub async fn start(
     path: web::Path<String>,
     state: web::Data<AppState>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let (mode, cached) = invited(&state, &path).await?;
-        let raw = Map::new();
-        let sid = Uuid::new_v4().hyphenated().to_string();
-        let page = render_page(
-            &cached.campaign,
-            &mode,
-            lang,
-            req.path(),
-            &sid,
-            Step::Locality,
-            "",
-            &raw,
-            &[],
-            false,
-            &cached.province_names,
-        );
-        Ok::<_, AppError>(html(templates::render("respond/survey.html", &page)?))
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let (mode, cached) = invited(&state, &path).await?;
+    let raw = Map::new();
+    let sid = Uuid::new_v4().hyphenated().to_string();
+    let page = render_page(
+        &cached.campaign,
+        &mode,
+        lang,
+        req.path(),
+        &sid,
+        Step::Locality,
+        "",
+        &raw,
+        &[],
+        false,
+        &cached.province_names,
+    );
+    Ok(html(templates::render("respond/survey.html", &page)?))
 }
 
 #[post("/i/{token}")]
@@ -71,14 +68,8 @@ pub async fn post_step(
     payload: web::Payload,
     state: web::Data<AppState>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        if !state.limiter.allow(&req) {
-            return Err(AppError::TooManyRequests);
-        }
-        let fields = read_form(&req, payload).await?;
-        let (mode, c) = invited(&state, &path).await?;
-        advance(&req, &state, &c, &mode, lang, &fields).await
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let fields = read_form(&req, payload).await?;
+    let (mode, c) = invited(&state, &path).await?;
+    advance(&req, &state, &c, &mode, lang, &fields).await
 }

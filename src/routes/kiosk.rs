@@ -17,7 +17,7 @@ use serde_json::Map;
 use uuid::Uuid;
 
 use crate::domain::campaign::Channel;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::routes::api::responses::{read_submission, receipt};
 use crate::routes::respond::{Mode, advance, html, offers, read_form, render_page};
@@ -77,31 +77,28 @@ pub async fn start(
     path: web::Path<String>,
     state: web::Data<AppState>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let (kiosk, cached) = kiosk_campaign(&state, &path).await?;
-        let c = &cached.campaign;
-        let mode = Mode::for_kiosk(&path, &kiosk.locality_code);
-        let raw = Map::new();
-        let sid = Uuid::new_v4().hyphenated().to_string();
-        let offered = offers(c);
-        let step = mode.survey(c, &offered).start(None);
-        let page = render_page(
-            c,
-            &mode,
-            lang,
-            req.path(),
-            &sid,
-            step,
-            &kiosk.locality_code,
-            &raw,
-            &[],
-            false,
-            &cached.province_names,
-        );
-        Ok::<_, AppError>(html(templates::render("respond/survey.html", &page)?))
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let (kiosk, cached) = kiosk_campaign(&state, &path).await?;
+    let c = &cached.campaign;
+    let mode = Mode::for_kiosk(&path, &kiosk.locality_code);
+    let raw = Map::new();
+    let sid = Uuid::new_v4().hyphenated().to_string();
+    let offered = offers(c);
+    let step = mode.survey(c, &offered).start(None);
+    let page = render_page(
+        c,
+        &mode,
+        lang,
+        req.path(),
+        &sid,
+        step,
+        &kiosk.locality_code,
+        &raw,
+        &[],
+        false,
+        &cached.province_names,
+    );
+    Ok(html(templates::render("respond/survey.html", &page)?))
 }
 
 /// Without JavaScript the kiosk posts its form like the phone survey.
@@ -112,17 +109,11 @@ pub async fn post_step(
     payload: web::Payload,
     state: web::Data<AppState>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        if !state.limiter.allow(&req) {
-            return Err(AppError::TooManyRequests);
-        }
-        let fields = read_form(&req, payload).await?;
-        let (kiosk, c) = kiosk_campaign(&state, &path).await?;
-        let mode = Mode::for_kiosk(&path, &kiosk.locality_code);
-        advance(&req, &state, &c, &mode, lang, &fields).await
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let fields = read_form(&req, payload).await?;
+    let (kiosk, c) = kiosk_campaign(&state, &path).await?;
+    let mode = Mode::for_kiosk(&path, &kiosk.locality_code);
+    advance(&req, &state, &c, &mode, lang, &fields).await
 }
 
 /// The thanks page returns to a fresh start after a few seconds (meta refresh).
@@ -132,21 +123,18 @@ pub async fn thanks(
     path: web::Path<String>,
     state: web::Data<AppState>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let (_, cached) = kiosk_campaign(&state, &path).await?;
-        let c = &cached.campaign;
-        let page = ThanksPage {
-            chrome: Chrome::new(lang, req.path()),
-            campaign: lang
-                .pick(&c.campaign.name_vi, &c.campaign.name_en)
-                .to_owned(),
-            again: format!("/k/{}", path.as_str()),
-            kiosk: true,
-        };
-        Ok::<_, AppError>(html(templates::render("respond/thanks.html", &page)?))
+) -> Result<HttpResponse, AppError> {
+    let (_, cached) = kiosk_campaign(&state, &path).await?;
+    let c = &cached.campaign;
+    let page = ThanksPage {
+        chrome: Chrome::new(lang, req.path()),
+        campaign: lang
+            .pick(&c.campaign.name_vi, &c.campaign.name_en)
+            .to_owned(),
+        again: format!("/k/{}", path.as_str()),
+        kiosk: true,
     };
-    run.await.map_err(|e| e.page(lang))
+    Ok(html(templates::render("respond/thanks.html", &page)?))
 }
 
 /// `POST /k/{token}/responses`: the kiosk script's JSON submission (the same
@@ -158,23 +146,16 @@ pub async fn submit(
     path: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
-    lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        if !state.limiter.allow(&req) {
-            return Err(AppError::TooManyRequests);
-        }
-        let submission = read_submission(&req, payload).await?;
-        let (kiosk, c) = kiosk_campaign(&state, &path).await?;
-        let origin = Origin {
-            channel: Channel::Kiosk,
-            fixed_locality: Some(&kiosk.locality_code),
-            invitation: None,
-        };
-        let today = Utc::now().date_naive();
-        let accepted =
-            responses::accept(&state.db, &state.writer, &c, &submission, origin, today).await?;
-        Ok(receipt(accepted))
+) -> Result<HttpResponse, AppError> {
+    let submission = read_submission(&req, payload).await?;
+    let (kiosk, c) = kiosk_campaign(&state, &path).await?;
+    let origin = Origin {
+        channel: Channel::Kiosk,
+        fixed_locality: Some(&kiosk.locality_code),
+        invitation: None,
     };
-    run.await.map_err(|e| e.api(lang))
+    let today = Utc::now().date_naive();
+    let accepted =
+        responses::accept(&state.db, &state.writer, &c, &submission, origin, today).await?;
+    Ok(receipt(accepted))
 }

@@ -9,6 +9,8 @@ pub mod health;
 pub mod home;
 pub mod invite;
 pub mod kiosk;
+pub mod limits;
+pub mod problem;
 pub mod rate_limit;
 pub mod respond;
 pub mod results;
@@ -16,10 +18,9 @@ pub mod staff;
 pub mod state;
 
 use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, ExtendedValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 use crate::error::AppError;
-use crate::i18n::Lang;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -38,15 +39,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope("/staff").configure(staff::configure));
 }
 
-/// The answer to an unknown address: a page, or a JSON problem under `/api/`.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, crate::error::Problem> {
-    let lang = Lang::of_request(&req);
-    let err = AppError::NotFound("page_not_found");
-    if req.path().starts_with("/api/") {
-        Err(err.api(lang))
-    } else {
-        Err(err.page(lang))
-    }
+/// Paths a respondent's browser or device uses: survey pages (`/s/…`), kiosks
+/// (`/k/…`), invitations (`/i/…`), the submission API and the static files
+/// their pages load. Nothing about these requests is logged.
+pub fn is_respondent_path(path: &str) -> bool {
+    path.starts_with("/s/")
+        || path.starts_with("/k/")
+        || path.starts_with("/i/")
+        || path.starts_with("/static/")
+        || (path.starts_with("/api/v1/campaigns/")
+            && path.trim_end_matches('/').ends_with("/responses"))
+}
+
+/// The answer to an unknown address (a page, or a JSON problem under `/api/`).
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound("page_not_found"))
 }
 
 /// `Content-Disposition: attachment` for a download named `filename`: its

@@ -20,7 +20,7 @@ use crate::domain::campaign::{Channel, Layout};
 use crate::domain::flow::{self, FormError, Next, Page, Step, Survey};
 use crate::domain::submission::Submission;
 use crate::domain::validation::FieldError;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::routes::api::responses::read_limited;
 use crate::routes::state::AppState;
@@ -147,40 +147,37 @@ pub async fn start(
     query: web::Query<StartQuery>,
     state: web::Data<AppState>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let cached = open_campaign(&state, &path).await?;
-        let c = &cached.campaign;
-        let mode = Mode::web(&c.campaign.slug);
-        let locality = query
-            .l
-            .as_deref()
-            .filter(|l| c.localities.iter().any(|x| x.code == *l))
-            .unwrap_or("");
-        let raw = Map::new();
-        let offered = offers(c);
-        let step = mode.survey(c, &offered).start(Some(locality));
-        let sid = Uuid::new_v4().hyphenated().to_string();
-        let key = (lang.code(), locality, req.path());
-        let body = state.first_pages.get(&cached, key, &sid, |sid| {
-            let page = render_page(
-                c,
-                &mode,
-                lang,
-                req.path(),
-                sid,
-                step,
-                locality,
-                &raw,
-                &[],
-                false,
-                &cached.province_names,
-            );
-            templates::render("respond/survey.html", &page)
-        })?;
-        Ok::<_, AppError>(html(body))
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let cached = open_campaign(&state, &path).await?;
+    let c = &cached.campaign;
+    let mode = Mode::web(&c.campaign.slug);
+    let locality = query
+        .l
+        .as_deref()
+        .filter(|l| c.localities.iter().any(|x| x.code == *l))
+        .unwrap_or("");
+    let raw = Map::new();
+    let offered = offers(c);
+    let step = mode.survey(c, &offered).start(Some(locality));
+    let sid = Uuid::new_v4().hyphenated().to_string();
+    let key = (lang.code(), locality, req.path());
+    let body = state.first_pages.get(&cached, key, &sid, |sid| {
+        let page = render_page(
+            c,
+            &mode,
+            lang,
+            req.path(),
+            sid,
+            step,
+            locality,
+            &raw,
+            &[],
+            false,
+            &cached.province_names,
+        );
+        templates::render("respond/survey.html", &page)
+    })?;
+    Ok(html(body))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -249,17 +246,11 @@ pub async fn post_step(
     payload: web::Payload,
     state: web::Data<AppState>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        if !state.limiter.allow(&req) {
-            return Err(AppError::TooManyRequests);
-        }
-        let fields = read_form(&req, payload).await?;
-        let c = open_campaign(&state, &path).await?;
-        let mode = Mode::web(&c.campaign.campaign.slug);
-        advance(&req, &state, &c, &mode, lang, &fields).await
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let fields = read_form(&req, payload).await?;
+    let c = open_campaign(&state, &path).await?;
+    let mode = Mode::web(&c.campaign.campaign.slug);
+    advance(&req, &state, &c, &mode, lang, &fields).await
 }
 
 /// One step of the survey: the flow decides, and this shows its page or
@@ -350,20 +341,17 @@ pub async fn thanks(
     path: web::Path<String>,
     state: web::Data<AppState>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let c = campaigns::by_slug(&state.db, &path).await?;
-        let page = ThanksPage {
-            chrome: Chrome::new(lang, req.path()),
-            campaign: lang
-                .pick(&c.campaign.name_vi, &c.campaign.name_en)
-                .to_owned(),
-            again: format!("/s/{}", c.campaign.slug),
-            kiosk: false,
-        };
-        Ok::<_, AppError>(html(templates::render("respond/thanks.html", &page)?))
+) -> Result<HttpResponse, AppError> {
+    let c = campaigns::by_slug(&state.db, &path).await?;
+    let page = ThanksPage {
+        chrome: Chrome::new(lang, req.path()),
+        campaign: lang
+            .pick(&c.campaign.name_vi, &c.campaign.name_en)
+            .to_owned(),
+        again: format!("/s/{}", c.campaign.slug),
+        kiosk: false,
     };
-    run.await.map_err(|e| e.page(lang))
+    Ok(html(templates::render("respond/thanks.html", &page)?))
 }
 
 /// The survey's public URL and whether it depends on the request's `Host`:
@@ -416,11 +404,8 @@ pub async fn qr_svg(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
-    lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let (code, by_host) = qr_code(&req, &state, &path)
-        .await
-        .map_err(|e| e.page(lang))?;
+) -> Result<HttpResponse, AppError> {
+    let (code, by_host) = qr_code(&req, &state, &path).await?;
     let image = code
         .render::<svg::Color>()
         .min_dimensions(256, 256)
@@ -438,11 +423,8 @@ pub async fn qr_png(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
-    lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let (code, by_host) = qr_code(&req, &state, &path)
-        .await
-        .map_err(|e| e.page(lang))?;
+) -> Result<HttpResponse, AppError> {
+    let (code, by_host) = qr_code(&req, &state, &path).await?;
     let png = crate::views::png::qr_png(&code, 8);
     Ok(HttpResponse::Ok()
         .content_type("image/png")

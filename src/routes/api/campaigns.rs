@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
 
-use crate::error::Problem;
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::routes::state::AppState;
 use crate::services::campaigns;
@@ -12,11 +12,9 @@ use crate::views::api::CampaignJson;
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "public",
     responses((status = 200, description = "Campaigns open today, in listing order, with their localities and questionnaire", body = [CampaignJson])))]
 #[get("/campaigns")]
-pub async fn list(state: web::Data<AppState>, lang: Lang) -> Result<HttpResponse, Problem> {
+pub async fn list(state: web::Data<AppState>, lang: Lang) -> Result<HttpResponse, AppError> {
     let today = Utc::now().date_naive();
-    let open = campaigns::list_open(&state.db, today)
-        .await
-        .map_err(|e| e.api(lang))?;
+    let open = campaigns::list_open(&state.db, today).await?;
     let body: Vec<CampaignJson> = open.iter().map(|c| CampaignJson::new(c, lang)).collect();
     Ok(HttpResponse::Ok().json(body))
 }

@@ -2,7 +2,6 @@
 //! generated from the handlers' annotations (utoipa), public.
 
 use actix_web::{HttpResponse, get};
-use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -13,17 +12,9 @@ use crate::domain::questionnaire::{
 };
 use crate::domain::text::Text;
 use crate::domain::validation::FieldError;
+use crate::routes::problem::{FieldProblem, ProblemBody};
 use crate::services::questionnaires::{Summary, VersionInfo};
 use crate::views::api::{CampaignJson, LocalityJson, QuestionJson, QuestionnaireJson, SectionJson};
-
-/// The shape of every error answer: a stable code, a message in the
-/// requester's language, and the problems per field for invalid input.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ProblemDoc {
-    pub error: String,
-    pub message: String,
-    pub fields: Vec<FieldError>,
-}
 
 struct Security;
 
@@ -72,7 +63,7 @@ impl Modify for Security {
         super::questionnaires::delete_version,
     ),
     components(schemas(
-        ProblemDoc, FieldError, Text, Definition, Section, Question, QuestionType, Choice,
+        ProblemBody, FieldProblem, FieldError, Text, Definition, Section, Question, QuestionType, Choice,
         ScalePoint, Condition, Comparison, ConditionOp, ConditionFn, ChoiceFilter, FilterOp,
         IndexMapping, IndexDefinition, IndexElement,
         IndexCriterion, Aggregation, Summary, VersionInfo, CampaignJson, LocalityJson,

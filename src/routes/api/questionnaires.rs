@@ -8,13 +8,13 @@ use serde_json::json;
 use crate::auth::{Access, Area};
 use crate::domain::questionnaire::Definition;
 use crate::domain::validation::FieldError;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::routes::extract::ApiUser;
 use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::questionnaires::{self, QuestionnaireError};
 
-use super::openapi::ProblemDoc;
+use crate::routes::problem::ProblemBody;
 
 impl From<QuestionnaireError> for AppError {
     fn from(e: QuestionnaireError) -> Self {
@@ -65,34 +65,29 @@ fn actor(user: &ApiUser) -> Actor {
 #[utoipa::path(get, path = "/api/v1/questionnaires", tag = "questionnaires",
     security(("session" = []), ("token" = [])),
     responses((status = 200, description = "Every questionnaire with its versions", body = [questionnaires::Summary]),
-        (status = 401, description = "Not signed in", body = ProblemDoc)))]
+        (status = 401, description = "Not signed in", body = ProblemBody)))]
 #[get("/questionnaires")]
-pub async fn index(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, Problem> {
+pub async fn index(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Read)?;
-    let list = questionnaires::list(&state.db)
-        .await
-        .map_err(|e| AppError::from(e).api(user.lang))?;
+    let list = questionnaires::list(&state.db).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
 #[utoipa::path(post, path = "/api/v1/questionnaires", tag = "questionnaires",
     security(("session" = []), ("token" = [])), request_body = Definition,
     responses((status = 201, description = "Created with a first draft version", body = questionnaires::Summary),
-        (status = 415, description = "Not application/json", body = ProblemDoc),
-        (status = 422, description = "Every problem, with its field path", body = ProblemDoc)))]
+        (status = 415, description = "Not application/json", body = ProblemBody),
+        (status = 422, description = "Every problem, with its field path", body = ProblemBody)))]
 #[post("/questionnaires")]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: ApiUser,
     body: web::Bytes,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Write)?;
-    let lang = user.lang;
-    let def = definition_from(&req, &body).map_err(|e| e.api(lang))?;
-    let created = questionnaires::create(&state.db, &actor(&user), &def)
-        .await
-        .map_err(|e| AppError::from(e).api(lang))?;
+    let def = definition_from(&req, &body)?;
+    let created = questionnaires::create(&state.db, &actor(&user), &def).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/questionnaires/{}", created.id)))
         .json(created))
@@ -100,22 +95,17 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/questionnaires/{id}", tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path, description = "Questionnaire id")),
-    responses((status = 200, description = "Versions and the newest definition"), (status = 404, body = ProblemDoc)))]
+    responses((status = 200, description = "Versions and the newest definition"), (status = 404, body = ProblemBody)))]
 #[get("/questionnaires/{id}")]
 pub async fn show(
     state: web::Data<AppState>,
     user: ApiUser,
     path: web::Path<i64>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Read)?;
-    let lang = user.lang;
     let id = path.into_inner();
-    let summary = questionnaires::get(&state.db, id)
-        .await
-        .map_err(|e| AppError::from(e).api(lang))?;
-    let (latest, def) = questionnaires::latest(&state.db, id)
-        .await
-        .map_err(|e| AppError::from(e).api(lang))?;
+    let summary = questionnaires::get(&state.db, id).await?;
+    let (latest, def) = questionnaires::latest(&state.db, id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "id": summary.id,
         "code": summary.code,
@@ -127,7 +117,7 @@ pub async fn show(
 #[utoipa::path(put, path = "/api/v1/questionnaires/{id}/draft", tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path)), request_body = Definition,
     responses((status = 200, description = "Saved as the draft (a new draft version if the newest is published)"),
-        (status = 422, body = ProblemDoc)))]
+        (status = 422, body = ProblemBody)))]
 #[put("/questionnaires/{id}/draft")]
 pub async fn save_draft(
     req: HttpRequest,
@@ -135,13 +125,11 @@ pub async fn save_draft(
     user: ApiUser,
     path: web::Path<i64>,
     body: web::Bytes,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Write)?;
-    let lang = user.lang;
-    let def = definition_from(&req, &body).map_err(|e| e.api(lang))?;
-    let number = questionnaires::save_draft(&state.db, &actor(&user), path.into_inner(), &def)
-        .await
-        .map_err(|e| AppError::from(e).api(lang))?;
+    let def = definition_from(&req, &body)?;
+    let number =
+        questionnaires::save_draft(&state.db, &actor(&user), path.into_inner(), &def).await?;
     Ok(HttpResponse::Ok().json(json!({ "version": number, "status": "draft" })))
 }
 
@@ -154,7 +142,7 @@ pub async fn validate(
     req: HttpRequest,
     user: ApiUser,
     body: web::Bytes,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Read)?;
     let lang = user.lang;
     // Valid means publishable: texts without Vietnamese are listed too.
@@ -169,43 +157,37 @@ pub async fn validate(
                 .collect();
             Ok(HttpResponse::Ok().json(json!({ "valid": false, "errors": errors })))
         }
-        Err(e) => Err(e.api(lang)),
+        Err(e) => Err(e),
     }
 }
 
 #[utoipa::path(post, path = "/api/v1/questionnaires/{id}/publish", tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The frozen version with its SHA-256 checksum", body = questionnaires::VersionInfo),
-        (status = 409, description = "No draft to publish (no_draft), or the draft's texts lack Vietnamese (needs_translation)", body = ProblemDoc)))]
+        (status = 409, description = "No draft to publish (no_draft), or the draft's texts lack Vietnamese (needs_translation)", body = ProblemBody)))]
 #[post("/questionnaires/{id}/publish")]
 pub async fn publish(
     state: web::Data<AppState>,
     user: ApiUser,
     path: web::Path<i64>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Write)?;
-    let lang = user.lang;
-    let v = questionnaires::publish(&state.db, &actor(&user), path.into_inner())
-        .await
-        .map_err(|e| AppError::from(e).api(lang))?;
+    let v = questionnaires::publish(&state.db, &actor(&user), path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
 #[utoipa::path(get, path = "/api/v1/questionnaires/{id}/versions/{version}", tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path), ("version" = i32, Path)),
-    responses((status = 200, description = "The version's definition, status and checksum"), (status = 404, body = ProblemDoc)))]
+    responses((status = 200, description = "The version's definition, status and checksum"), (status = 404, body = ProblemBody)))]
 #[get("/questionnaires/{id}/versions/{version}")]
 pub async fn show_version(
     state: web::Data<AppState>,
     user: ApiUser,
     path: web::Path<(i64, i32)>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Read)?;
-    let lang = user.lang;
     let (id, number) = path.into_inner();
-    let (row, def) = questionnaires::version(&state.db, id, number)
-        .await
-        .map_err(|e| AppError::from(e).api(lang))?;
+    let (row, def) = questionnaires::version(&state.db, id, number).await?;
     Ok(HttpResponse::Ok().json(json!({
         "version": row.version,
         "status": row.status,
@@ -224,14 +206,10 @@ pub async fn export(
     state: web::Data<AppState>,
     user: ApiUser,
     path: web::Path<i64>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Read)?;
-    let lang = user.lang;
-    let (_, def) = questionnaires::latest(&state.db, path.into_inner())
-        .await
-        .map_err(|e| AppError::from(e).api(lang))?;
-    let body =
-        serde_json::to_string_pretty(&def).map_err(|e| AppError::Internal(e.into()).api(lang))?;
+    let (_, def) = questionnaires::latest(&state.db, path.into_inner()).await?;
+    let body = serde_json::to_string_pretty(&def).map_err(|e| AppError::Internal(e.into()))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header(crate::routes::attachment(&format!("{}.json", def.code)))
@@ -240,18 +218,15 @@ pub async fn export(
 
 #[utoipa::path(delete, path = "/api/v1/questionnaires/{id}/versions/{version}", tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path), ("version" = i32, Path)),
-    responses((status = 204, description = "Deleted"), (status = 409, description = "Used by a campaign", body = ProblemDoc)))]
+    responses((status = 204, description = "Deleted"), (status = 409, description = "Used by a campaign", body = ProblemBody)))]
 #[delete("/questionnaires/{id}/versions/{version}")]
 pub async fn delete_version(
     state: web::Data<AppState>,
     user: ApiUser,
     path: web::Path<(i64, i32)>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Write)?;
-    let lang = user.lang;
     let (id, number) = path.into_inner();
-    questionnaires::delete_version(&state.db, &actor(&user), id, number)
-        .await
-        .map_err(|e| AppError::from(e).api(lang))?;
+    questionnaires::delete_version(&state.db, &actor(&user), id, number).await?;
     Ok(HttpResponse::NoContent().finish())
 }

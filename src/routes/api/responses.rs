@@ -11,8 +11,7 @@ use crate::domain::campaign::Channel;
 use crate::domain::json::{StrictJsonError, parse_strict_object};
 use crate::domain::submission::{Submission, parse_envelope};
 use crate::domain::validation::FieldError;
-use crate::error::{AppError, Problem};
-use crate::i18n::Lang;
+use crate::error::AppError;
 use crate::routes::extract::bearer_user;
 use crate::routes::state::AppState;
 use crate::services::responses::{self, Origin};
@@ -38,26 +37,23 @@ channel: `api` (default) or `web` from anyone; `interview` or `paper` (face-to-f
 they come only from /k/… and /i/…"),
     responses((status = 201, description = "Stored (acknowledged after the commit)"),
         (status = 200, description = "Already stored under this submission_id; nothing new stored"),
-        (status = 400, description = "Malformed JSON, BOM, trailing data, duplicate keys, invalid UTF-8", body = super::openapi::ProblemDoc),
-        (status = 404, description = "Unknown campaign", body = super::openapi::ProblemDoc),
-        (status = 401, description = "The Bearer token is unknown or revoked", body = super::openapi::ProblemDoc),
-        (status = 403, description = "channel interview or paper with a token of a role other than field manager or administrator", body = super::openapi::ProblemDoc),
-        (status = 409, description = "Campaign closed or not yet open", body = super::openapi::ProblemDoc),
-        (status = 413, description = "Over 64 KiB", body = super::openapi::ProblemDoc),
-        (status = 415, description = "Not application/json", body = super::openapi::ProblemDoc),
-        (status = 422, description = "Invalid answers, each named; a channel this client may not claim", body = super::openapi::ProblemDoc),
-        (status = 429, description = "Too many submissions from this address", body = super::openapi::ProblemDoc)))]
+        (status = 400, description = "Malformed JSON, BOM, trailing data, duplicate keys, invalid UTF-8", body = crate::routes::problem::ProblemBody),
+        (status = 404, description = "Unknown campaign", body = crate::routes::problem::ProblemBody),
+        (status = 401, description = "The Bearer token is unknown or revoked", body = crate::routes::problem::ProblemBody),
+        (status = 403, description = "channel interview or paper with a token of a role other than field manager or administrator", body = crate::routes::problem::ProblemBody),
+        (status = 409, description = "Campaign closed or not yet open", body = crate::routes::problem::ProblemBody),
+        (status = 413, description = "Over 64 KiB", body = crate::routes::problem::ProblemBody),
+        (status = 415, description = "Not application/json", body = crate::routes::problem::ProblemBody),
+        (status = 422, description = "Invalid answers, each named; a channel this client may not claim", body = crate::routes::problem::ProblemBody),
+        (status = 429, description = "Too many submissions from this address", body = crate::routes::problem::ProblemBody)))]
 #[post("/campaigns/{slug}/responses")]
 pub async fn submit(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
-    lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    handle(req, &path, payload, &state, Channel::Api)
-        .await
-        .map_err(|e| e.api(lang))
+) -> Result<HttpResponse, AppError> {
+    handle(req, &path, payload, &state, Channel::Api).await
 }
 
 async fn handle(
@@ -67,9 +63,6 @@ async fn handle(
     state: &AppState,
     default_channel: Channel,
 ) -> Result<HttpResponse, AppError> {
-    if !state.limiter.allow(&req) {
-        return Err(AppError::TooManyRequests);
-    }
     let submission = read_submission(&req, payload).await?;
     let cached = state.campaign_cache.get(&state.db, slug).await?;
     let today = Utc::now().date_naive();

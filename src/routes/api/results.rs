@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::routes::audience;
 use crate::routes::state::AppState;
@@ -22,10 +22,10 @@ pub struct ResultsQuery {
         ("index" = Option<String>, Query, description = "An index, element (INDEX/E) or criterion (INDEX/E/C); default the main index")),
     security((), ("session" = []), ("token" = [])),
     responses((status = 200, description = "Flat rows; suppressed rows keep every key with null numbers", body = [ResultJson]),
-        (status = 400, description = "Bad level or unknown index", body = super::openapi::ProblemDoc),
-        (status = 401, description = "Not public and no account", body = super::openapi::ProblemDoc),
-        (status = 403, description = "The account's role may not read results", body = super::openapi::ProblemDoc),
-        (status = 404, description = "Unknown campaign, or `not_published`: no publication yet", body = super::openapi::ProblemDoc)))]
+        (status = 400, description = "Bad level or unknown index", body = crate::routes::problem::ProblemBody),
+        (status = 401, description = "Not public and no account", body = crate::routes::problem::ProblemBody),
+        (status = 403, description = "The account's role may not read results", body = crate::routes::problem::ProblemBody),
+        (status = 404, description = "Unknown campaign, or `not_published`: no publication yet", body = crate::routes::problem::ProblemBody)))]
 #[get("/campaigns/{slug}/results")]
 pub async fn campaign_results(
     state: web::Data<AppState>,
@@ -33,30 +33,25 @@ pub async fn campaign_results(
     path: web::Path<String>,
     query: web::Query<ResultsQuery>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let level = Level::from_query(query.level.as_deref())?.unwrap_or(Level::National);
-        let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
-        let audience = audience::of_request(&req, &campaign).await?;
-        let fresh = crate::services::publication::published(&state.db, &campaign).await?;
-        let index = results::resolve_index(&fresh.results, query.index.as_deref())?;
-        let body: Vec<ResultJson> = fresh
-            .results
-            .level_rows(level, &index)
-            .into_iter()
-            .filter(|r| audience.sees_in(&fresh.results, &r.locality))
-            .map(|r| ResultJson::new(r, &fresh.results, lang))
-            .collect();
-        // The publication (its number and date, never a time) in headers; the body stays
-        // a list of rows.
-        Ok::<_, AppError>(
-            HttpResponse::Ok()
-                .insert_header(("Hailong-Publication", fresh.number.to_string()))
-                .insert_header(("Hailong-Published-On", fresh.published_on.to_string()))
-                .json(body),
-        )
-    };
-    run.await.map_err(|e| e.api(lang))
+) -> Result<HttpResponse, AppError> {
+    let level = Level::from_query(query.level.as_deref())?.unwrap_or(Level::National);
+    let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
+    let audience = audience::of_request(&req, &campaign).await?;
+    let fresh = crate::services::publication::published(&state.db, &campaign).await?;
+    let index = results::resolve_index(&fresh.results, query.index.as_deref())?;
+    let body: Vec<ResultJson> = fresh
+        .results
+        .level_rows(level, &index)
+        .into_iter()
+        .filter(|r| audience.sees_in(&fresh.results, &r.locality))
+        .map(|r| ResultJson::new(r, &fresh.results, lang))
+        .collect();
+    // The publication (its number and date, never a time) in headers; the body stays
+    // a list of rows.
+    Ok(HttpResponse::Ok()
+        .insert_header(("Hailong-Publication", fresh.number.to_string()))
+        .insert_header(("Hailong-Published-On", fresh.published_on.to_string()))
+        .json(body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,35 +68,31 @@ pub struct CompareQuery {
         ("level" = Option<String>, Query), ("index" = Option<String>, Query)),
     security((), ("session" = []), ("token" = [])),
     responses((status = 200, description = "Change per locality with its CI, flagged only where the CI excludes zero"),
-        (status = 400, body = super::openapi::ProblemDoc), (status = 404, body = super::openapi::ProblemDoc)))]
+        (status = 400, body = crate::routes::problem::ProblemBody), (status = 404, body = crate::routes::problem::ProblemBody)))]
 #[get("/campaigns/{slug}/compare")]
 pub async fn compare(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<CompareQuery>,
-    lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let level = Level::from_query(query.level.as_deref())?.unwrap_or(Level::National);
-        let c = comparison(
-            &state.db,
-            &path,
-            query.with.as_deref(),
-            query.index.as_deref(),
-            async |c| audience::of_request(&req, c).await,
-        )
-        .await?;
-        let body = results::compare(&c.current.results, &c.previous.results, level, &c.index);
-        let mut response = HttpResponse::Ok();
-        if c.reaggregated {
-            // The body stays a list of changes; the header says how the earlier wave was
-            // placed in today's units.
-            response.insert_header(("Hailong-Previous-Wave", "reaggregated-by-crosswalk"));
-        }
-        Ok::<_, AppError>(response.json(body))
-    };
-    run.await.map_err(|e| e.api(lang))
+) -> Result<HttpResponse, AppError> {
+    let level = Level::from_query(query.level.as_deref())?.unwrap_or(Level::National);
+    let c = comparison(
+        &state.db,
+        &path,
+        query.with.as_deref(),
+        query.index.as_deref(),
+        async |c| audience::of_request(&req, c).await,
+    )
+    .await?;
+    let body = results::compare(&c.current.results, &c.previous.results, level, &c.index);
+    let mut response = HttpResponse::Ok();
+    if c.reaggregated {
+        // The body stays a list of changes; the header says how the earlier wave was
+        // placed in today's units.
+        response.insert_header(("Hailong-Previous-Wave", "reaggregated-by-crosswalk"));
+    }
+    Ok(response.json(body))
 }
 
 /// `GET /api/v1/campaigns/{slug}/targets`: every target with `met`, `missed` or `undecided`.
@@ -109,26 +100,22 @@ pub async fn compare(
     params(("slug" = String, Path)),
     security((), ("session" = []), ("token" = [])),
     responses((status = 200, description = "Each target: met, missed or not yet decidable at 95%, with the reason"),
-        (status = 404, body = super::openapi::ProblemDoc)))]
+        (status = 404, body = crate::routes::problem::ProblemBody)))]
 #[get("/campaigns/{slug}/targets")]
 pub async fn targets(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
-        let audience = audience::of_request(&req, &campaign).await?;
-        let fresh = crate::services::publication::published(&state.db, &campaign).await?;
-        let body = crate::services::targets::outcomes_for(
-            &state.db,
-            campaign.campaign.id,
-            &fresh.results,
-            &audience,
-        )
-        .await?;
-        Ok::<_, AppError>(HttpResponse::Ok().json(body))
-    };
-    run.await.map_err(|e| e.api(lang))
+) -> Result<HttpResponse, AppError> {
+    let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
+    let audience = audience::of_request(&req, &campaign).await?;
+    let fresh = crate::services::publication::published(&state.db, &campaign).await?;
+    let body = crate::services::targets::outcomes_for(
+        &state.db,
+        campaign.campaign.id,
+        &fresh.results,
+        &audience,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
 }

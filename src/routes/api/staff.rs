@@ -7,7 +7,7 @@ use crate::routes::extract::ApiUser;
 
 #[utoipa::path(get, path = "/api/v1/staff/me", tag = "staff",
     security(("session" = []), ("token" = [])),
-    responses((status = 200, description = "{id, email, role, localities}"), (status = 401, body = super::openapi::ProblemDoc)))]
+    responses((status = 200, description = "{id, email, role, localities}"), (status = 401, body = crate::routes::problem::ProblemBody)))]
 #[get("/staff/me")]
 pub async fn me(user: ApiUser) -> HttpResponse {
     HttpResponse::Ok().json(json!({

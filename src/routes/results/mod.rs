@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::routes::audience;
 use crate::routes::state::AppState;
@@ -103,52 +103,49 @@ async fn overview(
     slug: web::Path<String>,
     q: web::Query<PageQuery>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let l = load(&state, &req, &slug, q.index.as_deref()).await?;
-        let fieldwork =
-            results::fieldwork(&state.db, &l.campaign, &l.full.results, &l.audience).await?;
-        let mut page = OverviewPage::new(
-            lang,
-            &path_of(&req),
-            &l.campaign,
-            &l.shown,
-            &l.index,
-            &fieldwork,
-        );
-        let outcomes = crate::services::targets::outcomes_for(
-            &state.db,
-            l.campaign.campaign.id,
-            &l.full.results,
-            &l.audience,
-        )
-        .await?;
-        page.targets = outcomes
-            .iter()
-            .map(|o| TargetView::new(o, &l.full.results, lang))
-            .collect();
-        // Signed-in staff who may read results can ask for the report by email here.
-        let staff = <crate::routes::extract::StaffUser as actix_web::FromRequest>::from_request(
-            &req,
-            &mut actix_web::dev::Payload::None,
-        )
-        .await
-        .ok()
-        .filter(|u| {
-            u.role
-                .can(crate::auth::Area::Results, crate::auth::Access::Read)
-        });
-        let report = staff
-            .map(|u| staff::ReportFormView::new(&u, &l.campaign, &l.full.results.nodes, &l.index));
-        html(
-            "results/overview.html",
-            &OverviewWithReport {
-                page: &page,
-                report,
-            },
-        )
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let l = load(&state, &req, &slug, q.index.as_deref()).await?;
+    let fieldwork =
+        results::fieldwork(&state.db, &l.campaign, &l.full.results, &l.audience).await?;
+    let mut page = OverviewPage::new(
+        lang,
+        &path_of(&req),
+        &l.campaign,
+        &l.shown,
+        &l.index,
+        &fieldwork,
+    );
+    let outcomes = crate::services::targets::outcomes_for(
+        &state.db,
+        l.campaign.campaign.id,
+        &l.full.results,
+        &l.audience,
+    )
+    .await?;
+    page.targets = outcomes
+        .iter()
+        .map(|o| TargetView::new(o, &l.full.results, lang))
+        .collect();
+    // Signed-in staff who may read results can ask for the report by email here.
+    let staff = <crate::routes::extract::StaffUser as actix_web::FromRequest>::from_request(
+        &req,
+        &mut actix_web::dev::Payload::None,
+    )
+    .await
+    .ok()
+    .filter(|u| {
+        u.role
+            .can(crate::auth::Area::Results, crate::auth::Access::Read)
+    });
+    let report =
+        staff.map(|u| staff::ReportFormView::new(&u, &l.campaign, &l.full.results.nodes, &l.index));
+    html(
+        "results/overview.html",
+        &OverviewWithReport {
+            page: &page,
+            report,
+        },
+    )
 }
 
 #[get("/results/{slug}/localities")]
@@ -158,20 +155,17 @@ async fn table(
     slug: web::Path<String>,
     q: web::Query<PageQuery>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let level = page_level(&q)?;
-        let Loaded {
-            campaign,
-            shown: fresh,
-            index,
-            ..
-        } = load(&state, &req, &slug, q.index.as_deref()).await?;
-        let sort = SortKey::parse(q.sort.as_deref());
-        let page = TablePage::new(lang, &path_of(&req), &campaign, &fresh, &index, level, sort);
-        html("results/table.html", &page)
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let level = page_level(&q)?;
+    let Loaded {
+        campaign,
+        shown: fresh,
+        index,
+        ..
+    } = load(&state, &req, &slug, q.index.as_deref()).await?;
+    let sort = SortKey::parse(q.sort.as_deref());
+    let page = TablePage::new(lang, &path_of(&req), &campaign, &fresh, &index, level, sort);
+    html("results/table.html", &page)
 }
 
 #[get("/results/{slug}/forest")]
@@ -181,19 +175,16 @@ async fn forest(
     slug: web::Path<String>,
     q: web::Query<PageQuery>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let level = page_level(&q)?;
-        let Loaded {
-            campaign,
-            shown: fresh,
-            index,
-            ..
-        } = load(&state, &req, &slug, q.index.as_deref()).await?;
-        let page = ForestPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
-        html("results/forest.html", &page)
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let level = page_level(&q)?;
+    let Loaded {
+        campaign,
+        shown: fresh,
+        index,
+        ..
+    } = load(&state, &req, &slug, q.index.as_deref()).await?;
+    let page = ForestPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+    html("results/forest.html", &page)
 }
 
 #[get("/results/{slug}/ranks")]
@@ -203,19 +194,16 @@ async fn ranks(
     slug: web::Path<String>,
     q: web::Query<PageQuery>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let level = page_level(&q)?;
-        let Loaded {
-            campaign,
-            shown: fresh,
-            index,
-            ..
-        } = load(&state, &req, &slug, q.index.as_deref()).await?;
-        let page = RanksPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
-        html("results/ranks.html", &page)
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let level = page_level(&q)?;
+    let Loaded {
+        campaign,
+        shown: fresh,
+        index,
+        ..
+    } = load(&state, &req, &slug, q.index.as_deref()).await?;
+    let page = RanksPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+    html("results/ranks.html", &page)
 }
 
 #[get("/results/{slug}/locality/{code}")]
@@ -225,20 +213,17 @@ async fn locality(
     path: web::Path<(String, String)>,
     q: web::Query<PageQuery>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let (slug, code) = path.into_inner();
-        let Loaded {
-            campaign,
-            shown: fresh,
-            index,
-            ..
-        } = load(&state, &req, &slug, q.index.as_deref()).await?;
-        let page = LocalityPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &code)
-            .ok_or(AppError::NotFound("locality_not_found"))?;
-        html("results/locality.html", &page)
-    };
-    run.await.map_err(|e| e.page(lang))
+) -> Result<HttpResponse, AppError> {
+    let (slug, code) = path.into_inner();
+    let Loaded {
+        campaign,
+        shown: fresh,
+        index,
+        ..
+    } = load(&state, &req, &slug, q.index.as_deref()).await?;
+    let page = LocalityPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &code)
+        .ok_or(AppError::NotFound("locality_not_found"))?;
+    html("results/locality.html", &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,36 +240,33 @@ async fn compare(
     slug: web::Path<String>,
     q: web::Query<CompareQuery>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        let level = Level::from_query(q.level.as_deref())?.unwrap_or(Level::Province);
-        let c = comparison(
-            &state.db,
-            &slug,
-            q.with.as_deref(),
-            q.index.as_deref(),
-            async |c| audience::of_request(&req, c).await,
-        )
-        .await?;
-        let other = &c.previous_campaign.campaign;
-        let with_name = match lang {
-            Lang::En if !other.name_en.is_empty() => other.name_en.clone(),
-            _ => other.name_vi.clone(),
-        };
-        let mut page = ComparePage::new(
-            lang,
-            &path_of(&req),
-            &c.campaign,
-            &c.current,
-            &c.previous.results,
-            (&other.slug, with_name),
-            &c.index,
-            level,
-        );
-        page.reaggregated = c.reaggregated;
-        html("results/compare.html", &page)
+) -> Result<HttpResponse, AppError> {
+    let level = Level::from_query(q.level.as_deref())?.unwrap_or(Level::Province);
+    let c = comparison(
+        &state.db,
+        &slug,
+        q.with.as_deref(),
+        q.index.as_deref(),
+        async |c| audience::of_request(&req, c).await,
+    )
+    .await?;
+    let other = &c.previous_campaign.campaign;
+    let with_name = match lang {
+        Lang::En if !other.name_en.is_empty() => other.name_en.clone(),
+        _ => other.name_vi.clone(),
     };
-    run.await.map_err(|e| e.page(lang))
+    let mut page = ComparePage::new(
+        lang,
+        &path_of(&req),
+        &c.campaign,
+        &c.current,
+        &c.previous.results,
+        (&other.slug, with_name),
+        &c.index,
+        level,
+    );
+    page.reaggregated = c.reaggregated;
+    html("results/compare.html", &page)
 }
 
 /// The two download formats of the results table.
@@ -301,45 +283,40 @@ async fn download(
     q: &PageQuery,
     lang: Lang,
     format: Download,
-) -> Result<HttpResponse, Problem> {
-    let run = async {
-        // Both filters absent: every level and every index.
-        let level = Level::from_query(q.level.as_deref())?;
-        let Loaded {
-            campaign,
-            shown: fresh,
-            ..
-        } = load(state, req, slug, None).await?;
-        let index = match q.index.as_deref() {
-            Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
-            None => None,
-        };
-        let (body, content_type, extension) = match format {
-            Download::Csv => (
-                export::results_csv(&fresh.results, level, index.as_deref(), lang)?.into_bytes(),
-                "text/csv; charset=utf-8",
-                "csv",
-            ),
-            Download::Xlsx => (
-                export::results_xlsx(&fresh.results, level, index.as_deref(), lang)?,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "xlsx",
-            ),
-        };
-        Ok::<_, AppError>(
-            HttpResponse::Ok()
-                .content_type(content_type)
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"{}-results.{extension}\"",
-                        campaign.campaign.slug
-                    ),
-                ))
-                .body(body),
-        )
+) -> Result<HttpResponse, AppError> {
+    // Both filters absent: every level and every index.
+    let level = Level::from_query(q.level.as_deref())?;
+    let Loaded {
+        campaign,
+        shown: fresh,
+        ..
+    } = load(state, req, slug, None).await?;
+    let index = match q.index.as_deref() {
+        Some(i) => Some(results::resolve_index(&fresh.results, Some(i))?),
+        None => None,
     };
-    run.await.map_err(|e| e.page(lang))
+    let (body, content_type, extension) = match format {
+        Download::Csv => (
+            export::results_csv(&fresh.results, level, index.as_deref(), lang)?.into_bytes(),
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        Download::Xlsx => (
+            export::results_xlsx(&fresh.results, level, index.as_deref(), lang)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"{}-results.{extension}\"",
+                campaign.campaign.slug
+            ),
+        ))
+        .body(body))
 }
 
 #[get("/results/{slug}/results.csv")]
@@ -349,7 +326,7 @@ async fn download_csv(
     slug: web::Path<String>,
     q: web::Query<PageQuery>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     download(&state, &req, &slug, &q, lang, Download::Csv).await
 }
 
@@ -360,6 +337,6 @@ async fn download_xlsx(
     slug: web::Path<String>,
     q: web::Query<PageQuery>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     download(&state, &req, &slug, &q, lang, Download::Xlsx).await
 }

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Serialize;
 
 use crate::auth::{Access, Area};
-use crate::error::{AppError, Problem, field_message};
+use crate::error::{AppError, field_message};
 use crate::i18n::Lang;
 use crate::routes::extract::{StaffForm, StaffUser, StaffView};
 use crate::routes::state::AppState;
@@ -98,11 +98,11 @@ async fn render(
 /// Targets are read and recorded only by those who may read results (administrators and
 /// analysts): a target's met/missed tells about the estimate, and designers do not see
 /// the results of private campaigns.
-fn require_targets(user: &StaffUser, access: Access) -> Result<(), Problem> {
+fn require_targets(user: &StaffUser, access: Access) -> Result<(), AppError> {
     if user.role.can(Area::Results, access) {
         Ok(())
     } else {
-        Err(AppError::Forbidden.page(user.lang))
+        Err(AppError::Forbidden)
     }
 }
 
@@ -112,11 +112,9 @@ async fn list(
     req: HttpRequest,
     slug: web::Path<String>,
     user: StaffUser,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     require_targets(&user, Access::Read)?;
-    render(&state, &req, &slug, &user, Vec::new())
-        .await
-        .map_err(|e| e.page(user.lang))
+    render(&state, &req, &slug, &user, Vec::new()).await
 }
 
 #[post("/campaigns/{slug}/targets")]
@@ -125,40 +123,36 @@ async fn add(
     req: HttpRequest,
     slug: web::Path<String>,
     form: StaffForm<TargetForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     require_targets(&user, Access::Write)?;
     let lang = user.lang;
-    let run = async {
-        let campaign = campaigns::by_slug(&state.db, &slug).await?;
-        let fresh = crate::services::publication::published(&state.db, &campaign).await?;
-        if !Audience::account(user.localities.clone()).sees_in(&fresh.results, form.locality.trim())
-        {
-            return Err(AppError::Forbidden);
+    let campaign = campaigns::by_slug(&state.db, &slug).await?;
+    let fresh = crate::services::publication::published(&state.db, &campaign).await?;
+    if !Audience::account(user.localities.clone()).sees_in(&fresh.results, form.locality.trim()) {
+        return Err(AppError::Forbidden);
+    }
+    match targets::create(&state.db, campaign.campaign.id, &fresh.results, &form).await {
+        Ok(_) => {
+            audit::record(
+                &state.db,
+                &Actor::staff(user.id, &user.email),
+                "target.create",
+                "campaign",
+                &campaign.campaign.id.to_string(),
+                &slug,
+            )
+            .await?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, req.path().to_owned()))
+                .finish())
         }
-        match targets::create(&state.db, campaign.campaign.id, &fresh.results, &form).await {
-            Ok(_) => {
-                audit::record(
-                    &state.db,
-                    &Actor::staff(user.id, &user.email),
-                    "target.create",
-                    "campaign",
-                    &campaign.campaign.id.to_string(),
-                    &slug,
-                )
-                .await?;
-                Ok(HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, req.path().to_owned()))
-                    .finish())
-            }
-            Err(AppError::Validation(errors)) => {
-                let messages = errors.iter().map(|e| field_message(lang, e)).collect();
-                render(&state, &req, &slug, &user, messages).await
-            }
-            Err(e) => Err(e),
+        Err(AppError::Validation(errors)) => {
+            let messages = errors.iter().map(|e| field_message(lang, e)).collect();
+            render(&state, &req, &slug, &user, messages).await
         }
-    };
-    run.await.map_err(|e| e.page(lang))
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -170,47 +164,41 @@ async fn remove(
     req: HttpRequest,
     path: web::Path<(String, i64)>,
     form: StaffForm<Empty>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let user = form.user;
     require_targets(&user, Access::Write)?;
-    let lang = user.lang;
-    let run = async {
-        let (slug, id) = path.into_inner();
-        let campaign = campaigns::by_slug(&state.db, &slug).await?;
-        let audience = Audience::account(user.localities.clone());
-        if audience.is_restricted() {
-            let fresh = crate::services::publication::published(&state.db, &campaign).await?;
-            let target = targets::list(&state.db, campaign.campaign.id)
-                .await?
-                .into_iter()
-                .find(|t| t.id == id)
-                .ok_or(AppError::NotFound("target_not_found"))?;
-            if !audience.sees_in(&fresh.results, &target.locality_code) {
-                return Err(AppError::Forbidden);
-            }
+    let (slug, id) = path.into_inner();
+    let campaign = campaigns::by_slug(&state.db, &slug).await?;
+    let audience = Audience::account(user.localities.clone());
+    if audience.is_restricted() {
+        let fresh = crate::services::publication::published(&state.db, &campaign).await?;
+        let target = targets::list(&state.db, campaign.campaign.id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or(AppError::NotFound("target_not_found"))?;
+        if !audience.sees_in(&fresh.results, &target.locality_code) {
+            return Err(AppError::Forbidden);
         }
-        targets::delete(&state.db, campaign.campaign.id, id).await?;
-        audit::record(
-            &state.db,
-            &Actor::staff(user.id, &user.email),
-            "target.delete",
-            "campaign",
-            &campaign.campaign.id.to_string(),
-            &format!("{slug} target {id}"),
-        )
-        .await?;
-        let back = req
-            .path()
-            .trim_end_matches("/delete")
-            .trim_end_matches(&format!("/{id}"))
-            .to_owned();
-        Ok::<_, AppError>(
-            HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, back))
-                .finish(),
-        )
-    };
-    run.await.map_err(|e| e.page(lang))
+    }
+    targets::delete(&state.db, campaign.campaign.id, id).await?;
+    audit::record(
+        &state.db,
+        &Actor::staff(user.id, &user.email),
+        "target.delete",
+        "campaign",
+        &campaign.campaign.id.to_string(),
+        &format!("{slug} target {id}"),
+    )
+    .await?;
+    let back = req
+        .path()
+        .trim_end_matches("/delete")
+        .trim_end_matches(&format!("/{id}"))
+        .to_owned();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, back))
+        .finish())
 }
 
 // ------------------------------------------------------------------------------------------
@@ -380,7 +368,7 @@ async fn reports_page(
     slug: web::Path<String>,
     q: web::Query<ReportsQuery>,
     user: StaffUser,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Results, Access::Read)?;
     render_reports(
         &state,
@@ -391,7 +379,6 @@ async fn reports_page(
         Vec::new(),
     )
     .await
-    .map_err(|e| e.page(user.lang))
 }
 
 /// `POST /staff/campaigns/{slug}/reports`: records the request, starts the background task
@@ -402,37 +389,34 @@ async fn request_report(
     req: HttpRequest,
     slug: web::Path<String>,
     form: StaffForm<ReportForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Results, Access::Read)?;
     let lang = user.lang;
-    let run = async {
-        let campaign = campaigns::by_slug(&state.db, &slug).await?;
-        let who = reports::Requester {
-            id: user.id,
-            email: user.email.clone(),
-            role: user.role,
-            localities: user.localities.clone(),
-            lang,
-        };
-        match reports::request(&state.db, &who, &campaign, &form).await {
-            Ok(row) => {
-                reports::spawn(state.db.clone(), state.settings.clone(), row.id);
-                Ok(HttpResponse::SeeOther()
-                    .insert_header((
-                        header::LOCATION,
-                        format!("{}?queued={}", req.path().trim_end_matches('/'), row.id),
-                    ))
-                    .finish())
-            }
-            Err(AppError::Validation(errors)) => {
-                let messages = errors.iter().map(|e| field_message(lang, e)).collect();
-                render_reports(&state, &req, &slug, &user, (false, None), messages).await
-            }
-            Err(e) => Err(e),
-        }
+    let campaign = campaigns::by_slug(&state.db, &slug).await?;
+    let who = reports::Requester {
+        id: user.id,
+        email: user.email.clone(),
+        role: user.role,
+        localities: user.localities.clone(),
+        lang,
     };
-    run.await.map_err(|e| e.page(lang))
+    match reports::request(&state.db, &who, &campaign, &form).await {
+        Ok(row) => {
+            reports::spawn(state.db.clone(), state.settings.clone(), row.id);
+            Ok(HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    format!("{}?queued={}", req.path().trim_end_matches('/'), row.id),
+                ))
+                .finish())
+        }
+        Err(AppError::Validation(errors)) => {
+            let messages = errors.iter().map(|e| field_message(lang, e)).collect();
+            render_reports(&state, &req, &slug, &user, (false, None), messages).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `POST /staff/campaigns/{slug}/publish`: "Publish now" (administrators and analysts),
@@ -442,42 +426,36 @@ async fn publish_now(
     state: web::Data<AppState>,
     slug: web::Path<String>,
     form: StaffForm<Empty>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let user = form.user;
     user.require(Area::Results, Access::Write)?;
-    let lang = user.lang;
-    let run = async {
-        let campaign = campaigns::by_slug(&state.db, &slug).await?;
-        let outcome = crate::services::publication::publish(
+    let campaign = campaigns::by_slug(&state.db, &slug).await?;
+    let outcome = crate::services::publication::publish(
+        &state.db,
+        &campaign,
+        crate::domain::publication::Trigger::Manual,
+        state.settings.min_n_floor,
+        chrono::Utc::now(),
+    )
+    .await?;
+    if let Some(n) = outcome.number {
+        audit::record(
             &state.db,
-            &campaign,
-            crate::domain::publication::Trigger::Manual,
-            state.settings.min_n_floor,
-            chrono::Utc::now(),
+            &Actor::staff(user.id, &user.email),
+            "results.publish",
+            "campaign",
+            &campaign.campaign.id.to_string(),
+            &format!("{slug} publication {n}"),
         )
         .await?;
-        if let Some(n) = outcome.number {
-            audit::record(
-                &state.db,
-                &Actor::staff(user.id, &user.email),
-                "results.publish",
-                "campaign",
-                &campaign.campaign.id.to_string(),
-                &format!("{slug} publication {n}"),
-            )
-            .await?;
-        }
-        Ok::<_, AppError>(
-            HttpResponse::SeeOther()
-                .insert_header((
-                    header::LOCATION,
-                    format!(
-                        "/staff/campaigns/{slug}/reports?published={}",
-                        outcome.number.unwrap_or(0)
-                    ),
-                ))
-                .finish(),
-        )
-    };
-    run.await.map_err(|e| e.page(lang))
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!(
+                "/staff/campaigns/{slug}/reports?published={}",
+                outcome.number.unwrap_or(0)
+            ),
+        ))
+        .finish())
 }

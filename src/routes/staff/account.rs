@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Access, Area, password, session};
-use crate::error::{AppError, Problem, field_message};
+use crate::error::{AppError, field_message};
 use crate::i18n;
 use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
@@ -27,7 +27,7 @@ struct Dashboard {
 }
 
 #[get("")]
-pub async fn dashboard(user: StaffUser) -> Result<HttpResponse, Problem> {
+pub async fn dashboard(user: StaffUser) -> Result<HttpResponse, AppError> {
     let mut areas = Vec::new();
     if user.role.can(Area::Accounts, Access::Write) {
         areas.push(AreaLink {
@@ -70,7 +70,7 @@ pub struct NoticeQuery {
 }
 
 #[get("/account")]
-pub async fn show(user: StaffUser, q: web::Query<NoticeQuery>) -> Result<HttpResponse, Problem> {
+pub async fn show(user: StaffUser, q: web::Query<NoticeQuery>) -> Result<HttpResponse, AppError> {
     let notice = Notice {
         notice: q
             .done
@@ -96,14 +96,12 @@ pub struct PasswordForm {
 pub async fn change_password(
     state: web::Data<AppState>,
     form: StaffForm<PasswordForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     let lang = user.lang;
     let account = staff::by_email(&state.db, &user.email)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?
-        .ok_or(AppError::Unauthorized)
-        .map_err(|e| e.page(lang))?;
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     let mut errors = Vec::new();
     if !password::verify(&form.current_password, &account.password_hash) {
         errors.push(i18n::t(lang, "account-wrong-current", &[]));
@@ -122,9 +120,7 @@ pub async fn change_password(
         {
             Ok(()) => {
                 // Every session ended, this one included: sign in again.
-                session::revoke_all(&state.db, user.id)
-                    .await
-                    .map_err(|e| AppError::from(e).page(lang))?;
+                session::revoke_all(&state.db, user.id).await?;
                 return Ok(HttpResponse::SeeOther()
                     .insert_header(("Location", "/staff/login"))
                     .cookie(session::removal())
@@ -133,7 +129,7 @@ pub async fn change_password(
             Err(StaffError::Invalid(list)) => {
                 errors.extend(list.iter().map(|f| field_message(lang, f)));
             }
-            Err(e) => return Err(AppError::Internal(e.into()).page(lang)),
+            Err(e) => return Err(AppError::Internal(e.into())),
         }
     }
     let notice = Notice {

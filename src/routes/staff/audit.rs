@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Access, Area};
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::routes::extract::StaffUser;
 use crate::routes::state::AppState;
 use crate::services::audit;
@@ -32,12 +32,10 @@ pub async fn index(
     state: web::Data<AppState>,
     user: StaffUser,
     q: web::Query<PageQuery>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Audit, Access::Read)?;
     let page = q.page.unwrap_or(1).max(1);
-    let (rows, total) = audit::page(&state.db, page - 1, PER_PAGE)
-        .await
-        .map_err(|e| AppError::from(e).page(user.lang))?;
+    let (rows, total) = audit::page(&state.db, page - 1, PER_PAGE).await?;
     let entries = rows
         .into_iter()
         .map(|r| AuditRow {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Access, Area};
 use crate::domain::campaign::DesignSettings;
-use crate::error::{AppError, Problem, field_message};
+use crate::error::{AppError, field_message};
 use crate::i18n::Lang;
 use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
@@ -183,10 +183,10 @@ async fn page(
     editing: Option<String>,
     form: CampaignForm,
     errors: Vec<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let lang = user.lang;
-    let (versions, services) = options(state, lang).await.map_err(|e| e.page(lang))?;
-    let campaigns = rows(state, lang).await.map_err(|e| e.page(lang))?;
+    let (versions, services) = options(state, lang).await?;
+    let campaigns = rows(state, lang).await?;
     let path = match &editing {
         Some(s) => format!("/staff/campaigns/{s}"),
         None => "/staff/campaigns".to_owned(),
@@ -222,7 +222,7 @@ fn blank_form() -> CampaignForm {
 }
 
 #[get("/campaigns")]
-pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, Problem> {
+pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, AppError> {
     user.require(Area::Campaigns, Access::Read)?;
     page(&state, &user, None, blank_form(), vec![]).await
 }
@@ -232,28 +232,23 @@ pub async fn show(
     state: web::Data<AppState>,
     user: StaffUser,
     path: web::Path<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Campaigns, Access::Read)?;
-    let lang = user.lang;
     let slug = path.into_inner();
     let c = campaign::Entity::find()
         .filter(campaign::Column::Slug.eq(slug.as_str()))
         .one(&state.db)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?
-        .ok_or(AppError::NotFound("campaign_not_found"))
-        .map_err(|e| e.page(lang))?;
+        .await?
+        .ok_or(AppError::NotFound("campaign_not_found"))?;
     let lines = campaign_locality::Entity::find()
         .filter(campaign_locality::Column::CampaignId.eq(c.id))
         .order_by_asc(campaign_locality::Column::LocalityCode)
         .all(&state.db)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+        .await?;
     let design: DesignSettings = serde_json::from_str(&c.design).unwrap_or_default();
     let service = service::Entity::find_by_id(c.service_id)
         .one(&state.db)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?
+        .await?
         .map(|s| s.code)
         .unwrap_or_default();
     let form = CampaignForm {
@@ -310,10 +305,10 @@ fn checked_results_settings(
     user: &StaffUser,
     form: &CampaignForm,
     base: &campaign_setup::ResultsSettings,
-) -> Result<campaign_setup::ResultsSettings, Result<String, Problem>> {
+) -> Result<campaign_setup::ResultsSettings, Result<String, AppError>> {
     let wanted = results_settings_of(form, base).map_err(Ok)?;
     if wanted != *base && !user.role.can(Area::Results, Access::Write) {
-        return Err(Err(AppError::Forbidden.page(user.lang)));
+        return Err(Err(AppError::Forbidden));
     }
     Ok(wanted)
 }
@@ -375,14 +370,14 @@ fn input_of(
     }
 }
 
-fn problems(lang: Lang, e: SetupError) -> Result<Vec<String>, Problem> {
+fn problems(lang: Lang, e: SetupError) -> Result<Vec<String>, AppError> {
     match e {
         SetupError::Invalid(list) => Ok(list
             .iter()
             .map(|f| format!("{}: {}", f.field, field_message(lang, f)))
             .collect()),
-        SetupError::NotFound => Err(AppError::NotFound("campaign_not_found").page(lang)),
-        SetupError::Db(e) => Err(AppError::from(e).page(lang)),
+        SetupError::NotFound => Err(AppError::NotFound("campaign_not_found")),
+        SetupError::Db(e) => Err(AppError::from(e)),
     }
 }
 
@@ -390,7 +385,7 @@ fn problems(lang: Lang, e: SetupError) -> Result<Vec<String>, Problem> {
 pub async fn create(
     state: web::Data<AppState>,
     form: StaffForm<CampaignForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Campaigns, Access::Write)?;
     let lang = user.lang;
@@ -425,12 +420,12 @@ pub async fn update(
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: StaffForm<CampaignForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Campaigns, Access::Write)?;
     let lang = user.lang;
     let slug = path.into_inner();
-    let base = stored_results_settings(&state, &slug, lang).await?;
+    let base = stored_results_settings(&state, &slug).await?;
     let results = match checked_results_settings(&user, &form, &base) {
         Ok(r) => Ok(r),
         Err(Err(forbidden)) => return Err(forbidden),
@@ -460,15 +455,12 @@ pub async fn update(
 async fn stored_results_settings(
     state: &AppState,
     slug: &str,
-    lang: Lang,
-) -> Result<campaign_setup::ResultsSettings, Problem> {
+) -> Result<campaign_setup::ResultsSettings, AppError> {
     let c = campaign::Entity::find()
         .filter(campaign::Column::Slug.eq(slug))
         .one(&state.db)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?
-        .ok_or(AppError::NotFound("campaign_not_found"))
-        .map_err(|e| e.page(lang))?;
+        .await?
+        .ok_or(AppError::NotFound("campaign_not_found"))?;
     Ok(campaign_setup::ResultsSettings::of_campaign(&c))
 }
 
@@ -479,12 +471,12 @@ pub async fn update_results_settings(
     state: web::Data<AppState>,
     path: web::Path<String>,
     form: StaffForm<CampaignForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Results, Access::Write)?;
     let lang = user.lang;
     let slug = path.into_inner();
-    let base = stored_results_settings(&state, &slug, lang).await?;
+    let base = stored_results_settings(&state, &slug).await?;
     let errors = match results_settings_of(&form, &base) {
         Ok(wanted) => {
             match campaign_setup::update_results_settings(

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Access, Area};
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::{self, Arg};
 use crate::mail::Mailer;
 use crate::routes::extract::{StaffForm, StaffUser, StaffView};
@@ -111,11 +111,9 @@ async fn show(
     path: web::Path<String>,
     state: web::Data<AppState>,
     user: StaffUser,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Invitations, Access::Read)?;
-    render(&req, &state, &user, &path, None)
-        .await
-        .map_err(|e| e.page(user.lang))
+    render(&req, &state, &user, &path, None).await
 }
 
 async fn act(
@@ -123,87 +121,84 @@ async fn act(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
     form: StaffForm<UploadForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Invitations, Access::Write)?;
     let lang = user.lang;
     let (slug, action) = path.into_inner();
-    let run = async {
-        let c = campaigns::by_slug(&state.db, &slug).await?;
-        let key = crate::secret_key::load(&state.settings)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("secret key: {e}")))?;
-        // Links come from the configured public URL only, never from the
-        // request's Host or forwarding headers.
-        let settings = state.settings.clone();
-        let link = move |token: &str| {
-            settings
-                .public_url(&format!("/i/{token}"))
-                .unwrap_or_default()
-        };
-        let sending = || {
-            if state.settings.public_url("/").is_none() {
-                return Err(AppError::Conflict("invitations_need_base_url"));
-            }
-            if state.settings.smtp_host.is_none() {
-                return Err(AppError::Conflict("invitations_need_smtp"));
-            }
-            Mailer::from_settings(&state.settings)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("mail: {e}")))
-        };
-        let notice = match action.as_str() {
-            "upload" => {
-                let today = chrono::Utc::now().date_naive();
-                let o = invitations::upload(&state.db, &key, c.campaign.id, &form.addresses, today)
-                    .await?;
-                i18n::t(
-                    lang,
-                    "invitations-uploaded",
-                    &[
-                        ("added", Arg::from(o.added as u64)),
-                        ("listed", Arg::from(o.already_listed as u64)),
-                        ("invalid", Arg::from(o.invalid.join(", "))),
-                    ],
-                )
-            }
-            "send" => {
-                let o = invitations::send_pending(&state.db, &key, &sending()?, &c, &link).await?;
-                i18n::t(
-                    lang,
-                    "invitations-sent",
-                    &[
-                        ("sent", Arg::from(o.sent as u64)),
-                        ("failed", Arg::from(o.failed as u64)),
-                    ],
-                )
-            }
-            "remind" => {
-                let o = invitations::remind(&state.db, &key, &sending()?, &c, &link).await?;
-                i18n::t(
-                    lang,
-                    "invitations-sent",
-                    &[
-                        ("sent", Arg::from(o.sent as u64)),
-                        ("failed", Arg::from(o.failed as u64)),
-                    ],
-                )
-            }
-            "delete" => {
-                let n = invitations::delete_for_campaign(&state.db, c.campaign.id).await?;
-                i18n::t(lang, "invitations-deleted", &[("count", Arg::from(n))])
-            }
-            _ => return Err(AppError::NotFound("page_not_found")),
-        };
-        // Which list and what was done; never the addresses.
-        audit::record(
-            &state.db,
-            &Actor::staff(user.id, &user.email),
-            &format!("invitations.{action}"),
-            "campaign",
-            &c.campaign.id.to_string(),
-            &slug,
-        )
-        .await?;
-        render(&req, &state, &user, &slug, Some(notice)).await
+    let c = campaigns::by_slug(&state.db, &slug).await?;
+    let key = crate::secret_key::load(&state.settings)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("secret key: {e}")))?;
+    // Links come from the configured public URL only, never from the
+    // request's Host or forwarding headers.
+    let settings = state.settings.clone();
+    let link = move |token: &str| {
+        settings
+            .public_url(&format!("/i/{token}"))
+            .unwrap_or_default()
     };
-    run.await.map_err(|e| e.page(lang))
+    let sending = || {
+        if state.settings.public_url("/").is_none() {
+            return Err(AppError::Conflict("invitations_need_base_url"));
+        }
+        if state.settings.smtp_host.is_none() {
+            return Err(AppError::Conflict("invitations_need_smtp"));
+        }
+        Mailer::from_settings(&state.settings)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("mail: {e}")))
+    };
+    let notice = match action.as_str() {
+        "upload" => {
+            let today = chrono::Utc::now().date_naive();
+            let o =
+                invitations::upload(&state.db, &key, c.campaign.id, &form.addresses, today).await?;
+            i18n::t(
+                lang,
+                "invitations-uploaded",
+                &[
+                    ("added", Arg::from(o.added as u64)),
+                    ("listed", Arg::from(o.already_listed as u64)),
+                    ("invalid", Arg::from(o.invalid.join(", "))),
+                ],
+            )
+        }
+        "send" => {
+            let o = invitations::send_pending(&state.db, &key, &sending()?, &c, &link).await?;
+            i18n::t(
+                lang,
+                "invitations-sent",
+                &[
+                    ("sent", Arg::from(o.sent as u64)),
+                    ("failed", Arg::from(o.failed as u64)),
+                ],
+            )
+        }
+        "remind" => {
+            let o = invitations::remind(&state.db, &key, &sending()?, &c, &link).await?;
+            i18n::t(
+                lang,
+                "invitations-sent",
+                &[
+                    ("sent", Arg::from(o.sent as u64)),
+                    ("failed", Arg::from(o.failed as u64)),
+                ],
+            )
+        }
+        "delete" => {
+            let n = invitations::delete_for_campaign(&state.db, c.campaign.id).await?;
+            i18n::t(lang, "invitations-deleted", &[("count", Arg::from(n))])
+        }
+        _ => return Err(AppError::NotFound("page_not_found")),
+    };
+    // Which list and what was done; never the addresses.
+    audit::record(
+        &state.db,
+        &Actor::staff(user.id, &user.email),
+        &format!("invitations.{action}"),
+        "campaign",
+        &c.campaign.id.to_string(),
+        &slug,
+    )
+    .await?;
+    render(&req, &state, &user, &slug, Some(notice)).await
 }

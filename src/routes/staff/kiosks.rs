@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Access, Area};
-use crate::error::{AppError, Problem, field_message};
+use crate::error::{AppError, field_message};
 use crate::routes::extract::{StaffForm, StaffUser, StaffView};
 use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
@@ -139,60 +139,55 @@ async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: StaffUser,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Kiosks, Access::Read)?;
-    render(&req, &state, &user, None, Vec::new(), None)
-        .await
-        .map_err(|e| e.page(user.lang))
+    render(&req, &state, &user, None, Vec::new(), None).await
 }
 
 async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: StaffForm<KioskForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Kiosks, Access::Write)?;
     let lang = user.lang;
-    let run = async {
-        let new = NewKiosk {
-            campaign_slug: form.campaign.clone(),
-            locality_code: form.locality.trim().to_owned(),
-            service_code: Some(form.service.trim().to_owned()).filter(|s| !s.is_empty()),
-            label: form.label.clone(),
-        };
-        match kiosks::register_kiosk(&state.db, &new, Utc::now().date_naive()).await {
-            Ok((kiosk, token)) => {
-                audit::record(
-                    &state.db,
-                    &Actor::staff(user.id, &user.email),
-                    "kiosk.register",
-                    "kiosk",
-                    &kiosk.id.to_string(),
-                    &format!("{} {} {}", form.campaign, kiosk.locality_code, kiosk.label),
-                )
-                .await?;
-                // The address comes from `base_url` only; without it staff
-                // see the path and are told why (never the request's Host).
-                let path = format!("/k/{token}");
-                let registered = Registered {
-                    label: kiosk.label,
-                    no_base_url: state.settings.base_url_missing(),
-                    url: state.settings.public_url(&path).unwrap_or(path),
-                };
-                render(&req, &state, &user, Some(registered), Vec::new(), None).await
-            }
-            Err(AppError::Validation(errors)) => {
-                let errors = errors
-                    .iter()
-                    .map(|e| (e.field.clone(), field_message(lang, e)))
-                    .collect();
-                render(&req, &state, &user, None, errors, Some(&form)).await
-            }
-            Err(e) => Err(e),
-        }
+    let new = NewKiosk {
+        campaign_slug: form.campaign.clone(),
+        locality_code: form.locality.trim().to_owned(),
+        service_code: Some(form.service.trim().to_owned()).filter(|s| !s.is_empty()),
+        label: form.label.clone(),
     };
-    run.await.map_err(|e| e.page(lang))
+    match kiosks::register_kiosk(&state.db, &new, Utc::now().date_naive()).await {
+        Ok((kiosk, token)) => {
+            audit::record(
+                &state.db,
+                &Actor::staff(user.id, &user.email),
+                "kiosk.register",
+                "kiosk",
+                &kiosk.id.to_string(),
+                &format!("{} {} {}", form.campaign, kiosk.locality_code, kiosk.label),
+            )
+            .await?;
+            // The address comes from `base_url` only; without it staff
+            // see the path and are told why (never the request's Host).
+            let path = format!("/k/{token}");
+            let registered = Registered {
+                label: kiosk.label,
+                no_base_url: state.settings.base_url_missing(),
+                url: state.settings.public_url(&path).unwrap_or(path),
+            };
+            render(&req, &state, &user, Some(registered), Vec::new(), None).await
+        }
+        Err(AppError::Validation(errors)) => {
+            let errors = errors
+                .iter()
+                .map(|e| (e.field.clone(), field_message(lang, e)))
+                .collect();
+            render(&req, &state, &user, None, errors, Some(&form)).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -203,14 +198,11 @@ async fn revoke(
     path: web::Path<i64>,
     state: web::Data<AppState>,
     form: StaffForm<Empty>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let user = form.user;
     user.require(Area::Kiosks, Access::Write)?;
-    let lang = user.lang;
     let id = path.into_inner();
-    kiosks::revoke(&state.db, id)
-        .await
-        .map_err(|e| e.page(lang))?;
+    kiosks::revoke(&state.db, id).await?;
     audit::record(
         &state.db,
         &Actor::staff(user.id, &user.email),
@@ -219,8 +211,7 @@ async fn revoke(
         &id.to_string(),
         "",
     )
-    .await
-    .map_err(|e| AppError::from(e).page(lang))?;
+    .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, list_path(&req)))
         .finish())

@@ -5,9 +5,10 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 
 use crate::auth::{password, random_token, session};
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::{self, Arg, Lang};
 use crate::routes::extract::{StaffForm, constant_time_eq};
+use crate::routes::limits::ClientIp;
 use crate::routes::state::AppState;
 use crate::services::{audit, staff};
 use crate::templates;
@@ -52,10 +53,8 @@ fn safe_next(next: Option<&str>) -> String {
 fn render_login(
     page: &LoginPage,
     status: actix_web::http::StatusCode,
-) -> Result<HttpResponse, Problem> {
-    let lang = Lang::parse(page.chrome.lang).unwrap_or(Lang::Vi);
-    let body =
-        templates::render("staff/login.html", page).map_err(|e| AppError::from(e).page(lang))?;
+) -> Result<HttpResponse, AppError> {
+    let body = templates::render("staff/login.html", page)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
@@ -64,8 +63,8 @@ fn render_login(
 }
 
 #[get("/login")]
-pub async fn show(query: web::Query<NextQuery>, lang: Lang) -> Result<HttpResponse, Problem> {
-    let token = random_token().map_err(|e| AppError::Internal(e.into()).page(lang))?;
+pub async fn show(query: web::Query<NextQuery>, lang: Lang) -> Result<HttpResponse, AppError> {
+    let token = random_token().map_err(|e| AppError::Internal(e.into()))?;
     let page = LoginPage::new(lang, token, safe_next(query.next.as_deref()));
     render_login(&page, actix_web::http::StatusCode::OK)
 }
@@ -86,28 +85,24 @@ pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<LoginForm>,
+    client: ClientIp,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     if !anonymous_csrf_ok(&req, &form.csrf_token) {
-        return Err(AppError::Forbidden.page(lang));
+        return Err(AppError::Forbidden);
     }
     let email = form.email.trim().to_lowercase();
     // The proxy-aware client address (IPv6 by /64), the same one every limit
     // keys on; counted by a keyed hash only, never logged or stored as such.
-    let address = state
-        .limiter
-        .client_addr(&req)
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let token = random_token().map_err(|e| AppError::Internal(e.into()).page(lang))?;
+    let address = client.key();
+    let token = random_token().map_err(|e| AppError::Internal(e.into()))?;
     let mut page = LoginPage::new(lang, token, safe_next(form.next.as_deref()));
     page.email = email.clone();
     // Checked and counted in one step; a correct password takes it back.
     let attempt = state
         .login_limiter
         .attempt(&state.db, &email, &address)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+        .await?;
     let reservation = match attempt {
         Ok(reservation) => reservation,
         Err(wait) => {
@@ -120,9 +115,7 @@ pub async fn submit(
             return render_login(&page, actix_web::http::StatusCode::TOO_MANY_REQUESTS);
         }
     };
-    let user = staff::by_email(&state.db, &email)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+    let user = staff::by_email(&state.db, &email).await?;
     // Verify against a dummy hash when there is no such account, so both
     // cases take the same time and give the same message.
     let hash = user
@@ -139,8 +132,7 @@ pub async fn submit(
     state
         .login_limiter
         .succeeded(&state.db, reservation)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+        .await?;
     // Secure when the public address is https. Not from the request's
     // scheme: actix reads it from X-Forwarded-Proto/Forwarded, which any
     // client can send.
@@ -151,7 +143,7 @@ pub async fn submit(
         .is_some_and(|b| b.trim_start().to_ascii_lowercase().starts_with("https://"));
     let cookie = session::create(&state.db, &state.cookie_key, user.id, secure)
         .await
-        .map_err(|e| AppError::Internal(e.into()).page(lang))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     audit::record(
         &state.db,
         &audit::Actor::staff(user.id, &user.email),
@@ -160,8 +152,7 @@ pub async fn submit(
         &user.id.to_string(),
         "",
     )
-    .await
-    .map_err(|e| AppError::from(e).page(lang))?;
+    .await?;
     let mut remove_csrf = Cookie::build(LOGIN_CSRF_COOKIE, "").path("/staff").finish();
     remove_csrf.make_removal();
     Ok(HttpResponse::SeeOther()
@@ -178,11 +169,9 @@ pub struct Empty {}
 pub async fn logout(
     state: web::Data<AppState>,
     form: StaffForm<Empty>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let user = form.user;
-    session::revoke(&state.db, &user.session_id)
-        .await
-        .map_err(|e| AppError::from(e).page(user.lang))?;
+    session::revoke(&state.db, &user.session_id).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/staff/login"))
         .cookie(session::removal())

@@ -20,7 +20,7 @@ pub mod users;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::routes::extract::StaffUser;
 use crate::templates;
 use crate::views::staff::StaffPage;
@@ -68,9 +68,9 @@ pub fn render<T: Serialize>(
     template: &str,
     path: &str,
     page: T,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let ctx = StaffPage::new(user, path, page);
-    let body = templates::render(template, &ctx).map_err(|e| AppError::from(e).page(user.lang))?;
+    let body = templates::render(template, &ctx)?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Access, Area};
 use crate::domain::locality::LEVELS;
 use crate::domain::planning::{self, Allocation, Assumptions, Budget, PlanError, Stratum};
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::i18n::{self, Arg, Lang};
 use crate::routes::extract::StaffUser;
 use crate::routes::state::AppState;
@@ -113,7 +113,7 @@ pub async fn index(
     state: web::Data<AppState>,
     user: StaffUser,
     q: web::Query<PlanQuery>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Campaigns, Access::Read)?;
     let lang = user.lang;
     let mut form = q.into_inner();
@@ -148,7 +148,7 @@ pub async fn index(
     render(&user, "staff/plan.html", "/staff/plan", page)
 }
 
-async fn compute(state: &AppState, lang: Lang, page: &mut PlanPage) -> Result<(), Problem> {
+async fn compute(state: &AppState, lang: Lang, page: &mut PlanPage) -> Result<(), AppError> {
     let f = &page.form;
     let mut errors = Vec::new();
     let moe = number(lang, &f.moe, "plan-moe", &mut errors);
@@ -192,9 +192,7 @@ async fn compute(state: &AppState, lang: Lang, page: &mut PlanPage) -> Result<()
         page.errors = errors;
         return Ok(());
     }
-    let units = frame(&state.db, &level, on)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+    let units = frame(&state.db, &level, on).await?;
     let strata: Vec<Stratum> = units
         .iter()
         .map(|u| Stratum {

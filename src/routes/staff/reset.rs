@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::random_token;
 use crate::config::Settings;
-use crate::error::{AppError, Problem, field_message};
+use crate::error::{AppError, field_message};
 use crate::i18n::{self, Arg, Lang};
 use crate::mail::Mailer;
+use crate::routes::limits::ClientIp;
 use crate::routes::state::AppState;
 use crate::services::staff::{self, RESET_MINUTES, StaffError};
 use crate::templates;
@@ -36,8 +37,8 @@ fn page(
     notice: Option<String>,
     errors: Vec<String>,
     token: Option<String>,
-) -> Result<HttpResponse, Problem> {
-    let csrf = random_token().map_err(|e| AppError::Internal(e.into()).page(lang))?;
+) -> Result<HttpResponse, AppError> {
+    let csrf = random_token().map_err(|e| AppError::Internal(e.into()))?;
     let ctx = ResetPage {
         chrome: Chrome::new(lang, "/staff/password-reset"),
         csrf_token: csrf.clone(),
@@ -45,7 +46,7 @@ fn page(
         errors,
         token,
     };
-    let body = templates::render(template, &ctx).map_err(|e| AppError::from(e).page(lang))?;
+    let body = templates::render(template, &ctx)?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
@@ -54,7 +55,10 @@ fn page(
 }
 
 #[get("/password-reset")]
-pub async fn request_form(state: web::Data<AppState>, lang: Lang) -> Result<HttpResponse, Problem> {
+pub async fn request_form(
+    state: web::Data<AppState>,
+    lang: Lang,
+) -> Result<HttpResponse, AppError> {
     // Said before anyone types an address: no link can be sent.
     let errors = if state.settings.base_url_missing() {
         vec![i18n::t(lang, "auth-reset-no-base-url", &[])]
@@ -84,24 +88,20 @@ pub async fn request(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<RequestForm>,
+    client: ClientIp,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     if !anonymous_csrf_ok(&req, &form.csrf_token) {
-        return Err(AppError::Forbidden.page(lang));
+        return Err(AppError::Forbidden);
     }
     let email = form.email.trim().to_lowercase();
     // Requests count against the same limits as failed sign-ins, on the same
     // proxy-aware client address, checked and counted in one step.
-    let address = state
-        .limiter
-        .client_addr(&req)
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let address = client.key();
     let attempt = state
         .login_limiter
         .attempt(&state.db, &email, &address)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+        .await?;
     if let Err(wait) = attempt {
         let minutes = wait.as_secs().div_ceil(60);
         let msg = i18n::t(lang, "login-too-many", &[("minutes", Arg::from(minutes))]);
@@ -200,13 +200,11 @@ pub async fn new_password_form(
     state: web::Data<AppState>,
     path: web::Path<String>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let pending = staff::pending_reset(&state.db, &token)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+    let pending = staff::pending_reset(&state.db, &token).await?;
     if pending.is_none() {
-        return Err(AppError::NotFound("reset_link_invalid").page(lang));
+        return Err(AppError::NotFound("reset_link_invalid"));
     }
     page(
         lang,
@@ -235,9 +233,9 @@ pub async fn set_new_password(
     path: web::Path<String>,
     form: web::Form<NewPasswordForm>,
     lang: Lang,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     if !anonymous_csrf_ok(&req, &form.csrf_token) {
-        return Err(AppError::Forbidden.page(lang));
+        return Err(AppError::Forbidden);
     }
     let token = path.into_inner();
     if form.new_password != form.confirm_password {
@@ -255,7 +253,7 @@ pub async fn set_new_password(
         Ok(()) => Ok(HttpResponse::SeeOther()
             .insert_header(("Location", "/staff/login"))
             .finish()),
-        Err(StaffError::NotFound) => Err(AppError::NotFound("reset_link_invalid").page(lang)),
+        Err(StaffError::NotFound) => Err(AppError::NotFound("reset_link_invalid")),
         Err(StaffError::Invalid(list)) => {
             let errors = list.iter().map(|f| field_message(lang, f)).collect();
             page(
@@ -267,6 +265,6 @@ pub async fn set_new_password(
                 Some(token),
             )
         }
-        Err(e) => Err(AppError::Internal(e.into()).page(lang)),
+        Err(e) => Err(AppError::Internal(e.into())),
     }
 }

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AppError, Problem, field_message};
+use crate::error::{AppError, field_message};
 use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
 use crate::services::audit::Actor;
@@ -25,10 +25,9 @@ async fn page(
     user: &StaffUser,
     new_token: Option<String>,
     errors: Vec<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let tokens = staff::tokens_of(&state.db, user.id)
-        .await
-        .map_err(|e| AppError::from(e).page(user.lang))?
+        .await?
         .into_iter()
         .map(|t| TokenRow {
             id: t.id,
@@ -52,7 +51,7 @@ async fn page(
 }
 
 #[get("/tokens")]
-pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, Problem> {
+pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, AppError> {
     page(&state, &user, None, vec![]).await
 }
 
@@ -66,7 +65,7 @@ pub struct CreateForm {
 pub async fn create(
     state: web::Data<AppState>,
     form: StaffForm<CreateForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     let lang = user.lang;
     match staff::create_token(
@@ -82,7 +81,7 @@ pub async fn create(
             let errors = list.iter().map(|f| field_message(lang, f)).collect();
             page(&state, &user, None, errors).await
         }
-        Err(e) => Err(AppError::Internal(e.into()).page(lang)),
+        Err(e) => Err(AppError::Internal(e.into())),
     }
 }
 
@@ -94,7 +93,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     path: web::Path<i64>,
     form: StaffForm<Empty>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let user = form.user;
     match staff::revoke_token(
         &state.db,
@@ -105,7 +104,7 @@ pub async fn revoke(
     .await
     {
         Ok(()) => Ok(see_other("/staff/tokens")),
-        Err(StaffError::NotFound) => Err(AppError::NotFound("token_not_found").page(user.lang)),
-        Err(e) => Err(AppError::Internal(e.into()).page(user.lang)),
+        Err(StaffError::NotFound) => Err(AppError::NotFound("token_not_found")),
+        Err(e) => Err(AppError::Internal(e.into())),
     }
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Access, Area, Role};
-use crate::error::{AppError, Problem, field_message};
+use crate::error::{AppError, field_message};
 use crate::i18n;
 use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
@@ -28,10 +28,9 @@ async fn page(
     user: &StaffUser,
     notice: Notice,
     email: String,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let rows = staff::list(&state.db)
-        .await
-        .map_err(|e| AppError::from(e).page(user.lang))?
+        .await?
         .into_iter()
         .map(|u| UserRow {
             id: u.id,
@@ -66,7 +65,7 @@ pub async fn index(
     state: web::Data<AppState>,
     user: StaffUser,
     q: web::Query<DoneQuery>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Accounts, Access::Read)?;
     let notice = Notice {
         notice: q.done.as_deref().map(|d| {
@@ -100,7 +99,7 @@ pub struct CreateForm {
 pub async fn create(
     state: web::Data<AppState>,
     form: StaffForm<CreateForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Accounts, Access::Write)?;
     let lang = user.lang;
@@ -126,7 +125,7 @@ pub async fn create(
         Ok(_) => return Ok(see_other("/staff/users?done=created")),
         Err(StaffError::Invalid(list)) => list.iter().map(|f| field_message(lang, f)).collect(),
         Err(StaffError::Duplicate) => vec![i18n::t(lang, "users-duplicate", &[])],
-        Err(e) => return Err(AppError::Internal(e.into()).page(lang)),
+        Err(e) => return Err(AppError::Internal(e.into())),
     };
     let mut res = page(
         &state,
@@ -155,7 +154,7 @@ pub async fn update(
     state: web::Data<AppState>,
     path: web::Path<i64>,
     form: StaffForm<UpdateForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Accounts, Access::Write)?;
     let lang = user.lang;
@@ -187,7 +186,7 @@ pub async fn update(
     .await
     {
         Ok(()) => Ok(see_other("/staff/users?done=updated")),
-        Err(StaffError::NotFound) => Err(AppError::NotFound("user_not_found").page(lang)),
+        Err(StaffError::NotFound) => Err(AppError::NotFound("user_not_found")),
         Err(StaffError::Invalid(list)) => {
             let errors = list.iter().map(|f| field_message(lang, f)).collect();
             let mut res = page(
@@ -203,6 +202,6 @@ pub async fn update(
             *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(res)
         }
-        Err(e) => Err(AppError::Internal(e.into()).page(lang)),
+        Err(e) => Err(AppError::Internal(e.into())),
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::questionnaire::{
     QuestionType, ScalePoint, Section,
 };
 use crate::domain::text::Text;
-use crate::error::{AppError, Problem, field_message};
+use crate::error::{AppError, field_message};
 use crate::i18n::{self, Lang};
 use crate::presets;
 use crate::routes::extract::{StaffForm, StaffUser};
@@ -63,7 +63,7 @@ fn presets_for(lang: Lang) -> Vec<PresetOption> {
 }
 
 #[get("/questionnaires")]
-pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, Problem> {
+pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Read)?;
     list_page(&state, &user, vec![], vec![], None).await
 }
@@ -76,11 +76,9 @@ async fn list_page(
     errors: Vec<String>,
     warnings: Vec<String>,
     imported: Option<i64>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let lang = user.lang;
-    let list = questionnaires::list(&state.db)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+    let list = questionnaires::list(&state.db).await?;
     let failed = !errors.is_empty();
     let page = ListPage {
         questionnaires: list,
@@ -166,7 +164,7 @@ fn scale_question(code: &str, label: Text) -> Question {
     }
 }
 
-fn problems(lang: Lang, e: QuestionnaireError) -> Result<Vec<String>, Problem> {
+fn problems(lang: Lang, e: QuestionnaireError) -> Result<Vec<String>, AppError> {
     match AppError::from(e) {
         AppError::Validation(list) => Ok(list
             .iter()
@@ -178,7 +176,7 @@ fn problems(lang: Lang, e: QuestionnaireError) -> Result<Vec<String>, Problem> {
                 }
             })
             .collect()),
-        other => Err(other.page(lang)),
+        other => Err(other),
     }
 }
 
@@ -186,7 +184,7 @@ fn problems(lang: Lang, e: QuestionnaireError) -> Result<Vec<String>, Problem> {
 pub async fn create(
     state: web::Data<AppState>,
     form: StaffForm<CreateForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Questionnaires, Access::Write)?;
     let lang = user.lang;
@@ -379,14 +377,10 @@ async fn edit_page(
     shown: Option<Definition>,
     errors: Vec<String>,
     notice: Option<String>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let lang = user.lang;
-    let summary = questionnaires::get(&state.db, id)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
-    let (row, stored) = questionnaires::latest(&state.db, id)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+    let summary = questionnaires::get(&state.db, id).await?;
+    let (row, stored) = questionnaires::latest(&state.db, id).await?;
     let def = shown.unwrap_or(stored);
     let failed = !errors.is_empty();
     let page = EditPage {
@@ -445,7 +439,7 @@ pub async fn show(
     user: StaffUser,
     path: web::Path<i64>,
     q: web::Query<NoticeQuery>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     user.require(Area::Questionnaires, Access::Read)?;
     let notice = q
         .done
@@ -725,15 +719,13 @@ pub async fn edit(
     state: web::Data<AppState>,
     path: web::Path<i64>,
     form: StaffForm<HashMap<String, String>>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Questionnaires, Access::Write)?;
     let lang = user.lang;
     let id = path.into_inner();
-    let (_, mut def) = questionnaires::latest(&state.db, id)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
-    apply(&mut def, &form).map_err(|e| e.page(lang))?;
+    let (_, mut def) = questionnaires::latest(&state.db, id).await?;
+    apply(&mut def, &form)?;
     match questionnaires::save_draft(&state.db, &Actor::staff(user.id, &user.email), id, &def).await
     {
         Ok(_) => Ok(see_other(&format!("/staff/questionnaires/{id}?done=saved"))),
@@ -752,7 +744,7 @@ pub async fn publish(
     state: web::Data<AppState>,
     path: web::Path<i64>,
     form: StaffForm<Empty>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let user = form.user;
     user.require(Area::Questionnaires, Access::Write)?;
     let lang = user.lang;
@@ -796,7 +788,7 @@ pub async fn preview(
     user: StaffUser,
     path: web::Path<i64>,
     q: web::Query<PreviewQuery>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     use crate::domain::campaign::{DesignSettings, Layout};
     use crate::routes::respond::{Mode, render_page};
     use crate::services::campaigns::{CampaignLocality, OpenCampaign};
@@ -805,9 +797,7 @@ pub async fn preview(
     user.require(Area::Questionnaires, Access::Read)?;
     let lang = user.lang;
     let id = path.into_inner();
-    let (row, def) = questionnaires::latest(&state.db, id)
-        .await
-        .map_err(|e| AppError::from(e).page(lang))?;
+    let (row, def) = questionnaires::latest(&state.db, id).await?;
     let now = chrono::Utc::now();
     let today = now.date_naive();
     let kiosk = q.mode.as_deref() == Some("kiosk");
@@ -876,8 +866,7 @@ pub async fn preview(
         false,
         &HashMap::new(),
     );
-    let body = crate::templates::render("respond/survey.html", &page)
-        .map_err(|e| AppError::from(e).page(lang))?;
+    let body = crate::templates::render("respond/survey.html", &page)?;
     // A banner above the survey: what this is, and the other views.
     let mode_name = if kiosk { "kiosk" } else { "phone" };
     let mut links = vec![format!(

@@ -16,7 +16,7 @@ pub struct ImportForm {
 pub async fn import(
     state: web::Data<AppState>,
     form: StaffForm<ImportForm>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Questionnaires, Access::Write)?;
     let lang = user.lang;
@@ -91,13 +91,11 @@ pub async fn import_file(
     state: web::Data<AppState>,
     user: StaffUser,
     payload: web::Payload,
-) -> Result<HttpResponse, Problem> {
+) -> Result<HttpResponse, AppError> {
     use crate::services::questionnaire_io::{self, Parsed};
     let lang = user.lang;
     user.require(Area::Questionnaires, Access::Write)?;
-    let body = crate::routes::api::responses::read_limited(&req, payload, XLSFORM_LIMIT)
-        .await
-        .map_err(|e| e.page(lang))?;
+    let body = crate::routes::api::responses::read_limited(&req, payload, XLSFORM_LIMIT).await?;
     let boundary = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -115,7 +113,7 @@ pub async fn import_file(
         .map(|(_, _, v)| *v)
         .unwrap_or_default();
     if !crate::routes::extract::constant_time_eq(csrf, user.csrf_token.as_bytes()) {
-        return Err(AppError::Forbidden.page(lang));
+        return Err(AppError::Forbidden);
     }
     let Some((_, file_name, bytes)) = parts
         .iter()

@@ -1,0 +1,213 @@
+//! The one edge where an error becomes what the client sees. Handlers and
+//! extractors return [`AppError`] and use `?`; [`render`], a middleware
+//! around every route, turns an error response into a page or a JSON
+//! problem in the request's language: JSON under `/api/` and for requests
+//! that send JSON (the kiosk script's submissions), a page otherwise.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, mime};
+use serde::Serialize;
+
+use crate::error::{AppError, field_message};
+use crate::i18n::{self, Arg, Lang};
+use crate::routes::extract::StaffRejection;
+use crate::templates;
+use crate::views::Chrome;
+
+/// A problem as the JSON API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProblemBody {
+    /// Stable snake_case code of the error.
+    #[schema(example = "validation_failed")]
+    pub error: &'static str,
+    /// What went wrong, in the request's language.
+    pub message: String,
+    /// For invalid input: every problem, by field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldProblem>,
+}
+
+/// One problem with one field of the input.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    /// Path of the field, e.g. `answers.q3` or `sections[0].questions[2].label.vi`.
+    pub field: String,
+    /// Stable snake_case code of the problem.
+    pub code: String,
+    /// The problem in the request's language.
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorPage<'a> {
+    #[serde(flatten)]
+    chrome: Chrome,
+    status: u16,
+    title: String,
+    message: String,
+    fields: &'a [FieldProblem],
+}
+
+/// Whether a request is answered in JSON: under `/api/`, or when it sends
+/// JSON itself.
+pub fn wants_json(req: &HttpRequest) -> bool {
+    req.path().starts_with("/api/")
+        || req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+}
+
+/// What the answer to an error depends on: the request's language, whether
+/// it is answered in JSON, and whether a respondent asked.
+struct Asker {
+    lang: Lang,
+    json: bool,
+    respondent: bool,
+}
+
+impl Asker {
+    fn of(req: &HttpRequest) -> Asker {
+        Asker {
+            lang: Lang::of_request(req),
+            json: wants_json(req),
+            respondent: super::is_respondent_path(req.path()),
+        }
+    }
+}
+
+/// The response to `error` for this request.
+pub fn respond(req: &HttpRequest, error: &AppError) -> HttpResponse {
+    answer(&Asker::of(req), error)
+}
+
+fn answer(asker: &Asker, error: &AppError) -> HttpResponse {
+    let status = error.status();
+    if let AppError::Internal(e) = error {
+        if asker.respondent {
+            // No line at the default level carries a respondent's time.
+            tracing::debug!(error = format!("{e:#}"), "internal error");
+        } else {
+            tracing::error!(error = format!("{e:#}"), "internal error");
+        }
+    }
+    let lang = asker.lang;
+    let body = problem_body(error, lang);
+    if asker.json {
+        return HttpResponse::build(status).json(body);
+    }
+    let page = ErrorPage {
+        chrome: Chrome::new(lang, "/"),
+        status: status.as_u16(),
+        title: i18n::t(
+            lang,
+            "error-title",
+            &[("status", Arg::from(u64::from(status.as_u16())))],
+        ),
+        message: body.message,
+        fields: &body.fields,
+    };
+    match templates::render("error.html", &page) {
+        Ok(html) => HttpResponse::build(status)
+            .content_type(ContentType::html())
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render error page");
+            HttpResponse::build(status)
+                .content_type(ContentType::plaintext())
+                .body(page.title)
+        }
+    }
+}
+
+/// The problem's code, message and field problems in a language.
+pub fn problem_body(error: &AppError, lang: Lang) -> ProblemBody {
+    let code = error.code();
+    let detail = match error {
+        AppError::BadRequest { detail, .. } => detail.clone(),
+        _ => String::new(),
+    };
+    let message = i18n::t(
+        lang,
+        &format!("error-{code}"),
+        &[("detail", Arg::from(detail))],
+    );
+    let fields = match error {
+        AppError::Validation(list) => list
+            .iter()
+            .map(|f| FieldProblem {
+                field: f.field.clone(),
+                code: f.code.clone(),
+                message: field_message(lang, f),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    ProblemBody {
+        error: code,
+        message,
+        fields,
+    }
+}
+
+/// Middleware: an error response (from a handler, an extractor or an inner
+/// middleware) carrying an [`AppError`] is answered by [`respond`]; the
+/// headers the error response already had (such as `Connection: close` or
+/// `Retry-After`) are kept.
+pub async fn render(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // Read before routing: the router needs the request to itself.
+    let asker = Asker::of(req.request());
+    match next.call(req).await {
+        Ok(res) => {
+            let Some(error) = res.response().error().and_then(app_error) else {
+                return Ok(res.map_into_boxed_body());
+            };
+            let mut fresh = answer(&asker, error);
+            for (name, value) in res.response().headers() {
+                if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                    fresh.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            Ok(res.into_response(fresh))
+        }
+        Err(e) => match app_error(&e) {
+            Some(error) => {
+                let res = answer(&asker, error);
+                Err(InternalError::from_response(error.code(), res).into())
+            }
+            None => Err(e),
+        },
+    }
+}
+
+/// The [`AppError`] an actix error carries, if any (a staff page's
+/// rejection carries one unless it sends the visitor to sign in).
+fn app_error(e: &actix_web::Error) -> Option<&AppError> {
+    e.as_error::<AppError>()
+        .or_else(|| match e.as_error::<StaffRejection>() {
+            Some(StaffRejection::Problem(inner)) => Some(inner),
+            _ => None,
+        })
+}
+
+/// A status code from an extractor's rejection as the error it stands for.
+pub fn from_status(status: StatusCode, detail: String) -> AppError {
+    match status {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        StatusCode::NOT_FOUND => AppError::NotFound("page_not_found"),
+        _ => AppError::BadRequest {
+            code: "bad_request",
+            detail,
+        },
+    }
+}
