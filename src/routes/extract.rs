@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payl
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -235,7 +236,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for StaffForm<T> {
 
 /// Compares secrets without revealing where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && !a.is_empty()
-        && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    !a.is_empty() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn tokens_match_only_when_equal_and_not_empty() {
+        assert!(constant_time_eq(b"abc123", b"abc123"));
+        assert!(!constant_time_eq(b"abc123", b"abc124"));
+        assert!(!constant_time_eq(b"abc", b"abc123"));
+        assert!(!constant_time_eq(b"", b""));
+    }
 }

@@ -756,4 +756,23 @@ async fn the_designer_imports_an_xlsform_file_and_lists_its_warnings() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(count(&db, "questionnaires").await, 1);
+
+    // Over 10 MiB of file: 413 with a message, nothing stored.
+    let res = post(csrf.clone(), vec![b'x'; 10 * 1024 * 1024 + 1], "en")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert!(res.text().await.unwrap().contains("too large"));
+    assert_eq!(count(&db, "questionnaires").await, 1);
+
+    // Not a multipart body: a 400 page, nothing stored.
+    let res = c
+        .post(app.url("/staff/questionnaires/import-file?lang=en"))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(count(&db, "questionnaires").await, 1);
 }

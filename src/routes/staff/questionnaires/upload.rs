@@ -1,6 +1,9 @@
 //! Importing a questionnaire into the designer: pasted JSON, or an uploaded XLSForm file
 //! whose warnings and problems are listed by sheet row.
 
+use actix_multipart::Multipart;
+use futures_util::StreamExt;
+
 use super::*;
 use crate::error::warning_line;
 
@@ -42,44 +45,48 @@ pub async fn import(
 /// Largest XLSForm upload: real forms are a few hundred kilobytes.
 const XLSFORM_LIMIT: usize = 10 * 1024 * 1024;
 
-/// The parts of a `multipart/form-data` body: (field name, file name, bytes).
-fn multipart_parts<'a>(body: &'a [u8], boundary: &str) -> Vec<(String, Option<String>, &'a [u8])> {
-    let find = |hay: &[u8], needle: &[u8], from: usize| -> Option<usize> {
-        hay.get(from..)?
-            .windows(needle.len())
-            .position(|w| w == needle)
-            .map(|p| p + from)
+/// One field of an upload form.
+struct Part {
+    name: String,
+    file_name: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// The fields of a `multipart/form-data` body, at most `limit` bytes of
+/// content in all (413 past it).
+async fn form_parts(mut form: Multipart, limit: usize) -> Result<Vec<Part>, AppError> {
+    let unreadable = |e: actix_multipart::MultipartError| AppError::BadRequest {
+        code: "invalid_form",
+        detail: e.to_string(),
     };
-    let delimiter = format!("--{boundary}");
     let mut parts = Vec::new();
-    let Some(mut at) = find(body, delimiter.as_bytes(), 0) else {
-        return parts;
-    };
-    let next_delimiter = format!("\r\n--{boundary}");
-    loop {
-        let start = at + delimiter.len();
-        if body.get(start..start + 2) == Some(b"--") {
-            break;
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(unreadable)?;
+        let disposition = field.content_disposition();
+        let name = disposition
+            .and_then(|d| d.get_name())
+            .unwrap_or_default()
+            .to_owned();
+        let file_name = disposition
+            .and_then(|d| d.get_filename())
+            .map(str::to_owned);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(unreadable)?;
+            total += chunk.len();
+            if total > limit {
+                return Err(AppError::PayloadTooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        let Some(head_end) = find(body, b"\r\n\r\n", start) else {
-            break;
-        };
-        let Some(end) = find(body, next_delimiter.as_bytes(), head_end + 4) else {
-            break;
-        };
-        let head = String::from_utf8_lossy(&body[start..head_end]);
-        let param = |key: &str| -> Option<String> {
-            let pattern = format!("{key}=\"");
-            let i = head.find(&pattern)? + pattern.len();
-            let j = head[i..].find('"')? + i;
-            Some(head[i..j].to_owned())
-        };
-        if let Some(name) = param(" name") {
-            parts.push((name, param("filename"), &body[head_end + 4..end]));
-        }
-        at = end + 2;
+        parts.push(Part {
+            name,
+            file_name,
+            bytes,
+        });
     }
-    parts
+    Ok(parts)
 }
 
 /// Imports an uploaded XLSForm (or Hailong JSON file) as a draft and shows
@@ -95,29 +102,20 @@ pub async fn import_file(
     use crate::services::questionnaire_io::{self, Parsed};
     let lang = user.lang;
     user.require(Area::Questionnaires, Access::Write)?;
-    let body = crate::routes::api::responses::read_limited(&req, payload, XLSFORM_LIMIT).await?;
-    let boundary = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split(';')
-                .find_map(|p| p.trim().strip_prefix("boundary="))
-        })
-        .map(|b| b.trim_matches('"').to_owned())
-        .unwrap_or_default();
-    let parts = multipart_parts(&body, &boundary);
+    let parts = form_parts(Multipart::new(req.headers(), payload), XLSFORM_LIMIT).await?;
     let csrf = parts
         .iter()
-        .find(|(n, _, _)| n == "csrf_token")
-        .map(|(_, _, v)| *v)
+        .find(|p| p.name == "csrf_token")
+        .map(|p| p.bytes.as_slice())
         .unwrap_or_default();
     if !crate::routes::extract::constant_time_eq(csrf, user.csrf_token.as_bytes()) {
         return Err(AppError::Forbidden);
     }
-    let Some((_, file_name, bytes)) = parts
+    let Some(Part {
+        file_name, bytes, ..
+    }) = parts
         .iter()
-        .find(|(n, f, v)| n == "file" && f.is_some() && !v.is_empty())
+        .find(|p| p.name == "file" && p.file_name.is_some() && !p.bytes.is_empty())
     else {
         let errors = vec![i18n::t(lang, "designer-import-file-missing", &[])];
         return list_page(&state, &user, errors, vec![], None).await;
