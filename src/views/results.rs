@@ -46,10 +46,9 @@ impl ResultsHeader {
         lang: Lang,
     ) -> ResultsHeader {
         let r = &fresh.results;
-        let campaign_name = match lang {
-            Lang::En if !campaign.campaign.name_en.is_empty() => campaign.campaign.name_en.clone(),
-            _ => campaign.campaign.name_vi.clone(),
-        };
+        let campaign_name = lang
+            .pick(&campaign.campaign.name_vi, &campaign.campaign.name_en)
+            .to_owned();
         let calibration = match &r.calibration {
             crate::services::results::CalibrationNote::None => {
                 t(lang, "results-calibration-none", &[])

@@ -2,7 +2,6 @@
 
 pub mod staff;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 
@@ -251,10 +250,7 @@ async fn compare(
     )
     .await?;
     let other = &c.previous_campaign.campaign;
-    let with_name = match lang {
-        Lang::En if !other.name_en.is_empty() => other.name_en.clone(),
-        _ => other.name_vi.clone(),
-    };
+    let with_name = lang.pick(&other.name_vi, &other.name_en).to_owned();
     let mut page = ComparePage::new(
         lang,
         &path_of(&req),
@@ -309,13 +305,10 @@ async fn download(
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"{}-results.{extension}\"",
-                campaign.campaign.slug
-            ),
-        ))
+        .insert_header(crate::routes::attachment(&format!(
+            "{}-results.{extension}",
+            campaign.campaign.slug
+        )))
         .body(body))
 }
 

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use crate::auth::{Access, Area};
 use crate::error::{AppError, field_message};
-use crate::i18n::Lang;
 use crate::routes::extract::{StaffForm, StaffUser, StaffView};
 use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
@@ -62,10 +61,9 @@ async fn render(
         chrome: Chrome::new(lang, req.path()),
         staff: user.view(),
         slug: slug.to_owned(),
-        campaign: match lang {
-            Lang::En if !campaign.campaign.name_en.is_empty() => campaign.campaign.name_en.clone(),
-            _ => campaign.campaign.name_vi.clone(),
-        },
+        campaign: lang
+            .pick(&campaign.campaign.name_vi, &campaign.campaign.name_en)
+            .to_owned(),
         targets: outcomes
             .iter()
             .map(|o| TargetView::new(o, r, lang))
@@ -337,10 +335,9 @@ async fn render_reports(
         chrome: Chrome::new(lang, req.path()),
         staff: user.view(),
         slug: slug.to_owned(),
-        campaign: match lang {
-            Lang::En if !campaign.campaign.name_en.is_empty() => campaign.campaign.name_en.clone(),
-            _ => campaign.campaign.name_vi.clone(),
-        },
+        campaign: lang
+            .pick(&campaign.campaign.name_vi, &campaign.campaign.name_en)
+            .to_owned(),
         queued,
         report: ReportFormView::new(user, &campaign, &plan.nodes, &main),
         requests,

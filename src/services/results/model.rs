@@ -113,10 +113,7 @@ impl ResultLocality {
         if self.level == Level::National {
             return crate::i18n::t(lang, "results-national", &[]);
         }
-        match lang {
-            Lang::En if !self.name_en.is_empty() => self.name_en.clone(),
-            _ => self.name_vi.clone(),
-        }
+        lang.pick(&self.name_vi, &self.name_en).to_owned()
     }
 }
 
@@ -138,10 +135,7 @@ pub struct IndexNode {
 
 impl IndexNode {
     pub fn name(&self, lang: Lang) -> &str {
-        match lang {
-            Lang::En if !self.name_en.is_empty() => &self.name_en,
-            _ => &self.name_vi,
-        }
+        lang.pick(&self.name_vi, &self.name_en)
     }
 }
 
