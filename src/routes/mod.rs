@@ -35,7 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(respond::configure)
         .configure(kiosk::configure)
         .configure(invite::configure)
-        .service(web::scope("/api/v1").configure(api::configure))
+        .configure(api::mount)
         .service(web::scope("/staff").configure(staff::configure));
 }
 

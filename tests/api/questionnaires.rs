@@ -646,7 +646,8 @@ async fn the_openapi_document_is_public_and_lists_the_api() {
     assert_eq!(res.status(), StatusCode::OK);
     let doc: Value = res.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for (method, path) in [
+    // Exactly these operations: one added to api::configure shows up here.
+    let mut expected = vec![
         ("get", "/api/v1/campaigns"),
         ("get", "/api/v1/openapi.json"),
         ("get", "/api/v1/staff/me"),
@@ -663,12 +664,29 @@ async fn the_openapi_document_is_public_and_lists_the_api() {
         ("get", "/api/v1/campaigns/{slug}/results"),
         ("get", "/api/v1/campaigns/{slug}/compare"),
         ("get", "/api/v1/campaigns/{slug}/targets"),
-    ] {
+    ];
+    expected.sort_unstable();
+    let mut documented = operations(&doc);
+    documented.sort_unstable();
+    let documented: Vec<(&str, &str)> = documented
+        .iter()
+        .map(|(m, p)| (m.as_str(), p.as_str()))
+        .collect();
+    assert_eq!(documented, expected);
+    for tag in ["public", "questionnaires", "results", "staff"] {
         assert!(
-            doc["paths"][path][method].is_object(),
-            "{method} {path} missing"
+            doc["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["name"] == tag),
+            "tag {tag}"
         );
     }
+    assert_eq!(
+        doc["paths"]["/api/v1/questionnaires/{id}"]["get"]["security"],
+        json!([{"session": []}, {"token": []}])
+    );
     assert!(doc["components"]["schemas"]["Definition"].is_object());
     let row = &doc["components"]["schemas"]["ResultJson"]["properties"];
     for key in [
@@ -688,4 +706,69 @@ async fn the_openapi_document_is_public_and_lists_the_api() {
         assert!(row[key].is_object(), "ResultJson.{key}");
     }
     assert!(doc["components"]["securitySchemes"]["token"].is_object());
+    assert!(doc["components"]["securitySchemes"]["session"].is_object());
+}
+
+/// The (method, path) of every operation of an OpenAPI document.
+fn operations(doc: &Value) -> Vec<(String, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                ops.push((method.clone(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+/// Whether `path` (concrete) matches `pattern` (`{name}` matches a segment).
+fn matches(pattern: &str, path: &str) -> bool {
+    let (pattern, path): (Vec<_>, Vec<_>) =
+        (pattern.split('/').collect(), path.split('/').collect());
+    pattern.len() == path.len()
+        && pattern
+            .iter()
+            .zip(&path)
+            .all(|(p, s)| p == s || (p.starts_with('{') && p.ends_with('}')))
+}
+
+/// The routes and the document agree: every documented operation reaches a
+/// handler, and no other method on a documented path does (a routing miss is
+/// the fallback's `page_not_found` 404, or a 405). Each `{param}` is `1`.
+#[tokio::test]
+async fn every_documented_operation_is_routed_and_no_other() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let documented = operations(&doc);
+    assert!(documented.len() >= 16, "{documented:?}");
+    let params = regex::Regex::new(r"\{[^}/]+\}").unwrap();
+    let paths: std::collections::BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
+    for pattern in paths {
+        assert!(pattern.starts_with("/api/v1/"), "{pattern}");
+        let path = params.replace_all(pattern, "1").into_owned();
+        for method in ["get", "post", "put", "delete", "patch"] {
+            let own = documented.iter().any(|(m, p)| m == method && p == pattern);
+            let other = documented
+                .iter()
+                .any(|(m, p)| m == method && p != pattern && matches(p, &path));
+            if !own && other {
+                continue; // another documented route takes it
+            }
+            let res = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&path))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            let missed = status == StatusCode::METHOD_NOT_ALLOWED
+                || (status == StatusCode::NOT_FOUND && body["error"] == "page_not_found");
+            assert_eq!(
+                !missed, own,
+                "{method} {path} (documented: {own}): {status} {body}"
+            );
+        }
+    }
 }

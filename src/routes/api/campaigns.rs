@@ -9,7 +9,7 @@ use crate::routes::state::AppState;
 use crate::services::campaigns;
 use crate::views::api::CampaignJson;
 
-#[utoipa::path(get, path = "/api/v1/campaigns", tag = "public",
+#[utoipa::path(tag = "public",
     responses((status = 200, description = "Campaigns open today, in listing order, with their localities and questionnaire", body = [CampaignJson])))]
 #[get("/campaigns")]
 pub async fn list(state: web::Data<AppState>, lang: Lang) -> Result<HttpResponse, AppError> {

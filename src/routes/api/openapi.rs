@@ -1,9 +1,12 @@
 //! `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of the JSON API,
-//! generated from the handlers' annotations (utoipa), public.
+//! generated from the handlers' annotations (utoipa), public. Its paths are
+//! the operations registered in [`super::configure`]; this file adds the
+//! rest: info, the schemas no operation names, security schemes, tags.
 
-use actix_web::{HttpResponse, get};
+use actix_web::{HttpResponse, get, web};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::OpenApiFactory;
 
 use crate::domain::questionnaire::{
     Aggregation, Choice, ChoiceFilter, Comparison, Condition, ConditionFn, ConditionOp, Definition,
@@ -44,24 +47,6 @@ impl Modify for Security {
         version = "1",
         description = "Citizen-satisfaction surveys of public services: open campaigns, questionnaires, responses and results."
     ),
-    paths(
-        document,
-        super::campaigns::list,
-        super::responses::submit,
-        super::results::campaign_results,
-        super::results::compare,
-        super::results::targets,
-        super::staff::me,
-        super::questionnaires::index,
-        super::questionnaires::create,
-        super::questionnaires::validate,
-        super::questionnaires::show,
-        super::questionnaires::save_draft,
-        super::questionnaires::publish,
-        super::questionnaires::show_version,
-        super::questionnaires::export,
-        super::questionnaires::delete_version,
-    ),
     components(schemas(
         ProblemBody, FieldProblem, FieldError, Text, Definition, Section, Question, QuestionType, Choice,
         ScalePoint, Condition, Comparison, ConditionOp, ConditionFn, ChoiceFilter, FilterOp,
@@ -79,9 +64,28 @@ impl Modify for Security {
 )]
 pub struct ApiDoc;
 
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "public",
+/// The document served, built once per worker when the API is mounted.
+pub struct Document(pub utoipa::openapi::OpenApi);
+
+impl Document {
+    /// [`ApiDoc`] with the paths and schemas collected by registering the
+    /// API's handlers on `registered` (the mounted scope).
+    pub fn of(registered: &impl OpenApiFactory) -> Self {
+        let mut doc = ApiDoc::openapi();
+        doc.paths = registered.paths();
+        let mut schemas = Vec::new();
+        registered.schemas(&mut schemas);
+        let components = doc.components.get_or_insert_with(Default::default);
+        for (name, schema) in schemas {
+            components.schemas.entry(name).or_insert(schema);
+        }
+        Self(doc)
+    }
+}
+
+#[utoipa::path(tag = "public",
     responses((status = 200, description = "This document")))]
 #[get("/openapi.json")]
-pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+pub async fn document(doc: web::Data<Document>) -> HttpResponse {
+    HttpResponse::Ok().json(&doc.0)
 }

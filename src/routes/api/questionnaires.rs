@@ -62,7 +62,7 @@ fn actor(user: &ApiUser) -> Actor {
     Actor::staff(user.id, &user.email)
 }
 
-#[utoipa::path(get, path = "/api/v1/questionnaires", tag = "questionnaires",
+#[utoipa::path(tag = "questionnaires",
     security(("session" = []), ("token" = [])),
     responses((status = 200, description = "Every questionnaire with its versions", body = [questionnaires::Summary]),
         (status = 401, description = "Not signed in", body = ProblemBody)))]
@@ -73,7 +73,7 @@ pub async fn index(state: web::Data<AppState>, user: ApiUser) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(list))
 }
 
-#[utoipa::path(post, path = "/api/v1/questionnaires", tag = "questionnaires",
+#[utoipa::path(tag = "questionnaires",
     security(("session" = []), ("token" = [])), request_body = Definition,
     responses((status = 201, description = "Created with a first draft version", body = questionnaires::Summary),
         (status = 415, description = "Not application/json", body = ProblemBody),
@@ -93,7 +93,7 @@ pub async fn create(
         .json(created))
 }
 
-#[utoipa::path(get, path = "/api/v1/questionnaires/{id}", tag = "questionnaires",
+#[utoipa::path(tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path, description = "Questionnaire id")),
     responses((status = 200, description = "Versions and the newest definition"), (status = 404, body = ProblemBody)))]
 #[get("/questionnaires/{id}")]
@@ -114,7 +114,7 @@ pub async fn show(
     })))
 }
 
-#[utoipa::path(put, path = "/api/v1/questionnaires/{id}/draft", tag = "questionnaires",
+#[utoipa::path(tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path)), request_body = Definition,
     responses((status = 200, description = "Saved as the draft (a new draft version if the newest is published)"),
         (status = 422, body = ProblemBody)))]
@@ -134,7 +134,7 @@ pub async fn save_draft(
 }
 
 /// Checks a definition without saving it: `{valid, errors: [{field, code, message}]}`.
-#[utoipa::path(post, path = "/api/v1/questionnaires/validate", tag = "questionnaires",
+#[utoipa::path(tag = "questionnaires",
     security(("session" = []), ("token" = [])), request_body = Definition,
     responses((status = 200, description = "{valid, errors: [{field, code, message}]}; nothing is saved")))]
 #[post("/questionnaires/validate")]
@@ -161,7 +161,7 @@ pub async fn validate(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/questionnaires/{id}/publish", tag = "questionnaires",
+#[utoipa::path(tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The frozen version with its SHA-256 checksum", body = questionnaires::VersionInfo),
         (status = 409, description = "No draft to publish (no_draft), or the draft's texts lack Vietnamese (needs_translation)", body = ProblemBody)))]
@@ -176,7 +176,7 @@ pub async fn publish(
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[utoipa::path(get, path = "/api/v1/questionnaires/{id}/versions/{version}", tag = "questionnaires",
+#[utoipa::path(tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path), ("version" = i32, Path)),
     responses((status = 200, description = "The version's definition, status and checksum"), (status = 404, body = ProblemBody)))]
 #[get("/questionnaires/{id}/versions/{version}")]
@@ -198,7 +198,7 @@ pub async fn show_version(
 }
 
 /// The newest version's definition as a file: `questionnaire import` reads it back.
-#[utoipa::path(get, path = "/api/v1/questionnaires/{id}/export", tag = "questionnaires",
+#[utoipa::path(tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path)),
     responses((status = 200, description = "The newest definition as a JSON file", body = Definition)))]
 #[get("/questionnaires/{id}/export")]
@@ -216,7 +216,7 @@ pub async fn export(
         .body(body))
 }
 
-#[utoipa::path(delete, path = "/api/v1/questionnaires/{id}/versions/{version}", tag = "questionnaires",
+#[utoipa::path(tag = "questionnaires",
     security(("session" = []), ("token" = [])), params(("id" = i64, Path), ("version" = i32, Path)),
     responses((status = 204, description = "Deleted"), (status = 409, description = "Used by a campaign", body = ProblemBody)))]
 #[delete("/questionnaires/{id}/versions/{version}")]

@@ -28,7 +28,7 @@ pub struct Receipt {
     pub status: &'static str,
 }
 
-#[utoipa::path(post, path = "/api/v1/campaigns/{slug}/responses", tag = "public",
+#[utoipa::path(tag = "public",
     params(("slug" = String, Path, description = "The campaign")),
     request_body(content = Object, content_type = "application/json",
         description = "{submission_id (UUID), locality, answers: {code: value}, channel?}; strict JSON, at most 64 KiB. \

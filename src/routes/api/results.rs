@@ -16,7 +16,7 @@ pub struct ResultsQuery {
     index: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/results", tag = "results",
+#[utoipa::path(tag = "results",
     params(("slug" = String, Path, description = "The campaign"),
         ("level" = Option<String>, Query, description = "national (default), province or commune"),
         ("index" = Option<String>, Query, description = "An index, element (INDEX/E) or criterion (INDEX/E/C); default the main index")),
@@ -63,7 +63,7 @@ pub struct CompareQuery {
 
 /// `GET /api/v1/campaigns/{slug}/compare?with=OTHER&level=…&index=…`: the change of every
 /// locality since the other wave, flagged only where its interval excludes zero.
-#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/compare", tag = "results",
+#[utoipa::path(tag = "results",
     params(("slug" = String, Path), ("with" = String, Query, description = "The earlier wave's campaign"),
         ("level" = Option<String>, Query), ("index" = Option<String>, Query)),
     security((), ("session" = []), ("token" = [])),
@@ -96,7 +96,7 @@ pub async fn compare(
 }
 
 /// `GET /api/v1/campaigns/{slug}/targets`: every target with `met`, `missed` or `undecided`.
-#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/targets", tag = "results",
+#[utoipa::path(tag = "results",
     params(("slug" = String, Path)),
     security((), ("session" = []), ("token" = [])),
     responses((status = 200, description = "Each target: met, missed or not yet decidable at 95%, with the reason"),

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::routes::extract::ApiUser;
 
-#[utoipa::path(get, path = "/api/v1/staff/me", tag = "staff",
+#[utoipa::path(tag = "staff",
     security(("session" = []), ("token" = [])),
     responses((status = 200, description = "{id, email, role, localities}"), (status = 401, body = crate::routes::problem::ProblemBody)))]
 #[get("/staff/me")]
