@@ -1,7 +1,7 @@
 //! The staff dashboard and one's own account (password change).
 
 use actix_web::{HttpResponse, get, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{Access, Area, password, session};
 use crate::error::{AppError, field_message};
@@ -11,20 +11,9 @@ use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::staff::{self, StaffError};
 use crate::views::staff::Notice;
+use crate::views::staff::account::{AreaLink, Dashboard};
 
 use super::render;
-
-/// A link on the dashboard to an area the role may use.
-#[derive(Serialize)]
-struct AreaLink {
-    href: &'static str,
-    key: &'static str,
-}
-
-#[derive(Serialize)]
-struct Dashboard {
-    areas: Vec<AreaLink>,
-}
 
 #[get("")]
 pub async fn dashboard(user: StaffUser) -> Result<HttpResponse, AppError> {

@@ -1,14 +1,14 @@
 //! The audit log, for administrators.
 
 use actix_web::{HttpResponse, get, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{Access, Area};
 use crate::error::AppError;
 use crate::routes::extract::StaffUser;
 use crate::routes::state::AppState;
 use crate::services::audit;
-use crate::views::staff::AuditRow;
+use crate::views::staff::audit::{AuditPage, AuditRow};
 
 use super::render;
 
@@ -17,14 +17,6 @@ const PER_PAGE: u64 = 100;
 #[derive(Deserialize)]
 pub struct PageQuery {
     page: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct AuditPage {
-    entries: Vec<AuditRow>,
-    page: u64,
-    pages: u64,
-    total: u64,
 }
 
 #[get("/audit")]

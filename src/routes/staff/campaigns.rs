@@ -17,32 +17,9 @@ use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::campaign_setup::{self, CampaignInput, SetupError};
 
+use crate::views::staff::campaigns::{CampaignRow, CampaignsPage, ServiceOption, VersionOption};
+
 use super::{render, see_other};
-
-#[derive(Serialize)]
-struct Row {
-    slug: String,
-    name: String,
-    version: String,
-    service: String,
-    opens_on: String,
-    closes_on: String,
-    is_public: bool,
-    localities: u64,
-    responses: u64,
-}
-
-#[derive(Serialize)]
-struct VersionOption {
-    id: i64,
-    label: String,
-}
-
-#[derive(Serialize)]
-struct ServiceOption {
-    code: String,
-    name: String,
-}
 
 /// The form's values, as shown again after a problem.
 #[derive(Serialize, Deserialize, Default, Clone)]
@@ -80,21 +57,6 @@ pub struct CampaignForm {
     publication: String,
 }
 
-#[derive(Serialize)]
-struct Page {
-    campaigns: Vec<Row>,
-    versions: Vec<VersionOption>,
-    services: Vec<ServiceOption>,
-    can_write: bool,
-    /// May change public/private, min_n, min_df and the publication schedule
-    /// (administrators and analysts).
-    can_results: bool,
-    /// The campaign being edited, if any.
-    editing: Option<String>,
-    form: CampaignForm,
-    errors: Vec<String>,
-}
-
 async fn options(
     state: &AppState,
     lang: Lang,
@@ -130,7 +92,7 @@ async fn options(
     Ok((out, services))
 }
 
-async fn rows(state: &AppState, lang: Lang) -> Result<Vec<Row>, AppError> {
+async fn rows(state: &AppState, lang: Lang) -> Result<Vec<CampaignRow>, AppError> {
     let list = campaign::Entity::find()
         .order_by_asc(campaign::Column::SortOrder)
         .order_by_asc(campaign::Column::Id)
@@ -162,7 +124,7 @@ async fn rows(state: &AppState, lang: Lang) -> Result<Vec<Row>, AppError> {
         let responses = crate::services::publication::latest(&state.db, c.id)
             .await?
             .map_or(0, |p| u64::try_from(p.included).unwrap_or(0));
-        out.push(Row {
+        out.push(CampaignRow {
             name: lang.pick(&c.name_vi, &c.name_en).to_owned(),
             slug: c.slug,
             version: code,
@@ -192,7 +154,7 @@ async fn page(
         None => "/staff/campaigns".to_owned(),
     };
     let failed = !errors.is_empty();
-    let ctx = Page {
+    let ctx = CampaignsPage {
         campaigns,
         versions,
         services,

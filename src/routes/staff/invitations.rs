@@ -6,18 +6,19 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{Access, Area};
 use crate::error::AppError;
 use crate::i18n::{self, Arg};
 use crate::mail::Mailer;
-use crate::routes::extract::{StaffForm, StaffUser, StaffView};
+use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
 use crate::services::{campaigns, invitations, publication};
 use crate::templates;
 use crate::views::Chrome;
+use crate::views::staff::invitations::{InvitationsPage, PublishedAnswered};
 
 /// Registers, relative to the scope it is mounted in:
 /// `GET /campaigns/{slug}/invitations` and `POST …/invitations/{upload,send,remind,delete}`.
@@ -32,32 +33,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct UploadForm {
     #[serde(default)]
     addresses: String,
-}
-
-#[derive(Serialize)]
-struct InvitationsPage {
-    #[serde(flatten)]
-    chrome: Chrome,
-    staff: StaffView,
-    campaign: String,
-    action: String,
-    total: u64,
-    sent: u64,
-    reminded: u64,
-    notice: Option<String>,
-    smtp_configured: bool,
-    /// Without `base_url` no invitation link can be made: sending refuses.
-    base_url_configured: bool,
-    /// Invitees who answered as of the latest publication (rounded down to a
-    /// multiple of k there), never a live count.
-    published: Option<PublishedAnswered>,
-}
-
-#[derive(Serialize)]
-struct PublishedAnswered {
-    answered: i64,
-    number: i64,
-    date: String,
 }
 
 fn base_path(req: &HttpRequest) -> String {

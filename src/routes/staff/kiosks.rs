@@ -5,17 +5,18 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{Access, Area};
 use crate::error::{AppError, field_message};
-use crate::routes::extract::{StaffForm, StaffUser, StaffView};
+use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
 use crate::services::kiosks::{self, NewKiosk};
 use crate::services::{campaigns, kiosks::KioskInfo};
 use crate::templates;
 use crate::views::Chrome;
+use crate::views::staff::kiosks::{CampaignOption, KioskRow, KiosksPage, Registered};
 
 /// Registers `GET /kiosks`, `POST /kiosks`, `POST /kiosks/{id}/revoke`
 /// relative to the scope it is mounted in.
@@ -35,43 +36,6 @@ pub struct KioskForm {
     #[serde(default)]
     service: String,
     label: String,
-}
-
-#[derive(Serialize)]
-struct KioskRow {
-    id: i64,
-    label: String,
-    campaign: String,
-    locality: String,
-    created_on: String,
-    revoked: bool,
-}
-
-#[derive(Serialize)]
-struct CampaignOption {
-    slug: String,
-    name: String,
-}
-
-#[derive(Serialize)]
-struct Registered {
-    label: String,
-    url: String,
-    /// `url` is only a path: `base_url` is not configured.
-    no_base_url: bool,
-}
-
-#[derive(Serialize)]
-struct KiosksPage {
-    #[serde(flatten)]
-    chrome: Chrome,
-    staff: StaffView,
-    action: String,
-    kiosks: Vec<KioskRow>,
-    campaigns: Vec<CampaignOption>,
-    registered: Option<Registered>,
-    errors: Vec<(String, String)>,
-    form: (String, String, String, String),
 }
 
 async fn render(

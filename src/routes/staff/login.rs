@@ -12,7 +12,7 @@ use crate::routes::limits::ClientIp;
 use crate::routes::state::AppState;
 use crate::services::{audit, staff};
 use crate::templates;
-use crate::views::staff::LoginPage;
+use crate::views::staff::login::LoginPage;
 
 /// The double-submit cookie that protects the forms used before sign-in.
 const LOGIN_CSRF_COOKIE: &str = "hailong_login_csrf";

@@ -13,6 +13,8 @@ use crate::routes::extract::StaffUser;
 use crate::routes::state::AppState;
 use crate::services::planning::frame;
 
+use crate::views::staff::planning::{PlanPage, PlanRow};
+
 use super::render;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,30 +37,6 @@ pub struct PlanQuery {
     minimum: String,
     take: String,
     priors: String,
-}
-
-#[derive(Debug, Serialize)]
-struct RowView {
-    code: String,
-    name: String,
-    population: String,
-    required: Option<u64>,
-    allocated: Option<u64>,
-    moe: Option<String>,
-    clusters: Option<u64>,
-}
-
-#[derive(Debug, Serialize)]
-struct PlanPage {
-    form: PlanQuery,
-    levels: Vec<&'static str>,
-    allocations: Vec<&'static str>,
-    rows: Vec<RowView>,
-    total_required: Option<u64>,
-    total_allocated: Option<u64>,
-    total_clusters: Option<u64>,
-    errors: Vec<String>,
-    notice: Option<String>,
 }
 
 fn number(lang: Lang, text: &str, label: &str, errors: &mut Vec<String>) -> Option<f64> {
@@ -148,7 +126,11 @@ pub async fn index(
     render(&user, "staff/plan.html", "/staff/plan", page)
 }
 
-async fn compute(state: &AppState, lang: Lang, page: &mut PlanPage) -> Result<(), AppError> {
+async fn compute(
+    state: &AppState,
+    lang: Lang,
+    page: &mut PlanPage<PlanQuery>,
+) -> Result<(), AppError> {
     let f = &page.form;
     let mut errors = Vec::new();
     let moe = number(lang, &f.moe, "plan-moe", &mut errors);
@@ -227,7 +209,7 @@ async fn compute(state: &AppState, lang: Lang, page: &mut PlanPage) -> Result<()
             page.rows = rows
                 .into_iter()
                 .zip(&units)
-                .map(|(r, u)| RowView {
+                .map(|(r, u)| PlanRow {
                     code: r.code,
                     name: match lang {
                         Lang::Vi => u.name_vi.clone(),

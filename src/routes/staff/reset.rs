@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::random_token;
 use crate::config::Settings;
@@ -15,20 +15,9 @@ use crate::routes::state::AppState;
 use crate::services::staff::{self, RESET_MINUTES, StaffError};
 use crate::templates;
 use crate::views::Chrome;
+use crate::views::staff::login::ResetPage;
 
 use super::login::{anonymous_csrf_cookie, anonymous_csrf_ok};
-
-#[derive(Serialize)]
-struct ResetPage {
-    #[serde(flatten)]
-    chrome: Chrome,
-    csrf_token: String,
-    /// Shown after a request, whatever the address.
-    notice: Option<String>,
-    errors: Vec<String>,
-    /// The link's token, on the page that sets the new password.
-    token: Option<String>,
-}
 
 fn page(
     lang: Lang,

@@ -1,24 +1,16 @@
 //! One's own API tokens, for scripts.
 
 use actix_web::{HttpResponse, get, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::{AppError, field_message};
 use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::staff::{self, StaffError};
-use crate::views::staff::TokenRow;
+use crate::views::staff::tokens::{TokenRow, TokensPage};
 
 use super::{render, see_other};
-
-#[derive(Serialize)]
-struct TokensPage {
-    tokens: Vec<TokenRow>,
-    /// The token just created: shown once, never stored.
-    new_token: Option<String>,
-    errors: Vec<String>,
-}
 
 async fn page(
     state: &AppState,

@@ -1,7 +1,7 @@
 //! Accounts, for administrators.
 
 use actix_web::{HttpResponse, get, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{Access, Area, Role};
 use crate::error::{AppError, field_message};
@@ -10,18 +10,10 @@ use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::staff::{self, NewUser, StaffError};
-use crate::views::staff::{Notice, UserRow};
+use crate::views::staff::Notice;
+use crate::views::staff::users::{UserRow, UsersPage};
 
 use super::{render, see_other};
-
-#[derive(Serialize)]
-struct UsersPage {
-    users: Vec<UserRow>,
-    roles: Vec<&'static str>,
-    #[serde(flatten)]
-    notice: Notice,
-    email: String,
-}
 
 async fn page(
     state: &AppState,

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, get, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::auth::{Access, Area};
 use crate::domain::questionnaire::{
@@ -23,7 +23,10 @@ use crate::presets;
 use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
 use crate::services::audit::Actor;
-use crate::services::questionnaires::{self, QuestionnaireError, Summary};
+use crate::services::questionnaires::{self, QuestionnaireError};
+use crate::views::staff::questionnaires::{
+    EditPage, ListPage, PresetOption, QuestionView, SectionView,
+};
 
 use super::{render, see_other};
 
@@ -33,24 +36,6 @@ mod upload;
 pub use logic::describe;
 use logic::logic_words;
 pub use upload::{ImportForm, import, import_file};
-
-#[derive(Serialize)]
-struct PresetOption {
-    file: &'static str,
-    title: String,
-}
-
-#[derive(Serialize)]
-struct ListPage {
-    questionnaires: Vec<Summary>,
-    presets: Vec<PresetOption>,
-    can_write: bool,
-    errors: Vec<String>,
-    /// An imported XLSForm's warnings (sheet, row, name, column: what happened).
-    warnings: Vec<String>,
-    /// The questionnaire an XLSForm was just imported into.
-    imported: Option<i64>,
-}
 
 fn presets_for(lang: Lang) -> Vec<PresetOption> {
     presets::all()
@@ -205,67 +190,6 @@ pub async fn create(
             list_page(&state, &user, errors, vec![], None).await
         }
     }
-}
-
-/// A question as the editor shows it.
-#[derive(Serialize)]
-struct QuestionView {
-    index: usize,
-    code: String,
-    kind: &'static str,
-    required: bool,
-    label_vi: String,
-    label_en: String,
-    help_vi: String,
-    help_en: String,
-    min: Option<i64>,
-    max: Option<i64>,
-    options: String,
-    /// The question's condition in words (any form, compound included).
-    condition: Option<String>,
-    /// True when the simple form cannot edit the condition (kept on save).
-    condition_compound: bool,
-    /// Constraint, required expression, cascading filter, default and
-    /// read-only, in words, for reading (edited in the JSON).
-    logic: Vec<String>,
-    element: String,
-    criterion: String,
-    satisfied_min: Option<i64>,
-    reverse: bool,
-    cond_question: String,
-    cond_op: &'static str,
-    cond_value: String,
-    dont_know: bool,
-    not_applicable: bool,
-}
-
-#[derive(Serialize)]
-struct SectionView {
-    index: usize,
-    code: String,
-    title_vi: String,
-    title_en: String,
-    /// The section's condition in words.
-    condition: Option<String>,
-    questions: Vec<QuestionView>,
-}
-
-#[derive(Serialize)]
-struct EditPage {
-    summary: Summary,
-    version: i32,
-    status: String,
-    checksum: Option<String>,
-    title_vi: String,
-    title_en: String,
-    sections: Vec<SectionView>,
-    indices: Vec<String>,
-    types: Vec<&'static str>,
-    can_write: bool,
-    errors: Vec<String>,
-    notice: Option<String>,
-    /// Where the texts without Vietnamese are (a draft that needs translation).
-    untranslated: Vec<String>,
 }
 
 /// A field path of a text without Vietnamese, as the designer names it:
