@@ -6,6 +6,7 @@ pub mod campaign;
 pub mod cells;
 pub mod condition;
 pub mod csv_rows;
+pub mod editor;
 pub mod flow;
 pub mod instrument;
 pub mod json;

@@ -1,0 +1,768 @@
+//! The questionnaire designer's operations: each one changes a [`Definition`]
+//! from the fields of one editor form (add, edit, move or delete a section or
+//! a question, retitle). Pure: the handler loads the definition, calls
+//! [`apply`] and saves the result through the usual validation.
+//!
+//! A malformed form (a position that is not a number, a section that does
+//! not exist, an unknown operation…) is a [`FieldError`] naming the form
+//! field; [`detail`] words it for the 400 answer.
+
+use std::collections::HashMap;
+
+use super::questionnaire::{
+    Choice, Comparison, Condition, ConditionOp, Definition, IndexMapping, Question, QuestionType,
+    ScalePoint, Section,
+};
+use super::text::Text;
+use super::validation::FieldError;
+
+/// An editor form: field name → value, as posted.
+pub type Form = HashMap<String, String>;
+
+/// A new, empty definition: one section with one question to start from.
+pub fn blank(code: &str, title: Text) -> Definition {
+    Definition {
+        code: code.to_owned(),
+        title,
+        description: Text::default(),
+        sections: vec![Section {
+            code: "s1".to_owned(),
+            title: Text::vi_en("Phần 1", "Part 1"),
+            description: Text::default(),
+            questions: vec![scale_question("q1", Text::vi_en("Câu hỏi 1", "Question 1"))],
+            condition: None,
+        }],
+        indices: vec![],
+        source: None,
+    }
+}
+
+/// The standard five-point satisfaction scale.
+pub fn scale_question(code: &str, label: Text) -> Question {
+    let points = [
+        ("Rất không hài lòng", "Very dissatisfied"),
+        ("Không hài lòng", "Dissatisfied"),
+        ("Bình thường", "Neither"),
+        ("Hài lòng", "Satisfied"),
+        ("Rất hài lòng", "Very satisfied"),
+    ];
+    Question {
+        code: code.to_owned(),
+        kind: QuestionType::Scale,
+        required: false,
+        label,
+        help: Text::default(),
+        min: Some(1),
+        max: Some(5),
+        points: points
+            .iter()
+            .zip(1..)
+            .map(|((vi, en), value)| ScalePoint {
+                value,
+                label: Text::vi_en(vi, en),
+            })
+            .collect(),
+        options: vec![],
+        dont_know: false,
+        not_applicable: false,
+        condition: None,
+        index: None,
+        ..Default::default()
+    }
+}
+
+/// The error codes of a malformed editor form (see [`detail`]).
+pub const NOT_A_POSITION: &str = "not_a_position";
+pub const NOT_A_WHOLE_NUMBER: &str = "not_a_whole_number";
+pub const NO_SUCH: &str = "no_such";
+pub const UNKNOWN_OPERATION: &str = "unknown_operation";
+
+/// The words of a malformed form's problem, as the 400 answer gives them:
+/// `section is not a position`, `no such question type`…
+pub fn detail(e: &FieldError) -> String {
+    let param = |k: &str| e.params.get(k).map(String::as_str).unwrap_or("");
+    match e.code.as_str() {
+        NOT_A_POSITION => format!("{} is not a position", e.field),
+        NOT_A_WHOLE_NUMBER => format!("{} is not a whole number", e.field),
+        NO_SUCH => format!("no such {}", param("what")),
+        UNKNOWN_OPERATION => format!("unknown operation {:?}", param("op")),
+        other => format!("{}: {other}", e.field),
+    }
+}
+
+/// A form field, trimmed; empty when absent.
+fn field<'a>(form: &'a Form, key: &str) -> &'a str {
+    form.get(key).map(|s| s.trim()).unwrap_or("")
+}
+
+fn index_of(form: &Form, key: &str) -> Result<usize, FieldError> {
+    field(form, key)
+        .parse()
+        .map_err(|_| FieldError::new(key, NOT_A_POSITION))
+}
+
+fn opt_int(form: &Form, key: &str) -> Result<Option<i64>, FieldError> {
+    let v = field(form, key);
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse()
+        .map(Some)
+        .map_err(|_| FieldError::new(key, NOT_A_WHOLE_NUMBER))
+}
+
+/// The field `key` names something that does not exist (`what`).
+fn missing(key: &str, what: &str) -> FieldError {
+    FieldError::new(key, NO_SUCH).with("what", what)
+}
+
+/// The text of the fields `{prefix}_vi` and `{prefix}_en`.
+fn text_pair(form: &Form, prefix: &str) -> Text {
+    Text::vi_en(
+        field(form, &format!("{prefix}_vi")),
+        field(form, &format!("{prefix}_en")),
+    )
+}
+
+/// Lines `value | vi | en` as options (blank lines skipped, missing parts
+/// empty).
+pub fn parse_options(text: &str) -> Vec<Choice> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut parts = l.split('|').map(str::trim);
+            let value = parts.next().unwrap_or("").to_owned();
+            let vi = parts.next().unwrap_or("");
+            let en = parts.next().unwrap_or("");
+            Choice {
+                value,
+                label: Text::vi_en(vi, en),
+                filters: Default::default(),
+            }
+        })
+        .collect()
+}
+
+/// A question's options as [`parse_options`] reads them back.
+pub fn options_text(q: &Question) -> String {
+    q.options
+        .iter()
+        .map(|o| {
+            let en = o.label.0.get("en").map(String::as_str).unwrap_or("");
+            format!("{} | {} | {}", o.value, o.label.get("vi"), en)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The operators the designer's simple condition form edits.
+const EDITABLE_OPS: [ConditionOp; 5] = [
+    ConditionOp::Answered,
+    ConditionOp::Eq,
+    ConditionOp::Ne,
+    ConditionOp::Gte,
+    ConditionOp::Lte,
+];
+
+/// The question's condition when the simple form can edit it: a single leaf
+/// without a function and with one of the form's operators.
+pub fn editable_leaf(q: &Question) -> Option<&Comparison> {
+    q.condition
+        .as_ref()
+        .and_then(Condition::as_leaf)
+        .filter(|c| c.func.is_none() && EDITABLE_OPS.contains(&c.op))
+}
+
+/// True when the question has a condition the simple form cannot show
+/// (a tree, a function, another operator): saving keeps it unchanged.
+pub fn has_compound_condition(q: &Question) -> bool {
+    q.condition.is_some() && editable_leaf(q).is_none()
+}
+
+/// The condition of the edit form: none without a question; the value is a
+/// whole number, `true`/`false`, or else an option value.
+pub fn condition_of(form: &Form) -> Result<Option<Condition>, FieldError> {
+    let question = field(form, "cond_question");
+    if question.is_empty() {
+        return Ok(None);
+    }
+    let op = match field(form, "cond_op") {
+        "answered" | "" => ConditionOp::Answered,
+        "eq" => ConditionOp::Eq,
+        "ne" => ConditionOp::Ne,
+        "gte" => ConditionOp::Gte,
+        "lte" => ConditionOp::Lte,
+        _ => return Err(missing("cond_op", "condition")),
+    };
+    let raw = field(form, "cond_value");
+    let value = if op == ConditionOp::Answered || raw.is_empty() {
+        None
+    } else if let Ok(n) = raw.parse::<i64>() {
+        Some(serde_json::Value::from(n))
+    } else if raw == "true" || raw == "false" {
+        Some(serde_json::Value::from(raw == "true"))
+    } else {
+        Some(serde_json::Value::from(raw))
+    };
+    Ok(Some(Condition::leaf(question, op, value)))
+}
+
+/// A new question from the form: its code (from `code_field`), type, texts
+/// and, for choices, options; scales get the standard five labelled points.
+pub fn new_question(form: &Form, code_field: &str) -> Result<Question, FieldError> {
+    let mut q = scale_question(field(form, code_field), text_pair(form, "label"));
+    q.kind = match field(form, "type") {
+        "scale" => QuestionType::Scale,
+        "single_choice" => QuestionType::SingleChoice,
+        "multiple_choice" => QuestionType::MultipleChoice,
+        "yes_no" => QuestionType::YesNo,
+        "number" => QuestionType::Number,
+        "short_text" => QuestionType::ShortText,
+        "long_text" => QuestionType::LongText,
+        _ => return Err(missing("type", "question type")),
+    };
+    if q.kind != QuestionType::Scale {
+        q.points.clear();
+        q.min = None;
+        q.max = None;
+    }
+    if matches!(
+        q.kind,
+        QuestionType::SingleChoice | QuestionType::MultipleChoice
+    ) {
+        q.options = parse_options(field(form, "options"));
+    }
+    Ok(q)
+}
+
+/// The position `from` moves to, one step `up` or down, if still in `0..len`.
+fn step(from: usize, up: bool, len: usize) -> Option<usize> {
+    let to = if up {
+        from.checked_sub(1)
+    } else {
+        Some(from + 1)
+    };
+    to.filter(|t| *t < len)
+}
+
+/// Applies one editor operation (the field `op`) to a definition.
+pub fn apply(def: &mut Definition, form: &Form) -> Result<(), FieldError> {
+    let op = field(form, "op");
+    match op {
+        "title" => def.title = text_pair(form, "title"),
+        "add_section" => {
+            // A section needs at least one question: the form brings the first.
+            let first = new_question(form, "question_code")?;
+            def.sections.push(Section {
+                code: field(form, "code").to_owned(),
+                title: text_pair(form, "title"),
+                description: Text::default(),
+                questions: vec![first],
+                condition: None,
+            });
+        }
+        "edit_section" | "move_section" | "delete_section" => {
+            let si = index_of(form, "section")?;
+            if si >= def.sections.len() {
+                return Err(missing("section", "section"));
+            }
+            match op {
+                "edit_section" => def.sections[si].title = text_pair(form, "title"),
+                "delete_section" => {
+                    def.sections.remove(si);
+                }
+                _ => {
+                    let up = field(form, "dir") == "up";
+                    if let Some(to) = step(si, up, def.sections.len()) {
+                        def.sections.swap(si, to);
+                    }
+                }
+            }
+        }
+        "add_question" => {
+            let si = index_of(form, "section")?;
+            let q = new_question(form, "code")?;
+            let section = def
+                .sections
+                .get_mut(si)
+                .ok_or_else(|| missing("section", "section"))?;
+            section.questions.push(q);
+        }
+        "edit_question" | "move_question" | "delete_question" => {
+            let si = index_of(form, "section")?;
+            let qi = index_of(form, "question")?;
+            let section = def
+                .sections
+                .get_mut(si)
+                .ok_or_else(|| missing("section", "section"))?;
+            if qi >= section.questions.len() {
+                return Err(missing("question", "question"));
+            }
+            match op {
+                "delete_question" => {
+                    section.questions.remove(qi);
+                }
+                "move_question" => {
+                    let up = field(form, "dir") == "up";
+                    if let Some(to) = step(qi, up, section.questions.len()) {
+                        section.questions.swap(qi, to);
+                    }
+                }
+                _ => edit_question(&mut section.questions[qi], form)?,
+            }
+        }
+        _ => return Err(FieldError::new("op", UNKNOWN_OPERATION).with("op", op)),
+    }
+    Ok(())
+}
+
+/// The edit form of one question: texts, flags, the simple condition (a
+/// compound one is kept), bounds of a number, options of a choice (their
+/// cascading filters kept) and the index mapping of a scale.
+fn edit_question(q: &mut Question, form: &Form) -> Result<(), FieldError> {
+    q.label = text_pair(form, "label");
+    let help = text_pair(form, "help");
+    q.help = if help.is_empty() {
+        Text::default()
+    } else {
+        help
+    };
+    q.required = form.contains_key("required");
+    if !has_compound_condition(q) {
+        q.condition = condition_of(form)?;
+    }
+    q.dont_know = form.contains_key("dont_know");
+    q.not_applicable = form.contains_key("not_applicable");
+    if matches!(q.kind, QuestionType::Number) {
+        q.min = opt_int(form, "min")?;
+        q.max = opt_int(form, "max")?;
+    }
+    if matches!(
+        q.kind,
+        QuestionType::SingleChoice | QuestionType::MultipleChoice
+    ) {
+        let mut options = parse_options(field(form, "options"));
+        // Cascading-list columns are not edited here: keep them.
+        for o in &mut options {
+            if let Some(old) = q.options.iter().find(|p| p.value == o.value) {
+                o.filters = old.filters.clone();
+            }
+        }
+        q.options = options;
+    }
+    if q.kind == QuestionType::Scale {
+        let element = field(form, "element");
+        let criterion = field(form, "criterion");
+        q.index = if element.is_empty() && criterion.is_empty() {
+            None
+        } else {
+            let previous = q.index.clone();
+            Some(IndexMapping {
+                index: previous.as_ref().and_then(|m| m.index.clone()),
+                element: element.to_owned(),
+                criterion: criterion.to_owned(),
+                weight: previous.as_ref().map_or(1.0, |m| m.weight),
+                reverse: form.contains_key("reverse"),
+                satisfied_min: opt_int(form, "satisfied_min")?.unwrap_or(4),
+            })
+        };
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn form(fields: &[(&str, &str)]) -> Form {
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn codes(def: &Definition, section: usize) -> Vec<&str> {
+        def.sections[section]
+            .questions
+            .iter()
+            .map(|q| q.code.as_str())
+            .collect()
+    }
+
+    /// `blank` with a second section, and questions q1, q2, q3 in the first.
+    fn sample() -> Definition {
+        let mut def = blank("d", Text::vi_en("Khảo sát", "Survey"));
+        for code in ["q2", "q3"] {
+            def.sections[0]
+                .questions
+                .push(scale_question(code, Text::vi_en(code, code)));
+        }
+        def.sections.push(Section {
+            code: "s2".to_owned(),
+            title: Text::vi_en("Phần 2", "Part 2"),
+            description: Text::default(),
+            questions: vec![scale_question("r1", Text::vi_en("r1", "r1"))],
+            condition: None,
+        });
+        def
+    }
+
+    #[test]
+    fn a_blank_definition_is_valid_and_starts_with_a_five_point_scale() {
+        let def = blank("csat", Text::vi_en("Khảo sát", "Survey"));
+        def.check().unwrap();
+        let q = &def.sections[0].questions[0];
+        assert_eq!(q.kind, QuestionType::Scale);
+        assert_eq!(
+            q.points.iter().map(|p| p.value).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        assert_eq!((q.min, q.max), (Some(1), Some(5)));
+        assert_eq!(q.points[4].label.get("en"), "Very satisfied");
+    }
+
+    #[test]
+    fn options_are_lines_of_value_and_labels() {
+        let options = parse_options("1 | Nam | Male\n\n  2|Nữ  \n   \nx\n");
+        assert_eq!(options.len(), 3);
+        assert_eq!(options[0].value, "1");
+        assert_eq!(options[0].label, Text::vi_en("Nam", "Male"));
+        assert_eq!(options[1].value, "2");
+        assert_eq!(options[1].label, Text::vi_en("Nữ", ""));
+        assert!(!options[1].label.0.contains_key("en"));
+        assert_eq!(options[2].value, "x");
+        assert_eq!(options[2].label.get("vi"), "");
+        assert!(options.iter().all(|o| o.filters.is_empty()));
+    }
+
+    #[test]
+    fn options_text_reads_back_the_same_options() {
+        let mut q = scale_question("q", Text::vi_en("q", "q"));
+        q.options = parse_options("1 | Nam | Male\n2 | Nữ | Female");
+        assert_eq!(options_text(&q), "1 | Nam | Male\n2 | Nữ | Female");
+        assert_eq!(parse_options(&options_text(&q)), q.options);
+    }
+
+    #[test]
+    fn a_condition_comes_from_question_operator_and_value() {
+        assert_eq!(condition_of(&form(&[("cond_op", "eq")])).unwrap(), None);
+        let c = condition_of(&form(&[
+            ("cond_question", " q1 "),
+            ("cond_op", "gte"),
+            ("cond_value", "4"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c,
+            Some(Condition::leaf("q1", ConditionOp::Gte, Some(json!(4))))
+        );
+        let c = condition_of(&form(&[
+            ("cond_question", "q2"),
+            ("cond_op", "eq"),
+            ("cond_value", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c,
+            Some(Condition::leaf("q2", ConditionOp::Eq, Some(json!(true))))
+        );
+        let c = condition_of(&form(&[
+            ("cond_question", "q3"),
+            ("cond_op", "ne"),
+            ("cond_value", "other"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c,
+            Some(Condition::leaf("q3", ConditionOp::Ne, Some(json!("other"))))
+        );
+        // "Answered" takes no value, whatever the form says.
+        let c = condition_of(&form(&[("cond_question", "q1"), ("cond_value", "3")])).unwrap();
+        assert_eq!(c, Some(Condition::leaf("q1", ConditionOp::Answered, None)));
+    }
+
+    #[test]
+    fn an_unknown_operator_names_the_operator_field() {
+        let e = condition_of(&form(&[("cond_question", "q1"), ("cond_op", "like")])).unwrap_err();
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("cond_op", NO_SUCH));
+        assert_eq!(detail(&e), "no such condition");
+    }
+
+    #[test]
+    fn a_new_choice_question_takes_its_options_and_drops_the_scale() {
+        let q = new_question(
+            &form(&[
+                ("code", "sex"),
+                ("type", "single_choice"),
+                ("label_vi", "Giới tính"),
+                ("label_en", "Sex"),
+                ("options", "1 | Nam | Male\n2 | Nữ | Female"),
+            ]),
+            "code",
+        )
+        .unwrap();
+        assert_eq!(q.code, "sex");
+        assert_eq!(q.kind, QuestionType::SingleChoice);
+        assert_eq!(q.label, Text::vi_en("Giới tính", "Sex"));
+        assert!(q.points.is_empty());
+        assert_eq!((q.min, q.max), (None, None));
+        assert_eq!(q.options.len(), 2);
+
+        let q = new_question(&form(&[("code", "a"), ("type", "scale")]), "code").unwrap();
+        assert_eq!(q.points.len(), 5);
+        assert!(q.options.is_empty());
+    }
+
+    #[test]
+    fn a_new_question_of_unknown_type_names_the_type_field() {
+        let e = new_question(&form(&[("code", "a"), ("type", "essay")]), "code").unwrap_err();
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("type", NO_SUCH));
+        assert_eq!(detail(&e), "no such question type");
+    }
+
+    #[test]
+    fn adding_a_question_appends_it_to_its_section() {
+        let mut def = sample();
+        apply(
+            &mut def,
+            &form(&[
+                ("op", "add_question"),
+                ("section", "1"),
+                ("code", "r2"),
+                ("type", "yes_no"),
+                ("label_vi", "Có?"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(codes(&def, 1), ["r1", "r2"]);
+        assert_eq!(def.sections[1].questions[1].kind, QuestionType::YesNo);
+        def.check().unwrap();
+    }
+
+    #[test]
+    fn adding_a_section_brings_its_first_question() {
+        let mut def = sample();
+        apply(
+            &mut def,
+            &form(&[
+                ("op", "add_section"),
+                ("code", "s3"),
+                ("title_vi", "Phần 3"),
+                ("question_code", "t1"),
+                ("type", "short_text"),
+                ("label_vi", "Ý kiến"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(def.sections.len(), 3);
+        assert_eq!(def.sections[2].code, "s3");
+        assert_eq!(def.sections[2].title.get("vi"), "Phần 3");
+        assert_eq!(codes(&def, 2), ["t1"]);
+    }
+
+    #[test]
+    fn moving_a_question_swaps_it_with_its_neighbour_within_bounds() {
+        let mut def = sample();
+        let mv = |dir: &str, at: &str| {
+            form(&[
+                ("op", "move_question"),
+                ("section", "0"),
+                ("question", at),
+                ("dir", dir),
+            ])
+        };
+        apply(&mut def, &mv("up", "2")).unwrap();
+        assert_eq!(codes(&def, 0), ["q1", "q3", "q2"]);
+        apply(&mut def, &mv("down", "0")).unwrap();
+        assert_eq!(codes(&def, 0), ["q3", "q1", "q2"]);
+        // At an end, nothing moves.
+        apply(&mut def, &mv("up", "0")).unwrap();
+        apply(&mut def, &mv("down", "2")).unwrap();
+        assert_eq!(codes(&def, 0), ["q3", "q1", "q2"]);
+    }
+
+    #[test]
+    fn moving_and_deleting_sections() {
+        let mut def = sample();
+        apply(
+            &mut def,
+            &form(&[("op", "move_section"), ("section", "1"), ("dir", "up")]),
+        )
+        .unwrap();
+        assert_eq!(def.sections[0].code, "s2");
+        apply(
+            &mut def,
+            &form(&[("op", "delete_section"), ("section", "0")]),
+        )
+        .unwrap();
+        assert_eq!(def.sections.len(), 1);
+        assert_eq!(def.sections[0].code, "s1");
+    }
+
+    #[test]
+    fn deleting_a_question_removes_only_it() {
+        let mut def = sample();
+        apply(
+            &mut def,
+            &form(&[
+                ("op", "delete_question"),
+                ("section", "0"),
+                ("question", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(codes(&def, 0), ["q1", "q3"]);
+        assert_eq!(codes(&def, 1), ["r1"]);
+    }
+
+    #[test]
+    fn editing_a_question_sets_texts_flags_condition_and_index() {
+        let mut def = sample();
+        apply(
+            &mut def,
+            &form(&[
+                ("op", "edit_question"),
+                ("section", "0"),
+                ("question", "1"),
+                ("label_vi", "Mới"),
+                ("label_en", "New"),
+                ("required", "on"),
+                ("dont_know", "on"),
+                ("cond_question", "q1"),
+                ("cond_op", "lte"),
+                ("cond_value", "2"),
+                ("element", "e1"),
+                ("criterion", "c1"),
+                ("satisfied_min", "5"),
+            ]),
+        )
+        .unwrap();
+        let q = &def.sections[0].questions[1];
+        assert_eq!(q.label, Text::vi_en("Mới", "New"));
+        assert!(q.help.is_empty());
+        assert!(q.required && q.dont_know && !q.not_applicable);
+        assert_eq!(
+            q.condition,
+            Some(Condition::leaf("q1", ConditionOp::Lte, Some(json!(2))))
+        );
+        let index = q.index.as_ref().unwrap();
+        assert_eq!(
+            (index.element.as_str(), index.criterion.as_str()),
+            ("e1", "c1")
+        );
+        assert_eq!(
+            (index.satisfied_min, index.weight, index.reverse),
+            (5, 1.0, false)
+        );
+    }
+
+    #[test]
+    fn editing_keeps_a_compound_condition_and_options_filters() {
+        let mut def = sample();
+        let compound = Condition::Not {
+            not: Box::new(Condition::leaf("q1", ConditionOp::Answered, None)),
+        };
+        let q = &mut def.sections[0].questions[2];
+        q.kind = QuestionType::SingleChoice;
+        q.points.clear();
+        q.condition = Some(compound.clone());
+        q.options = parse_options("hn | Hà Nội\nhcm | TP HCM");
+        q.options[0]
+            .filters
+            .insert("region".to_owned(), "north".to_owned());
+        assert!(has_compound_condition(q));
+        apply(
+            &mut def,
+            &form(&[
+                ("op", "edit_question"),
+                ("section", "0"),
+                ("question", "2"),
+                ("label_vi", "Tỉnh"),
+                ("options", "hn | Hà Nội | Hanoi\ndn | Đà Nẵng"),
+            ]),
+        )
+        .unwrap();
+        let q = &def.sections[0].questions[2];
+        assert_eq!(q.condition, Some(compound));
+        assert_eq!(q.options.len(), 2);
+        assert_eq!(q.options[0].label, Text::vi_en("Hà Nội", "Hanoi"));
+        assert_eq!(q.options[0].filters.get("region").unwrap(), "north");
+        assert!(q.options[1].filters.is_empty());
+    }
+
+    #[test]
+    fn bad_positions_and_numbers_name_their_field() {
+        let mut def = sample();
+        let before = def.clone();
+        let e = apply(
+            &mut def,
+            &form(&[("op", "delete_question"), ("section", "x")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("section", NOT_A_POSITION)
+        );
+        assert_eq!(detail(&e), "section is not a position");
+
+        let e = apply(
+            &mut def,
+            &form(&[
+                ("op", "delete_question"),
+                ("section", "0"),
+                ("question", "9"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("question", NO_SUCH));
+        assert_eq!(detail(&e), "no such question");
+
+        let e = apply(&mut def, &form(&[("op", "edit_section"), ("section", "5")])).unwrap_err();
+        assert_eq!(detail(&e), "no such section");
+        assert_eq!(def, before);
+
+        let mut number = sample();
+        number.sections[0].questions[0].kind = QuestionType::Number;
+        let e = apply(
+            &mut number,
+            &form(&[
+                ("op", "edit_question"),
+                ("section", "0"),
+                ("question", "0"),
+                ("min", "1.5"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("min", NOT_A_WHOLE_NUMBER)
+        );
+        assert_eq!(detail(&e), "min is not a whole number");
+    }
+
+    #[test]
+    fn an_unknown_operation_is_refused() {
+        let mut def = sample();
+        let e = apply(&mut def, &form(&[("op", "explode")])).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("op", UNKNOWN_OPERATION)
+        );
+        assert_eq!(detail(&e), "unknown operation \"explode\"");
+    }
+
+    #[test]
+    fn retitling_sets_both_languages() {
+        let mut def = sample();
+        apply(
+            &mut def,
+            &form(&[("op", "title"), ("title_vi", " Mới "), ("title_en", "New")]),
+        )
+        .unwrap();
+        assert_eq!(def.title, Text::vi_en("Mới", "New"));
+    }
+}
