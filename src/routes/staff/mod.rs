@@ -52,10 +52,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(questionnaires::create)
         .service(questionnaires::import)
         .service(questionnaires::import_file)
-        .service(questionnaires::show)
-        .service(questionnaires::edit)
-        .service(questionnaires::publish)
-        .service(questionnaires::preview)
+        .service(questionnaires::edit::show)
+        .service(questionnaires::edit::edit)
+        .service(questionnaires::publish::publish)
+        .service(questionnaires::preview::preview)
         .configure(kiosks::configure)
         .configure(invitations::configure);
     planning::configure(cfg);

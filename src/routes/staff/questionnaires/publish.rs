@@ -1,0 +1,51 @@
+//! Publishing the newest draft of a questionnaire.
+
+use actix_web::{HttpResponse, post, web};
+use serde::Deserialize;
+
+use crate::auth::{Access, Area};
+use crate::error::AppError;
+use crate::i18n;
+use crate::routes::extract::StaffForm;
+use crate::routes::staff::see_other;
+use crate::routes::state::AppState;
+use crate::services::audit::Actor;
+use crate::services::questionnaires::{self, QuestionnaireError};
+
+use super::edit::edit_page;
+use super::problems;
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+#[post("/questionnaires/{id}/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: StaffForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let user = form.user;
+    user.require(Area::Questionnaires, Access::Write)?;
+    let lang = user.lang;
+    let id = path.into_inner();
+    match questionnaires::publish(&state.db, &Actor::staff(user.id, &user.email), id).await {
+        Ok(_) => Ok(see_other(&format!(
+            "/staff/questionnaires/{id}?done=published"
+        ))),
+        Err(QuestionnaireError::NoDraft) => {
+            let msg = i18n::t(lang, "error-no_draft", &[]);
+            edit_page(&state, &user, id, None, vec![msg], None).await
+        }
+        Err(QuestionnaireError::NeedsTranslation(missing)) => {
+            let count = i18n::Arg::from(missing.len() as u64);
+            let msg = i18n::t(lang, "error-needs_translation_count", &[("count", count)]);
+            let mut res = edit_page(&state, &user, id, None, vec![msg], None).await?;
+            *res.status_mut() = actix_web::http::StatusCode::CONFLICT;
+            Ok(res)
+        }
+        Err(e) => {
+            let errors = problems(lang, e)?;
+            edit_page(&state, &user, id, None, errors, None).await
+        }
+    }
+}
