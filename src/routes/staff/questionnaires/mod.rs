@@ -1,5 +1,5 @@
 //! The questionnaire designer for survey staff: list, create from a preset
-//! or from scratch ([`list`]), import ([`upload`]), edit sections and
+//! or from scratch (`list`), import (`upload`), edit sections and
 //! questions ([`edit`]: texts per language, type, bounds, options,
 //! conditions' targets, index mapping, reorder, delete), publish
 //! ([`publish`]) and preview ([`preview`]). Every change goes through
