@@ -233,7 +233,7 @@ const RESTART_ABOVE_FRAMES: i64 = 8_192;
 /// so the log is never wholly copied and never starts over, and grows without
 /// bound (hundreds of MB within a minute of load), with every commit
 /// extending the file and every page lookup searching a larger index. So once
-/// the log holds more than [`RESTART_ABOVE_FRAMES`], a `RESTART` checkpoint
+/// the log holds more than `RESTART_ABOVE_FRAMES`, a `RESTART` checkpoint
 /// copies what the passive ones left (a fraction of a second's worth),
 /// holding writers off meanwhile, and the next commit writes from the start
 /// of the file again (cut back to `journal_size_limit`).

@@ -2,7 +2,7 @@
 //!
 //! A survey page is a plain HTML form: the answers given so far travel in
 //! its fields (the server keeps no session), with the step it showed, the
-//! submission id and the locality. [`advance`] takes those fields and
+//! submission id and the locality. [`Survey::advance`] takes those fields and
 //! decides what comes next — the same page with its problems, another page,
 //! or a finished submission to store — for a questionnaire, a layout and a
 //! fixed or chosen locality. It does no input/output: the phone survey, the

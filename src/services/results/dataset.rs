@@ -1,6 +1,6 @@
 //! A campaign's responses in columns, ready for the design: the labels (localities, strata,
 //! clusters, calibration categories) interned as dense codes, and the items' answers as
-//! numbers. [`Parser`] reads one response at a time from its stored text, taking out of the
+//! numbers. `Parser` reads one response at a time from its stored text, taking out of the
 //! answers' JSON only what estimation needs; [`super::loader`] feeds it from the database.
 
 use std::collections::HashMap;

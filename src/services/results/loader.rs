@@ -1,5 +1,5 @@
 //! Reading a publication's responses from the database as fast as the database allows: raw
-//! sqlx (not sea-orm) so that every row's text is parsed in place by a [`Parser`], four id
+//! sqlx (not sea-orm) so that every row's text is parsed in place by a `Parser`, four id
 //! (or rowid) ranges read concurrently, and on SQLite the rows packed a few thousand to a
 //! query.
 
