@@ -28,7 +28,9 @@ pub async fn submissions(
         && let Some(state) = req.app_data::<web::Data<AppState>>()
         && !state.limiter.allow(req.request())
     {
-        return Err(AppError::TooManyRequests.into());
+        // An error response (not an Err), so the error edge and the headers
+        // middleware outside see it like any handler's error.
+        return Ok(req.error_response(AppError::TooManyRequests));
     }
     Ok(next.call(req).await?.map_into_boxed_body())
 }

@@ -74,6 +74,8 @@ async fn submissions_beyond_the_per_address_limit_get_429_and_are_not_stored() {
         .await
         .unwrap();
     assert_eq!(res.status(), 429);
+    // The refusal passes through the same edge as any error: security headers kept.
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     let problem: serde_json::Value = res.json().await.unwrap();
     assert_eq!(problem["error"], "too_many_requests");
     assert!(
@@ -90,6 +92,13 @@ async fn submissions_beyond_the_per_address_limit_get_429_and_are_not_stored() {
         .await
         .unwrap();
     assert_eq!(page.status(), 429, "survey form posts count too");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.headers().contains_key("content-security-policy"));
     assert_eq!(count(&db, "responses").await, before + 5);
 }
 
