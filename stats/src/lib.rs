@@ -45,6 +45,7 @@ pub mod error;
 pub mod estimate;
 pub mod factor;
 pub mod intervals;
+pub mod spec;
 mod variance;
 
 pub use calibration::{Calibration, Margin};
