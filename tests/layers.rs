@@ -372,3 +372,13 @@ fn the_checker_sees_a_loop_and_a_climb() {
     assert!(!edges[&m("domain/b")].contains(&m("services/x")));
     assert_eq!(loops(&edges), vec![vec!["domain/a", "domain/b"]]);
 }
+
+#[test]
+fn the_estimation_crate_has_no_loop_either() {
+    let stats = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stats/src");
+    let found = loops(&graph(&stats));
+    assert!(
+        found.is_empty(),
+        "files of stats/src that import each other in a loop: {found:?}"
+    );
+}
