@@ -5,8 +5,8 @@ use reqwest::{Client, StatusCode};
 use crate::helpers::{TestApp, spawn_app_with_demo};
 
 async fn signed_in(app: &TestApp, email: &str, role: &str) -> Client {
-    crate::staff::add_user(app, email, role).await;
-    crate::staff::login(app, email).await
+    app.add_user(email, role).await;
+    app.login(email).await
 }
 
 #[tokio::test]

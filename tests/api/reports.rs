@@ -12,10 +12,9 @@ use reqwest::{Client, StatusCode};
 use sea_orm::EntityTrait;
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, csrf_of};
 use crate::invitations::{Received, start_sink};
 use crate::limits::spawn_with;
-use crate::staff::{add_user, csrf_of, login};
 
 const ANALYST: &str = "analyst@example.vn";
 
@@ -99,7 +98,7 @@ async fn reports_left_queued_by_a_stopped_process_are_sent_at_the_next_start() {
             NewUser {
                 email: ANALYST,
                 role: "analyst",
-                password: crate::staff::PASSWORD,
+                password: crate::helpers::PASSWORD,
                 localities: None,
             },
         )
@@ -204,8 +203,8 @@ fn attachment(data: &str, filename: &str) -> Vec<u8> {
 async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microdata() {
     let (port, inbox) = start_sink();
     let app = app_with_smtp(port).await;
-    add_user(&app, ANALYST, "analyst").await;
-    let c = login(&app, ANALYST).await;
+    app.add_user(ANALYST, "analyst").await;
+    let c = app.login(ANALYST).await;
 
     let res = ask(
         &app,
@@ -335,8 +334,8 @@ async fn a_failing_smtp_server_marks_the_request_failed_and_the_page_says_why() 
         .unwrap()
         .port();
     let app = app_with_smtp(port).await;
-    add_user(&app, ANALYST, "analyst").await;
-    let c = login(&app, ANALYST).await;
+    app.add_user(ANALYST, "analyst").await;
+    let c = app.login(ANALYST).await;
     let res = ask(
         &app,
         &c,
@@ -391,7 +390,7 @@ async fn bad_report_requests_are_refused_with_the_reason() {
     )
     .await
     .unwrap();
-    let c = login(&app, ANALYST).await;
+    let c = app.login(ANALYST).await;
     let res = ask(&app, &c, &[("format", "pdf")]).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("Choose CSV or XLSX"));
@@ -401,8 +400,8 @@ async fn bad_report_requests_are_refused_with_the_reason() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(inbox.lock().unwrap().is_empty());
     // A designer may not ask at all.
-    add_user(&app, "designer@example.vn", "designer").await;
-    let d = login(&app, "designer@example.vn").await;
+    app.add_user("designer@example.vn", "designer").await;
+    let d = app.login("designer@example.vn").await;
     let page = d
         .get(app.url("/staff/campaigns/sipas-demo/reports"))
         .send()

@@ -44,8 +44,8 @@ async fn setup() -> (TestApp, Client, Client) {
         .await
         .unwrap();
     }
-    let restricted = crate::staff::login(&app, "prov@example.vn").await;
-    let full = crate::staff::login(&app, "all@example.vn").await;
+    let restricted = app.login("prov@example.vn").await;
+    let full = app.login("all@example.vn").await;
     (app, restricted, full)
 }
 
@@ -282,7 +282,7 @@ async fn a_public_campaign_shows_restricted_accounts_everything() {
     )
     .await
     .unwrap();
-    let c = crate::staff::login(&app, "prov@example.vn").await;
+    let c = app.login("prov@example.vn").await;
     let rows = json(
         &app,
         &c,

@@ -1,0 +1,103 @@
+//! Staff accounts from the test's side: making them, signing in, reading CSRF
+//! tokens from pages, API tokens.
+
+use hailong::services::audit::Actor;
+use hailong::services::staff::{self, NewUser};
+use reqwest::{Client, StatusCode};
+
+use super::TestApp;
+
+/// The password of every account the helpers make.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A fresh browser: keeps cookies, does not follow redirects.
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the first `csrf_token` hidden field in a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("a csrf field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+impl TestApp {
+    /// Makes an account with this role (password [`PASSWORD`], no locality limit).
+    pub async fn add_user(&self, email: &str, role: &str) {
+        let db = self.db.connect().await;
+        staff::create(
+            &db,
+            &Actor::cli(),
+            NewUser {
+                email,
+                role,
+                password: PASSWORD,
+                localities: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    /// Posts the sign-in form from `c` (with the page's CSRF token); the answer as it comes.
+    pub async fn try_login(&self, c: &Client, email: &str, password: &str) -> reqwest::Response {
+        let token = self.page_csrf(c, "/staff/login").await;
+        c.post(self.url("/staff/login"))
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+                ("next", "/staff"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A new browser signed in as `email` (password [`PASSWORD`]).
+    pub async fn login(&self, email: &str) -> Client {
+        let c = client();
+        let res = self.try_login(&c, email, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "login of {email}");
+        c
+    }
+
+    /// The CSRF token of the page at `path`, fetched by `c`.
+    pub async fn page_csrf(&self, c: &Client, path: &str) -> String {
+        let html = c
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        csrf_of(&html)
+    }
+
+    /// A bearer token for a new account with this role (password [`PASSWORD`]).
+    pub async fn token_for(&self, email: &str, role: &str) -> String {
+        let db = self.db.connect().await;
+        let user = staff::create(
+            &db,
+            &Actor::cli(),
+            NewUser {
+                email,
+                role,
+                password: PASSWORD,
+                localities: None,
+            },
+        )
+        .await
+        .expect("create account");
+        staff::create_token(&db, &Actor::cli(), user.id, "test")
+            .await
+            .expect("create token")
+            .1
+    }
+}
