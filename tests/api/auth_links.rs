@@ -47,15 +47,7 @@ async fn request_reset(
     email: &str,
     headers: &[(&str, &str)],
 ) -> reqwest::Response {
-    let html = c
-        .get(app.url(RESET_PATH))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&html);
+    let token = app.page_csrf(c, RESET_PATH).await;
     let mut req = c
         .post(app.url(RESET_PATH))
         .form(&[("email", email), ("csrf_token", token.as_str())]);
@@ -270,15 +262,7 @@ async fn reset_requests_take_the_same_time_for_known_and_unknown_accounts() {
             } else {
                 format!("nobody{i}@example.vn")
             };
-            let html = c
-                .get(app.url(RESET_PATH))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let token = csrf_of(&html);
+            let token = app.page_csrf(&c, RESET_PATH).await;
             let started = Instant::now();
             let res = c
                 .post(app.url(RESET_PATH))
@@ -318,15 +302,7 @@ async fn a_reset_link_used_concurrently_works_exactly_once() {
     let c = client();
     request_reset(&app, &c, "race@example.vn", &[]).await;
     let link = path_of(&reset_link(&wait_for_mail(&inbox, 1).await[0]));
-    let html = c
-        .get(app.url(&link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&html);
+    let token = app.page_csrf(&c, &link).await;
     let attempts = (0..8).map(|i| {
         let c = c.clone();
         let url = app.url(&link);

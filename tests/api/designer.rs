@@ -58,14 +58,7 @@ async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     // 3. The designer starts from the SIPAS preset.
     let d = app.login("designer@example.vn").await;
-    let html = d
-        .get(app.url("/staff/questionnaires"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&d, "/staff/questionnaires").await;
     assert!(html.contains("sipas-one-stop.json"), "presets offered");
     let csrf = csrf_of(&html);
     let res = post(
@@ -84,14 +77,7 @@ async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire
     let page = res.headers()["location"].to_str().unwrap().to_owned();
     let id: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
     let edit = app.url(&format!("/staff/questionnaires/{id}/edit"));
-    let html = d
-        .get(app.url(&page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&d, &page).await;
     assert!(html.contains("sipas-2027") && html.contains("Nơi ngồi chờ có đủ chỗ ngồi"));
 
     // 4. Edit a question's text, move it, add one, add a section.
@@ -235,14 +221,7 @@ async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire
     // Analysts see the questionnaire but cannot change it.
     app.add_user("analyst@example.vn", "analyst").await;
     let a = app.login("analyst@example.vn").await;
-    let html = a
-        .get(app.url(&page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&a, &page).await;
     assert!(!html.contains("op\" value=\"edit_question"));
     let acsrf = app.page_csrf(&a, &page).await;
     let r = post(
@@ -281,14 +260,7 @@ async fn the_designer_previews_a_draft_as_citizens_see_it_on_phone_and_kiosk() {
     let app = crate::helpers::spawn_app_with_demo().await;
     app.add_user("designer@example.vn", "designer").await;
     let d = app.login("designer@example.vn").await;
-    let list = d
-        .get(app.url("/staff/questionnaires"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = app.page(&d, "/staff/questionnaires").await;
     assert!(list.contains("sipas-one-stop"));
     let db = app.db.connect().await;
     let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
@@ -311,14 +283,7 @@ async fn the_designer_previews_a_draft_as_citizens_see_it_on_phone_and_kiosk() {
         !html.contains("Công chức có thái độ giao tiếp lịch sự"),
         "one section at a time"
     );
-    let kiosk = d
-        .get(app.url(&format!("{base}?mode=kiosk&lang=en")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let kiosk = app.page(&d, &format!("{base}?mode=kiosk&lang=en")).await;
     assert!(kiosk.contains("The waiting area has enough seats"));
     assert!(
         kiosk.contains("The civil servant was polite"),
@@ -391,14 +356,9 @@ async fn conditions_and_reverse_coding_are_edited_and_json_imports_in_the_design
     );
     assert!(q.index.as_ref().unwrap().reverse);
     // Saving the text again keeps the reverse flag the form shows checked.
-    let page = d
-        .get(app.url(&format!("/staff/questionnaires/{}", sipas.id)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app
+        .page(&d, &format!("/staff/questionnaires/{}", sipas.id))
+        .await;
     assert!(page.contains("name=\"reverse\" value=\"1\" checked"));
     // A condition on a later question is refused with the problem.
     let r = post(
@@ -484,14 +444,7 @@ async fn a_compound_condition_is_shown_in_words_and_kept_when_the_question_is_sa
     .await
     .unwrap();
     let page_url = format!("/staff/questionnaires/{}", sipas.id);
-    let html = d
-        .get(app.url(&page_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&d, &page_url).await;
     assert!(
         html.contains("e1_1 ≥ 3 và (sex = F hoặc age_group có chọn 18-34)"),
         "the condition in words"

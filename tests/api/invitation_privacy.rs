@@ -323,14 +323,7 @@ async fn invitations_are_refused_without_a_configured_base_url() {
     app.add_user("manager@example.vn", "admin").await;
     let staff = app.login("manager@example.vn").await;
     let page_path = "/staff/campaigns/health-demo/invitations";
-    let html = staff
-        .get(app.url(page_path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&staff, page_path).await;
     assert!(html.contains("base_url"), "the page says why");
     let csrf = csrf_of(&html);
     let res = staff
@@ -398,15 +391,7 @@ async fn sending_without_an_smtp_server_is_refused_with_a_message_not_an_error_p
     app.add_user("manager@example.vn", "admin").await;
     let staff = app.login("manager@example.vn").await;
     let page_path = "/staff/campaigns/health-demo/invitations";
-    let html = staff
-        .get(app.url(page_path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&html);
+    let csrf = app.page_csrf(&staff, page_path).await;
     for action in ["send", "remind"] {
         let res = staff
             .post(app.url(&format!("{page_path}/{action}")))

@@ -375,14 +375,7 @@ async fn a_burst_of_wrong_passwords_is_counted_before_any_is_checked() {
     let mut ready = Vec::new();
     for _ in 0..16 {
         let c = client();
-        let page = c
-            .get(app.url("/staff/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.page(&c, "/staff/login").await;
         ready.push((c, csrf_of(&page)));
     }
     let mut runs = Vec::new();

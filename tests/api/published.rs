@@ -348,14 +348,7 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
         .questionnaire_version_id
         .to_string();
     // The designer's form carries the other fields as they are.
-    let html = d
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&d, &path).await;
     let field = |name: &str| -> String {
         let at = html
             .find(&format!("name=\"{name}\""))
@@ -612,14 +605,7 @@ async fn publish_now_is_a_button_for_analysts_and_administrators_only() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     let a = app.login("analyst@example.vn").await;
-    let page = a
-        .get(app.url(&reports))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&a, &reports).await;
     assert!(page.contains(&format!("action=\"{action}\"")), "the button");
     assert!(page.contains("lần công bố thứ 1"), "the latest publication");
     // Without the anti-forgery token: refused, nothing published.
@@ -634,14 +620,7 @@ async fn publish_now_is_a_button_for_analysts_and_administrators_only() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], format!("{reports}?published=2"));
-    let page = a
-        .get(app.url(&format!("{reports}?published=2")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&a, &format!("{reports}?published=2")).await;
     assert!(page.contains("Đã công bố lần thứ 2"), "{page}");
     let entry = entity::audit_log::Entity::find()
         .filter(entity::audit_log::Column::Action.eq("results.publish"))

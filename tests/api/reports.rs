@@ -34,14 +34,7 @@ async fn app_with_smtp(port: u16) -> TestApp {
 
 /// Asks for a report through the form on the results page; returns the 303's location.
 async fn ask(app: &TestApp, c: &Client, fields: &[(&str, &str)]) -> reqwest::Response {
-    let page = c
-        .get(app.url("/results/sipas-demo?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(c, "/results/sipas-demo?lang=en").await;
     assert!(
         page.contains("action=\"/staff/campaigns/sipas-demo/reports\""),
         "the results page offers the report form"
@@ -224,14 +217,7 @@ async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microd
         "{location}"
     );
     // The page says it is queued (or already sent: the background task may be quick).
-    let page = c
-        .get(app.url(&format!("{location}&lang=en")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, &format!("{location}&lang=en")).await;
     assert!(page.contains("Your request is queued"), "{page}");
 
     let mail = wait_for_mail(&inbox).await;
@@ -298,14 +284,9 @@ async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microd
     let r = wait_for_status(&app, id_of(&location)).await;
     assert_eq!(r.status, "sent");
     assert!(r.error.is_none());
-    let page = c
-        .get(app.url("/staff/campaigns/sipas-demo/reports?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app
+        .page(&c, "/staff/campaigns/sipas-demo/reports?lang=en")
+        .await;
     assert!(
         page.contains("report-sent") && page.contains("Sent"),
         "{page}"
@@ -348,14 +329,9 @@ async fn a_failing_smtp_server_marks_the_request_failed_and_the_page_says_why() 
     assert_eq!(r.status, "failed");
     let error = r.error.unwrap();
     assert!(!error.is_empty());
-    let page = c
-        .get(app.url("/staff/campaigns/sipas-demo/reports?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app
+        .page(&c, "/staff/campaigns/sipas-demo/reports?lang=en")
+        .await;
     assert!(
         page.contains("report-failed") && page.contains("Failed"),
         "{page}"

@@ -259,14 +259,7 @@ async fn admin_creates_accounts_with_csrf_and_it_is_audited() {
         StatusCode::OK
     );
 
-    let audit = admin
-        .get(app.url("/staff/audit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let audit = app.page(&admin, "/staff/audit").await;
     assert!(audit.contains("user.create"));
     assert!(audit.contains("user.login"));
     assert!(audit.contains("new@example.vn as designer"));
@@ -404,14 +397,7 @@ async fn api_tokens_are_shown_once_stored_hashed_and_revocable() {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     assert_eq!(token.len(), 3 + 64);
-    let again = c
-        .get(app.url("/staff/tokens"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = app.page(&c, "/staff/tokens").await;
     assert!(!again.contains(&token), "never shown again");
     let db = app.db.connect().await;
     let rows = entity::api_token::Entity::find().all(&db).await.unwrap();
@@ -549,15 +535,7 @@ async fn a_forgotten_password_is_reset_by_an_emailed_single_use_link() {
 
     // A session from before the reset ends with it.
     let before = app.login("lost@example.vn").await;
-    let html = c
-        .get(app.url(&link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&html);
+    let token = app.page_csrf(&c, &link).await;
     let res = c
         .post(app.url(&link))
         .form(&[

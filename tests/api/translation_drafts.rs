@@ -103,14 +103,7 @@ async fn an_english_only_xlsform_is_stored_as_a_draft_that_cannot_be_published_u
         .unwrap_or_else(|| panic!("{index}"));
     let id = q["id"].as_i64().unwrap();
     assert_eq!(q["versions"][0]["needs_translation"], true, "{q}");
-    let page = c
-        .get(app.url(&format!("/staff/questionnaires/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, &format!("/staff/questionnaires/{id}")).await;
     for place in ["g › age › label", "g › remark › label"] {
         assert!(page.contains(place), "{place} in {page}");
     }
@@ -180,14 +173,7 @@ async fn an_english_only_xlsform_is_stored_as_a_draft_that_cannot_be_published_u
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-    let page = c
-        .get(app.url(&format!("/staff/questionnaires/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, &format!("/staff/questionnaires/{id}")).await;
     assert!(!page.contains("g › age › label"), "{page}");
     let res = app
         .client

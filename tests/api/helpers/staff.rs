@@ -67,17 +67,20 @@ impl TestApp {
         c
     }
 
-    /// The CSRF token of the page at `path`, fetched by `c`.
-    pub async fn page_csrf(&self, c: &Client, path: &str) -> String {
-        let html = c
-            .get(self.url(path))
+    /// The page at `path` as `c` sees it (its body, whatever the status).
+    pub async fn page(&self, c: &Client, path: &str) -> String {
+        c.get(self.url(path))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
-        csrf_of(&html)
+            .unwrap()
+    }
+
+    /// The CSRF token of the page at `path`, fetched by `c`.
+    pub async fn page_csrf(&self, c: &Client, path: &str) -> String {
+        csrf_of(&self.page(c, path).await)
     }
 
     /// A bearer token for a new account with this role (password [`PASSWORD`]).
