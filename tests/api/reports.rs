@@ -354,18 +354,8 @@ async fn bad_report_requests_are_refused_with_the_reason() {
     let (port, inbox) = start_sink();
     let app = app_with_smtp(port).await;
     let db = app.db.connect().await;
-    staff::create(
-        &db,
-        &Actor::cli(),
-        NewUser {
-            email: ANALYST,
-            role: "analyst",
-            password: "correct horse battery staple",
-            localities: Some(vec!["48".to_owned()]),
-        },
-    )
-    .await
-    .unwrap();
+    app.add_user_in(ANALYST, "analyst", Some(vec!["48".to_owned()]))
+        .await;
     let c = app.login(ANALYST).await;
     let res = ask(&app, &c, &[("format", "pdf")]).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -183,27 +183,7 @@ async fn results_of_a_campaign_that_is_not_public_need_an_account() {
     // An analyst's API token opens it; a designer's does not.
     let mut tokens = Vec::new();
     for (email, role) in [("an@example.vn", "analyst"), ("de@example.vn", "designer")] {
-        let user = hailong::services::staff::create(
-            &db,
-            &hailong::services::audit::Actor::cli(),
-            hailong::services::staff::NewUser {
-                email,
-                role,
-                password: "correct horse battery staple",
-                localities: None,
-            },
-        )
-        .await
-        .unwrap();
-        let (_, token) = hailong::services::staff::create_token(
-            &db,
-            &hailong::services::audit::Actor::cli(),
-            user.id,
-            "script",
-        )
-        .await
-        .unwrap();
-        tokens.push(token);
+        tokens.push(app.token_for(email, role).await);
     }
     let url = app.url("/api/v1/campaigns/health-demo/results");
     let res = app

@@ -29,6 +29,17 @@ pub fn csrf_of(html: &str) -> String {
 impl TestApp {
     /// Makes an account with this role (password [`PASSWORD`], no locality limit).
     pub async fn add_user(&self, email: &str, role: &str) {
+        self.add_user_in(email, role, None).await;
+    }
+
+    /// Makes an account with this role limited to these localities (`None`: all of them),
+    /// password [`PASSWORD`]; the stored account.
+    pub async fn add_user_in(
+        &self,
+        email: &str,
+        role: &str,
+        localities: Option<Vec<String>>,
+    ) -> entity::staff_user::Model {
         let db = self.db.connect().await;
         staff::create(
             &db,
@@ -37,11 +48,11 @@ impl TestApp {
                 email,
                 role,
                 password: PASSWORD,
-                localities: None,
+                localities,
             },
         )
         .await
-        .unwrap();
+        .expect("create account")
     }
 
     /// Posts the sign-in form from `c` (with the page's CSRF token); the answer as it comes.
@@ -85,19 +96,8 @@ impl TestApp {
 
     /// A bearer token for a new account with this role (password [`PASSWORD`]).
     pub async fn token_for(&self, email: &str, role: &str) -> String {
+        let user = self.add_user_in(email, role, None).await;
         let db = self.db.connect().await;
-        let user = staff::create(
-            &db,
-            &Actor::cli(),
-            NewUser {
-                email,
-                role,
-                password: PASSWORD,
-                localities: None,
-            },
-        )
-        .await
-        .expect("create account");
         staff::create_token(&db, &Actor::cli(), user.id, "test")
             .await
             .expect("create token")
