@@ -31,13 +31,7 @@ async fn metrics_need_an_administrators_token_and_name_no_channel() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     for role in ["designer", "analyst", "field_manager"] {
         let token = app.token_for(&format!("{role}@example.vn"), role).await;
-        let res = app
-            .client
-            .get(app.url("/metrics"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let res = app.get_as("/metrics", &token).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role}");
     }
     // An administrator's session cookie is not an API token.
@@ -45,13 +39,7 @@ async fn metrics_need_an_administrators_token_and_name_no_channel() {
     let res = cookie.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
-    let res = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_as("/metrics", &admin).await;
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.unwrap();
     assert!(

@@ -23,14 +23,7 @@ fn metric(text: &str, prefix: &str) -> f64 {
 async fn metrics_count_requests_and_submissions_without_personal_data() {
     let app = spawn_app_with_demo().await;
     let token = admin_token(&app).await;
-    let metrics = async || {
-        app.client
-            .get(app.url("/metrics"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-    };
+    let metrics = async || app.get_as("/metrics", &token).await;
     let before = metrics().await.text().await.unwrap();
     app.get("/").await;
     app.get("/").await;

@@ -227,13 +227,7 @@ async fn only_staff_with_the_right_role_reach_the_api() {
     let res = app.get("/api/v1/questionnaires").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let analyst = app.token_for("analyst@example.vn", "analyst").await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/questionnaires"))
-        .bearer_auth(&analyst)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_as("/api/v1/questionnaires", &analyst).await;
     assert_eq!(res.status(), StatusCode::OK, "analysts read");
     let res = app
         .client
@@ -278,12 +272,8 @@ async fn json_export_and_import_round_trip_exactly() {
     let list: Value = app.get_json_as("/api/v1/questionnaires", &token).await;
     let id = list[0]["id"].as_i64().unwrap();
     let exported = app
-        .client
-        .get(app.url(&format!("/api/v1/questionnaires/{id}/export")))
-        .bearer_auth(&token)
-        .send()
+        .get_as(&format!("/api/v1/questionnaires/{id}/export"), &token)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

@@ -185,24 +185,12 @@ async fn results_of_a_campaign_that_is_not_public_need_an_account() {
     for (email, role) in [("an@example.vn", "analyst"), ("de@example.vn", "designer")] {
         tokens.push(app.token_for(email, role).await);
     }
-    let url = app.url("/api/v1/campaigns/health-demo/results");
-    let res = app
-        .client
-        .get(&url)
-        .bearer_auth(&tokens[0])
-        .send()
-        .await
-        .unwrap();
+    let path = "/api/v1/campaigns/health-demo/results";
+    let res = app.get_as(path, &tokens[0]).await;
     assert_eq!(res.status(), 200);
     let rows: Vec<Value> = res.json().await.unwrap();
     assert!(!rows.is_empty());
-    let res = app
-        .client
-        .get(&url)
-        .bearer_auth(&tokens[1])
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_as(path, &tokens[1]).await;
     assert_eq!(res.status(), 403);
 }
 

@@ -112,14 +112,20 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    /// `GET path` with a bearer token, its JSON body.
-    pub async fn get_json_as(&self, path: &str, token: &str) -> serde_json::Value {
+    /// `GET path` with a bearer token.
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
             .bearer_auth(token)
             .send()
             .await
             .expect("request")
+    }
+
+    /// `GET path` with a bearer token, its JSON body.
+    pub async fn get_json_as(&self, path: &str, token: &str) -> serde_json::Value {
+        self.get_as(path, token)
+            .await
             .json()
             .await
             .expect("a JSON body")
