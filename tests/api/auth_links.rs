@@ -15,11 +15,10 @@ use qrcode::render::svg;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, count};
+use crate::helpers::{PASSWORD, TestApp, client, count, csrf_of};
 use crate::invitations::{Received, decoded, start_sink};
 use crate::limits::spawn_with;
 use crate::responses::{sipas_locality, valid_body};
-use crate::staff::{PASSWORD, add_user, client, csrf_of, login, page_csrf};
 
 const BASE: &str = "https://khaosat.example.vn";
 const RESET_PATH: &str = "/staff/password-reset";
@@ -48,15 +47,7 @@ async fn request_reset(
     email: &str,
     headers: &[(&str, &str)],
 ) -> reqwest::Response {
-    let html = c
-        .get(app.url(RESET_PATH))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&html);
+    let token = app.page_csrf(c, RESET_PATH).await;
     let mut req = c
         .post(app.url(RESET_PATH))
         .form(&[("email", email), ("csrf_token", token.as_str())]);
@@ -119,7 +110,7 @@ fn path_of(link: &str) -> String {
 #[tokio::test]
 async fn reset_links_are_built_from_base_url_whatever_the_host_headers_say() {
     let (app, inbox) = app_with_mail(Some(BASE)).await;
-    add_user(&app, "admin2@example.vn", "admin").await;
+    app.add_user("admin2@example.vn", "admin").await;
     let forged: [&[(&str, &str)]; 4] = [
         &[("Host", "evil.example")],
         &[
@@ -150,7 +141,7 @@ async fn reset_links_are_built_from_base_url_whatever_the_host_headers_say() {
 #[tokio::test]
 async fn without_base_url_the_reset_page_refuses_and_no_mail_is_sent() {
     let (app, inbox) = app_with_mail(None).await;
-    add_user(&app, "lost@example.vn", "designer").await;
+    app.add_user("lost@example.vn", "designer").await;
     let c = client();
     let form = c.get(app.url(RESET_PATH)).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
@@ -259,7 +250,8 @@ async fn reset_requests_take_the_same_time_for_known_and_unknown_accounts() {
     // it), 18 requests in all (under the per-address limit of 20).
     const N: usize = 9;
     for i in 0..N {
-        add_user(&app, &format!("known{i}@example.vn"), "analyst").await;
+        app.add_user(&format!("known{i}@example.vn"), "analyst")
+            .await;
     }
     let c = client();
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
@@ -270,15 +262,7 @@ async fn reset_requests_take_the_same_time_for_known_and_unknown_accounts() {
             } else {
                 format!("nobody{i}@example.vn")
             };
-            let html = c
-                .get(app.url(RESET_PATH))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let token = csrf_of(&html);
+            let token = app.page_csrf(&c, RESET_PATH).await;
             let started = Instant::now();
             let res = c
                 .post(app.url(RESET_PATH))
@@ -314,19 +298,11 @@ async fn reset_requests_take_the_same_time_for_known_and_unknown_accounts() {
 #[tokio::test]
 async fn a_reset_link_used_concurrently_works_exactly_once() {
     let (app, inbox) = app_with_mail(Some(BASE)).await;
-    add_user(&app, "race@example.vn", "designer").await;
+    app.add_user("race@example.vn", "designer").await;
     let c = client();
     request_reset(&app, &c, "race@example.vn", &[]).await;
     let link = path_of(&reset_link(&wait_for_mail(&inbox, 1).await[0]));
-    let html = c
-        .get(app.url(&link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&html);
+    let token = app.page_csrf(&c, &link).await;
     let attempts = (0..8).map(|i| {
         let c = c.clone();
         let url = app.url(&link);
@@ -374,7 +350,7 @@ async fn a_reset_link_used_concurrently_works_exactly_once() {
 #[tokio::test]
 async fn a_newer_reset_link_voids_the_older_one() {
     let (app, inbox) = app_with_mail(Some(BASE)).await;
-    add_user(&app, "twice@example.vn", "designer").await;
+    app.add_user("twice@example.vn", "designer").await;
     let c = client();
     request_reset(&app, &c, "twice@example.vn", &[]).await;
     let older = path_of(&reset_link(&wait_for_mail(&inbox, 1).await[0]));
@@ -436,12 +412,12 @@ async fn staff_home(app: &TestApp, c: &Client) -> StatusCode {
 #[tokio::test]
 async fn a_password_change_revokes_api_tokens_and_sessions() {
     let (app, _inbox) = app_with_mail(Some(BASE)).await;
-    add_user(&app, "changer@example.vn", "designer").await;
+    app.add_user("changer@example.vn", "designer").await;
     let token = token_of(&app, "changer@example.vn").await;
-    let other_session = login(&app, "changer@example.vn").await;
+    let other_session = app.login("changer@example.vn").await;
     assert_eq!(me_with(&app, &token).await, StatusCode::OK);
-    let c = login(&app, "changer@example.vn").await;
-    let csrf = page_csrf(&app, &c, "/staff/account").await;
+    let c = app.login("changer@example.vn").await;
+    let csrf = app.page_csrf(&c, "/staff/account").await;
     let res = c
         .post(app.url("/staff/account/password"))
         .form(&[
@@ -467,9 +443,9 @@ async fn a_password_change_revokes_api_tokens_and_sessions() {
 #[tokio::test]
 async fn a_password_reset_revokes_api_tokens_and_sessions() {
     let (app, inbox) = app_with_mail(Some(BASE)).await;
-    add_user(&app, "resetter@example.vn", "analyst").await;
+    app.add_user("resetter@example.vn", "analyst").await;
     let token = token_of(&app, "resetter@example.vn").await;
-    let session = login(&app, "resetter@example.vn").await;
+    let session = app.login("resetter@example.vn").await;
     assert_eq!(me_with(&app, &token).await, StatusCode::OK);
     let c = client();
     request_reset(&app, &c, "resetter@example.vn", &[]).await;
@@ -485,10 +461,10 @@ async fn a_password_reset_revokes_api_tokens_and_sessions() {
 #[tokio::test]
 async fn deactivation_revokes_api_tokens_and_sessions_and_reactivation_does_not_restore_them() {
     let (app, _inbox) = app_with_mail(Some(BASE)).await;
-    add_user(&app, "boss@example.vn", "admin").await;
-    add_user(&app, "leaver@example.vn", "field_manager").await;
+    app.add_user("boss@example.vn", "admin").await;
+    app.add_user("leaver@example.vn", "field_manager").await;
     let token = token_of(&app, "leaver@example.vn").await;
-    let session = login(&app, "leaver@example.vn").await;
+    let session = app.login("leaver@example.vn").await;
     assert_eq!(me_with(&app, &token).await, StatusCode::OK);
     let db = app.db.connect().await;
     let id = staff_service::by_email(&db, "leaver@example.vn")
@@ -496,9 +472,9 @@ async fn deactivation_revokes_api_tokens_and_sessions_and_reactivation_does_not_
         .unwrap()
         .unwrap()
         .id;
-    let admin = login(&app, "boss@example.vn").await;
+    let admin = app.login("boss@example.vn").await;
     let set_active = async |active: bool| {
-        let csrf = page_csrf(&app, &admin, "/staff/users").await;
+        let csrf = app.page_csrf(&admin, "/staff/users").await;
         let mut form = vec![("role", "field_manager"), ("csrf_token", csrf.as_str())];
         if active {
             form.push(("active", "on"));
@@ -522,7 +498,7 @@ async fn deactivation_revokes_api_tokens_and_sessions_and_reactivation_does_not_
     );
     assert_eq!(staff_home(&app, &session).await, StatusCode::SEE_OTHER);
     // The account itself works again.
-    let again = login(&app, "leaver@example.vn").await;
+    let again = app.login("leaver@example.vn").await;
     assert_eq!(staff_home(&app, &again).await, StatusCode::OK);
 }
 
@@ -550,8 +526,8 @@ fn small_questionnaire() -> Value {
 #[tokio::test]
 async fn cookie_authenticated_api_changes_need_the_anti_forgery_header() {
     let app = spawn_with(|_| {}).await;
-    add_user(&app, "maker@example.vn", "designer").await;
-    let c = login(&app, "maker@example.vn").await;
+    app.add_user("maker@example.vn", "designer").await;
+    let c = app.login("maker@example.vn").await;
     let db = app.db.connect().await;
     let before = count(&db, "questionnaires").await;
     // Reading with the cookie needs nothing more.
@@ -578,7 +554,7 @@ async fn cookie_authenticated_api_changes_need_the_anti_forgery_header() {
     }
     assert_eq!(count(&db, "questionnaires").await, before);
     // The session's CSRF token (as staff pages carry it) lets it through.
-    let csrf = page_csrf(&app, &c, "/staff/account").await;
+    let csrf = app.page_csrf(&c, "/staff/account").await;
     let res = c
         .post(app.url("/api/v1/questionnaires"))
         .header("X-CSRF-Token", csrf)
@@ -624,9 +600,9 @@ async fn field_codes(res: reqwest::Response) -> Vec<String> {
 #[tokio::test]
 async fn the_public_api_accepts_only_the_channels_its_caller_may_claim() {
     let app = spawn_with(|_| {}).await;
-    add_user(&app, "field@example.vn", "field_manager").await;
-    add_user(&app, "boss@example.vn", "admin").await;
-    add_user(&app, "numbers@example.vn", "analyst").await;
+    app.add_user("field@example.vn", "field_manager").await;
+    app.add_user("boss@example.vn", "admin").await;
+    app.add_user("numbers@example.vn", "analyst").await;
     let field = token_of(&app, "field@example.vn").await;
     let admin = token_of(&app, "boss@example.vn").await;
     let analyst = token_of(&app, "numbers@example.vn").await;
@@ -791,9 +767,9 @@ async fn without_base_url_qr_codes_are_drawn_only_for_allowed_hosts() {
 
 /// Registers a kiosk through the staff page with a forged Host; the page.
 async fn register_kiosk_page(app: &TestApp) -> String {
-    add_user(app, "desk@example.vn", "field_manager").await;
-    let c = login(app, "desk@example.vn").await;
-    let csrf = page_csrf(app, &c, "/staff/kiosks").await;
+    app.add_user("desk@example.vn", "field_manager").await;
+    let c = app.login("desk@example.vn").await;
+    let csrf = app.page_csrf(&c, "/staff/kiosks").await;
     let locality = sipas_locality(app).await;
     let res = c
         .post(app.url("/staff/kiosks"))

@@ -6,13 +6,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{count, spawn_app_with_demo};
-use crate::staff::{add_user, login, page_csrf};
 
 #[tokio::test]
 async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
     let app = spawn_app_with_demo().await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    add_user(&app, "analyst@example.vn", "analyst").await;
+    app.add_user("designer@example.vn", "designer").await;
+    app.add_user("analyst@example.vn", "analyst").await;
     let db = app.db.connect().await;
     let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
         .await
@@ -20,8 +19,8 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
     let version = sipas.latest_published().unwrap().id.to_string();
     let today = Utc::now().date_naive();
     let (opens, closes) = (today.to_string(), (today + Duration::days(30)).to_string());
-    let d = login(&app, "designer@example.vn").await;
-    let csrf = page_csrf(&app, &d, "/staff/campaigns").await;
+    let d = app.login("designer@example.vn").await;
+    let csrf = app.page_csrf(&d, "/staff/campaigns").await;
     let campaigns_before = count(&db, "campaigns").await;
 
     // Every problem at once; nothing saved.
@@ -62,7 +61,7 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
     assert_eq!(count(&db, "campaigns").await, campaigns_before);
 
     // An analyst may look but not set up.
-    let a = login(&app, "analyst@example.vn").await;
+    let a = app.login("analyst@example.vn").await;
     assert_eq!(
         a.get(app.url("/staff/campaigns"))
             .send()
@@ -71,7 +70,7 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
             .status(),
         200
     );
-    let acsrf = page_csrf(&app, &a, "/staff/campaigns").await;
+    let acsrf = app.page_csrf(&a, "/staff/campaigns").await;
     let res = a
         .post(app.url("/staff/campaigns"))
         .form(&[("csrf_token", acsrf.as_str()), ("slug", "x")])
@@ -108,14 +107,7 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
         res.headers()["location"],
         "/staff/campaigns/sipas-hanoi-2027"
     );
-    let edit = d
-        .get(app.url("/staff/campaigns/sipas-hanoi-2027"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let edit = app.page(&d, "/staff/campaigns/sipas-hanoi-2027").await;
     assert!(edit.contains("00004,01-U,C1,812.5,40"));
     // Public results and the small-numbers rule are the analyst's to set.
     let res = a

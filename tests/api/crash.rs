@@ -301,9 +301,9 @@ async fn two_servers_on_one_database_share_answers_sessions_and_results() {
     )
     .await
     .unwrap();
-    let browser = crate::staff::client();
+    let browser = crate::helpers::client();
     let login = browser.get(a.url("/staff/login")).send().await.unwrap();
-    let csrf = crate::staff::csrf_of(&login.text().await.unwrap());
+    let csrf = crate::helpers::csrf_of(&login.text().await.unwrap());
     let res = browser
         .post(a.url("/staff/login"))
         .form(&[
@@ -325,9 +325,9 @@ async fn two_servers_on_one_database_share_answers_sessions_and_results() {
     let attempt = |s: &Server, password: &'static str| {
         let (login, url) = (s.url("/staff/login"), s.url("/staff/login"));
         async move {
-            let c = crate::staff::client();
+            let c = crate::helpers::client();
             let page = c.get(login).send().await.unwrap().text().await.unwrap();
-            let csrf = crate::staff::csrf_of(&page);
+            let csrf = crate::helpers::csrf_of(&page);
             c.post(url)
                 .form(&[
                     ("email", "analyst@example.vn"),

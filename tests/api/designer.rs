@@ -5,8 +5,7 @@ use std::process::{Command, Stdio};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{count, hailong_bin, spawn_app};
-use crate::staff::{add_user, csrf_of, login, page_csrf};
+use crate::helpers::{count, csrf_of, hailong_bin, spawn_app};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -43,8 +42,8 @@ async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire
         .unwrap();
     assert!(child.wait_with_output().unwrap().status.success());
     // 2. The administrator signs in and creates a designer.
-    let admin = login(&app, "admin@example.vn").await;
-    let csrf = page_csrf(&app, &admin, "/staff/users").await;
+    let admin = app.login("admin@example.vn").await;
+    let csrf = app.page_csrf(&admin, "/staff/users").await;
     let res = post(
         &admin,
         app.url("/staff/users"),
@@ -58,15 +57,8 @@ async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     // 3. The designer starts from the SIPAS preset.
-    let d = login(&app, "designer@example.vn").await;
-    let html = d
-        .get(app.url("/staff/questionnaires"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let d = app.login("designer@example.vn").await;
+    let html = app.page(&d, "/staff/questionnaires").await;
     assert!(html.contains("sipas-one-stop.json"), "presets offered");
     let csrf = csrf_of(&html);
     let res = post(
@@ -85,14 +77,7 @@ async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire
     let page = res.headers()["location"].to_str().unwrap().to_owned();
     let id: i64 = page.rsplit('/').next().unwrap().parse().unwrap();
     let edit = app.url(&format!("/staff/questionnaires/{id}/edit"));
-    let html = d
-        .get(app.url(&page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&d, &page).await;
     assert!(html.contains("sipas-2027") && html.contains("Nơi ngồi chờ có đủ chỗ ngồi"));
 
     // 4. Edit a question's text, move it, add one, add a section.
@@ -234,18 +219,11 @@ async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire
     assert_eq!(d1.title.get("vi"), "SIPAS 2027");
 
     // Analysts see the questionnaire but cannot change it.
-    add_user(&app, "analyst@example.vn", "analyst").await;
-    let a = login(&app, "analyst@example.vn").await;
-    let html = a
-        .get(app.url(&page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    app.add_user("analyst@example.vn", "analyst").await;
+    let a = app.login("analyst@example.vn").await;
+    let html = app.page(&a, &page).await;
     assert!(!html.contains("op\" value=\"edit_question"));
-    let acsrf = page_csrf(&app, &a, &page).await;
+    let acsrf = app.page_csrf(&a, &page).await;
     let r = post(
         &a,
         edit,
@@ -280,16 +258,9 @@ use sea_orm::EntityTrait;
 #[tokio::test]
 async fn the_designer_previews_a_draft_as_citizens_see_it_on_phone_and_kiosk() {
     let app = crate::helpers::spawn_app_with_demo().await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    let d = login(&app, "designer@example.vn").await;
-    let list = d
-        .get(app.url("/staff/questionnaires"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    app.add_user("designer@example.vn", "designer").await;
+    let d = app.login("designer@example.vn").await;
+    let list = app.page(&d, "/staff/questionnaires").await;
     assert!(list.contains("sipas-one-stop"));
     let db = app.db.connect().await;
     let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
@@ -312,14 +283,7 @@ async fn the_designer_previews_a_draft_as_citizens_see_it_on_phone_and_kiosk() {
         !html.contains("Công chức có thái độ giao tiếp lịch sự"),
         "one section at a time"
     );
-    let kiosk = d
-        .get(app.url(&format!("{base}?mode=kiosk&lang=en")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let kiosk = app.page(&d, &format!("{base}?mode=kiosk&lang=en")).await;
     assert!(kiosk.contains("The waiting area has enough seats"));
     assert!(
         kiosk.contains("The civil servant was polite"),
@@ -345,13 +309,15 @@ async fn the_designer_previews_a_draft_as_citizens_see_it_on_phone_and_kiosk() {
 #[tokio::test]
 async fn conditions_and_reverse_coding_are_edited_and_json_imports_in_the_designer() {
     let app = crate::helpers::spawn_app_with_demo().await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    let d = login(&app, "designer@example.vn").await;
+    app.add_user("designer@example.vn", "designer").await;
+    let d = app.login("designer@example.vn").await;
     let db = app.db.connect().await;
     let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
         .await
         .unwrap();
-    let csrf = page_csrf(&app, &d, &format!("/staff/questionnaires/{}", sipas.id)).await;
+    let csrf = app
+        .page_csrf(&d, &format!("/staff/questionnaires/{}", sipas.id))
+        .await;
     let edit = app.url(&format!("/staff/questionnaires/{}/edit", sipas.id));
     // e1_2 shown only when e1_1 is at least 3, and reverse-coded.
     let r = post(
@@ -390,14 +356,9 @@ async fn conditions_and_reverse_coding_are_edited_and_json_imports_in_the_design
     );
     assert!(q.index.as_ref().unwrap().reverse);
     // Saving the text again keeps the reverse flag the form shows checked.
-    let page = d
-        .get(app.url(&format!("/staff/questionnaires/{}", sipas.id)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app
+        .page(&d, &format!("/staff/questionnaires/{}", sipas.id))
+        .await;
     assert!(page.contains("name=\"reverse\" value=\"1\" checked"));
     // A condition on a later question is refused with the problem.
     let r = post(
@@ -426,7 +387,7 @@ async fn conditions_and_reverse_coding_are_edited_and_json_imports_in_the_design
     let mut json: serde_json::Value =
         serde_json::from_str(&serde_json::to_string(&def).unwrap()).unwrap();
     json["code"] = serde_json::json!("sipas-copy");
-    let lcsrf = page_csrf(&app, &d, "/staff/questionnaires").await;
+    let lcsrf = app.page_csrf(&d, "/staff/questionnaires").await;
     let r = post(
         &d,
         app.url("/staff/questionnaires/import"),
@@ -452,8 +413,8 @@ async fn a_compound_condition_is_shown_in_words_and_kept_when_the_question_is_sa
     use hailong::domain::questionnaire::{Condition, ConditionOp};
     use serde_json::json;
     let app = crate::helpers::spawn_app_with_demo().await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    let d = login(&app, "designer@example.vn").await;
+    app.add_user("designer@example.vn", "designer").await;
+    let d = app.login("designer@example.vn").await;
     let db = app.db.connect().await;
     let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
         .await
@@ -483,19 +444,12 @@ async fn a_compound_condition_is_shown_in_words_and_kept_when_the_question_is_sa
     .await
     .unwrap();
     let page_url = format!("/staff/questionnaires/{}", sipas.id);
-    let html = d
-        .get(app.url(&page_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&d, &page_url).await;
     assert!(
         html.contains("e1_1 ≥ 3 và (sex = F hoặc age_group có chọn 18-34)"),
         "the condition in words"
     );
-    let csrf = page_csrf(&app, &d, &page_url).await;
+    let csrf = app.page_csrf(&d, &page_url).await;
     // The simple form sends an empty condition: the compound one stays.
     let r = post(
         &d,

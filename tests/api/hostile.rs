@@ -886,7 +886,7 @@ async fn hostile_sign_in_and_password_reset_input_changes_nothing() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let csrf_of = |html: &str| crate::staff::csrf_of(html);
+    let csrf_of = |html: &str| crate::helpers::csrf_of(html);
     let long = "x".repeat(100_000);
     // NUL first: sign-in failures are limited per address (20), and a
     // limited request never reaches the database.

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{hailong_bin, spawn_app_with_demo, token_for};
+use crate::helpers::{hailong_bin, spawn_app_with_demo};
 
 fn preset_path(name: &str) -> String {
     format!("{}/presets/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -93,7 +93,7 @@ async fn the_sipas_2640_source_survives_publishing_and_export() {
     assert_eq!(criteria, [4, 5, 6, 3, 4]);
 
     let app = spawn_app_with_demo().await;
-    let token = token_for(&app, "designer@example.vn", "designer").await;
+    let token = app.token_for("designer@example.vn", "designer").await;
     let list: Value = app.get_json_as("/api/v1/questionnaires", &token).await;
     let sipas = list
         .as_array()

@@ -16,10 +16,9 @@ use hailong::services::invitations;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, count};
+use crate::helpers::{TestApp, count, csrf_of};
 use crate::invitations::{Received, decoded, start_sink};
 use crate::limits::spawn_with;
-use crate::staff::{add_user, csrf_of, login};
 use crate::survey::browser_fields;
 
 /// The server key the app under test uses (same settings, same process).
@@ -58,7 +57,7 @@ fn sha(s: &str) -> String {
 
 /// Answers the health survey through an invitation link; the final status.
 pub async fn answer_via(app: &TestApp, link: &str, health: &OpenCampaign) -> u16 {
-    let client = crate::staff::client();
+    let client = crate::helpers::client();
     let res = client.get(app.url(link)).send().await.unwrap();
     if res.status() != 200 {
         return res.status().as_u16();
@@ -254,8 +253,8 @@ async fn staff_pages_show_no_live_answered_state_and_links_come_from_base_url() 
         s.base_url = Some("https://khaosat.example.vn".into());
     })
     .await;
-    add_user(&app, "manager@example.vn", "admin").await;
-    let staff = login(&app, "manager@example.vn").await;
+    app.add_user("manager@example.vn", "admin").await;
+    let staff = app.login("manager@example.vn").await;
     let page_path = "/staff/campaigns/health-demo/invitations";
     let page = |c: reqwest::Client| {
         let url = app.url(page_path);
@@ -321,17 +320,10 @@ async fn staff_pages_show_no_live_answered_state_and_links_come_from_base_url() 
 async fn invitations_are_refused_without_a_configured_base_url() {
     let (port, inbox) = start_sink();
     let app = spawn_with(|s| smtp(s, port)).await;
-    add_user(&app, "manager@example.vn", "admin").await;
-    let staff = login(&app, "manager@example.vn").await;
+    app.add_user("manager@example.vn", "admin").await;
+    let staff = app.login("manager@example.vn").await;
     let page_path = "/staff/campaigns/health-demo/invitations";
-    let html = staff
-        .get(app.url(page_path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&staff, page_path).await;
     assert!(html.contains("base_url"), "the page says why");
     let csrf = csrf_of(&html);
     let res = staff
@@ -396,18 +388,10 @@ async fn a_deleted_address_list_is_gone_from_the_sqlite_file_and_its_log() {
 #[tokio::test]
 async fn sending_without_an_smtp_server_is_refused_with_a_message_not_an_error_page() {
     let app = spawn_with(|s| s.base_url = Some("https://khaosat.example.vn".into())).await;
-    add_user(&app, "manager@example.vn", "admin").await;
-    let staff = login(&app, "manager@example.vn").await;
+    app.add_user("manager@example.vn", "admin").await;
+    let staff = app.login("manager@example.vn").await;
     let page_path = "/staff/campaigns/health-demo/invitations";
-    let html = staff
-        .get(app.url(page_path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&html);
+    let csrf = app.page_csrf(&staff, page_path).await;
     for action in ["send", "remind"] {
         let res = staff
             .post(app.url(&format!("{page_path}/{action}")))

@@ -10,10 +10,9 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::TestApp;
+use crate::helpers::{PASSWORD, TestApp, client, csrf_of};
 use crate::limits::spawn_with;
 use crate::responses::{sipas_locality, valid_body};
-use crate::staff::{PASSWORD, add_user, client, csrf_of, page_csrf};
 
 /// The server's `host:port`.
 fn authority(app: &TestApp) -> String {
@@ -323,7 +322,7 @@ async fn sign_in_as(
     password: &str,
 ) -> reqwest::Response {
     let c = client();
-    let token = page_csrf(app, &c, "/staff/login").await;
+    let token = app.page_csrf(&c, "/staff/login").await;
     c.post(app.url("/staff/login"))
         .header("X-Forwarded-For", forwarded_for)
         .form(&[
@@ -339,7 +338,7 @@ async fn sign_in_as(
 #[tokio::test]
 async fn failures_from_other_forwarded_clients_never_refuse_the_owners_password() {
     let app = spawn_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
-    add_user(&app, "admin@example.vn", "admin").await;
+    app.add_user("admin@example.vn", "admin").await;
     for i in 1..=20 {
         let res = sign_in_as(&app, &format!("203.0.113.{i}"), "admin@example.vn", "wrong").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
@@ -357,7 +356,7 @@ async fn failures_from_other_forwarded_clients_never_refuse_the_owners_password(
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     // The reset form keys on the same forwarded address.
     let c = client();
-    let token = page_csrf(&app, &c, "/staff/password-reset").await;
+    let token = app.page_csrf(&c, "/staff/password-reset").await;
     let res = c
         .post(app.url("/staff/password-reset"))
         .header("X-Forwarded-For", "203.0.113.1")
@@ -371,19 +370,12 @@ async fn failures_from_other_forwarded_clients_never_refuse_the_owners_password(
 #[tokio::test]
 async fn a_burst_of_wrong_passwords_is_counted_before_any_is_checked() {
     let app = spawn_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
-    add_user(&app, "victim@example.vn", "designer").await;
+    app.add_user("victim@example.vn", "designer").await;
     // Each attempt with its own sign-in form, then all sent at once.
     let mut ready = Vec::new();
     for _ in 0..16 {
         let c = client();
-        let page = c
-            .get(app.url("/staff/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = app.page(&c, "/staff/login").await;
         ready.push((c, csrf_of(&page)));
     }
     let mut runs = Vec::new();

@@ -3,14 +3,13 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app_with_demo, token_for};
+use crate::helpers::spawn_app_with_demo;
 use crate::responses::{post_json, sipas_locality, valid_body};
-use crate::staff::login;
 
 #[tokio::test]
 async fn metrics_need_an_administrators_token_and_name_no_channel() {
     let app = spawn_app_with_demo().await;
-    let admin = token_for(&app, "admin@example.vn", "admin").await;
+    let admin = app.token_for("admin@example.vn", "admin").await;
     let locality = sipas_locality(&app).await;
     let res = post_json(
         &app,
@@ -31,28 +30,16 @@ async fn metrics_need_an_administrators_token_and_name_no_channel() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     for role in ["designer", "analyst", "field_manager"] {
-        let token = token_for(&app, &format!("{role}@example.vn"), role).await;
-        let res = app
-            .client
-            .get(app.url("/metrics"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let token = app.token_for(&format!("{role}@example.vn"), role).await;
+        let res = app.get_as("/metrics", &token).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role}");
     }
     // An administrator's session cookie is not an API token.
-    let cookie = login(&app, "admin@example.vn").await;
+    let cookie = app.login("admin@example.vn").await;
     let res = cookie.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
-    let res = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_as("/metrics", &admin).await;
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.unwrap();
     assert!(

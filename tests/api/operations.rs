@@ -7,24 +7,7 @@ use crate::responses::{post_json, sipas_locality, valid_body};
 
 /// An administrator's API token (`/metrics` needs one).
 async fn admin_token(app: &crate::helpers::TestApp) -> String {
-    use hailong::services::{audit::Actor, staff};
-    let db = app.db.connect().await;
-    let user = staff::create(
-        &db,
-        &Actor::cli(),
-        staff::NewUser {
-            email: "metrics-admin@example.vn",
-            role: "admin",
-            password: "correct horse battery staple",
-            localities: None,
-        },
-    )
-    .await
-    .unwrap();
-    staff::create_token(&db, &Actor::cli(), user.id, "metrics")
-        .await
-        .unwrap()
-        .1
+    app.token_for("metrics-admin@example.vn", "admin").await
 }
 
 /// The value of a metric line that starts with `prefix`.
@@ -40,14 +23,7 @@ fn metric(text: &str, prefix: &str) -> f64 {
 async fn metrics_count_requests_and_submissions_without_personal_data() {
     let app = spawn_app_with_demo().await;
     let token = admin_token(&app).await;
-    let metrics = async || {
-        app.client
-            .get(app.url("/metrics"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-    };
+    let metrics = async || app.get_as("/metrics", &token).await;
     let before = metrics().await.text().await.unwrap();
     app.get("/").await;
     app.get("/").await;

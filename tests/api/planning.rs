@@ -5,8 +5,8 @@ use reqwest::{Client, StatusCode};
 use crate::helpers::{TestApp, spawn_app_with_demo};
 
 async fn signed_in(app: &TestApp, email: &str, role: &str) -> Client {
-    crate::staff::add_user(app, email, role).await;
-    crate::staff::login(app, email).await
+    app.add_user(email, role).await;
+    app.login(email).await
 }
 
 #[tokio::test]
@@ -26,16 +26,7 @@ async fn the_plan_page_computes_sizes_per_province_for_every_reading_role() {
     let c = signed_in(&app, "x@example.org", "analyst").await;
     // ±3 points, p = 50 %, deff 1, full response: n0 = 1067.07, and with the
     // fpc for populations of 2.5–5.5 million 1066.6–1066.9 → 1067 each.
-    let html = c
-        .get(app.url(
-            "/staff/plan?level=province&moe=3&expected=50&deff=1&response_rate=100&confidence=95&on=2026-01-01&take=20",
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&c, "/staff/plan?level=province&moe=3&expected=50&deff=1&response_rate=100&confidence=95&on=2026-01-01&take=20").await;
     assert!(html.contains("<td>Hà Nội</td>"), "{html}");
     assert_eq!(html.matches("<td>1067</td>").count(), 4, "{html}");
     assert!(html.contains("<td>4268</td>"), "{html}");
@@ -43,22 +34,13 @@ async fn the_plan_page_computes_sizes_per_province_for_every_reading_role() {
     assert_eq!(html.matches("<td>54</td>").count(), 4, "{html}");
     assert!(html.contains("<td>216</td>"), "{html}");
     // A budget below the minimums is explained, not a 500.
-    let html = c
-        .get(app.url("/staff/plan?budget=100&minimum=50&allocation=equal&on=2026-01-01"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app
+        .page(
+            &c,
+            "/staff/plan?budget=100&minimum=50&allocation=equal&on=2026-01-01",
+        )
+        .await;
     assert!(html.contains("(200)"), "{html}");
-    let html = c
-        .get(app.url("/staff/plan?moe=abc"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&c, "/staff/plan?moe=abc").await;
     assert!(html.contains("role=\"alert\""), "{html}");
 }

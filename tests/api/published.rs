@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, hailong_bin, publish, spawn_app_with_demo};
 use crate::responses::{post_json, valid_body};
-use crate::staff::{add_user, login, page_csrf};
 
 const SLUG: &str = "sipas-demo";
 
@@ -323,13 +322,13 @@ async fn the_schedule_publishes_once_per_vietnamese_day_and_manual_campaigns_wai
 #[tokio::test]
 async fn only_administrators_and_analysts_change_what_decides_the_results() {
     let app = spawn_app_with_demo().await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    add_user(&app, "analyst@example.vn", "analyst").await;
-    add_user(&app, "admin@example.vn", "admin").await;
+    app.add_user("designer@example.vn", "designer").await;
+    app.add_user("analyst@example.vn", "analyst").await;
+    app.add_user("admin@example.vn", "admin").await;
     let db = app.db.connect().await;
     let path = format!("/staff/campaigns/{SLUG}");
-    let d = login(&app, "designer@example.vn").await;
-    let csrf = page_csrf(&app, &d, &path).await;
+    let d = app.login("designer@example.vn").await;
+    let csrf = app.page_csrf(&d, &path).await;
     let stored_design = || async {
         let c = entity::campaign::Entity::find()
             .filter(entity::campaign::Column::Slug.eq(SLUG))
@@ -349,14 +348,7 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
         .questionnaire_version_id
         .to_string();
     // The designer's form carries the other fields as they are.
-    let html = d
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&d, &path).await;
     let field = |name: &str| -> String {
         let at = html
             .find(&format!("name=\"{name}\""))
@@ -412,8 +404,8 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
     assert_eq!(stored_design().await, before);
 
     // An analyst may; min_n below 10 is refused with a translated message.
-    let a = login(&app, "analyst@example.vn").await;
-    let acsrf = page_csrf(&app, &a, &path).await;
+    let a = app.login("analyst@example.vn").await;
+    let acsrf = app.page_csrf(&a, &path).await;
     let settings = format!("{path}/results-settings");
     let res = a
         .post(app.url(&settings))
@@ -461,8 +453,8 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
 
     // An administrator may use the full form; a designer's own change is audited with its
     // old and new value too.
-    let m = login(&app, "admin@example.vn").await;
-    let mcsrf = page_csrf(&app, &m, &path).await;
+    let m = app.login("admin@example.vn").await;
+    let mcsrf = app.page_csrf(&m, &path).await;
     let mut form = base.clone();
     form[0] = ("csrf_token", mcsrf);
     form.push(("min_n", "15".to_owned()));
@@ -503,8 +495,8 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
 #[tokio::test]
 async fn targets_of_a_private_campaign_are_hidden_from_those_who_may_not_read_its_results() {
     let app = spawn_app_with_demo().await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    add_user(&app, "analyst@example.vn", "analyst").await;
+    app.add_user("designer@example.vn", "designer").await;
+    app.add_user("analyst@example.vn", "analyst").await;
     let db = app.db.connect().await;
     let c = entity::campaign::Entity::find()
         .filter(entity::campaign::Column::Slug.eq(SLUG))
@@ -518,9 +510,9 @@ async fn targets_of_a_private_campaign_are_hidden_from_those_who_may_not_read_it
     ))
     .await
     .unwrap();
-    let a = login(&app, "analyst@example.vn").await;
+    let a = app.login("analyst@example.vn").await;
     let tpath = format!("/staff/campaigns/{SLUG}/targets");
-    let csrf = page_csrf(&app, &a, &tpath).await;
+    let csrf = app.page_csrf(&a, &tpath).await;
     let res = a
         .post(app.url(&tpath))
         .form(&[
@@ -537,7 +529,7 @@ async fn targets_of_a_private_campaign_are_hidden_from_those_who_may_not_read_it
     let api = format!("/api/v1/campaigns/{SLUG}/targets");
     // Nobody signed in: 401; a designer: 403 on the API and the staff page.
     assert_eq!(app.get(&api).await.status(), StatusCode::UNAUTHORIZED);
-    let d = login(&app, "designer@example.vn").await;
+    let d = app.login("designer@example.vn").await;
     assert_eq!(
         d.get(app.url(&api)).send().await.unwrap().status(),
         StatusCode::FORBIDDEN
@@ -597,13 +589,13 @@ async fn two_processes_publishing_at_once_make_one_publication() {
 #[tokio::test]
 async fn publish_now_is_a_button_for_analysts_and_administrators_only() {
     let app = spawn_app_with_demo().await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    add_user(&app, "analyst@example.vn", "analyst").await;
+    app.add_user("designer@example.vn", "designer").await;
+    app.add_user("analyst@example.vn", "analyst").await;
     let db = app.db.connect().await;
     let reports = format!("/staff/campaigns/{SLUG}/reports");
     let action = format!("/staff/campaigns/{SLUG}/publish");
-    let d = login(&app, "designer@example.vn").await;
-    let dcsrf = page_csrf(&app, &d, "/staff/campaigns").await;
+    let d = app.login("designer@example.vn").await;
+    let dcsrf = app.page_csrf(&d, "/staff/campaigns").await;
     let res = d
         .post(app.url(&action))
         .form(&[("csrf_token", dcsrf.as_str())])
@@ -612,21 +604,14 @@ async fn publish_now_is_a_button_for_analysts_and_administrators_only() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
-    let a = login(&app, "analyst@example.vn").await;
-    let page = a
-        .get(app.url(&reports))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let a = app.login("analyst@example.vn").await;
+    let page = app.page(&a, &reports).await;
     assert!(page.contains(&format!("action=\"{action}\"")), "the button");
     assert!(page.contains("lần công bố thứ 1"), "the latest publication");
     // Without the anti-forgery token: refused, nothing published.
     let res = a.post(app.url(&action)).send().await.unwrap();
     assert!(res.status().is_client_error());
-    let csrf = page_csrf(&app, &a, &reports).await;
+    let csrf = app.page_csrf(&a, &reports).await;
     let res = a
         .post(app.url(&action))
         .form(&[("csrf_token", csrf.as_str())])
@@ -635,14 +620,7 @@ async fn publish_now_is_a_button_for_analysts_and_administrators_only() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], format!("{reports}?published=2"));
-    let page = a
-        .get(app.url(&format!("{reports}?published=2")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&a, &format!("{reports}?published=2")).await;
     assert!(page.contains("Đã công bố lần thứ 2"), "{page}");
     let entry = entity::audit_log::Entity::find()
         .filter(entity::audit_log::Column::Action.eq("results.publish"))

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
 
-use crate::helpers::{count, hailong_bin, spawn_app, spawn_app_with_demo, token_for};
+use crate::helpers::{count, hailong_bin, spawn_app, spawn_app_with_demo};
 
 const SIPAS: &str = include_str!("../../presets/sipas-one-stop.json");
 
@@ -37,7 +37,7 @@ fn small_definition(code: &str) -> Value {
 #[tokio::test]
 async fn create_edit_validate_publish_and_new_draft() {
     let app = spawn_app().await;
-    let token = token_for(&app, "designer@example.vn", "designer").await;
+    let token = app.token_for("designer@example.vn", "designer").await;
     let c = &app.client;
     let res = c
         .post(app.url("/api/v1/questionnaires"))
@@ -156,7 +156,7 @@ async fn create_edit_validate_publish_and_new_draft() {
 #[tokio::test]
 async fn bad_definitions_are_refused_with_every_problem_and_nothing_saved() {
     let app = spawn_app().await;
-    let token = token_for(&app, "designer@example.vn", "designer").await;
+    let token = app.token_for("designer@example.vn", "designer").await;
     let mut def = small_definition("bad");
     def["sections"][0]["questions"][1]["code"] = json!("q1"); // duplicate code
     def["sections"][0]["questions"][0]["condition"] = json!({"question": "q9", "op": "answered"}); // unknown
@@ -226,14 +226,8 @@ async fn only_staff_with_the_right_role_reach_the_api() {
     let app = spawn_app().await;
     let res = app.get("/api/v1/questionnaires").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let analyst = token_for(&app, "analyst@example.vn", "analyst").await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/questionnaires"))
-        .bearer_auth(&analyst)
-        .send()
-        .await
-        .unwrap();
+    let analyst = app.token_for("analyst@example.vn", "analyst").await;
+    let res = app.get_as("/api/v1/questionnaires", &analyst).await;
     assert_eq!(res.status(), StatusCode::OK, "analysts read");
     let res = app
         .client
@@ -249,7 +243,7 @@ async fn only_staff_with_the_right_role_reach_the_api() {
 #[tokio::test]
 async fn versions_used_by_a_campaign_cannot_be_deleted() {
     let app = spawn_app_with_demo().await;
-    let token = token_for(&app, "admin@example.vn", "admin").await;
+    let token = app.token_for("admin@example.vn", "admin").await;
     let list: Value = app.get_json_as("/api/v1/questionnaires", &token).await;
     let sipas = list
         .as_array()
@@ -274,16 +268,12 @@ async fn versions_used_by_a_campaign_cannot_be_deleted() {
 #[tokio::test]
 async fn json_export_and_import_round_trip_exactly() {
     let app = spawn_app_with_demo().await;
-    let token = token_for(&app, "designer@example.vn", "designer").await;
+    let token = app.token_for("designer@example.vn", "designer").await;
     let list: Value = app.get_json_as("/api/v1/questionnaires", &token).await;
     let id = list[0]["id"].as_i64().unwrap();
     let exported = app
-        .client
-        .get(app.url(&format!("/api/v1/questionnaires/{id}/export")))
-        .bearer_auth(&token)
-        .send()
+        .get_as(&format!("/api/v1/questionnaires/{id}/export"), &token)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

@@ -12,10 +12,9 @@ use reqwest::{Client, StatusCode};
 use sea_orm::EntityTrait;
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, csrf_of};
 use crate::invitations::{Received, start_sink};
 use crate::limits::spawn_with;
-use crate::staff::{add_user, csrf_of, login};
 
 const ANALYST: &str = "analyst@example.vn";
 
@@ -35,14 +34,7 @@ async fn app_with_smtp(port: u16) -> TestApp {
 
 /// Asks for a report through the form on the results page; returns the 303's location.
 async fn ask(app: &TestApp, c: &Client, fields: &[(&str, &str)]) -> reqwest::Response {
-    let page = c
-        .get(app.url("/results/sipas-demo?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(c, "/results/sipas-demo?lang=en").await;
     assert!(
         page.contains("action=\"/staff/campaigns/sipas-demo/reports\""),
         "the results page offers the report form"
@@ -99,7 +91,7 @@ async fn reports_left_queued_by_a_stopped_process_are_sent_at_the_next_start() {
             NewUser {
                 email: ANALYST,
                 role: "analyst",
-                password: crate::staff::PASSWORD,
+                password: crate::helpers::PASSWORD,
                 localities: None,
             },
         )
@@ -204,8 +196,8 @@ fn attachment(data: &str, filename: &str) -> Vec<u8> {
 async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microdata() {
     let (port, inbox) = start_sink();
     let app = app_with_smtp(port).await;
-    add_user(&app, ANALYST, "analyst").await;
-    let c = login(&app, ANALYST).await;
+    app.add_user(ANALYST, "analyst").await;
+    let c = app.login(ANALYST).await;
 
     let res = ask(
         &app,
@@ -225,14 +217,7 @@ async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microd
         "{location}"
     );
     // The page says it is queued (or already sent: the background task may be quick).
-    let page = c
-        .get(app.url(&format!("{location}&lang=en")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, &format!("{location}&lang=en")).await;
     assert!(page.contains("Your request is queued"), "{page}");
 
     let mail = wait_for_mail(&inbox).await;
@@ -299,14 +284,9 @@ async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microd
     let r = wait_for_status(&app, id_of(&location)).await;
     assert_eq!(r.status, "sent");
     assert!(r.error.is_none());
-    let page = c
-        .get(app.url("/staff/campaigns/sipas-demo/reports?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app
+        .page(&c, "/staff/campaigns/sipas-demo/reports?lang=en")
+        .await;
     assert!(
         page.contains("report-sent") && page.contains("Sent"),
         "{page}"
@@ -335,8 +315,8 @@ async fn a_failing_smtp_server_marks_the_request_failed_and_the_page_says_why() 
         .unwrap()
         .port();
     let app = app_with_smtp(port).await;
-    add_user(&app, ANALYST, "analyst").await;
-    let c = login(&app, ANALYST).await;
+    app.add_user(ANALYST, "analyst").await;
+    let c = app.login(ANALYST).await;
     let res = ask(
         &app,
         &c,
@@ -349,14 +329,9 @@ async fn a_failing_smtp_server_marks_the_request_failed_and_the_page_says_why() 
     assert_eq!(r.status, "failed");
     let error = r.error.unwrap();
     assert!(!error.is_empty());
-    let page = c
-        .get(app.url("/staff/campaigns/sipas-demo/reports?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app
+        .page(&c, "/staff/campaigns/sipas-demo/reports?lang=en")
+        .await;
     assert!(
         page.contains("report-failed") && page.contains("Failed"),
         "{page}"
@@ -379,19 +354,9 @@ async fn bad_report_requests_are_refused_with_the_reason() {
     let (port, inbox) = start_sink();
     let app = app_with_smtp(port).await;
     let db = app.db.connect().await;
-    staff::create(
-        &db,
-        &Actor::cli(),
-        NewUser {
-            email: ANALYST,
-            role: "analyst",
-            password: "correct horse battery staple",
-            localities: Some(vec!["48".to_owned()]),
-        },
-    )
-    .await
-    .unwrap();
-    let c = login(&app, ANALYST).await;
+    app.add_user_in(ANALYST, "analyst", Some(vec!["48".to_owned()]))
+        .await;
+    let c = app.login(ANALYST).await;
     let res = ask(&app, &c, &[("format", "pdf")]).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await.unwrap().contains("Choose CSV or XLSX"));
@@ -401,8 +366,8 @@ async fn bad_report_requests_are_refused_with_the_reason() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(inbox.lock().unwrap().is_empty());
     // A designer may not ask at all.
-    add_user(&app, "designer@example.vn", "designer").await;
-    let d = login(&app, "designer@example.vn").await;
+    app.add_user("designer@example.vn", "designer").await;
+    let d = app.login("designer@example.vn").await;
     let page = d
         .get(app.url("/staff/campaigns/sipas-demo/reports"))
         .send()

@@ -183,46 +183,14 @@ async fn results_of_a_campaign_that_is_not_public_need_an_account() {
     // An analyst's API token opens it; a designer's does not.
     let mut tokens = Vec::new();
     for (email, role) in [("an@example.vn", "analyst"), ("de@example.vn", "designer")] {
-        let user = hailong::services::staff::create(
-            &db,
-            &hailong::services::audit::Actor::cli(),
-            hailong::services::staff::NewUser {
-                email,
-                role,
-                password: "correct horse battery staple",
-                localities: None,
-            },
-        )
-        .await
-        .unwrap();
-        let (_, token) = hailong::services::staff::create_token(
-            &db,
-            &hailong::services::audit::Actor::cli(),
-            user.id,
-            "script",
-        )
-        .await
-        .unwrap();
-        tokens.push(token);
+        tokens.push(app.token_for(email, role).await);
     }
-    let url = app.url("/api/v1/campaigns/health-demo/results");
-    let res = app
-        .client
-        .get(&url)
-        .bearer_auth(&tokens[0])
-        .send()
-        .await
-        .unwrap();
+    let path = "/api/v1/campaigns/health-demo/results";
+    let res = app.get_as(path, &tokens[0]).await;
     assert_eq!(res.status(), 200);
     let rows: Vec<Value> = res.json().await.unwrap();
     assert!(!rows.is_empty());
-    let res = app
-        .client
-        .get(&url)
-        .bearer_auth(&tokens[1])
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_as(path, &tokens[1]).await;
     assert_eq!(res.status(), 403);
 }
 

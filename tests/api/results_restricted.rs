@@ -3,15 +3,11 @@
 //! campaign is not public.
 
 use entity::campaign;
-use hailong::services::audit::Actor;
-use hailong::services::staff::{self, NewUser};
 use reqwest::Client;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app_with_demo};
-
-const PASSWORD: &str = "correct horse battery staple";
 
 /// The demo with `sipas-demo` made private, an analyst restricted to province 48 (Đà Nẵng)
 /// and an unrestricted one, both signed in.
@@ -31,21 +27,10 @@ async fn setup() -> (TestApp, Client, Client) {
         ("prov@example.vn", Some(vec!["48".to_owned()])),
         ("all@example.vn", None),
     ] {
-        staff::create(
-            &db,
-            &Actor::cli(),
-            NewUser {
-                email,
-                role: "analyst",
-                password: PASSWORD,
-                localities,
-            },
-        )
-        .await
-        .unwrap();
+        app.add_user_in(email, "analyst", localities).await;
     }
-    let restricted = crate::staff::login(&app, "prov@example.vn").await;
-    let full = crate::staff::login(&app, "all@example.vn").await;
+    let restricted = app.login("prov@example.vn").await;
+    let full = app.login("all@example.vn").await;
     (app, restricted, full)
 }
 
@@ -269,20 +254,9 @@ async fn comparison_targets_and_downloads_are_restricted_too() {
 #[tokio::test]
 async fn a_public_campaign_shows_restricted_accounts_everything() {
     let app = spawn_app_with_demo().await;
-    let db = app.db.connect().await;
-    staff::create(
-        &db,
-        &Actor::cli(),
-        NewUser {
-            email: "prov@example.vn",
-            role: "analyst",
-            password: PASSWORD,
-            localities: Some(vec!["48".to_owned()]),
-        },
-    )
-    .await
-    .unwrap();
-    let c = crate::staff::login(&app, "prov@example.vn").await;
+    app.add_user_in("prov@example.vn", "analyst", Some(vec!["48".to_owned()]))
+        .await;
+    let c = app.login("prov@example.vn").await;
     let rows = json(
         &app,
         &c,

@@ -194,7 +194,6 @@ async fn targets_are_met_missed_or_undecided_from_the_intervals() {
 /// Staff record targets behind sign-in, role checks and CSRF.
 #[tokio::test]
 async fn staff_record_and_delete_targets_with_validation() {
-    use crate::staff::{add_user, login, page_csrf};
     let app = spawn_app_with_demo().await;
     assert_eq!(
         app.get("/staff/campaigns/sipas-demo/targets")
@@ -203,10 +202,10 @@ async fn staff_record_and_delete_targets_with_validation() {
         303,
         "sign-in first"
     );
-    add_user(&app, "analyst@example.vn", "analyst").await;
-    add_user(&app, "field@example.vn", "field_manager").await;
-    let field = login(&app, "field@example.vn").await;
-    let fcsrf = page_csrf(&app, &field, "/staff/tokens").await;
+    app.add_user("analyst@example.vn", "analyst").await;
+    app.add_user("field@example.vn", "field_manager").await;
+    let field = app.login("field@example.vn").await;
+    let fcsrf = app.page_csrf(&field, "/staff/tokens").await;
     let res = field
         .post(app.url("/staff/campaigns/sipas-demo/targets"))
         .form(&[
@@ -221,8 +220,10 @@ async fn staff_record_and_delete_targets_with_validation() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403, "field managers do not set targets");
-    let c = login(&app, "analyst@example.vn").await;
-    let csrf = page_csrf(&app, &c, "/staff/campaigns/sipas-demo/targets").await;
+    let c = app.login("analyst@example.vn").await;
+    let csrf = app
+        .page_csrf(&c, "/staff/campaigns/sipas-demo/targets")
+        .await;
     let res = c
         .post(app.url("/staff/campaigns/sipas-demo/targets"))
         .form(&[

@@ -3,77 +3,10 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use hailong::services::audit::Actor;
-use hailong::services::staff::{self, NewUser};
-use reqwest::{Client, StatusCode};
+use hailong::services::staff;
+use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, count, hailong_bin, spawn_app};
-
-pub const PASSWORD: &str = "correct horse battery staple";
-
-pub fn client() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of the first `csrf_token` hidden field in a page.
-pub fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("a csrf field") + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-pub async fn add_user(app: &TestApp, email: &str, role: &str) {
-    let db = app.db.connect().await;
-    staff::create(
-        &db,
-        &Actor::cli(),
-        NewUser {
-            email,
-            role,
-            password: PASSWORD,
-            localities: None,
-        },
-    )
-    .await
-    .unwrap();
-}
-
-async fn try_login(app: &TestApp, c: &Client, email: &str, password: &str) -> reqwest::Response {
-    let token = page_csrf(app, c, "/staff/login").await;
-    c.post(app.url("/staff/login"))
-        .form(&[
-            ("email", email),
-            ("password", password),
-            ("csrf_token", &token),
-            ("next", "/staff"),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
-pub async fn login(app: &TestApp, email: &str) -> Client {
-    let c = client();
-    let res = try_login(app, &c, email, PASSWORD).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login of {email}");
-    c
-}
-
-pub async fn page_csrf(app: &TestApp, c: &Client, path: &str) -> String {
-    let html = c
-        .get(app.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    csrf_of(&html)
-}
+use crate::helpers::{PASSWORD, client, count, csrf_of, hailong_bin, spawn_app};
 
 #[tokio::test]
 async fn anonymous_staff_requests_are_sent_to_sign_in_or_refused() {
@@ -139,7 +72,7 @@ async fn first_admin_from_the_cli_signs_in() {
     assert!(user.password_hash.starts_with("$argon2id$v=19$"));
     assert!(!user.password_hash.contains(PASSWORD));
 
-    let c = login(&app, "admin@example.vn").await;
+    let c = app.login("admin@example.vn").await;
     let res = c.get(app.url("/staff")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("admin@example.vn"));
@@ -171,20 +104,23 @@ async fn first_admin_from_the_cli_signs_in() {
 #[tokio::test]
 async fn unknown_user_and_wrong_password_look_the_same_and_are_limited() {
     let app = spawn_app().await;
-    add_user(&app, "d@example.vn", "designer").await;
+    app.add_user("d@example.vn", "designer").await;
     let c = client();
-    let unknown = try_login(&app, &c, "nobody@example.vn", PASSWORD).await;
-    let wrong = try_login(&app, &c, "d@example.vn", "wrong password here").await;
+    let unknown = app.try_login(&c, "nobody@example.vn", PASSWORD).await;
+    let wrong = app
+        .try_login(&c, "d@example.vn", "wrong password here")
+        .await;
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let (a, b) = (unknown.text().await.unwrap(), wrong.text().await.unwrap());
     assert!(a.contains("Email hoặc mật khẩu không đúng."));
     assert!(b.contains("Email hoặc mật khẩu không đúng."));
     for _ in 0..4 {
-        try_login(&app, &c, "d@example.vn", "wrong password here").await;
+        app.try_login(&c, "d@example.vn", "wrong password here")
+            .await;
     }
     // Blocked now, even with the right password.
-    let res = try_login(&app, &c, "d@example.vn", PASSWORD).await;
+    let res = app.try_login(&c, "d@example.vn", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(
         res.text()
@@ -197,7 +133,7 @@ async fn unknown_user_and_wrong_password_look_the_same_and_are_limited() {
 #[tokio::test]
 async fn sign_in_without_the_csrf_token_is_refused() {
     let app = spawn_app().await;
-    add_user(&app, "a@example.vn", "admin").await;
+    app.add_user("a@example.vn", "admin").await;
     let c = client();
     let res = c
         .post(app.url("/staff/login"))
@@ -211,14 +147,14 @@ async fn sign_in_without_the_csrf_token_is_refused() {
 #[tokio::test]
 async fn each_role_reaches_only_its_areas() {
     let app = spawn_app().await;
-    add_user(&app, "admin@example.vn", "admin").await;
+    app.add_user("admin@example.vn", "admin").await;
     for (email, role) in [
         ("designer@example.vn", "designer"),
         ("field@example.vn", "field_manager"),
         ("analyst@example.vn", "analyst"),
     ] {
-        add_user(&app, email, role).await;
-        let c = login(&app, email).await;
+        app.add_user(email, role).await;
+        let c = app.login(email).await;
         for path in ["/staff/users", "/staff/audit"] {
             let res = c.get(app.url(path)).send().await.unwrap();
             assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role} {path}");
@@ -228,7 +164,7 @@ async fn each_role_reaches_only_its_areas() {
             assert_eq!(res.status(), StatusCode::OK, "{role} {path}");
         }
         // A forged admin action with a valid token of one's own is still refused.
-        let token = page_csrf(&app, &c, "/staff/tokens").await;
+        let token = app.page_csrf(&c, "/staff/tokens").await;
         let res = c
             .post(app.url("/staff/users"))
             .form(&[
@@ -242,7 +178,7 @@ async fn each_role_reaches_only_its_areas() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role} creating users");
     }
-    let admin = login(&app, "admin@example.vn").await;
+    let admin = app.login("admin@example.vn").await;
     for path in ["/staff/users", "/staff/audit"] {
         assert_eq!(
             admin.get(app.url(path)).send().await.unwrap().status(),
@@ -254,8 +190,8 @@ async fn each_role_reaches_only_its_areas() {
 #[tokio::test]
 async fn admin_creates_accounts_with_csrf_and_it_is_audited() {
     let app = spawn_app().await;
-    add_user(&app, "admin@example.vn", "admin").await;
-    let admin = login(&app, "admin@example.vn").await;
+    app.add_user("admin@example.vn", "admin").await;
+    let admin = app.login("admin@example.vn").await;
     let db = app.db.connect().await;
     let before = count(&db, "staff_users").await;
 
@@ -274,7 +210,7 @@ async fn admin_creates_accounts_with_csrf_and_it_is_audited() {
     assert_eq!(count(&db, "staff_users").await, before);
 
     // Bad input: every problem listed, nothing stored.
-    let token = page_csrf(&app, &admin, "/staff/users").await;
+    let token = app.page_csrf(&admin, "/staff/users").await;
     let res = admin
         .post(app.url("/staff/users"))
         .form(&[
@@ -312,7 +248,7 @@ async fn admin_creates_accounts_with_csrf_and_it_is_audited() {
         .unwrap();
     assert_eq!(created.role, "designer");
     assert_eq!(created.localities.as_deref(), Some("[\"01\",\"48\"]"));
-    let designer = login(&app, "new@example.vn").await;
+    let designer = app.login("new@example.vn").await;
     assert_eq!(
         designer
             .get(app.url("/staff"))
@@ -323,14 +259,7 @@ async fn admin_creates_accounts_with_csrf_and_it_is_audited() {
         StatusCode::OK
     );
 
-    let audit = admin
-        .get(app.url("/staff/audit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let audit = app.page(&admin, "/staff/audit").await;
     assert!(audit.contains("user.create"));
     assert!(audit.contains("user.login"));
     assert!(audit.contains("new@example.vn as designer"));
@@ -339,13 +268,13 @@ async fn admin_creates_accounts_with_csrf_and_it_is_audited() {
 #[tokio::test]
 async fn a_stolen_cookie_stops_working_after_logout_and_password_change() {
     let app = spawn_app().await;
-    add_user(&app, "a@example.vn", "analyst").await;
-    let c = login(&app, "a@example.vn").await;
+    app.add_user("a@example.vn", "analyst").await;
+    let c = app.login("a@example.vn").await;
     let stolen = c.get(app.url("/staff")).send().await.unwrap();
     assert_eq!(stolen.status(), StatusCode::OK);
     // Copy the session cookie into another client, as a thief would.
-    let second = login(&app, "a@example.vn").await;
-    let token = page_csrf(&app, &c, "/staff").await;
+    let second = app.login("a@example.vn").await;
+    let token = app.page_csrf(&c, "/staff").await;
     let res = c
         .post(app.url("/staff/logout"))
         .form(&[("csrf_token", token.as_str())])
@@ -362,8 +291,8 @@ async fn a_stolen_cookie_stops_working_after_logout_and_password_change() {
         second.get(app.url("/staff")).send().await.unwrap().status(),
         StatusCode::OK
     );
-    let third = login(&app, "a@example.vn").await;
-    let token = page_csrf(&app, &third, "/staff/account").await;
+    let third = app.login("a@example.vn").await;
+    let token = app.page_csrf(&third, "/staff/account").await;
     let res = third
         .post(app.url("/staff/account/password"))
         .form(&[
@@ -387,9 +316,9 @@ async fn a_stolen_cookie_stops_working_after_logout_and_password_change() {
 #[tokio::test]
 async fn a_replayed_session_cookie_is_useless_after_logout() {
     let app = spawn_app().await;
-    add_user(&app, "a@example.vn", "analyst").await;
+    app.add_user("a@example.vn", "analyst").await;
     let c = client();
-    let token = page_csrf(&app, &c, "/staff/login").await;
+    let token = app.page_csrf(&c, "/staff/login").await;
     let res = c
         .post(app.url("/staff/login"))
         .form(&[
@@ -424,7 +353,7 @@ async fn a_replayed_session_cookie_is_useless_after_logout() {
         StatusCode::OK,
         "the cookie works while signed in"
     );
-    let token = page_csrf(&app, &c, "/staff").await;
+    let token = app.page_csrf(&c, "/staff").await;
     c.post(app.url("/staff/logout"))
         .form(&[("csrf_token", token.as_str())])
         .send()
@@ -450,9 +379,9 @@ async fn a_replayed_session_cookie_is_useless_after_logout() {
 #[tokio::test]
 async fn api_tokens_are_shown_once_stored_hashed_and_revocable() {
     let app = spawn_app().await;
-    add_user(&app, "an@example.vn", "analyst").await;
-    let c = login(&app, "an@example.vn").await;
-    let csrf = page_csrf(&app, &c, "/staff/tokens").await;
+    app.add_user("an@example.vn", "analyst").await;
+    let c = app.login("an@example.vn").await;
+    let csrf = app.page_csrf(&c, "/staff/tokens").await;
     let html = c
         .post(app.url("/staff/tokens"))
         .form(&[("csrf_token", csrf.as_str()), ("name", "R script")])
@@ -468,14 +397,7 @@ async fn api_tokens_are_shown_once_stored_hashed_and_revocable() {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
     assert_eq!(token.len(), 3 + 64);
-    let again = c
-        .get(app.url("/staff/tokens"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = app.page(&c, "/staff/tokens").await;
     assert!(!again.contains(&token), "never shown again");
     let db = app.db.connect().await;
     let rows = entity::api_token::Entity::find().all(&db).await.unwrap();
@@ -561,7 +483,7 @@ async fn a_forgotten_password_is_reset_by_an_emailed_single_use_link() {
         s.base_url = Some("https://khaosat.example.vn".into());
     })
     .await;
-    add_user(&app, "lost@example.vn", "designer").await;
+    app.add_user("lost@example.vn", "designer").await;
     let c = client();
     let request = |email: &'static str| {
         let c = c.clone();
@@ -612,16 +534,8 @@ async fn a_forgotten_password_is_reset_by_an_emailed_single_use_link() {
     );
 
     // A session from before the reset ends with it.
-    let before = login(&app, "lost@example.vn").await;
-    let html = c
-        .get(app.url(&link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_of(&html);
+    let before = app.login("lost@example.vn").await;
+    let token = app.page_csrf(&c, &link).await;
     let res = c
         .post(app.url(&link))
         .form(&[
@@ -639,7 +553,7 @@ async fn a_forgotten_password_is_reset_by_an_emailed_single_use_link() {
     );
     let fresh = client();
     assert_eq!(
-        try_login(&app, &fresh, "lost@example.vn", "a brand new passphrase")
+        app.try_login(&fresh, "lost@example.vn", "a brand new passphrase")
             .await
             .status(),
         StatusCode::SEE_OTHER

@@ -5,7 +5,6 @@ use reqwest::StatusCode;
 use crate::helpers::count;
 use crate::limits::spawn_with;
 use crate::responses::sipas_locality;
-use crate::staff::{add_user, login, page_csrf};
 
 #[tokio::test]
 async fn field_managers_register_list_and_revoke_kiosks() {
@@ -16,14 +15,14 @@ async fn field_managers_register_list_and_revoke_kiosks() {
         StatusCode::SEE_OTHER,
         "sign-in first"
     );
-    add_user(&app, "field@example.vn", "field_manager").await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    let c = login(&app, "field@example.vn").await;
+    app.add_user("field@example.vn", "field_manager").await;
+    app.add_user("designer@example.vn", "designer").await;
+    let c = app.login("field@example.vn").await;
     let res = c.get(app.url("/staff/kiosks")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();
     assert!(body.contains("Chưa có kiosk nào"));
-    let csrf = page_csrf(&app, &c, "/staff/kiosks").await;
+    let csrf = app.page_csrf(&c, "/staff/kiosks").await;
 
     // Without the CSRF token: refused, nothing registered.
     let res = c
@@ -76,7 +75,7 @@ async fn field_managers_register_list_and_revoke_kiosks() {
     assert_eq!(count(&db, "kiosks").await, 1);
 
     // A designer may look but not register or revoke.
-    let designer = login(&app, "designer@example.vn").await;
+    let designer = app.login("designer@example.vn").await;
     assert_eq!(
         designer
             .get(app.url("/staff/kiosks"))
@@ -86,7 +85,7 @@ async fn field_managers_register_list_and_revoke_kiosks() {
             .status(),
         200
     );
-    let dcsrf = page_csrf(&app, &designer, "/staff/kiosks").await;
+    let dcsrf = app.page_csrf(&designer, "/staff/kiosks").await;
     let id = hailong::services::kiosks::list(&db).await.unwrap()[0]
         .kiosk
         .id;
@@ -124,9 +123,9 @@ async fn field_managers_register_list_and_revoke_kiosks() {
 #[tokio::test]
 async fn field_managers_upload_and_delete_an_address_list() {
     let app = spawn_with(|_| {}).await;
-    add_user(&app, "field@example.vn", "field_manager").await;
-    add_user(&app, "analyst@example.vn", "analyst").await;
-    let analyst = login(&app, "analyst@example.vn").await;
+    app.add_user("field@example.vn", "field_manager").await;
+    app.add_user("analyst@example.vn", "analyst").await;
+    let analyst = app.login("analyst@example.vn").await;
     let res = analyst
         .get(app.url("/staff/campaigns/health-demo/invitations"))
         .send()
@@ -138,7 +137,7 @@ async fn field_managers_upload_and_delete_an_address_list() {
         "address lists are not the analysts'"
     );
 
-    let c = login(&app, "field@example.vn").await;
+    let c = app.login("field@example.vn").await;
     let res = c
         .get(app.url("/staff/campaigns/health-demo/invitations"))
         .send()
@@ -151,7 +150,9 @@ async fn field_managers_upload_and_delete_an_address_list() {
             .unwrap()
             .contains("Chưa cấu hình máy chủ SMTP")
     );
-    let csrf = page_csrf(&app, &c, "/staff/campaigns/health-demo/invitations").await;
+    let csrf = app
+        .page_csrf(&c, "/staff/campaigns/health-demo/invitations")
+        .await;
     let res = c
         .post(app.url("/staff/campaigns/health-demo/invitations/upload"))
         .form(&[

@@ -8,8 +8,7 @@ use reqwest::StatusCode;
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
 
-use crate::helpers::{count, hailong_bin, spawn_app, token_for};
-use crate::staff::{add_user, login, page_csrf};
+use crate::helpers::{count, hailong_bin, spawn_app};
 
 /// A workbook with one `survey` sheet (first row: headers).
 fn survey_book(rows: &[&[&str]]) -> Vec<u8> {
@@ -84,8 +83,8 @@ async fn an_english_only_xlsform_is_stored_as_a_draft_that_cannot_be_published_u
     assert_eq!(count(&db, "questionnaire_versions").await, 1);
 
     // The designer marks it and lists where the texts lack Vietnamese.
-    add_user(&app, "designer@example.vn", "designer").await;
-    let c = login(&app, "designer@example.vn").await;
+    app.add_user("designer@example.vn", "designer").await;
+    let c = app.login("designer@example.vn").await;
     let list = c
         .get(app.url("/staff/questionnaires"))
         .header("Accept-Language", "en")
@@ -96,7 +95,7 @@ async fn an_english_only_xlsform_is_stored_as_a_draft_that_cannot_be_published_u
         .await
         .unwrap();
     assert!(list.contains("translation needed"), "{list}");
-    let token = token_for(&app, "api@example.vn", "designer").await;
+    let token = app.token_for("api@example.vn", "designer").await;
     let index: Value = app.get_json_as("/api/v1/questionnaires", &token).await;
     let q = index
         .as_array()
@@ -104,20 +103,15 @@ async fn an_english_only_xlsform_is_stored_as_a_draft_that_cannot_be_published_u
         .unwrap_or_else(|| panic!("{index}"));
     let id = q["id"].as_i64().unwrap();
     assert_eq!(q["versions"][0]["needs_translation"], true, "{q}");
-    let page = c
-        .get(app.url(&format!("/staff/questionnaires/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, &format!("/staff/questionnaires/{id}")).await;
     for place in ["g › age › label", "g › remark › label"] {
         assert!(page.contains(place), "{place} in {page}");
     }
 
     // Editing works on such a draft (the designer's form: the title).
-    let csrf = page_csrf(&app, &c, &format!("/staff/questionnaires/{id}")).await;
+    let csrf = app
+        .page_csrf(&c, &format!("/staff/questionnaires/{id}"))
+        .await;
     let res = c
         .post(app.url(&format!("/staff/questionnaires/{id}/edit")))
         .form(&[
@@ -179,14 +173,7 @@ async fn an_english_only_xlsform_is_stored_as_a_draft_that_cannot_be_published_u
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-    let page = c
-        .get(app.url(&format!("/staff/questionnaires/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&c, &format!("/staff/questionnaires/{id}")).await;
     assert!(!page.contains("g › age › label"), "{page}");
     let res = app
         .client
@@ -210,9 +197,9 @@ async fn an_english_only_xlsform_is_stored_as_a_draft_that_cannot_be_published_u
 async fn the_designer_upload_and_the_json_api_store_drafts_without_vietnamese_but_not_other_problems()
  {
     let app = spawn_app().await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    let c = login(&app, "designer@example.vn").await;
-    let csrf = page_csrf(&app, &c, "/staff/questionnaires").await;
+    app.add_user("designer@example.vn", "designer").await;
+    let c = app.login("designer@example.vn").await;
+    let csrf = app.page_csrf(&c, "/staff/questionnaires").await;
     let boundary = "----hailongtranstestboundary";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"visit.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n"
@@ -238,7 +225,7 @@ async fn the_designer_upload_and_the_json_api_store_drafts_without_vietnamese_bu
     assert_eq!(count(&db, "questionnaires").await, 1);
 
     // The JSON API: English-only texts are stored as a draft ...
-    let token = token_for(&app, "api@example.vn", "designer").await;
+    let token = app.token_for("api@example.vn", "designer").await;
     let def = json!({
         "code": "english-json",
         "title": {"en": "Visit"},

@@ -684,11 +684,10 @@ fn multipart(csrf: &str, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
 
 #[tokio::test]
 async fn the_designer_imports_an_xlsform_file_and_lists_its_warnings() {
-    use crate::staff::{add_user, login, page_csrf};
     let app = spawn_app().await;
-    add_user(&app, "designer@example.vn", "designer").await;
-    let c = login(&app, "designer@example.vn").await;
-    let csrf = page_csrf(&app, &c, "/staff/questionnaires").await;
+    app.add_user("designer@example.vn", "designer").await;
+    let c = app.login("designer@example.vn").await;
+    let csrf = app.page_csrf(&c, "/staff/questionnaires").await;
     let survey: &[&[&str]] = &[
         &["type", "name", VI],
         &["start", "start", ""],

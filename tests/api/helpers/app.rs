@@ -1,4 +1,4 @@
-//! `spawn_app()` and friends.
+//! The running app under test: [`TestApp`], [`spawn_app`], a fresh [`TestDb`], the binary.
 
 use std::path::PathBuf;
 
@@ -112,14 +112,20 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    /// `GET path` with a bearer token, its JSON body.
-    pub async fn get_json_as(&self, path: &str, token: &str) -> serde_json::Value {
+    /// `GET path` with a bearer token.
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
             .bearer_auth(token)
             .send()
             .await
             .expect("request")
+    }
+
+    /// `GET path` with a bearer token, its JSON body.
+    pub async fn get_json_as(&self, path: &str, token: &str) -> serde_json::Value {
+        self.get_as(path, token)
+            .await
             .json()
             .await
             .expect("a JSON body")
@@ -134,116 +140,7 @@ impl TestApp {
     }
 }
 
-/// Publishes a campaign's results now, as `hailong results publish` does (the k rule
-/// decides what is included); returns the publication's number, `None` if nothing was made.
-pub async fn publish(app: &TestApp, slug: &str) -> Option<i64> {
-    let db = app.db.connect().await;
-    let campaign = hailong::services::campaigns::by_slug(&db, slug)
-        .await
-        .expect("campaign");
-    let outcome = hailong::services::publication::publish(
-        &db,
-        &campaign,
-        hailong::domain::publication::Trigger::Cli,
-        hailong::domain::publication::MIN_N_FLOOR,
-        Utc::now(),
-    )
-    .await
-    .expect("publish");
-    db.close().await.ok();
-    outcome.number
-}
-
-/// Publishes every waiting row of a campaign at once, as the demo does with its synthetic
-/// rows (for a wave the tests make up; collected responses follow the k rule).
-pub async fn publish_synthetic(db: &DatabaseConnection, slug: &str) -> i64 {
-    let campaign = hailong::services::campaigns::by_slug(db, slug)
-        .await
-        .expect("campaign");
-    hailong::services::publication::publish_synthetic(db, &campaign, Utc::now())
-        .await
-        .expect("publish")
-        .number
-        .expect("a publication")
-}
-
-/// Counts rows of a table.
-pub async fn count(db: &DatabaseConnection, table: &str) -> i64 {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!("SELECT COUNT(*) AS n FROM {table}"),
-        ))
-        .await
-        .expect("count")
-        .expect("a row");
-    row.try_get::<i64>("", "n").expect("n")
-}
-
 /// The `hailong` binary built for these tests.
 pub fn hailong_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hailong"))
-}
-
-/// The per-locality counts the database's trigger keeps (`response_counts`)
-/// equal a grouped count of `responses` itself.
-pub async fn response_counts_agree(db: &DatabaseConnection) {
-    use sea_orm::{EntityTrait, QueryOrder};
-    let counted: Vec<(i64, String, i64)> = entity::response_count::Entity::find()
-        .order_by_asc(entity::response_count::Column::CampaignId)
-        .order_by_asc(entity::response_count::Column::LocalityCode)
-        .all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| (c.campaign_id, c.locality_code, c.n))
-        .collect();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT campaign_id, locality_code, count(*) AS n FROM responses \
-             GROUP BY campaign_id, locality_code ORDER BY campaign_id, locality_code",
-        ))
-        .await
-        .unwrap();
-    let grouped: Vec<(i64, String, i64)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.try_get::<i64>("", "campaign_id").unwrap(),
-                r.try_get::<String>("", "locality_code").unwrap(),
-                r.try_get::<i64>("", "n").unwrap(),
-            )
-        })
-        .collect();
-    assert!(!grouped.is_empty(), "no responses to compare");
-    assert_eq!(counted, grouped, "response_counts disagrees with responses");
-}
-
-/// A bearer token for a new account with this role (password
-/// `crate::staff::PASSWORD`).
-pub async fn token_for(app: &TestApp, email: &str, role: &str) -> String {
-    let db = app.db.connect().await;
-    let user = hailong::services::staff::create(
-        &db,
-        &hailong::services::audit::Actor::cli(),
-        hailong::services::staff::NewUser {
-            email,
-            role,
-            password: crate::staff::PASSWORD,
-            localities: None,
-        },
-    )
-    .await
-    .expect("create account");
-    hailong::services::staff::create_token(
-        &db,
-        &hailong::services::audit::Actor::cli(),
-        user.id,
-        "test",
-    )
-    .await
-    .expect("create token")
-    .1
 }
