@@ -326,11 +326,6 @@ pub fn visible_sections(def: &Definition, raw: &Map<String, Value>) -> Vec<usize
         .collect()
 }
 
-/// The valid answers of shown questions among `raw`, in questionnaire order.
-pub fn parsed_so_far(def: &Definition, raw: &Map<String, Value>) -> BTreeMap<String, Answer> {
-    answers::shown_answers(def, raw).answers
-}
-
 /// The `seen` token of a cascading list: its code and the options the page
 /// offered, so that a change of the offered options shows the page again.
 pub fn offered_token(q: &Question, parsed: &BTreeMap<String, Answer>) -> Option<String> {
