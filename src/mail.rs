@@ -1,10 +1,15 @@
 //! Sending email over SMTP (lettre), configured in `hailong.toml`:
 //! `smtp_host`, `smtp_port`, `smtp_security` (`starttls`, `tls`, `none`),
 //! `smtp_username`, `smtp_password`, `mail_from`.
+//!
+//! The process builds one [`Mailer`] at start-up ([`Mailer::configured`]): none when no
+//! `smtp_host` is set. [`Mailer::in_memory`] keeps messages in an [`Outbox`] instead, for
+//! tests that need no SMTP server.
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::stub::AsyncStubTransport;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
@@ -39,14 +44,72 @@ pub struct Attachment {
     pub bytes: Vec<u8>,
 }
 
-/// An SMTP connection pool and the sender address.
+/// Where messages go, and the sender address.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: Transport,
     from: Mailbox,
 }
 
+#[derive(Clone)]
+enum Transport {
+    /// An SMTP connection pool.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Messages kept in memory (see [`Outbox`]).
+    Memory(AsyncStubTransport),
+}
+
+/// What an in-memory [`Mailer`] was given to send.
+#[derive(Clone)]
+pub struct Outbox(AsyncStubTransport);
+
+/// One message in an [`Outbox`]: the envelope's recipients and the whole message as sent
+/// (headers and encoded body).
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+impl Outbox {
+    /// The messages sent so far, oldest first.
+    pub async fn messages(&self) -> Vec<Sent> {
+        self.0
+            .messages()
+            .await
+            .into_iter()
+            .map(|(envelope, data)| Sent {
+                to: envelope.to().iter().map(|a| a.to_string()).collect(),
+                data,
+            })
+            .collect()
+    }
+}
+
 impl Mailer {
+    /// The mailer the settings describe: `None` when no `smtp_host` is set; an error when
+    /// the rest of the mail settings are wrong.
+    pub fn configured(s: &Settings) -> Result<Option<Mailer>, MailError> {
+        match Mailer::from_settings(s) {
+            Ok(m) => Ok(Some(m)),
+            Err(MailError::NotConfigured) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A mailer that keeps every message in memory, and the outbox to read them from.
+    pub fn in_memory(from: &str) -> Result<(Mailer, Outbox), MailError> {
+        let stub = AsyncStubTransport::new_ok();
+        let from = from
+            .parse()
+            .map_err(|_| MailError::Address(from.to_owned()))?;
+        let mailer = Mailer {
+            transport: Transport::Memory(stub.clone()),
+            from,
+        };
+        Ok((mailer, Outbox(stub)))
+    }
+
     /// Builds the transport from the settings (no connection is made yet).
     pub fn from_settings(s: &Settings) -> Result<Mailer, MailError> {
         let host = s.smtp_host.as_deref().ok_or(MailError::NotConfigured)?;
@@ -70,9 +133,22 @@ impl Mailer {
             .parse()
             .map_err(|_| MailError::Address(s.mail_from.clone()))?;
         Ok(Mailer {
-            transport: builder.build(),
+            transport: Transport::Smtp(builder.build()),
             from,
         })
+    }
+
+    async fn deliver(&self, message: Message) -> Result<(), MailError> {
+        match &self.transport {
+            Transport::Smtp(t) => {
+                t.send(message).await?;
+            }
+            // The stub transport never fails when made with `new_ok`.
+            Transport::Memory(t) => {
+                let _ = t.send(message).await;
+            }
+        }
+        Ok(())
     }
 
     /// Sends a plain-text message.
@@ -88,8 +164,7 @@ impl Mailer {
                 Body::new_with_encoding(body, ContentTransferEncoding::QuotedPrintable)
                     .map_err(|_| MailError::Body)?,
             )?;
-        self.transport.send(message).await?;
-        Ok(())
+        self.deliver(message).await
     }
 
     /// Sends a plain-text message with files attached (`multipart/mixed`; each file base64
@@ -120,7 +195,6 @@ impl Mailer {
             .to(to)
             .subject(subject)
             .multipart(parts)?;
-        self.transport.send(message).await?;
-        Ok(())
+        self.deliver(message).await
     }
 }

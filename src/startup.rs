@@ -21,6 +21,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::mail::Mailer;
 use crate::routes;
 use crate::routes::rate_limit::{ConnectionLimiter, Proxies};
 use crate::routes::state::AppState;
@@ -35,6 +36,8 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("mail settings: {0}")]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// A bound, not yet running, HTTP server.
@@ -57,10 +60,21 @@ pub fn security_headers() -> DefaultHeaders {
 }
 
 impl Application {
-    /// Binds `settings.bind` and prepares the app on `db` (already migrated).
+    /// Binds `settings.bind` and prepares the app on `db` (already migrated), sending mail
+    /// through the SMTP server the settings name (if any).
     pub async fn build(
         settings: Settings,
         db: DatabaseConnection,
+    ) -> Result<Application, StartupError> {
+        let mailer = Mailer::configured(&settings)?;
+        Application::build_with_mailer(settings, db, mailer).await
+    }
+
+    /// Like [`Application::build`], with the mailer given (`None`: no mail is sent).
+    pub async fn build_with_mailer(
+        settings: Settings,
+        db: DatabaseConnection,
+        mailer: Option<Mailer>,
     ) -> Result<Application, StartupError> {
         let cookie_key = crate::auth::session::cookie_key(&db).await?;
         // The server key for invitation links (outside the database): created
@@ -105,11 +119,14 @@ impl Application {
             settings: Arc::new(settings),
             cookie_key,
             login_limiter,
+            mailer,
         };
         // Reports an earlier process left queued are sent now.
         let (resume_db, resume_settings) = (state.db.clone(), state.settings.clone());
+        let resume_mailer = state.mailer.clone();
         tokio::spawn(async move {
-            match crate::services::reports::resume(&resume_db, resume_settings).await {
+            match crate::services::reports::resume(&resume_db, resume_settings, resume_mailer).await
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(requests = n, "resuming queued report requests"),
                 Err(e) => tracing::warn!(error = %e, "cannot resume queued report requests"),

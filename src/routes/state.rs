@@ -26,4 +26,6 @@ pub struct AppState {
     pub campaign_cache: Arc<crate::services::responses::CampaignCache>,
     /// Survey first pages as rendered, by campaign load, language and locality.
     pub first_pages: Arc<crate::routes::first_page::FirstPages>,
+    /// Sends invitations, password resets and reports (`None`: no SMTP server is set).
+    pub mailer: Option<crate::mail::Mailer>,
 }

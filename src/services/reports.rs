@@ -25,7 +25,7 @@ use crate::config::Settings;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::mail::{Attachment, Mailer};
+use crate::mail::{Attachment, MailError, Mailer};
 use crate::services::audit::{self, Actor};
 use crate::services::campaigns::{self, OpenCampaign};
 use crate::services::export;
@@ -173,9 +173,9 @@ fn describe(slug: &str, r: &report_request::Model) -> String {
 }
 
 /// Starts [`run`] in the background.
-pub fn spawn(db: DatabaseConnection, settings: Arc<Settings>, id: i64) {
+pub fn spawn(db: DatabaseConnection, settings: Arc<Settings>, mailer: Option<Mailer>, id: i64) {
     tokio::spawn(async move {
-        if let Err(e) = run(&db, &settings, id).await {
+        if let Err(e) = run(&db, &settings, mailer.as_ref(), id).await {
             tracing::error!(error = %e, report = id, "report request could not be recorded");
         }
     });
@@ -189,7 +189,11 @@ const ABANDONED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 /// sending). Several processes may start at once on one database: each request is claimed
 /// by exactly one of them (see [`run`]). A request abandoned mid-way is sent again, so a
 /// report can reach its requester twice but is never lost.
-pub async fn resume(db: &DatabaseConnection, settings: Arc<Settings>) -> Result<usize, AppError> {
+pub async fn resume(
+    db: &DatabaseConnection,
+    settings: Arc<Settings>,
+    mailer: Option<Mailer>,
+) -> Result<usize, AppError> {
     report_request::Entity::update_many()
         .col_expr(
             report_request::Column::Status,
@@ -208,7 +212,7 @@ pub async fn resume(db: &DatabaseConnection, settings: Arc<Settings>) -> Result<
         .all(db)
         .await?;
     for &id in &queued {
-        spawn(db.clone(), settings.clone(), id);
+        spawn(db.clone(), settings.clone(), mailer.clone(), id);
     }
     Ok(queued.len())
 }
@@ -217,7 +221,12 @@ pub async fn resume(db: &DatabaseConnection, settings: Arc<Settings>) -> Result<
 /// recording the outcome; failures to build or send end up in the request as `failed`.
 /// The request is first claimed (`queued` → `sending` in one statement): a request some
 /// other task or process claimed, or one already done, is left alone.
-pub async fn run(db: &DatabaseConnection, settings: &Settings, id: i64) -> Result<(), AppError> {
+pub async fn run(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    mailer: Option<&Mailer>,
+    id: i64,
+) -> Result<(), AppError> {
     let claimed = report_request::Entity::update_many()
         .col_expr(
             report_request::Column::Status,
@@ -239,7 +248,7 @@ pub async fn run(db: &DatabaseConnection, settings: &Settings, id: i64) -> Resul
     else {
         return Ok(());
     };
-    let outcome = build_and_send(db, settings, &req, &user).await;
+    let outcome = build_and_send(db, settings, mailer, &req, &user).await;
     let (status, error) = match &outcome {
         Ok(()) => (Status::Sent, None),
         Err(e) => {
@@ -288,6 +297,7 @@ struct MailContext<'a> {
 async fn build_and_send(
     db: &DatabaseConnection,
     settings: &Settings,
+    mailer: Option<&Mailer>,
     req: &report_request::Model,
     user: &staff_user::Model,
 ) -> Result<(), String> {
@@ -370,7 +380,7 @@ async fn build_and_send(
     };
     let subject = templates::render("email/report/subject.txt", &ctx).map_err(|e| e.to_string())?;
     let body = templates::render("email/report/body.txt", &ctx).map_err(|e| e.to_string())?;
-    let mailer = Mailer::from_settings(settings).map_err(|e| e.to_string())?;
+    let mailer = mailer.ok_or_else(|| MailError::NotConfigured.to_string())?;
     mailer
         .send_with_attachments(&user.email, subject.trim(), body, files)
         .await

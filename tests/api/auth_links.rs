@@ -3,9 +3,6 @@
 //! anti-forgery on the cookie-authenticated JSON API, and who may claim
 //! which channel on the public submission API (issue 13).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hailong::services::audit::Actor;
@@ -15,29 +12,23 @@ use qrcode::render::svg;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, client, count, csrf_of};
-use crate::invitations::{Received, decoded, start_sink};
-use crate::limits::spawn_with;
+use crate::helpers::{
+    Inbox, PASSWORD, Received, TestApp, client, count, csrf_of, decoded, smtp_on, spawn_with,
+    spawn_with_outbox, start_slow_sink,
+};
 use crate::responses::{sipas_locality, valid_body};
 
 const BASE: &str = "https://khaosat.example.vn";
 const RESET_PATH: &str = "/staff/password-reset";
 
-type Inbox = Arc<Mutex<Vec<Received>>>;
-
-/// An app with SMTP on a sink and the given `base_url`.
+/// An app whose mail goes to an in-memory outbox, with the given `base_url`.
 async fn app_with_mail(base_url: Option<&str>) -> (TestApp, Inbox) {
-    let (port, inbox) = start_sink();
     let base_url = base_url.map(str::to_owned);
-    let app = spawn_with(move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = Some(port);
-        s.smtp_security = "none".into();
+    spawn_with_outbox(move |s| {
         s.mail_from = "Hailong <no-reply@example.vn>".into();
         s.base_url = base_url;
     })
-    .await;
-    (app, inbox)
+    .await
 }
 
 /// Requests a reset for `email` with extra headers; the response.
@@ -55,19 +46,6 @@ async fn request_reset(
         req = req.header(*name, *value);
     }
     req.send().await.unwrap()
-}
-
-/// Waits until the inbox holds `n` messages (mail is sent after the answer).
-async fn wait_for_mail(inbox: &Inbox, n: usize) -> Vec<Received> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = inbox.lock().unwrap().clone();
-        if got.len() >= n || Instant::now() > deadline {
-            assert_eq!(got.len(), n, "messages received");
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// The absolute reset link in a quoted-printable message.
@@ -128,7 +106,7 @@ async fn reset_links_are_built_from_base_url_whatever_the_host_headers_say() {
     for (n, headers) in forged.iter().enumerate() {
         let res = request_reset(&app, &c, "admin2@example.vn", headers).await;
         assert_eq!(res.status(), StatusCode::OK, "{headers:?}");
-        let messages = wait_for_mail(&inbox, n + 1).await;
+        let messages = inbox.wait_for(n + 1).await;
         let link = reset_link(&messages[n]);
         assert!(
             link.starts_with(&format!("{BASE}/staff/password-reset/")),
@@ -166,69 +144,12 @@ async fn without_base_url_the_reset_page_refuses_and_no_mail_is_sent() {
         );
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(inbox.lock().unwrap().is_empty(), "no mail without base_url");
+    assert!(
+        inbox.messages().await.is_empty(),
+        "no mail without base_url"
+    );
     let db = app.db.connect().await;
     assert_eq!(count(&db, "password_resets").await, 0);
-}
-
-/// An SMTP sink that waits `delay` before greeting: a slow mail server.
-fn start_slow_sink(delay: Duration) -> (u16, Inbox) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let inbox: Inbox = Arc::new(Mutex::new(Vec::new()));
-    let store = inbox.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let store = store.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(delay);
-                let mut out = stream.try_clone().unwrap();
-                let mut reader = BufReader::new(stream);
-                let _ = out.write_all(b"220 slow ESMTP\r\n");
-                let mut to = Vec::new();
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let upper = line.to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-slow\r\n250 8BITMIME\r\n"
-                    } else if upper.starts_with("RCPT TO:") {
-                        to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
-                        b"250 OK\r\n"
-                    } else if upper.starts_with("DATA") {
-                        let _ = out.write_all(b"354 go ahead\r\n");
-                        let mut data = String::new();
-                        loop {
-                            let mut l = String::new();
-                            if reader.read_line(&mut l).unwrap_or(0) == 0 || l == ".\r\n" {
-                                break;
-                            }
-                            data.push_str(&l);
-                        }
-                        std::thread::sleep(delay);
-                        store.lock().unwrap().push(Received {
-                            to: std::mem::take(&mut to),
-                            data,
-                        });
-                        b"250 OK queued\r\n"
-                    } else if upper.starts_with("QUIT") {
-                        let _ = out.write_all(b"221 bye\r\n");
-                        return;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    if out.write_all(reply).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, inbox)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -239,10 +160,9 @@ fn median(mut v: Vec<Duration>) -> Duration {
 #[tokio::test]
 async fn reset_requests_take_the_same_time_for_known_and_unknown_accounts() {
     let (port, inbox) = start_slow_sink(Duration::from_millis(100));
+    // A real SMTP server: the time a slow one takes must not show in the answer.
     let app = spawn_with(move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = Some(port);
-        s.smtp_security = "none".into();
+        smtp_on(s, port);
         s.base_url = Some(BASE.into());
     })
     .await;
@@ -292,7 +212,7 @@ async fn reset_requests_take_the_same_time_for_known_and_unknown_accounts() {
         "medians known {k:?}, unknown {u:?}"
     );
     // The known accounts did get their mail (after the answer).
-    wait_for_mail(&inbox, N).await;
+    inbox.wait_for(N).await;
 }
 
 #[tokio::test]
@@ -301,7 +221,7 @@ async fn a_reset_link_used_concurrently_works_exactly_once() {
     app.add_user("race@example.vn", "designer").await;
     let c = client();
     request_reset(&app, &c, "race@example.vn", &[]).await;
-    let link = path_of(&reset_link(&wait_for_mail(&inbox, 1).await[0]));
+    let link = path_of(&reset_link(&inbox.wait_for(1).await[0]));
     let token = app.page_csrf(&c, &link).await;
     let attempts = (0..8).map(|i| {
         let c = c.clone();
@@ -353,9 +273,9 @@ async fn a_newer_reset_link_voids_the_older_one() {
     app.add_user("twice@example.vn", "designer").await;
     let c = client();
     request_reset(&app, &c, "twice@example.vn", &[]).await;
-    let older = path_of(&reset_link(&wait_for_mail(&inbox, 1).await[0]));
+    let older = path_of(&reset_link(&inbox.wait_for(1).await[0]));
     request_reset(&app, &c, "twice@example.vn", &[]).await;
-    let newer = path_of(&reset_link(&wait_for_mail(&inbox, 2).await[1]));
+    let newer = path_of(&reset_link(&inbox.wait_for(2).await[1]));
     assert_ne!(older, newer);
     assert_eq!(
         use_link(&app, &c, &older, "the older link's passphrase").await,
@@ -372,7 +292,7 @@ async fn a_newer_reset_link_voids_the_older_one() {
     );
     // A refused password does not spend a link.
     request_reset(&app, &c, "twice@example.vn", &[]).await;
-    let third = path_of(&reset_link(&wait_for_mail(&inbox, 3).await[2]));
+    let third = path_of(&reset_link(&inbox.wait_for(3).await[2]));
     assert_eq!(
         use_link(&app, &c, &third, "short").await,
         StatusCode::UNPROCESSABLE_ENTITY
@@ -449,7 +369,7 @@ async fn a_password_reset_revokes_api_tokens_and_sessions() {
     assert_eq!(me_with(&app, &token).await, StatusCode::OK);
     let c = client();
     request_reset(&app, &c, "resetter@example.vn", &[]).await;
-    let link = path_of(&reset_link(&wait_for_mail(&inbox, 1).await[0]));
+    let link = path_of(&reset_link(&inbox.wait_for(1).await[0]));
     assert_eq!(
         use_link(&app, &c, &link, "a reset passphrase here").await,
         StatusCode::SEE_OTHER
@@ -815,7 +735,7 @@ async fn kiosk_addresses_shown_to_staff_come_from_base_url() {
 /// the base address.
 async fn serve_and_read_log(args: &[&str]) -> (String, String) {
     let db = crate::helpers::TestDb::new().await;
-    let port = TcpListener::bind("127.0.0.1:0")
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()

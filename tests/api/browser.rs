@@ -1,23 +1,26 @@
-//! Browser tests with headless Chromium through chromedriver (W3C WebDriver
-//! over plain HTTP). They run only when `CHROMEDRIVER` names the driver
+//! Browser tests with headless Chromium through chromedriver (W3C WebDriver,
+//! with the fantoccini client). They run only when `CHROMEDRIVER` names the driver
 //! binary (`.ci/run` installs it and sets it); otherwise they say so and pass.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
+use url::Url;
 
 use crate::helpers::{TestApp, count, spawn_app_with_demo};
 use crate::kiosk::register;
 use crate::responses::sipas_locality;
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
+/// A chromedriver process on a free port; stopped when dropped.
 struct Driver {
     child: Child,
-    base: String,
-    http: reqwest::Client,
+    url: String,
 }
 
 impl Drop for Driver {
@@ -46,15 +49,11 @@ impl Driver {
             .expect("start chromedriver");
         let driver = Driver {
             child,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
+            url: format!("http://127.0.0.1:{port}"),
         };
+        let status = format!("{}/status", driver.url);
         for _ in 0..100 {
-            if let Ok(r) = driver
-                .http
-                .get(format!("{}/status", driver.base))
-                .send()
-                .await
+            if let Ok(r) = reqwest::get(&status).await
                 && r.status().is_success()
             {
                 return Some(driver);
@@ -64,7 +63,8 @@ impl Driver {
         panic!("chromedriver did not start");
     }
 
-    async fn session(&self, javascript: bool) -> Session<'_> {
+    /// A new headless Chromium at phone size (390×844), in Vietnamese.
+    async fn session(&self, javascript: bool) -> Session {
         let mut options = json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--window-size=390,844", "--lang=vi"],
@@ -75,75 +75,52 @@ impl Driver {
         if !javascript {
             options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
         }
-        let res: Value = self
-            .http
-            .post(format!("{}/session", self.base))
-            .json(&json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome", "goog:chromeOptions": options}}}))
-            .send()
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("goog:chromeOptions".into(), options);
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = res["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {res}"))
-            .to_owned();
-        Session { driver: self, id }
+            .expect("a WebDriver session");
+        Session { client }
     }
 }
 
-struct Session<'a> {
-    driver: &'a Driver,
-    id: String,
+/// Chromium's own command for network conditions (not part of W3C WebDriver).
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
 }
 
-impl Session<'_> {
-    async fn try_call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, Value> {
-        let url = format!("{}/session/{}{}", self.driver.base, self.id, path);
-        let mut req = self.driver.http.request(method, url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res: Value = req.send().await.unwrap().json().await.unwrap();
-        if res["value"].get("error").is_some() {
-            Err(res["value"].clone())
-        } else {
-            Ok(res["value"].clone())
-        }
+impl WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(&self, base: &Url, session: Option<&str>) -> Result<Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session.unwrap_or_default()
+        ))
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        match self.try_call(method, path, body).await {
-            Ok(v) => v,
-            Err(e) => panic!("WebDriver {path}: {e}"),
-        }
+    fn method_and_body(&self, _: &Url) -> (http::Method, Option<String>) {
+        let body = json!({"network_conditions": {"offline": self.offline, "latency": 0,
+            "download_throughput": -1, "upload_throughput": -1}});
+        (http::Method::POST, Some(body.to_string()))
     }
+}
 
+/// One browser window, with the few steps these tests take.
+struct Session {
+    client: Client,
+}
+
+impl Session {
     /// Clicks a submit button and waits until the next page has replaced this one.
     async fn submit(&self, css: &str) {
-        let old = self.find("main").await;
-        self.click(css).await;
+        let old = self.find(css).await;
+        old.click().await.expect("click");
         for _ in 0..100 {
-            let gone = self
-                .try_call(reqwest::Method::GET, &format!("/element/{old}/name"), None)
-                .await
-                .is_err();
-            if gone
-                && self
-                    .try_call(
-                        reqwest::Method::POST,
-                        "/element",
-                        Some(json!({"using": "css selector", "value": "main"})),
-                    )
-                    .await
-                    .is_ok()
+            // The old page's button is stale once the next page is in.
+            if old.tag_name().await.is_err() && self.client.find(Locator::Css("main")).await.is_ok()
             {
                 return;
             }
@@ -153,76 +130,49 @@ impl Session<'_> {
     }
 
     async fn go(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
+        self.client.goto(url).await.expect("goto");
     }
 
-    async fn find(&self, css: &str) -> String {
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        v[ELEMENT].as_str().unwrap().to_owned()
+    async fn find(&self, css: &str) -> Element {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
     }
 
     async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     async fn type_text(&self, css: &str, text: &str) {
-        let id = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({"text": text})),
-        )
-        .await;
+        self.find(css)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     async fn script(&self, js: &str) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": js, "args": []})),
-        )
-        .await
+        self.client.execute(js, vec![]).await.expect("script")
     }
 
     async fn url(&self) -> String {
-        self.call(reqwest::Method::GET, "/url", None)
-            .await
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.client.current_url().await.expect("url").to_string()
     }
 
     async fn source(&self) -> String {
-        self.call(reqwest::Method::GET, "/source", None)
-            .await
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.client.source().await.expect("source")
     }
 
     async fn offline(&self, offline: bool) {
-        self.call(
-            reqwest::Method::POST,
-            "/chromium/network_conditions",
-            Some(
-                json!({"network_conditions": {"offline": offline, "latency": 0,
-                "download_throughput": -1, "upload_throughput": -1}}),
-            ),
-        )
-        .await;
+        self.client
+            .issue_cmd(NetworkConditions { offline })
+            .await
+            .expect("network conditions");
     }
 
     /// Polls a script until it returns `expected` (or fails after `secs`).
@@ -239,7 +189,7 @@ impl Session<'_> {
     }
 
     async fn close(self) {
-        self.call(reqwest::Method::DELETE, "", None).await;
+        self.client.close().await.expect("close");
     }
 }
 
@@ -254,7 +204,7 @@ async fn wait_for_count(app: &TestApp, expected: i64, secs: u64) {
     assert_eq!(count(&db, "responses").await, expected);
 }
 
-async fn fill_phone_survey(app: &TestApp, s: &Session<'_>, locality: &str) {
+async fn fill_phone_survey(app: &TestApp, s: &Session, locality: &str) {
     s.go(&app.url("/s/sipas-demo")).await;
     s.click(&format!("option[value='{locality}']")).await;
     s.submit("button[value=next]").await;
@@ -271,15 +221,12 @@ async fn fill_phone_survey(app: &TestApp, s: &Session<'_>, locality: &str) {
     s.submit("button[value=next]").await;
     // Back, and the answer is still there.
     s.submit("button[value=back]").await;
-    let checked = s.find("#q-e1_1-4").await;
-    let v = s
-        .call(
-            reqwest::Method::GET,
-            &format!("/element/{checked}/property/checked"),
-            None,
-        )
-        .await;
-    assert_eq!(v, json!(true), "answer kept after going back");
+    let checked = s.find("#q-e1_1-4").await.prop("checked").await.unwrap();
+    assert_eq!(
+        checked.as_deref(),
+        Some("true"),
+        "answer kept after going back"
+    );
     for _ in 0..4 {
         s.submit("button[value=next]").await; // e1 → e2 → e3 → e4 → e5
     }

@@ -215,7 +215,7 @@ async fn a_phone_page_offers_only_the_cascading_options_of_the_earlier_answer() 
         .text()
         .await
         .unwrap();
-    let mut fields: Vec<(String, String)> = crate::survey::hidden_fields(&first)
+    let mut fields: Vec<(String, String)> = crate::helpers::hidden_fields(&first)
         .into_iter()
         .filter(|(k, _)| k != "step")
         .collect();

@@ -10,7 +10,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::helpers::hailong_bin;
-use crate::limits::spawn_prepared;
+use crate::helpers::spawn_prepared;
 
 const LINK: &str = "=HYPERLINK(\"http://x\",\"y\")";
 

@@ -92,7 +92,7 @@ impl Sweep {
     async fn new() -> Sweep {
         // QR codes are drawn only with a configured address.
         Sweep::on(
-            crate::limits::spawn_with(|s| s.base_url = Some("https://khaosat.example.vn".into()))
+            crate::helpers::spawn_with(|s| s.base_url = Some("https://khaosat.example.vn".into()))
                 .await,
         )
         .await
@@ -862,11 +862,7 @@ async fn hostile_paths_queries_and_headers_on_public_pages_never_fail() {
 
 #[tokio::test]
 async fn hostile_sign_in_and_password_reset_input_changes_nothing() {
-    let (port, _inbox) = crate::invitations::start_sink();
-    let app = crate::limits::spawn_with(|settings| {
-        settings.smtp_host = Some("127.0.0.1".into());
-        settings.smtp_port = Some(port);
-        settings.smtp_security = "none".into();
+    let (app, _inbox) = crate::helpers::spawn_with_outbox(|settings| {
         settings.base_url = Some("https://khaosat.example.vn".into());
     })
     .await;

@@ -16,10 +16,8 @@ use hailong::services::invitations;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{TestApp, count, csrf_of};
-use crate::invitations::{Received, decoded, start_sink};
-use crate::limits::spawn_with;
-use crate::survey::browser_fields;
+use crate::helpers::browser_fields;
+use crate::helpers::{Received, TestApp, count, csrf_of, decoded, spawn_with, spawn_with_outbox};
 
 /// The server key the app under test uses (same settings, same process).
 pub fn key_of(app: &TestApp) -> SecretKey {
@@ -30,19 +28,7 @@ pub fn key_of(app: &TestApp) -> SecretKey {
     .unwrap()
 }
 
-fn mailer(port: u16) -> Mailer {
-    let mut s = Settings::default();
-    smtp(&mut s, port);
-    Mailer::from_settings(&s).unwrap()
-}
-
-/// Points the settings at the test's SMTP sink.
-pub fn smtp(s: &mut Settings, port: u16) {
-    s.smtp_host = Some("127.0.0.1".into());
-    s.smtp_port = Some(port);
-    s.smtp_security = "none".into();
-    s.mail_from = "Khảo sát <khaosat@example.vn>".into();
-}
+const FROM: &str = "Khảo sát <khaosat@example.vn>";
 
 /// The `/i/{token}` path in a quoted-printable message.
 pub fn link_in(data: &str) -> String {
@@ -76,14 +62,7 @@ pub async fn answer_via(app: &TestApp, link: &str, health: &OpenCampaign) -> u16
         .await
         .unwrap();
     let mut fields = browser_fields(&html);
-    let patient = html
-        .split("name=\"a.patient_type\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let patient = crate::helpers::attr(&html, "input[name='a.patient_type']", "value");
     fields.extend(
         [
             ("a.patient_type", patient.as_str()),
@@ -114,8 +93,8 @@ async fn invitation_rows(db: &DatabaseConnection) -> Vec<invitation::Model> {
 
 #[tokio::test]
 async fn a_database_reader_without_the_key_cannot_link_invitees_to_answers() {
-    let (port, inbox) = start_sink();
     let app = spawn_with(|_| {}).await;
+    let (mailer, outbox) = Mailer::in_memory(FROM).unwrap();
     let key = key_of(&app);
     let db = app.db.connect().await;
     let health = campaigns::by_slug(&db, "health-demo").await.unwrap();
@@ -125,11 +104,11 @@ async fn a_database_reader_without_the_key_cannot_link_invitees_to_answers() {
         .await
         .unwrap();
     let link = |t: &str| format!("{}/i/{t}", app.address);
-    let sent = invitations::send_pending(&db, &key, &mailer(port), &health, &link)
+    let sent = invitations::send_pending(&db, &key, &mailer, &health, &link)
         .await
         .unwrap();
     assert_eq!(sent.sent, 4);
-    let messages: Vec<Received> = inbox.lock().unwrap().clone();
+    let messages: Vec<Received> = outbox.messages().await;
     let link_of = |who: &str| {
         link_in(
             &messages
@@ -221,11 +200,11 @@ async fn a_database_reader_without_the_key_cannot_link_invitees_to_answers() {
 
     // The one reminder round goes to everyone, answered or not, with the
     // same link and a thank-you for those who answered.
-    let reminded = invitations::remind(&db, &key, &mailer(port), &health, &link)
+    let reminded = invitations::remind(&db, &key, &mailer, &health, &link)
         .await
         .unwrap();
     assert_eq!(reminded.sent, 4);
-    let messages: Vec<Received> = inbox.lock().unwrap().clone();
+    let messages: Vec<Received> = outbox.messages().await;
     let reminders = &messages[4..];
     let to: HashSet<String> = reminders.iter().map(|m| m.to[0].clone()).collect();
     assert_eq!(to.len(), 4);
@@ -234,7 +213,7 @@ async fn a_database_reader_without_the_key_cannot_link_invitees_to_answers() {
         let text = decoded(&m.data);
         assert!(text.contains("thank you"), "{text}");
     }
-    let again = invitations::remind(&db, &key, &mailer(port), &health, &link)
+    let again = invitations::remind(&db, &key, &mailer, &health, &link)
         .await
         .unwrap();
     assert_eq!(again.sent, 0, "one reminder round");
@@ -247,9 +226,8 @@ async fn a_database_reader_without_the_key_cannot_link_invitees_to_answers() {
 
 #[tokio::test]
 async fn staff_pages_show_no_live_answered_state_and_links_come_from_base_url() {
-    let (port, inbox) = start_sink();
-    let app = spawn_with(|s| {
-        smtp(s, port);
+    let (app, inbox) = spawn_with_outbox(|s| {
+        s.mail_from = FROM.into();
         s.base_url = Some("https://khaosat.example.vn".into());
     })
     .await;
@@ -288,7 +266,7 @@ async fn staff_pages_show_no_live_answered_state_and_links_come_from_base_url() 
     assert_eq!(res.status(), 200);
     let res = post("send", vec![]).await;
     assert_eq!(res.status(), 200);
-    let messages: Vec<Received> = inbox.lock().unwrap().clone();
+    let messages: Vec<Received> = inbox.messages().await;
     assert_eq!(messages.len(), 2);
     for m in &messages {
         let text = decoded(&m.data);
@@ -318,8 +296,7 @@ async fn staff_pages_show_no_live_answered_state_and_links_come_from_base_url() 
 
 #[tokio::test]
 async fn invitations_are_refused_without_a_configured_base_url() {
-    let (port, inbox) = start_sink();
-    let app = spawn_with(|s| smtp(s, port)).await;
+    let (app, inbox) = spawn_with_outbox(|s| s.mail_from = FROM.into()).await;
     app.add_user("manager@example.vn", "admin").await;
     let staff = app.login("manager@example.vn").await;
     let page_path = "/staff/campaigns/health-demo/invitations";
@@ -341,7 +318,7 @@ async fn invitations_are_refused_without_a_configured_base_url() {
         .unwrap();
     assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("base_url"));
-    assert!(inbox.lock().unwrap().is_empty());
+    assert!(inbox.messages().await.is_empty());
 }
 
 /// Where a byte string occurs in a file, if it exists.

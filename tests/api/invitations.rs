@@ -1,9 +1,5 @@
 //! Email invitations against a real SMTP listener on loopback (a sink
-//! started by the test, speaking SMTP over TCP), not a mock transport.
-
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+//! started by the test, speaking SMTP over TCP), not the in-memory outbox.
 
 use chrono::{Duration, Utc};
 use entity::{campaign, invitation, response};
@@ -13,79 +9,10 @@ use hailong::services::{campaigns, invitations};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use crate::helpers::count;
-use crate::limits::spawn_with;
-use crate::survey::{browser_fields, post_form};
-
-/// One received message: the envelope recipients and the data.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub to: Vec<String>,
-    pub data: String,
-}
-
-/// A message with its quoted-printable text decoded (soft line breaks joined,
-/// `=3D` and the like turned back into their characters).
-pub fn decoded(data: &str) -> String {
-    let bytes = quoted_printable::decode(data, quoted_printable::ParseMode::Robust).unwrap();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// A minimal SMTP server on 127.0.0.1 that keeps what it receives.
-pub fn start_sink() -> (u16, Arc<Mutex<Vec<Received>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let inbox = Arc::new(Mutex::new(Vec::new()));
-    let store = inbox.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let store = store.clone();
-            std::thread::spawn(move || {
-                let mut out = stream.try_clone().unwrap();
-                let mut reader = BufReader::new(stream);
-                out.write_all(b"220 sink ESMTP\r\n").unwrap();
-                let mut to = Vec::new();
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let upper = line.to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-sink\r\n250 8BITMIME\r\n"
-                    } else if upper.starts_with("RCPT TO:") {
-                        to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
-                        b"250 OK\r\n"
-                    } else if upper.starts_with("DATA") {
-                        out.write_all(b"354 go ahead\r\n").unwrap();
-                        let mut data = String::new();
-                        loop {
-                            let mut l = String::new();
-                            if reader.read_line(&mut l).unwrap_or(0) == 0 || l == ".\r\n" {
-                                break;
-                            }
-                            data.push_str(&l);
-                        }
-                        store.lock().unwrap().push(Received {
-                            to: std::mem::take(&mut to),
-                            data,
-                        });
-                        b"250 OK queued\r\n"
-                    } else if upper.starts_with("QUIT") {
-                        let _ = out.write_all(b"221 bye\r\n");
-                        return;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    out.write_all(reply).unwrap();
-                }
-            });
-        }
-    });
-    (port, inbox)
-}
+use crate::helpers::browser_fields;
+use crate::helpers::spawn_with;
+use crate::helpers::{count, start_sink};
+use crate::survey::post_form;
 
 use crate::invitation_privacy::{key_of, link_in};
 
@@ -124,7 +51,7 @@ async fn invitations_are_single_use_and_the_reminder_goes_to_everyone() {
         .await
         .unwrap();
     assert_eq!((sent.sent, sent.failed), (2, 0));
-    let messages = inbox.lock().unwrap().clone();
+    let messages = inbox.messages().await;
     assert_eq!(messages.len(), 2);
     let for_a = messages.iter().find(|m| m.to == ["a@example.vn"]).unwrap();
     assert!(for_a.data.contains("Subject:"));
@@ -150,14 +77,7 @@ async fn invitations_are_single_use_and_the_reminder_goes_to_everyone() {
     fields.push(("nav".into(), "next".into()));
     let html = post_form(&app, &link, &fields).await.text().await.unwrap();
     let mut fields = browser_fields(&html);
-    let patient = html
-        .split("name=\"a.patient_type\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let patient = crate::helpers::attr(&html, "input[name='a.patient_type']", "value");
     fields.extend(
         [
             ("a.patient_type", patient.as_str()),
@@ -208,7 +128,7 @@ async fn invitations_are_single_use_and_the_reminder_goes_to_everyone() {
         .await
         .unwrap();
     assert_eq!(reminded.sent, 2);
-    let messages = inbox.lock().unwrap().clone();
+    let messages = inbox.messages().await;
     assert_eq!(messages.len(), 4);
     let to_b = messages[2..]
         .iter()

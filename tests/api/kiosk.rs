@@ -6,9 +6,10 @@ use hailong::services::kiosks::{self, NewKiosk};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
+use crate::helpers::browser_fields;
 use crate::helpers::{TestApp, count, spawn_app_with_demo};
 use crate::responses::sipas_locality;
-use crate::survey::{browser_fields, post_form};
+use crate::survey::post_form;
 
 pub async fn register(app: &TestApp) -> (String, String) {
     let locality = sipas_locality(app).await;

@@ -1,51 +1,9 @@
 //! Abuse limits: per-address rate limits in memory, loopback exempt by default.
 
-use chrono::Utc;
-use hailong::config::Settings;
-use hailong::startup::Application;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestDb, count, spawn_app_with_demo};
+use crate::helpers::{count, spawn_app_with_demo, spawn_with};
 use crate::responses::{post_json, sipas_locality, valid_body};
-
-pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_prepared(tweak, async |_| {}).await
-}
-
-/// Like [`spawn_with`], running `prepare` on the seeded database before the app starts
-/// (what an earlier process left behind).
-pub async fn spawn_prepared(
-    tweak: impl FnOnce(&mut Settings),
-    prepare: impl AsyncFnOnce(&sea_orm::DatabaseConnection),
-) -> TestApp {
-    let db = TestDb::new().await;
-    let mut settings = Settings {
-        database_url: db.url.clone(),
-        bind: "127.0.0.1:0".to_owned(),
-        max_connections: 4,
-        ..Settings::default()
-    };
-    tweak(&mut settings);
-    let conn = hailong::db::connect(&settings.database_url, settings.max_connections)
-        .await
-        .unwrap();
-    hailong::db::migrate(&conn).await.unwrap();
-    hailong::services::demo::seed(&conn, Utc::now().date_naive())
-        .await
-        .unwrap();
-    prepare(&conn).await;
-    let app = Application::build(settings, conn).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        db,
-    }
-}
 
 #[tokio::test]
 async fn submissions_beyond_the_per_address_limit_get_429_and_are_not_stored() {

@@ -10,8 +10,8 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::helpers::spawn_with;
 use crate::helpers::{PASSWORD, TestApp, client, csrf_of};
-use crate::limits::spawn_with;
 use crate::responses::{sipas_locality, valid_body};
 
 /// The server's `host:port`.

@@ -172,7 +172,7 @@ async fn merged_up_communes_cannot_be_found_again_in_the_microdata() {
 #[tokio::test]
 async fn a_stratum_named_after_a_merged_up_commune_gets_a_random_label() {
     // A design stratified by commune: the stratum would name the commune.
-    let app = crate::limits::spawn_prepared(
+    let app = crate::helpers::spawn_prepared(
         |_| {},
         async |db| {
             use sea_orm::sea_query::Expr;

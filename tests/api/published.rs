@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, hailong_bin, publish, spawn_app_with_demo};
+use crate::helpers::{TestApp, attr, hailong_bin, publish, spawn_app_with_demo, text};
 use crate::responses::{post_json, valid_body};
 
 const SLUG: &str = "sipas-demo";
@@ -349,21 +349,9 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
         .to_string();
     // The designer's form carries the other fields as they are.
     let html = app.page(&d, &path).await;
-    let field = |name: &str| -> String {
-        let at = html
-            .find(&format!("name=\"{name}\""))
-            .unwrap_or_else(|| panic!("{name} on the page"));
-        let rest = &html[at..];
-        let v = rest.find("value=\"").unwrap() + 7;
-        rest[v..v + rest[v..].find('"').unwrap()].to_owned()
-    };
+    let field = |name: &str| attr(&html, &format!("input[name={name}]"), "value");
     let (name_vi, opens, closes) = (field("name_vi"), field("opens_on"), field("closes_on"));
-    let localities = {
-        let at = html.find("name=\"localities\"").unwrap();
-        let rest = &html[at..];
-        let s = rest.find('>').unwrap() + 1;
-        rest[s..s + rest[s..].find("</textarea>").unwrap()].to_owned()
-    };
+    let localities = text(&html, "textarea[name=localities]");
     let base = vec![
         ("csrf_token", csrf.clone()),
         ("name_vi", name_vi),

@@ -12,8 +12,8 @@ use hailong::services::kiosks::{self, NewKiosk};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::helpers::hidden_fields;
 use crate::helpers::{TestDb, hailong_bin};
-use crate::survey::hidden_fields;
 
 /// Bytes the server has written to its two log files so far.
 fn log_len(out: &Path, err: &Path) -> (usize, usize) {

@@ -1,10 +1,8 @@
 //! Reports by email: asked for on the results page, answered at once, built and sent in the
 //! background to a real SMTP listener; the outcome is recorded and shown.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use entity::{audit_log, report_request};
 use hailong::services::audit::Actor;
 use hailong::services::staff::{self, NewUser};
@@ -12,18 +10,16 @@ use reqwest::{Client, StatusCode};
 use sea_orm::EntityTrait;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, csrf_of};
-use crate::invitations::{Received, start_sink};
-use crate::limits::spawn_with;
+use crate::helpers::{
+    Inbox, TestApp, attachment, csrf_of, smtp_on, spawn_with, spawn_with_outbox, start_sink,
+};
 
 const ANALYST: &str = "analyst@example.vn";
 
+/// A real SMTP server on `port` (these tests are about SMTP failing or coming back).
 fn with_smtp(port: u16) -> impl FnOnce(&mut hailong::config::Settings) {
     move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = Some(port);
-        s.smtp_security = "none".into();
-        s.mail_from = "Hailong <no-reply@example.vn>".into();
+        smtp_on(s, port);
         s.base_url = Some("https://hailong.example.vn".into());
     }
 }
@@ -49,14 +45,13 @@ async fn ask(app: &TestApp, c: &Client, fields: &[(&str, &str)]) -> reqwest::Res
         .unwrap()
 }
 
-async fn wait_for_mail(inbox: &Arc<Mutex<Vec<Received>>>) -> Received {
-    for _ in 0..200 {
-        if let Some(m) = inbox.lock().unwrap().first().cloned() {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no email within 10 s");
+/// An app whose mail goes to an in-memory outbox.
+async fn app_with_outbox() -> (TestApp, Inbox) {
+    spawn_with_outbox(|s| {
+        s.mail_from = "Hailong <no-reply@example.vn>".into();
+        s.base_url = Some("https://hailong.example.vn".into());
+    })
+    .await
 }
 
 async fn wait_for_status(app: &TestApp, id: i64) -> report_request::Model {
@@ -84,7 +79,7 @@ async fn reports_left_queued_by_a_stopped_process_are_sent_at_the_next_start() {
 
     let (port, inbox) = start_sink();
     let mut ids = Vec::new();
-    let app = crate::limits::spawn_prepared(with_smtp(port), async |conn| {
+    let app = crate::helpers::spawn_prepared(with_smtp(port), async |conn| {
         let user = staff::create(
             conn,
             &Actor::cli(),
@@ -131,13 +126,13 @@ async fn reports_left_queued_by_a_stopped_process_are_sent_at_the_next_start() {
     let conn = app.db.connect().await;
 
     for _ in 0..200 {
-        if inbox.lock().unwrap().len() >= 2 {
+        if inbox.messages().await.len() >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mails = inbox.lock().unwrap().clone();
+    let mails = inbox.messages().await;
     assert_eq!(mails.len(), 2, "exactly the two left behind are sent");
     assert!(mails.iter().all(|m| m.to == vec![ANALYST.to_owned()]));
     for id in [queued, abandoned] {
@@ -172,30 +167,9 @@ fn unzip(z: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// The decoded body of the attachment named `filename`.
-fn attachment(data: &str, filename: &str) -> Vec<u8> {
-    let at = data
-        .find(&format!("filename=\"{filename}\""))
-        .unwrap_or_else(|| panic!("no attachment {filename}"));
-    let rest = &data[at..];
-    let start = rest.find("\r\n\r\n").unwrap() + 4;
-    let end = rest[start..].find("\r\n--").unwrap() + start;
-    assert!(
-        rest[..start].contains("Content-Transfer-Encoding: base64"),
-        "{}",
-        &rest[..start]
-    );
-    // MIME base64 comes in lines of 76 characters.
-    let text: String = rest[start..end].split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .expect("base64")
-}
-
 #[tokio::test]
 async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microdata() {
-    let (port, inbox) = start_sink();
-    let app = app_with_smtp(port).await;
+    let (app, inbox) = app_with_outbox().await;
     app.add_user(ANALYST, "analyst").await;
     let c = app.login(ANALYST).await;
 
@@ -220,7 +194,7 @@ async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microd
     let page = app.page(&c, &format!("{location}&lang=en")).await;
     assert!(page.contains("Your request is queued"), "{page}");
 
-    let mail = wait_for_mail(&inbox).await;
+    let mail = inbox.wait_for(1).await.remove(0);
     assert_eq!(mail.to, vec![ANALYST.to_owned()]);
     assert!(mail.data.contains("multipart/mixed"));
     assert!(
@@ -351,8 +325,7 @@ async fn a_failing_smtp_server_marks_the_request_failed_and_the_page_says_why() 
 
 #[tokio::test]
 async fn bad_report_requests_are_refused_with_the_reason() {
-    let (port, inbox) = start_sink();
-    let app = app_with_smtp(port).await;
+    let (app, inbox) = app_with_outbox().await;
     let db = app.db.connect().await;
     app.add_user_in(ANALYST, "analyst", Some(vec!["48".to_owned()]))
         .await;
@@ -364,7 +337,7 @@ async fn bad_report_requests_are_refused_with_the_reason() {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(crate::helpers::count(&db, "report_requests").await, 0);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(inbox.lock().unwrap().is_empty());
+    assert!(inbox.messages().await.is_empty());
     // A designer may not ask at all.
     app.add_user("designer@example.vn", "designer").await;
     let d = app.login("designer@example.vn").await;

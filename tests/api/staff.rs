@@ -474,11 +474,7 @@ use sea_orm::EntityTrait;
 
 #[tokio::test]
 async fn a_forgotten_password_is_reset_by_an_emailed_single_use_link() {
-    let (port, inbox) = crate::invitations::start_sink();
-    let app = crate::limits::spawn_with(move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = Some(port);
-        s.smtp_security = "none".into();
+    let (app, inbox) = crate::helpers::spawn_with_outbox(move |s| {
         s.mail_from = "Hailong <no-reply@example.vn>".into();
         s.base_url = Some("https://khaosat.example.vn".into());
     })
@@ -509,17 +505,9 @@ async fn a_forgotten_password_is_reset_by_an_emailed_single_use_link() {
             && b.contains("Nếu có tài khoản với địa chỉ này")
     );
     // Mail goes out after the answer.
-    let mut messages = Vec::new();
-    for _ in 0..200 {
-        messages = inbox.lock().unwrap().clone();
-        if !messages.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert_eq!(messages.len(), 1);
+    let messages = inbox.wait_for(1).await;
     assert_eq!(messages[0].to, ["lost@example.vn"]);
-    let text = crate::invitations::decoded(&messages[0].data);
+    let text = crate::helpers::decoded(&messages[0].data);
     let at = text.find("/staff/password-reset/").expect("a link");
     let link = text[at..at + "/staff/password-reset/".len() + 64].to_owned();
     let db = app.db.connect().await;

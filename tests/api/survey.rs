@@ -5,55 +5,10 @@ use entity::{campaign, response};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, count, spawn_app_with_demo};
+use crate::helpers::{
+    TestApp, attr, attrs, browser_fields, count, hidden_fields, spawn_app_with_demo,
+};
 use crate::responses::sipas_locality;
-
-fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The hidden fields of the page's form, as a browser would send them.
-pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for part in html.split("<input type=\"hidden\" name=\"").skip(1) {
-        let (name, rest) = part.split_once('"').unwrap();
-        let value = rest
-            .split_once("value=\"")
-            .and_then(|(_, v)| v.split_once('"'))
-            .map(|(v, _)| v)
-            .unwrap_or("");
-        out.push((unescape(name), unescape(value)));
-    }
-    out
-}
-
-/// What a browser sends: hidden fields, checked choices, filled-in text.
-pub fn browser_fields(html: &str) -> Vec<(String, String)> {
-    let mut out = hidden_fields(html);
-    for part in html.split("<input type=\"").skip(1) {
-        let tag = part.split('>').next().unwrap();
-        let attr = |a: &str| {
-            tag.split_once(&format!("{a}=\""))
-                .and_then(|(_, v)| v.split_once('"'))
-                .map(|(v, _)| unescape(v))
-        };
-        let (Some(name), Some(value)) = (attr("name"), attr("value")) else {
-            continue;
-        };
-        let checked = tag.contains(" checked");
-        match tag.split('"').next().unwrap() {
-            "radio" | "checkbox" if checked => out.push((name, value)),
-            "text" | "number" if !value.is_empty() => out.push((name, value)),
-            _ => {}
-        }
-    }
-    out
-}
 
 pub async fn post_form(
     app: &TestApp,
@@ -87,10 +42,9 @@ async fn submit(
 }
 
 fn section_code(html: &str) -> String {
-    html.split("<h2 id=\"s-")
-        .nth(1)
-        .and_then(|s| s.split_once('"'))
-        .map(|(c, _)| c.to_owned())
+    attrs(html, "h2[id^=s-]", "id")
+        .first()
+        .map(|id| id["s-".len()..].to_owned())
         .unwrap_or_default()
 }
 
@@ -318,14 +272,7 @@ async fn the_one_page_survey_validates_server_side_and_stores_once() {
     );
     assert_eq!(count(&db, "responses").await, before);
 
-    let patient = html
-        .split("name=\"a.patient_type\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let patient = attr(&html, "input[name='a.patient_type']", "value");
     let res = submit(
         &app,
         path,
@@ -433,7 +380,8 @@ async fn the_language_switch_keeps_the_answers() {
 async fn qr_codes_point_at_the_survey() {
     // Drawn from base_url only (or a qr_hosts entry): see auth_links.
     let app =
-        crate::limits::spawn_with(|s| s.base_url = Some("https://khaosat.example.vn".into())).await;
+        crate::helpers::spawn_with(|s| s.base_url = Some("https://khaosat.example.vn".into()))
+            .await;
     let svg = app.get("/s/sipas-demo/qr.svg").await;
     assert_eq!(svg.status(), 200);
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
@@ -454,10 +402,7 @@ async fn every_first_page_gets_its_own_submission_id() {
     for _ in 0..3 {
         pages.push(app.get(&path).await.text().await.unwrap());
     }
-    let sid_of = |html: &str| {
-        let at = html.find("name=\"sid\" value=\"").unwrap() + 18;
-        html[at..at + 36].to_owned()
-    };
+    let sid_of = |html: &str| attr(html, "input[name=sid]", "value");
     let sids: Vec<String> = pages.iter().map(|p| sid_of(p)).collect();
     for sid in &sids {
         assert!(uuid::Uuid::try_parse(sid).is_ok(), "{sid}");

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::helpers::count;
-use crate::limits::spawn_with;
+use crate::helpers::spawn_with;
 use crate::responses::{sipas_locality, valid_body};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

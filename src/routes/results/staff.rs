@@ -400,7 +400,12 @@ async fn request_report(
     };
     match reports::request(&state.db, &who, &campaign, &form).await {
         Ok(row) => {
-            reports::spawn(state.db.clone(), state.settings.clone(), row.id);
+            reports::spawn(
+                state.db.clone(),
+                state.settings.clone(),
+                state.mailer.clone(),
+                row.id,
+            );
             Ok(HttpResponse::SeeOther()
                 .insert_header((
                     header::LOCATION,

@@ -11,7 +11,6 @@ use serde::Deserialize;
 use crate::auth::{Access, Area};
 use crate::error::AppError;
 use crate::i18n::{self, Arg};
-use crate::mail::Mailer;
 use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
@@ -71,7 +70,7 @@ async fn render(
         sent: counts.sent,
         reminded: counts.reminded,
         notice,
-        smtp_configured: state.settings.smtp_host.is_some(),
+        smtp_configured: state.mailer.is_some(),
         base_url_configured: state.settings.public_url("/").is_some(),
         published,
     };
@@ -116,11 +115,10 @@ async fn act(
         if state.settings.public_url("/").is_none() {
             return Err(AppError::Conflict("invitations_need_base_url"));
         }
-        if state.settings.smtp_host.is_none() {
-            return Err(AppError::Conflict("invitations_need_smtp"));
-        }
-        Mailer::from_settings(&state.settings)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("mail: {e}")))
+        state
+            .mailer
+            .as_ref()
+            .ok_or(AppError::Conflict("invitations_need_smtp"))
     };
     let notice = match action.as_str() {
         "upload" => {
@@ -138,7 +136,7 @@ async fn act(
             )
         }
         "send" => {
-            let o = invitations::send_pending(&state.db, &key, &sending()?, &c, &link).await?;
+            let o = invitations::send_pending(&state.db, &key, sending()?, &c, &link).await?;
             i18n::t(
                 lang,
                 "invitations-sent",
@@ -149,7 +147,7 @@ async fn act(
             )
         }
         "remind" => {
-            let o = invitations::remind(&state.db, &key, &sending()?, &c, &link).await?;
+            let o = invitations::remind(&state.db, &key, sending()?, &c, &link).await?;
             i18n::t(
                 lang,
                 "invitations-sent",

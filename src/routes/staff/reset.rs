@@ -103,9 +103,9 @@ pub async fn request(
             None,
         );
     }
-    let mailer = match Mailer::from_settings(&state.settings) {
-        Ok(m) => m,
-        Err(_) => {
+    let mailer = match &state.mailer {
+        Some(m) => m.clone(),
+        None => {
             let msg = i18n::t(lang, "reset-no-mail", &[]);
             return page(
                 lang,

@@ -1,12 +1,16 @@
-//! The running app under test: [`TestApp`], [`spawn_app`], a fresh [`TestDb`], the binary.
+//! The running app under test: [`TestApp`], [`spawn_app`] and its variants, a fresh
+//! [`TestDb`], the binary.
 
 use std::path::PathBuf;
 
 use chrono::Utc;
 use hailong::config::Settings;
+use hailong::mail::Mailer;
 use hailong::startup::Application;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use tempfile::TempDir;
+
+use super::Inbox;
 
 /// A fresh, empty database for one test: a temporary SQLite file by default,
 /// or a new PostgreSQL database named by a UUID when `DATABASE_URL` is set.
@@ -74,36 +78,106 @@ pub async fn spawn_app_with_demo() -> TestApp {
 }
 
 async fn spawn(demo: bool) -> TestApp {
-    let db = TestDb::new().await;
-    let settings = Settings {
-        database_url: db.url.clone(),
-        bind: "127.0.0.1:0".to_owned(),
-        max_connections: 4,
-        // Tests publish explicitly (see `publish`); the schedule is tested on its own.
-        publication_schedule: false,
-        ..Settings::default()
+    // Tests publish explicitly (see `publish`); the schedule is tested on its own.
+    let start = Start {
+        demo,
+        cookies: true,
+        outbox: false,
     };
-    let conn = hailong::db::connect(&settings.database_url, settings.max_connections)
+    start
+        .run(|s| s.publication_schedule = false, async |_| {})
         .await
-        .expect("connect");
-    hailong::db::migrate(&conn).await.expect("migrate");
-    if demo {
-        hailong::services::demo::seed(&conn, Utc::now().date_naive())
-            .await
-            .expect("seed demo");
+        .0
+}
+
+/// The demo app with the settings changed by `tweak` (its client keeps no cookies).
+pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_prepared(tweak, async |_| {}).await
+}
+
+/// Like [`spawn_with`], running `prepare` on the seeded database before the app starts
+/// (what an earlier process left behind).
+pub async fn spawn_prepared(
+    tweak: impl FnOnce(&mut Settings),
+    prepare: impl AsyncFnOnce(&DatabaseConnection),
+) -> TestApp {
+    Start::demo().run(tweak, prepare).await.0
+}
+
+/// Like [`spawn_with`], the app sending its mail to an in-memory outbox (from
+/// `mail_from`), and that outbox.
+pub async fn spawn_with_outbox(tweak: impl FnOnce(&mut Settings)) -> (TestApp, Inbox) {
+    let start = Start {
+        outbox: true,
+        ..Start::demo()
+    };
+    let (app, inbox) = start.run(tweak, async |_| {}).await;
+    (app, inbox.expect("an outbox"))
+}
+
+/// How a test app starts.
+struct Start {
+    /// Seed the demo data.
+    demo: bool,
+    /// The client keeps cookies.
+    cookies: bool,
+    /// Mail goes to an in-memory outbox instead of what the settings say.
+    outbox: bool,
+}
+
+impl Start {
+    fn demo() -> Start {
+        Start {
+            demo: true,
+            cookies: false,
+            outbox: false,
+        }
     }
-    let app = Application::build(settings, conn).await.expect("build app");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        address,
-        client,
-        db,
+
+    async fn run(
+        self,
+        tweak: impl FnOnce(&mut Settings),
+        prepare: impl AsyncFnOnce(&DatabaseConnection),
+    ) -> (TestApp, Option<Inbox>) {
+        let db = TestDb::new().await;
+        let mut settings = Settings {
+            database_url: db.url.clone(),
+            bind: "127.0.0.1:0".to_owned(),
+            max_connections: 4,
+            ..Settings::default()
+        };
+        tweak(&mut settings);
+        let conn = hailong::db::connect(&settings.database_url, settings.max_connections)
+            .await
+            .expect("connect");
+        hailong::db::migrate(&conn).await.expect("migrate");
+        if self.demo {
+            hailong::services::demo::seed(&conn, Utc::now().date_naive())
+                .await
+                .expect("seed demo");
+        }
+        prepare(&conn).await;
+        let (app, inbox) = if self.outbox {
+            let (mailer, outbox) = Mailer::in_memory(&settings.mail_from).expect("mail_from");
+            let app = Application::build_with_mailer(settings, conn, Some(mailer)).await;
+            (app, Some(Inbox::Memory(outbox)))
+        } else {
+            (Application::build(settings, conn).await, None)
+        };
+        let app = app.expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .cookie_store(self.cookies)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let app = TestApp {
+            address,
+            client,
+            db,
+        };
+        (app, inbox)
     }
 }
 

@@ -5,7 +5,7 @@ use hailong::services::audit::Actor;
 use hailong::services::staff::{self, NewUser};
 use reqwest::{Client, StatusCode};
 
-use super::TestApp;
+use super::{TestApp, csrf_of};
 
 /// The password of every account the helpers make.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -17,13 +17,6 @@ pub fn client() -> Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-/// The value of the first `csrf_token` hidden field in a page.
-pub fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("a csrf field") + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
 }
 
 impl TestApp {
