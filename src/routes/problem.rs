@@ -6,7 +6,6 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::middleware::Next;
@@ -166,6 +165,7 @@ pub async fn render(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     // Read before routing: the router needs the request to itself.
     let asker = Asker::of(req.request());
+    let request = req.request().clone();
     match next.call(req).await {
         Ok(res) => {
             let Some(error) = res.response().error().and_then(app_error) else {
@@ -179,12 +179,11 @@ pub async fn render(
             }
             Ok(res.into_response(fresh))
         }
+        // An inner middleware failed: answered here as a response, so that the
+        // middleware outside this one (the security headers) still sees it.
         Err(e) => match app_error(&e) {
-            Some(error) => {
-                let res = answer(&asker, error);
-                Err(InternalError::from_response(error.code(), res).into())
-            }
-            None => Err(e),
+            Some(error) => Ok(ServiceResponse::new(request, answer(&asker, error))),
+            None => Ok(ServiceResponse::from_err(e, request)),
         },
     }
 }
@@ -209,5 +208,43 @@ pub fn from_status(status: StatusCode, detail: String) -> AppError {
             code: "bad_request",
             detail,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use actix_web::middleware::{DefaultHeaders, from_fn};
+    use actix_web::{App, HttpResponse, test, web};
+
+    use super::*;
+
+    /// A middleware that fails before the handler, as the submission limit or a body
+    /// deadline may.
+    async fn failing(
+        _req: ServiceRequest,
+        _next: Next<impl MessageBody + 'static>,
+    ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+        Err(AppError::NotFound("page_not_found").into())
+    }
+
+    #[actix_web::test]
+    async fn an_error_from_an_inner_middleware_still_gets_the_outer_headers() {
+        let app = test::init_service(
+            App::new()
+                .route("/", web::get().to(HttpResponse::Ok))
+                .wrap(from_fn(failing))
+                .wrap(from_fn(render))
+                .wrap(DefaultHeaders::new().add(("X-Frame-Options", "DENY"))),
+        )
+        .await;
+        let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(res.headers().get("x-frame-options").unwrap(), "DENY");
+        let body = test::read_body(res).await;
+        assert!(
+            String::from_utf8_lossy(&body).contains("<html"),
+            "the error page"
+        );
     }
 }
