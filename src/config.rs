@@ -145,6 +145,15 @@ impl Settings {
         Some(format!("{base}/{}", path.trim_start_matches('/')))
     }
 
+    /// Whether cookies get the `Secure` attribute: when the public address is https.
+    /// Never from the request's scheme, which a client can claim with
+    /// `X-Forwarded-Proto` or `Forwarded`.
+    pub fn cookies_secure(&self) -> bool {
+        self.base_url
+            .as_deref()
+            .is_some_and(|b| b.trim_start().to_ascii_lowercase().starts_with("https://"))
+    }
+
     /// True when `base_url` is unset or blank: no absolute link can be made.
     pub fn base_url_missing(&self) -> bool {
         self.public_url("/").is_none()

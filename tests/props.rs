@@ -1524,6 +1524,7 @@ fn a_kiosk_survey_starts_on_its_questions_and_cannot_go_back_to_the_locality() {
             step: Step::Locality,
             errors: vec![],
             more_questions: false,
+            new_question: None,
             switch_language: None
         })
     );

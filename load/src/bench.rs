@@ -176,7 +176,7 @@ fn line(backend: &'static str, o: &Outcome) -> Line {
         Scenario::Page => "survey page: `GET /s/{slug}?l=…`".to_owned(),
         Scenario::Submit => "submission: JSON `POST`, acknowledged after commit".to_owned(),
         Scenario::Phone => {
-            "phone without JavaScript: page + one form `POST` per section, responses stored"
+            "phone without JavaScript: page, then per section a form `POST` and the `GET` it redirects to, responses stored"
                 .to_owned()
         }
     };

@@ -1,13 +1,13 @@
 //! One keep-alive HTTP/1.1 connection per simulated client (hyper's
 //! low-level client: no pool, no redirects, nothing between the measurement
-//! and the wire).
+//! and the wire), with the cookies the server set (a browser's draft cookie).
 
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::header::{CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -25,17 +25,20 @@ pub enum HttpError {
     Request(#[from] hyper::http::Error),
 }
 
-/// A response: status and body.
+/// A response: status, where a redirect goes, and body.
 pub struct Answer {
     pub status: StatusCode,
+    pub location: Option<String>,
     pub body: Bytes,
 }
 
-/// A connection that reconnects when the server closed it.
+/// A connection that reconnects when the server closed it, and keeps the cookies the
+/// server set (name and value; one client, one site).
 pub struct Conn {
     addr: SocketAddr,
     host: String,
     sender: Option<SendRequest<Full<Bytes>>>,
+    cookies: Vec<(String, String)>,
 }
 
 impl Conn {
@@ -44,6 +47,26 @@ impl Conn {
             addr,
             host: addr.to_string(),
             sender: None,
+            cookies: Vec::new(),
+        }
+    }
+
+    /// Forgets every cookie (a new respondent on the same connection).
+    pub fn clear_cookies(&mut self) {
+        self.cookies.clear();
+    }
+
+    /// Keeps a `Set-Cookie` header's name and value (an empty value, or `Max-Age=0`,
+    /// removes it).
+    fn keep_cookie(&mut self, header: &str) {
+        let mut parts = header.split(';');
+        let Some((name, value)) = parts.next().and_then(|p| p.trim().split_once('=')) else {
+            return;
+        };
+        let removed = value.is_empty() || parts.any(|a| a.trim().eq_ignore_ascii_case("max-age=0"));
+        self.cookies.retain(|(n, _)| n != name);
+        if !removed {
+            self.cookies.push((name.to_owned(), value.to_owned()));
         }
     }
 
@@ -79,6 +102,14 @@ impl Conn {
         if let Some(ct) = content_type {
             req = req.header(CONTENT_TYPE, ct);
         }
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            req = req.header(COOKIE, jar.join("; "));
+        }
         let req = req.body(Full::new(body))?;
         let sender = self.sender().await?;
         let result = sender.send_request(req).await;
@@ -90,8 +121,26 @@ impl Conn {
             }
         };
         let status = res.status();
+        let location = res
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let set: Vec<String> = res
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        for header in &set {
+            self.keep_cookie(header);
+        }
         let body = res.into_body().collect().await?.to_bytes();
-        Ok(Answer { status, body })
+        Ok(Answer {
+            status,
+            location,
+            body,
+        })
     }
 
     pub async fn get(&mut self, path: &str) -> Result<Answer, HttpError> {

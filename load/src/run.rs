@@ -278,11 +278,13 @@ async fn client(
 /// Most pages a phone goes through before giving up on a response.
 const MAX_STEPS: usize = 30;
 
-/// One respondent on a phone without JavaScript: opens the survey page, then
-/// posts the form page after page (the server says which step comes next)
-/// until it answers 303 (stored, go to the thanks page). Every request's
-/// latency is recorded; the response counts once, when stored.
+/// One respondent on a phone without JavaScript, as a browser does it: opens the survey
+/// page, then posts the form page after page, following each redirect to the next page
+/// (post/redirect/get, with the draft cookie the server sets), until a redirect leads to
+/// the thanks page and that page loads. Every request's latency is recorded; the response
+/// counts once, at the thanks page.
 async fn phone(w: &mut Worker, conn: &mut Conn, slug: &str, loc: &str, form: &str, t0: Instant) {
+    conn.clear_cookies();
     let first = conn.get(&format!("/s/{slug}?l={}", urlencode(loc))).await;
     let _ = w.latency.record(micros(t0));
     let mut html = match first {
@@ -313,25 +315,39 @@ async fn phone(w: &mut Worker, conn: &mut Conn, slug: &str, loc: &str, form: &st
             )
             .await;
         let _ = w.latency.record(micros(t));
-        match r {
+        let page = match r {
             Ok(a) if a.status == 303 => {
-                w.ok += 1;
-                w.new += 1;
-                w.acked.push(sid);
-                return;
-            }
-            Ok(a) if a.status == 200 => {
-                if hidden(&a.body, "step").as_deref() == Some(step.as_str()) {
-                    let text = String::from_utf8_lossy(&a.body);
-                    let at = text.find("error").unwrap_or(0);
-                    let excerpt: String = text[at..].chars().take(160).collect();
-                    return w.error(format!("step {step} shown again: {excerpt}"));
+                let Some(to) = a.location else {
+                    return w.error(format!("step {step}: a redirect to nowhere"));
+                };
+                let to = to.split('#').next().unwrap_or_default().to_owned();
+                let t = Instant::now();
+                let r = conn.get(&to).await;
+                let _ = w.latency.record(micros(t));
+                match r {
+                    Ok(a) if a.status == 200 && to.ends_with("/thanks") => {
+                        w.ok += 1;
+                        w.new += 1;
+                        w.acked.push(sid);
+                        return;
+                    }
+                    Ok(a) if a.status == 200 => a.body,
+                    Ok(a) => return w.error(format!("{to}: HTTP {}", a.status)),
+                    Err(e) => return w.error(format!("{to}: {e}")),
                 }
-                html = a.body;
             }
+            // A page in answer to the post itself (a browser without cookies).
+            Ok(a) if a.status == 200 => a.body,
             Ok(a) => return w.error(format!("step {step}: HTTP {}", a.status)),
             Err(e) => return w.error(format!("step {step}: {e}")),
+        };
+        if hidden(&page, "step").as_deref() == Some(step.as_str()) {
+            let text = String::from_utf8_lossy(&page);
+            let at = text.find("error").unwrap_or(0);
+            let excerpt: String = text[at..].chars().take(160).collect();
+            return w.error(format!("step {step} shown again: {excerpt}"));
         }
+        html = page;
     }
     w.error(format!("no thanks page after {MAX_STEPS} steps"))
 }

@@ -19,8 +19,8 @@ home-campaign-scope = { $provinces } { $provinces ->
     [one] commune
    *[other] communes
 }
-home-campaign-code = Survey code
-home-for-developers = For developers
+home-start = Start the survey
+home-results = See the results
 home-api-intro = The open surveys as JSON:
 home-responses = { $count ->
     [one] { $count } response
@@ -195,6 +195,8 @@ survey-not-applicable = Not applicable
 survey-thanks-title = Thank you!
 survey-thanks-body = Your answers have been received. They are stored anonymously.
 survey-again = Answer again
+survey-see-results = See the survey results
+survey-home = Back to the home page
 kiosk-returning = This screen will return to the start in a few seconds.
 kiosk-queued = Some answers are waiting for the network and will be sent automatically.
 error-kiosk_not_found = This kiosk link is not valid or has been revoked.

@@ -85,6 +85,8 @@ pub struct Page {
     pub errors: Vec<FieldError>,
     /// Questions appeared because of answers on this page: they must be seen.
     pub more_questions: bool,
+    /// The first of those questions (the page scrolls to it).
+    pub new_question: Option<String>,
     /// The respondent asked for another interface language (its code).
     pub switch_language: Option<String>,
 }
@@ -95,6 +97,7 @@ impl Page {
             step,
             errors: Vec::new(),
             more_questions: false,
+            new_question: None,
             switch_language: None,
         }
     }
@@ -154,6 +157,21 @@ impl Survey<'_> {
             self.first_step(&Map::new())
         } else {
             Step::Locality
+        }
+    }
+
+    /// Whether `step` is a page this survey may show for these answers (a step
+    /// named in an address may be stale or made up): the locality list unless
+    /// the locality is fixed, a section shown for the answers (per-section
+    /// layout), or the whole survey (one-page layout).
+    pub fn may_show(&self, raw: &Map<String, Value>, step: Step) -> bool {
+        match (step, self.layout) {
+            (Step::Locality, _) => self.fixed_locality.is_none(),
+            (Step::Section(i), Layout::PerSection) => {
+                visible_sections(self.definition, raw).contains(&i)
+            }
+            (Step::All, Layout::OnePage) => true,
+            _ => false,
         }
     }
 
@@ -292,13 +310,14 @@ impl Survey<'_> {
         let unseen = def
             .questions()
             .filter(|q| in_page(&q.code) && walk.shown.contains(&q.code))
-            .any(|q| {
+            .find(|q| {
                 !seen.contains(q.code.as_str())
                     || offered_token(q, &walk.answers).is_some_and(|t| !seen.contains(t.as_str()))
             });
-        if unseen {
+        if let Some(q) = unseen {
             return show(Page {
                 more_questions: true,
+                new_question: Some(q.code.clone()),
                 ..Page::plain(current)
             });
         }

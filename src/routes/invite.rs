@@ -13,7 +13,10 @@ use uuid::Uuid;
 use crate::domain::flow::Step;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::routes::respond::{Mode, advance, html, read_form, render_page};
+use crate::routes::draft::Draft;
+use crate::routes::respond::{
+    Mode, StartQuery, advance, html, keep_draft, read_form, render_page, resume,
+};
 use crate::routes::state::AppState;
 use crate::services::invitations;
 use crate::services::responses::CachedCampaign;
@@ -39,10 +42,14 @@ async fn invited(state: &AppState, token: &str) -> Result<(Mode, Arc<CachedCampa
 pub async fn start(
     req: HttpRequest,
     path: web::Path<String>,
+    query: web::Query<StartQuery>,
     state: web::Data<AppState>,
     lang: Lang,
 ) -> Result<HttpResponse, AppError> {
     let (mode, cached) = invited(&state, &path).await?;
+    if let Some(res) = resume(&req, &state, &cached, &mode, lang, &query, "")? {
+        return Ok(res);
+    }
     let raw = Map::new();
     let sid = Uuid::new_v4().hyphenated().to_string();
     let page = render_page(
@@ -58,7 +65,14 @@ pub async fn start(
         false,
         &cached.province_names,
     );
-    Ok(html(templates::render("respond/survey.html", &page)?))
+    let mut res = html(templates::render("respond/survey.html", &page)?);
+    keep_draft(
+        &mut res,
+        &state,
+        &mode,
+        &Draft::start(&sid, "", Step::Locality),
+    )?;
+    Ok(res)
 }
 
 #[post("/i/{token}")]

@@ -131,7 +131,8 @@ pub async fn thanks(
         campaign: lang
             .pick(&c.campaign.name_vi, &c.campaign.name_en)
             .to_owned(),
-        again: format!("/k/{}", path.as_str()),
+        again: Some(format!("/k/{}", path.as_str())),
+        results: None,
         kiosk: true,
     };
     Ok(html(templates::render("respond/thanks.html", &page)?))

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod assets;
 pub mod audience;
+pub mod draft;
 pub mod extract;
 pub mod first_page;
 pub mod health;

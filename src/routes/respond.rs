@@ -2,6 +2,12 @@
 //! JavaScript. GET shows the first page; every step is a plain form POST to
 //! the same URL. Answers given so far travel in hidden form fields — the
 //! server keeps no session — and are only stored on the final submit.
+//!
+//! Each step answers with a redirect to `GET /s/{slug}?step=…`, which shows
+//! the page from the respondent's [`draft`] cookie (post/redirect/get): Back,
+//! reload and the language switch keep every answer. A browser that keeps no
+//! cookies, a kiosk, and a draft too large for a cookie get the page itself
+//! in answer to the POST instead.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +29,7 @@ use crate::domain::validation::FieldError;
 use crate::error::AppError;
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::routes::api::responses::read_limited;
+use crate::routes::draft::{self, Draft};
 use crate::routes::state::AppState;
 use crate::services::campaigns::{self, OpenCampaign};
 use crate::services::responses::{CachedCampaign, Origin};
@@ -45,7 +52,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Deserialize)]
 pub struct StartQuery {
+    /// The locality of a printed link.
     l: Option<String>,
+    /// The page to show from the draft (Back and Forward land here).
+    pub step: Option<String>,
 }
 
 /// Where a survey is being answered: the public web page or a kiosk.
@@ -60,6 +70,8 @@ pub struct Mode {
     /// The single-use invitation link that opened this survey (its campaign
     /// and spent tag, nothing naming the invitation).
     pub invitation: Option<invitations::Invited>,
+    /// Steps keep a [`draft`] in the browser and redirect (not on kiosks).
+    pub drafts: bool,
 }
 
 impl Mode {
@@ -71,6 +83,7 @@ impl Mode {
             channel: Channel::Web,
             thanks: format!("/s/{slug}/thanks"),
             invitation: None,
+            drafts: true,
         }
     }
 
@@ -82,6 +95,7 @@ impl Mode {
             channel: Channel::Kiosk,
             thanks: format!("/k/{token}/thanks"),
             invitation: None,
+            drafts: false,
         }
     }
 
@@ -93,6 +107,7 @@ impl Mode {
             channel: Channel::Email,
             thanks: format!("/s/{slug}/thanks"),
             invitation: Some(invitation),
+            drafts: true,
         }
     }
 
@@ -156,6 +171,9 @@ pub async fn start(
         .as_deref()
         .filter(|l| c.localities.iter().any(|x| x.code == *l))
         .unwrap_or("");
+    if let Some(res) = resume(&req, &state, &cached, &mode, lang, &query, locality)? {
+        return Ok(res);
+    }
     let raw = Map::new();
     let offered = offers(c);
     let step = mode.survey(c, &offered).start(Some(locality));
@@ -177,7 +195,86 @@ pub async fn start(
         );
         templates::render("respond/survey.html", &page)
     })?;
-    Ok(html(body))
+    let mut res = html(body);
+    keep_draft(&mut res, &state, &mode, &Draft::start(&sid, locality, step))?;
+    Ok(res)
+}
+
+/// The page a respondent's draft stands on, or the step the address names when the
+/// survey may show it for the draft's answers; `None` without a draft (a new
+/// respondent).
+pub fn resume(
+    req: &HttpRequest,
+    state: &AppState,
+    cached: &CachedCampaign,
+    mode: &Mode,
+    lang: Lang,
+    query: &StartQuery,
+    printed_locality: &str,
+) -> Result<Option<HttpResponse>, AppError> {
+    if !mode.drafts {
+        return Ok(None);
+    }
+    let Some(d) = draft::read(req, &state.cookie_key) else {
+        return Ok(None);
+    };
+    // Nothing answered yet: a page without a step (a link, the home page) starts
+    // afresh, with a new submission id; a printed link for another locality too.
+    let other_place = !printed_locality.is_empty() && printed_locality != d.locality;
+    if d.raw.is_empty() && (query.step.is_none() || other_place) {
+        return Ok(None);
+    }
+    let c = &cached.campaign;
+    let offered = offers(c);
+    let survey = mode.survey(c, &offered);
+    let locality_ok = mode.locality.is_some() || offered(&d.locality);
+    let may_show = |s: &Step| (locality_ok || *s == Step::Locality) && survey.may_show(&d.raw, *s);
+    let saved = d.step().filter(may_show);
+    let asked = query.step.as_deref().and_then(Step::parse).filter(may_show);
+    let at = asked.or(saved).unwrap_or(if locality_ok {
+        survey.first_step(&d.raw)
+    } else {
+        Step::Locality
+    });
+    let (errors, more) = if Some(at) == saved {
+        (d.errors.as_slice(), d.more_questions)
+    } else {
+        (&[][..], false)
+    };
+    let here = format!("{}?step={}", req.path(), at.as_field());
+    let page = render_page(
+        c,
+        mode,
+        lang,
+        &here,
+        &d.sid,
+        at,
+        &d.locality,
+        &d.raw,
+        errors,
+        more,
+        &cached.province_names,
+    );
+    Ok(Some(html(templates::render("respond/survey.html", &page)?)))
+}
+
+/// Sets the draft cookie on a response (nothing when the draft is too large to keep).
+pub fn keep_draft(
+    res: &mut HttpResponse,
+    state: &AppState,
+    mode: &Mode,
+    d: &Draft,
+) -> Result<bool, AppError> {
+    if !mode.drafts {
+        return Ok(false);
+    }
+    let secure = state.settings.cookies_secure();
+    let Some(cookie) = draft::cookie(&state.cookie_key, &mode.action, secure, d) else {
+        return Ok(false);
+    };
+    res.add_cookie(&cookie)
+        .map_err(|e| anyhow::anyhow!("cookie: {e}"))?;
+    Ok(true)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -253,8 +350,8 @@ pub async fn post_step(
     advance(&req, &state, &c, &mode, lang, &fields).await
 }
 
-/// One step of the survey: the flow decides, and this shows its page or
-/// hands the finished response to [`responses::accept`].
+/// One step of the survey: the flow decides, and this shows its page (by a redirect to
+/// it, see [`draft`]) or hands the finished response to [`responses::accept`].
 pub async fn advance(
     req: &HttpRequest,
     state: &AppState,
@@ -267,45 +364,110 @@ pub async fn advance(
     let offered = offers(c);
     let survey = mode.survey(c, &offered);
     let (progress, current, next) = survey.advance(fields);
-    let show = |page: Page| -> Result<HttpResponse, AppError> {
-        let switched = page.switch_language.as_deref().and_then(Lang::parse);
-        let view = render_page(
+    let page = match next {
+        Next::Show(page) => page,
+        Next::Submit => match page_or_done(state, cached, mode, &progress).await? {
+            Some(errors) => survey.page_for(current, errors),
+            None => {
+                let mut res = see_other(&mode.thanks);
+                if mode.drafts && draft::present(req) {
+                    res.add_cookie(&draft::removal(&mode.action))
+                        .map_err(|e| anyhow::anyhow!("cookie: {e}"))?;
+                }
+                return Ok(res);
+            }
+        },
+    };
+    let switched = page.switch_language.as_deref().and_then(Lang::parse);
+    // Post/redirect/get when the browser keeps cookies (it sent the draft back).
+    let mut res = if mode.drafts && draft::present(req) {
+        let mut res = see_other(&step_address(mode, &page));
+        if keep_draft(&mut res, state, mode, &Draft::after(&progress, &page))? {
+            res
+        } else {
+            // Too large for a cookie: the page itself, and no stale draft.
+            let mut res = show(
+                c,
+                cached,
+                mode,
+                switched.unwrap_or(lang),
+                req,
+                &progress,
+                &page,
+            )?;
+            res.add_cookie(&draft::removal(&mode.action))
+                .map_err(|e| anyhow::anyhow!("cookie: {e}"))?;
+            res
+        }
+    } else {
+        show(
             c,
+            cached,
             mode,
             switched.unwrap_or(lang),
-            req.path(),
-            &progress.sid,
-            page.step,
-            &progress.locality,
-            &progress.raw,
-            &page.errors,
-            page.more_questions,
-            &cached.province_names,
-        );
-        let mut res = html(templates::render("respond/survey.html", &view)?);
-        if let Some(l) = switched {
-            let cookie = Cookie::build(LANG_COOKIE, l.code())
-                .path("/")
-                .same_site(SameSite::Lax)
-                .http_only(true)
-                .max_age(actix_web::cookie::time::Duration::days(365))
-                .finish();
-            res.add_cookie(&cookie)
-                .map_err(|e| anyhow::anyhow!("cookie: {e}"))?;
-        }
-        Ok(res)
+            req,
+            &progress,
+            &page,
+        )?
     };
-    let page = match next {
-        Next::Show(page) => return show(page),
-        Next::Submit => page_or_done(state, cached, mode, &progress).await?,
-    };
-    match page {
-        Some(errors) => show(survey.page_for(current, errors)),
-        None => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, mode.thanks.clone()))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish()),
+    if let Some(l) = switched {
+        let cookie = Cookie::build(LANG_COOKIE, l.code())
+            .path("/")
+            .same_site(SameSite::Lax)
+            .http_only(true)
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .finish();
+        res.add_cookie(&cookie)
+            .map_err(|e| anyhow::anyhow!("cookie: {e}"))?;
     }
+    Ok(res)
+}
+
+/// A page of the survey as the answer to a POST (no redirect).
+fn show(
+    c: &OpenCampaign,
+    cached: &CachedCampaign,
+    mode: &Mode,
+    lang: Lang,
+    req: &HttpRequest,
+    progress: &flow::Progress,
+    page: &Page,
+) -> Result<HttpResponse, AppError> {
+    let view = render_page(
+        c,
+        mode,
+        lang,
+        req.path(),
+        &progress.sid,
+        page.step,
+        &progress.locality,
+        &progress.raw,
+        &page.errors,
+        page.more_questions,
+        &cached.province_names,
+    );
+    Ok(html(templates::render("respond/survey.html", &view)?))
+}
+
+/// Where a step's redirect goes: the page, scrolled to the problems or to the question
+/// that just appeared.
+fn step_address(mode: &Mode, page: &Page) -> String {
+    let anchor = if !page.errors.is_empty() {
+        "#problems".to_owned()
+    } else {
+        page.new_question
+            .as_deref()
+            .map(|code| format!("#q-{code}"))
+            .unwrap_or_default()
+    };
+    format!("{}?step={}{anchor}", mode.action, page.step.as_field())
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
 }
 
 /// Stores a finished response; `Some(problems)` when it cannot be stored
@@ -348,7 +510,11 @@ pub async fn thanks(
         campaign: lang
             .pick(&c.campaign.name_vi, &c.campaign.name_en)
             .to_owned(),
-        again: format!("/s/{}", c.campaign.slug),
+        again: None,
+        results: c
+            .campaign
+            .is_public
+            .then(|| format!("/results/{}", c.campaign.slug)),
         kiosk: false,
     };
     Ok(html(templates::render("respond/thanks.html", &page)?))

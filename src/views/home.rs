@@ -23,6 +23,8 @@ pub struct CampaignCard {
     pub closes_on: String,
     pub localities: usize,
     pub provinces: usize,
+    /// The campaign's results page, when its results are public.
+    pub results: Option<String>,
 }
 
 impl HomePage {
@@ -46,6 +48,10 @@ impl HomePage {
                     closes_on: c.campaign.closes_on.format("%d/%m/%Y").to_string(),
                     localities: c.localities.len(),
                     provinces: provinces.len(),
+                    results: c
+                        .campaign
+                        .is_public
+                        .then(|| format!("/results/{}", c.campaign.slug)),
                 }
             })
             .collect();

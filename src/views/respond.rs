@@ -556,6 +556,10 @@ pub struct ThanksPage {
     #[serde(flatten)]
     pub chrome: Chrome,
     pub campaign: String,
-    pub again: String,
+    /// A kiosk's next respondent starts here; a personal phone is offered no
+    /// "answer again" (it would invite duplicates).
+    pub again: Option<String>,
+    /// The campaign's public results, if it has them.
+    pub results: Option<String>,
     pub kiosk: bool,
 }

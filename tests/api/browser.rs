@@ -160,6 +160,11 @@ impl Session {
         self.client.execute(js, vec![]).await.expect("script")
     }
 
+    /// The browser's Back button.
+    async fn back(&self) {
+        self.client.back().await.expect("back");
+    }
+
     async fn url(&self) -> String {
         self.client.current_url().await.expect("url").to_string()
     }
@@ -255,6 +260,71 @@ async fn a_phone_sized_browser_fills_the_survey_with_and_without_javascript() {
         s.close().await;
         wait_for_count(&app, before + 1 + i as i64, 15).await;
     }
+}
+
+/// A citizen presses Back and switches language mid-survey: every answer is kept (no
+/// "Confirm form resubmission"), and the response is stored with all of them.
+#[tokio::test]
+async fn back_and_the_language_link_mid_survey_keep_every_answer() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = spawn_app_with_demo().await;
+    let locality = sipas_locality(&app).await;
+    let db = app.db.connect().await;
+    let before = count(&db, "responses").await;
+    let s = driver.session(false).await;
+    s.go(&app.url("/s/sipas-demo")).await;
+    s.click(&format!("option[value='{locality}']")).await;
+    s.submit("button[value=next]").await;
+    s.click("label[for=q-sex-F]").await;
+    s.click("label[for=q-age_group-18-34]").await;
+    s.submit("button[value=next]").await;
+    s.click("label[for=q-e1_1-4]").await;
+    s.submit("button[value=next]").await;
+    s.click("label[for=q-e2_1-5]").await;
+    s.submit("button[value=next]").await;
+    // Back twice: section e1 with its answer, straight from the history.
+    s.back().await;
+    s.back().await;
+    assert!(s.source().await.contains("id=\"s-e1\""), "back to e1");
+    let checked = s.find("#q-e1_1-4").await.prop("checked").await.unwrap();
+    assert_eq!(checked.as_deref(), Some("true"), "e1's answer kept");
+    // The header's language link: the same page in the other language, answers kept.
+    let lang = "return document.documentElement.lang";
+    let was = s.script(lang).await;
+    s.click("header a.lang").await;
+    assert_ne!(s.script(lang).await, was, "the other language");
+    assert!(s.source().await.contains("id=\"s-e1\""));
+    let checked = s.find("#q-e1_1-4").await.prop("checked").await.unwrap();
+    assert_eq!(
+        checked.as_deref(),
+        Some("true"),
+        "kept across the language switch"
+    );
+    // On to the end.
+    for _ in 0..12 {
+        if s.url().await.ends_with("/thanks") {
+            break;
+        }
+        let last = s.source().await.contains("value=\"submit\"");
+        s.submit(if last {
+            "button[value=submit]"
+        } else {
+            "button[value=next]"
+        })
+        .await;
+    }
+    assert!(s.url().await.ends_with("/s/sipas-demo/thanks"));
+    s.close().await;
+    wait_for_count(&app, before + 1, 15).await;
+    let stored = entity::response::Entity::find().all(&db).await.unwrap();
+    assert!(
+        stored.iter().any(|r| r.answers.contains("\"e1_1\":4")
+            && r.answers.contains("\"e2_1\":5")
+            && r.answers.contains("\"sex\":\"F\"")),
+        "every answer stored"
+    );
 }
 
 #[tokio::test]

@@ -52,12 +52,14 @@ pub async fn answer_via(app: &TestApp, link: &str, health: &OpenCampaign) -> u16
     let mut fields = browser_fields(&html);
     fields.push(("l".into(), health.localities[0].code.clone()));
     fields.push(("nav".into(), "next".into()));
-    let html = client
+    let res = client
         .post(app.url(link))
         .form(&fields)
         .send()
         .await
-        .unwrap()
+        .unwrap();
+    let html = crate::helpers::follow_step(&client, &app.address, res)
+        .await
         .text()
         .await
         .unwrap();

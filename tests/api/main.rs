@@ -10,6 +10,7 @@ mod cli;
 mod conditions;
 mod crash;
 mod designer;
+mod drafts;
 mod estimate;
 mod formula_injection;
 mod health;

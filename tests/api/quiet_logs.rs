@@ -112,6 +112,7 @@ async fn a_respondents_requests_leave_no_log_line_at_the_default_level() {
         .send()
         .await
         .unwrap();
+    let res = crate::helpers::follow_step(&client, &base, res).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     let mut fields = hidden_fields(&html);

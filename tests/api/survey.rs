@@ -6,25 +6,29 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, attr, attrs, browser_fields, count, hidden_fields, spawn_app_with_demo,
+    TestApp, attr, attrs, browser_fields, count, follow_step, hidden_fields, spawn_app_with_demo,
 };
 use crate::responses::sipas_locality;
 
+/// Posts a survey page as a browser does: a redirect to the next page of the survey
+/// (`?step=`) is followed; the redirect to the thanks page is returned as it is.
 pub async fn post_form(
     app: &TestApp,
     path: &str,
     fields: &[(String, String)],
 ) -> reqwest::Response {
-    app.client
+    let res = app
+        .client
         .post(app.url(path))
         .form(fields)
         .send()
         .await
-        .unwrap()
+        .unwrap();
+    follow_step(&app.client, &app.address, res).await
 }
 
 /// Submits the page's form with `answers` added and `nav` pressed.
-async fn submit(
+pub async fn submit(
     app: &TestApp,
     path: &str,
     html: &str,
@@ -41,7 +45,7 @@ async fn submit(
     post_form(app, path, &fields).await
 }
 
-fn section_code(html: &str) -> String {
+pub fn section_code(html: &str) -> String {
     attrs(html, "h2[id^=s-]", "id")
         .first()
         .map(|id| id["s-".len()..].to_owned())
@@ -264,6 +268,16 @@ async fn the_one_page_survey_validates_server_side_and_stores_once() {
         .send()
         .await
         .unwrap();
+    // The browser follows the redirect, asking in English again.
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    let res = app
+        .client
+        .get(app.url(to.split('#').next().unwrap()))
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let html2 = res.text().await.unwrap();
     assert!(
@@ -363,14 +377,32 @@ async fn the_language_switch_keeps_the_answers() {
         .await
         .unwrap();
     assert!(html.contains("Giới tính"));
-    let res = submit(&app, "/s/sipas-demo", &html, &[("sex", "M")], "lang-en").await;
+    let mut fields = browser_fields(&html);
+    fields.push(("a.sex".into(), "M".into()));
+    fields.push(("nav".into(), "lang-en".into()));
+    let res = app
+        .client
+        .post(app.url("/s/sipas-demo"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "post/redirect/get");
+    let cookies: Vec<&str> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
     assert!(
-        res.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .starts_with("hailong_lang=en")
+        cookies.iter().any(|c| c.starts_with("hailong_lang=en")),
+        "{cookies:?}"
     );
-    let html = res.text().await.unwrap();
+    let html = follow_step(&app.client, &app.address, res)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("<html lang=\"en\">"));
     assert!(html.contains("Your sex"));
     assert!(html.contains("id=\"q-sex-M\" name=\"a.sex\" value=\"M\" checked"));

@@ -133,14 +133,7 @@ pub async fn submit(
         .login_limiter
         .succeeded(&state.db, reservation)
         .await?;
-    // Secure when the public address is https. Not from the request's
-    // scheme: actix reads it from X-Forwarded-Proto/Forwarded, which any
-    // client can send.
-    let secure = state
-        .settings
-        .base_url
-        .as_deref()
-        .is_some_and(|b| b.trim_start().to_ascii_lowercase().starts_with("https://"));
+    let secure = state.settings.cookies_secure();
     let cookie = session::create(&state.db, &state.cookie_key, user.id, secure)
         .await
         .map_err(|e| AppError::Internal(e.into()))?;

@@ -214,6 +214,25 @@ impl TestApp {
     }
 }
 
+/// Follows a survey step's redirect (`303` to `…?step=…`) with a GET from the same
+/// client, as a browser does; any other answer is returned as it is (the redirect to the
+/// thanks page included).
+pub async fn follow_step(
+    client: &reqwest::Client,
+    base: &str,
+    res: reqwest::Response,
+) -> reqwest::Response {
+    if res.status() != reqwest::StatusCode::SEE_OTHER {
+        return res;
+    }
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    if !to.contains("?step=") {
+        return res;
+    }
+    let to = to.split('#').next().unwrap().to_owned();
+    client.get(format!("{base}{to}")).send().await.unwrap()
+}
+
 /// The `hailong` binary built for these tests.
 pub fn hailong_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hailong"))
