@@ -91,10 +91,15 @@ pub struct DrawArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The CSV file.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "national")]
+    pub file: Option<PathBuf>,
+    /// Import the national list of 2025 (34 provinces, 3,321 communes) that comes with
+    /// Hailong instead of a file (valid from 2025-07-01 unless --valid-from says otherwise).
+    #[arg(long, conflicts_with = "file")]
+    pub national: bool,
     /// First day the list is in force (YYYY-MM-DD).
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub valid_from: NaiveDate,
+    #[arg(long, value_name = "YYYY-MM-DD", required_unless_present = "national")]
+    pub valid_from: Option<NaiveDate>,
 }
 
 #[derive(Debug, Args)]
@@ -171,29 +176,20 @@ pub async fn run(
 }
 
 async fn import(db: &DatabaseConnection, args: &ImportArgs) -> Result<(), LocalitiesError> {
-    let bytes = read(&args.file)?;
+    let (bytes, name) = match &args.file {
+        Some(path) => (read(path)?, path.display().to_string()),
+        None => (
+            locality::NATIONAL_2025.as_bytes().to_vec(),
+            "the national list of 2025".to_owned(),
+        ),
+    };
+    let valid_from = args.valid_from.unwrap_or_else(locality::national_2025_from);
     let rows = locality::parse_list(bytes.as_slice())
-        .map_err(|p| LocalitiesError(format!("{}: {p}", args.file.display())))?;
-    let txn = crate::db::begin_write(db).await.map_err(db_error)?;
-    let summary = locality_lists::import_list(&txn, &rows, args.valid_from)
+        .map_err(|p| LocalitiesError(format!("{name}: {p}")))?;
+    let summary = locality_lists::import_recorded(db, &rows, valid_from, &Actor::cli())
         .await
-        .map_err(|e| LocalitiesError(format!("{}: {e}", args.file.display())))?;
-    audit::record(
-        &txn,
-        &Actor::cli(),
-        "localities.import",
-        "localities",
-        &args.valid_from.to_string(),
-        &summary.to_string(),
-    )
-    .await
-    .map_err(db_error)?;
-    txn.commit().await.map_err(db_error)?;
-    println!(
-        "{} units valid from {}: {summary}",
-        rows.len(),
-        args.valid_from
-    );
+        .map_err(|e| LocalitiesError(format!("{name}: {e}")))?;
+    println!("{} units valid from {valid_from}: {summary}", rows.len());
     Ok(())
 }
 

@@ -14,6 +14,16 @@ use super::csv_rows::CsvRows;
 /// campaign may go down to `village`.
 pub const LEVELS: [&str; 4] = ["province", "district", "commune", "village"];
 
+/// Vietnam's national list of provinces and communes after the 2025 reform, embedded (source,
+/// licence and attribution: `data/localities/README.md`).
+pub const NATIONAL_2025: &str = include_str!("../../data/localities/vn-2025.csv");
+
+/// The day the 2025 list came into force (Resolution 202/2025/QH15): the default date of
+/// an import of [`NATIONAL_2025`].
+pub fn national_2025_from() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap_or_default()
+}
+
 /// Rank of a level (0 = province), if it is one.
 pub fn level_rank(level: &str) -> Option<usize> {
     LEVELS.iter().position(|l| *l == level)

@@ -82,6 +82,29 @@ fn fill(am: &mut locality::ActiveModel, r: &UnitRow) {
     am.unit_type_en = Set(r.unit_type_en.clone());
 }
 
+/// Imports a checked list valid from `valid_from` in one transaction, recorded in the
+/// audit log as done by `actor`.
+pub async fn import_recorded(
+    db: &sea_orm::DatabaseConnection,
+    rows: &[UnitRow],
+    valid_from: NaiveDate,
+    actor: &crate::services::audit::Actor,
+) -> Result<ImportSummary, ListError> {
+    let txn = crate::db::begin_write(db).await?;
+    let summary = import_list(&txn, rows, valid_from).await?;
+    crate::services::audit::record(
+        &txn,
+        actor,
+        "localities.import",
+        "localities",
+        &valid_from.to_string(),
+        &summary.to_string(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(summary)
+}
+
 /// Imports a checked list valid from `valid_from`. Run it inside a
 /// transaction: it makes many statements.
 pub async fn import_list(

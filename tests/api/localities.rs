@@ -30,20 +30,6 @@ pub fn fixture(name: &str) -> String {
         .to_string()
 }
 
-pub fn national_list() -> Option<String> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/vn-localities-2025.csv");
-    if path.exists() {
-        Some(path.display().to_string())
-    } else {
-        eprintln!(
-            "note: {} is absent; skipping the national list test",
-            path.display()
-        );
-        None
-    }
-}
-
 pub fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
@@ -192,18 +178,13 @@ async fn bad_rows_are_reported_by_line_and_nothing_is_imported() {
 
 #[tokio::test]
 async fn the_national_list_imports_whole_and_over_the_demo() {
-    let Some(path) = national_list() else {
-        return;
-    };
     let db = TestDb::new().await;
     ok(&run(&db, &["seed", "--demo"]));
     let conn = db.connect().await;
     let demo_units = count(&conn, "localities").await;
     assert!(demo_units > 0);
-    let out = ok(&run(
-        &db,
-        &["localities", "import", &path, "--valid-from", "2025-07-01"],
-    ));
+    // The list that comes with Hailong, valid from the reform's first day by default.
+    let out = ok(&run(&db, &["localities", "import", "--national"]));
     assert!(out.contains("3355 units valid from 2025-07-01"), "{out}");
     // The demo's units were updated in place, not duplicated.
     assert_eq!(count(&conn, "localities").await, 3355);
@@ -220,6 +201,14 @@ async fn the_national_list_imports_whole_and_over_the_demo() {
     let hanoi = rows_of(&db, "01").await;
     assert_eq!(hanoi.len(), 1);
     assert_eq!(hanoi[0].full_name_vi.as_deref(), Some("Thành phố Hà Nội"));
+    // Again: nothing changes; a file and --national together are refused by name.
+    let out = ok(&run(&db, &["localities", "import", "--national"]));
+    assert!(out.contains("0 added, 0 changed, 3355 unchanged"), "{out}");
+    let both = run(&db, &["localities", "import", "x.csv", "--national"]);
+    assert!(!both.status.success());
+    assert!(String::from_utf8_lossy(&both.stderr).contains("--national"));
+    let neither = run(&db, &["localities", "import"]);
+    assert!(!neither.status.success());
 }
 
 #[tokio::test]
