@@ -1525,6 +1525,7 @@ fn a_kiosk_survey_starts_on_its_questions_and_cannot_go_back_to_the_locality() {
             errors: vec![],
             more_questions: false,
             new_question: None,
+            province: None,
             switch_language: None
         })
     );

@@ -87,6 +87,8 @@ pub struct Page {
     pub more_questions: bool,
     /// The first of those questions (the page scrolls to it).
     pub new_question: Option<String>,
+    /// The province chosen on the first half of a two-step locality list (`p`).
+    pub province: Option<String>,
     /// The respondent asked for another interface language (its code).
     pub switch_language: Option<String>,
 }
@@ -98,6 +100,7 @@ impl Page {
             errors: Vec::new(),
             more_questions: false,
             new_question: None,
+            province: None,
             switch_language: None,
         }
     }
@@ -255,18 +258,23 @@ impl Survey<'_> {
             if locality_ok {
                 return show(Page::plain(self.first_step(&p.raw)));
             }
+            // A province chosen on the first half of a two-step list: its communes next.
+            let province = fields.get("p").filter(|p| !p.is_empty()).map(str::to_owned);
             let code = if p.locality.is_empty() {
                 "answer_required"
             } else {
                 "unknown_locality"
             };
-            let errors = if current == Step::Locality && fields.get("step").is_some() {
-                vec![FieldError::new("locality", code)]
-            } else {
-                Vec::new()
-            };
+            let chose_province = province.is_some() && p.locality.is_empty();
+            let errors =
+                if current == Step::Locality && fields.get("step").is_some() && !chose_province {
+                    vec![FieldError::new("locality", code)]
+                } else {
+                    Vec::new()
+                };
             return show(Page {
                 errors,
+                province,
                 ..Page::plain(Step::Locality)
             });
         }

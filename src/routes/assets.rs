@@ -1,4 +1,5 @@
-//! The one stylesheet, embedded: no external fonts, scripts or CDNs.
+//! The one stylesheet and the survey's locality search, embedded: no external fonts,
+//! scripts or CDNs.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get};
@@ -12,4 +13,15 @@ pub async fn stylesheet() -> HttpResponse {
         .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(CSS)
+}
+
+/// The locality list's search (`templates/static/locality.js`).
+pub const LOCALITY_JS: &str = include_str!("../../templates/static/locality.js");
+
+#[get("/static/locality.js")]
+pub async fn locality_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(LOCALITY_JS)
 }

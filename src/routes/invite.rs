@@ -63,6 +63,7 @@ pub async fn start(
         &raw,
         &[],
         false,
+        None,
         &cached.province_names,
     );
     let mut res = html(templates::render("respond/survey.html", &page)?);

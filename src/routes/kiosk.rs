@@ -96,6 +96,7 @@ pub async fn start(
         &raw,
         &[],
         false,
+        None,
         &cached.province_names,
     );
     Ok(html(templates::render("respond/survey.html", &page)?))

@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home::home)
         .service(home::switch_language)
         .service(assets::stylesheet)
+        .service(assets::locality_script)
         .configure(results::configure)
         .configure(respond::configure)
         .configure(kiosk::configure)

@@ -56,6 +56,8 @@ pub struct StartQuery {
     l: Option<String>,
     /// The page to show from the draft (Back and Forward land here).
     pub step: Option<String>,
+    /// The province chosen on the first half of a two-step locality list.
+    pub p: Option<String>,
 }
 
 /// Where a survey is being answered: the public web page or a kiosk.
@@ -191,6 +193,7 @@ pub async fn start(
             &raw,
             &[],
             false,
+            None,
             &cached.province_names,
         );
         templates::render("respond/survey.html", &page)
@@ -253,6 +256,7 @@ pub fn resume(
         &d.raw,
         errors,
         more,
+        query.p.as_deref(),
         &cached.province_names,
     );
     Ok(Some(html(templates::render("respond/survey.html", &page)?)))
@@ -289,6 +293,7 @@ pub fn render_page(
     raw: &Map<String, Value>,
     errors: &[FieldError],
     more_questions: bool,
+    province: Option<&str>,
     names: &HashMap<String, (String, String)>,
 ) -> SurveyPage {
     SurveyPage::new(
@@ -303,6 +308,7 @@ pub fn render_page(
             raw,
             errors,
             more_questions,
+            province,
             province_names: names,
             kiosk: mode.kiosk(),
         },
@@ -444,6 +450,7 @@ fn show(
         &progress.raw,
         &page.errors,
         page.more_questions,
+        page.province.as_deref(),
         &cached.province_names,
     );
     Ok(html(templates::render("respond/survey.html", &view)?))
@@ -460,7 +467,16 @@ fn step_address(mode: &Mode, page: &Page) -> String {
             .map(|code| format!("#q-{code}"))
             .unwrap_or_default()
     };
-    format!("{}?step={}{anchor}", mode.action, page.step.as_field())
+    let province = page
+        .province
+        .as_deref()
+        .map(|p| format!("&p={}", crate::views::encode_path(p)))
+        .unwrap_or_default();
+    format!(
+        "{}?step={}{province}{anchor}",
+        mode.action,
+        page.step.as_field()
+    )
 }
 
 fn see_other(location: &str) -> HttpResponse {

@@ -37,7 +37,12 @@ pub struct SurveyPage {
     pub hidden: Vec<(String, String)>,
     pub can_back: bool,
     pub is_last: bool,
+    /// The localities to choose from, by province.
     pub provinces: Vec<ProvinceGroup>,
+    /// A long list in two steps: first these provinces (`p`), then the communes of one.
+    pub province_choice: Vec<LocalityOption>,
+    /// The province chosen on the first step, whose communes `provinces` holds.
+    pub province: Option<LocalityOption>,
     pub locality_error: Option<String>,
     pub errors: Vec<ErrorLink>,
     pub more_questions: bool,
@@ -68,7 +73,7 @@ pub struct ErrorLink {
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ProvinceGroup {
     pub name: String,
     pub options: Vec<LocalityOption>,
@@ -207,6 +212,8 @@ pub struct SurveyState<'a> {
     pub raw: &'a Map<String, Value>,
     pub errors: &'a [FieldError],
     pub more_questions: bool,
+    /// The province chosen on the first half of a two-step locality list.
+    pub province: Option<&'a str>,
     pub province_names: &'a HashMap<String, (String, String)>,
     pub kiosk: bool,
 }
@@ -331,10 +338,10 @@ impl SurveyPage {
                 });
             }
         }
-        let provinces = if s.step == Step::Locality {
-            province_groups(c, lang, s.locality, s.province_names)
+        let (provinces, province_choice, province) = if s.step == Step::Locality {
+            locality_lists(c, lang, s.locality, s.province, s.province_names)
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new(), None)
         };
         let locality_name = c
             .localities
@@ -372,6 +379,8 @@ impl SurveyPage {
             },
             is_last,
             provinces,
+            province_choice,
+            province,
             locality_error,
             errors,
             more_questions: s.more_questions,
@@ -382,12 +391,71 @@ impl SurveyPage {
     }
 }
 
+/// Above this many localities in more than one province, the list comes in two steps
+/// (province, then its communes), so that a phone never loads thousands of options.
+pub const TWO_STEPS_ABOVE: usize = 60;
+
+/// The locality list of the first page: every locality by province; or, for a long list,
+/// the provinces to choose from first, then the communes of the chosen one.
+fn locality_lists(
+    c: &OpenCampaign,
+    lang: Lang,
+    selected: &str,
+    province: Option<&str>,
+    names: &HashMap<String, (String, String)>,
+) -> (
+    Vec<ProvinceGroup>,
+    Vec<LocalityOption>,
+    Option<LocalityOption>,
+) {
+    let groups = province_groups(c, lang, selected, names);
+    if c.localities.len() <= TWO_STEPS_ABOVE || groups.len() < 2 {
+        return (
+            groups.into_iter().map(|(_, g)| g).collect(),
+            Vec::new(),
+            None,
+        );
+    }
+    // The province of a chosen (or refused) locality stays chosen.
+    let chosen = province.map(str::to_owned).or_else(|| {
+        c.localities
+            .iter()
+            .find(|l| l.code == selected)
+            .and_then(|l| l.parent_code.clone())
+    });
+    if let Some((code, group)) = groups
+        .iter()
+        .find(|(code, _)| Some(code) == chosen.as_ref())
+    {
+        let option = LocalityOption {
+            code: code.clone(),
+            name: group.name.clone(),
+            selected: true,
+        };
+        let (_, group) = groups
+            .into_iter()
+            .find(|(c, _)| *c == option.code)
+            .unwrap_or_default();
+        return (vec![group], Vec::new(), Some(option));
+    }
+    // In the campaign's order (the national order of codes, north to south).
+    let choice = groups
+        .into_iter()
+        .map(|(code, g)| LocalityOption {
+            code,
+            name: g.name,
+            selected: false,
+        })
+        .collect();
+    (Vec::new(), choice, None)
+}
+
 fn province_groups(
     c: &OpenCampaign,
     lang: Lang,
     selected: &str,
     names: &HashMap<String, (String, String)>,
-) -> Vec<ProvinceGroup> {
+) -> Vec<(String, ProvinceGroup)> {
     let mut groups: Vec<(String, ProvinceGroup)> = Vec::new();
     for l in &c.localities {
         let parent = l.parent_code.clone().unwrap_or_default();
@@ -411,7 +479,7 @@ fn province_groups(
             )),
         }
     }
-    groups.into_iter().map(|(_, g)| g).collect()
+    groups
 }
 
 fn question_view(

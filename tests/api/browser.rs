@@ -327,6 +327,29 @@ async fn back_and_the_language_link_mid_survey_keep_every_answer() {
     );
 }
 
+/// The locality list is searchable as one types, without diacritics.
+#[tokio::test]
+async fn the_locality_list_finds_ba_dinh_typed_without_accents() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = spawn_app_with_demo().await;
+    let s = driver.session(true).await;
+    s.go(&app.url("/s/sipas-demo")).await;
+    s.type_text("#locality-search", "ba dinh").await;
+    let options = "return Array.from(document.querySelectorAll('#locality option')).filter(o => o.value).map(o => o.value)";
+    assert_eq!(s.script(options).await, json!(["00004"]));
+    assert_eq!(
+        s.script("return document.getElementById('locality').value")
+            .await,
+        json!("00004"),
+        "the one match is chosen"
+    );
+    s.submit("button[value=next]").await;
+    assert!(s.source().await.contains("id=\"s-about\""));
+    s.close().await;
+}
+
 #[tokio::test]
 async fn a_kiosk_serves_two_respondents_and_sends_offline_answers_later() {
     let Some(driver) = Driver::start().await else {

@@ -314,3 +314,140 @@ async fn a_question_opened_by_an_answer_is_where_the_next_page_scrolls_to() {
         .unwrap();
     assert!(page.contains("id=\"problems\""));
 }
+
+/// The SIPAS demo campaign over every commune of Hà Nội and Hồ Chí Minh City (from the
+/// national list that comes with Hailong): too long a list for one `<select>`.
+async fn app_with_a_long_locality_list() -> (TestApp, Vec<String>) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let app = spawn_app_with_demo().await;
+    let out = std::process::Command::new(crate::helpers::hailong_bin())
+        .args([
+            "localities",
+            "import",
+            "--national",
+            "--database-url",
+            &app.db.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db = app.db.connect().await;
+    let sipas = entity::campaign::Entity::find()
+        .filter(entity::campaign::Column::Slug.eq("sipas-demo"))
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let communes = entity::locality::Entity::find()
+        .filter(entity::locality::Column::ParentCode.is_in(["01", "79"]))
+        .all(&db)
+        .await
+        .unwrap();
+    assert!(communes.len() > 100);
+    let existing: Vec<String> = entity::campaign_locality::Entity::find()
+        .filter(entity::campaign_locality::Column::CampaignId.eq(sipas.id))
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.locality_code)
+        .collect();
+    let mut added = Vec::new();
+    for c in communes.iter().filter(|c| !existing.contains(&c.code)) {
+        entity::campaign_locality::ActiveModel {
+            campaign_id: Set(sipas.id),
+            locality_code: Set(c.code.clone()),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        added.push(c.code.clone());
+    }
+    (app, added)
+}
+
+#[tokio::test]
+async fn a_long_locality_list_comes_in_two_steps_province_then_commune() {
+    let (app, _) = app_with_a_long_locality_list().await;
+    let html = app.get(PATH).await.text().await.unwrap();
+    // First the provinces only, in the national order.
+    let provinces = crate::helpers::attrs(&html, "select[name=p] option", "value");
+    assert!(provinces.contains(&"01".to_owned()) && provinces.contains(&"79".to_owned()));
+    assert!(crate::helpers::attrs(&html, "select[name=l]", "name").is_empty());
+    assert!(html.len() < 40_000, "a light page: {} bytes", html.len());
+    // Choosing Hồ Chí Minh City lists its communes, and nothing else.
+    let mut fields = hidden_fields(&html);
+    fields.extend([
+        ("p".to_owned(), "79".to_owned()),
+        ("nav".to_owned(), "next".to_owned()),
+    ]);
+    let res = app
+        .client
+        .post(app.url(PATH))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.contains("p=79"), "{to}");
+    let page = follow_step(&app.client, &app.address, res)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("field-error"),
+        "no error for a province chosen"
+    );
+    let communes = crate::helpers::attrs(&page, "select[name=l] option", "value");
+    assert!(communes.len() > 50, "{}", communes.len());
+    assert!(
+        !communes.contains(&"00004".to_owned()),
+        "no commune of Hà Nội"
+    );
+    assert!(
+        page.contains("step=locality"),
+        "a link to choose another province"
+    );
+    // Then a commune of it: on to the survey.
+    let mut fields = browser_fields(&page);
+    fields.extend([
+        ("l".to_owned(), communes[1].clone()),
+        ("nav".to_owned(), "next".to_owned()),
+    ]);
+    let about = crate::survey::post_form(&app, PATH, &fields)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&about), "about");
+    // Sending no province at all is an error by the list.
+    let fresh = reqwest::Client::new();
+    let html = fresh
+        .get(app.url(PATH))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut fields = hidden_fields(&html);
+    fields.push(("nav".to_owned(), "next".to_owned()));
+    let page = fresh
+        .post(app.url(PATH))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"locality-err\""), "{page}");
+    assert!(page.contains("name=\"p\""), "still the province list");
+}

@@ -105,6 +105,7 @@ pub async fn preview(
         &serde_json::Map::new(),
         &[],
         false,
+        None,
         &HashMap::new(),
     );
     let body = crate::templates::render("respond/survey.html", &page)?;
