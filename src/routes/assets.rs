@@ -13,3 +13,14 @@ pub async fn stylesheet() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(CSS)
 }
+
+/// The copy buttons of the staff pages (progressive enhancement).
+pub const COPY_SCRIPT: &str = include_str!("../../templates/static/copy.js");
+
+#[get("/static/copy.js")]
+pub async fn copy_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(COPY_SCRIPT)
+}

@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home::home)
         .service(home::switch_language)
         .service(assets::stylesheet)
+        .service(assets::copy_script)
         .configure(results::configure)
         .configure(respond::configure)
         .configure(kiosk::configure)
