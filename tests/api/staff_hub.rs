@@ -484,3 +484,87 @@ async fn a_new_campaign_s_service_follows_its_questionnaire() {
     let list = app.page(&c, "/staff/campaigns").await;
     assert!(list.contains("Bộ phận Một cửa") && !list.contains(">one_stop<"));
 }
+
+#[tokio::test]
+async fn designer_problems_are_in_words_at_the_field_and_keep_what_was_typed() {
+    let app = spawn_with(|_| {}).await;
+    app.add_user("designer@example.vn", "designer").await;
+    let d = app.login("designer@example.vn").await;
+    let html = app.page(&d, "/staff/questionnaires").await;
+    let csrf = crate::helpers::csrf_of(&html);
+    // From a preset with the English title left blank: the preset's is kept.
+    let res = d
+        .post(app.url("/staff/questionnaires"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("preset", "sipas-one-stop.json"),
+            ("code", "sipas-2027"),
+            ("title_vi", "SIPAS 2027"),
+            ("title_en", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = res.headers()["location"].to_str().unwrap().to_owned();
+    let db = app.db.connect().await;
+    let created = hailong::services::questionnaires::find(&db, "sipas-2027")
+        .await
+        .unwrap();
+    let id = page.rsplit('/').next().unwrap().to_owned();
+    let (_, def) = hailong::services::questionnaires::latest(&db, id.parse().unwrap())
+        .await
+        .unwrap();
+    let preset = hailong::presets::all()
+        .into_iter()
+        .find(|(f, _)| *f == "sipas-one-stop.json")
+        .unwrap()
+        .1;
+    assert_eq!(def.title.get("vi"), "SIPAS 2027");
+    assert_eq!(
+        def.title.0.get("en"),
+        preset.title.0.get("en"),
+        "{created:?}"
+    );
+    assert!(def.title.0.get("en").is_some_and(|t| !t.is_empty()));
+
+    // A change that breaks a rule: the problem in words inside the question's form, the
+    // text as typed kept.
+    let res = d
+        .post(app.url(&format!("/staff/questionnaires/{id}/edit")))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("op", "edit_question"),
+            ("section", "1"),
+            ("question", "0"),
+            ("label_vi", "Chỗ ngồi chờ đủ rộng (đã sửa)"),
+            ("label_en", ""),
+            ("element", "E1"),
+            ("criterion", "E1.1"),
+            ("satisfied_min", "9"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("sections["), "no paths: {body}");
+    let at = text(&body, "#q-1-0-errors");
+    assert!(at.contains("Từ mức này trở lên"), "{at}");
+    assert!(text(&body, "ul.field-errors").contains("Phần 2, câu"));
+    assert_eq!(
+        text(&body, "#q-1-0-lvi"),
+        "Chỗ ngồi chờ đủ rộng (đã sửa)",
+        "what was typed is shown again"
+    );
+    // Publishing asks for a confirmation the browser enforces.
+    let editor = app.page(&d, &page).await;
+    assert_eq!(
+        attr(
+            &editor,
+            "form[action$=\"/publish\"] input[name=confirm]",
+            "required"
+        ),
+        ""
+    );
+}
