@@ -86,3 +86,36 @@ impl Default for DesignSettings {
         }
     }
 }
+
+/// The service a campaign on a questionnaire is most likely about, from the questionnaire's
+/// code (the presets' codes and their copies): the SIPAS and PAPI instruments ask about
+/// one-stop desks and local administration, the MoH forms and the hospital preset about a
+/// public hospital, the parents' survey about a public school. `None`: staff choose.
+pub fn default_service(questionnaire_code: &str) -> Option<&'static str> {
+    let code = questionnaire_code.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| code.contains(w));
+    if has(&["sipas", "papi", "one-stop", "one_stop", "mot-cua"]) {
+        Some("one_stop")
+    } else if has(&["health", "hospital", "moh", "patient", "benh-vien"]) {
+        Some("hospital")
+    } else if has(&["school", "education", "parent", "truong"]) {
+        Some("school")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_service;
+
+    #[test]
+    fn a_campaign_s_service_follows_its_questionnaire() {
+        assert_eq!(default_service("sipas-one-stop"), Some("one_stop"));
+        assert_eq!(default_service("papi-governance"), Some("one_stop"));
+        assert_eq!(default_service("health-hospital"), Some("hospital"));
+        assert_eq!(default_service("moh-56-inpatient"), Some("hospital"));
+        assert_eq!(default_service("education-school-parents"), Some("school"));
+        assert_eq!(default_service("my-own-survey"), None);
+    }
+}

@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(home::switch_language)
         .service(assets::stylesheet)
         .service(assets::locality_script)
+        .service(assets::copy_script)
         .configure(results::configure)
         .configure(respond::configure)
         .configure(kiosk::configure)

@@ -107,7 +107,9 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
         res.headers()["location"],
         "/staff/campaigns/sipas-hanoi-2027"
     );
-    let edit = app.page(&d, "/staff/campaigns/sipas-hanoi-2027").await;
+    let edit = app
+        .page(&d, "/staff/campaigns/sipas-hanoi-2027/settings")
+        .await;
     assert!(edit.contains("00004,01-U,C1,812.5,40"));
     // Public results and the small-numbers rule are the analyst's to set.
     let res = a

@@ -45,6 +45,7 @@ mod sampling;
 mod sampling_stages;
 mod staff;
 mod staff_collect;
+mod staff_hub;
 mod survey;
 mod throughput;
 mod translation_drafts;

@@ -326,9 +326,11 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
     app.add_user("analyst@example.vn", "analyst").await;
     app.add_user("admin@example.vn", "admin").await;
     let db = app.db.connect().await;
+    // The form is at …/settings and still posts to the campaign's address.
     let path = format!("/staff/campaigns/{SLUG}");
+    let form_page = format!("{path}/settings");
     let d = app.login("designer@example.vn").await;
-    let csrf = app.page_csrf(&d, &path).await;
+    let csrf = app.page_csrf(&d, &form_page).await;
     let stored_design = || async {
         let c = entity::campaign::Entity::find()
             .filter(entity::campaign::Column::Slug.eq(SLUG))
@@ -348,7 +350,7 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
         .questionnaire_version_id
         .to_string();
     // The designer's form carries the other fields as they are.
-    let html = app.page(&d, &path).await;
+    let html = app.page(&d, &form_page).await;
     let field = |name: &str| attr(&html, &format!("input[name={name}]"), "value");
     let (name_vi, opens, closes) = (field("name_vi"), field("opens_on"), field("closes_on"));
     let localities = text(&html, "textarea[name=localities]");
@@ -393,7 +395,7 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
 
     // An analyst may; min_n below 10 is refused with a translated message.
     let a = app.login("analyst@example.vn").await;
-    let acsrf = app.page_csrf(&a, &path).await;
+    let acsrf = app.page_csrf(&a, &form_page).await;
     let settings = format!("{path}/results-settings");
     let res = a
         .post(app.url(&settings))
@@ -442,7 +444,7 @@ async fn only_administrators_and_analysts_change_what_decides_the_results() {
     // An administrator may use the full form; a designer's own change is audited with its
     // old and new value too.
     let m = app.login("admin@example.vn").await;
-    let mcsrf = app.page_csrf(&m, &path).await;
+    let mcsrf = app.page_csrf(&m, &form_page).await;
     let mut form = base.clone();
     form[0] = ("csrf_token", mcsrf);
     form.push(("min_n", "15".to_owned()));

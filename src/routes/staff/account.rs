@@ -1,6 +1,8 @@
 //! The staff dashboard and one's own account (password change).
 
 use actix_web::{HttpResponse, get, post, web};
+use entity::campaign;
+use sea_orm::{EntityTrait, QueryOrder};
 use serde::Deserialize;
 
 use crate::auth::{Access, Area, password, session};
@@ -11,12 +13,39 @@ use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::staff::{self, StaffError};
 use crate::views::staff::Notice;
-use crate::views::staff::account::{AreaLink, Dashboard};
+use crate::views::staff::account::{AreaLink, Dashboard, DashboardCampaign};
+use crate::views::staff::hub::status_of;
 
 use super::render;
 
+/// The campaigns, in listing order, each linking to its hub.
+async fn campaign_list(
+    state: &AppState,
+    user: &StaffUser,
+) -> Result<Vec<DashboardCampaign>, AppError> {
+    let today = chrono::Utc::now().date_naive();
+    Ok(campaign::Entity::find()
+        .order_by_asc(campaign::Column::SortOrder)
+        .order_by_asc(campaign::Column::Id)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| DashboardCampaign {
+            name: user.lang.pick(&c.name_vi, &c.name_en).to_owned(),
+            status: status_of(today, c.opens_on, c.closes_on),
+            opens_on: c.opens_on.format("%d/%m/%Y").to_string(),
+            closes_on: c.closes_on.format("%d/%m/%Y").to_string(),
+            slug: c.slug,
+        })
+        .collect())
+}
+
 #[get("")]
-pub async fn dashboard(user: StaffUser) -> Result<HttpResponse, AppError> {
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    user: StaffUser,
+) -> Result<HttpResponse, AppError> {
+    let campaigns = campaign_list(&state, &user).await?;
     let mut areas = Vec::new();
     if user.role.can(Area::Accounts, Access::Write) {
         areas.push(AreaLink {
@@ -43,6 +72,10 @@ pub async fn dashboard(user: StaffUser) -> Result<HttpResponse, AppError> {
         key: "staff-nav-questionnaires",
     });
     areas.push(AreaLink {
+        href: "/staff/kiosks",
+        key: "staff-nav-kiosks",
+    });
+    areas.push(AreaLink {
         href: "/staff/tokens",
         key: "staff-nav-tokens",
     });
@@ -50,7 +83,12 @@ pub async fn dashboard(user: StaffUser) -> Result<HttpResponse, AppError> {
         href: "/staff/account",
         key: "staff-nav-account",
     });
-    render(&user, "staff/dashboard.html", "/staff", Dashboard { areas })
+    render(
+        &user,
+        "staff/dashboard.html",
+        "/staff",
+        Dashboard { campaigns, areas },
+    )
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Access, Area};
-use crate::domain::campaign::DesignSettings;
+use crate::domain::campaign::{DesignSettings, default_service};
 use crate::error::{AppError, field_message};
 use crate::i18n::Lang;
 use crate::routes::extract::{StaffForm, StaffUser};
@@ -61,6 +61,16 @@ async fn options(
     state: &AppState,
     lang: Lang,
 ) -> Result<(Vec<VersionOption>, Vec<ServiceOption>), AppError> {
+    let services: Vec<ServiceOption> = service::Entity::find()
+        .order_by_asc(service::Column::Code)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| ServiceOption {
+            name: lang.pick(&s.name_vi, &s.name_en).to_owned(),
+            code: s.code,
+        })
+        .collect();
     let versions = questionnaire_version::Entity::find()
         .filter(questionnaire_version::Column::Status.eq("published"))
         .order_by_asc(questionnaire_version::Column::QuestionnaireId)
@@ -74,22 +84,47 @@ async fn options(
             .await?
             .map(|q| q.code)
             .unwrap_or_default();
+        let service = default_service(&code).and_then(|d| {
+            services
+                .iter()
+                .find(|s| s.code == d)
+                .map(|s| s.name.clone())
+        });
         out.push(VersionOption {
             id: v.id,
             label: format!("{code} v{}", v.version),
+            service,
         });
     }
-    let services = service::Entity::find()
-        .order_by_asc(service::Column::Code)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|s| ServiceOption {
-            name: lang.pick(&s.name_vi, &s.name_en).to_owned(),
-            code: s.code,
-        })
-        .collect();
     Ok((out, services))
+}
+
+/// The service a campaign on this questionnaire version is most likely about (see
+/// [`default_service`]), when it exists; `None`: staff must choose.
+async fn service_of_version(state: &AppState, version: &str) -> Result<Option<String>, AppError> {
+    let Ok(id) = version.trim().parse::<i64>() else {
+        return Ok(None);
+    };
+    let Some(v) = questionnaire_version::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(q) = questionnaire::Entity::find_by_id(v.questionnaire_id)
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(code) = default_service(&q.code) else {
+        return Ok(None);
+    };
+    Ok(service::Entity::find()
+        .filter(service::Column::Code.eq(code))
+        .one(&state.db)
+        .await?
+        .map(|s| s.code))
 }
 
 async fn rows(state: &AppState, lang: Lang) -> Result<Vec<CampaignRow>, AppError> {
@@ -114,7 +149,7 @@ async fn rows(state: &AppState, lang: Lang) -> Result<Vec<CampaignRow>, AppError
         let service = service::Entity::find_by_id(c.service_id)
             .one(&state.db)
             .await?
-            .map(|s| s.code)
+            .map(|s| lang.pick(&s.name_vi, &s.name_en).to_owned())
             .unwrap_or_default();
         let localities = campaign_locality::Entity::find()
             .filter(campaign_locality::Column::CampaignId.eq(c.id))
@@ -150,7 +185,7 @@ async fn page(
     let (versions, services) = options(state, lang).await?;
     let campaigns = rows(state, lang).await?;
     let path = match &editing {
-        Some(s) => format!("/staff/campaigns/{s}"),
+        Some(s) => format!("/staff/campaigns/{s}/settings"),
         None => "/staff/campaigns".to_owned(),
     };
     let failed = !errors.is_empty();
@@ -189,7 +224,9 @@ pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpRe
     page(&state, &user, None, blank_form(), vec![]).await
 }
 
-#[get("/campaigns/{slug}")]
+/// `GET /staff/campaigns/{slug}/settings`: the campaign's settings form (its hub is
+/// `/staff/campaigns/{slug}`; the form still posts there).
+#[get("/campaigns/{slug}/settings")]
 pub async fn show(
     state: web::Data<AppState>,
     user: StaffUser,
@@ -348,9 +385,15 @@ pub async fn create(
     state: web::Data<AppState>,
     form: StaffForm<CampaignForm>,
 ) -> Result<HttpResponse, AppError> {
-    let StaffForm { user, form } = form;
+    let StaffForm { user, mut form } = form;
     user.require(Area::Campaigns, Access::Write)?;
     let lang = user.lang;
+    // "From the questionnaire": the service its instrument is about.
+    if form.service.trim().is_empty()
+        && let Some(code) = service_of_version(&state, &form.questionnaire_version).await?
+    {
+        form.service = code;
+    }
     let base = campaign_setup::ResultsSettings::of(false, &DesignSettings::default());
     let results = match checked_results_settings(&user, &form, &base) {
         Ok(r) => Ok(r),

@@ -62,6 +62,7 @@ async fn render(
     let page = InvitationsPage {
         chrome: Chrome::new(lang, req.path()),
         staff: user.view(),
+        slug: c.campaign.slug.clone(),
         campaign: lang
             .pick(&c.campaign.name_vi, &c.campaign.name_en)
             .to_owned(),

@@ -2,21 +2,30 @@
 //! token is shown once), revoke. Mounted by the staff scope, which adds login,
 //! roles and CSRF protection.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
+use entity::service;
+use sea_orm::{EntityTrait, QueryOrder};
 use serde::Deserialize;
 
 use crate::auth::{Access, Area};
 use crate::error::{AppError, field_message};
+use crate::i18n::{self, Lang};
 use crate::routes::extract::{StaffForm, StaffUser};
 use crate::routes::state::AppState;
 use crate::services::audit::{self, Actor};
+use crate::services::campaigns::{self, OpenCampaign};
+use crate::services::kiosks::KioskInfo;
 use crate::services::kiosks::{self, NewKiosk};
-use crate::services::{campaigns, kiosks::KioskInfo};
 use crate::templates;
 use crate::views::Chrome;
-use crate::views::staff::kiosks::{CampaignOption, KioskRow, KiosksPage, Registered};
+use crate::views::staff::hub::inline_qr;
+use crate::views::staff::kiosks::{
+    CampaignOption, KioskRow, KiosksPage, LocalityGroup, LocalityOption, Registered, ServiceChoice,
+};
 
 /// Registers `GET /kiosks`, `POST /kiosks`, `POST /kiosks/{id}/revoke`
 /// relative to the scope it is mounted in.
@@ -38,10 +47,60 @@ pub struct KioskForm {
     label: String,
 }
 
+/// `?campaign=slug`: the campaign whose localities the picker lists.
+#[derive(Debug, Default, Deserialize)]
+pub struct KioskQuery {
+    #[serde(default)]
+    campaign: Option<String>,
+}
+
+/// The picker of `c`'s localities, by province (names, not codes).
+async fn locality_groups(
+    state: &AppState,
+    c: &OpenCampaign,
+    lang: Lang,
+) -> Result<Vec<LocalityGroup>, AppError> {
+    let provinces = campaigns::province_names(&state.db, c).await?;
+    let mut groups: BTreeMap<String, LocalityGroup> = BTreeMap::new();
+    for l in &c.localities {
+        let parent = l.parent_code.clone().unwrap_or_default();
+        let label = provinces
+            .get(&parent)
+            .map(|(vi, en)| lang.pick(vi, en).to_owned())
+            .unwrap_or_else(|| i18n::t(lang, "hub-no-province", &[]));
+        groups
+            .entry(parent)
+            .or_insert_with(|| LocalityGroup {
+                label,
+                options: Vec::new(),
+            })
+            .options
+            .push(LocalityOption {
+                code: l.code.clone(),
+                name: l.name(lang).to_owned(),
+            });
+    }
+    Ok(groups.into_values().collect())
+}
+
+async fn services(state: &AppState, lang: Lang) -> Result<Vec<ServiceChoice>, AppError> {
+    Ok(service::Entity::find()
+        .order_by_asc(service::Column::Code)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| ServiceChoice {
+            name: lang.pick(&s.name_vi, &s.name_en).to_owned(),
+            code: s.code,
+        })
+        .collect())
+}
+
 async fn render(
     req: &HttpRequest,
     state: &AppState,
     user: &StaffUser,
+    chosen: Option<&str>,
     registered: Option<Registered>,
     errors: Vec<(String, String)>,
     form: Option<&KioskForm>,
@@ -49,6 +108,21 @@ async fn render(
     let lang = user.lang;
     let rows: Vec<KioskInfo> = kiosks::list(&state.db).await?;
     let open = campaigns::list_open(&state.db, Utc::now().date_naive()).await?;
+    let current = open
+        .iter()
+        .find(|c| Some(c.campaign.slug.as_str()) == chosen)
+        .or_else(|| open.first());
+    let localities = match current {
+        Some(c) => locality_groups(state, c, lang).await?,
+        None => Vec::new(),
+    };
+    // Names of the localities of the open campaigns, for the list.
+    let name_of = |slug: &str, code: &str| {
+        open.iter()
+            .find(|c| c.campaign.slug == slug)
+            .and_then(|c| c.localities.iter().find(|l| l.code == code))
+            .map_or_else(|| code.to_owned(), |l| l.name(lang).to_owned())
+    };
     let page = KiosksPage {
         chrome: Chrome::new(lang, req.path()),
         staff: user.view(),
@@ -58,6 +132,7 @@ async fn render(
             .map(|k| KioskRow {
                 id: k.kiosk.id,
                 label: k.kiosk.label,
+                locality_name: name_of(&k.campaign_slug, &k.kiosk.locality_code),
                 campaign: k.campaign_slug,
                 locality: k.kiosk.locality_code,
                 created_on: k.kiosk.created_on.format("%d/%m/%Y").to_string(),
@@ -73,8 +148,11 @@ async fn render(
                     .to_owned(),
             })
             .collect(),
+        campaign: current.map(|c| c.campaign.slug.clone()),
+        localities,
+        services: services(state, lang).await?,
         registered,
-        errors,
+        problems: errors,
         form: form.map_or_else(Default::default, |f| {
             (
                 f.campaign.clone(),
@@ -84,6 +162,7 @@ async fn render(
             )
         }),
     };
+    // The page may hold a kiosk's secret address: never kept by a cache.
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -103,9 +182,19 @@ async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: StaffUser,
+    q: web::Query<KioskQuery>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Area::Kiosks, Access::Read)?;
-    render(&req, &state, &user, None, Vec::new(), None).await
+    render(
+        &req,
+        &state,
+        &user,
+        q.campaign.as_deref(),
+        None,
+        Vec::new(),
+        None,
+    )
+    .await
 }
 
 async fn register(
@@ -136,19 +225,33 @@ async fn register(
             // The address comes from `base_url` only; without it staff
             // see the path and are told why (never the request's Host).
             let path = format!("/k/{token}");
+            let url = state.settings.public_url(&path);
+            let label = i18n::t(lang, "hub-kiosk-qr-label", &[]);
             let registered = Registered {
                 label: kiosk.label,
-                no_base_url: state.settings.base_url_missing(),
-                url: state.settings.public_url(&path).unwrap_or(path),
+                no_base_url: url.is_none(),
+                qr: url.as_deref().and_then(|u| inline_qr(u, &label)),
+                url: url.unwrap_or(path),
             };
-            render(&req, &state, &user, Some(registered), Vec::new(), None).await
+            let chosen = Some(form.campaign.as_str());
+            render(
+                &req,
+                &state,
+                &user,
+                chosen,
+                Some(registered),
+                Vec::new(),
+                None,
+            )
+            .await
         }
         Err(AppError::Validation(errors)) => {
             let errors = errors
                 .iter()
                 .map(|e| (e.field.clone(), field_message(lang, e)))
                 .collect();
-            render(&req, &state, &user, None, errors, Some(&form)).await
+            let chosen = Some(form.campaign.as_str());
+            render(&req, &state, &user, chosen, None, errors, Some(&form)).await
         }
         Err(e) => Err(e),
     }

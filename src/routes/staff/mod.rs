@@ -8,6 +8,7 @@
 pub mod account;
 pub mod audit;
 pub mod campaigns;
+pub mod hub;
 pub mod invitations;
 pub mod kiosks;
 pub mod login;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(campaigns::index)
         .service(campaigns::create)
         .service(campaigns::show)
+        .configure(hub::configure)
         .service(campaigns::update)
         .service(campaigns::update_results_settings)
         .service(questionnaires::index)

@@ -9,8 +9,20 @@ pub struct AreaLink {
     pub key: &'static str,
 }
 
-/// The dashboard: the areas the staff member may open.
+/// A campaign on the dashboard, linking to its hub.
+#[derive(Debug, Serialize)]
+pub struct DashboardCampaign {
+    pub slug: String,
+    pub name: String,
+    /// `open`, `upcoming` or `closed`.
+    pub status: &'static str,
+    pub opens_on: String,
+    pub closes_on: String,
+}
+
+/// The dashboard: the campaigns (to their hubs) and the areas the staff member may open.
 #[derive(Debug, Serialize)]
 pub struct Dashboard {
+    pub campaigns: Vec<DashboardCampaign>,
     pub areas: Vec<AreaLink>,
 }

@@ -8,6 +8,7 @@ pub struct CampaignRow {
     pub slug: String,
     pub name: String,
     pub version: String,
+    /// The service's name, in the reader's language.
     pub service: String,
     pub opens_on: String,
     pub closes_on: String,
@@ -21,6 +22,8 @@ pub struct CampaignRow {
 pub struct VersionOption {
     pub id: i64,
     pub label: String,
+    /// The name of the service a campaign on it is most likely about (the default).
+    pub service: Option<String>,
 }
 
 /// A service a campaign may be about.

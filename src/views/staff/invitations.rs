@@ -11,6 +11,7 @@ pub struct InvitationsPage {
     #[serde(flatten)]
     pub chrome: Chrome,
     pub staff: StaffView,
+    pub slug: String,
     pub campaign: String,
     pub action: String,
     pub total: u64,

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod campaigns;
+pub mod hub;
 pub mod invitations;
 pub mod kiosks;
 pub mod login;

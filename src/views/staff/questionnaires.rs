@@ -54,6 +54,8 @@ pub struct QuestionView {
     pub cond_value: String,
     pub dont_know: bool,
     pub not_applicable: bool,
+    /// Problems of the last change at this question's fields, in words.
+    pub errors: Vec<String>,
 }
 
 /// A section as the editor shows it.
@@ -66,6 +68,8 @@ pub struct SectionView {
     /// The section's condition in words.
     pub condition: Option<String>,
     pub questions: Vec<QuestionView>,
+    /// Problems of the last change at this section's own fields, in words.
+    pub errors: Vec<String>,
 }
 
 /// The editor of one questionnaire's newest version.

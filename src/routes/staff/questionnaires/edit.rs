@@ -19,7 +19,7 @@ use crate::services::questionnaires;
 use crate::views::staff::questionnaires::{EditPage, QuestionView, SectionView};
 
 use super::logic::{describe, logic_words};
-use super::problems;
+use super::words::{Placed, placed};
 
 /// A malformed editor form: 400, as before the operations moved to the domain.
 fn bad_form(e: FieldError) -> AppError {
@@ -114,10 +114,25 @@ fn views(def: &Definition, lang: Lang) -> Vec<SectionView> {
                         .unwrap_or_default(),
                     dont_know: q.dont_know,
                     not_applicable: q.not_applicable,
+                    errors: Vec::new(),
                 })
                 .collect(),
+            errors: Vec::new(),
         })
         .collect()
+}
+
+/// Puts each problem in the form of its section or question.
+fn place(sections: &mut [SectionView], at: &[Placed]) {
+    for p in at {
+        let Some(s) = p.section.and_then(|i| sections.get_mut(i)) else {
+            continue;
+        };
+        match p.question.and_then(|i| s.questions.get_mut(i)) {
+            Some(q) => q.errors.push(p.at_field.clone()),
+            None => s.errors.push(p.at_field.clone()),
+        }
+    }
 }
 
 pub(super) async fn edit_page(
@@ -125,7 +140,7 @@ pub(super) async fn edit_page(
     user: &StaffUser,
     id: i64,
     shown: Option<Definition>,
-    errors: Vec<String>,
+    (errors, at): (Vec<String>, Vec<Placed>),
     notice: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let lang = user.lang;
@@ -133,13 +148,15 @@ pub(super) async fn edit_page(
     let (row, stored) = questionnaires::latest(&state.db, id).await?;
     let def = shown.unwrap_or(stored);
     let failed = !errors.is_empty();
+    let mut sections = views(&def, lang);
+    place(&mut sections, &at);
     let page = EditPage {
         version: row.version,
         status: row.status.clone(),
         checksum: row.checksum.clone(),
         title_vi: def.title.get("vi").to_owned(),
         title_en: def.title.0.get("en").cloned().unwrap_or_default(),
-        sections: views(&def, lang),
+        sections,
         indices: def
             .indices
             .iter()
@@ -196,7 +213,15 @@ pub async fn show(
         .as_deref()
         .filter(|d| ["saved", "published"].contains(d))
         .map(|d| i18n::t(user.lang, &format!("designer-done-{d}"), &[]));
-    edit_page(&state, &user, path.into_inner(), None, vec![], notice).await
+    edit_page(
+        &state,
+        &user,
+        path.into_inner(),
+        None,
+        (vec![], vec![]),
+        notice,
+    )
+    .await
 }
 
 #[post("/questionnaires/{id}/edit")]
@@ -214,9 +239,14 @@ pub async fn edit(
     match questionnaires::save_draft(&state.db, &Actor::staff(user.id, &user.email), id, &def).await
     {
         Ok(_) => Ok(see_other(&format!("/staff/questionnaires/{id}?done=saved"))),
-        Err(e) => {
-            let errors = problems(lang, e)?;
-            edit_page(&state, &user, id, Some(def), errors, None).await
-        }
+        // Each problem in words, at its field; the page shows the change as typed.
+        Err(e) => match AppError::from(e) {
+            AppError::Validation(list) => {
+                let at = placed(&def, lang, &list);
+                let errors = at.iter().map(|p| p.summary.clone()).collect();
+                edit_page(&state, &user, id, Some(def), (errors, at), None).await
+            }
+            other => Err(other),
+        },
     }
 }

@@ -94,8 +94,17 @@ pub async fn create(
     if !form.code.trim().is_empty() {
         def.code = form.code.trim().to_owned();
     }
+    // A title typed replaces the preset's in that language only: an English title left
+    // blank keeps the preset's.
     if !form.title_vi.trim().is_empty() {
-        def.title = Text::vi_en(form.title_vi.trim(), form.title_en.trim());
+        def.title
+            .0
+            .insert("vi".to_owned(), form.title_vi.trim().to_owned());
+    }
+    if !form.title_en.trim().is_empty() {
+        def.title
+            .0
+            .insert("en".to_owned(), form.title_en.trim().to_owned());
     }
     match questionnaires::create(&state.db, &Actor::staff(user.id, &user.email), &def).await {
         Ok(created) => Ok(see_other(&format!("/staff/questionnaires/{}", created.id))),

@@ -28,6 +28,7 @@ mod logic;
 pub mod preview;
 pub mod publish;
 mod upload;
+mod words;
 
 use list::list_page;
 pub use list::{CreateForm, create, index};

@@ -13,7 +13,7 @@ use crate::services::audit::Actor;
 use crate::services::questionnaires::{self, QuestionnaireError};
 
 use super::edit::edit_page;
-use super::problems;
+use super::words::placed;
 
 #[derive(Deserialize)]
 pub struct Empty {}
@@ -34,18 +34,23 @@ pub async fn publish(
         ))),
         Err(QuestionnaireError::NoDraft) => {
             let msg = i18n::t(lang, "error-no_draft", &[]);
-            edit_page(&state, &user, id, None, vec![msg], None).await
+            edit_page(&state, &user, id, None, (vec![msg], vec![]), None).await
         }
         Err(QuestionnaireError::NeedsTranslation(missing)) => {
             let count = i18n::Arg::from(missing.len() as u64);
             let msg = i18n::t(lang, "error-needs_translation_count", &[("count", count)]);
-            let mut res = edit_page(&state, &user, id, None, vec![msg], None).await?;
+            let mut res = edit_page(&state, &user, id, None, (vec![msg], vec![]), None).await?;
             *res.status_mut() = actix_web::http::StatusCode::CONFLICT;
             Ok(res)
         }
-        Err(e) => {
-            let errors = problems(lang, e)?;
-            edit_page(&state, &user, id, None, errors, None).await
-        }
+        Err(e) => match AppError::from(e) {
+            AppError::Validation(list) => {
+                let (_, def) = questionnaires::latest(&state.db, id).await?;
+                let at = placed(&def, lang, &list);
+                let errors = at.iter().map(|p| p.summary.clone()).collect();
+                edit_page(&state, &user, id, None, (errors, at), None).await
+            }
+            other => Err(other),
+        },
     }
 }
