@@ -46,17 +46,12 @@ pub struct Application {
     server: Server,
 }
 
-/// Headers every response carries, error pages and 404s included.
+/// Headers every response carries, error pages and 404s included (the list is
+/// [`routes::problem::SECURITY_HEADERS`], which the error edge also applies itself).
 pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "no-referrer"))
-        .add(("X-Frame-Options", "DENY"))
+    routes::problem::SECURITY_HEADERS
+        .iter()
+        .fold(DefaultHeaders::new(), |h, pair| h.add(*pair))
 }
 
 impl Application {

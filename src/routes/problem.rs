@@ -6,6 +6,7 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::middleware::Next;
@@ -155,6 +156,18 @@ pub fn problem_body(error: &AppError, lang: Lang) -> ProblemBody {
     }
 }
 
+/// Headers every response carries, error pages and 404s included (names in lower case).
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+];
+
 /// Middleware: an error response (from a handler, an extractor or an inner
 /// middleware) carrying an [`AppError`] is answered by [`respond`]; the
 /// headers the error response already had (such as `Connection: close` or
@@ -165,7 +178,6 @@ pub async fn render(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     // Read before routing: the router needs the request to itself.
     let asker = Asker::of(req.request());
-    let request = req.request().clone();
     match next.call(req).await {
         Ok(res) => {
             let Some(error) = res.response().error().and_then(app_error) else {
@@ -179,11 +191,20 @@ pub async fn render(
             }
             Ok(res.into_response(fresh))
         }
-        // An inner middleware failed: answered here as a response, so that the
-        // middleware outside this one (the security headers) still sees it.
+        // An inner middleware failed: the error goes past the middleware outside
+        // this one (the security headers), so its answer carries them itself.
         Err(e) => match app_error(&e) {
-            Some(error) => Ok(ServiceResponse::new(request, answer(&asker, error))),
-            None => Ok(ServiceResponse::from_err(e, request)),
+            Some(error) => {
+                let mut res = answer(&asker, error);
+                for (name, value) in SECURITY_HEADERS {
+                    res.headers_mut().insert(
+                        header::HeaderName::from_static(name),
+                        header::HeaderValue::from_static(value),
+                    );
+                }
+                Err(InternalError::from_response(error.code(), res).into())
+            }
+            None => Err(e),
         },
     }
 }
@@ -229,19 +250,25 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn an_error_from_an_inner_middleware_still_gets_the_outer_headers() {
+    async fn an_error_from_an_inner_middleware_still_gets_the_security_headers() {
         let app = test::init_service(
             App::new()
                 .route("/", web::get().to(HttpResponse::Ok))
                 .wrap(from_fn(failing))
                 .wrap(from_fn(render))
-                .wrap(DefaultHeaders::new().add(("X-Frame-Options", "DENY"))),
+                .wrap(DefaultHeaders::new().add(("X-Test", "outer"))),
         )
         .await;
-        let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+        // The error passes the outer middleware as an error; actix renders it at the edge.
+        let req = test::TestRequest::get().uri("/").to_request();
+        let res = match test::try_call_service(&app, req).await {
+            Ok(r) => r.into_parts().1,
+            Err(e) => e.error_response(),
+        };
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
         assert_eq!(res.headers().get("x-frame-options").unwrap(), "DENY");
-        let body = test::read_body(res).await;
+        assert!(res.headers().contains_key("content-security-policy"));
+        let body = actix_web::body::to_bytes(res.into_body()).await.unwrap();
         assert!(
             String::from_utf8_lossy(&body).contains("<html"),
             "the error page"
