@@ -7,7 +7,7 @@ use crate::services::campaigns::OpenCampaign;
 use crate::services::results::{Level, Published};
 use crate::views::Chrome;
 
-use super::{ResultsHeader, RowView, SortKey, sort_rows};
+use super::{Collapsed, ResultsHeader, RowView, SortKey, sort_rows};
 
 /// `/results/{slug}/forest`: each locality's estimate with its interval as an SVG bar.
 #[derive(Debug, Serialize)]
@@ -21,6 +21,10 @@ pub struct ForestPage {
     pub national: Option<f64>,
     pub ticks: Vec<Tick>,
     pub levels: Vec<&'static str>,
+    /// Every row is suppressed: one explanation instead of empty rows.
+    pub collapsed: Option<Collapsed>,
+    /// Some rows are suppressed: listed by name under the plot, not drawn empty.
+    pub hidden: Vec<RowView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -47,11 +51,13 @@ impl ForestPage {
         level: Level,
     ) -> ForestPage {
         let r = &fresh.results;
-        let mut rows: Vec<RowView> = r
-            .level_rows(level, index)
+        let slug = &campaign.campaign.slug;
+        let level_rows = r.level_rows(level, index);
+        let collapsed = Collapsed::of(&level_rows, r, level, slug, lang);
+        let (hidden, mut rows): (Vec<RowView>, Vec<RowView>) = level_rows
             .into_iter()
-            .map(|row| RowView::new(row, r, &campaign.campaign.slug, lang))
-            .collect();
+            .map(|row| RowView::new(row, r, slug, lang))
+            .partition(|row| row.suppressed);
         sort_rows(&mut rows, SortKey::EstimateDesc);
         let national = r
             .row(crate::services::results::NATIONAL, index)
@@ -105,6 +111,8 @@ impl ForestPage {
             national,
             ticks,
             levels: vec!["province", "commune"],
+            collapsed,
+            hidden,
         }
     }
 }

@@ -2,12 +2,12 @@
 
 use serde::Serialize;
 
-use crate::i18n::Lang;
+use crate::i18n::{Arg, Lang, t};
 use crate::services::campaigns::OpenCampaign;
 use crate::services::results::Published;
 use crate::views::Chrome;
 
-use super::{ResultsHeader, RowView};
+use super::{ParentView, ResultsHeader, RowView};
 
 /// `/results/{slug}/locality/{code}`: the index, its elements and criteria in one locality.
 #[derive(Debug, Serialize)]
@@ -20,6 +20,18 @@ pub struct LocalityPage {
     pub parent: Option<RowLink>,
     pub responses: u64,
     pub rows: Vec<BreakdownRow>,
+    /// The index has no number here: why, in plain words, and where to look instead.
+    pub unpublished: Option<Unpublished>,
+    /// No row of the breakdown has a number: the table is left out.
+    pub all_suppressed: bool,
+}
+
+/// What a locality page says when the locality's own number is not published.
+#[derive(Debug, Serialize)]
+pub struct Unpublished {
+    pub title: String,
+    pub why: String,
+    pub instead: Option<ParentView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,7 +64,7 @@ impl LocalityPage {
         let r = &fresh.results;
         let loc = r.locality(code)?;
         let prefix = format!("{index}/");
-        let rows = r
+        let rows: Vec<BreakdownRow> = r
             .nodes
             .iter()
             .filter(|n| n.key == index || n.key.starts_with(&prefix))
@@ -72,6 +84,25 @@ impl LocalityPage {
                 }
             })
             .collect();
+        let slug = &campaign.campaign.slug;
+        let unpublished = r
+            .row(code, index)
+            .filter(|row| row.suppressed)
+            .map(|row| Unpublished {
+                title: t(
+                    lang,
+                    "results-locality-unpublished",
+                    &[("name", Arg::from(loc.name(lang)))],
+                ),
+                why: row
+                    .reason
+                    .map(|reason| reason.explanation(r, lang, true))
+                    .unwrap_or_default(),
+                instead: ParentView::of(r, code, index, slug, lang),
+            });
+        let all_suppressed = rows
+            .iter()
+            .all(|b| b.row.as_ref().is_none_or(|row| row.suppressed));
         Some(LocalityPage {
             chrome: Chrome::new(lang, path),
             head: ResultsHeader::new(campaign, fresh, index, loc.level, lang),
@@ -87,6 +118,8 @@ impl LocalityPage {
                 }),
             responses: loc.responses,
             rows,
+            unpublished,
+            all_suppressed,
         })
     }
 }

@@ -81,7 +81,7 @@ impl ResultsHeader {
                 .collect(),
             level: level.as_str(),
             publication: fresh.number,
-            published_on: fresh.published_on.format("%Y-%m-%d").to_string(),
+            published_on: crate::domain::publication::vietnam_date_text(fresh.published_on),
             calibration,
             min_n: r.min_n,
             min_df: r.min_df,
@@ -100,24 +100,70 @@ pub struct RowView {
     pub se: Option<f64>,
     pub n: u64,
     pub suppressed: bool,
+    /// Why there is no number, in a few plain words (empty when there is one).
     pub reason: String,
     pub href: Option<String>,
+    /// For a suppressed row: the level above, to look at instead.
+    pub instead: Option<ParentView>,
+}
+
+/// The result of the level above a locality (its province, or the whole country), shown
+/// where the locality's own number is not published.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParentView {
+    pub code: String,
+    pub name: String,
+    pub href: String,
+    pub estimate: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub suppressed: bool,
 }
 
 pub(super) fn reason_text(r: Option<Suppression>, results: &CampaignResults, lang: Lang) -> String {
-    match r {
-        None => String::new(),
-        Some(Suppression::TooFewRespondents) => t(
-            lang,
-            "results-reason-too-few-respondents",
-            &[("min", Arg::from(u64::from(results.min_n)))],
-        ),
-        Some(Suppression::TooFewPsus) => t(
-            lang,
-            "results-reason-too-few-psus",
-            &[("min", Arg::from(u64::from(results.min_df)))],
-        ),
-        Some(Suppression::NotEstimable) => t(lang, "results-reason-not-estimable", &[]),
+    r.map(|r| r.words(results, lang)).unwrap_or_default()
+}
+
+/// The link to a locality's page (the overview for the whole country).
+fn locality_href(slug: &str, code: &str, index: &str) -> String {
+    if code == crate::services::results::NATIONAL {
+        format!("/results/{slug}?index={}", crate::views::encode_path(index))
+    } else {
+        format!(
+            "/results/{slug}/locality/{code}?index={}",
+            crate::views::encode_path(index)
+        )
+    }
+}
+
+impl ParentView {
+    /// The result one level above `locality` for the same index, if it has one.
+    pub fn of(
+        results: &CampaignResults,
+        locality: &str,
+        index: &str,
+        slug: &str,
+        lang: Lang,
+    ) -> Option<ParentView> {
+        let loc = results.locality(locality)?;
+        let parent = match loc.level {
+            Level::National => return None,
+            Level::Province => crate::services::results::NATIONAL,
+            Level::Commune => loc.parent.as_deref()?,
+        };
+        let row = results.row(parent, index)?;
+        Some(ParentView {
+            code: parent.to_owned(),
+            name: results
+                .locality(parent)
+                .map(|l| l.name(lang))
+                .unwrap_or_else(|| parent.to_owned()),
+            href: locality_href(slug, parent, index),
+            estimate: row.estimate,
+            ci_low: row.ci_low,
+            ci_high: row.ci_high,
+            suppressed: row.suppressed,
+        })
     }
 }
 
@@ -137,7 +183,65 @@ impl RowView {
             suppressed: row.suppressed,
             reason: reason_text(row.reason, results, lang),
             href: Some(format!("/results/{slug}/locality/{}", row.locality)),
+            instead: row
+                .suppressed
+                .then(|| ParentView::of(results, &row.locality, &row.index, slug, lang))
+                .flatten(),
         }
+    }
+}
+
+/// A view whose every row is suppressed, said once instead of row by row: why, and the
+/// results of the level above to look at instead.
+#[derive(Debug, Serialize)]
+pub struct Collapsed {
+    pub title: String,
+    pub why: String,
+    /// The distinct levels above the rows, in the order of the rows.
+    pub instead: Vec<ParentView>,
+}
+
+impl Collapsed {
+    /// `None` unless there are rows and none of them has a number.
+    pub fn of(
+        rows: &[&ResultRow],
+        results: &CampaignResults,
+        level: Level,
+        slug: &str,
+        lang: Lang,
+    ) -> Option<Collapsed> {
+        if rows.is_empty() || rows.iter().any(|r| !r.suppressed) {
+            return None;
+        }
+        // The most frequent reason speaks for the view.
+        let mut counts: Vec<(Suppression, usize)> = Vec::new();
+        for reason in rows.iter().filter_map(|r| r.reason) {
+            match counts.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((reason, 1)),
+            }
+        }
+        let reason = counts
+            .iter()
+            .max_by_key(|(_, n)| *n)
+            .map_or(Suppression::NotEstimable, |(r, _)| *r);
+        let mut instead: Vec<ParentView> = Vec::new();
+        for r in rows {
+            if let Some(p) = ParentView::of(results, &r.locality, &r.index, slug, lang)
+                && !instead.iter().any(|q| q.code == p.code)
+            {
+                instead.push(p);
+            }
+        }
+        Some(Collapsed {
+            title: t(
+                lang,
+                "results-none-shown",
+                &[("level", Arg::from(level.as_str()))],
+            ),
+            why: reason.explanation(results, lang, false),
+            instead,
+        })
     }
 }
 
@@ -148,7 +252,7 @@ mod overview;
 mod ranks;
 mod table;
 
-pub use compare::{ChangeView, ComparePage};
+pub use compare::{ChangeView, ComparePage, WaveOption, WavePicker};
 pub use forest::{ForestPage, ForestRow, Tick};
 pub use locality::{BreakdownRow, LocalityPage, RowLink};
 pub use overview::{FieldworkView, OverviewPage, TargetView};

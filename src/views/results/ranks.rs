@@ -7,7 +7,7 @@ use crate::services::campaigns::OpenCampaign;
 use crate::services::results::{Level, Published, RankBand, rank_bands};
 use crate::views::Chrome;
 
-use super::{ResultsHeader, RowView};
+use super::{Collapsed, ResultsHeader, RowView};
 
 /// `/results/{slug}/ranks`: rank bands instead of a false strict ranking.
 #[derive(Debug, Serialize)]
@@ -18,6 +18,8 @@ pub struct RanksPage {
     pub rows: Vec<RankView>,
     pub count: usize,
     pub levels: Vec<&'static str>,
+    /// Every row is suppressed: one explanation instead of rows without a band.
+    pub collapsed: Option<Collapsed>,
 }
 
 #[derive(Debug, Serialize)]
@@ -40,6 +42,7 @@ impl RanksPage {
     ) -> RanksPage {
         let r = &fresh.results;
         let rows = r.level_rows(level, index);
+        let collapsed = Collapsed::of(&rows, r, level, &campaign.campaign.slug, lang);
         let bands = rank_bands(&rows);
         let count = bands.iter().flatten().count();
         // Rank r occupies the cell [(r − 1)/count, r/count] of the bar.
@@ -74,6 +77,7 @@ impl RanksPage {
             rows: views,
             count,
             levels: vec!["province", "commune"],
+            collapsed,
         }
     }
 }

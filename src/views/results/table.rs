@@ -7,7 +7,7 @@ use crate::services::campaigns::OpenCampaign;
 use crate::services::results::{Level, Published};
 use crate::views::Chrome;
 
-use super::{ResultsHeader, RowView};
+use super::{Collapsed, ResultsHeader, RowView};
 
 /// How the locality table is sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,8 @@ pub struct TablePage {
     pub sort: &'static str,
     pub rows: Vec<RowView>,
     pub levels: Vec<&'static str>,
+    /// Every row is suppressed: said once above the table.
+    pub collapsed: Option<Collapsed>,
 }
 
 impl TablePage {
@@ -74,8 +76,10 @@ impl TablePage {
         sort: SortKey,
     ) -> TablePage {
         let r = &fresh.results;
-        let mut rows: Vec<RowView> = r
-            .level_rows(level, index)
+        let slug = &campaign.campaign.slug;
+        let level_rows = r.level_rows(level, index);
+        let collapsed = Collapsed::of(&level_rows, r, level, slug, lang);
+        let mut rows: Vec<RowView> = level_rows
             .into_iter()
             .map(|row| RowView::new(row, r, &campaign.campaign.slug, lang))
             .collect();
@@ -86,6 +90,7 @@ impl TablePage {
             sort: sort.as_str(),
             rows,
             levels: vec!["province", "commune"],
+            collapsed,
         }
     }
 }
