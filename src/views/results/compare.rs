@@ -21,6 +21,7 @@ pub struct ComparePage {
     pub levels: Vec<&'static str>,
     /// The earlier wave was re-aggregated to today's units (see the page's note).
     pub reaggregated: bool,
+    pub waves: WavePicker,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,6 +63,45 @@ impl ComparePage {
             rows,
             levels: vec!["national", "province", "commune"],
             reaggregated: false,
+            waves: WavePicker::default(),
+        }
+    }
+}
+
+/// The wave picker: the earlier campaigns this one can be compared with, as a GET form to
+/// `/results/{slug}/compare` (works without JavaScript).
+#[derive(Debug, Default, Serialize)]
+pub struct WavePicker {
+    pub options: Vec<WaveOption>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WaveOption {
+    pub slug: String,
+    /// Its name and dates (`Khảo sát 2024 (01/03/2024–30/06/2024)`).
+    pub label: String,
+    pub current: bool,
+}
+
+impl WavePicker {
+    pub fn new(campaigns: &[OpenCampaign], current: Option<&str>, lang: Lang) -> WavePicker {
+        WavePicker {
+            options: campaigns
+                .iter()
+                .map(|c| {
+                    let c = &c.campaign;
+                    WaveOption {
+                        slug: c.slug.clone(),
+                        label: format!(
+                            "{} ({}–{})",
+                            lang.pick(&c.name_vi, &c.name_en),
+                            c.opens_on.format("%d/%m/%Y"),
+                            c.closes_on.format("%d/%m/%Y")
+                        ),
+                        current: current == Some(c.slug.as_str()),
+                    }
+                })
+                .collect(),
         }
     }
 }

@@ -23,6 +23,7 @@ pub struct OverviewPage {
     pub fieldwork_target: u64,
     pub skipped: Vec<String>,
     pub targets: Vec<TargetView>,
+    pub waves: super::WavePicker,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,6 +91,7 @@ impl OverviewPage {
             fieldwork,
             skipped: r.skipped_indices.clone(),
             targets: Vec::new(),
+            waves: super::WavePicker::default(),
         }
     }
 }
