@@ -26,7 +26,20 @@ home-responses = { $count ->
     [one] { $count } response
    *[other] { $count } responses
 }
-error-title = Error { $status }
+error-title = { $status ->
+    [400] This request could not be understood
+    [401] Sign-in needed
+    [403] Access not allowed
+    [404] Page not found
+    [408] The request took too long
+    [409] This cannot be done right now
+    [413] Too much data
+    [415] Unsupported format
+    [422] Some information needs correcting
+    [429] Too many requests
+    [503] Service temporarily unavailable
+   *[other] Something went wrong
+}
 error-page_not_found = This page does not exist.
 error-campaign_not_found = This survey does not exist.
 error-language_not_found = This language is not supported.
@@ -305,9 +318,9 @@ results-calibration-done = Weights are raked to each province's population struc
 results-calibration-skipped = The weights could not be calibrated ({ $reason }); results use the base weights.
 results-download = Download
 results-suppressed = Not published
-results-reason-too-few-respondents = fewer than { $min } respondents
-results-reason-too-few-psus = fewer than { $min } own degrees of freedom
-results-reason-not-estimable = no answers
+results-reason-too-few-respondents = too few people answered (fewer than { $min })
+results-reason-too-few-psus = the answers come from too few surveyed places
+results-reason-not-estimable = nobody has answered this part yet
 results-ci = 95% confidence interval: { $low }–{ $high }%
 results-n = { $n } respondents
 results-no-data = No data yet.
@@ -795,3 +808,49 @@ hub-confirm-publish-questionnaire = I confirm publishing version { $version }: o
 hub-designer-at-question = Section { $section }, question { $question }
 hub-designer-at-section = Section { $section } ({ $code })
 hub-designer-code = Code
+
+# results for readers (issue 16)
+error-status-code = Error code { $status }
+error-sign-in = Sign in to see this page
+results-none-shown = { $level ->
+    [commune] No number yet for each commune on its own
+    [province] No number yet for each province on its own
+   *[other] No number yet for these areas on their own
+}
+results-locality-unpublished = No reliable number yet for { $name }
+results-why-one-too-few-psus = The people who answered here come from too few of the places chosen for the survey (villages, neighbourhoods, service desks). Opinions in a few places can differ a lot from those of the whole area, so a number for this area alone is not reliable enough to publish.
+results-why-all-too-few-psus = In each of these areas, the people who answered come from too few of the places chosen for the survey (villages, neighbourhoods, service desks). Opinions in a few places can differ a lot from those of the whole area, so a number for each area alone is not reliable enough to publish. The result of the level above pools the answers of many places and is more reliable.
+results-why-one-too-few-respondents = Too few people answered here (fewer than { $min }). A number from so few people is not reliable and could reveal what individuals said, so it is not published.
+results-why-all-too-few-respondents = Too few people answered in each of these areas (fewer than { $min }). A number from so few people is not reliable and could reveal what individuals said, so it is not published. The result of the level above pools the answers of many places and is more reliable.
+results-why-one-not-estimable = Nobody here has answered the questions of this part yet.
+results-why-all-not-estimable = Nobody in these areas has answered the questions of this part yet.
+results-look-instead = Look at the result of the level above instead:
+results-look-at = One level up:
+results-not-drawn = Not drawn (no published number):
+results-compare-with = Compare with the wave
+results-compare-button = Compare
+export-col-level = Level
+export-col-locality = Locality code
+export-col-name = Locality
+export-col-index = Index code
+export-col-index-name = Index, element or criterion
+export-col-unit = Unit
+export-col-shown = Result (rounded as on the pages)
+export-col-shown-low = 95% CI lower (rounded)
+export-col-shown-high = 95% CI upper (rounded)
+export-col-n = Respondents (n)
+export-col-suppressed = Not published
+export-col-reason = Why not published
+export-col-estimate = Estimate (0–1 scale, exact)
+export-col-se = Standard error
+export-col-ci-low = 95% CI lower (exact)
+export-col-ci-high = 95% CI upper (exact)
+export-col-df = Degrees of freedom
+export-col-deff = Design effect (deff)
+export-unit-percent = %
+export-unit-points = points (0–100)
+export-sheet = Results
+report-time-vn = { $time } (Vietnam time)
+report-no-smtp = Reports cannot be emailed: this server is not set up to send mail (smtp_host in hailong.toml). You can still download the results (CSV, XLSX) at the bottom of the results page.
+report-no-base-url = No public address is set (base_url in hailong.toml), so the email will not link to the results page.
+error-reports_need_smtp = The report cannot be emailed because this server is not set up to send mail (smtp_host in hailong.toml). The request was not recorded.

@@ -17,7 +17,20 @@ home-start = Bắt đầu trả lời
 home-results = Xem kết quả
 home-api-intro = Danh sách khảo sát đang mở dưới dạng JSON:
 home-responses = { $count } câu trả lời
-error-title = Lỗi { $status }
+error-title = { $status ->
+    [400] Yêu cầu không hợp lệ
+    [401] Cần đăng nhập
+    [403] Không có quyền truy cập
+    [404] Không tìm thấy trang
+    [408] Quá thời gian chờ
+    [409] Chưa thể thực hiện
+    [413] Dữ liệu quá lớn
+    [415] Định dạng không được hỗ trợ
+    [422] Cần sửa lại thông tin
+    [429] Quá nhiều yêu cầu
+    [503] Dịch vụ tạm thời gián đoạn
+   *[other] Đã có lỗi xảy ra
+}
 error-page_not_found = Không tìm thấy trang này.
 error-campaign_not_found = Không tìm thấy cuộc khảo sát này.
 error-language_not_found = Ngôn ngữ này chưa được hỗ trợ.
@@ -290,9 +303,9 @@ results-calibration-done = Trọng số được hiệu chỉnh (raking) theo c�
 results-calibration-skipped = Không hiệu chỉnh được trọng số ({ $reason }); kết quả dùng trọng số cơ sở.
 results-download = Tải về
 results-suppressed = Không công bố
-results-reason-too-few-respondents = dưới { $min } người trả lời
-results-reason-too-few-psus = dưới { $min } bậc tự do riêng của địa bàn
-results-reason-not-estimable = không có câu trả lời
+results-reason-too-few-respondents = quá ít người trả lời (dưới { $min } người)
+results-reason-too-few-psus = câu trả lời đến từ quá ít nơi được khảo sát
+results-reason-not-estimable = chưa có ai trả lời phần này
 results-ci = Khoảng tin cậy 95%: { $low }–{ $high }%
 results-n = { $n } người trả lời
 results-no-data = Chưa có dữ liệu.
@@ -777,3 +790,49 @@ hub-confirm-publish-questionnaire = Tôi xác nhận công bố phiên bản { $
 hub-designer-at-question = Phần { $section }, câu { $question }
 hub-designer-at-section = Phần { $section } ({ $code })
 hub-designer-code = Mã
+
+# results for readers (issue 16)
+error-status-code = Mã lỗi { $status }
+error-sign-in = Đăng nhập để xem trang này
+results-none-shown = { $level ->
+    [commune] Chưa có con số riêng cho từng xã, phường
+    [province] Chưa có con số riêng cho từng tỉnh, thành phố
+   *[other] Chưa có con số riêng cho các địa bàn này
+}
+results-locality-unpublished = Chưa có con số đáng tin cậy cho { $name }
+results-why-one-too-few-psus = Những người trả lời ở địa bàn này đến từ quá ít nơi được chọn khảo sát (thôn, tổ dân phố, điểm phục vụ). Ý kiến ở một vài nơi có thể khác nhiều so với ý kiến chung của cả địa bàn, nên một con số riêng cho địa bàn này chưa đủ tin cậy để công bố.
+results-why-all-too-few-psus = Ở mỗi địa bàn này, những người trả lời đến từ quá ít nơi được chọn khảo sát (thôn, tổ dân phố, điểm phục vụ). Ý kiến ở một vài nơi có thể khác nhiều so với ý kiến chung của cả địa bàn, nên con số riêng cho từng địa bàn chưa đủ tin cậy để công bố. Kết quả của cấp trên gộp câu trả lời của nhiều nơi nên đáng tin cậy hơn.
+results-why-one-too-few-respondents = Ở địa bàn này có quá ít người trả lời (dưới { $min } người). Con số tính từ chừng ấy người chưa đáng tin cậy và có thể làm lộ ý kiến của từng người, nên không được công bố.
+results-why-all-too-few-respondents = Ở mỗi địa bàn này có quá ít người trả lời (dưới { $min } người). Con số tính từ chừng ấy người chưa đáng tin cậy và có thể làm lộ ý kiến của từng người, nên không được công bố. Kết quả của cấp trên gộp câu trả lời của nhiều nơi nên đáng tin cậy hơn.
+results-why-one-not-estimable = Chưa có ai ở địa bàn này trả lời các câu hỏi của phần này.
+results-why-all-not-estimable = Chưa có ai ở các địa bàn này trả lời các câu hỏi của phần này.
+results-look-instead = Thay vào đó, hãy xem kết quả của cấp trên:
+results-look-at = Kết quả cấp trên:
+results-not-drawn = Không vẽ các địa bàn chưa có con số được công bố:
+results-compare-with = So sánh với đợt khảo sát
+results-compare-button = So sánh
+export-col-level = Cấp
+export-col-locality = Mã địa bàn
+export-col-name = Tên địa bàn
+export-col-index = Mã chỉ số
+export-col-index-name = Chỉ số, yếu tố hoặc tiêu chí
+export-col-unit = Đơn vị
+export-col-shown = Kết quả (làm tròn như trên trang)
+export-col-shown-low = Cận dưới KTC 95% (làm tròn)
+export-col-shown-high = Cận trên KTC 95% (làm tròn)
+export-col-n = Số người trả lời (n)
+export-col-suppressed = Không công bố
+export-col-reason = Lý do không công bố
+export-col-estimate = Ước lượng (thang 0–1, chính xác)
+export-col-se = Sai số chuẩn
+export-col-ci-low = Cận dưới KTC 95% (chính xác)
+export-col-ci-high = Cận trên KTC 95% (chính xác)
+export-col-df = Bậc tự do
+export-col-deff = Hệ số thiết kế (deff)
+export-unit-percent = %
+export-unit-points = điểm (0–100)
+export-sheet = Kết quả
+report-time-vn = { $time } (giờ Việt Nam)
+report-no-smtp = Chưa thể gửi báo cáo qua email: máy chủ chưa được cấu hình để gửi thư (smtp_host trong hailong.toml). Bạn vẫn có thể tải kết quả về (CSV, XLSX) ở cuối trang kết quả.
+report-no-base-url = Chưa cấu hình địa chỉ công khai (base_url trong hailong.toml), nên thư sẽ không có liên kết đến trang kết quả.
+error-reports_need_smtp = Không thể gửi báo cáo qua email vì máy chủ chưa được cấu hình để gửi thư (smtp_host trong hailong.toml). Yêu cầu chưa được ghi nhận.

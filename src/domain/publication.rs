@@ -13,7 +13,7 @@
 //! of its groups' (each 0 or ≥ k), so parents hold the rule too. The rest waits for a later
 //! publication.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The lowest `k` a server accepts, whatever a campaign says.
@@ -125,6 +125,24 @@ pub fn vietnam_date(now: DateTime<Utc>) -> NaiveDate {
     (now + Duration::hours(7)).date_naive()
 }
 
+/// Asia/Ho_Chi_Minh: UTC+7 all year (Vietnam has no daylight saving time).
+pub const VIETNAM: FixedOffset = match FixedOffset::east_opt(7 * 3600) {
+    Some(offset) => offset,
+    // Evaluated at compile time: the build fails rather than this.
+    None => panic!("UTC+7 is a valid offset"),
+};
+
+/// A moment as a clock in Vietnam shows it, for the few times shown to people (a staff
+/// member's own requests; never next to results, whose only time is a date).
+pub fn vietnam_time(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.with_timezone(&VIETNAM)
+}
+
+/// A date as Vietnamese readers write it: `05/12/2026`.
+pub fn vietnam_date_text(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
 /// Whether the schedule asks for a publication now, given the date of the campaign's latest
 /// publication (`None`: none yet) and its last day. Daily: once per Vietnamese day, from
 /// 00:00 there. On close: once, on a day after the last day. Manual: never.
@@ -151,6 +169,15 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use proptest::prelude::*;
+
+    #[test]
+    fn times_shown_to_people_are_vietnam_clock_times() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 3, 17, 30, 0).single();
+        let shown = t.map(|t| vietnam_time(t).format("%d/%m/%Y %H:%M").to_string());
+        assert_eq!(shown.as_deref(), Some("04/12/2026 00:30"));
+        let d = NaiveDate::from_ymd_opt(2026, 12, 5);
+        assert_eq!(d.map(vietnam_date_text).as_deref(), Some("05/12/2026"));
+    }
 
     fn counts(rows: &[Vec<u32>], mask: &[bool]) -> std::collections::HashMap<u32, usize> {
         let mut c = std::collections::HashMap::new();

@@ -49,8 +49,12 @@ struct ErrorPage<'a> {
     chrome: Chrome,
     status: u16,
     title: String,
+    /// The status code in small print ("Mã lỗi 404").
+    code_line: String,
     message: String,
     fields: &'a [FieldProblem],
+    /// For a 401 on a page: the sign-in page, which comes back here.
+    sign_in: Option<String>,
 }
 
 /// Whether a request is answered in JSON: under `/api/`, or when it sends
@@ -70,14 +74,25 @@ struct Asker {
     lang: Lang,
     json: bool,
     respondent: bool,
+    /// The path and query of a GET (or HEAD) request: where the error page's language
+    /// links and sign-in link come back to. `None` for other methods.
+    back: Option<String>,
 }
 
 impl Asker {
     fn of(req: &HttpRequest) -> Asker {
+        let method = req.method();
+        let back = (method == actix_web::http::Method::GET
+            || method == actix_web::http::Method::HEAD)
+            .then(|| match req.query_string() {
+                "" => req.path().to_owned(),
+                q => format!("{}?{q}", req.path()),
+            });
         Asker {
             lang: Lang::of_request(req),
             json: wants_json(req),
             respondent: super::is_respondent_path(req.path()),
+            back,
         }
     }
 }
@@ -102,16 +117,19 @@ fn answer(asker: &Asker, error: &AppError) -> HttpResponse {
     if asker.json {
         return HttpResponse::build(status).json(body);
     }
+    let code = [("status", Arg::from(u64::from(status.as_u16())))];
     let page = ErrorPage {
-        chrome: Chrome::new(lang, "/"),
+        chrome: Chrome::new(lang, asker.back.as_deref().unwrap_or("/")),
         status: status.as_u16(),
-        title: i18n::t(
-            lang,
-            "error-title",
-            &[("status", Arg::from(u64::from(status.as_u16())))],
-        ),
+        title: i18n::t(lang, "error-title", &code),
+        code_line: i18n::t(lang, "error-status-code", &code),
         message: body.message,
         fields: &body.fields,
+        sign_in: asker
+            .back
+            .as_deref()
+            .filter(|_| status == StatusCode::UNAUTHORIZED)
+            .map(|back| format!("/staff/login?next={}", crate::views::encode_path(back))),
     };
     match templates::render("error.html", &page) {
         Ok(html) => HttpResponse::build(status)
@@ -273,5 +291,52 @@ mod tests {
             String::from_utf8_lossy(&body).contains("<html"),
             "the error page"
         );
+    }
+
+    async fn missing() -> Result<HttpResponse, AppError> {
+        Err(AppError::Unauthorized)
+    }
+
+    #[actix_web::test]
+    async fn routed_requests_pass_the_edge_and_a_401_page_offers_to_sign_in_and_come_back() {
+        let app = test::init_service(
+            App::new()
+                .route("/", web::get().to(HttpResponse::Ok))
+                .route("/results/private", web::get().to(missing))
+                .wrap(from_fn(render)),
+        )
+        .await;
+        let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK, "routed through the edge");
+        let req = test::TestRequest::get()
+            .uri("/results/private?index=A")
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let body = String::from_utf8_lossy(&test::read_body(res).await).into_owned();
+        assert!(body.contains("<h1>Cần đăng nhập</h1>"), "{body}");
+        assert!(body.contains("Mã lỗi 401"), "{body}");
+        assert!(
+            body.contains("/staff/login?next=&#x2f;results&#x2f;private%3Findex%3DA")
+                || body
+                    .contains("&#x2f;staff&#x2f;login?next=&#x2f;results&#x2f;private%3Findex%3DA"),
+            "{body}"
+        );
+    }
+
+    #[actix_web::test]
+    async fn every_status_has_a_human_headline() {
+        let title =
+            |lang, status: u64| i18n::t(lang, "error-title", &[("status", Arg::from(status))]);
+        assert_eq!(title(Lang::Vi, 404), "Không tìm thấy trang");
+        assert_eq!(title(Lang::En, 401), "Sign-in needed");
+        assert_eq!(title(Lang::Vi, 409), "Chưa thể thực hiện");
+        assert_eq!(title(Lang::En, 500), "Something went wrong");
+        for status in [400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 500, 503] {
+            for lang in [Lang::Vi, Lang::En] {
+                let t = title(lang, status);
+                assert!(!t.contains(&status.to_string()), "{t}");
+            }
+        }
     }
 }

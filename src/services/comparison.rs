@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use entity::campaign;
+use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 
 use crate::error::AppError;
 use crate::services::campaigns::{self, OpenCampaign};
@@ -76,4 +77,47 @@ pub async fn comparison(
         previous_campaign: previous,
         reaggregated,
     })
+}
+
+/// The campaigns `campaign` can be compared with on `index`, for the wave picker: every other
+/// campaign that opened no later than it, has a publication, has the index, and whose
+/// results the reader may see (`audience_of` a campaign, see [`Audience::reading`]); the
+/// latest first.
+pub async fn comparable(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+    index: &str,
+    audience_of: impl AsyncFn(&OpenCampaign) -> Result<Audience, AppError>,
+) -> Result<Vec<OpenCampaign>, AppError> {
+    let rows = campaign::Entity::find()
+        .order_by_desc(campaign::Column::OpensOn)
+        .order_by_asc(campaign::Column::SortOrder)
+        .order_by_asc(campaign::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        if row.id == campaign.campaign.id || row.opens_on > campaign.campaign.opens_on {
+            continue;
+        }
+        let other = campaigns::by_slug(db, &row.slug).await?;
+        if !results::plan(&other.definition)
+            .nodes
+            .iter()
+            .any(|n| n.key == index)
+        {
+            continue;
+        }
+        if crate::services::publication::latest(db, row.id)
+            .await?
+            .is_none()
+        {
+            continue;
+        }
+        // Refused (401/403): a campaign this reader may not see is not offered.
+        if audience_of(&other).await.is_ok() {
+            out.push(other);
+        }
+    }
+    Ok(out)
 }

@@ -290,7 +290,8 @@ struct MailContext<'a> {
     index: String,
     microdata: bool,
     rows: usize,
-    link: String,
+    /// The results page, from `base_url` only (none without it), never from a request.
+    link: Option<String>,
 }
 
 /// Everything that can fail for the requester to see, as one message.
@@ -373,10 +374,7 @@ async fn build_and_send(
         index: index.map(node_name).unwrap_or_default(),
         microdata: req.with_microdata,
         rows,
-        // From `base_url` only (a bare path without it), never from a request.
-        link: settings
-            .public_url(&format!("/results/{slug}"))
-            .unwrap_or_else(|| format!("/results/{slug}")),
+        link: settings.public_url(&format!("/results/{slug}")),
     };
     let subject = templates::render("email/report/subject.txt", &ctx).map_err(|e| e.to_string())?;
     let body = templates::render("email/report/body.txt", &ctx).map_err(|e| e.to_string())?;

@@ -39,6 +39,7 @@ mod results_crosswalk;
 mod results_export;
 mod results_indices;
 mod results_pages;
+mod results_readers;
 mod results_restricted;
 mod results_waves;
 mod sampling;

@@ -217,7 +217,20 @@ async fn a_requested_report_arrives_by_email_with_the_api_numbers_and_the_microd
         .iter()
         .map(str::to_owned)
         .collect();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    // The request's language (English here): the headers of `?lang=en`.
+    let col = |name: &str| {
+        let name = match name {
+            "locality" => "Locality code",
+            "index" => "Index code",
+            "estimate" => "Estimate (0–1 scale, exact)",
+            "se" => "Standard error",
+            "ci_low" => "95% CI lower (exact)",
+            "ci_high" => "95% CI upper (exact)",
+            "n" => "Respondents (n)",
+            other => other,
+        };
+        header.iter().position(|h| h == name).unwrap()
+    };
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(records.len(), api.len());
     assert!(api.len() >= 4);

@@ -42,7 +42,16 @@ async fn commune_table_shows_suppressed_estimates_as_text_with_the_reason() {
     let app = spawn_app_with_demo().await;
     let html = page(&app, "/results/sipas-demo/localities?level=commune&lang=en").await;
     assert!(html.contains("Not published"));
-    assert!(html.contains("fewer than 8 own degrees of freedom"));
+    // Every commune is suppressed: the reason is said once, in plain words.
+    assert!(html.contains("No number yet for each commune on its own"));
+    assert!(html.contains("too few of the places chosen for the survey"));
+    // A province with some suppressed criteria gives the reason row by row.
+    let html = page(
+        &app,
+        "/results/sipas-demo/localities?level=province&lang=en",
+    )
+    .await;
+    assert!(!html.contains("No number yet for each"));
 }
 
 #[tokio::test]
@@ -137,7 +146,11 @@ async fn results_download_as_csv_and_xlsx_keeps_vietnamese_text() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "level,locality,name,index,estimate,se,ci_low,ci_high,df,n,deff,suppressed,reason"
+        "Cấp,Mã địa bàn,Tên địa bàn,Mã chỉ số,\"Chỉ số, yếu tố hoặc tiêu chí\",Đơn vị,\
+         Kết quả (làm tròn như trên trang),Cận dưới KTC 95% (làm tròn),\
+         Cận trên KTC 95% (làm tròn),Số người trả lời (n),Không công bố,Lý do không công bố,\
+         \"Ước lượng (thang 0–1, chính xác)\",Sai số chuẩn,Cận dưới KTC 95% (chính xác),\
+         Cận trên KTC 95% (chính xác),Bậc tự do,Hệ số thiết kế (deff)"
     );
     assert_eq!(lines.clone().count(), 4);
     assert!(text.contains("Hà Nội"));

@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, spawn_app_with_demo};
 
 /// Copies `sipas-demo` into an earlier wave `sipas-earlier` whose answers in province 01
 /// are two points lower (other provinces identical).
-async fn earlier_wave(db: &DatabaseConnection) {
+pub(crate) async fn earlier_wave(db: &DatabaseConnection) {
     let c = campaign::Entity::find()
         .filter(campaign::Column::Slug.eq("sipas-demo"))
         .one(db)

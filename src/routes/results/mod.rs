@@ -10,12 +10,13 @@ use crate::i18n::Lang;
 use crate::routes::audience;
 use crate::routes::state::AppState;
 use crate::services::campaigns::{self, OpenCampaign};
-use crate::services::comparison::comparison;
+use crate::services::comparison::{comparable, comparison};
 use crate::services::export;
 use crate::services::results::{self, Audience, Level, Published};
 use crate::templates;
 use crate::views::results::{
     ComparePage, ForestPage, LocalityPage, OverviewPage, RanksPage, SortKey, TablePage, TargetView,
+    WavePicker,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -125,6 +126,11 @@ async fn overview(
         .iter()
         .map(|o| TargetView::new(o, &l.full.results, lang))
         .collect();
+    let waves = comparable(&state.db, &l.campaign, &l.index, async |c| {
+        audience::of_request(&req, c).await
+    })
+    .await?;
+    page.waves = WavePicker::new(&waves, None, lang);
     // Signed-in staff who may read results can ask for the report by email here.
     let staff = <crate::routes::extract::StaffUser as actix_web::FromRequest>::from_request(
         &req,
@@ -136,8 +142,9 @@ async fn overview(
         u.role
             .can(crate::auth::Area::Results, crate::auth::Access::Read)
     });
-    let report =
-        staff.map(|u| staff::ReportFormView::new(&u, &l.campaign, &l.full.results.nodes, &l.index));
+    let report = staff.map(|u| {
+        staff::ReportFormView::new(&state, &u, &l.campaign, &l.full.results.nodes, &l.index)
+    });
     html(
         "results/overview.html",
         &OverviewWithReport {
@@ -262,6 +269,11 @@ async fn compare(
         level,
     );
     page.reaggregated = c.reaggregated;
+    let waves = comparable(&state.db, &c.campaign, &c.index, async |w| {
+        audience::of_request(&req, w).await
+    })
+    .await?;
+    page.waves = WavePicker::new(&waves, Some(&other.slug), lang);
     html("results/compare.html", &page)
 }
 

@@ -214,16 +214,31 @@ pub struct ReportFormView {
     pub index: String,
     /// The microdata option is offered.
     pub microdata: bool,
+    /// Why no report can be emailed (no SMTP server): the form is shown disabled.
+    pub unavailable: Option<String>,
+    /// What the email will lack (no `base_url`: no link to the results page).
+    pub note: Option<String>,
 }
 
 impl ReportFormView {
     pub fn new(
+        state: &AppState,
         user: &StaffUser,
         campaign: &campaigns::OpenCampaign,
         nodes: &[results::IndexNode],
         index: &str,
     ) -> ReportFormView {
+        let lang = user.lang;
         ReportFormView {
+            unavailable: state
+                .mailer
+                .is_none()
+                .then(|| crate::i18n::t(lang, "report-no-smtp", &[])),
+            note: state
+                .settings
+                .base_url
+                .is_none()
+                .then(|| crate::i18n::t(lang, "report-no-base-url", &[])),
             slug: campaign.campaign.slug.clone(),
             csrf_token: user.csrf_token.clone(),
             indices: nodes
@@ -295,7 +310,12 @@ async fn render_reports(
     let publication = PublicationView {
         latest: crate::services::publication::latest(&state.db, campaign.campaign.id)
             .await?
-            .map(|p| (p.number, p.published_on.format("%Y-%m-%d").to_string())),
+            .map(|p| {
+                (
+                    p.number,
+                    crate::domain::publication::vietnam_date_text(p.published_on),
+                )
+            }),
         schedule: campaign.design.publication.as_str(),
         can_publish: user.role.can(Area::Results, Access::Write),
         just,
@@ -312,7 +332,18 @@ async fn render_reports(
         .await?
         .into_iter()
         .map(|r| RequestView {
-            requested_at: r.requested_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            requested_at: crate::i18n::t(
+                lang,
+                "report-time-vn",
+                &[(
+                    "time",
+                    crate::i18n::Arg::from(
+                        crate::domain::publication::vietnam_time(r.requested_at)
+                            .format("%d/%m/%Y %H:%M")
+                            .to_string(),
+                    ),
+                )],
+            ),
             what: format!(
                 "{} · {} · {}{}",
                 r.format.to_uppercase(),
@@ -339,7 +370,7 @@ async fn render_reports(
             .pick(&campaign.campaign.name_vi, &campaign.campaign.name_en)
             .to_owned(),
         queued,
-        report: ReportFormView::new(user, &campaign, &plan.nodes, &main),
+        report: ReportFormView::new(state, user, &campaign, &plan.nodes, &main),
         requests,
         errors,
         publication,
@@ -379,7 +410,8 @@ async fn reports_page(
 }
 
 /// `POST /staff/campaigns/{slug}/reports`: records the request, starts the background task
-/// and answers at once with a 303 to the reports page.
+/// and answers at once with a 303 to the reports page; a 409 when no mail can be sent (no
+/// SMTP server), recording nothing.
 #[post("/campaigns/{slug}/reports")]
 async fn request_report(
     state: web::Data<AppState>,
@@ -389,6 +421,10 @@ async fn request_report(
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { user, form } = form;
     user.require(Area::Results, Access::Read)?;
+    // Never queue a report that cannot be sent.
+    if state.mailer.is_none() {
+        return Err(AppError::Conflict("reports_need_smtp"));
+    }
     let lang = user.lang;
     let campaign = campaigns::by_slug(&state.db, &slug).await?;
     let who = reports::Requester {

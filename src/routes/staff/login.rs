@@ -37,11 +37,12 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local staff paths: never redirect to another site. No control
-/// characters: a CR/LF or NUL cannot go into the Location header.
+/// Only local staff and results paths (the 401 page of a private campaign's results sends
+/// here): never redirect to another site. No control characters: a CR/LF or NUL cannot go
+/// into the Location header.
 fn safe_next(next: Option<&str>) -> String {
     next.filter(|n| {
-        n.starts_with("/staff")
+        (n.starts_with("/staff") || n.starts_with("/results/"))
             && !n.starts_with("//")
             && !n.contains('\\')
             && !n.chars().any(char::is_control)

@@ -72,6 +72,35 @@ impl Suppression {
             Suppression::NotEstimable => "not_estimable",
         }
     }
+
+    /// The reason in a few plain words, as the pages and downloads give it (the API keeps
+    /// [`Suppression::as_str`]).
+    pub fn words(self, results: &CampaignResults, lang: Lang) -> String {
+        self.message("results-reason", results, lang)
+    }
+
+    /// Why there is no number, in sentences for a lay reader: `one` for a single locality
+    /// ("this area"), otherwise for a whole view ("these areas").
+    pub fn explanation(self, results: &CampaignResults, lang: Lang, one: bool) -> String {
+        let prefix = if one {
+            "results-why-one"
+        } else {
+            "results-why-all"
+        };
+        self.message(prefix, results, lang)
+    }
+
+    fn message(self, prefix: &str, results: &CampaignResults, lang: Lang) -> String {
+        let key = format!("{prefix}-{}", self.as_str().replace('_', "-"));
+        crate::i18n::t(
+            lang,
+            &key,
+            &[
+                ("min", crate::i18n::Arg::from(u64::from(results.min_n))),
+                ("min_df", crate::i18n::Arg::from(u64::from(results.min_df))),
+            ],
+        )
+    }
 }
 
 /// One estimate of an index, element or criterion for one locality.
