@@ -836,3 +836,7 @@ report-time-vn = { $time } (giờ Việt Nam)
 report-no-smtp = Chưa thể gửi báo cáo qua email: máy chủ chưa được cấu hình để gửi thư (smtp_host trong hailong.toml). Bạn vẫn có thể tải kết quả về (CSV, XLSX) ở cuối trang kết quả.
 report-no-base-url = Chưa cấu hình địa chỉ công khai (base_url trong hailong.toml), nên thư sẽ không có liên kết đến trang kết quả.
 error-reports_need_smtp = Không thể gửi báo cáo qua email vì máy chủ chưa được cấu hình để gửi thư (smtp_host trong hailong.toml). Yêu cầu chưa được ghi nhận.
+
+# staff confirmations (issue 16)
+targets-confirm-delete = Xoá mục tiêu của { $locality }.
+publication-confirm-publish = Công bố kết quả theo các câu trả lời đã nhận đến hôm nay. Bản công bố mới sẽ thay bản cũ trên mọi trang và trong API.
