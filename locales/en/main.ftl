@@ -858,3 +858,4 @@ error-reports_need_smtp = The report cannot be emailed because this server is no
 # staff confirmations (issue 16)
 targets-confirm-delete = Delete the target of { $locality }.
 publication-confirm-publish = Publish the results of the answers received up to today. The new publication replaces the old one on every page and in the API.
+table-region = Table (scrolls sideways)

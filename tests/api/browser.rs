@@ -18,7 +18,7 @@ use crate::kiosk::register;
 use crate::responses::sipas_locality;
 
 /// A chromedriver process on a free port; stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -31,7 +31,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    async fn start() -> Option<Driver> {
+    pub(crate) async fn start() -> Option<Driver> {
         let Ok(path) = std::env::var("CHROMEDRIVER") else {
             eprintln!("CHROMEDRIVER is not set: browser test skipped");
             return None;
@@ -64,7 +64,7 @@ impl Driver {
     }
 
     /// A new headless Chromium at phone size (390×844), in Vietnamese.
-    async fn session(&self, javascript: bool) -> Session {
+    pub(crate) async fn session(&self, javascript: bool) -> Session {
         let mut options = json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--window-size=390,844", "--lang=vi"],
@@ -109,13 +109,13 @@ impl WebDriverCompatibleCommand for NetworkConditions {
 }
 
 /// One browser window, with the few steps these tests take.
-struct Session {
+pub(crate) struct Session {
     client: Client,
 }
 
 impl Session {
     /// Clicks a submit button and waits until the next page has replaced this one.
-    async fn submit(&self, css: &str) {
+    pub(crate) async fn submit(&self, css: &str) {
         let old = self.find(css).await;
         old.click().await.expect("click");
         for _ in 0..100 {
@@ -129,18 +129,18 @@ impl Session {
         panic!("no new page after clicking {css}");
     }
 
-    async fn go(&self, url: &str) {
+    pub(crate) async fn go(&self, url: &str) {
         self.client.goto(url).await.expect("goto");
     }
 
-    async fn find(&self, css: &str) -> Element {
+    pub(crate) async fn find(&self, css: &str) -> Element {
         self.client
             .find(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.find(css)
             .await
             .click()
@@ -148,7 +148,7 @@ impl Session {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    async fn type_text(&self, css: &str, text: &str) {
+    pub(crate) async fn type_text(&self, css: &str, text: &str) {
         self.find(css)
             .await
             .send_keys(text)
@@ -156,24 +156,33 @@ impl Session {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
-    async fn script(&self, js: &str) -> Value {
+    pub(crate) async fn script(&self, js: &str) -> Value {
         self.client.execute(js, vec![]).await.expect("script")
     }
 
+    /// Runs an asynchronous script: it calls `arguments[arguments.length - 1]` with its
+    /// result.
+    pub(crate) async fn script_async(&self, js: &str) -> Value {
+        self.client
+            .execute_async(js, vec![])
+            .await
+            .expect("async script")
+    }
+
     /// The browser's Back button.
-    async fn back(&self) {
+    pub(crate) async fn back(&self) {
         self.client.back().await.expect("back");
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.client.current_url().await.expect("url").to_string()
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.client.source().await.expect("source")
     }
 
-    async fn offline(&self, offline: bool) {
+    pub(crate) async fn offline(&self, offline: bool) {
         self.client
             .issue_cmd(NetworkConditions { offline })
             .await
@@ -181,7 +190,7 @@ impl Session {
     }
 
     /// Polls a script until it returns `expected` (or fails after `secs`).
-    async fn wait_until(&self, js: &str, expected: Value, secs: u64) {
+    pub(crate) async fn wait_until(&self, js: &str, expected: Value, secs: u64) {
         let mut last = Value::Null;
         for _ in 0..secs * 10 {
             last = self.script(js).await;
@@ -193,7 +202,7 @@ impl Session {
         panic!("{js} gave {last}, expected {expected}");
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         self.client.close().await.expect("close");
     }
 }

@@ -2,6 +2,7 @@
 //! spoken to over HTTP; the real binary for command-line behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accessibility;
 mod auth_links;
 mod browser;
 mod campaign_setup;
