@@ -276,6 +276,7 @@ fn build_definition(
             code: format!("sec{si}"),
             title,
             description: Text::default(),
+            lead_in: Text::default(),
             questions,
             condition,
         });

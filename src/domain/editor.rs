@@ -29,6 +29,7 @@ pub fn blank(code: &str, title: Text) -> Definition {
             code: "s1".to_owned(),
             title: Text::vi_en("Phần 1", "Part 1"),
             description: Text::default(),
+            lead_in: Text::default(),
             questions: vec![scale_question("q1", Text::vi_en("Câu hỏi 1", "Question 1"))],
             condition: None,
         }],
@@ -257,6 +258,7 @@ pub fn apply(def: &mut Definition, form: &Form) -> Result<(), FieldError> {
                 code: field(form, "code").to_owned(),
                 title: text_pair(form, "title"),
                 description: Text::default(),
+                lead_in: Text::default(),
                 questions: vec![first],
                 condition: None,
             });
@@ -267,7 +269,11 @@ pub fn apply(def: &mut Definition, form: &Form) -> Result<(), FieldError> {
                 return Err(missing("section", "section"));
             }
             match op {
-                "edit_section" => def.sections[si].title = text_pair(form, "title"),
+                "edit_section" => {
+                    let section = &mut def.sections[si];
+                    section.title = text_pair(form, "title");
+                    section.lead_in = text_pair(form, "lead_in");
+                }
                 "delete_section" => {
                     def.sections.remove(si);
                 }
@@ -405,6 +411,7 @@ mod tests {
             code: "s2".to_owned(),
             title: Text::vi_en("Phần 2", "Part 2"),
             description: Text::default(),
+            lead_in: Text::default(),
             questions: vec![scale_question("r1", Text::vi_en("r1", "r1"))],
             condition: None,
         });
@@ -583,6 +590,32 @@ mod tests {
         apply(&mut def, &mv("up", "0")).unwrap();
         apply(&mut def, &mv("down", "2")).unwrap();
         assert_eq!(codes(&def, 0), ["q3", "q1", "q2"]);
+    }
+
+    #[test]
+    fn editing_a_section_sets_its_title_and_lead_in() {
+        let mut def = sample();
+        apply(
+            &mut def,
+            &form(&[
+                ("op", "edit_section"),
+                ("section", "1"),
+                ("title_vi", "Thủ tục"),
+                ("title_en", "Procedures"),
+                ("lead_in_vi", "Ông/Bà đánh giá thế nào về:"),
+                ("lead_in_en", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(def.sections[1].title.get("en"), "Procedures");
+        assert_eq!(
+            def.sections[1].lead_in.get("vi"),
+            "Ông/Bà đánh giá thế nào về:"
+        );
+        assert!(
+            def.sections[0].lead_in.is_empty(),
+            "the other section unchanged"
+        );
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub struct Section {
     pub title: Text,
     #[serde(default, skip_serializing_if = "Text::is_empty")]
     pub description: Text,
+    /// The words that lead into each statement of the section when a question is a
+    /// statement to rate ("Ông/Bà đánh giá thế nào về: …"), shown above its questions.
+    #[serde(default, skip_serializing_if = "Text::is_empty")]
+    pub lead_in: Text,
     pub questions: Vec<Question>,
     /// Show the whole section only when this holds (a group's `relevant`);
     /// a question in it needs both conditions.

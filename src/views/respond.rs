@@ -91,6 +91,8 @@ pub struct SectionView {
     pub code: String,
     pub title: String,
     pub description: String,
+    /// The words leading into each statement to rate.
+    pub lead_in: String,
     pub questions: Vec<QuestionView>,
     /// Hidden by its condition (kiosk pages only keep such sections).
     pub hidden: bool,
@@ -278,6 +280,7 @@ impl SurveyPage {
                     code: section.code.clone(),
                     title: section.title.get(lang.code()).to_owned(),
                     description: section.description.get(lang.code()).to_owned(),
+                    lead_in: section.lead_in.get(lang.code()).to_owned(),
                     hidden: !section_shown || questions.iter().all(|q| q.hidden),
                     cond: if s.kiosk {
                         section

@@ -452,3 +452,38 @@ async fn every_first_page_gets_its_own_submission_id() {
     );
     assert!(!pages[2].contains('\u{1}'));
 }
+
+#[tokio::test]
+async fn statements_come_with_their_lead_in_and_problems_read_as_sentences() {
+    let app = spawn_app_with_demo().await;
+    let locality = sipas_locality(&app).await;
+    let path = "/s/sipas-demo";
+    let html = app.get(path).await.text().await.unwrap();
+    let mut fields = hidden_fields(&html);
+    fields.push(("l".into(), locality));
+    fields.push(("nav".into(), "next".into()));
+    let about = post_form(&app, path, &fields).await.text().await.unwrap();
+    // A question ending in "?" is not followed by ":" in the list of problems.
+    let problems = submit(&app, path, &about, &[("sex", "F")], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let summary = crate::helpers::text(&problems, "#problems li a");
+    assert!(
+        summary.starts_with("Ông/Bà thuộc nhóm tuổi nào? "),
+        "{summary}"
+    );
+    assert!(!summary.contains("?:"), "{summary}");
+    // The statements of e1 are led in.
+    let e1 = submit(&app, path, &problems, &[("age_group", "55plus")], "next")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_code(&e1), "e1");
+    assert_eq!(
+        crate::helpers::text(&e1, "#survey section p.lead-in"),
+        "Ông/Bà đánh giá thế nào về từng nội dung sau?"
+    );
+}

@@ -321,6 +321,10 @@ fn tables(def: &Definition) -> (Table, Table, Table) {
         row.insert("name".to_owned(), s.code.clone());
         put_text(&mut row, "label", &s.title);
         put_text(&mut row, "hint", &s.description);
+        if !s.lead_in.is_empty() {
+            let extra = serde_json::json!({ "lead_in": s.lead_in });
+            row.insert("hailong".to_owned(), extra.to_string());
+        }
         if let Some(c) = serde_json::to_value(s)
             .ok()
             .as_ref()

@@ -65,6 +65,9 @@ pub struct SectionView {
     pub code: String,
     pub title_vi: String,
     pub title_en: String,
+    /// The words leading into its statements.
+    pub lead_in_vi: String,
+    pub lead_in_en: String,
     /// The section's condition in words.
     pub condition: Option<String>,
     pub questions: Vec<QuestionView>,

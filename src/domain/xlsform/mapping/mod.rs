@@ -400,6 +400,7 @@ impl<'b> Mapper<'b> {
                                     label
                                 },
                                 description: self.langs.texts(survey, row, "hint"),
+                                lead_in: group_lead_in(cols.field(row, "hailong")),
                                 questions: vec![],
                                 condition: None,
                             },
@@ -465,6 +466,7 @@ impl<'b> Mapper<'b> {
                             code: scode,
                             title: title.clone(),
                             description: Text::default(),
+                            lead_in: Text::default(),
                             questions: vec![],
                             condition: None,
                         },
@@ -699,6 +701,19 @@ fn place(field: &str, rows: &[SectionRows]) -> Place {
 /// [`place`] as a problem's field.
 fn locate(field: &str, rows: &[SectionRows]) -> String {
     place(field, rows).to_string()
+}
+
+/// A group row's lead-in from Hailong's own column (written by an export:
+/// `{"lead_in": {"vi": …, "en": …}}`); empty when absent or unreadable.
+fn group_lead_in(cell: Option<(&str, &str)>) -> Text {
+    #[derive(serde::Deserialize)]
+    struct Extra {
+        #[serde(default)]
+        lead_in: Text,
+    }
+    cell.and_then(|(text, _)| serde_json::from_str::<Extra>(text).ok())
+        .map(|e| e.lead_in)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

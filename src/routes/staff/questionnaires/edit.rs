@@ -69,6 +69,8 @@ fn views(def: &Definition, lang: Lang) -> Vec<SectionView> {
             code: s.code.clone(),
             title_vi: s.title.get("vi").to_owned(),
             title_en: en(&s.title),
+            lead_in_vi: s.lead_in.0.get("vi").cloned().unwrap_or_default(),
+            lead_in_en: en(&s.lead_in),
             condition: s.condition.as_ref().map(|c| describe(c, lang)),
             questions: s
                 .questions
