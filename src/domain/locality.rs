@@ -15,8 +15,8 @@ use super::csv_rows::CsvRows;
 pub const LEVELS: [&str; 4] = ["province", "district", "commune", "village"];
 
 /// Vietnam's national list of provinces and communes after the 2025 reform, embedded (source,
-/// licence and attribution: `data/localities/README.md`).
-pub const NATIONAL_2025: &str = include_str!("../../data/localities/vn-2025.csv");
+/// licence and attribution: `reference/localities/README.md`).
+pub const NATIONAL_2025: &str = include_str!("../../reference/localities/vn-2025.csv");
 
 /// The day the 2025 list came into force (Resolution 202/2025/QH15): the default date of
 /// an import of [`NATIONAL_2025`].
