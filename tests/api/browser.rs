@@ -202,6 +202,11 @@ impl Session {
         panic!("{js} gave {last}, expected {expected}");
     }
 
+    /// The WebDriver client, for commands these helpers do not wrap.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub(crate) async fn close(self) {
         self.client.close().await.expect("close");
     }

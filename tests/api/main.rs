@@ -20,6 +20,7 @@ mod hostile;
 mod instruments;
 mod invitation_privacy;
 mod invitations;
+mod journeys;
 mod kiosk;
 mod limits;
 mod limits_hold;
