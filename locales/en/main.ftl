@@ -854,3 +854,6 @@ report-time-vn = { $time } (Vietnam time)
 report-no-smtp = Reports cannot be emailed: this server is not set up to send mail (smtp_host in hailong.toml). You can still download the results (CSV, XLSX) at the bottom of the results page.
 report-no-base-url = No public address is set (base_url in hailong.toml), so the email will not link to the results page.
 error-reports_need_smtp = The report cannot be emailed because this server is not set up to send mail (smtp_host in hailong.toml). The request was not recorded.
+
+# kiosk (issue 16)
+kiosk-check-answers = Please answer the questions marked on this screen before you continue.

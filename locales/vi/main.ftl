@@ -836,3 +836,6 @@ report-time-vn = { $time } (giờ Việt Nam)
 report-no-smtp = Chưa thể gửi báo cáo qua email: máy chủ chưa được cấu hình để gửi thư (smtp_host trong hailong.toml). Bạn vẫn có thể tải kết quả về (CSV, XLSX) ở cuối trang kết quả.
 report-no-base-url = Chưa cấu hình địa chỉ công khai (base_url trong hailong.toml), nên thư sẽ không có liên kết đến trang kết quả.
 error-reports_need_smtp = Không thể gửi báo cáo qua email vì máy chủ chưa được cấu hình để gửi thư (smtp_host trong hailong.toml). Yêu cầu chưa được ghi nhận.
+
+# kiosk (issue 16)
+kiosk-check-answers = Vui lòng trả lời các câu hỏi được đánh dấu trên màn hình này trước khi tiếp tục.
