@@ -14,11 +14,10 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::helpers::{TestApp, count, spawn_app_with_demo};
-use crate::kiosk::register;
 use crate::responses::sipas_locality;
 
 /// A chromedriver process on a free port; stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -31,7 +30,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    async fn start() -> Option<Driver> {
+    pub(crate) async fn start() -> Option<Driver> {
         let Ok(path) = std::env::var("CHROMEDRIVER") else {
             eprintln!("CHROMEDRIVER is not set: browser test skipped");
             return None;
@@ -64,10 +63,15 @@ impl Driver {
     }
 
     /// A new headless Chromium at phone size (390×844), in Vietnamese.
-    async fn session(&self, javascript: bool) -> Session {
+    pub(crate) async fn session(&self, javascript: bool) -> Session {
+        self.session_sized(javascript, 390, 844).await
+    }
+
+    /// A new headless Chromium at the given window size, in Vietnamese.
+    pub(crate) async fn session_sized(&self, javascript: bool, width: u32, height: u32) -> Session {
         let mut options = json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=390,844", "--lang=vi"],
+                     format!("--window-size={width},{height}"), "--lang=vi"],
         });
         if let Ok(bin) = std::env::var("CHROME_BIN") {
             options["binary"] = json!(bin);
@@ -109,13 +113,13 @@ impl WebDriverCompatibleCommand for NetworkConditions {
 }
 
 /// One browser window, with the few steps these tests take.
-struct Session {
-    client: Client,
+pub(crate) struct Session {
+    pub(crate) client: Client,
 }
 
 impl Session {
     /// Clicks a submit button and waits until the next page has replaced this one.
-    async fn submit(&self, css: &str) {
+    pub(crate) async fn submit(&self, css: &str) {
         let old = self.find(css).await;
         old.click().await.expect("click");
         for _ in 0..100 {
@@ -129,18 +133,18 @@ impl Session {
         panic!("no new page after clicking {css}");
     }
 
-    async fn go(&self, url: &str) {
+    pub(crate) async fn go(&self, url: &str) {
         self.client.goto(url).await.expect("goto");
     }
 
-    async fn find(&self, css: &str) -> Element {
+    pub(crate) async fn find(&self, css: &str) -> Element {
         self.client
             .find(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.find(css)
             .await
             .click()
@@ -148,7 +152,7 @@ impl Session {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    async fn type_text(&self, css: &str, text: &str) {
+    pub(crate) async fn type_text(&self, css: &str, text: &str) {
         self.find(css)
             .await
             .send_keys(text)
@@ -156,24 +160,24 @@ impl Session {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
-    async fn script(&self, js: &str) -> Value {
+    pub(crate) async fn script(&self, js: &str) -> Value {
         self.client.execute(js, vec![]).await.expect("script")
     }
 
     /// The browser's Back button.
-    async fn back(&self) {
+    pub(crate) async fn back(&self) {
         self.client.back().await.expect("back");
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.client.current_url().await.expect("url").to_string()
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.client.source().await.expect("source")
     }
 
-    async fn offline(&self, offline: bool) {
+    pub(crate) async fn offline(&self, offline: bool) {
         self.client
             .issue_cmd(NetworkConditions { offline })
             .await
@@ -181,7 +185,7 @@ impl Session {
     }
 
     /// Polls a script until it returns `expected` (or fails after `secs`).
-    async fn wait_until(&self, js: &str, expected: Value, secs: u64) {
+    pub(crate) async fn wait_until(&self, js: &str, expected: Value, secs: u64) {
         let mut last = Value::Null;
         for _ in 0..secs * 10 {
             last = self.script(js).await;
@@ -193,12 +197,12 @@ impl Session {
         panic!("{js} gave {last}, expected {expected}");
     }
 
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         self.client.close().await.expect("close");
     }
 }
 
-async fn wait_for_count(app: &TestApp, expected: i64, secs: u64) {
+pub(crate) async fn wait_for_count(app: &TestApp, expected: i64, secs: u64) {
     let db = app.db.connect().await;
     for _ in 0..secs * 10 {
         if count(&db, "responses").await == expected {
@@ -347,159 +351,5 @@ async fn the_locality_list_finds_ba_dinh_typed_without_accents() {
     );
     s.submit("button[value=next]").await;
     assert!(s.source().await.contains("id=\"s-about\""));
-    s.close().await;
-}
-
-#[tokio::test]
-async fn a_kiosk_serves_two_respondents_and_sends_offline_answers_later() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    let app = spawn_app_with_demo().await;
-    let (token, _) = register(&app).await;
-    let db = app.db.connect().await;
-    let before = count(&db, "responses").await;
-    let existing: std::collections::HashSet<String> = entity::response::Entity::find()
-        .all(&db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    let s = driver.session(true).await;
-    s.go(&app.url(&format!("/k/{token}"))).await;
-
-    // First respondent.
-    s.click("label[for=q-sex-F]").await;
-    s.click("label[for=q-age_group-18-34]").await;
-    s.click("label[for=q-e1_1-5]").await;
-    s.click("button[value=submit]").await;
-    assert_eq!(
-        s.script("return document.getElementById('kiosk-thanks').hidden")
-            .await,
-        json!(false)
-    );
-    wait_for_count(&app, before + 1, 15).await;
-    // Back to a blank start after the thank-you (6 s): the next person sees
-    // no previous answers.
-    s.wait_until(
-        "return [document.getElementById('survey').hidden, \
-         document.querySelectorAll('#survey input:checked').length]",
-        json!([false, 0]),
-        20,
-    )
-    .await;
-
-    // Second respondent: a conditional question appears without the network.
-    s.click("label[for=q-sex-M]").await;
-    s.click("label[for=q-age_group-55plus]").await;
-    assert_eq!(
-        s.script("return document.querySelector('[data-q=e5_3]').hidden")
-            .await,
-        json!(true)
-    );
-    s.click("label[for=q-e5_gave-yes]").await;
-    assert_eq!(
-        s.script("return document.querySelector('[data-q=e5_3]').hidden")
-            .await,
-        json!(false)
-    );
-    s.click("label[for=q-e5_3-4]").await;
-    s.click("button[value=submit]").await;
-    wait_for_count(&app, before + 2, 15).await;
-    s.wait_until(
-        "return document.getElementById('survey').hidden",
-        json!(false),
-        20,
-    )
-    .await;
-
-    // Third respondent while the network is down: queued, then sent.
-    s.offline(true).await;
-    s.click("label[for=q-sex-F]").await;
-    s.click("label[for=q-age_group-35-54]").await;
-    s.click("button[value=submit]").await;
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let queued = s
-        .script("return Object.keys(localStorage).map(k => JSON.parse(localStorage.getItem(k)).length).reduce((a, b) => a + b, 0)")
-        .await;
-    assert_eq!(queued, json!(1), "kept in the browser while offline");
-    assert_eq!(count(&db, "responses").await, before + 2);
-    s.offline(false).await;
-    wait_for_count(&app, before + 3, 40).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let queued = s
-        .script("return Object.keys(localStorage).map(k => JSON.parse(localStorage.getItem(k)).length).reduce((a, b) => a + b, 0)")
-        .await;
-    assert_eq!(queued, json!(0));
-    let new_rows: Vec<entity::response::Model> = entity::response::Entity::find()
-        .all(&db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| !existing.contains(&r.id))
-        .collect();
-    assert_eq!(new_rows.len(), 3);
-    assert!(new_rows.iter().all(|r| r.channel == "kiosk"));
-    assert!(new_rows.iter().any(|r| r.answers.contains("\"e5_3\":4")));
-    s.close().await;
-}
-
-/// The kiosk's condition script in a real browser: a section gated by a
-/// compound condition, a cascading list, a constraint with its own message
-/// checked before sending, and a read-only default stored.
-#[tokio::test]
-async fn the_kiosk_evaluates_section_conditions_cascading_lists_and_constraints() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    let app = spawn_app_with_demo().await;
-    crate::conditions::add_logic_section(&app).await;
-    let (token, _) = register(&app).await;
-    let db = app.db.connect().await;
-    let before = count(&db, "responses").await;
-    let s = driver.session(true).await;
-    s.go(&app.url(&format!("/k/{token}"))).await;
-    let hidden = |css: &str| format!("return document.querySelector('{css}').hidden");
-    assert_eq!(s.script(&hidden("[data-section=x]")).await, json!(true));
-    s.click("label[for=q-sex-F]").await;
-    s.click("label[for=q-age_group-35-54]").await;
-    assert_eq!(s.script(&hidden("[data-section=x]")).await, json!(false));
-    assert_eq!(
-        s.script(&hidden("label[for=q-x_city-hn1]")).await,
-        json!(true)
-    );
-    s.click("label[for=q-x_prov-hn]").await;
-    assert_eq!(
-        s.script(&hidden("label[for=q-x_city-hn1]")).await,
-        json!(false)
-    );
-    assert_eq!(
-        s.script(&hidden("label[for=q-x_city-sg1]")).await,
-        json!(true)
-    );
-    s.click("label[for=q-x_city-hn1]").await;
-    s.type_text("#q-x_code", "12a").await;
-    s.click("button[value=submit]").await;
-    // The question's own message, in the browser's language.
-    let message = s
-        .script("return document.getElementById('q-x_code-kerr').textContent")
-        .await;
-    assert!(
-        message == json!("Ba chữ số") || message == json!("Three digits"),
-        "{message}"
-    );
-    assert_eq!(s.script(&hidden("#kiosk-thanks")).await, json!(true));
-    s.script("document.getElementById('q-x_code').value = '123'; return null")
-        .await;
-    s.click("button[value=submit]").await;
-    wait_for_count(&app, before + 1, 15).await;
-    let rows = entity::response::Entity::find().all(&db).await.unwrap();
-    assert!(
-        rows.iter().any(|r| r.answers.contains("\"x_city\":\"hn1\"")
-            && r.answers.contains("\"x_code\":\"123\"")
-            && r.answers.contains("\"x_ro\":\"fixed\"")),
-        "the kiosk's answers are stored with the read-only default"
-    );
     s.close().await;
 }

@@ -4,6 +4,7 @@
 
 mod auth_links;
 mod browser;
+mod browser_kiosk;
 mod campaign_setup;
 mod campaigns;
 mod cli;
