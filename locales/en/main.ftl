@@ -862,3 +862,6 @@ error-reports_need_smtp = The report cannot be emailed because this server is no
 targets-confirm-delete = Delete the target of { $locality }.
 publication-confirm-publish = Publish the results of the answers received up to today. The new publication replaces the old one on every page and in the API.
 table-region = Table (scrolls sideways)
+
+# kiosk (issue 16)
+kiosk-check-answers = Please answer the questions marked on this screen before you continue.

@@ -844,3 +844,6 @@ error-reports_need_smtp = Không thể gửi báo cáo qua email vì máy chủ 
 targets-confirm-delete = Xoá mục tiêu của { $locality }.
 publication-confirm-publish = Công bố kết quả theo các câu trả lời đã nhận đến hôm nay. Bản công bố mới sẽ thay bản cũ trên mọi trang và trong API.
 table-region = Bảng (có thể cuộn ngang)
+
+# kiosk (issue 16)
+kiosk-check-answers = Vui lòng trả lời các câu hỏi được đánh dấu trên màn hình này trước khi tiếp tục.

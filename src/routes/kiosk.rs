@@ -6,7 +6,9 @@
 //! path, so the token does not reach the logs either. The page works without
 //! JavaScript; with it (`/static/kiosk.js`), answers are queued in the browser
 //! when the network is down and sent when it returns, each with its own
-//! client-generated submission id so a retry never creates a duplicate.
+//! client-generated submission id so a retry never creates a duplicate, and
+//! shows one section per screen. Its service worker (`/k/sw.js`) keeps the
+//! page, stylesheet and scripts so a reload or restart offline still works.
 
 use std::sync::Arc;
 
@@ -32,10 +34,14 @@ use crate::views::respond::ThanksPage;
 pub const SCRIPT: &str = include_str!("../../templates/static/kiosk.js");
 /// The condition evaluator the kiosk script uses, embedded.
 pub const CONDITIONS: &str = include_str!("../../templates/static/conditions.js");
+/// The kiosk's service worker (offline after a reload or restart), embedded.
+pub const WORKER: &str = include_str!("../../templates/static/kiosk-sw.js");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // The worker before `/k/{token}`, which would take `sw.js` for a token.
     cfg.service(script)
         .service(conditions_script)
+        .service(worker)
         .service(start)
         .service(post_step)
         .service(thanks)
@@ -56,6 +62,17 @@ pub async fn conditions_script() -> HttpResponse {
         .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(CONDITIONS)
+}
+
+/// `GET /k/sw.js`: the kiosk's service worker. Served under `/k/` so its
+/// default scope covers the kiosk pages (no `Service-Worker-Allowed` needed);
+/// `no-cache` so a new version reaches the tablets at their next check.
+#[get("/k/sw.js")]
+pub async fn worker() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(WORKER)
 }
 
 /// The kiosk and its open campaign.

@@ -5,8 +5,15 @@
 // - sends answers as JSON with a client-generated submission id, queueing them
 //   in localStorage while the network is down and retrying when it returns
 //   (the server ignores a repeated id, so a retry never creates a duplicate);
-// - returns to a blank form after the thank-you or after an idle period,
-//   so the next person never sees the previous person's answers.
+// - shows one section per screen (progress bar, Next checks the screen's
+//   answers, Back, "send" on the last shown section; sections hidden by
+//   conditions are skipped);
+// - registers the service worker (/k/sw.js) that keeps the page, stylesheet
+//   and scripts, so a reload or a restart while offline still shows the form;
+// - keeps the answers being entered across the language link (sessionStorage,
+//   for that one reload only);
+// - returns to a blank first screen after the thank-you or after an idle
+//   period, so the next person never sees the previous person's answers.
 (function () {
   "use strict";
   var form = document.getElementById("survey");
@@ -156,30 +163,61 @@
     if (queueNote) { queueNote.hidden = q.length === 0; }
   }
 
+  // Runs `send` for one queued item unless another tab or reload is sending
+  // it (a Web Lock per submission id, released when the tab goes away);
+  // without Web Locks, only this tab's own flag applies and the server's
+  // idempotence on the submission id keeps a second send harmless.
+  function whileHolding(id, send) {
+    if (navigator.locks && navigator.locks.request) {
+      return navigator.locks.request("hailong-kiosk-send:" + id, { ifAvailable: true }, function (lock) {
+        return lock ? send() : "busy";
+      });
+    }
+    return send();
+  }
+
+  function queued(id) {
+    return queue().some(function (x) { return x.submission_id === id; });
+  }
+
+  // Sends the queue, oldest first, one item at a time; stops at the first
+  // network failure (the next `online` event or retry tick starts again).
   var flushing = false;
   function flush() {
     if (flushing) { return; }
-    var q = queue();
-    if (!q.length) { saveQueue(q); return; }
+    if (!queue().length) { saveQueue([]); return; }
     flushing = true;
-    var item = q[0];
-    fetch(endpoint, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(item),
-      credentials: "omit"
-    }).then(function (res) {
-      // Stored (201), already stored (200), or refused for good (4xx other
-      // than 408/429): remove it from the queue. Anything else: retry later.
-      var done = res.ok || (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429);
-      if (done) {
-        saveQueue(queue().filter(function (x) { return x.submission_id !== item.submission_id; }));
-      }
-      flushing = false;
-      if (done && queue().length) { flush(); }
-    }, function () {
-      flushing = false;
-    });
+    var skip = 0;
+    function step() {
+      var q = queue();
+      if (skip >= q.length) { flushing = false; saveQueue(q); return; }
+      var item = q[skip];
+      whileHolding(item.submission_id, function () {
+        // Sent by another tab while this one waited: nothing to do.
+        if (!queued(item.submission_id)) { return "gone"; }
+        return fetch(endpoint, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(item),
+          credentials: "omit"
+        }).then(function (res) {
+          // Stored (201), already stored (200), or refused for good (4xx
+          // other than 408/429): remove it from the queue, before the lock
+          // is released. Anything else: retry later.
+          var done = res.ok || (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429);
+          if (!done) { return "retry"; }
+          saveQueue(queue().filter(function (x) { return x.submission_id !== item.submission_id; }));
+          return "sent";
+        });
+      }).then(function (outcome) {
+        if (outcome === "retry") { flushing = false; return; }
+        if (outcome === "busy") { skip++; }
+        step();
+      }, function () {
+        flushing = false;
+      });
+    }
+    step();
   }
 
   // Clears every answer (not form.reset(), which would restore answers a
@@ -203,12 +241,185 @@
     });
   }
 
+  // One section per screen. `screen` is the index of the section shown;
+  // the others carry the class kiosk-off (sections hidden by their
+  // conditions keep their own `hidden`).
+  var sections = Array.prototype.slice.call(form.querySelectorAll("[data-section]"));
+  var wizard = sections.length > 1;
+  var screen = 0;
+  var nextButton = document.getElementById("kiosk-next");
+  var backButton = document.getElementById("kiosk-back");
+  var sendButton = form.querySelector("button[name=nav][value=submit]");
+  var progress = document.getElementById("kiosk-progress");
+  var progressText = document.getElementById("kiosk-progress-text");
+  var bar = document.getElementById("kiosk-bar");
+  var checkNote = document.getElementById("kiosk-check");
+  if (!nextButton || !backButton || !sendButton || !progress || !progressText || !bar) {
+    wizard = false;
+  }
+
+  function shownSections() {
+    return sections.filter(function (s) { return !s.hidden; });
+  }
+
+  function render() {
+    if (!wizard) { return; }
+    var shown = shownSections();
+    var current = sections[screen];
+    if (!current || current.hidden) {
+      // Its condition no longer holds: the next shown section, else the last.
+      current = shown.filter(function (s) { return sections.indexOf(s) > screen; })[0] ||
+        shown[shown.length - 1] || sections[0];
+      screen = sections.indexOf(current);
+    }
+    sections.forEach(function (s, i) { s.classList.toggle("kiosk-off", i !== screen); });
+    var at = Math.max(shown.indexOf(current), 0);
+    var total = Math.max(shown.length, 1);
+    var last = at >= total - 1;
+    sendButton.hidden = !last;
+    nextButton.hidden = last;
+    backButton.hidden = at === 0;
+    progress.hidden = false;
+    progressText.textContent = (progressText.dataset.pattern || "")
+      .replace("{current}", String(at + 1)).replace("{total}", String(total));
+    bar.max = total;
+    bar.value = at;
+  }
+
+  function goTo(section) {
+    screen = sections.indexOf(section);
+    if (checkNote) { checkNote.hidden = true; }
+    render();
+    window.scrollTo(0, 0);
+    var heading = section.querySelector("h2");
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+    }
+  }
+
+  // Shows the messages for the problems inside `scope` (the whole form when
+  // null); returns the questions with a problem.
+  function showProblems(problems, scope) {
+    var bad = [];
+    problems.forEach(function (p) {
+      var el = byCode(p.question);
+      if (!el || el.hidden || bad.indexOf(el) >= 0 || (scope && !scope.contains(el))) { return; }
+      var msg = p.code === "answer_required" ? (el.dataset.requiredMsg || requiredMsg)
+        : p.code === "constraint_failed" ? (el.dataset.constraintMsg || form.dataset.constraintMsg || "")
+        : (form.dataset.invalidMsg || "");
+      showError(el, msg);
+      bad.push(el);
+    });
+    return bad;
+  }
+
+  function pointAt(bad) {
+    if (checkNote && wizard) { checkNote.hidden = false; }
+    bad[0].scrollIntoView();
+    var first = bad[0].querySelector("input, textarea, select");
+    if (first) { first.focus({ preventScroll: true }); }
+  }
+
+  function next() {
+    clearErrors();
+    var evaluated = collect();
+    var current = sections[screen];
+    var bad = showProblems(evaluated.problems, current);
+    if (bad.length) { pointAt(bad); return; }
+    var shown = shownSections();
+    var following = shown[shown.indexOf(current) + 1];
+    if (following) { goTo(following); }
+  }
+
+  function back() {
+    clearErrors();
+    collect();
+    var shown = shownSections();
+    var before = shown[shown.indexOf(sections[screen]) - 1];
+    if (before) { goTo(before); }
+  }
+
+  // The answers being entered, kept for the one reload of a language switch
+  // (sessionStorage: this tab only), and forgotten on every reset.
+  var keepKey = "hailong-kiosk-keep:" + endpoint;
+  var KEEP_MS = 30000;
+
+  function forget() {
+    try { sessionStorage.removeItem(keepKey); } catch (e) { /* storage off */ }
+  }
+
+  function keep() {
+    var fields = [];
+    form.querySelectorAll("input[name^='a.'], textarea[name^='a.']").forEach(function (i) {
+      if (i.type === "radio" || i.type === "checkbox") {
+        if (i.checked) { fields.push([i.name, i.value]); }
+      } else if (i.value !== "") {
+        fields.push([i.name, i.value]);
+      }
+    });
+    try {
+      sessionStorage.setItem(keepKey, JSON.stringify({
+        // Only for the reload that follows: a page opened later starts blank.
+        until: Date.now() + KEEP_MS,
+        screen: sections[screen] ? sections[screen].dataset.section : null,
+        fields: fields
+      }));
+    } catch (e) { /* storage off: the answers are lost, as without script */ }
+  }
+
+  function restore() {
+    var kept = null;
+    try { kept = JSON.parse(sessionStorage.getItem(keepKey) || "null"); } catch (e) { kept = null; }
+    forget();
+    if (!kept || !(kept.until > Date.now()) || !Array.isArray(kept.fields)) { return; }
+    form.querySelectorAll("input[type=radio], input[type=checkbox]").forEach(function (i) { i.checked = false; });
+    kept.fields.forEach(function (f) {
+      form.querySelectorAll("[name='" + String(f[0]).replace(/['\\]/g, "") + "']").forEach(function (i) {
+        if (i.type === "radio" || i.type === "checkbox") {
+          if (i.value === f[1]) { i.checked = true; }
+        } else {
+          i.value = f[1];
+        }
+      });
+    });
+    collect();
+    var section = form.querySelector("[data-section='" + String(kept.screen).replace(/['\\]/g, "") + "']");
+    if (section) { screen = sections.indexOf(section); }
+  }
+
+  // The language link: the same kiosk page in the other language (?lang=,
+  // which the worker also keeps for offline use), answers and screen kept.
+  function switchLanguage(code) {
+    keep();
+    window.location.assign(window.location.pathname + "?lang=" + encodeURIComponent(code));
+  }
+
+  function languages() {
+    var codes = [document.documentElement.lang];
+    document.querySelectorAll(".langs a.lang[hreflang]").forEach(function (a) {
+      codes.push(a.getAttribute("hreflang"));
+    });
+    return codes.filter(function (c) { return /^[a-z]{2}$/.test(c || ""); });
+  }
+
+  document.querySelectorAll(".langs a.lang[hreflang]").forEach(function (a) {
+    a.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      switchLanguage(a.getAttribute("hreflang"));
+    });
+  });
+
   function reset() {
+    forget();
     blank();
     clearErrors();
     collect();
     if (thanks) { thanks.hidden = true; }
     form.hidden = false;
+    if (checkNote) { checkNote.hidden = true; }
+    screen = 0;
+    render();
     window.scrollTo(0, 0);
   }
 
@@ -218,50 +429,79 @@
     idleTimer = setTimeout(reset, idleMs);
   }
 
-  form.addEventListener("change", function () { collect(); });
+  form.addEventListener("change", function () { collect(); render(); });
   ["pointerdown", "keydown", "change", "input"].forEach(function (t) {
     document.addEventListener(t, bump, { passive: true });
   });
+  if (wizard) {
+    nextButton.addEventListener("click", next);
+    backButton.addEventListener("click", back);
+  }
 
   form.addEventListener("submit", function (ev) {
     var nav = ev.submitter && ev.submitter.value;
-    if (nav && nav.indexOf("lang-") === 0) { return; } // language switch: a normal post
     ev.preventDefault();
-    clearErrors();
-    var evaluated = collect();
-    var answers = evaluated.answers;
-    // The server stays the judge; these are the problems it would report.
-    var bad = [];
-    evaluated.problems.forEach(function (p) {
-      var el = byCode(p.question);
-      if (!el || el.hidden || bad.indexOf(el) >= 0) { return; }
-      var msg = p.code === "answer_required" ? (el.dataset.requiredMsg || requiredMsg)
-        : p.code === "constraint_failed" ? (el.dataset.constraintMsg || form.dataset.constraintMsg || "")
-        : (form.dataset.invalidMsg || "");
-      showError(el, msg);
-      bad.push(el);
-    });
-    if (bad.length) {
-      bad[0].scrollIntoView();
-      var first = bad[0].querySelector("input, textarea, select");
-      if (first) { first.focus(); }
+    if (nav && nav.indexOf("lang-") === 0) {
+      switchLanguage(nav.slice(5));
       return;
     }
+    clearErrors();
+    var evaluated = collect();
+    render();
+    if (wizard && sendButton.hidden) {
+      // Enter in a text box before the last screen: the same as Next.
+      next();
+      return;
+    }
+    var answers = evaluated.answers;
+    // The server stays the judge; these are the problems it would report.
+    var bad = showProblems(evaluated.problems, null);
+    if (bad.length) {
+      var section = bad[0].closest("[data-section]");
+      if (wizard && section && section !== sections[screen]) {
+        screen = sections.indexOf(section);
+        render();
+      }
+      pointAt(bad);
+      return;
+    }
+    forget();
     var q = queue();
     q.push({ submission_id: uuid(), locality: locality, answers: answers, channel: "kiosk" });
     saveQueue(q);
     flush();
     blank();
+    screen = 0;
+    collect();
+    render();
     form.hidden = true;
+    if (progress) { progress.hidden = true; }
     if (thanks) { thanks.hidden = false; thanks.focus && thanks.focus(); }
     window.scrollTo(0, 0);
     clearTimeout(idleTimer);
     idleTimer = setTimeout(reset, 6000);
   });
 
+  // The service worker: from this file, never inline (CSP script-src 'self').
+  // Once it runs, it is asked to keep the page in each language too.
+  if ("serviceWorker" in navigator && form.dataset.worker) {
+    navigator.serviceWorker.register(form.dataset.worker).catch(function () { return null; });
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.active) {
+        // This page as opened (a restart opens it again), and each language.
+        reg.active.postMessage({
+          pages: [window.location.pathname + window.location.search].concat(
+            languages().map(function (c) { return window.location.pathname + "?lang=" + c; }))
+        });
+      }
+    });
+  }
+
   window.addEventListener("online", flush);
   setInterval(flush, 10000);
   collect();
+  restore();
+  render();
   saveQueue(queue());
   flush();
   bump();

@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::helpers::{TestApp, count, spawn_app_with_demo};
-use crate::kiosk::register;
 use crate::responses::sipas_locality;
 
 /// A chromedriver process on a free port; stopped when dropped.
@@ -65,9 +64,14 @@ impl Driver {
 
     /// A new headless Chromium at phone size (390×844), in Vietnamese.
     pub(crate) async fn session(&self, javascript: bool) -> Session {
+        self.session_sized(javascript, 390, 844).await
+    }
+
+    /// A new headless Chromium at the given window size, in Vietnamese.
+    pub(crate) async fn session_sized(&self, javascript: bool, width: u32, height: u32) -> Session {
         let mut options = json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=390,844", "--lang=vi"],
+                     format!("--window-size={width},{height}"), "--lang=vi"],
         });
         if let Ok(bin) = std::env::var("CHROME_BIN") {
             options["binary"] = json!(bin);
@@ -110,7 +114,7 @@ impl WebDriverCompatibleCommand for NetworkConditions {
 
 /// One browser window, with the few steps these tests take.
 pub(crate) struct Session {
-    client: Client,
+    pub(crate) client: Client,
 }
 
 impl Session {
@@ -212,7 +216,7 @@ impl Session {
     }
 }
 
-async fn wait_for_count(app: &TestApp, expected: i64, secs: u64) {
+pub(crate) async fn wait_for_count(app: &TestApp, expected: i64, secs: u64) {
     let db = app.db.connect().await;
     for _ in 0..secs * 10 {
         if count(&db, "responses").await == expected {
@@ -361,159 +365,5 @@ async fn the_locality_list_finds_ba_dinh_typed_without_accents() {
     );
     s.submit("button[value=next]").await;
     assert!(s.source().await.contains("id=\"s-about\""));
-    s.close().await;
-}
-
-#[tokio::test]
-async fn a_kiosk_serves_two_respondents_and_sends_offline_answers_later() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    let app = spawn_app_with_demo().await;
-    let (token, _) = register(&app).await;
-    let db = app.db.connect().await;
-    let before = count(&db, "responses").await;
-    let existing: std::collections::HashSet<String> = entity::response::Entity::find()
-        .all(&db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    let s = driver.session(true).await;
-    s.go(&app.url(&format!("/k/{token}"))).await;
-
-    // First respondent.
-    s.click("label[for=q-sex-F]").await;
-    s.click("label[for=q-age_group-18-34]").await;
-    s.click("label[for=q-e1_1-5]").await;
-    s.click("button[value=submit]").await;
-    assert_eq!(
-        s.script("return document.getElementById('kiosk-thanks').hidden")
-            .await,
-        json!(false)
-    );
-    wait_for_count(&app, before + 1, 15).await;
-    // Back to a blank start after the thank-you (6 s): the next person sees
-    // no previous answers.
-    s.wait_until(
-        "return [document.getElementById('survey').hidden, \
-         document.querySelectorAll('#survey input:checked').length]",
-        json!([false, 0]),
-        20,
-    )
-    .await;
-
-    // Second respondent: a conditional question appears without the network.
-    s.click("label[for=q-sex-M]").await;
-    s.click("label[for=q-age_group-55plus]").await;
-    assert_eq!(
-        s.script("return document.querySelector('[data-q=e5_3]').hidden")
-            .await,
-        json!(true)
-    );
-    s.click("label[for=q-e5_gave-yes]").await;
-    assert_eq!(
-        s.script("return document.querySelector('[data-q=e5_3]').hidden")
-            .await,
-        json!(false)
-    );
-    s.click("label[for=q-e5_3-4]").await;
-    s.click("button[value=submit]").await;
-    wait_for_count(&app, before + 2, 15).await;
-    s.wait_until(
-        "return document.getElementById('survey').hidden",
-        json!(false),
-        20,
-    )
-    .await;
-
-    // Third respondent while the network is down: queued, then sent.
-    s.offline(true).await;
-    s.click("label[for=q-sex-F]").await;
-    s.click("label[for=q-age_group-35-54]").await;
-    s.click("button[value=submit]").await;
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let queued = s
-        .script("return Object.keys(localStorage).map(k => JSON.parse(localStorage.getItem(k)).length).reduce((a, b) => a + b, 0)")
-        .await;
-    assert_eq!(queued, json!(1), "kept in the browser while offline");
-    assert_eq!(count(&db, "responses").await, before + 2);
-    s.offline(false).await;
-    wait_for_count(&app, before + 3, 40).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let queued = s
-        .script("return Object.keys(localStorage).map(k => JSON.parse(localStorage.getItem(k)).length).reduce((a, b) => a + b, 0)")
-        .await;
-    assert_eq!(queued, json!(0));
-    let new_rows: Vec<entity::response::Model> = entity::response::Entity::find()
-        .all(&db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| !existing.contains(&r.id))
-        .collect();
-    assert_eq!(new_rows.len(), 3);
-    assert!(new_rows.iter().all(|r| r.channel == "kiosk"));
-    assert!(new_rows.iter().any(|r| r.answers.contains("\"e5_3\":4")));
-    s.close().await;
-}
-
-/// The kiosk's condition script in a real browser: a section gated by a
-/// compound condition, a cascading list, a constraint with its own message
-/// checked before sending, and a read-only default stored.
-#[tokio::test]
-async fn the_kiosk_evaluates_section_conditions_cascading_lists_and_constraints() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    let app = spawn_app_with_demo().await;
-    crate::conditions::add_logic_section(&app).await;
-    let (token, _) = register(&app).await;
-    let db = app.db.connect().await;
-    let before = count(&db, "responses").await;
-    let s = driver.session(true).await;
-    s.go(&app.url(&format!("/k/{token}"))).await;
-    let hidden = |css: &str| format!("return document.querySelector('{css}').hidden");
-    assert_eq!(s.script(&hidden("[data-section=x]")).await, json!(true));
-    s.click("label[for=q-sex-F]").await;
-    s.click("label[for=q-age_group-35-54]").await;
-    assert_eq!(s.script(&hidden("[data-section=x]")).await, json!(false));
-    assert_eq!(
-        s.script(&hidden("label[for=q-x_city-hn1]")).await,
-        json!(true)
-    );
-    s.click("label[for=q-x_prov-hn]").await;
-    assert_eq!(
-        s.script(&hidden("label[for=q-x_city-hn1]")).await,
-        json!(false)
-    );
-    assert_eq!(
-        s.script(&hidden("label[for=q-x_city-sg1]")).await,
-        json!(true)
-    );
-    s.click("label[for=q-x_city-hn1]").await;
-    s.type_text("#q-x_code", "12a").await;
-    s.click("button[value=submit]").await;
-    // The question's own message, in the browser's language.
-    let message = s
-        .script("return document.getElementById('q-x_code-kerr').textContent")
-        .await;
-    assert!(
-        message == json!("Ba chữ số") || message == json!("Three digits"),
-        "{message}"
-    );
-    assert_eq!(s.script(&hidden("#kiosk-thanks")).await, json!(true));
-    s.script("document.getElementById('q-x_code').value = '123'; return null")
-        .await;
-    s.click("button[value=submit]").await;
-    wait_for_count(&app, before + 1, 15).await;
-    let rows = entity::response::Entity::find().all(&db).await.unwrap();
-    assert!(
-        rows.iter().any(|r| r.answers.contains("\"x_city\":\"hn1\"")
-            && r.answers.contains("\"x_code\":\"123\"")
-            && r.answers.contains("\"x_ro\":\"fixed\"")),
-        "the kiosk's answers are stored with the read-only default"
-    );
     s.close().await;
 }

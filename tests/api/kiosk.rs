@@ -83,6 +83,45 @@ async fn the_kiosk_page_has_big_faces_a_fixed_locality_and_its_script() {
             .starts_with("text/javascript")
     );
     assert!(js.text().await.unwrap().contains("localStorage"));
+    // One section per screen with the script: its buttons and progress bar
+    // are in the page, hidden until the script shows them; the plain form
+    // (every section, one "send") stays as it was without the script.
+    assert!(html.contains("id=\"kiosk-next\" class=\"primary\" hidden"));
+    assert!(html.contains("id=\"kiosk-back\" class=\"secondary\" hidden"));
+    assert!(html.contains("id=\"kiosk-progress\" hidden"));
+    assert!(html.contains("data-pattern=\"Phần {current} &#x2f; {total}\""));
+    assert_eq!(html.matches("data-section=").count(), 7);
+    assert_eq!(html.matches("value=\"submit\"").count(), 1);
+    assert!(html.contains("data-worker=\"/k/sw.js\""));
+}
+
+#[tokio::test]
+async fn the_kiosk_service_worker_is_served_under_k_and_never_cached_stale() {
+    let app = spawn_app_with_demo().await;
+    let res = app.get("/k/sw.js").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    // Its default scope is /k/: no wider scope is asked for.
+    assert!(res.headers().get("service-worker-allowed").is_none());
+    let js = res.text().await.unwrap();
+    for part in [
+        "/static/app.css",
+        "/static/conditions.js",
+        "/static/kiosk.js",
+    ] {
+        assert!(js.contains(part), "{part} kept for offline use");
+    }
+    assert!(js.contains("caches.delete"), "forgets a revoked kiosk");
+    // The worker caches what it is given by the network, never answers: no
+    // POST, no timestamps.
+    assert!(js.contains("request.method !== \"GET\""));
+    assert!(!js.contains("Date.now"));
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 mod accessibility;
 mod auth_links;
 mod browser;
+mod browser_kiosk;
 mod campaign_setup;
 mod campaigns;
 mod cli;
