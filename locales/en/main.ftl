@@ -865,3 +865,18 @@ table-region = Table (scrolls sideways)
 
 # kiosk (issue 16)
 kiosk-check-answers = Please answer the questions marked on this screen before you continue.
+
+# locality picker (issue 16)
+picker-title = Add localities
+picker-province = Every commune of a province
+picker-none = — None —
+picker-commune = One commune (type its name, with or without accents)
+picker-hint = The localities are added to the list below; nothing is saved until you press the save button at the end of the form.
+picker-add = Add to the list
+picker-added = Added { $count } localities to the list (not saved yet).
+picker-unknown = No commune has the code { $code } in the list in force.
+picker-template = Download a CSV template
+picker-template-note = One line each: locality code, stratum, cluster (empty: the locality itself), base weight, target number of responses. Paste the lines (without the header) into "Localities and sampling design".
+picker-national-offer = Only the demo's localities are known. You can load the national list of 2025 (34 provinces and 3,321 communes) that comes with Hailong.
+picker-national-load = Load the national list
+error-national_list_later = A list of localities in force after 1 July 2025 is already loaded; the 2025 list cannot be loaded over it.

@@ -847,3 +847,18 @@ table-region = Bảng (có thể cuộn ngang)
 
 # kiosk (issue 16)
 kiosk-check-answers = Vui lòng trả lời các câu hỏi được đánh dấu trên màn hình này trước khi tiếp tục.
+
+# locality picker (issue 16)
+picker-title = Thêm địa bàn
+picker-province = Mọi xã, phường của tỉnh/thành phố
+picker-none = — Không chọn —
+picker-commune = Một xã, phường (gõ tên, có dấu hay không dấu đều được)
+picker-hint = Các địa bàn được thêm vào danh sách bên dưới; chưa có gì được lưu cho đến khi bấm nút lưu ở cuối biểu mẫu.
+picker-add = Thêm vào danh sách
+picker-added = Đã thêm { $count } địa bàn vào danh sách (chưa lưu).
+picker-unknown = Không có xã, phường nào mang mã { $code } trong danh mục đang có hiệu lực.
+picker-template = Tải mẫu CSV
+picker-template-note = Mỗi dòng: mã địa bàn, tầng, cụm (để trống là chính địa bàn), trọng số gốc, số phiếu mục tiêu. Dán các dòng (không có dòng tiêu đề) vào ô "Địa bàn và thiết kế mẫu".
+picker-national-offer = Hệ thống mới chỉ có danh mục địa bàn của bản trình diễn. Có thể nạp danh mục cả nước năm 2025 (34 tỉnh, thành phố và 3.321 xã, phường, đặc khu) đi kèm Hailong.
+picker-national-load = Nạp danh mục cả nước
+error-national_list_later = Đã có một danh mục địa bàn có hiệu lực từ sau ngày 01/07/2025; danh mục năm 2025 không thể nạp đè lên.

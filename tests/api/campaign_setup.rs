@@ -3,6 +3,7 @@
 
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{count, spawn_app_with_demo};
@@ -206,4 +207,131 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
     assert!(actions.iter().any(|a| a == "campaign.create"));
 }
 
-use sea_orm::EntityTrait;
+#[tokio::test]
+async fn localities_are_picked_by_province_or_by_name_and_the_national_list_loads_by_a_button() {
+    let app = spawn_app_with_demo().await;
+    app.add_user("admin@example.vn", "admin").await;
+    app.add_user("designer@example.vn", "designer").await;
+    let db = app.db.connect().await;
+    let a = app.login("admin@example.vn").await;
+    let page = app.page(&a, "/staff/campaigns").await;
+    let csrf = crate::helpers::csrf_of(&page);
+    let campaigns_before = count(&db, "campaigns").await;
+    // The picker's list names communes with and without accents, and their province.
+    let listed = crate::helpers::attrs(&page, "#p-communes option", "value");
+    assert!(
+        listed
+            .iter()
+            .any(|o| o == "00004 · Ba Đình · Ba Dinh · Hà Nội"),
+        "{listed:?}"
+    );
+    // Every commune of Đà Nẵng (48), then Ba Đình picked by its list entry: added to the
+    // lines as typed so far, nothing saved.
+    let res = a
+        .post(app.url("/staff/campaigns"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("slug", "picked"),
+            ("name_vi", "Đã chọn"),
+            ("localities", "00103,01-U,,980,40"),
+            ("add_province", "48"),
+            ("add_commune", "00004 · Ba Đình · Ba Dinh · Hà Nội"),
+            ("act", "add"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    let lines = crate::helpers::text(&html, "textarea[name=localities]");
+    let codes: Vec<&str> = lines
+        .lines()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        codes[0], "00103",
+        "what was typed stays first, with its design fields"
+    );
+    assert!(lines.starts_with("00103,01-U,,980,40\n"), "{lines}");
+    assert!(codes.contains(&"00004"));
+    let da_nang: Vec<String> = entity::locality::Entity::find()
+        .filter(entity::locality::Column::ParentCode.eq("48"))
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.code)
+        .collect();
+    assert!(!da_nang.is_empty());
+    assert!(da_nang.iter().all(|c| codes.contains(&c.as_str())));
+    assert_eq!(codes.len(), da_nang.len() + 2);
+    assert!(html.contains("(chưa lưu)") || html.contains("not saved yet"));
+    assert_eq!(
+        crate::helpers::attr(&html, "input[name=slug]", "value"),
+        "picked"
+    );
+    assert_eq!(
+        count(&db, "campaigns").await,
+        campaigns_before,
+        "nothing saved"
+    );
+    // A code the list does not have is refused by name.
+    let res = a
+        .post(app.url("/staff/campaigns"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("add_commune", "99999"),
+            ("act", "add"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("99999"));
+    // The bulk lines' template.
+    let res = a
+        .get(app.url("/staff/campaigns/localities-template.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("code,stratum,cluster,base_weight,target_n")
+    );
+    // Only the demo's units: administrators are offered the national list; designers not.
+    assert!(page.contains("action=\"/staff/localities/national\""));
+    let d = app.login("designer@example.vn").await;
+    let dpage = app.page(&d, "/staff/campaigns").await;
+    assert!(!dpage.contains("/staff/localities/national"));
+    let dcsrf = crate::helpers::csrf_of(&dpage);
+    let res = d
+        .post(app.url("/staff/localities/national"))
+        .form(&[("csrf_token", dcsrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = a
+        .post(app.url("/staff/localities/national"))
+        .form(&[("csrf_token", csrf.as_str()), ("back", "/staff/campaigns")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/staff/campaigns");
+    let communes = entity::locality::Entity::find()
+        .filter(entity::locality::Column::Level.eq("commune"))
+        .filter(entity::locality::Column::ValidTo.is_null())
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(communes, 3321);
+    let after = app.page(&a, "/staff/campaigns").await;
+    assert!(
+        !after.contains("/staff/localities/national"),
+        "offered no more"
+    );
+}

@@ -19,7 +19,7 @@ use crate::services::campaign_setup::{self, CampaignInput, SetupError};
 
 use crate::views::staff::campaigns::{CampaignRow, CampaignsPage, ServiceOption, VersionOption};
 
-use super::{render, see_other};
+use super::{locality_picker, render, see_other};
 
 /// The form's values, as shown again after a problem.
 #[derive(Serialize, Deserialize, Default, Clone)]
@@ -55,6 +55,14 @@ pub struct CampaignForm {
     /// `daily`, `manual` or `on_close`; empty: unchanged (or the default).
     #[serde(default)]
     publication: String,
+    /// `add`: the locality picker's button (add to the lines, save nothing).
+    #[serde(default)]
+    act: String,
+    /// The picker: a province whose communes to add, a commune to add.
+    #[serde(default)]
+    add_province: String,
+    #[serde(default)]
+    add_commune: String,
 }
 
 async fn options(
@@ -180,9 +188,11 @@ async fn page(
     editing: Option<String>,
     form: CampaignForm,
     errors: Vec<String>,
+    notice: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let lang = user.lang;
     let (versions, services) = options(state, lang).await?;
+    let picker = locality_picker::picker(state, user).await?;
     let campaigns = rows(state, lang).await?;
     let path = match &editing {
         Some(s) => format!("/staff/campaigns/{s}/settings"),
@@ -198,6 +208,10 @@ async fn page(
         editing,
         form,
         errors,
+        notice,
+        provinces: picker.provinces,
+        communes: picker.communes,
+        offer_national: picker.offer_national,
     };
     let mut res = render(user, "staff/campaigns.html", &path, ctx)?;
     if failed {
@@ -221,7 +235,7 @@ fn blank_form() -> CampaignForm {
 #[get("/campaigns")]
 pub async fn index(state: web::Data<AppState>, user: StaffUser) -> Result<HttpResponse, AppError> {
     user.require(Area::Campaigns, Access::Read)?;
-    page(&state, &user, None, blank_form(), vec![]).await
+    page(&state, &user, None, blank_form(), vec![], None).await
 }
 
 /// `GET /staff/campaigns/{slug}/settings`: the campaign's settings form (its hub is
@@ -266,8 +280,9 @@ pub async fn show(
         calibration: design.calibration.join(", "),
         lonely_psu: design.lonely_psu.clone(),
         publication: design.publication.as_str().to_owned(),
+        ..CampaignForm::default()
     };
-    page(&state, &user, Some(c.slug), form, vec![]).await
+    page(&state, &user, Some(c.slug), form, vec![], None).await
 }
 
 /// The results settings a form asks for: each field sent replaces the one of `base` (the
@@ -387,6 +402,9 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let StaffForm { user, mut form } = form;
     user.require(Area::Campaigns, Access::Write)?;
+    if form.act == "add" {
+        return picked(&state, &user, None, form).await;
+    }
     let lang = user.lang;
     // "From the questionnaire": the service its instrument is about.
     if form.service.trim().is_empty()
@@ -417,7 +435,7 @@ pub async fn create(
         }
         Err(errors) => errors,
     };
-    page(&state, &user, None, form, errors).await
+    page(&state, &user, None, form, errors, None).await
 }
 
 #[post("/campaigns/{slug}")]
@@ -430,6 +448,9 @@ pub async fn update(
     user.require(Area::Campaigns, Access::Write)?;
     let lang = user.lang;
     let slug = path.into_inner();
+    if form.act == "add" {
+        return picked(&state, &user, Some(slug), form).await;
+    }
     let base = stored_results_settings(&state, &slug).await?;
     let results = match checked_results_settings(&user, &form, &base) {
         Ok(r) => Ok(r),
@@ -454,7 +475,25 @@ pub async fn update(
         }
         Err(errors) => errors,
     };
-    page(&state, &user, Some(slug), form, errors).await
+    page(&state, &user, Some(slug), form, errors, None).await
+}
+
+/// The form again with the picker's localities added to its lines (nothing is saved).
+async fn picked(
+    state: &AppState,
+    user: &StaffUser,
+    editing: Option<String>,
+    mut form: CampaignForm,
+) -> Result<HttpResponse, AppError> {
+    let province = std::mem::take(&mut form.add_province);
+    let commune = std::mem::take(&mut form.add_commune);
+    form.act.clear();
+    let added =
+        locality_picker::add(state, user.lang, &mut form.localities, &province, &commune).await?;
+    match added {
+        Ok(notice) => page(state, user, editing, form, vec![], Some(notice)).await,
+        Err(problem) => page(state, user, editing, form, vec![problem], None).await,
+    }
 }
 
 async fn stored_results_settings(
@@ -502,5 +541,5 @@ pub async fn update_results_settings(
     // Shown again on the campaign's page with the problems.
     let mut shown = form.clone();
     shown.slug = slug.clone();
-    page(&state, &user, Some(slug), shown, errors).await
+    page(&state, &user, Some(slug), shown, errors, None).await
 }

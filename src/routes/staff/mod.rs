@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod hub;
 pub mod invitations;
 pub mod kiosks;
+pub mod locality_picker;
 pub mod login;
 pub mod planning;
 pub mod questionnaires;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tokens::revoke)
         .service(audit::index)
         .service(campaigns::index)
+        .configure(locality_picker::configure)
         .service(campaigns::create)
         .service(campaigns::show)
         .configure(hub::configure)

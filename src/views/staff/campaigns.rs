@@ -33,6 +33,13 @@ pub struct ServiceOption {
     pub name: String,
 }
 
+/// A unit of the locality picker: its code and what the list shows.
+#[derive(Debug, Serialize)]
+pub struct PickOption {
+    pub code: String,
+    pub name: String,
+}
+
 /// The campaigns page; `F` is the form's values as typed (shown again after
 /// a problem), which the handler owns.
 #[derive(Debug, Serialize)]
@@ -48,4 +55,13 @@ pub struct CampaignsPage<F: Serialize> {
     pub editing: Option<String>,
     pub form: F,
     pub errors: Vec<String>,
+    /// What the last "add" of the locality picker did.
+    pub notice: Option<String>,
+    /// The picker: provinces (to add all their communes) and communes (by code, name,
+    /// unaccented name and province, which the browser's list searches as one types).
+    pub provinces: Vec<PickOption>,
+    pub communes: Vec<PickOption>,
+    /// Only the demo's few units are known and the reader is an administrator: offer to
+    /// load the national list that comes with Hailong.
+    pub offer_national: bool,
 }
