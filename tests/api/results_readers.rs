@@ -250,6 +250,21 @@ async fn the_wave_picker_offers_the_earlier_waves_the_reader_may_see() {
         attr(&html, "form.wave-pick input[name=index]", "value"),
         "SIPAS"
     );
+    // Every tab of the results offers it, a locality's page too.
+    let locality = crate::responses::sipas_locality(&app).await;
+    for tab in [
+        "localities?level=province&index=SIPAS".to_owned(),
+        "forest?level=province&index=SIPAS".to_owned(),
+        "ranks?level=province&index=SIPAS".to_owned(),
+        format!("locality/{locality}?index=SIPAS"),
+    ] {
+        let html = page(&app, &format!("/results/sipas-demo/{tab}")).await;
+        assert_eq!(
+            attrs(&html, "form.wave-pick select[name=with] option", "value"),
+            vec!["sipas-earlier".to_owned()],
+            "{tab}"
+        );
+    }
     // What the form sends (no JavaScript) is the comparison page, the wave selected there.
     let compare = page(
         &app,

@@ -96,6 +96,22 @@ struct OverviewWithReport<'a> {
     report: Option<staff::ReportFormView>,
 }
 
+/// The wave picker of a results page: the earlier campaigns with this index that the
+/// reader may see.
+async fn waves_of(
+    state: &AppState,
+    req: &HttpRequest,
+    campaign: &OpenCampaign,
+    index: &str,
+    lang: Lang,
+) -> Result<WavePicker, AppError> {
+    let waves = comparable(&state.db, campaign, index, async |c| {
+        audience::of_request(req, c).await
+    })
+    .await?;
+    Ok(WavePicker::new(&waves, None, lang))
+}
+
 #[get("/results/{slug}")]
 async fn overview(
     state: web::Data<AppState>,
@@ -126,11 +142,7 @@ async fn overview(
         .iter()
         .map(|o| TargetView::new(o, &l.full.results, lang))
         .collect();
-    let waves = comparable(&state.db, &l.campaign, &l.index, async |c| {
-        audience::of_request(&req, c).await
-    })
-    .await?;
-    page.waves = WavePicker::new(&waves, None, lang);
+    page.waves = waves_of(&state, &req, &l.campaign, &l.index, lang).await?;
     // Signed-in staff who may read results can ask for the report by email here.
     let staff = <crate::routes::extract::StaffUser as actix_web::FromRequest>::from_request(
         &req,
@@ -170,7 +182,8 @@ async fn table(
         ..
     } = load(&state, &req, &slug, q.index.as_deref()).await?;
     let sort = SortKey::parse(q.sort.as_deref());
-    let page = TablePage::new(lang, &path_of(&req), &campaign, &fresh, &index, level, sort);
+    let mut page = TablePage::new(lang, &path_of(&req), &campaign, &fresh, &index, level, sort);
+    page.waves = waves_of(&state, &req, &campaign, &index, lang).await?;
     html("results/table.html", &page)
 }
 
@@ -189,7 +202,8 @@ async fn forest(
         index,
         ..
     } = load(&state, &req, &slug, q.index.as_deref()).await?;
-    let page = ForestPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+    let mut page = ForestPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+    page.waves = waves_of(&state, &req, &campaign, &index, lang).await?;
     html("results/forest.html", &page)
 }
 
@@ -208,7 +222,8 @@ async fn ranks(
         index,
         ..
     } = load(&state, &req, &slug, q.index.as_deref()).await?;
-    let page = RanksPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+    let mut page = RanksPage::new(lang, &path_of(&req), &campaign, &fresh, &index, level);
+    page.waves = waves_of(&state, &req, &campaign, &index, lang).await?;
     html("results/ranks.html", &page)
 }
 
@@ -227,8 +242,9 @@ async fn locality(
         index,
         ..
     } = load(&state, &req, &slug, q.index.as_deref()).await?;
-    let page = LocalityPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &code)
+    let mut page = LocalityPage::new(lang, &path_of(&req), &campaign, &fresh, &index, &code)
         .ok_or(AppError::NotFound("locality_not_found"))?;
+    page.waves = waves_of(&state, &req, &campaign, &index, lang).await?;
     html("results/locality.html", &page)
 }
 

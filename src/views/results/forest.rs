@@ -15,6 +15,8 @@ pub struct ForestPage {
     #[serde(flatten)]
     pub chrome: Chrome,
     pub head: ResultsHeader,
+    /// Earlier campaigns to compare with (set by the handler).
+    pub waves: super::WavePicker,
     pub rows: Vec<ForestRow>,
     /// Position (0–100) of the national estimate, if shown.
     pub national_x: Option<f64>,
@@ -96,6 +98,7 @@ impl ForestPage {
             });
         }
         ForestPage {
+            waves: super::WavePicker::default(),
             chrome: Chrome::new(lang, path),
             head: ResultsHeader::new(campaign, fresh, index, level, lang),
             rows: rows

@@ -15,6 +15,8 @@ pub struct LocalityPage {
     #[serde(flatten)]
     pub chrome: Chrome,
     pub head: ResultsHeader,
+    /// Earlier campaigns to compare with (set by the handler).
+    pub waves: super::WavePicker,
     pub code: String,
     pub name: String,
     pub parent: Option<RowLink>,
@@ -104,6 +106,7 @@ impl LocalityPage {
             .iter()
             .all(|b| b.row.as_ref().is_none_or(|row| row.suppressed));
         Some(LocalityPage {
+            waves: super::WavePicker::default(),
             chrome: Chrome::new(lang, path),
             head: ResultsHeader::new(campaign, fresh, index, loc.level, lang),
             code: code.to_owned(),

@@ -15,6 +15,8 @@ pub struct RanksPage {
     #[serde(flatten)]
     pub chrome: Chrome,
     pub head: ResultsHeader,
+    /// Earlier campaigns to compare with (set by the handler).
+    pub waves: super::WavePicker,
     pub rows: Vec<RankView>,
     pub count: usize,
     pub levels: Vec<&'static str>,
@@ -72,6 +74,7 @@ impl RanksPage {
             })
         });
         RanksPage {
+            waves: super::WavePicker::default(),
             chrome: Chrome::new(lang, path),
             head: ResultsHeader::new(campaign, fresh, index, level, lang),
             rows: views,

@@ -58,6 +58,8 @@ pub struct TablePage {
     #[serde(flatten)]
     pub chrome: Chrome,
     pub head: ResultsHeader,
+    /// Earlier campaigns to compare with (set by the handler).
+    pub waves: super::WavePicker,
     pub sort: &'static str,
     pub rows: Vec<RowView>,
     pub levels: Vec<&'static str>,
@@ -85,6 +87,7 @@ impl TablePage {
             .collect();
         sort_rows(&mut rows, sort);
         TablePage {
+            waves: super::WavePicker::default(),
             chrome: Chrome::new(lang, path),
             head: ResultsHeader::new(campaign, fresh, index, level, lang),
             sort: sort.as_str(),
