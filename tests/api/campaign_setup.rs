@@ -59,6 +59,33 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
                 [..1500.min(html.len() - html.find("field-errors").unwrap_or(0))]
         );
     }
+    // Each problem is named by the field's label, never its code.
+    assert!(
+        html.contains("Mã khảo sát: Mã không hợp lệ"),
+        "the slug's label"
+    );
+    assert!(html.contains("Tên (tiếng Việt): Thiếu nội dung tiếng Việt."));
+    assert!(!html.contains("name_vi:") && !html.contains("questionnaire_version:"));
+    // A bad locality line is named by its number.
+    let res = d
+        .post(app.url("/staff/campaigns"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("slug", "lines"),
+            ("name_vi", "Dòng"),
+            ("localities", "00004\n00103,01-U,,-5,40"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Địa bàn, dòng 2: "),
+        "{}",
+        &html[html.find("field-errors").unwrap_or(0)..]
+            [..600.min(html.len() - html.find("field-errors").unwrap_or(0))]
+    );
     assert_eq!(count(&db, "campaigns").await, campaigns_before);
 
     // An analyst may look but not set up.

@@ -338,10 +338,13 @@ fn input_of(
     let localities = match campaign_setup::parse_locality_lines(&form.localities) {
         Ok(l) => l,
         Err(list) => {
-            errors.extend(
-                list.iter()
-                    .map(|f| format!("{}: {}", f.field, field_message(lang, f))),
-            );
+            errors.extend(list.iter().map(|f| {
+                format!(
+                    "{}: {}",
+                    field_label(lang, &f.field),
+                    field_message(lang, f)
+                )
+            }));
             vec![]
         }
     };
@@ -384,11 +387,45 @@ fn input_of(
     }
 }
 
+/// A field of the campaign form as its label reads, in the reader's language (a locality
+/// line by its number).
+fn field_label(lang: Lang, field: &str) -> String {
+    if let Some(line) = field
+        .strip_prefix("localities line ")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        return crate::i18n::t(lang, "campaigns-locality-line", &[("line", line.into())]);
+    }
+    let key = match field {
+        "slug" => "campaigns-slug",
+        "name_vi" => "campaigns-name-vi",
+        "name_en" => "campaigns-name-en",
+        "questionnaire_version" => "campaigns-version",
+        "service" => "campaigns-service",
+        "opens_on" => "campaigns-opens",
+        "closes_on" => "campaigns-closes",
+        "layout" => "campaigns-layout",
+        "localities" => "campaigns-localities-field",
+        "lonely_psu" => "campaigns-lonely",
+        "calibration" => "campaigns-calibration-field",
+        "min_n" => "campaigns-min-n",
+        "min_df" => "campaigns-min-df",
+        other => return other.to_owned(),
+    };
+    crate::i18n::t(lang, key, &[])
+}
+
 fn problems(lang: Lang, e: SetupError) -> Result<Vec<String>, AppError> {
     match e {
         SetupError::Invalid(list) => Ok(list
             .iter()
-            .map(|f| format!("{}: {}", f.field, field_message(lang, f)))
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    field_label(lang, &f.field),
+                    field_message(lang, f)
+                )
+            })
             .collect()),
         SetupError::NotFound => Err(AppError::NotFound("campaign_not_found")),
         SetupError::Db(e) => Err(AppError::from(e)),
