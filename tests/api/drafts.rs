@@ -21,6 +21,22 @@ fn set_cookies(res: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
+/// Posts the page's form as a browser would, with `answers` (question code, value) added
+/// and Next pressed; the answer itself (the redirect is not followed).
+async fn next_with(app: &TestApp, html: &str, answers: &[(&str, &str)]) -> reqwest::Response {
+    let mut fields = browser_fields(html);
+    for (code, value) in answers {
+        fields.push((format!("a.{code}"), (*value).to_owned()));
+    }
+    fields.push(("nav".to_owned(), "next".to_owned()));
+    app.client
+        .post(app.url(PATH))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Chooses the locality and answers section "about"; the page of section e1.
 async fn to_first_section(app: &TestApp, locality: &str) -> String {
     let html = app.get(PATH).await.text().await.unwrap();
@@ -54,18 +70,7 @@ async fn each_step_redirects_to_a_page_that_back_and_reload_show_again_with_its_
     let locality = sipas_locality(&app).await;
     let html = to_first_section(&app, &locality).await;
     // The step itself answers with a redirect to a GET of the next page.
-    let mut fields = browser_fields(&html);
-    fields.extend([
-        ("a.e1_1".to_owned(), "4".to_owned()),
-        ("nav".to_owned(), "next".to_owned()),
-    ]);
-    let res = app
-        .client
-        .post(app.url(PATH))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let res = next_with(&app, &html, &[("e1_1", "4")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let to = res.headers()["location"].to_str().unwrap().to_owned();
@@ -271,18 +276,7 @@ async fn a_question_opened_by_an_answer_is_where_the_next_page_scrolls_to() {
             .await
             .unwrap();
     }
-    let mut fields = browser_fields(&html);
-    fields.extend([
-        ("a.e5_gave".to_owned(), "yes".to_owned()),
-        ("nav".to_owned(), "next".to_owned()),
-    ]);
-    let res = app
-        .client
-        .post(app.url(PATH))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let res = next_with(&app, &html, &[("e5_gave", "yes")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to = res.headers()["location"].to_str().unwrap();
     assert!(to.ends_with("#q-e5_3"), "{to}");
@@ -293,18 +287,7 @@ async fn a_question_opened_by_an_answer_is_where_the_next_page_scrolls_to() {
         .unwrap();
     assert!(page.contains("id=\"q-e5_3\""), "the question has that id");
     // A problem scrolls to the list of problems.
-    let mut fields = browser_fields(&page);
-    fields.extend([
-        ("a.e5_3".to_owned(), "9".to_owned()),
-        ("nav".to_owned(), "next".to_owned()),
-    ]);
-    let res = app
-        .client
-        .post(app.url(PATH))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let res = next_with(&app, &page, &[("e5_3", "9")]).await;
     let to = res.headers()["location"].to_str().unwrap();
     assert!(to.ends_with("#problems"), "{to}");
     let page = follow_step(&app.client, &app.address, res)
