@@ -536,13 +536,12 @@ pub async fn thanks(
     Ok(html(templates::render("respond/thanks.html", &page)?))
 }
 
-/// The survey's public URL and whether it depends on the request's `Host`:
+/// The public address of `path` and whether it depends on the request's `Host`:
 /// from `base_url`, else from the `qr_hosts` entry the `Host` header names
 /// (the request only chooses among configured addresses; `X-Forwarded-Host`
 /// and `Forwarded` are never read). `None`: no address may be printed.
-fn survey_url(req: &HttpRequest, state: &AppState, slug: &str) -> Option<(String, bool)> {
-    let path = format!("/s/{slug}");
-    if let Some(url) = state.settings.public_url(&path) {
+pub fn public_address(req: &HttpRequest, state: &AppState, path: &str) -> Option<(String, bool)> {
+    if let Some(url) = state.settings.public_url(path) {
         return Some((url, false));
     }
     let host = req
@@ -553,7 +552,7 @@ fn survey_url(req: &HttpRequest, state: &AppState, slug: &str) -> Option<(String
         .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))?;
     state
         .settings
-        .qr_host_url(&host, &path)
+        .qr_host_url(&host, path)
         .map(|url| (url, true))
 }
 
@@ -564,8 +563,8 @@ async fn qr_code(
     slug: &str,
 ) -> Result<(QrCode, bool), AppError> {
     let c = campaigns::by_slug(&state.db, slug).await?;
-    let (url, by_host) =
-        survey_url(req, state, &c.campaign.slug).ok_or(AppError::NotFound("qr_no_base_url"))?;
+    let (url, by_host) = public_address(req, state, &format!("/s/{}", c.campaign.slug))
+        .ok_or(AppError::NotFound("qr_no_base_url"))?;
     let code = QrCode::new(url.as_bytes())
         .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?;
     Ok((code, by_host))
@@ -581,6 +580,21 @@ fn qr_cache(by_host: bool) -> &'static str {
     }
 }
 
+/// A QR code as an SVG image (at least 256 px, with its quiet zone), kept by caches as
+/// `cache_control` says and varying by `Host`.
+pub fn qr_svg_answer(code: &QrCode, cache_control: &'static str) -> HttpResponse {
+    let image = code
+        .render::<svg::Color>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build();
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, cache_control))
+        .insert_header((header::VARY, "Host"))
+        .body(image)
+}
+
 #[get("/s/{slug}/qr.svg")]
 pub async fn qr_svg(
     req: HttpRequest,
@@ -588,16 +602,7 @@ pub async fn qr_svg(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (code, by_host) = qr_code(&req, &state, &path).await?;
-    let image = code
-        .render::<svg::Color>()
-        .min_dimensions(256, 256)
-        .quiet_zone(true)
-        .build();
-    Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header((header::CACHE_CONTROL, qr_cache(by_host)))
-        .insert_header((header::VARY, "Host"))
-        .body(image))
+    Ok(qr_svg_answer(&code, qr_cache(by_host)))
 }
 
 #[get("/s/{slug}/qr.png")]

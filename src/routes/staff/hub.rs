@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use entity::campaign_locality;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -15,6 +14,7 @@ use crate::auth::{Access, Area};
 use crate::error::AppError;
 use crate::i18n;
 use crate::routes::extract::StaffUser;
+use crate::routes::respond::{public_address, qr_svg_answer};
 use crate::routes::state::AppState;
 use crate::services::campaigns::{self, OpenCampaign};
 use crate::services::publication;
@@ -34,22 +34,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct LocalityQuery {
     #[serde(default)]
     l: Option<String>,
-}
-
-/// The public address of `path`: from `base_url`, else from the `qr_hosts` entry the
-/// request's `Host` names (as the public QR code does; forwarding headers are never read).
-/// `None`: no address may be printed.
-fn public_address(req: &HttpRequest, state: &AppState, path: &str) -> Option<String> {
-    if let Some(url) = state.settings.public_url(path) {
-        return Some(url);
-    }
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))?;
-    state.settings.qr_host_url(&host, path)
 }
 
 fn survey_path(slug: &str, locality: Option<&str>) -> String {
@@ -184,7 +168,9 @@ async fn groups(
         group.localities.push(LocalityLine {
             code: l.code.clone(),
             name: l.name(lang).to_owned(),
-            link: public_address(req, state, &path).unwrap_or(path),
+            link: public_address(req, state, &path)
+                .map(|(url, _)| url)
+                .unwrap_or(path),
             qr: format!("/staff/campaigns/{slug}/qr.svg?l={}", l.code),
             poster: format!("/staff/campaigns/{slug}/poster?l={}", l.code),
             responses,
@@ -223,7 +209,7 @@ pub async fn show(
     let groups = groups(&req, &state, &user, &c, published.as_ref()).await?;
     let target: Option<u64> = groups.iter().filter_map(|g| g.target).reduce(|a, b| a + b);
     let survey = survey_path(&slug, None);
-    let address = public_address(&req, &state, &survey);
+    let address = public_address(&req, &state, &survey).map(|(url, _)| url);
     let page = HubPage {
         name: lang
             .pick(&c.campaign.name_vi, &c.campaign.name_en)
@@ -287,7 +273,7 @@ async fn address_of(
     };
     let code = q.l.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let path = survey_path(&c.campaign.slug, code);
-    let url = public_address(req, state, &path).ok_or(AppError::NotFound("qr_no_base_url"))?;
+    let (url, _) = public_address(req, state, &path).ok_or(AppError::NotFound("qr_no_base_url"))?;
     Ok((c, locality, url))
 }
 
@@ -304,16 +290,8 @@ pub async fn qr_svg(
     let (_, _, url) = address_of(&req, &state, &path, &q, user.lang).await?;
     let code = qrcode::QrCode::new(url.as_bytes())
         .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?;
-    let image = code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(256, 256)
-        .quiet_zone(true)
-        .build();
-    Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
-        .insert_header((header::VARY, "Host"))
-        .body(image))
+    // A staff page's image: never in a shared cache.
+    Ok(qr_svg_answer(&code, "private, max-age=3600"))
 }
 
 /// `GET /staff/campaigns/{slug}/poster?l=CODE`: an A4 sheet to print (the campaign's name,
