@@ -210,6 +210,8 @@ fn build_definition(
                             weight: 1.0,
                             reverse,
                             satisfied_min: min + i64::from(at) % (max - min + 1),
+                            options: Vec::new(),
+                            cap: None,
                         });
                     }
                 }
@@ -288,6 +290,9 @@ fn build_definition(
             code: "idx".to_owned(),
             name: title.clone(),
             aggregation: Aggregation::MeanOfCriteria,
+            family: None,
+            basis: None,
+            range: None,
             elements: vec![IndexElement {
                 code: "e1".to_owned(),
                 name: title.clone(),

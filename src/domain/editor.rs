@@ -370,6 +370,8 @@ fn edit_question(q: &mut Question, form: &Form) -> Result<(), FieldError> {
                 weight: previous.as_ref().map_or(1.0, |m| m.weight),
                 reverse: form.contains_key("reverse"),
                 satisfied_min: opt_int(form, "satisfied_min")?.unwrap_or(4),
+                options: Vec::new(),
+                cap: None,
             })
         };
     }

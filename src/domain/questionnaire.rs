@@ -91,6 +91,14 @@ pub struct IndexMapping {
     /// Answers at or above this count as "satisfied" (after reversing).
     #[serde(default = "four")]
     pub satisfied_min: i64,
+    /// Choice questions: the options that count as 1 (the indicator "chose one of these");
+    /// any other option counts as 0. Required on a choice question, empty elsewhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// Number questions: answers above this count as this (e.g. "% of expectations met"
+    /// capped at 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<f64>,
 }
 
 fn one() -> f64 {
@@ -155,7 +163,9 @@ pub struct Question {
     /// Cascading list: the options offered depend on an earlier answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choice_filter: Option<ChoiceFilter>,
-    /// Scale questions: where the question sits in an index.
+    /// Where the question sits in an index: a scale (its answer; "satisfied" from the
+    /// mapping's threshold), a yes/no (1 for yes, for no when `reverse`), a choice (1 for one
+    /// of the mapping's `options`) or a number (its answer, capped at `cap`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<IndexMapping>,
 }
@@ -171,8 +181,44 @@ pub enum Aggregation {
     WeightedMean,
     /// Share of respondents satisfied, pooled over all questions.
     ShareSatisfied,
-    /// PAPI-style: mean score of each element rescaled to 1–10, summed.
+    /// The questions' mean scores rescaled to 0–1 and combined as a weighted mean, shown as
+    /// points out of 100 (kept for questionnaires made before `sum`).
     DimensionScore,
+    /// The Ministry of Health's comprehensive index: the share of respondents satisfied with
+    /// every question of the node they answered ("not used" is no answer); respondents who
+    /// answered none of them are left out. Scale questions only.
+    AllSatisfied,
+    /// Means on the questions' own scale (a 1–5 mean, a yes share, the mean of a number):
+    /// criterion = weighted mean of its questions' means, element = weighted mean of its
+    /// criteria, index = weighted mean of its elements.
+    Mean,
+    /// PAPI: each question's mean rescaled to 0–1 (a scale or number by its bounds, a yes/no or
+    /// choice indicator as its share), a criterion (sub-dimension) is its weighted mean
+    /// placed in its part of the element's `range`, an element (dimension) is the **sum** of
+    /// its criteria (so it lies in `range`), the index the sum of its elements.
+    Sum,
+}
+
+/// Which family of indicators an index belongs to (SIPAS since 2021 reports three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Nhận định: how people judge the service (what happened).
+    Perception,
+    /// Hài lòng: how satisfied they are.
+    Satisfaction,
+    /// Mong đợi: what they expect to be improved.
+    Expectation,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Perception => "perception",
+            Family::Satisfaction => "satisfaction",
+            Family::Expectation => "expectation",
+        }
+    }
 }
 
 /// An index tree: index → elements → criteria (→ questions, by mapping).
@@ -182,7 +228,27 @@ pub struct IndexDefinition {
     pub code: String,
     pub name: Text,
     pub aggregation: Aggregation,
+    /// The family of indicators (perception, satisfaction, expectation), when the
+    /// instrument reports several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
+    /// Another index whose elements, criteria and question mappings this one reuses with its
+    /// own aggregation (e.g. the MoH's comprehensive index over the satisfaction rate's
+    /// questions); its own `elements` are then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
+    /// `sum`: the range `[low, high]` of each element (PAPI: a dimension on 1–10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub elements: Vec<IndexElement>,
+}
+
+impl IndexDefinition {
+    /// The code of the index whose tree and mappings this one uses (its own or its basis).
+    pub fn tree_code(&self) -> &str {
+        self.basis.as_deref().unwrap_or(&self.code)
+    }
 }
 
 /// An element (yếu tố / dimension) of an index.
@@ -313,6 +379,11 @@ impl Definition {
                 );
             }
             index.name.check(&format!("{path}.name"), errors);
+            self.check_index_kind(index, &path, errors);
+            if index.basis.is_some() {
+                // Its tree is its basis's, checked there.
+                continue;
+            }
             if index.elements.is_empty() {
                 errors.push(FieldError::new(format!("{path}.elements"), "no_elements"));
             }
@@ -377,9 +448,132 @@ impl Definition {
     }
 }
 
+impl Definition {
+    /// The questions whose mapping places them in the tree of index `code`.
+    pub fn mapped_questions<'a>(&'a self, code: &'a str) -> impl Iterator<Item = &'a Question> {
+        let first = self.indices.first().map(|i| i.code.as_str());
+        self.questions().filter(move |q| {
+            q.index
+                .as_ref()
+                .is_some_and(|m| m.index.as_deref().or(first) == Some(code))
+        })
+    }
+
+    /// A basis names another index that has its own tree and no elements here; `sum` has a
+    /// range; the aggregation accepts the kinds of questions in the tree.
+    fn check_index_kind(&self, index: &IndexDefinition, path: &str, errors: &mut Vec<FieldError>) {
+        if let Some(basis) = &index.basis {
+            let ok = basis != &index.code
+                && self
+                    .indices
+                    .iter()
+                    .any(|i| &i.code == basis && i.basis.is_none());
+            if !ok {
+                errors.push(
+                    FieldError::new(format!("{path}.basis"), "unknown_basis")
+                        .with("code", basis.clone()),
+                );
+            }
+            if !index.elements.is_empty() {
+                errors.push(FieldError::new(
+                    format!("{path}.elements"),
+                    "basis_with_elements",
+                ));
+            }
+        }
+        match (index.aggregation, index.range) {
+            (Aggregation::Sum, None) => {
+                errors.push(FieldError::new(format!("{path}.range"), "sum_needs_range"));
+            }
+            (Aggregation::Sum, Some([lo, hi]))
+                if !(lo.is_finite() && hi.is_finite() && lo < hi) =>
+            {
+                errors.push(FieldError::new(format!("{path}.range"), "invalid_bounds"));
+            }
+            (Aggregation::Sum, Some(_)) => {}
+            (_, Some(_)) => {
+                errors.push(FieldError::new(format!("{path}.range"), "range_needs_sum"));
+            }
+            (_, None) => {}
+        }
+        for q in self.mapped_questions(index.tree_code()) {
+            let problem = match (index.aggregation, q.kind) {
+                (Aggregation::AllSatisfied, k) if k != QuestionType::Scale => {
+                    Some("all_satisfied_needs_scale")
+                }
+                (
+                    Aggregation::MeanOfCriteria
+                    | Aggregation::WeightedMean
+                    | Aggregation::ShareSatisfied,
+                    QuestionType::Number,
+                ) => Some("number_needs_mean"),
+                (Aggregation::Sum | Aggregation::DimensionScore, QuestionType::Number) if !matches!((q.min, q.max), (Some(lo), Some(hi)) if lo < hi) => {
+                    Some("number_needs_bounds")
+                }
+                _ => None,
+            };
+            if let Some(code) = problem {
+                errors.push(
+                    FieldError::new(format!("{path}.aggregation"), code)
+                        .with("code", q.code.clone()),
+                );
+            }
+        }
+    }
+}
+
 fn check_weight(w: f64, path: &str, errors: &mut Vec<FieldError>) {
     if !(w.is_finite() && w > 0.0) {
         errors.push(FieldError::new(path, "weight_not_positive"));
+    }
+}
+
+impl Question {
+    /// What a question's index mapping may say for its type: choice questions name the
+    /// options that count (existing ones), only numbers have a cap, text feeds no index.
+    fn check_mapping(&self, m: &IndexMapping, path: &str, errors: &mut Vec<FieldError>) {
+        match self.kind {
+            QuestionType::ShortText | QuestionType::LongText => {
+                errors.push(FieldError::new(path, "index_needs_scale"));
+                return;
+            }
+            QuestionType::SingleChoice | QuestionType::MultipleChoice => {
+                if m.options.is_empty() {
+                    errors.push(FieldError::new(
+                        format!("{path}.options"),
+                        "index_needs_options",
+                    ));
+                }
+                for (oi, o) in m.options.iter().enumerate() {
+                    if !self.options.iter().any(|c| &c.value == o) {
+                        errors.push(
+                            FieldError::new(
+                                format!("{path}.options[{oi}]"),
+                                "index_unknown_option",
+                            )
+                            .with("code", o.clone()),
+                        );
+                    }
+                }
+            }
+            _ => {
+                if !m.options.is_empty() {
+                    errors.push(FieldError::new(
+                        format!("{path}.options"),
+                        "options_need_choice",
+                    ));
+                }
+            }
+        }
+        if m.cap.is_some() && self.kind != QuestionType::Number {
+            errors.push(FieldError::new(format!("{path}.cap"), "cap_needs_number"));
+        }
+        if m.cap.is_some_and(|c| !c.is_finite()) {
+            errors.push(FieldError::new(format!("{path}.cap"), "invalid_bounds"));
+        }
+        if self.kind != QuestionType::Scale {
+            check_weight(m.weight, &format!("{path}.weight"), errors);
+        }
     }
 }
 
@@ -571,11 +765,8 @@ impl Question {
             }
             QuestionType::YesNo | QuestionType::ShortText | QuestionType::LongText => {}
         }
-        if self.index.is_some() && self.kind != QuestionType::Scale {
-            errors.push(FieldError::new(
-                format!("{path}.index"),
-                "index_needs_scale",
-            ));
+        if let Some(m) = &self.index {
+            self.check_mapping(m, &format!("{path}.index"), errors);
         }
         if let Some(cond) = &self.condition {
             cond.check(

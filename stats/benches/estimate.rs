@@ -132,11 +132,13 @@ fn main() {
             name: "access".into(),
             items: (1..=5).map(|k| (format!("q{k}"), 1.0)).collect(),
             kind: hailong_stats::IndexKind::Shares,
+            offset: 0.0,
         },
         IndexSpec {
             name: "overall".into(),
             items: (1..=ITEMS).map(|k| (format!("q{k}"), 1.0)).collect(),
             kind: hailong_stats::IndexKind::Shares,
+            offset: 0.0,
         },
     ];
     let estimator =

@@ -72,6 +72,8 @@ struct Composite {
     ratio: Option<usize>,
     /// A share (an effective sample size `p (1 − p) / V` makes sense).
     share_like: bool,
+    /// One item's share with the share interval ([`IndexKind::Proportion`]).
+    proportion: bool,
 }
 
 /// Point-estimate sums per (domain, item), from one pass over the rows.
@@ -227,7 +229,13 @@ impl<'a> Estimator<'a> {
                     spec.name
                 )));
             }
-            let total: f64 = spec.items.iter().map(|(_, w)| *w).sum();
+            // A linear index takes its coefficients as given; the others are weighted means.
+            let linear = spec.kind == IndexKind::Linear;
+            let total: f64 = if linear {
+                1.0
+            } else {
+                spec.items.iter().map(|(_, w)| *w).sum()
+            };
             let mut lin = Vec::with_capacity(spec.items.len());
             for (name, w) in &spec.items {
                 let Some(&k) = by_name.get(name.as_str()) else {
@@ -236,13 +244,29 @@ impl<'a> Estimator<'a> {
                         spec.name
                     )));
                 };
-                if !(w.is_finite() && *w > 0.0) {
+                let ok = if linear {
+                    w.is_finite() && *w != 0.0
+                } else {
+                    w.is_finite() && *w > 0.0
+                };
+                if !ok {
+                    let need = if linear {
+                        "a number other than 0"
+                    } else {
+                        "a positive number"
+                    };
                     return Err(StatsError::Invalid(format!(
-                        "index \"{}\": weight {w} of \"{name}\" must be a positive number",
+                        "index \"{}\": weight {w} of \"{name}\" must be {need}",
                         spec.name
                     )));
                 }
                 lin.push((k, w / total));
+            }
+            if !spec.offset.is_finite() || (!linear && spec.offset != 0.0) {
+                return Err(StatsError::Invalid(format!(
+                    "index \"{}\": only a linear index has a constant (got {})",
+                    spec.name, spec.offset
+                )));
             }
             let mut c = Composite {
                 name: spec.name.clone(),
@@ -251,6 +275,7 @@ impl<'a> Estimator<'a> {
                 offset: 0.0,
                 ratio: None,
                 share_like: true,
+                proportion: false,
             };
             match spec.kind {
                 IndexKind::Shares => {
@@ -277,6 +302,22 @@ impl<'a> Estimator<'a> {
                     c.ratio = Some(ratios.len());
                     c.lin = vec![(2 * k_all + ratios.len(), 1.0)];
                     ratios.push(lin);
+                }
+                IndexKind::Linear => {
+                    c.share_like = false;
+                    c.lin = lin.clone();
+                    c.offset = spec.offset;
+                }
+                IndexKind::Proportion => {
+                    let [(k, _)] = lin[..] else {
+                        return Err(StatsError::Invalid(format!(
+                            "index \"{}\": a proportion has exactly one item, got {}",
+                            spec.name,
+                            lin.len()
+                        )));
+                    };
+                    c.lin = vec![(k_all + k, 1.0)];
+                    c.proportion = true;
                 }
             }
             composites.push(c);
@@ -541,7 +582,23 @@ impl<'a> Estimator<'a> {
                 if let Some(est) = self.composite(c, &sums, &centres, d) {
                     let v = rounding_zero(var[d * j_all + r_all + ix], est);
                     let se = v.sqrt();
-                    let (lo, hi) = wald(est, se, t);
+                    let (lo, hi) = if c.proportion {
+                        let n_item = c.items.first().map_or(0, |&(k, _)| sums.n[d * k_all + k]);
+                        match proportion_interval(
+                            self.options.ci,
+                            est,
+                            v,
+                            t,
+                            self.options.level,
+                            n_item,
+                            df as f64,
+                        ) {
+                            Some((lo, hi)) => (Some(lo), Some(hi)),
+                            None => (None, None),
+                        }
+                    } else {
+                        wald(est, se, t)
+                    };
                     e.estimate = finite(est);
                     e.se = finite(se);
                     e.ci_low = lo.and_then(finite);

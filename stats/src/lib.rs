@@ -40,6 +40,7 @@
 
 pub mod calibration;
 pub mod cli;
+pub mod derive;
 pub mod design;
 pub mod error;
 pub mod estimate;

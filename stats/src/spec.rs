@@ -46,16 +46,24 @@ impl Item {
     }
 }
 
-/// A composite index over some items with positive weights `a_k` (normalised by their sum);
-/// what it combines is its [`IndexKind`].
+/// A composite index over some items with weights `a_k`: positive and normalised by their
+/// sum, except in a [`IndexKind::Linear`] index, where they are the coefficients as given (any
+/// sign, not 0) and `offset` is added; what it combines is its [`IndexKind`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexSpec {
     /// Name of the index (reported as `item`).
     pub name: String,
-    /// `(item name, weight)` pairs; weights must be positive.
+    /// `(item name, weight)` pairs.
     pub items: Vec<(String, f64)>,
     /// What the index combines.
     pub kind: IndexKind,
+    /// Constant added to a [`IndexKind::Linear`] index (0 for every other kind).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub offset: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl IndexSpec {
@@ -65,6 +73,17 @@ impl IndexSpec {
             name: name.into(),
             items,
             kind: IndexKind::Shares,
+            offset: 0.0,
+        }
+    }
+
+    /// `offset + Σ_k c_k ȳ_k` with the coefficients as given ([`IndexKind::Linear`]).
+    pub fn linear(name: impl Into<String>, items: Vec<(String, f64)>, offset: f64) -> IndexSpec {
+        IndexSpec {
+            name: name.into(),
+            items,
+            kind: IndexKind::Linear,
+            offset,
         }
     }
 
@@ -97,6 +116,18 @@ pub enum IndexKind {
     /// domain's rows. R: `svyratio(~y, ~x, design)` (`svyby(…, svyratio)` for domains).
     /// Estimable where some item was answered.
     PooledShare,
+    /// A linear combination of item means, `I = c + Σ_k a_k ȳ_k`, with the coefficients as
+    /// given (any sign; not normalised) and the constant `c` of [`IndexSpec::offset`]: sums and
+    /// differences of scores, rescaled to a stated range (PAPI: sub-dimension scores summed
+    /// into a dimension, dimensions into the aggregate), means of number questions, shares of
+    /// 0/1 indicators. Linearised `z = Σ_k a_k w o_k (y_k − ȳ_k) / N̂_k`; interval
+    /// `I ± qt(1 − α/2, df) · se`. R: `svycontrast(svyratio(~y1+…, ~o1+…, covmat = TRUE),
+    /// a)` plus `c` (the constant does not change the variance).
+    Linear,
+    /// The "satisfied" share of one item with the interval of the item's own share
+    /// ([`crate::CiMethod`], as `svyciprop`): a derived 0/1 indicator such as "satisfied with
+    /// every answered item" or "chose one of these options" (threshold 1). Exactly one item.
+    Proportion,
 }
 
 /// The domain of every row: a code into `labels`, or [`Domains::OUTSIDE`].

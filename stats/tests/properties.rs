@@ -104,6 +104,7 @@ fn index() -> Vec<IndexSpec> {
         name: "idx".into(),
         items: vec![("q1".into(), 1.0), ("q2".into(), 2.0), ("q3".into(), 1.0)],
         kind: hailong_stats::IndexKind::Shares,
+        offset: 0.0,
     }]
 }
 

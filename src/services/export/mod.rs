@@ -17,8 +17,10 @@
 //!   1/0, multiple choices as one 0/1 column per option (`<code>.<option>`); no answer,
 //!   "don't know" and "not applicable" are empty. Text answers are never exported.
 //!
-//! `indices.csv` lists the weight of every question in every index, element and criterion
-//! (`index,item,weight,min,max,reverse,satisfied_min`), which `design.R` reads.
+//! `indices.csv` lists the weight of every item in every index, element and criterion
+//! (`index,item,weight,min,max,reverse,satisfied_min,kind,source,options,cap,offset`; a
+//! `linear` index's weights are its coefficients and `offset` its constant; see
+//! [`item_source`] for `source` and `options`), which `design.R` reads.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -71,6 +73,41 @@ fn num(x: Option<f64>) -> String {
     match x {
         Some(v) if v.is_finite() => format!("{v}"),
         _ => String::new(),
+    }
+}
+
+/// How `design.R` makes an item's value from the microdata (`indices.csv`'s `source`,
+/// `options` and `cap`): a scale or number column as it is (capped), a yes/no column's 1/0,
+/// a choice's options that count (`a|b`), or, for a derived "all satisfied" item, its parts
+/// as `code:min:max:reverse:satisfied_min` separated by `|`.
+fn item_source(
+    p: &results::ItemPlan,
+    items: &HashMap<&str, &results::ItemPlan>,
+) -> (&'static str, String, Option<f64>) {
+    match &p.source {
+        results::ItemSource::Scale => ("scale", String::new(), None),
+        results::ItemSource::Number { cap } => ("number", String::new(), *cap),
+        results::ItemSource::YesNo => ("yes_no", String::new(), None),
+        results::ItemSource::Choice { options } => ("choice", options.join("|"), None),
+        results::ItemSource::AllSatisfied { parts } => (
+            "all",
+            parts
+                .iter()
+                .filter_map(|c| items.get(c.as_str()))
+                .map(|q| {
+                    format!(
+                        "{}:{}:{}:{}:{}",
+                        q.code,
+                        q.min,
+                        q.max,
+                        u8::from(q.reverse),
+                        q.satisfied_min
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("|"),
+            None,
+        ),
     }
 }
 
@@ -499,17 +536,27 @@ pub async fn microdata_seeded(
             "reverse",
             "satisfied_min",
             "kind",
+            "source",
+            "options",
+            "cap",
+            "offset",
         ]
         .iter()
         .map(|s| (*s).to_owned())
         .collect::<Vec<_>>(),
     ];
     for spec in &plan.indices {
-        let total: f64 = spec.items.iter().map(|(_, w)| w).sum();
+        let linear = spec.kind == hailong_stats::IndexKind::Linear;
+        let total: f64 = if linear {
+            1.0
+        } else {
+            spec.items.iter().map(|(_, w)| w).sum()
+        };
         for (item, w) in &spec.items {
             let Some(p) = items.get(item.as_str()) else {
                 continue;
             };
+            let (source, options, cap) = item_source(p, &items);
             index_rows.push(vec![
                 spec.name.clone(),
                 item.clone(),
@@ -522,8 +569,14 @@ pub async fn microdata_seeded(
                     hailong_stats::IndexKind::Shares => "shares",
                     hailong_stats::IndexKind::Score => "score",
                     hailong_stats::IndexKind::PooledShare => "pooled_share",
+                    hailong_stats::IndexKind::Linear => "linear",
+                    hailong_stats::IndexKind::Proportion => "proportion",
                 }
                 .to_owned(),
+                source.to_owned(),
+                options,
+                num(cap),
+                num(Some(spec.offset)),
             ]);
         }
     }

@@ -155,6 +155,7 @@ mod tests {
             max: 5,
             reverse,
             satisfied_min: 4,
+            source: results::ItemSource::Scale,
         }
     }
 
@@ -173,11 +174,13 @@ mod tests {
                         ("Q3".to_owned(), 1.0),
                     ],
                     kind: IndexKind::Shares,
+                    offset: 0.0,
                 },
                 IndexSpec {
                     name: "SCORE".to_owned(),
                     items: vec![("Q1".to_owned(), 1.0)],
                     kind: IndexKind::Score,
+                    offset: 0.0,
                 },
             ],
             nodes: Vec::new(),

@@ -257,6 +257,8 @@ mod tests {
                 name_vi: "Tiếp cận dịch vụ".to_owned(),
                 name_en: "Access to the service".to_owned(),
                 score: false,
+                range: None,
+                family: None,
             }],
             main_index: Some("SIPAS".to_owned()),
             responses: 120,

@@ -5,8 +5,6 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-
 use crate::services::campaigns::OpenCampaign;
 
 use super::plan::{ItemPlan, Plan};
@@ -59,7 +57,7 @@ pub(super) struct Parser {
     /// Calibration variable position by name.
     cell_index: HashMap<String, usize>,
     /// Scratch space for one row.
-    raw: Vec<Option<RawAnswer>>,
+    raw: Vec<f64>,
     cell_raw: Vec<u32>,
     /// Which id range this parser reads.
     part: usize,
@@ -70,14 +68,8 @@ pub(super) struct Parser {
 /// checked codes); a response whose answers cannot be read this way counts as unanswered.
 struct ItemAnswers<'a> {
     index: &'a HashMap<String, usize>,
-    out: &'a mut [Option<RawAnswer>],
-}
-
-/// An answer as far as estimation cares.
-#[derive(Debug, Clone, Copy)]
-enum RawAnswer {
-    Number(f64),
-    Other,
+    items: &'a [ItemPlan],
+    out: &'a mut [f64],
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for ItemAnswers<'_> {
@@ -94,11 +86,15 @@ impl<'de> serde::de::Visitor<'de> for ItemAnswers<'_> {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<&'de str>()? {
-            match self.index.get(key) {
-                Some(&k) => {
-                    let v = map.next_value::<AnswerValue>()?;
+            match self
+                .index
+                .get(key)
+                .and_then(|&k| Some((k, self.items.get(k)?)))
+            {
+                Some((k, item)) => {
+                    let v = map.next_value_seed(AnswerSeed(item))?;
                     if let Some(slot) = self.out.get_mut(k) {
-                        *slot = Some(v.0);
+                        *slot = v;
                     }
                 }
                 None => {
@@ -110,56 +106,61 @@ impl<'de> serde::de::Visitor<'de> for ItemAnswers<'_> {
     }
 }
 
-struct AnswerValue(RawAnswer);
+/// One answer read as its item's value ([`ItemPlan::value`] without building a JSON value).
+struct AnswerSeed<'a>(&'a ItemPlan);
 
-impl<'de> Deserialize<'de> for AnswerValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = AnswerValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an answer")
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<AnswerValue, E> {
-                Ok(AnswerValue(RawAnswer::Number(v as f64)))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<AnswerValue, E> {
-                Ok(AnswerValue(RawAnswer::Number(v as f64)))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<AnswerValue, E> {
-                Ok(AnswerValue(RawAnswer::Number(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<AnswerValue, E> {
-                Ok(AnswerValue(match v.trim().parse::<f64>() {
-                    Ok(x) => RawAnswer::Number(x),
-                    Err(_) => RawAnswer::Other,
-                }))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<AnswerValue, E> {
-                Ok(AnswerValue(RawAnswer::Other))
-            }
-            fn visit_unit<E>(self) -> Result<AnswerValue, E> {
-                Ok(AnswerValue(RawAnswer::Other))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut s: A,
-            ) -> Result<AnswerValue, A::Error> {
-                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(AnswerValue(RawAnswer::Other))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<AnswerValue, A::Error> {
-                while m
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(AnswerValue(RawAnswer::Other))
+impl<'de> serde::de::DeserializeSeed<'de> for AnswerSeed<'_> {
+    type Value = f64;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<f64, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AnswerSeed<'_> {
+    type Value = f64;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an answer")
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<f64, E> {
+        Ok(self.0.from_number(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<f64, E> {
+        Ok(self.0.from_number(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<f64, E> {
+        Ok(self.0.from_number(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<f64, E> {
+        Ok(self.0.from_text(v))
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<f64, E> {
+        Ok(self.0.from_bool(b))
+    }
+    fn visit_unit<E>(self) -> Result<f64, E> {
+        Ok(f64::NAN)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<f64, A::Error> {
+        // A multiple choice: its chosen options (anything else makes the answer missing).
+        let mut chosen: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        let mut strings = true;
+        while let Some(v) = s.next_element::<serde_json::Value>()? {
+            match v {
+                serde_json::Value::String(x) => chosen.push(x.into()),
+                _ => strings = false,
             }
         }
-        d.deserialize_any(V)
+        Ok(if strings {
+            self.0.from_list(chosen.iter().map(|c| c.as_ref()))
+        } else {
+            f64::NAN
+        })
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<f64, A::Error> {
+        while m
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(f64::NAN)
     }
 }
 
@@ -257,20 +258,21 @@ impl Parser {
             d.answers.push(answers);
         } else {
             self.raw.clear();
-            self.raw.resize(self.items.len(), None);
+            self.raw.resize(self.items.len(), f64::NAN);
             let mut de = serde_json::Deserializer::from_str(answers);
             let read = serde::de::DeserializeSeed::deserialize(
                 ItemAnswers {
                     index: &self.index,
+                    items: &self.items,
                     out: &mut self.raw,
                 },
                 &mut de,
             );
             if read.is_err() {
-                self.raw.iter_mut().for_each(|r| *r = None);
+                self.raw.iter_mut().for_each(|r| *r = f64::NAN);
             }
-            for ((item, col), r) in self.items.iter().zip(d.values.iter_mut()).zip(&self.raw) {
-                col.push(item.mirrored(*r));
+            for (col, r) in d.values.iter_mut().zip(&self.raw) {
+                col.push(*r);
             }
         }
     }
@@ -315,17 +317,6 @@ impl<'de> serde::de::Visitor<'de> for CellsSeed<'_> {
             }
         }
         Ok(())
-    }
-}
-
-impl ItemPlan {
-    /// [`ItemPlan::value`] from the streaming reader's answer.
-    fn mirrored(&self, answer: Option<RawAnswer>) -> f64 {
-        match answer {
-            Some(RawAnswer::Number(v)) if self.reverse => (self.min + self.max) as f64 - v,
-            Some(RawAnswer::Number(v)) => v,
-            _ => f64::NAN,
-        }
     }
 }
 

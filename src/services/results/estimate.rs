@@ -24,7 +24,7 @@ use super::design::{Built, Hierarchy, build_design};
 use super::model::{
     CalibrationNote, CampaignResults, Level, NATIONAL, ResultLocality, ResultRow, Suppression,
 };
-use super::plan::Plan;
+use super::plan::{ItemSource, Plan};
 
 /// Design, estimates, suppression: the pure part of [`super::compute`].
 pub fn estimate_all(
@@ -123,17 +123,35 @@ fn main_index(campaign: &OpenCampaign, plan: &Plan) -> Option<String> {
         })
 }
 
-/// The plan's items with the data's values.
-fn items(plan: &Plan, data: &Dataset) -> Vec<Item> {
-    plan.items
-        .iter()
-        .zip(&data.values)
-        .map(|(p, v)| {
-            Item::new(p.code.clone(), v.clone())
-                .with_satisfied_min(p.satisfied_min as f64)
-                .with_scale(p.min as f64, p.max as f64)
-        })
-        .collect()
+/// The plan's items with the data's values; a derived item ("satisfied with every answered
+/// question") from its parts' values.
+pub(super) fn items(plan: &Plan, data: &Dataset) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::with_capacity(plan.items.len());
+    for (k, p) in plan.items.iter().enumerate() {
+        let item = match &p.source {
+            ItemSource::AllSatisfied { parts } => {
+                let parts: Vec<&Item> = parts
+                    .iter()
+                    .filter_map(|c| out.iter().find(|i| &i.name == c))
+                    .collect();
+                let mut derived = hailong_stats::derive::all_satisfied(p.code.clone(), &parts);
+                if derived.values.len() != data.n {
+                    derived.values = vec![f64::NAN; data.n];
+                }
+                derived
+            }
+            _ => Item::new(
+                p.code.clone(),
+                data.values
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| vec![f64::NAN; data.n]),
+            )
+            .with_satisfied_min(p.satisfied_min as f64),
+        };
+        out.push(item.with_scale(p.min as f64, p.max as f64));
+    }
+    out
 }
 
 /// The communes and provinces of a data set as estimation domains, with the rows of each.

@@ -390,4 +390,40 @@ mod tests {
             Err(AppError::Internal(_))
         ));
     }
+
+    #[test]
+    fn yes_no_choice_and_number_answers_are_read_as_values_by_the_streaming_reader() {
+        use crate::services::results::testkit::{definition, index};
+        let mut ix = index("P", "sum", &[("D", 1.0, &[("S", 1.0)])]);
+        ix["range"] = serde_json::json!([1.0, 10.0]);
+        let def = definition(
+            vec![ix],
+            vec![
+                serde_json::json!({"code": "y", "type": "yes_no", "label": {"vi": "y"},
+                       "index": {"element": "D", "criterion": "S"}}),
+                serde_json::json!({"code": "m", "type": "multiple_choice", "label": {"vi": "m"},
+                       "options": [{"value": "a", "label": {"vi": "a"}},
+                                   {"value": "b", "label": {"vi": "b"}}],
+                       "index": {"element": "D", "criterion": "S", "options": ["b"]}}),
+                serde_json::json!({"code": "n", "type": "number", "label": {"vi": "n"},
+                       "min": 0, "max": 100, "index": {"element": "D", "criterion": "S", "cap": 100.0}}),
+            ],
+        );
+        let c = campaign(def, DesignSettings::default());
+        let mut p = Parser::new(&c, &plan(&c.definition), false, 0);
+        let packed = [
+            "00004\u{1f}\u{1f}\u{1f}1\u{1f}\u{1f}{\"y\": true, \"m\": [\"a\", \"b\"], \"n\": 120}",
+            "00004\u{1f}\u{1f}\u{1f}1\u{1f}\u{1f}{\"y\": false, \"m\": [], \"n\": \"dk\"}",
+            "00004\u{1f}\u{1f}\u{1f}1\u{1f}\u{1f}{\"y\": \"na\", \"m\": [\"a\"], \"n\": 7}",
+        ]
+        .join("\u{1e}");
+        push_packed(&packed, &mut p).unwrap();
+        let v = &p.data.values;
+        assert_eq!(v[0][..2], [1.0, 0.0]);
+        assert!(v[0][2].is_nan());
+        assert_eq!(v[1], [1.0, 0.0, 0.0]);
+        assert_eq!(v[2][0], 100.0);
+        assert!(v[2][1].is_nan());
+        assert_eq!(v[2][2], 7.0);
+    }
 }

@@ -48,7 +48,7 @@ pub use model::{
     CalibrationNote, CampaignResults, IndexNode, Level, NATIONAL, Published, ResultJson,
     ResultLocality, ResultRow, Suppression, resolve_index,
 };
-pub use plan::{ItemPlan, Plan, plan};
+pub use plan::{ItemPlan, ItemSource, Plan, plan};
 
 /// Computes every result of a campaign's publication `upto` (its set of responses).
 pub async fn compute(

@@ -160,6 +160,13 @@ pub struct IndexNode {
     /// (shown ×100 without "%"), not shares.
     #[serde(default)]
     pub score: bool,
+    /// A node whose estimates are values on their own scale (a mean on 1–5, a PAPI
+    /// dimension on 1–10), shown as numbers with this range, not as shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[f64; 2]>,
+    /// The family of its index (`perception`, `satisfaction`, `expectation`), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }
 
 impl IndexNode {
@@ -306,6 +313,8 @@ mod tests {
             name_vi: name_vi.to_owned(),
             name_en: name_en.to_owned(),
             score: false,
+            range: None,
+            family: None,
         }
     }
 

@@ -123,7 +123,7 @@ fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn open_csv(path: &Path) -> Result<csv::Reader<File>, EstimateError> {
+pub(super) fn open_csv(path: &Path) -> Result<csv::Reader<File>, EstimateError> {
     let file = File::open(path).map_err(|source| EstimateError::Io {
         path: path.to_owned(),
         source,
@@ -134,7 +134,7 @@ fn open_csv(path: &Path) -> Result<csv::Reader<File>, EstimateError> {
         .from_reader(file))
 }
 
-fn csv_error(path: &Path, e: csv::Error) -> EstimateError {
+pub(super) fn csv_error(path: &Path, e: csv::Error) -> EstimateError {
     let line = e.position().map_or(0, csv::Position::line);
     let message = e.to_string();
     match e.into_kind() {
@@ -150,7 +150,10 @@ fn csv_error(path: &Path, e: csv::Error) -> EstimateError {
     }
 }
 
-fn headers(path: &Path, reader: &mut csv::Reader<File>) -> Result<Vec<String>, EstimateError> {
+pub(super) fn headers(
+    path: &Path,
+    reader: &mut csv::Reader<File>,
+) -> Result<Vec<String>, EstimateError> {
     let h = reader.headers().map_err(|e| csv_error(path, e))?;
     Ok(h.iter()
         .enumerate()
@@ -164,7 +167,7 @@ fn headers(path: &Path, reader: &mut csv::Reader<File>) -> Result<Vec<String>, E
         .collect())
 }
 
-fn column(path: &Path, header: &[String], name: &str) -> Result<usize, EstimateError> {
+pub(super) fn column(path: &Path, header: &[String], name: &str) -> Result<usize, EstimateError> {
     header
         .iter()
         .position(|h| h == name)

@@ -4,6 +4,8 @@
 //! hailong estimate --input FILE.csv --items q1,q2,… [--weight COL] [--strata COL]
 //!   [--psu COL[,COL2]] [--fpc COL[,COL2]] [--by COL] [--satisfied-min 4]
 //!   [--index NAME=ITEM[:WEIGHT],…]… [--pooled NAME=…]… [--score NAME=…]… [--scale 1,5]
+//!   [--cap ITEM=X]… [--indicator NAME=COL:V1|V2…]… [--all-satisfied NAME=ITEM,…]…
+//!   [--linear NAME=ITEM:COEF,…[,@C]]…
 //!   [--calibrate MARGINS.csv] [--ci logit|wilson|beta|t]
 //!   [--level 0.95] [--lonely-psu fail|remove|certainty|adjust|average] [--format json|csv]
 //! ```
@@ -75,6 +77,21 @@ pub struct EstimateArgs {
     /// Score: weighted mean of the items' means rescaled to 0–1 by `--scale` (repeatable).
     #[arg(long = "score", value_parser = parse_index, value_name = "NAME=ITEM[:WEIGHT],…")]
     pub score: Vec<IndexSpec>,
+    /// Cap a number item: answers above X count as X (repeatable).
+    #[arg(long = "cap", value_parser = derived::parse_cap, value_name = "ITEM=X")]
+    pub cap: Vec<(String, f64)>,
+    /// New 0/1 item: 1 when column COL is one of the values (a multiple choice's
+    /// space-separated options: one of them), missing when empty (repeatable).
+    #[arg(long = "indicator", value_parser = derived::parse_indicator, value_name = "NAME=COL:V1|V2…")]
+    pub indicator: Vec<(String, String, Vec<String>)>,
+    /// New 0/1 item: 1 when every answered item of the list is satisfied, missing when none
+    /// is answered (the Ministry of Health's comprehensive index; repeatable).
+    #[arg(long = "all-satisfied", value_parser = derived::parse_all_satisfied, value_name = "NAME=ITEM,…")]
+    pub all_satisfied: Vec<(String, Vec<String>)>,
+    /// Linear index C + Σ COEF · mean(ITEM), coefficients as given, any sign: sums and
+    /// differences of scores (R: `svycontrast`; repeatable).
+    #[arg(long = "linear", value_parser = derived::parse_linear, value_name = "NAME=ITEM:COEF,…[,@C]")]
+    pub linear: Vec<IndexSpec>,
     /// Answer scale of every item, for `--score`.
     #[arg(long, value_delimiter = ',', default_values_t = [1.0, 5.0], value_name = "MIN,MAX")]
     pub scale: Vec<f64>,
@@ -195,6 +212,7 @@ pub enum EstimateError {
     Output(std::io::Error),
 }
 
+mod derived;
 mod load;
 mod output;
 
@@ -209,7 +227,8 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<(), EstimateError> {
     let started = Instant::now();
-    let survey = load(args)?;
+    let mut survey = load(args)?;
+    derived::apply(args, &mut survey)?;
     let read = started.elapsed();
     let design = &survey.design;
     // Progress lines are best effort: a closed error stream must not stop the estimates.
