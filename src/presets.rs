@@ -3,9 +3,10 @@
 use crate::domain::questionnaire::Definition;
 
 /// The preset files: SIPAS one-stop desk, public hospital patients, public
-/// school parents, a PAPI-style governance index, and the Ministry of Health's
-/// inpatient and outpatient forms (transcribed with their `source`).
-pub const FILES: [(&str, &str); 6] = [
+/// school parents, a PAPI-style governance index, the Ministry of Health's
+/// inpatient and outpatient forms and SIPAS as measured under Decision
+/// 1001/QĐ-BNV (the last three transcribed with their `source`).
+pub const FILES: [(&str, &str); 7] = [
     (
         "sipas-one-stop.json",
         include_str!("../presets/sipas-one-stop.json"),
@@ -29,6 +30,10 @@ pub const FILES: [(&str, &str); 6] = [
     (
         "moh-56-outpatient.json",
         include_str!("../presets/moh-56-outpatient.json"),
+    ),
+    (
+        "sipas-1001.json",
+        include_str!("../presets/sipas-1001.json"),
     ),
 ];
 
@@ -172,6 +177,146 @@ mod tests {
                 .iter()
                 .any(|n| n.contains("G2") && n.contains("UNKNOWN"))
         }));
+    }
+
+    /// SIPAS as measured under Decision 1001/QĐ-BNV of 11 Dec 2023 (summary of
+    /// the decision at tintuc.thuvienphapluat.com, …/email/56987/…), transcribed
+    /// from a secondary copy of the Ministry of Home Affairs' form in a public
+    /// GitHub repository (stored-index files 30410924217 and 30866220720):
+    /// Phần A (7 demographic questions kept, the 5 age groups as printed),
+    /// Câu 1 (8 policies), Câu 2–7, Câu 8 (7 experiences), Câu 9 (14 policy
+    /// items in elements A–D, 19 administrative-service items in I–V) and
+    /// Câu 10 (9 expectation items: the copy numbers them 1–7, 9, 10, so item
+    /// 8 is unknown and left out). No list is verified against the decision.
+    #[test]
+    fn sipas_1001_keeps_the_forms_parts_and_items() {
+        let def = preset("sipas-1001.json");
+        let got: Vec<(&str, usize)> = def
+            .sections
+            .iter()
+            .map(|s| (s.code.as_str(), s.questions.len()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("about", 7),
+                ("c1", 8),
+                ("c2_7", 6),
+                ("c8", 7),
+                ("c9_a", 2),
+                ("c9_b", 2),
+                ("c9_c", 8),
+                ("c9_d", 2),
+                ("c9_i", 4),
+                ("c9_ii", 4),
+                ("c9_iii", 5),
+                ("c9_iv", 3),
+                ("c9_v", 3),
+                ("c10", 9),
+                ("comments", 1),
+            ]
+        );
+        let age = def.question("age_group").expect("age groups");
+        let ages: Vec<&str> = age
+            .options
+            .iter()
+            .map(|o| o.label.0.get("vi").map(String::as_str).unwrap_or(""))
+            .collect();
+        assert_eq!(
+            ages,
+            [
+                "18 - 25 tuổi",
+                "25 - 34 tuổi",
+                "35 - 49 tuổi",
+                "50 - 60 tuổi",
+                "Trên 60 tuổi"
+            ]
+        );
+        for code in [
+            "sex",
+            "ethnicity",
+            "education",
+            "occupation",
+            "residence",
+            "terrain",
+        ] {
+            assert!(def.question(code).is_some(), "{code}");
+        }
+
+        // Câu 9: items 1–14 feed POLICY, 15–33 feed ADMIN, all on 1–5.
+        let c9: Vec<_> = def
+            .questions()
+            .filter(|q| q.code.starts_with("c9_"))
+            .collect();
+        assert_eq!(c9.len(), 33);
+        for (i, q) in c9.iter().enumerate() {
+            assert_eq!(q.code, format!("c9_{}", i + 1));
+            assert_eq!(q.kind, QuestionType::Scale);
+            assert_eq!((q.min, q.max), (Some(1), Some(5)));
+            let m = q.index.as_ref().expect("mapped");
+            let want = if i < 14 { "POLICY" } else { "ADMIN" };
+            assert_eq!(m.index.as_deref(), Some(want), "{}", q.code);
+            assert_eq!(m.criterion, format!("Q9.{}", i + 1));
+            assert_eq!(m.satisfied_min, 4);
+        }
+        let label = |code: &str| {
+            def.question(code)
+                .and_then(|q| q.label.0.get("vi").cloned())
+                .unwrap_or_default()
+        };
+        assert!(label("c9_28").ends_with("được trả đúng hẹn."));
+        assert!(label("c9_30").ends_with("đảm bảo tính công bằng."));
+        let counts = |code: &str| -> Vec<usize> {
+            def.index(Some(code))
+                .expect("index")
+                .elements
+                .iter()
+                .map(|e| e.criteria.len())
+                .collect()
+        };
+        assert_eq!(counts("ADMIN"), [4, 4, 5, 3, 3]);
+        assert_eq!(counts("POLICY"), [2, 2, 8, 2]);
+        assert_eq!(def.index(None).map(|i| i.code.as_str()), Some("ADMIN"));
+
+        // Câu 10: the 3-level expectation scale, item 8 absent.
+        let c10 = &def.sections[13];
+        let codes: Vec<&str> = c10.questions.iter().map(|q| q.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "c10_1", "c10_2", "c10_3", "c10_4", "c10_5", "c10_6", "c10_7", "c10_9", "c10_10"
+            ]
+        );
+        for q in &c10.questions {
+            let levels: Vec<&str> = q
+                .options
+                .iter()
+                .map(|o| o.label.0.get("vi").map(String::as_str).unwrap_or(""))
+                .collect();
+            assert_eq!(levels, ["Rất nhiều", "Nhiều", "Ít"], "{}", q.code);
+            assert!(q.index.is_none());
+        }
+
+        let source = def.source.as_ref().expect("a source");
+        assert_eq!(source.decision, "1001/QĐ-BNV");
+        assert_eq!(source.date.as_deref(), Some("2023-12-11"));
+        assert_eq!(source.verified.len(), 6);
+        assert!(source.verified.values().all(|v| !v), "nothing verified");
+        assert!(source.found_at.iter().any(|f| f.contains("30410924217")));
+        assert!(
+            source
+                .notes
+                .iter()
+                .any(|n| n.starts_with("UNKNOWN: expectation item 8"))
+        );
+        let needs: Vec<&String> = source
+            .notes
+            .iter()
+            .filter(|n| n.starts_with("needs:"))
+            .collect();
+        for family in ["'satisfaction'", "'perception'", "'expectation'"] {
+            assert!(needs.iter().any(|n| n.contains(family)), "{family}");
+        }
     }
 
     /// A source survives a round trip through JSON (import and export use the

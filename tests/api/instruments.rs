@@ -107,3 +107,48 @@ async fn the_sipas_2640_source_survives_publishing_and_export() {
         .await;
     assert_eq!(exported["source"], imported["source"]);
 }
+
+/// SIPAS under Decision 1001/QĐ-BNV (11 Dec 2023; summary of the decision at
+/// tintuc.thuvienphapluat.com, …/email/56987/…), transcribed from a secondary
+/// copy of the Ministry of Home Affairs' form in a public GitHub repository
+/// (stored-index files 30410924217 and 30866220720). Import keeps the source
+/// with every item list unverified, and the structure of the copy: Câu 9's 33
+/// satisfaction items in two indices (policies A–D: 2, 2, 8, 2; administrative
+/// services I–V: 4, 4, 5, 3, 3) and Câu 10's nine expectation items.
+#[test]
+fn sipas_1001_imports_with_its_source_and_item_lists() {
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(preset_path("sipas-1001.json")).unwrap())
+            .unwrap();
+    let imported = dry_run("sipas-1001.json");
+    assert_eq!(imported["source"], file["source"], "source kept");
+    assert_eq!(imported["source"]["decision"], "1001/QĐ-BNV");
+    assert_eq!(imported["source"]["date"], "2023-12-11");
+    let verified = imported["source"]["verified"].as_object().unwrap();
+    assert_eq!(verified.len(), 6);
+    assert!(verified.values().all(|v| v == false));
+    let counts = item_counts(&imported);
+    let c9: usize = counts
+        .iter()
+        .filter(|(c, _)| c.starts_with("c9_"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(c9, 33);
+    assert!(counts.contains(&("c10".to_owned(), 9)));
+    assert!(counts.contains(&("c1".to_owned(), 8)));
+    assert!(counts.contains(&("c8".to_owned(), 7)));
+    let criteria = |i: usize| -> (String, Vec<usize>) {
+        let index = &imported["indices"][i];
+        (
+            index["code"].as_str().unwrap().to_owned(),
+            index["elements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["criteria"].as_array().unwrap().len())
+                .collect(),
+        )
+    };
+    assert_eq!(criteria(0), ("ADMIN".to_owned(), vec![4, 4, 5, 3, 3]));
+    assert_eq!(criteria(1), ("POLICY".to_owned(), vec![2, 2, 8, 2]));
+}
