@@ -86,6 +86,52 @@ pub struct DrawArgs {
     /// (equal probability).
     #[arg(long, value_name = "METHOD", default_value = "pps")]
     pub second_stage_method: String,
+    /// Units always taken (comma-separated codes), each a stratum of its
+    /// own with probability 1: first-stage units of the frame (e.g. the
+    /// provincial capital's commune) or second-stage units of the
+    /// --second-stage file (also marked there by a `seat` column = 1).
+    /// They count towards their stratum's --clusters (or unit's --per-unit).
+    #[arg(long, value_delimiter = ',', value_name = "CODE[,CODE…]")]
+    pub purposive: Vec<String>,
+    /// Replacements listed, in order, for each non-certain last-stage unit,
+    /// drawn from the same seed (0: none).
+    #[arg(
+        long,
+        value_name = "K",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub replacements: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FieldworkCommand {
+    /// Record attempts at a draw's units (CSV: code, attempt, used, outcome):
+    /// which unit was tried — the unit or one of its replacements — in which
+    /// order, and its outcome code only (completed, partial, refused,
+    /// non_contact, other, unknown, ineligible).
+    Record(RecordArgs),
+    /// Adjust the draw's base weights for nonresponse within strata and
+    /// write them into its campaign; prints the weights as CSV.
+    Adjust(WhichDraw),
+}
+
+#[derive(Debug, Args)]
+pub struct WhichDraw {
+    /// The draw's id (printed by `hailong draw`).
+    #[arg(long, required_unless_present = "campaign")]
+    pub draw: Option<i64>,
+    /// The latest draw of this campaign.
+    #[arg(long, value_name = "SLUG", conflicts_with = "draw")]
+    pub campaign: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The CSV file of attempts.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub which: WhichDraw,
 }
 
 #[derive(Debug, Args)]
@@ -461,6 +507,12 @@ async fn population(db: &DatabaseConnection, args: &PopulationArgs) -> Result<()
 pub async fn draw(db: &DatabaseConnection, args: &DrawArgs) -> Result<(), LocalitiesError> {
     use crate::domain::sampling::{Method, parse_second_stage};
     use crate::services::sampling::{self, DrawRequest, SamplingError, SecondStageRequest};
+    let replacements = usize::try_from(args.replacements).map_err(|_| {
+        LocalitiesError(format!(
+            "--replacements: must be 0 or more, not {}",
+            args.replacements
+        ))
+    })?;
     let second_stage = match (&args.second_stage, args.per_unit) {
         (Some(path), Some(per_unit)) => {
             let method = Method::parse(&args.second_stage_method).ok_or_else(|| {
@@ -512,32 +564,104 @@ pub async fn draw(db: &DatabaseConnection, args: &DrawArgs) -> Result<(), Locali
         campaign: args.campaign.clone(),
         take: args.take,
         second_stage,
+        purposive: args.purposive.clone(),
+        replacements,
     };
     let txn = crate::db::begin_write(db).await.map_err(db_error)?;
-    let units = sampling::draw(&txn, &req)
-        .await
-        .map_err(|e| match (&e, &args.second_stage) {
-            (SamplingError::SecondStage(p), Some(path)) => {
-                LocalitiesError(format!("{}: {p}", path.display()))
-            }
-            _ => LocalitiesError(e.to_string()),
-        })?;
+    let recorded =
+        sampling::draw(&txn, &req)
+            .await
+            .map_err(|e| match (&e, &args.second_stage) {
+                (SamplingError::SecondStage(p), Some(path)) => {
+                    LocalitiesError(format!("{}: {p}", path.display()))
+                }
+                _ => LocalitiesError(e.to_string()),
+            })?;
     audit::record(
         &txn,
         &Actor::cli(),
         "sample.draw",
         "campaign",
         args.campaign.as_deref().unwrap_or(""),
-        &format!("seed {seed}, {} units", units.len()),
+        &format!(
+            "draw {}, seed {seed}, {} units",
+            recorded.id,
+            recorded.units.len()
+        ),
     )
     .await
     .map_err(db_error)?;
     txn.commit().await.map_err(db_error)?;
-    let text = sampling::to_csv(&units).map_err(|e| LocalitiesError(format!("csv: {e}")))?;
+    eprintln!("draw {}", recorded.id);
+    let text =
+        sampling::to_csv(&recorded.units).map_err(|e| LocalitiesError(format!("csv: {e}")))?;
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| LocalitiesError(format!("cannot write {}: {e}", path.display())))?,
         None => print!("{text}"),
+    }
+    Ok(())
+}
+
+pub async fn fieldwork(
+    db: &DatabaseConnection,
+    command: &FieldworkCommand,
+) -> Result<(), LocalitiesError> {
+    use crate::domain::fieldwork::parse_attempts;
+    use crate::services::fieldwork::{self, FieldworkError};
+    let which = match command {
+        FieldworkCommand::Record(a) => &a.which,
+        FieldworkCommand::Adjust(w) => w,
+    };
+    let txn = crate::db::begin_write(db).await.map_err(db_error)?;
+    let draw = fieldwork::find_draw(&txn, which.draw, which.campaign.as_deref())
+        .await
+        .map_err(|e| LocalitiesError(e.to_string()))?;
+    match command {
+        FieldworkCommand::Record(args) => {
+            let fail = |p: Problems| LocalitiesError(format!("{}: {p}", args.file.display()));
+            let rows = parse_attempts(&read(&args.file)?).map_err(fail)?;
+            let done = fieldwork::record(&txn, &draw, &rows)
+                .await
+                .map_err(|e| match e {
+                    FieldworkError::Rows(p) => fail(p),
+                    e => LocalitiesError(e.to_string()),
+                })?;
+            audit::record(
+                &txn,
+                &Actor::cli(),
+                "sample.fieldwork",
+                "sample_draw",
+                &draw.id.to_string(),
+                &format!("{} attempts at {} units", done.attempts, done.units),
+            )
+            .await
+            .map_err(db_error)?;
+            txn.commit().await.map_err(db_error)?;
+            println!(
+                "draw {}: {} attempts recorded at {} units; {} replacement localities added to the campaign",
+                draw.id, done.attempts, done.units, done.localities_added
+            );
+        }
+        FieldworkCommand::Adjust(_) => {
+            let units = fieldwork::adjust(&txn, &draw)
+                .await
+                .map_err(|e| LocalitiesError(e.to_string()))?;
+            audit::record(
+                &txn,
+                &Actor::cli(),
+                "sample.adjust",
+                "sample_draw",
+                &draw.id.to_string(),
+                &format!("{} units", units.len()),
+            )
+            .await
+            .map_err(db_error)?;
+            txn.commit().await.map_err(db_error)?;
+            let text =
+                fieldwork::to_csv(&units).map_err(|e| LocalitiesError(format!("csv: {e}")))?;
+            print!("{text}");
+        }
     }
     Ok(())
 }

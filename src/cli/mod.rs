@@ -61,6 +61,10 @@ pub enum Command {
     /// per stratum, from a recorded seed, optionally with a second stage
     /// (villages, desks) within them; optionally into a campaign.
     Draw(Box<crate::cli::localities::DrawArgs>),
+    /// Fieldwork of a draw: record attempts at its units and their
+    /// replacements (outcome codes only), adjust its weights for nonresponse.
+    #[command(subcommand)]
+    Fieldwork(crate::cli::localities::FieldworkCommand),
     /// Export a campaign's data.
     Export(ExportArgs),
     /// Published results.
@@ -434,6 +438,10 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
         Command::Draw(args) => {
             let db = open(&settings).await?;
             Ok(crate::cli::localities::draw(&db, &args).await?)
+        }
+        Command::Fieldwork(command) => {
+            let db = open(&settings).await?;
+            Ok(crate::cli::localities::fieldwork(&db, &command).await?)
         }
     }
 }

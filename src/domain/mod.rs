@@ -7,6 +7,7 @@ pub mod cells;
 pub mod condition;
 pub mod csv_rows;
 pub mod editor;
+pub mod fieldwork;
 pub mod flow;
 pub mod instrument;
 pub mod json;

@@ -8,6 +8,7 @@ pub mod comparison;
 pub mod crosswalk;
 pub mod demo;
 pub mod export;
+pub mod fieldwork;
 pub mod invitations;
 pub mod kiosks;
 pub mod localities;

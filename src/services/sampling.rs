@@ -2,18 +2,22 @@
 //! stratum from a recorded seed, optionally with a second stage (villages,
 //! desks) from a CSV frame, recorded unit by unit (`sample_draw_units`),
 //! exported as CSV and written into a campaign's localities (design
-//! stratum, cluster, base weight, target n). The statistics are in
-//! [`crate::domain::sampling`].
+//! stratum, cluster, base weight, target n); purposive units, replacement
+//! lists, fieldwork outcomes and the nonresponse adjustment of the
+//! campaign's weights ([`fieldwork`](super::fieldwork)). The statistics are
+//! in [`crate::domain::sampling`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
-use entity::{campaign, campaign_locality, sample_draw, sample_draw_unit};
+use entity::{campaign, campaign_locality, sample_draw, sample_draw_unit, sample_replacement};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 use crate::domain::locality::{LineProblem, Problems};
-use crate::domain::sampling::{self, DrawError, FrameUnit, Method, SecondStage, Selected, SubUnit};
+use crate::domain::sampling::{
+    self, DrawError, FrameUnit, Method, Plan, Replacement, SecondStage, Selected, SubUnit,
+};
 use crate::services::locality_lists::Hierarchy;
 use crate::services::planning::own_sizes;
 
@@ -32,6 +36,9 @@ pub enum SamplingError {
     /// Rows of the second-stage frame that do not fit the hierarchy.
     #[error("{0}")]
     SecondStage(Problems),
+    /// A `--purposive` code that cannot be taken.
+    #[error("--purposive: {0}")]
+    Purposive(String),
 }
 
 /// The second stage of a draw.
@@ -67,6 +74,11 @@ pub struct DrawRequest {
     /// the base weight is then M/(π·take).
     pub take: Option<u32>,
     pub second_stage: Option<SecondStageRequest>,
+    /// Codes of units always taken (first-stage units of the frame, or
+    /// second-stage units of the second-stage frame).
+    pub purposive: Vec<String>,
+    /// Replacements listed for each non-certain last-stage unit.
+    pub replacements: usize,
 }
 
 /// A selected last-stage unit with its first-stage unit's names and its
@@ -77,6 +89,74 @@ pub struct DrawnUnit {
     pub name_vi: String,
     pub name_en: String,
     pub base_weight: f64,
+    /// Its ordered replacement list.
+    pub replacements: Vec<Replacement>,
+}
+
+/// A recorded draw: its id and selected units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub id: i64,
+    pub units: Vec<DrawnUnit>,
+}
+
+/// Checks each purposive code: a unit of the draw's frame, or of the
+/// second-stage frame; a unit of the level outside every stratum drawn is
+/// named as such.
+fn check_purposive(
+    req: &DrawRequest,
+    hierarchy: &Hierarchy,
+    frame: &[FrameUnit],
+) -> Result<HashSet<String>, SamplingError> {
+    let in_frame: HashSet<&str> = frame.iter().map(|u| u.code.as_str()).collect();
+    let second: HashSet<&str> = req
+        .second_stage
+        .iter()
+        .flat_map(|s| s.units.iter().map(|u| u.code.as_str()))
+        .collect();
+    let mut out = HashSet::new();
+    for code in &req.purposive {
+        let code = code.trim();
+        if code.is_empty() {
+            continue;
+        }
+        if in_frame.contains(code) || second.contains(code) {
+            out.insert(code.to_owned());
+            continue;
+        }
+        let message = match hierarchy.units.get(code) {
+            Some(u) if u.level == req.level => {
+                match hierarchy.ancestor_at(code, &req.stratum_level) {
+                    Some(s) => format!(
+                        "{code} is in {} {}, which is not among the strata drawn (--strata)",
+                        req.stratum_level, s.code
+                    ),
+                    None => format!("{code} is in no {} (no stratum)", req.stratum_level),
+                }
+            }
+            Some(u) => format!(
+                "{code} is a {}, not a {} of the frame{}",
+                u.level,
+                req.level,
+                if req.second_stage.is_some() {
+                    " nor a unit of the second-stage frame"
+                } else {
+                    ""
+                }
+            ),
+            None => format!(
+                "unknown unit {code} (not a {} of the frame{})",
+                req.level,
+                if req.second_stage.is_some() {
+                    " nor a unit of the second-stage frame"
+                } else {
+                    ""
+                }
+            ),
+        };
+        return Err(SamplingError::Purposive(message));
+    }
+    Ok(out)
 }
 
 /// Checks that every second-stage unit lies in a `level` unit valid in
@@ -121,10 +201,7 @@ fn frame_digest(units: &[SubUnit]) -> String {
 
 /// Draws, records the draw (seed and parameters) and, for a campaign,
 /// replaces its localities with the selection. Run inside a transaction.
-pub async fn draw(
-    db: &impl ConnectionTrait,
-    req: &DrawRequest,
-) -> Result<Vec<DrawnUnit>, SamplingError> {
+pub async fn draw(db: &impl ConnectionTrait, req: &DrawRequest) -> Result<Recorded, SamplingError> {
     let campaign = match &req.campaign {
         Some(slug) => Some(
             campaign::Entity::find()
@@ -161,25 +238,42 @@ pub async fn draw(
     if let Some(second) = &req.second_stage {
         check_second_stage(&hierarchy, &req.level, &second.units)?;
     }
-    let selected = sampling::draw_stages(
-        &frame,
-        |s| req.per_stratum.get(s).copied().unwrap_or(req.clusters),
-        req.seed,
-        req.second_stage.as_ref().map(|s| SecondStage {
+    let purposive = check_purposive(req, &hierarchy, &frame)?;
+    let plan = Plan {
+        frame: &frame,
+        seed: req.seed,
+        second: req.second_stage.as_ref().map(|s| SecondStage {
             frame: &s.units,
             per_unit: s.per_unit,
             method: s.method,
         }),
-    )?;
-    let out: Vec<DrawnUnit> = selected
+        purposive: &purposive,
+        replacements: req.replacements,
+    };
+    let sample = sampling::draw_sample(&plan, |s| {
+        req.per_stratum.get(s).copied().unwrap_or(req.clusters)
+    })?;
+    let out: Vec<DrawnUnit> = sample
+        .selected
         .into_iter()
-        .map(|s| {
+        .zip(sample.replacements)
+        .map(|(s, mut replacements)| {
             let unit = hierarchy.units.get(&s.first.code);
+            if s.second.is_none() {
+                for r in &mut replacements {
+                    r.name = hierarchy
+                        .units
+                        .get(&r.code)
+                        .map(|u| u.name_vi.clone())
+                        .unwrap_or_default();
+                }
+            }
             DrawnUnit {
                 name_vi: unit.map(|u| u.name_vi.clone()).unwrap_or_default(),
                 name_en: unit.map(|u| u.name_en.clone()).unwrap_or_default(),
                 base_weight: s.base_weight(req.take),
                 selected: s,
+                replacements,
             }
         })
         .collect();
@@ -233,39 +327,55 @@ pub async fn draw(
     })
     .exec(db)
     .await?;
-    let units: Vec<sample_draw_unit::ActiveModel> = out
-        .iter()
-        .map(|u| {
-            let (first, second) = (&u.selected.first, u.selected.second.as_ref());
-            sample_draw_unit::ActiveModel {
-                draw_id: Set(recorded.last_insert_id),
-                stratum: Set(first.stratum.clone()),
-                psu_code: Set(first.code.clone()),
-                psu_size: Set(first.size),
-                psu_probability: Set(first.probability),
-                psu_certainty: Set(first.certainty),
-                unit_code: Set(second.map(|s| s.code.clone())),
-                unit_name: Set(second.map(|s| s.name.clone())),
-                unit_size: Set(second.map(|s| s.size)),
-                unit_probability: Set(second.map(|s| s.probability)),
-                unit_certainty: Set(second.map(|s| s.certainty)),
-                probability: Set(u.selected.probability()),
-                design_stratum: Set(u.selected.design_stratum()),
-                cluster: Set(u.selected.cluster()),
-                base_weight: Set(u.base_weight),
-                ..Default::default()
-            }
-        })
-        .collect();
-    for chunk in units.chunks(500) {
-        sample_draw_unit::Entity::insert_many(chunk.to_vec())
+    for u in &out {
+        let (first, second) = (&u.selected.first, u.selected.second.as_ref());
+        let row = sample_draw_unit::ActiveModel {
+            draw_id: Set(recorded.last_insert_id),
+            stratum: Set(first.stratum.clone()),
+            psu_code: Set(first.code.clone()),
+            psu_size: Set(first.size),
+            psu_probability: Set(first.probability),
+            psu_certainty: Set(first.certainty),
+            unit_code: Set(second.map(|s| s.code.clone())),
+            unit_name: Set(second.map(|s| s.name.clone())),
+            unit_size: Set(second.map(|s| s.size)),
+            unit_probability: Set(second.map(|s| s.probability)),
+            unit_certainty: Set(second.map(|s| s.certainty)),
+            probability: Set(u.selected.probability()),
+            design_stratum: Set(u.selected.design_stratum()),
+            cluster: Set(u.selected.cluster()),
+            base_weight: Set(u.base_weight),
+            ..Default::default()
+        };
+        let id = sample_draw_unit::Entity::insert(row)
             .exec(db)
-            .await?;
+            .await?
+            .last_insert_id;
+        let listed: Vec<sample_replacement::ActiveModel> = u
+            .replacements
+            .iter()
+            .map(|r| sample_replacement::ActiveModel {
+                draw_unit_id: Set(id),
+                rank: Set(i32::try_from(r.rank).unwrap_or(i32::MAX)),
+                code: Set(r.code.clone()),
+                name: Set((!r.name.is_empty()).then(|| r.name.clone())),
+                size: Set(r.size),
+                ..Default::default()
+            })
+            .collect();
+        if !listed.is_empty() {
+            sample_replacement::Entity::insert_many(listed)
+                .exec(db)
+                .await?;
+        }
     }
     if campaign.is_some() {
         super::responses::campaigns_changed();
     }
-    Ok(out)
+    Ok(Recorded {
+        id: recorded.last_insert_id,
+        units: out,
+    })
 }
 
 fn num(v: Option<f64>) -> String {
@@ -280,7 +390,8 @@ fn flag(v: Option<bool>) -> String {
 /// The selection as CSV, one row per last-stage unit: the first stage
 /// (stratum, code, names, size, π_i, certainty), the second stage when there
 /// is one (unit code, name, size, π_j|i, certainty), the combined π, and the
-/// design fields its respondents get (design stratum, cluster, base weight).
+/// design fields its respondents get (design stratum, cluster, base weight),
+/// and its replacement list (codes in order, separated by `;`).
 pub fn to_csv(units: &[DrawnUnit]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -300,6 +411,7 @@ pub fn to_csv(units: &[DrawnUnit]) -> Result<String, csv::Error> {
         "design_stratum",
         "cluster",
         "base_weight",
+        "replacements",
     ])?;
     for u in units {
         let (first, second) = (&u.selected.first, u.selected.second.as_ref());
@@ -322,6 +434,11 @@ pub fn to_csv(units: &[DrawnUnit]) -> Result<String, csv::Error> {
             u.selected.design_stratum(),
             u.selected.cluster().unwrap_or_default(),
             num(Some(u.base_weight)),
+            u.replacements
+                .iter()
+                .map(|r| r.code.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
         ]))?;
     }
     let bytes = w

@@ -355,6 +355,7 @@ fn population() -> (Vec<FrameUnit>, Vec<SubUnit>, HashMap<String, f64>) {
                     code: unit,
                     name: String::new(),
                     size: m,
+                    seat: false,
                 });
                 size += m;
             }

@@ -151,11 +151,60 @@ pub(super) fn base_design(campaign: &OpenCampaign, data: &Dataset) -> Result<Des
                 Factor::from_codes(data.cluster.clone(), data.clusters.labels.clone())
                     .map_err(stats)?,
             ),
-            fpc: None,
+            fpc: certainty_fpc(data),
         }],
         lonely_psu: lonely,
     })
     .map_err(stats)
+}
+
+/// Marks a drawn purposive unit's stratum (`<stratum>#take:<code>`, see
+/// [`crate::domain::sampling`]).
+const TAKEN: &str = "#take:";
+
+/// The stage-1 fpc that makes a purposive unit's stratum with a single PSU
+/// a census (population 1 PSU, sampled with certainty: R `survey`'s fpc =
+/// 1, which contributes no variance whatever `survey.lonely.psu` says),
+/// and leaves every other stratum with replacement (fpc = ∞, as without
+/// fpc). `None` when there is no such stratum, so other designs are
+/// unchanged. A purposive stratum with two PSUs or more keeps its
+/// between-PSU variance: its PSUs are the next stage's units.
+fn certainty_fpc(data: &Dataset) -> Option<Vec<f64>> {
+    let marked: Vec<bool> = data
+        .strata
+        .labels
+        .iter()
+        .map(|l| l.contains(TAKEN))
+        .collect();
+    if !marked.iter().any(|m| *m) {
+        return None;
+    }
+    let mut psus: HashMap<u32, HashSet<u32>> = HashMap::new();
+    for (s, c) in data.stratum.iter().zip(&data.cluster) {
+        if marked.get(*s as usize).copied().unwrap_or(false) {
+            psus.entry(*s).or_default().insert(*c);
+        }
+    }
+    let single: HashSet<u32> = psus
+        .into_iter()
+        .filter(|(_, c)| c.len() == 1)
+        .map(|(s, _)| s)
+        .collect();
+    if single.is_empty() {
+        return None;
+    }
+    Some(
+        data.stratum
+            .iter()
+            .map(|s| {
+                if single.contains(s) {
+                    1.0
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect(),
+    )
 }
 
 /// The design calibrated to the campaign's margins, or the reason it cannot be.
