@@ -46,6 +46,7 @@ mod results_readers;
 mod results_restricted;
 mod results_waves;
 mod sampling;
+mod sampling_fieldwork;
 mod sampling_stages;
 mod staff;
 mod staff_collect;

@@ -402,6 +402,46 @@ mod tests {
         assert_eq!(built.design.weights(), data.weight.as_slice());
     }
 
+    /// A purposive unit's stratum (`#take:`) with a single PSU is a census at
+    /// stage 1 (R: fpc = 1): no lonely-PSU failure, no variance; any other
+    /// lonely stratum still follows the campaign's rule.
+    #[test]
+    fn a_purposive_stratum_with_one_psu_is_a_census() {
+        let fail = campaign(
+            sipas(),
+            DesignSettings {
+                lonely_psu: "Fail".to_owned(),
+                ..DesignSettings::default()
+            },
+        );
+        let rows = [
+            row("01#take:00004", "v1"),
+            row("01#take:00004", "v1"),
+            row("01", "a1"),
+            row("01", "a2"),
+            row("01#take:00008", "w1"),
+            row("01#take:00008", "w2"),
+        ];
+        let data = dataset(0, &rows);
+        assert_eq!(
+            certainty_fpc(&data),
+            Some(vec![
+                1.0,
+                1.0,
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::INFINITY
+            ])
+        );
+        let d = base_design(&fail, &data).unwrap();
+        assert_eq!(d.lonely_psu(), LonelyPsu::Fail);
+        // Without a marked stratum nothing changes; a plain lonely stratum fails.
+        let plain = dataset(0, &[row("01", "a1"), row("01", "a2"), row("02", "b1")]);
+        assert_eq!(certainty_fpc(&plain), None);
+        assert!(base_design(&fail, &plain).is_err());
+    }
+
     fn margin(locality: &str, category: &str, total: f64) -> population_margin::Model {
         population_margin::Model {
             id: 0,
