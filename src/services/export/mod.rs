@@ -431,7 +431,13 @@ pub async fn microdata_seeded(
             && !hidden_strata.contains_key(&h.stratum)
         {
             let label = loop {
-                let candidate = format!("S{:08x}", rng.random::<u32>());
+                // A purposive unit's stratum keeps its mark (see design.R).
+                let mark = if h.stratum.contains("#take:") {
+                    "#take:"
+                } else {
+                    ""
+                };
+                let candidate = format!("S{:08x}{mark}", rng.random::<u32>());
                 if !data.strata.labels.contains(&candidate)
                     && !hidden_strata.values().any(|v| *v == candidate)
                 {
