@@ -547,3 +547,159 @@ async fn bad_purposive_codes_replacements_seats_and_attempts_are_named() {
     let e = fails(&run(&db, &["fieldwork", "adjust", "--draw", "999"]));
     assert!(e.contains("no sample draw 999"), "{e}");
 }
+
+/// A purposive commune whose seat village is purposive too leaves its other
+/// drawn village alone in the commune's own stratum: the published results
+/// treat that stratum as a census (fpc = 1 PSU, no variance) and equal the
+/// estimator run on the draw's design fields with that fpc, to 1e-9.
+#[tokio::test]
+async fn a_purposive_stratum_with_one_psu_reaches_the_results_as_a_census() {
+    use hailong_stats::{
+        Design, DesignSpec, Domains, EstimateOptions, Estimator, Factor, Item, LonelyPsu, Stage,
+        Statistic,
+    };
+    use serde_json::{Value, json};
+
+    let app = crate::helpers::spawn_app_with_demo().await;
+    let db = &app.db;
+    let (sizes, census_path) = census(db).await;
+    ok(&run(
+        db,
+        &["localities", "population", &census_path, "--year", "2024"],
+    ));
+    let (villages, path, big) = crate::sampling_stages::village_frame(db, &sizes);
+    let seat = sizes
+        .iter()
+        .filter(|(c, (p, _))| p == "01" && **c != big && villages[*c].len() >= 3)
+        .map(|(c, _)| c.clone())
+        .min()
+        .unwrap();
+    let seat_village = format!("{seat}-0");
+    let conn = db.connect().await;
+    let demo = campaign::Entity::find()
+        .filter(campaign::Column::Slug.eq("sipas-demo"))
+        .one(&conn)
+        .await
+        .unwrap()
+        .unwrap();
+    campaign::ActiveModel {
+        slug: Set("papi-seats".into()),
+        name_vi: Set("Đơn vị chọn chủ đích".into()),
+        name_en: Set("Purposive units".into()),
+        questionnaire_version_id: Set(demo.questionnaire_version_id),
+        service_id: Set(demo.service_id),
+        opens_on: Set(demo.opens_on),
+        closes_on: Set(demo.closes_on),
+        is_public: Set(true),
+        layout: Set(demo.layout.clone()),
+        design: Set(r#"{"min_n":1,"min_df":0}"#.into()),
+        sort_order: Set(97),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(&conn)
+    .await
+    .unwrap();
+    let purposive = format!("{seat},{seat_village}");
+    let csv = ok(&run(
+        db,
+        &[
+            "draw",
+            "--campaign",
+            "papi-seats",
+            "--clusters",
+            "3",
+            "--second-stage",
+            &path,
+            "--per-unit",
+            "2",
+            "--take",
+            "4",
+            "--seed",
+            "77",
+            "--purposive",
+            &purposive,
+        ],
+    ));
+    let rows = parse_draw(&csv);
+    let own = format!("01#take:{seat}");
+    let alone: Vec<&HashMap<String, String>> =
+        rows.iter().filter(|r| r["design_stratum"] == own).collect();
+    assert_eq!(alone.len(), 1, "{csv}");
+    assert!(
+        rows.iter()
+            .any(|r| r["design_stratum"] == format!("{own}#take:{seat_village}"))
+    );
+
+    let mut weights = Vec::new();
+    let mut strata = Vec::new();
+    let mut clusters = Vec::new();
+    let mut answers = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        for j in 0..10usize {
+            let answer = if (i * 3 + j * 5) % 7 < 4 { 5 } else { 2 };
+            let body = json!({
+                "submission_id": uuid::Uuid::new_v4().to_string(),
+                "locality": r["unit_code"],
+                "answers": {"sex": "F", "age_group": "35-54", "e1_1": answer}
+            });
+            let res = app
+                .client
+                .post(app.url("/api/v1/campaigns/papi-seats/responses"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+            weights.push(f(r, "base_weight"));
+            strata.push(r["design_stratum"].clone());
+            clusters.push(if r["cluster"].is_empty() {
+                format!("{}#{j}", r["unit_code"])
+            } else {
+                r["cluster"].clone()
+            });
+            answers.push(f64::from(answer));
+        }
+    }
+    let direct = |fpc: Option<Vec<f64>>| {
+        let design = Design::new(DesignSpec {
+            weights: weights.clone(),
+            strata: Some(Factor::from_labels(strata.iter().map(String::as_str))),
+            stages: vec![Stage {
+                clusters: Some(Factor::from_labels(clusters.iter().map(String::as_str))),
+                fpc,
+            }],
+            lonely_psu: LonelyPsu::Adjust,
+        })
+        .unwrap();
+        let items = vec![Item::new("e1_1", answers.clone())];
+        let est = Estimator::new(&design, &items, &[], EstimateOptions::default()).unwrap();
+        est.estimate(&Domains::all(design.n_rows()))
+            .unwrap()
+            .into_iter()
+            .find(|e| e.statistic == Statistic::Satisfied)
+            .unwrap()
+    };
+    let census_fpc: Vec<f64> = strata
+        .iter()
+        .map(|s| if *s == own { 1.0 } else { f64::INFINITY })
+        .collect();
+    let certain = direct(Some(census_fpc));
+    let adjusted = direct(None);
+    assert!((certain.se.unwrap() - adjusted.se.unwrap()).abs() > 1e-6);
+
+    assert_eq!(crate::helpers::publish(&app, "papi-seats").await, Some(1));
+    let res = app
+        .get("/api/v1/campaigns/papi-seats/results?level=national&index=SIPAS/E1/E1.1")
+        .await;
+    assert_eq!(res.status(), 200);
+    let published: Vec<Value> = res.json().await.unwrap();
+    let p = &published[0];
+    assert_eq!(p["suppressed"], false, "{p}");
+    let (e, se) = (certain.estimate.unwrap(), certain.se.unwrap());
+    assert!(
+        (p["estimate"].as_f64().unwrap() - e).abs() < 1e-9,
+        "{p} vs {e}"
+    );
+    assert!((p["se"].as_f64().unwrap() - se).abs() < 1e-9, "{p} vs {se}");
+}

@@ -23,12 +23,12 @@ use crate::localities::{ok, run};
 use crate::sampling::{census, new_campaign, parse_draw};
 
 /// Villages per commune: (unit code, size).
-type Villages = BTreeMap<String, Vec<(String, f64)>>;
+pub type Villages = BTreeMap<String, Vec<(String, f64)>>;
 
 /// Villages of every commune: 3 to 6 of sizes 100–150 (none certain when 2
 /// are drawn), except the largest commune, whose first village (1,000 of
 /// 1,300) is certain and whose three others have 1 chance in 3.
-fn village_frame(
+pub fn village_frame(
     db: &TestDb,
     sizes: &HashMap<String, (String, f64)>,
 ) -> (Villages, String, String) {
