@@ -633,7 +633,8 @@ pub async fn fieldwork(
                 "sample.fieldwork",
                 "sample_draw",
                 &draw.id.to_string(),
-                &format!("{} attempts at {} units", done.attempts, done.units),
+                // The draw's total only: which units were recorded when is not kept.
+                &format!("{} attempts in all", done.all_attempts),
             )
             .await
             .map_err(db_error)?;

@@ -145,6 +145,8 @@ pub struct Recorded {
     /// Selected units whose attempts were (re)written.
     pub units: usize,
     pub attempts: usize,
+    /// Attempts the draw now holds in all.
+    pub all_attempts: usize,
     /// Replacement units added to the draw's campaign.
     pub localities_added: usize,
 }
@@ -202,22 +204,48 @@ pub async fn record(
     let mut touched: Vec<i64> = accepted.iter().map(|(s, _, _)| s.unit.id).collect();
     touched.sort_unstable();
     touched.dedup();
-    for chunk in touched.chunks(500) {
+    // Every attempt of the draw is rewritten in unit order, so neither row
+    // ids nor their order tell which unit was recorded when.
+    let ids: Vec<i64> = slots.iter().map(|s| s.unit.id).collect();
+    // (selected unit, attempt, rank, outcome)
+    let mut all: Vec<(i64, i32, i32, String)> = Vec::new();
+    for chunk in ids.chunks(500) {
+        for a in sample_attempt::Entity::find()
+            .filter(sample_attempt::Column::DrawUnitId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            if touched.binary_search(&a.draw_unit_id).is_err() {
+                all.push((a.draw_unit_id, a.attempt, a.rank, a.outcome));
+            }
+        }
         sample_attempt::Entity::delete_many()
             .filter(sample_attempt::Column::DrawUnitId.is_in(chunk.to_vec()))
             .exec(db)
             .await?;
     }
-    let models: Vec<sample_attempt::ActiveModel> = accepted
-        .iter()
-        .map(|(slot, r, rank)| sample_attempt::ActiveModel {
-            draw_unit_id: Set(slot.unit.id),
-            attempt: Set(i32::try_from(r.attempt).unwrap_or(i32::MAX)),
-            rank: Set(i32::try_from(*rank).unwrap_or(i32::MAX)),
-            outcome: Set(r.outcome.as_str().to_owned()),
-            ..Default::default()
-        })
+    all.extend(accepted.iter().map(|(slot, r, rank)| {
+        (
+            slot.unit.id,
+            i32::try_from(r.attempt).unwrap_or(i32::MAX),
+            i32::try_from(*rank).unwrap_or(i32::MAX),
+            r.outcome.as_str().to_owned(),
+        )
+    }));
+    all.sort();
+    let models: Vec<sample_attempt::ActiveModel> = all
+        .into_iter()
+        .map(
+            |(unit, attempt, rank, outcome)| sample_attempt::ActiveModel {
+                draw_unit_id: Set(unit),
+                attempt: Set(attempt),
+                rank: Set(rank),
+                outcome: Set(outcome),
+                ..Default::default()
+            },
+        )
         .collect();
+    let total = models.len();
     for chunk in models.chunks(500) {
         sample_attempt::Entity::insert_many(chunk.to_vec())
             .exec(db)
@@ -256,6 +284,7 @@ pub async fn record(
     Ok(Recorded {
         units: touched.len(),
         attempts: accepted.len(),
+        all_attempts: total,
         localities_added: added,
     })
 }

@@ -234,6 +234,12 @@ async fn purposive_units_replacements_outcomes_and_adjusted_weights() {
             path.to_str().unwrap(),
         ],
     ));
+    // Re-recording a unit replaces its attempts.
+    std::fs::write(&path, format!("{header}{}", chunks[..1].concat())).unwrap();
+    ok(&run(
+        &db,
+        &["fieldwork", "record", "--draw", &id, path.to_str().unwrap()],
+    ));
     let attempts = chunks.concat();
     assert_eq!(
         count(&conn, "sample_attempts").await,
@@ -242,6 +248,15 @@ async fn purposive_units_replacements_outcomes_and_adjusted_weights() {
     // Only outcome codes are stored: no names, contacts or times.
     let stored = sample_attempt::Entity::find().all(&conn).await.unwrap();
     assert!(stored.iter().all(|a| a.rank <= 2 && !a.outcome.is_empty()));
+    // Rewritten in unit order at each recording: row ids do not tell which
+    // unit was recorded when.
+    let mut by_id = stored.clone();
+    by_id.sort_by_key(|a| a.id);
+    assert!(
+        by_id
+            .windows(2)
+            .all(|w| (w[0].draw_unit_id, w[0].attempt) < (w[1].draw_unit_id, w[1].attempt))
+    );
 
     // Replacements used became localities of the campaign with the slot's fields.
     let links: HashMap<String, campaign_locality::Model> = campaign_locality::Entity::find()
