@@ -17,10 +17,18 @@
 //!   the Prasad–Rao moment estimator (Prasad & Rao 1990, *JASA* 85, 163–171:
 //!   σ̃² = max{0, [Σ ûᵢ² − Σ ψᵢ(1 − hᵢᵢ)]/(m − p)}, û the OLS residuals, hᵢᵢ = xᵢ'(X'X)⁻¹xᵢ), and
 //!   every iterate is kept non-negative: a step below 0 lands on 0, and when the score at 0
-//!   points below 0 again the estimate is 0 (the boundary maximum). It stops when the relative
-//!   change |σ²₍ₖ₊₁₎ − σ²₍ₖ₎| / max(σ²₍ₖ₎, σ²₍ₖ₊₁₎) is at most the tolerance (default 10⁻¹⁰;
-//!   samplics' default is 10⁻⁴) within at most 100 iterations (samplics: 100), and reports
-//!   [`SaeError::NotConverged`] otherwise. Where the likelihood has one interior maximum, the
+//!   points below 0 again the estimate is 0 (the boundary maximum). It stops when the change
+//!   |σ²₍ₖ₊₁₎ − σ²₍ₖ₎| / max(σ²₍ₖ₎, σ²₍ₖ₊₁₎, ψ̄) is at most the tolerance (default 10⁻¹²;
+//!   samplics: relative to σ²₍ₖ₎ alone, default 10⁻⁴), ψ̄ the mean sampling variance: a change
+//!   that small next to the sampling variances cannot move an estimate, and where σ²ᵥ is
+//!   close to 0 scoring converges slowly (the likelihood is flat there), so a purely relative
+//!   rule would not stop. A scoring step that lowers the (restricted) log-likelihood is halved
+//!   until it does not (by more than 10⁻¹⁰ relative, rounding noise; at most 30 times; samplics takes every step as it comes), so the
+//!   iteration cannot oscillate; at a maximum a full step is taken and the fixed point is the
+//!   same. The log-likelihoods, up to constants, are ℓ = −½Σ log vᵢ − ½Σ rᵢ²/vᵢ (ML) and
+//!   ℓ_R = ℓ − ½ log det(X'V⁻¹X) (REML), rᵢ = yᵢ − xᵢ'β̂(σ²ᵥ) (Rao & Molina 2015, ch. 5–6).
+//!   At most 200 iterations (samplics: 100); otherwise
+//!   [`SaeError::NotConverged`]. Where the likelihood has one interior maximum, the
 //!   result is the same fixed point samplics reaches.
 
 use super::Method;
@@ -137,6 +145,26 @@ pub(crate) fn score_information(
     })
 }
 
+/// The profile log-likelihood (ML) or restricted log-likelihood (REML) at σ²ᵥ, up to
+/// constants.
+pub(crate) fn log_likelihood(data: &Data, method: Method, sigma2: f64) -> Result<f64, SaeError> {
+    let g = gls(data, sigma2)?;
+    let mut total = 0.0;
+    let mut a = Sym::zeros(data.p());
+    for ((x, &y), &psi) in data.x.iter().zip(&data.y).zip(&data.psi) {
+        let v = sigma2 + psi;
+        let r = y - dot(x, &g.beta);
+        total += -0.5 * v.ln() - 0.5 * r * r / v;
+        if method == Method::Reml {
+            a.add_outer(1.0 / v, x);
+        }
+    }
+    if method == Method::Reml {
+        total -= 0.5 * a.log_det().ok_or(SaeError::Collinear)?;
+    }
+    Ok(total)
+}
+
 /// The Prasad–Rao moment estimator of σ²ᵥ (the starting value; see the module doc).
 pub(crate) fn prasad_rao(data: &Data) -> Result<f64, SaeError> {
     let (m, p) = (data.m(), data.p());
@@ -173,20 +201,29 @@ pub(crate) fn fit(
         });
     }
     let mut sigma2 = prasad_rao(data)?;
+    let psi_mean = data.psi.iter().sum::<f64>() / m as f64;
     let mut change = f64::INFINITY;
     let mut iterations = 0;
     let mut converged = false;
     while iterations < max_iterations {
         iterations += 1;
         let (score, information) = score_information(data, method, sigma2)?;
-        let next = (sigma2 + score / information).max(0.0);
+        let mut next = (sigma2 + score / information).max(0.0);
         if !next.is_finite() {
             break;
+        }
+        // A drop below rounding noise (near the maximum) is not a reason to halve.
+        let here = log_likelihood(data, method, sigma2)?;
+        let floor = here - 1e-10 * here.abs().max(1.0);
+        let mut halvings = 0;
+        while halvings < 30 && next != sigma2 && log_likelihood(data, method, next)? < floor {
+            next = 0.5 * (sigma2 + next);
+            halvings += 1;
         }
         change = if next == sigma2 {
             0.0
         } else {
-            (next - sigma2).abs() / next.max(sigma2)
+            (next - sigma2).abs() / next.max(sigma2).max(psi_mean)
         };
         sigma2 = next;
         if change <= tolerance {

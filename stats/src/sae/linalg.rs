@@ -67,6 +67,33 @@ impl Sym {
         c
     }
 
+    /// log det A by Cholesky decomposition, or `None` when A is not positive definite.
+    pub(crate) fn log_det(&self) -> Option<f64> {
+        let p = self.p;
+        let mut l = vec![0.0; p * p];
+        let mut total = 0.0;
+        for j in 0..p {
+            let mut d = self.get(j, j);
+            for k in 0..j {
+                d -= l[j * p + k] * l[j * p + k];
+            }
+            if d.is_nan() || d <= 0.0 {
+                return None;
+            }
+            let d = d.sqrt();
+            total += 2.0 * d.ln();
+            l[j * p + j] = d;
+            for i in (j + 1)..p {
+                let mut s = self.get(i, j);
+                for k in 0..j {
+                    s -= l[i * p + k] * l[j * p + k];
+                }
+                l[i * p + j] = s / d;
+            }
+        }
+        Some(total)
+    }
+
     /// The inverse by Cholesky decomposition, or `None` when the matrix is not (numerically)
     /// positive definite: a pivot below 1e-12 times the largest diagonal entry.
     pub(crate) fn inverse(&self) -> Option<Sym> {
@@ -154,5 +181,11 @@ mod tests {
             a: vec![1.0, 2.0, 2.0, 4.0],
         };
         assert!(m.inverse().is_none());
+        assert!(m.log_det().is_none());
+        let d = Sym {
+            p: 2,
+            a: vec![4.0, 1.0, 1.0, 2.0],
+        };
+        assert!((d.log_det().unwrap() - 7f64.ln()).abs() < 1e-15);
     }
 }

@@ -92,9 +92,10 @@ pub struct SaeOptions {
     pub transform: Transform,
     /// Confidence level of the intervals (default 0.95).
     pub level: f64,
-    /// Relative change of σ²ᵥ at which Fisher scoring stops (default 1e-10).
+    /// Change of σ²ᵥ, relative to max(σ²ᵥ, mean ψ), at which Fisher scoring stops (default
+    /// 1e-12; see [`fit`]).
     pub tolerance: f64,
-    /// Largest number of Fisher-scoring iterations (default 100).
+    /// Largest number of Fisher-scoring iterations (default 200).
     pub max_iterations: usize,
 }
 
@@ -104,8 +105,8 @@ impl Default for SaeOptions {
             method: Method::Reml,
             transform: Transform::None,
             level: 0.95,
-            tolerance: 1e-10,
-            max_iterations: 100,
+            tolerance: 1e-12,
+            max_iterations: 200,
         }
     }
 }
