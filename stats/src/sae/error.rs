@@ -35,7 +35,7 @@ pub enum SaeError {
         message: String,
     },
     /// The same area code twice.
-    #[error("area {} : the code \"{code}\" is used twice", row + 1)]
+    #[error("area {}: the code \"{code}\" is used twice", row + 1)]
     DuplicateArea {
         /// 0-based position of the second occurrence.
         row: usize,
