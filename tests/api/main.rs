@@ -40,6 +40,7 @@ mod responses;
 mod results;
 mod results_crosswalk;
 mod results_export;
+mod results_families;
 mod results_indices;
 mod results_pages;
 mod results_readers;

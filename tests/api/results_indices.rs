@@ -356,6 +356,27 @@ async fn means_all_satisfied_shares_and_sums_are_published_and_reproduced_by_r()
         // A dimension's interval comes from the covariance of its parts: not the sum of theirs.
         assert!(row["se"].as_f64().unwrap() > 0.0);
     }
+    // A sum reads on its own scale: the aggregate of two dimensions on 1–10 is on 2–20.
+    let page = app
+        .get("/results/sipas-demo?index=P&lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let national = rows(&app, "national", "P").await;
+    let value = format!("{:.2}", national["VN"]["estimate"].as_f64().unwrap());
+    assert!(
+        page.contains(&format!("{value} <small>on a 2–20 scale</small>")),
+        "{value}: {page}"
+    );
+    assert!(page.contains("Value (scale 2–20) [95% CI]"), "{page}");
+    let forest = app
+        .get("/results/sipas-demo/forest?index=P/D1&lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(forest.contains("on a 1–10 scale"), "{forest}");
     // The comprehensive index is estimated as `hailong estimate --all-satisfied` does it.
     let dir = tempfile::tempdir().unwrap();
     let o = hailong(
