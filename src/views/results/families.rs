@@ -174,11 +174,9 @@ pub fn expectation_performance(
     if pairs.len() < 2 {
         return None;
     }
-    let mean = |f: &dyn Fn(&(&IndexNode, &IndexNode, &ResultRow, &ResultRow)) -> f64| {
-        pairs.iter().map(f).sum::<f64>() / pairs.len() as f64
-    };
-    let cut_e = mean(&|p| p.2.estimate.unwrap_or(0.0));
-    let cut_s = mean(&|p| p.3.estimate.unwrap_or(0.0));
+    let n = pairs.len() as f64;
+    let cut_e = pairs.iter().filter_map(|p| p.2.estimate).sum::<f64>() / n;
+    let cut_s = pairs.iter().filter_map(|p| p.3.estimate).sum::<f64>() / n;
     let as_text = |node: &IndexNode, v: f64| {
         if node.range.is_some() {
             format!("{v:.2}")
