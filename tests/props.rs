@@ -444,6 +444,9 @@ fn presets() -> Vec<Definition> {
         "health-hospital",
         "papi-governance",
         "education-school-parents",
+        "sipas-1001",
+        "moh-56-inpatient",
+        "moh-56-outpatient",
     ]
     .iter()
     .map(|n| preset(n))

@@ -888,6 +888,7 @@ export-col-df = Degrees of freedom
 export-col-deff = Design effect (deff)
 export-unit-percent = %
 export-unit-points = points (0–100)
+export-unit-value = value ({ $low }–{ $high })
 export-sheet = Results
 report-time-vn = { $time } (Vietnam time)
 report-no-smtp = Reports cannot be emailed: this server is not set up to send mail (smtp_host in hailong.toml). You can still download the results (CSV, XLSX) at the bottom of the results page.

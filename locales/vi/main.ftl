@@ -870,6 +870,7 @@ export-col-df = Bậc tự do
 export-col-deff = Hệ số thiết kế (deff)
 export-unit-percent = %
 export-unit-points = điểm (0–100)
+export-unit-value = giá trị ({ $low }–{ $high })
 export-sheet = Kết quả
 report-time-vn = { $time } (giờ Việt Nam)
 report-no-smtp = Chưa thể gửi báo cáo qua email: máy chủ chưa được cấu hình để gửi thư (smtp_host trong hailong.toml). Bạn vẫn có thể tải kết quả về (CSV, XLSX) ở cuối trang kết quả.
