@@ -367,6 +367,7 @@ results-family = Family
 results-estimate-any = Estimate [95% CI]
 results-quadrant-title = Expectations and satisfaction
 results-quadrant-lead = Each element is placed by expectation ({ $expectation }) and satisfaction ({ $satisfaction }) against the mean of the elements in this area (expectation { $cut_e }, satisfaction { $cut_s }); an element is placed only when both its confidence intervals lie wholly above or below that mean.
+results-element = Element
 results-quadrant = Placement
 results-quadrant-improve = Priority to improve (high expectation, low satisfaction)
 results-quadrant-keep = Keep up (high expectation, high satisfaction)

@@ -352,6 +352,7 @@ results-family = Nhóm
 results-estimate-any = Ước lượng [KTC 95%]
 results-quadrant-title = Mong đợi và mức hài lòng
 results-quadrant-lead = Mỗi yếu tố được xếp theo mong đợi ({ $expectation }) và mức hài lòng ({ $satisfaction }) so với mức trung bình của các yếu tố ở địa bàn này (mong đợi { $cut_e }, hài lòng { $cut_s }); một yếu tố chỉ được xếp khi cả hai khoảng tin cậy nằm hẳn trên hoặc dưới mức đó.
+results-element = Yếu tố
 results-quadrant = Xếp loại
 results-quadrant-improve = Cần ưu tiên cải thiện (mong đợi cao, hài lòng thấp)
 results-quadrant-keep = Duy trì (mong đợi cao, hài lòng cao)
