@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod instruments;
+mod instruments_e2e;
 mod invitation_privacy;
 mod invitations;
 mod journeys;
