@@ -8,8 +8,8 @@ use crate::domain::questionnaire::Definition;
 /// 1001/QĐ-BNV (the last three transcribed with their `source`).
 pub const FILES: [(&str, &str); 7] = [
     (
-        "sipas-one-stop.json",
-        include_str!("../presets/sipas-one-stop.json"),
+        "sipas-2640.json",
+        include_str!("../presets/sipas-2640.json"),
     ),
     (
         "health-hospital.json",
@@ -48,7 +48,7 @@ pub fn all() -> Vec<(&'static str, Definition)> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use crate::domain::questionnaire::{Aggregation, Definition, QuestionType};
+    use crate::domain::questionnaire::{Aggregation, Definition, Family, QuestionType};
 
     #[test]
     fn every_preset_parses() {
@@ -99,17 +99,37 @@ mod tests {
         assert_eq!(g.code, "g");
         let g1 = &g.questions[0];
         assert_eq!((g1.code.as_str(), g1.kind), ("g1", QuestionType::Number));
-        assert!(
-            g.questions.iter().all(|q| q.index.is_none()),
-            "G is unmapped"
+        // The Ministry's indicators: the satisfaction rate, the comprehensive index and the
+        // mean per area over the same tree, and the mean of G1 (not capped: the copies do
+        // not say).
+        let kinds: Vec<(&str, Aggregation, Option<&str>)> = def
+            .indices
+            .iter()
+            .map(|i| (i.code.as_str(), i.aggregation, i.basis.as_deref()))
+            .take(4)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("SATISFACTION", Aggregation::ShareSatisfied, None),
+                (
+                    "COMPREHENSIVE",
+                    Aggregation::AllSatisfied,
+                    Some("SATISFACTION")
+                ),
+                ("MEAN", Aggregation::Mean, Some("SATISFACTION")),
+                ("G1", Aggregation::Mean, None),
+            ]
         );
+        let g1_map = g1.index.as_ref().expect("G1 is mapped");
+        assert_eq!((g1_map.index.as_deref(), g1_map.cap), (Some("G1"), None));
         let source = def.source.as_ref().expect("a source");
         assert_eq!(source.decision, "56/QĐ-BYT");
         assert!(!source.found_at.is_empty());
         for key in ["A", "B", "C", "D", "E", "G"] {
             assert_eq!(source.verified.get(key), Some(&false), "verified[{key}]");
         }
-        assert!(source.notes.iter().any(|n| n.starts_with("needs ")));
+        assert!(!source.notes.iter().any(|n| n.starts_with("needs")));
     }
 
     /// SIPAS 2017–2020 (Decision 2640/QĐ-BNV of 10 Oct 2017, found at
@@ -118,7 +138,7 @@ mod tests {
     /// the list is marked unverified.
     #[test]
     fn sipas_2640_keeps_its_22_criteria_and_names_its_decision() {
-        let def = preset("sipas-one-stop.json");
+        let def = preset("sipas-2640.json");
         let index = def.index(None).expect("an index");
         assert_eq!(index.aggregation, Aggregation::MeanOfCriteria);
         let criteria: Vec<usize> = index.elements.iter().map(|e| e.criteria.len()).collect();
@@ -294,8 +314,27 @@ mod tests {
                 .map(|o| o.label.0.get("vi").map(String::as_str).unwrap_or(""))
                 .collect();
             assert_eq!(levels, ["Rất nhiều", "Nhiều", "Ít"], "{}", q.code);
-            assert!(q.index.is_none());
+            let m = q.index.as_ref().expect("an expectation item");
+            assert_eq!(m.index.as_deref(), Some("EXPECTATION"));
+            assert_eq!(m.options, ["rat_nhieu"]);
         }
+        // Three families: satisfaction (the two areas), perception, expectation.
+        let families: Vec<(&str, Option<Family>)> = def
+            .indices
+            .iter()
+            .map(|i| (i.code.as_str(), i.family))
+            .collect();
+        assert_eq!(
+            families,
+            [
+                ("ADMIN", Some(Family::Satisfaction)),
+                ("POLICY", Some(Family::Satisfaction)),
+                ("EXPECTATION", Some(Family::Expectation)),
+                ("PERCEPTION", Some(Family::Perception)),
+            ]
+        );
+        assert_eq!(counts("EXPECTATION"), [1, 1, 2, 1, 4]);
+        assert_eq!(counts("PERCEPTION"), [8, 7]);
 
         let source = def.source.as_ref().expect("a source");
         assert_eq!(source.decision, "1001/QĐ-BNV");
@@ -309,13 +348,9 @@ mod tests {
                 .iter()
                 .any(|n| n.starts_with("UNKNOWN: expectation item 8"))
         );
-        let needs: Vec<&String> = source
-            .notes
-            .iter()
-            .filter(|n| n.starts_with("needs:"))
-            .collect();
-        for family in ["'satisfaction'", "'perception'", "'expectation'"] {
-            assert!(needs.iter().any(|n| n.contains(family)), "{family}");
+        // What is Hailong's and what is unknown is said, not left implicit.
+        for said in ["PERCEPTION is not an official index", "Hailong's reading"] {
+            assert!(source.notes.iter().any(|n| n.contains(said)), "{said}");
         }
     }
 

@@ -19,6 +19,7 @@ fn build_env() -> Environment<'static> {
     env.add_function("t", translate);
     env.add_filter("pct", percent);
     env.add_filter("num", number);
+    env.add_filter("est", estimate);
     env
 }
 
@@ -49,6 +50,16 @@ fn percent(v: Option<f64>, digits: Option<usize>) -> String {
     match v {
         Some(x) if x.is_finite() => format!("{:.*}", digits.unwrap_or(1), x * 100.0),
         _ => "–".to_owned(),
+    }
+}
+
+/// An estimate in its index's unit (`ResultsHeader::unit`): a share or a 0–100 score ×100
+/// with one decimal, a value on its own scale (a 1–5 mean, a PAPI dimension) with two.
+fn estimate(v: Option<f64>, unit: &str) -> String {
+    if unit == "value" {
+        number(v, Some(2))
+    } else {
+        percent(v, None)
     }
 }
 

@@ -440,10 +440,13 @@ fn preset(name: &str) -> Definition {
 
 fn presets() -> Vec<Definition> {
     [
-        "sipas-one-stop",
+        "sipas-2640",
         "health-hospital",
         "papi-governance",
         "education-school-parents",
+        "sipas-1001",
+        "moh-56-inpatient",
+        "moh-56-outpatient",
     ]
     .iter()
     .map(|n| preset(n))
@@ -1089,7 +1092,7 @@ proptest! {
     ) {
         let _ = parse_file("any.json", &bytes);
         let _ = Definition::parse(&value.to_string());
-        let mut def = preset("sipas-one-stop");
+        let mut def = preset("sipas-2640");
         for q in def.sections.iter_mut().flat_map(|s| s.questions.iter_mut()) {
             if q.kind == QuestionType::Scale || q.kind == QuestionType::Number {
                 q.min = Some(min);
@@ -1186,7 +1189,7 @@ proptest! {
 #[test]
 fn corrupted_xlsforms_never_panic() {
     let def = Definition {
-        sections: preset("sipas-one-stop")
+        sections: preset("sipas-2640")
             .sections
             .into_iter()
             .map(|mut s| {
@@ -1202,7 +1205,7 @@ fn corrupted_xlsforms_never_panic() {
             .filter(|s| !s.questions.is_empty())
             .collect(),
         indices: vec![],
-        ..preset("sipas-one-stop")
+        ..preset("sipas-2640")
     };
     let bytes = write_xlsform(&def, |_, k| k).bytes;
     assert!(xlsform::from_bytes(&bytes, "x").is_ok());
@@ -1227,7 +1230,7 @@ fn corrupted_xlsforms_never_panic() {
 /// debug builds; in release, a scale of 2^64 points to allocate).
 #[test]
 fn a_scale_spanning_all_of_i64_is_refused_with_its_field() {
-    let mut def = preset("sipas-one-stop");
+    let mut def = preset("sipas-2640");
     let q = &mut def.sections[1].questions[0];
     assert_eq!(q.kind, QuestionType::Scale);
     (q.min, q.max) = (Some(i64::MIN), Some(i64::MAX));
@@ -1474,7 +1477,7 @@ proptest! {
 
 #[test]
 fn the_language_buttons_switch_and_keep_the_page() {
-    let def = preset("sipas-one-stop");
+    let def = preset("sipas-2640");
     let offers = |l: &str| l == "01";
     let survey = Survey {
         definition: &def,
@@ -1503,7 +1506,7 @@ fn the_language_buttons_switch_and_keep_the_page() {
 
 #[test]
 fn a_kiosk_survey_starts_on_its_questions_and_cannot_go_back_to_the_locality() {
-    let def = preset("sipas-one-stop");
+    let def = preset("sipas-2640");
     let offers = |l: &str| l == "01";
     let kiosk = Survey {
         definition: &def,

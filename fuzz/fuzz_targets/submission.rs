@@ -15,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 
 static DEFINITIONS: LazyLock<Vec<Definition>> = LazyLock::new(|| {
     [
-        include_str!("../../presets/sipas-one-stop.json"),
+        include_str!("../../presets/sipas-2640.json"),
         include_str!("../../presets/health-hospital.json"),
     ]
     .iter()

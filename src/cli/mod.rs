@@ -51,6 +51,8 @@ pub enum Command {
     User(UserCommand),
     /// Estimate satisfaction from a CSV file (opens no database).
     Estimate(Box<hailong_stats::cli::EstimateArgs>),
+    /// Small-area (Fay–Herriot) estimates from an area-level CSV file (opens no database).
+    Sae(Box<hailong_stats::cli::sae::SaeArgs>),
     /// Administrative units: import lists, crosswalks, population frames.
     #[command(subcommand)]
     Localities(crate::cli::localities::LocalitiesCommand),
@@ -170,6 +172,8 @@ pub enum CliError {
     Startup(#[from] StartupError),
     #[error("{0}")]
     Estimate(#[from] hailong_stats::cli::EstimateError),
+    #[error("{0}")]
+    Sae(#[from] hailong_stats::cli::sae::SaeCliError),
     #[error("server: {0}")]
     Server(std::io::Error),
     #[error("cannot start the async runtime: {0}")]
@@ -208,6 +212,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         let stdout = std::io::stdout();
         let stderr = std::io::stderr();
         return hailong_stats::cli::run(args, &mut stdout.lock(), &mut stderr.lock())
+            .map_err(CliError::from);
+    }
+    if let Command::Sae(args) = &cli.command {
+        let stdout = std::io::stdout();
+        let stderr = std::io::stderr();
+        return hailong_stats::cli::sae::run(args, &mut stdout.lock(), &mut stderr.lock())
             .map_err(CliError::from);
     }
     let bind = match &cli.command {
@@ -413,7 +423,7 @@ async fn dispatch(command: Command, settings: Settings) -> Result<(), CliError> 
             add_user(&db, &args, &password).await
         }
         // Handled before any configuration is read.
-        Command::Estimate(_) => Ok(()),
+        Command::Estimate(_) | Command::Sae(_) => Ok(()),
         Command::Export(ExportArgs {
             what: ExportCommand::Microdata { campaign, out },
         }) => {

@@ -400,7 +400,7 @@ mod tests {
     use serde_json::json;
 
     fn def() -> Definition {
-        Definition::parse(include_str!("../../presets/sipas-one-stop.json")).unwrap()
+        Definition::parse(include_str!("../../presets/sipas-2640.json")).unwrap()
     }
 
     fn health() -> Definition {

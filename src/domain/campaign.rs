@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn a_campaign_s_service_follows_its_questionnaire() {
-        assert_eq!(default_service("sipas-one-stop"), Some("one_stop"));
+        assert_eq!(default_service("sipas-2640"), Some("one_stop"));
         assert_eq!(default_service("papi-governance"), Some("one_stop"));
         assert_eq!(default_service("health-hospital"), Some("hospital"));
         assert_eq!(default_service("moh-56-inpatient"), Some("hospital"));

@@ -20,7 +20,7 @@ use super::validation::FieldError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Definition {
-    /// Stable code of the questionnaire, e.g. `sipas-one-stop`.
+    /// Stable code of the questionnaire, e.g. `sipas-2640`.
     #[validate(length(min = 1, max = 64))]
     pub code: String,
     pub title: Text,

@@ -29,10 +29,14 @@ pub const SEED: u64 = 20_261_122;
 pub const SIPAS_SLUG: &str = "sipas-demo";
 /// Slug of the hospital demo campaign.
 pub const HEALTH_SLUG: &str = "health-demo";
+/// Slug of the demo campaign of SIPAS as measured since 2021 (three families of indicators).
+pub const SIPAS_1001_SLUG: &str = "sipas-1001-demo";
 /// The SIPAS one-stop desk questionnaire preset.
-pub const SIPAS_PRESET: &str = include_str!("../../presets/sipas-one-stop.json");
+pub const SIPAS_PRESET: &str = include_str!("../../presets/sipas-2640.json");
 /// The public hospital patient satisfaction preset.
 pub const HEALTH_PRESET: &str = include_str!("../../presets/health-hospital.json");
+/// SIPAS under Decision 1001/QĐ-BNV (2023): perception, satisfaction and expectation.
+pub const SIPAS_1001_PRESET: &str = include_str!("../../presets/sipas-1001.json");
 const LOCALITIES_CSV: &str = include_str!("../demo/localities.csv");
 /// The date the 2025 reform's units took effect.
 const REFORM_DATE: (i32, u32, u32) = (2025, 7, 1);
@@ -115,8 +119,9 @@ pub async fn seed(db: &DatabaseConnection, today: NaiveDate) -> Result<SeedOutco
     let hospital =
         ensure_service(&txn, "hospital", "Bệnh viện công lập", "Public hospital").await?;
     ensure_service(&txn, "school", "Trường học công lập", "Public school").await?;
-    let sipas = ensure_published(&txn, "sipas-one-stop.json", SIPAS_PRESET).await?;
+    let sipas = ensure_published(&txn, "sipas-2640.json", SIPAS_PRESET).await?;
     let health = ensure_published(&txn, "health-hospital.json", HEALTH_PRESET).await?;
+    let sipas_1001 = ensure_published(&txn, "sipas-1001.json", SIPAS_1001_PRESET).await?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let communes: Vec<&DemoUnit> = units.iter().filter(|u| u.level == "commune").collect();
@@ -136,6 +141,7 @@ pub async fn seed(db: &DatabaseConnection, today: NaiveDate) -> Result<SeedOutco
         layout: Layout::PerSection,
         communes: communes.clone(),
         per_commune: (35, 90),
+        calibrate: true,
     };
     let health_communes: Vec<&DemoUnit> = communes
         .iter()
@@ -154,16 +160,41 @@ pub async fn seed(db: &DatabaseConnection, today: NaiveDate) -> Result<SeedOutco
         layout: Layout::OnePage,
         communes: health_communes,
         per_commune: (20, 45),
+        calibrate: true,
+    };
+    let sipas_1001_plan = CampaignPlan {
+        slug: SIPAS_1001_SLUG,
+        name: (
+            "Khảo sát SIPAS theo Quyết định 1001/QĐ-BNV (demo)",
+            "SIPAS survey under Decision 1001/QĐ-BNV (demo)",
+        ),
+        service_id: one_stop,
+        version: &sipas_1001,
+        sort_order: 2,
+        layout: Layout::PerSection,
+        communes: communes.clone(),
+        per_commune: (20, 40),
+        calibrate: false,
     };
     let mut total = 0;
     for plan in [sipas_plan, health_plan] {
         total += create_campaign(&txn, &plan, &mut rng, today, (opens, closes)).await?;
     }
     insert_margins(&txn, &provinces, &mut rng).await?;
+    // Its own stream, so that the first two campaigns and the margins stay as they were.
+    let mut rng_1001 = ChaCha8Rng::seed_from_u64(SEED ^ 1001);
+    total += create_campaign(
+        &txn,
+        &sipas_1001_plan,
+        &mut rng_1001,
+        today,
+        (opens, closes),
+    )
+    .await?;
     txn.commit().await?;
     // Published once, so that `serve --demo` shows results: the synthetic rows all at once
     // (no person gave them; responses collected afterwards follow the k rule).
-    for slug in [SIPAS_SLUG, HEALTH_SLUG] {
+    for slug in [SIPAS_SLUG, HEALTH_SLUG, SIPAS_1001_SLUG] {
         let published = async {
             let c = super::campaigns::by_slug(db, slug).await?;
             super::publication::publish_synthetic(db, &c, chrono::Utc::now()).await
@@ -325,6 +356,8 @@ struct CampaignPlan<'a> {
     layout: Layout,
     communes: Vec<&'a DemoUnit>,
     per_commune: (u32, u32),
+    /// Calibrated to the demo's sex × age margins (their categories are the 2640 form's).
+    calibrate: bool,
 }
 
 /// Standard normal draw (Box–Muller).
@@ -349,7 +382,11 @@ async fn create_campaign(
     (opens, closes): (NaiveDate, NaiveDate),
 ) -> Result<usize, DemoError> {
     let design = DesignSettings {
-        calibration: vec!["sex".to_owned(), "age_group".to_owned()],
+        calibration: if plan.calibrate {
+            vec!["sex".to_owned(), "age_group".to_owned()]
+        } else {
+            Vec::new()
+        },
         ..DesignSettings::default()
     };
     let design_json = serde_json::to_string(&design).unwrap_or_else(|_| "{}".to_owned());

@@ -37,6 +37,10 @@
 //! lonely PSUs, df), [`calibration`] (post-stratification, raking), [`estimate`] (domain
 //! estimators, indices, differences, deff, effective sample size) and [`intervals`].
 //! [`cli`] is the `hailong estimate` command over a CSV file.
+//!
+//! [`sae`] is the model-based side: Fay–Herriot small-area estimates (EBLUP with MSE) for
+//! areas too small for direct estimates, matching Python `samplics`; `hailong sae` is its
+//! command ([`cli::sae`]).
 
 pub mod calibration;
 pub mod cli;
@@ -46,6 +50,7 @@ pub mod error;
 pub mod estimate;
 pub mod factor;
 pub mod intervals;
+pub mod sae;
 pub mod spec;
 mod variance;
 

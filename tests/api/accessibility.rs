@@ -86,6 +86,9 @@ async fn no_page_has_an_accessibility_violation() {
         "/results/sipas-demo/forest".to_owned(),
         "/results/sipas-demo/ranks".to_owned(),
         format!("/results/sipas-demo/locality/{locality}"),
+        // The three families side by side and the expectation–performance table.
+        "/results/sipas-1001-demo/locality/01".to_owned(),
+        "/results/sipas-1001-demo/forest?index=EXPECTATION".to_owned(),
         "/no-such-page".to_owned(),
         "/s/no-such-survey".to_owned(),
         format!("/k/{kiosk}"),

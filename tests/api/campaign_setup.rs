@@ -14,7 +14,7 @@ async fn a_designer_sets_up_a_campaign_that_takes_answers_with_its_design() {
     app.add_user("designer@example.vn", "designer").await;
     app.add_user("analyst@example.vn", "analyst").await;
     let db = app.db.connect().await;
-    let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
+    let sipas = hailong::services::questionnaires::find(&db, "sipas-2640")
         .await
         .unwrap();
     let version = sipas.latest_published().unwrap().id.to_string();

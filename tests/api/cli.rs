@@ -35,7 +35,7 @@ async fn seeding_twice_does_not_duplicate_the_demo() {
     assert!(second.status.success(), "{}", stderr(&second));
     assert_eq!(count(&conn, "responses").await, responses);
     assert_eq!(count(&conn, "localities").await, localities);
-    assert_eq!(count(&conn, "campaigns").await, 2);
+    assert_eq!(count(&conn, "campaigns").await, 3);
 }
 
 #[tokio::test]
@@ -157,8 +157,8 @@ async fn serving_twice_on_the_same_data_keeps_it() {
         child.kill().ok();
         child.wait().ok();
         let listed = listed.unwrap_or_else(|| panic!("server did not answer in round {round}"));
-        assert_eq!(listed.len(), 2, "round {round}");
+        assert_eq!(listed.len(), 3, "round {round}");
     }
     let conn = db.connect().await;
-    assert_eq!(count(&conn, "campaigns").await, 2);
+    assert_eq!(count(&conn, "campaigns").await, 3);
 }

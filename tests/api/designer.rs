@@ -59,14 +59,14 @@ async fn first_admin_creates_a_designer_who_builds_and_publishes_a_questionnaire
     // 3. The designer starts from the SIPAS preset.
     let d = app.login("designer@example.vn").await;
     let html = app.page(&d, "/staff/questionnaires").await;
-    assert!(html.contains("sipas-one-stop.json"), "presets offered");
+    assert!(html.contains("sipas-2640.json"), "presets offered");
     let csrf = csrf_of(&html);
     let res = post(
         &d,
         app.url("/staff/questionnaires"),
         &[
             ("csrf_token", &csrf),
-            ("preset", "sipas-one-stop.json"),
+            ("preset", "sipas-2640.json"),
             ("code", "sipas-2027"),
             ("title_vi", "SIPAS 2027"),
             ("title_en", "SIPAS 2027"),
@@ -261,9 +261,9 @@ async fn the_designer_previews_a_draft_as_citizens_see_it_on_phone_and_kiosk() {
     app.add_user("designer@example.vn", "designer").await;
     let d = app.login("designer@example.vn").await;
     let list = app.page(&d, "/staff/questionnaires").await;
-    assert!(list.contains("sipas-one-stop"));
+    assert!(list.contains("sipas-2640"));
     let db = app.db.connect().await;
-    let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
+    let sipas = hailong::services::questionnaires::find(&db, "sipas-2640")
         .await
         .unwrap();
     let base = format!("/staff/questionnaires/{}/preview", sipas.id);
@@ -312,7 +312,7 @@ async fn conditions_and_reverse_coding_are_edited_and_json_imports_in_the_design
     app.add_user("designer@example.vn", "designer").await;
     let d = app.login("designer@example.vn").await;
     let db = app.db.connect().await;
-    let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
+    let sipas = hailong::services::questionnaires::find(&db, "sipas-2640")
         .await
         .unwrap();
     let csrf = app
@@ -416,7 +416,7 @@ async fn a_compound_condition_is_shown_in_words_and_kept_when_the_question_is_sa
     app.add_user("designer@example.vn", "designer").await;
     let d = app.login("designer@example.vn").await;
     let db = app.db.connect().await;
-    let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
+    let sipas = hailong::services::questionnaires::find(&db, "sipas-2640")
         .await
         .unwrap();
     let (_, mut def) = hailong::services::questionnaires::latest(&db, sipas.id)

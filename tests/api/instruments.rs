@@ -81,7 +81,7 @@ fn moh_presets_import_with_their_source_and_item_lists() {
 /// questionnaire built from it exports the source unchanged.
 #[tokio::test]
 async fn the_sipas_2640_source_survives_publishing_and_export() {
-    let imported = dry_run("sipas-one-stop.json");
+    let imported = dry_run("sipas-2640.json");
     assert_eq!(imported["source"]["decision"], "2640/QĐ-BNV");
     assert_eq!(imported["source"]["date"], "2017-10-10");
     let criteria: Vec<usize> = imported["indices"][0]["elements"]
@@ -99,7 +99,7 @@ async fn the_sipas_2640_source_survives_publishing_and_export() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|q| q["code"] == "sipas-one-stop")
+        .find(|q| q["code"] == "sipas-2640")
         .expect("the demo publishes the SIPAS preset");
     let id = sipas["id"].as_i64().unwrap();
     let exported: Value = app

@@ -623,5 +623,5 @@ async fn publish_now_is_a_button_for_analysts_and_administrators_only() {
         .count(&db)
         .await
         .unwrap();
-    assert_eq!(publications, 3, "two demo publications and the button's");
+    assert_eq!(publications, 4, "three demo publications and the button's");
 }

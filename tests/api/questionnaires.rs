@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{count, hailong_bin, spawn_app, spawn_app_with_demo};
 
-const SIPAS: &str = include_str!("../../presets/sipas-one-stop.json");
+const SIPAS: &str = include_str!("../../presets/sipas-2640.json");
 
 fn small_definition(code: &str) -> Value {
     json!({
@@ -249,7 +249,7 @@ async fn versions_used_by_a_campaign_cannot_be_deleted() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|q| q["code"] == "sipas-one-stop")
+        .find(|q| q["code"] == "sipas-2640")
         .unwrap();
     let id = sipas["id"].as_i64().unwrap();
     let res = app
@@ -262,7 +262,7 @@ async fn versions_used_by_a_campaign_cannot_be_deleted() {
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let db = app.db.connect().await;
     assert!(count(&db, "responses").await > 0, "responses intact");
-    assert_eq!(count(&db, "questionnaire_versions").await, 2);
+    assert_eq!(count(&db, "questionnaire_versions").await, 3);
 }
 
 #[tokio::test]

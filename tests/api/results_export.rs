@@ -138,7 +138,11 @@ async fn generated_r_script_reproduces_the_published_province_estimates() {
         return;
     }
     let app = spawn_app_with_demo().await;
-    for (slug, index) in [("health-demo", "HEALTH"), ("sipas-demo", "SIPAS")] {
+    for (slug, index) in [
+        ("health-demo", "HEALTH"),
+        ("sipas-demo", "SIPAS"),
+        ("sipas-1001-demo", "ADMIN"),
+    ] {
         let dir = export(&app, slug);
         // Hailong's numbers first (R takes a few seconds; no idle HTTP connection meanwhile).
         let indices = std::fs::read_to_string(dir.path().join("indices.csv")).unwrap();

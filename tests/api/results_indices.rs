@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, hailong_bin, spawn_app_with_demo};
 
-fn hailong(app: &TestApp, args: &[&str], dir: &Path) -> Output {
+pub(crate) fn hailong(app: &TestApp, args: &[&str], dir: &Path) -> Output {
     Command::new(hailong_bin())
         .args(args)
         .arg("--database-url")
@@ -175,7 +175,10 @@ fn r_script_agrees(dir: &Path, api: &HashMap<String, Value>) {
 
 /// Runs design.R (when R with `survey` is installed) and compares its province rows of the
 /// given indices with the API's; returns how many were compared.
-fn r_script_agrees_on(dir: &Path, api: &HashMap<String, HashMap<String, Value>>) -> usize {
+pub(crate) fn r_script_agrees_on(
+    dir: &Path,
+    api: &HashMap<String, HashMap<String, Value>>,
+) -> usize {
     let has_r = Command::new("Rscript")
         .args(["-e", "library(survey)"])
         .output()
@@ -205,8 +208,16 @@ fn r_script_agrees_on(dir: &Path, api: &HashMap<String, HashMap<String, Value>>)
         };
         let a = &rows[&rec[0]];
         for (i, k) in ["estimate", "se", "ci_low", "ci_high"].iter().enumerate() {
-            let r: f64 = rec[i + 2].parse().unwrap();
-            let h = a[*k].as_f64().unwrap();
+            let (r, h) = (rec[i + 2].parse::<f64>().ok(), a[*k].as_f64());
+            assert_eq!(
+                r.is_some(),
+                h.is_some(),
+                "{} {} {k}: R {} Hailong {h:?}\n{text}",
+                &rec[0],
+                &rec[1],
+                &rec[i + 2]
+            );
+            let (Some(r), Some(h)) = (r, h) else { continue };
             assert!(
                 (r - h).abs() <= 1e-6 * h.abs().max(1.0),
                 "{} {} {k}: R {r} Hailong {h}",
@@ -356,6 +367,27 @@ async fn means_all_satisfied_shares_and_sums_are_published_and_reproduced_by_r()
         // A dimension's interval comes from the covariance of its parts: not the sum of theirs.
         assert!(row["se"].as_f64().unwrap() > 0.0);
     }
+    // A sum reads on its own scale: the aggregate of two dimensions on 1–10 is on 2–20.
+    let page = app
+        .get("/results/sipas-demo?index=P&lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let national = rows(&app, "national", "P").await;
+    let value = format!("{:.2}", national["VN"]["estimate"].as_f64().unwrap());
+    assert!(
+        page.contains(&format!("{value} <small>on a 2–20 scale</small>")),
+        "{value}: {page}"
+    );
+    assert!(page.contains("Value (scale 2–20) [95% CI]"), "{page}");
+    let forest = app
+        .get("/results/sipas-demo/forest?index=P/D1&lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(forest.contains("on a 1–10 scale"), "{forest}");
     // The comprehensive index is estimated as `hailong estimate --all-satisfied` does it.
     let dir = tempfile::tempdir().unwrap();
     let o = hailong(

@@ -434,7 +434,7 @@ async fn a_new_campaign_s_service_follows_its_questionnaire() {
         ""
     );
     let db = app.db.connect().await;
-    let sipas = hailong::services::questionnaires::find(&db, "sipas-one-stop")
+    let sipas = hailong::services::questionnaires::find(&db, "sipas-2640")
         .await
         .unwrap();
     let version = sipas.latest_published().unwrap().id.to_string();
@@ -497,7 +497,7 @@ async fn designer_problems_are_in_words_at_the_field_and_keep_what_was_typed() {
         .post(app.url("/staff/questionnaires"))
         .form(&[
             ("csrf_token", csrf.as_str()),
-            ("preset", "sipas-one-stop.json"),
+            ("preset", "sipas-2640.json"),
             ("code", "sipas-2027"),
             ("title_vi", "SIPAS 2027"),
             ("title_en", ""),
@@ -517,7 +517,7 @@ async fn designer_problems_are_in_words_at_the_field_and_keep_what_was_typed() {
         .unwrap();
     let preset = hailong::presets::all()
         .into_iter()
-        .find(|(f, _)| *f == "sipas-one-stop.json")
+        .find(|(f, _)| *f == "sipas-2640.json")
         .unwrap()
         .1;
     assert_eq!(def.title.get("vi"), "SIPAS 2027");

@@ -596,7 +596,7 @@ async fn a_refusal_exits_1_with_its_warnings_and_a_one_line_summary() {
 #[tokio::test]
 async fn a_stored_questionnaire_exports_as_an_xlsform_that_imports_back() {
     let app = spawn_app().await;
-    let preset = concat!(env!("CARGO_MANIFEST_DIR"), "/presets/sipas-one-stop.json");
+    let preset = concat!(env!("CARGO_MANIFEST_DIR"), "/presets/sipas-2640.json");
     let run = |args: &[&str]| {
         Command::new(hailong_bin())
             .args(args)
@@ -614,7 +614,7 @@ async fn a_stored_questionnaire_exports_as_an_xlsform_that_imports_back() {
     let out = run(&[
         "questionnaire",
         "export",
-        "sipas-one-stop",
+        "sipas-2640",
         "--format",
         "xlsform",
         "--out",
@@ -652,7 +652,7 @@ async fn a_stored_questionnaire_exports_as_an_xlsform_that_imports_back() {
     let out = run(&[
         "questionnaire",
         "export",
-        "sipas-one-stop",
+        "sipas-2640",
         "--format",
         "xlsform",
         "--out",

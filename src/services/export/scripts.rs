@@ -221,6 +221,10 @@ mod tests {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/export-scripts");
         for (name, got) in cases {
+            // HAILONG_UPDATE_FIXTURES=1 rewrites them after a deliberate change (review the diff).
+            if std::env::var_os("HAILONG_UPDATE_FIXTURES").is_some() {
+                std::fs::write(dir.join(name), &got).unwrap();
+            }
             let want = std::fs::read_to_string(dir.join(name)).unwrap();
             assert_eq!(got, want, "{name}");
         }

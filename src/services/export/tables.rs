@@ -5,7 +5,7 @@
 
 use crate::domain::cells::{self, Text};
 use crate::error::AppError;
-use crate::i18n::{Lang, t};
+use crate::i18n::{Arg, Lang, t};
 use crate::services::results::{CampaignResults, Level, ResultRow};
 
 use super::{csv_err, num};
@@ -54,12 +54,16 @@ enum Cell<'a> {
     Count(i64),
 }
 
-/// A share as the pages show it: ×100, one decimal (the templates' `pct` filter).
-fn shown(x: Option<f64>) -> Cell<'static> {
-    Cell::Shown(
-        x.filter(|v| v.is_finite())
-            .map(|v| format!("{:.1}", v * 100.0)),
-    )
+/// A number as the pages show it (the templates' `est` filter): a share or score ×100 with
+/// one decimal, a value on its own scale with two.
+fn shown(x: Option<f64>, value: bool) -> Cell<'static> {
+    Cell::Shown(x.filter(|v| v.is_finite()).map(|v| {
+        if value {
+            format!("{v:.2}")
+        } else {
+            format!("{:.1}", v * 100.0)
+        }
+    }))
 }
 
 /// The cells of one row, in the order of [`RESULT_COLUMNS`].
@@ -68,6 +72,7 @@ fn line<'a>(r: &'a ResultRow, results: &'a CampaignResults, lang: Lang) -> Vec<C
     let number = |v: Option<f64>| if r.suppressed { None } else { v };
     let node = results.node(&r.index);
     let score = node.is_some_and(|n| n.score);
+    let value = node.and_then(|n| n.range);
     vec![
         Cell::Owned(t(lang, &format!("results-level-{}", r.level.as_str()), &[])),
         Cell::Text(Text(&r.locality)),
@@ -79,18 +84,18 @@ fn line<'a>(r: &'a ResultRow, results: &'a CampaignResults, lang: Lang) -> Vec<C
         ),
         Cell::Text(Text(&r.index)),
         Cell::Owned(node.map(|n| n.name(lang).to_owned()).unwrap_or_default()),
-        Cell::Owned(t(
-            lang,
-            if score {
-                "export-unit-points"
-            } else {
-                "export-unit-percent"
-            },
-            &[],
-        )),
-        shown(number(r.estimate)),
-        shown(number(r.ci_low)),
-        shown(number(r.ci_high)),
+        Cell::Owned(match value {
+            Some([lo, hi]) => t(
+                lang,
+                "export-unit-value",
+                &[("low", Arg::from(lo)), ("high", Arg::from(hi))],
+            ),
+            None if score => t(lang, "export-unit-points", &[]),
+            None => t(lang, "export-unit-percent", &[]),
+        }),
+        shown(number(r.estimate), value.is_some()),
+        shown(number(r.ci_low), value.is_some()),
+        shown(number(r.ci_high), value.is_some()),
         Cell::Count(i64::try_from(r.n).unwrap_or(i64::MAX)),
         Cell::Owned(t(
             lang,

@@ -64,7 +64,18 @@ impl ForestPage {
         let national = r
             .row(crate::services::results::NATIONAL, index)
             .and_then(|n| n.estimate);
-        // Axis: 5-point steps around every interval and the national line.
+        let head = ResultsHeader::new(campaign, fresh, index, level, lang);
+        // The axis' bounds and step: a share or score from 0 to 1 in 5-point steps, a value
+        // within its index's range in a round step (a sixth of the span, rounded to 1, 2 or 5
+        // times a power of ten).
+        let range = r
+            .node(index)
+            .and_then(|n| n.range)
+            .filter(|_| head.unit == "value");
+        let (floor, ceil) = match range {
+            Some([a, b]) => (a, b),
+            None => (0.0, 1.0),
+        };
         let mut lo = f64::INFINITY;
         let mut hi = f64::NEG_INFINITY;
         for v in rows
@@ -77,30 +88,46 @@ impl ForestPage {
             hi = hi.max(v);
         }
         if !lo.is_finite() {
-            (lo, hi) = (0.0, 1.0);
+            (lo, hi) = (floor, ceil);
         }
-        let lo = ((lo * 20.0).floor() / 20.0).max(0.0);
-        let mut hi = ((hi * 20.0).ceil() / 20.0).min(1.0).max(lo + 0.05);
-        let mut steps = ((hi - lo) / 0.05).round() as usize;
+        let step = if range.is_some() {
+            nice_step((hi - lo).max((ceil - floor) / 100.0) / 6.0)
+        } else {
+            0.05
+        };
+        let lo = ((lo / step).floor() * step).max(floor);
+        let mut hi = ((hi / step).ceil() * step).min(ceil).max(lo + step);
+        let mut steps = ((hi - lo) / step).round() as usize;
         let every = if steps > 8 { 2 } else { 1 };
         // Labels are spread evenly, so the last tick must fall on the axis' end.
         if !steps.is_multiple_of(every) {
             steps += 1;
-            hi = lo + steps as f64 * 0.05;
+            hi = lo + steps as f64 * step;
         }
         let x = |v: f64| (v - lo) / (hi - lo) * 100.0;
         let mut ticks = Vec::new();
         for i in (0..=steps).step_by(every) {
-            let v = lo + i as f64 * 0.05;
+            let v = lo + i as f64 * step;
             ticks.push(Tick {
                 x: x(v),
-                label: format!("{:.0}", v * 100.0),
+                label: if range.is_some() {
+                    let digits = if step >= 1.0 {
+                        0
+                    } else if step >= 0.1 {
+                        1
+                    } else {
+                        2
+                    };
+                    format!("{v:.digits$}")
+                } else {
+                    format!("{:.0}", v * 100.0)
+                },
             });
         }
         ForestPage {
             waves: super::WavePicker::default(),
             chrome: Chrome::new(lang, path),
-            head: ResultsHeader::new(campaign, fresh, index, level, lang),
+            head,
             rows: rows
                 .into_iter()
                 .map(|row| ForestRow {
@@ -118,4 +145,17 @@ impl ForestPage {
             hidden,
         }
     }
+}
+
+/// 1, 2 or 5 times a power of ten, at least `x`.
+fn nice_step(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|s| *s >= x * (1.0 - 1e-9))
+        .unwrap_or(10.0 * p)
 }

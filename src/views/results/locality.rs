@@ -26,6 +26,11 @@ pub struct LocalityPage {
     pub unpublished: Option<Unpublished>,
     /// No row of the breakdown has a number: the table is left out.
     pub all_suppressed: bool,
+    /// Every family's indices side by side (when there are several families).
+    pub families: Vec<super::families::FamilyView>,
+    /// The expectation–performance view (when an expectation index pairs with a
+    /// satisfaction index).
+    pub quadrant: Option<super::families::QuadrantView>,
 }
 
 /// What a locality page says when the locality's own number is not published.
@@ -74,7 +79,10 @@ impl LocalityPage {
                 let row = r
                     .row(code, &n.key)
                     .map(|row| RowView::new(row, r, &campaign.campaign.slug, lang));
-                let pct = |v: Option<f64>| v.map(|v| (v * 100.0).clamp(0.0, 100.0));
+                // The mini bar's scale: the node's range for a value, 0–1 otherwise.
+                let [lo, hi] = n.range.unwrap_or([0.0, 1.0]);
+                let pct =
+                    |v: Option<f64>| v.map(|v| ((v - lo) / (hi - lo) * 100.0).clamp(0.0, 100.0));
                 BreakdownRow {
                     depth: n.depth,
                     code: n.code.clone(),
@@ -123,6 +131,8 @@ impl LocalityPage {
             rows,
             unpublished,
             all_suppressed,
+            families: super::families::families(r, code, lang),
+            quadrant: super::families::expectation_performance(r, code, lang),
         })
     }
 }

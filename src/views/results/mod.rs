@@ -16,6 +16,21 @@ pub struct ResultsHeader {
     pub index_name: String,
     /// The index is a dimension score (points out of 100), not a share (%).
     pub score: bool,
+    /// How its estimates read: `share` (×100, "%"), `points` (×100 out of 100) or `value`
+    /// (a mean or a sum on its own scale, e.g. 1–10), for the `est` filter.
+    pub unit: &'static str,
+    /// After a number: "%" for a share, nothing otherwise.
+    pub suffix: &'static str,
+    /// The scale of a value index, e.g. "1–10" (empty otherwise).
+    pub scale: String,
+    /// Words for this unit: the estimate column's header, the note beside a big number,
+    /// the forest plot's legend and the method.
+    pub estimate_col: String,
+    pub unit_note: String,
+    pub forest_legend: String,
+    pub method: String,
+    /// The family of the index (perception, satisfaction, expectation), in words.
+    pub family: String,
     pub indices: Vec<IndexOption>,
     pub level: &'static str,
     /// The publication shown: its number and date (never a time of day).
@@ -60,7 +75,20 @@ impl ResultsHeader {
                 &[("reason", Arg::from(reason.clone()))],
             ),
         };
+        let node = r.node(index);
+        let unit = Unit::of(node);
         ResultsHeader {
+            unit: unit.kind,
+            suffix: if unit.kind == "share" { "%" } else { "" },
+            estimate_col: unit.words(lang, "col"),
+            unit_note: unit.words(lang, "note"),
+            forest_legend: unit.words(lang, "legend"),
+            method: unit.words(lang, "method"),
+            scale: unit.scale.clone(),
+            family: node
+                .and_then(|n| n.family.as_deref())
+                .map(|f| t(lang, &format!("results-family-{f}"), &[]))
+                .unwrap_or_default(),
             slug: campaign.campaign.slug.clone(),
             campaign: campaign_name,
             index: index.to_owned(),
@@ -75,7 +103,14 @@ impl ResultsHeader {
                 .filter(|n| n.depth == 0)
                 .map(|n| IndexOption {
                     key: n.key.clone(),
-                    name: n.name(lang).to_owned(),
+                    name: match n.family.as_deref() {
+                        Some(f) => format!(
+                            "{} · {}",
+                            t(lang, &format!("results-family-{f}"), &[]),
+                            n.name(lang)
+                        ),
+                        None => n.name(lang).to_owned(),
+                    },
                     current: n.key == index,
                 })
                 .collect(),
@@ -86,6 +121,78 @@ impl ResultsHeader {
             min_n: r.min_n,
             min_df: r.min_df,
         }
+    }
+}
+
+/// The unit an index's estimates are read in, from its nodes.
+struct Unit {
+    kind: &'static str,
+    /// `1–10`, for a value.
+    scale: String,
+    /// A share of some answers, not of satisfied ones (perception, expectation, indicators).
+    plain_share: bool,
+}
+
+impl Unit {
+    fn of(node: Option<&crate::services::results::IndexNode>) -> Unit {
+        let plain_share = node
+            .and_then(|n| n.family.as_deref())
+            .is_some_and(|f| f != "satisfaction");
+        match node {
+            Some(n) if n.score => Unit {
+                kind: "points",
+                scale: String::new(),
+                plain_share,
+            },
+            Some(n) => match n.range {
+                Some([lo, hi]) => Unit {
+                    kind: "value",
+                    scale: format!("{}–{}", short(lo), short(hi)),
+                    plain_share,
+                },
+                None => Unit {
+                    kind: "share",
+                    scale: String::new(),
+                    plain_share,
+                },
+            },
+            None => Unit {
+                kind: "share",
+                scale: String::new(),
+                plain_share,
+            },
+        }
+    }
+
+    /// The words of `what` (`col`, `note`, `legend`, `method`) for this unit.
+    fn words(&self, lang: Lang, what: &str) -> String {
+        let range = [("range", Arg::from(self.scale.clone()))];
+        let key = match (self.kind, what) {
+            ("points", "col") => "results-score-estimate-ci",
+            ("points", "note") => "results-points",
+            ("points", "legend") => "results-score-forest-legend",
+            ("points", _) => "results-method-score",
+            ("value", "col") => "results-value-estimate-ci",
+            ("value", "note") => "results-value-scale",
+            ("value", "legend") => "results-value-forest-legend",
+            ("value", _) => "results-method-value",
+            (_, "col") if self.plain_share => "results-share-estimate-ci",
+            (_, "col") => "results-estimate-ci",
+            (_, "note") => "results-percent",
+            (_, "legend") => "results-forest-legend",
+            _ if self.plain_share => "results-method-share",
+            _ => "results-method-ci",
+        };
+        t(lang, key, &range)
+    }
+}
+
+/// A bound as written: `10`, not `10.0`; `0.5` as it is.
+fn short(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{}", (x * 100.0).round() / 100.0)
     }
 }
 
@@ -246,6 +353,7 @@ impl Collapsed {
 }
 
 mod compare;
+mod families;
 mod forest;
 mod locality;
 mod overview;

@@ -215,6 +215,7 @@ pub enum EstimateError {
 mod derived;
 mod load;
 mod output;
+pub mod sae;
 
 pub use load::{Survey, load};
 pub use output::{write_csv, write_json};

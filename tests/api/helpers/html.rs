@@ -33,6 +33,14 @@ pub fn text(html: &str, css: &str) -> String {
         .collect()
 }
 
+/// The text inside every element matching `css`, trimmed (entities decoded).
+pub fn texts(html: &str, css: &str) -> Vec<String> {
+    Html::parse_document(html)
+        .select(&selector(css))
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .collect()
+}
+
 /// The value of the first `csrf_token` hidden field in a page.
 pub fn csrf_of(html: &str) -> String {
     attr(html, "input[name=csrf_token]", "value")
