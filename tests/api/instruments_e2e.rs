@@ -47,7 +47,15 @@ fn answers(def: &Value, rng: &mut ChaCha8Rng, level: f64) -> Value {
     Value::Object(out)
 }
 
-async fn run_form(app: &TestApp, token: &str, preset: &str, slug: &str, indices: &[&str]) {
+/// Runs one preset end to end and returns the published province rows of `indices`, after
+/// checking them against design.R.
+async fn run_form(
+    app: &TestApp,
+    token: &str,
+    preset: &str,
+    slug: &str,
+    indices: &[&str],
+) -> HashMap<String, HashMap<String, Value>> {
     let def: Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{}/presets/{preset}", env!("CARGO_MANIFEST_DIR")))
             .unwrap(),
@@ -191,14 +199,6 @@ async fn run_form(app: &TestApp, token: &str, preset: &str, slug: &str, indices:
                 .collect(),
         );
     }
-    // The comprehensive index is below the satisfaction rate; G1 is a mean of percentages.
-    for p in api["SATISFACTION"].keys() {
-        let get = |k: &str| api[k][p]["estimate"].as_f64().unwrap();
-        assert!(get("COMPREHENSIVE") > 0.1, "{p}");
-        assert!(get("COMPREHENSIVE") < get("SATISFACTION"), "{p}");
-        assert!((40.0..=120.0).contains(&get("G1")), "{p}");
-        assert!((1.0..=5.0).contains(&get("MEAN")), "{p}");
-    }
     let dir = tempfile::tempdir().unwrap();
     let o = hailong(
         app,
@@ -208,6 +208,19 @@ async fn run_form(app: &TestApp, token: &str, preset: &str, slug: &str, indices:
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let compared = r_script_agrees_on(dir.path(), &api);
     assert!(compared == 0 || compared == 2 * indices.len(), "{compared}");
+    api
+}
+
+/// The comprehensive index lies below the satisfaction rate; G1 is a mean of percentages
+/// (not capped); the mean per area is on 1–5.
+fn moh_indicators_are_plausible(api: &HashMap<String, HashMap<String, Value>>) {
+    for p in api["SATISFACTION"].keys() {
+        let get = |k: &str| api[k][p]["estimate"].as_f64().unwrap();
+        assert!(get("COMPREHENSIVE") > 0.1, "{p}");
+        assert!(get("COMPREHENSIVE") < get("SATISFACTION"), "{p}");
+        assert!((40.0..=120.0).contains(&get("G1")), "{p}");
+        assert!((1.0..=5.0).contains(&get("MEAN")), "{p}");
+    }
 }
 
 #[tokio::test]
@@ -215,7 +228,7 @@ async fn the_moh_forms_publish_their_indicators_and_design_r_reproduces_them() {
     let app = spawn_app_with_demo().await;
     let token = app.token_for("designer@example.vn", "designer").await;
     app.add_user("analyst@example.vn", "analyst").await;
-    run_form(
+    let inpatient = run_form(
         &app,
         &token,
         "moh-56-inpatient.json",
@@ -232,12 +245,47 @@ async fn the_moh_forms_publish_their_indicators_and_design_r_reproduces_them() {
         ],
     )
     .await;
-    run_form(
+    moh_indicators_are_plausible(&inpatient);
+    let outpatient = run_form(
         &app,
         &token,
         "moh-56-outpatient.json",
         "moh-outpatient",
         &["SATISFACTION", "COMPREHENSIVE", "MEAN", "MEAN/B", "G1"],
+    )
+    .await;
+    moh_indicators_are_plausible(&outpatient);
+}
+
+/// The PAPI-style and education presets the same way: a PAPI-style dimension is a sum on
+/// 1–10 and the index on 8–80.
+#[tokio::test]
+async fn the_papi_style_and_education_presets_publish_and_design_r_reproduces_them() {
+    let app = spawn_app_with_demo().await;
+    let token = app.token_for("designer@example.vn", "designer").await;
+    app.add_user("analyst@example.vn", "analyst").await;
+    let papi = run_form(
+        &app,
+        &token,
+        "papi-governance.json",
+        "papi-style",
+        &["PAPI", "PAPI/D1", "PAPI/D8"],
+    )
+    .await;
+    for row in papi["PAPI/D1"].values() {
+        let e = row["estimate"].as_f64().unwrap();
+        assert!((1.0..=10.0).contains(&e), "{e}");
+    }
+    for row in papi["PAPI"].values() {
+        let e = row["estimate"].as_f64().unwrap();
+        assert!((8.0..=80.0).contains(&e), "{e}");
+    }
+    run_form(
+        &app,
+        &token,
+        "education-school-parents.json",
+        "edu-parents",
+        &["EDU", "EDU/A"],
     )
     .await;
 }
