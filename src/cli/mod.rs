@@ -322,12 +322,10 @@ async fn export_microdata(
         })
     };
     let campaign = campaigns::by_slug(db, slug).await.map_err(failed)?;
-    let files = export::microdata(db, &campaign).await.map_err(failed)?;
-    let io = |e: std::io::Error| CliError::Export(format!("{}: {e}", out.display()));
-    std::fs::create_dir_all(out).map_err(io)?;
-    for (name, content) in &files.files {
-        std::fs::write(out.join(name), content).map_err(io)?;
-    }
+    let mut sink = export::DirSink::new(out);
+    let files = export::microdata(db, &campaign, &mut sink)
+        .await
+        .map_err(failed)?;
     for note in &files.notes {
         println!("{note}");
     }

@@ -344,18 +344,18 @@ async fn build_and_send(
         },
     }];
     if req.with_microdata {
-        let bundle = export::microdata(db, &campaign)
+        // Written into the archive as the rows are read: only the compressed bytes are held.
+        let mut archive = export::ZipSink::new(std::io::Cursor::new(Vec::new()));
+        export::microdata(db, &campaign, &mut archive)
             .await
             .map_err(|e| e.to_string())?;
-        let entries: Vec<(String, Vec<u8>)> = bundle
-            .files
-            .iter()
-            .map(|(name, text)| ((*name).to_owned(), text.as_bytes().to_vec()))
-            .collect();
         files.push(Attachment {
             filename: format!("{slug}-microdata.zip"),
             content_type: "application/zip".to_owned(),
-            bytes: export::zip(&entries).map_err(|e| e.to_string())?,
+            bytes: archive
+                .into_inner()
+                .map_err(|e| e.to_string())?
+                .into_inner(),
         });
     }
     let node_name = |key: &str| {

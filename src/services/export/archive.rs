@@ -2,15 +2,21 @@
 
 use crate::error::AppError;
 
+/// The options of every entry: deflated, dated 1980-01-01 (so the same files always make the
+/// same bytes).
+pub(super) fn options() -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::DEFAULT)
+}
+
 /// A zip archive of named files: deflated, UTF-8 names, every entry dated 1980-01-01 (so the
 /// same files always make the same bytes).
 pub fn zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, AppError> {
     use std::io::Write;
-    use zip::write::{SimpleFileOptions, ZipWriter};
+    use zip::write::ZipWriter;
     let fail = |e: &dyn std::fmt::Display| AppError::Internal(anyhow::anyhow!("zip: {e}"));
-    let options = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .last_modified_time(zip::DateTime::DEFAULT);
+    let options = options();
     let mut archive = ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, bytes) in files {
         archive

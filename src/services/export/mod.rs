@@ -23,6 +23,8 @@
 //! [`item_source`] for `source` and `options`), which `design.R` reads.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 use rand::RngExt;
 use rand::seq::SliceRandom;
@@ -33,22 +35,27 @@ use crate::domain::cells::{self};
 use crate::domain::questionnaire::{Question, QuestionType};
 use crate::error::AppError;
 use crate::services::campaigns::OpenCampaign;
-use crate::services::results::{self};
+use crate::services::results::{self, DesignColumns};
 
 mod archive;
 mod codebook;
 mod scripts;
+mod stream;
 mod tables;
 
 pub use archive::zip;
 use codebook::codebook;
 use scripts::{design_do, design_r};
+pub use stream::{DirSink, ExportSink, ZipSink};
 pub use tables::{RESULT_COLUMNS, results_csv, results_xlsx};
 
-/// The files of a microdata export, by name.
+/// What a microdata export wrote.
 #[derive(Debug, Clone)]
 pub struct MicrodataExport {
-    pub files: Vec<(&'static str, String)>,
+    /// The files, in the order written.
+    pub files: Vec<&'static str>,
+    /// Rows of `microdata.csv`.
+    pub rows: usize,
     /// What the small-numbers rule did, one line each.
     pub notes: Vec<String>,
 }
@@ -124,7 +131,8 @@ fn answer_columns(q: &Question) -> Vec<String> {
     }
 }
 
-fn answer_cells(q: &Question, a: Option<&serde_json::Value>) -> Vec<String> {
+/// The answer cells of one question, each handed to `push` in column order.
+fn answer_cells_into(q: &Question, a: Option<&serde_json::Value>, push: &mut dyn FnMut(&str)) {
     use serde_json::Value;
     let missing = |a: Option<&Value>| {
         matches!(a, None | Some(Value::Null))
@@ -132,46 +140,42 @@ fn answer_cells(q: &Question, a: Option<&serde_json::Value>) -> Vec<String> {
                 .is_some_and(|s| s == "dk" || s == "na")
     };
     match q.kind {
-        QuestionType::ShortText | QuestionType::LongText => Vec::new(),
+        QuestionType::ShortText | QuestionType::LongText => {}
         QuestionType::MultipleChoice => {
             let picked: Option<Vec<&str>> = a
                 .and_then(Value::as_array)
                 .map(|v| v.iter().filter_map(Value::as_str).collect());
-            q.options
-                .iter()
-                .map(|o| match &picked {
-                    Some(p) => if p.contains(&o.value.as_str()) {
-                        "1"
-                    } else {
-                        "0"
-                    }
-                    .to_owned(),
-                    None => String::new(),
-                })
-                .collect()
+            for o in &q.options {
+                push(match &picked {
+                    Some(p) if p.contains(&o.value.as_str()) => "1",
+                    Some(_) => "0",
+                    None => "",
+                });
+            }
         }
-        _ if missing(a) => vec![String::new()],
-        QuestionType::YesNo => vec![match a {
-            Some(Value::Bool(true)) => "1".to_owned(),
-            Some(Value::Bool(false)) => "0".to_owned(),
-            _ => String::new(),
-        }],
-        QuestionType::Scale | QuestionType::Number => vec![match a {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(s)) if s.trim().parse::<f64>().is_ok() => s.trim().to_owned(),
-            _ => String::new(),
-        }],
-        QuestionType::SingleChoice => vec![match a {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        }],
+        _ if missing(a) => push(""),
+        QuestionType::YesNo => push(match a {
+            Some(Value::Bool(true)) => "1",
+            Some(Value::Bool(false)) => "0",
+            _ => "",
+        }),
+        QuestionType::Scale | QuestionType::Number => match a {
+            Some(Value::Number(n)) => push(&n.to_string()),
+            Some(Value::String(s)) if s.trim().parse::<f64>().is_ok() => push(s.trim()),
+            _ => push(""),
+        },
+        QuestionType::SingleChoice => match a {
+            Some(Value::String(s)) => push(s),
+            Some(Value::Number(n)) => push(&n.to_string()),
+            _ => push(""),
+        },
     }
 }
 
 /// Said in every `notes.txt`.
-const CELL_NOTE: &str = "Rows are in random order and PSU identifiers are random (both change \
-     from one export to the next). Text cells beginning with =, +, -, @, tab or carriage return \
+const CELL_NOTE: &str = "Rows are in the order of their random submission identifiers (which \
+     says nothing of when, where or how anyone answered) and PSU identifiers are random (they \
+     change from one export to the next). Text cells beginning with =, +, -, @, tab or carriage return \
      start with ' so that spreadsheet programs do not run them as formulas.\n";
 
 /// A row of a hidden unit (merged-up commune or left-out province).
@@ -246,23 +250,32 @@ fn blend_weights(hidden: &[Hidden], base: &mut [f64], fin: &mut [f64]) -> Blende
     out
 }
 
-/// Builds the anonymised microdata of a campaign with its codebook and design scripts, with
-/// fresh randomness (PSU identifiers and row order differ from one export to the next).
+/// Writes the anonymised microdata of a campaign with its codebook and design scripts to
+/// `sink`, with fresh randomness (PSU identifiers differ from one export to the next).
 pub async fn microdata(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
+    sink: &mut dyn ExportSink,
 ) -> Result<MicrodataExport, AppError> {
-    microdata_seeded(db, campaign, None).await
+    microdata_seeded(db, campaign, None, sink).await
 }
 
-/// [`microdata`] with the randomness (PSU identifiers, row order) drawn from ChaCha20 seeded
-/// with `seed` when given (e.g. a secret per publication, so exports of one publication agree),
-/// else from the operating system's generator. The seed must be secret: whoever knows it can
-/// undo the shuffle.
+/// [`microdata`] with the randomness (PSU identifiers, pseudonyms) drawn from ChaCha20
+/// seeded with `seed` when given (e.g. a secret per publication, so exports of one
+/// publication agree), else from the operating system's generator. The seed must be secret:
+/// whoever knows it can tell the pseudonyms apart.
+///
+/// Bounded memory: the responses are read once, in id order ([`results::scan_by_id`]);
+/// what the design needs of each row (locality, stratum, cluster, weight, calibration cells:
+/// a few numbers) is kept, and its answer cells go to a temporary file. Then the design,
+/// the calibrated weights and the small-numbers rule are computed exactly as the results
+/// are, and `microdata.csv` is written row by row, each row's weights and codes joined
+/// to its answer cells read back.
 pub async fn microdata_seeded(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
     seed: Option<[u8; 32]>,
+    sink: &mut dyn ExportSink,
 ) -> Result<MicrodataExport, AppError> {
     use rand::SeedableRng;
     let mut rng = match seed {
@@ -275,34 +288,63 @@ pub async fn microdata_seeded(
         .await?
         .ok_or(AppError::NotFound("not_published"))?
         .number;
-    let data = results::load_dataset(db, campaign, &plan, true, upto).await?;
+
+    // One read of the responses, in id order: design columns kept, answer cells set aside.
+    let questions: Vec<Question> = campaign.definition.questions().cloned().collect();
+    let mut slot_of_code: HashMap<String, usize> = HashMap::new();
+    for q in &questions {
+        let next = slot_of_code.len();
+        slot_of_code.entry(q.code.clone()).or_insert(next);
+    }
+    let slots: Vec<usize> = questions
+        .iter()
+        .map(|q| slot_of_code.get(&q.code).copied().unwrap_or_default())
+        .collect();
+    let shared = Arc::new(stream::Questions {
+        questions: questions.clone(),
+        slot_of_code,
+        slots,
+    });
+    let tails = (0..results::loader::PARTS)
+        .map(|part| {
+            stream::AnswerTail::new(DesignColumns::new(campaign, part), Arc::clone(&shared))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let tails = results::scan_by_id(db, campaign.campaign.id, upto, tails).await?;
+    let mut designs = Vec::with_capacity(tails.len());
+    let mut readers = Vec::with_capacity(tails.len());
+    for t in tails {
+        let (design, reader) = t.into_parts()?;
+        readers.push((design.len(), reader));
+        designs.push(design);
+    }
+    let data = DesignColumns::join(designs);
+
     let hier = results::hierarchy(db, campaign, &data).await?;
     let margins = results::population_margins(db, &campaign.design.calibration).await?;
     let built = results::build_design(campaign, &data, &hier, &margins)?;
     let weights = built.design.weights();
     let min_n = campaign.design.min_n as usize;
 
+    // Per stored locality (code of `data.localities`): its province and commune, and rows.
+    let province_at = |loc: usize| -> Option<String> { hier.province.get(loc).cloned().flatten() };
+    let commune_at = |loc: usize| -> Option<String> { hier.commune.get(loc).cloned().flatten() };
+    let locs = data.localities.labels.len();
+    let mut rows_at = vec![0usize; locs];
+    for &loc in &data.locality {
+        if let Some(n) = rows_at.get_mut(loc as usize) {
+            *n += 1;
+        }
+    }
     // Respondents per commune and province.
-    let province_of = |row: usize| -> Option<String> {
-        hier.province
-            .get(data.locality[row] as usize)
-            .cloned()
-            .flatten()
-    };
-    let commune_of = |row: usize| -> Option<String> {
-        hier.commune
-            .get(data.locality[row] as usize)
-            .cloned()
-            .flatten()
-    };
     let mut per_commune: HashMap<String, usize> = HashMap::new();
     let mut per_province: HashMap<String, usize> = HashMap::new();
-    for row in 0..data.n {
-        if let Some(c) = commune_of(row) {
-            *per_commune.entry(c).or_default() += 1;
+    for (loc, &n) in rows_at.iter().enumerate().filter(|(_, n)| **n > 0) {
+        if let Some(c) = commune_at(loc) {
+            *per_commune.entry(c).or_default() += n;
         }
-        if let Some(p) = province_of(row) {
-            *per_province.entry(p).or_default() += 1;
+        if let Some(p) = province_at(loc) {
+            *per_province.entry(p).or_default() += n;
         }
     }
     // What the small-numbers rule hides is said without naming a hidden unit or printing
@@ -328,8 +370,8 @@ pub async fn microdata_seeded(
     }
     let mut merged_per_province: BTreeMap<String, std::collections::BTreeSet<String>> =
         BTreeMap::new();
-    for row in 0..data.n {
-        let (Some(c), p) = (commune_of(row), province_of(row).unwrap_or_default()) else {
+    for loc in (0..locs).filter(|&loc| rows_at[loc] > 0) {
+        let (Some(c), p) = (commune_at(loc), province_at(loc).unwrap_or_default()) else {
             continue;
         };
         if per_commune.get(&c).is_some_and(|n| *n < min_n) && !pseudonym.contains_key(&p) {
@@ -359,7 +401,6 @@ pub async fn microdata_seeded(
     } else {
         built.margins.iter().map(|m| m.variable.clone()).collect()
     };
-    let questions: Vec<&Question> = campaign.definition.questions().collect();
     let mut header: Vec<String> = [
         "row",
         "province",
@@ -373,15 +414,17 @@ pub async fn microdata_seeded(
     .map(|s| (*s).to_owned())
     .collect();
     header.extend(cal_vars.iter().map(|v| format!("cal_{v}")));
-    for q in &questions {
-        header.extend(answer_columns(q));
-    }
+    let answer_columns: Vec<String> = questions.iter().flat_map(answer_columns).collect();
+    header.extend(answer_columns.iter().cloned());
     // PSUs get random identifiers (not numbered in order of appearance, which followed
     // the stored order).
-    let mut psu_names: HashMap<u32, String> = HashMap::new();
+    let mut psu_names: Vec<Option<String>> = vec![None; data.clusters.labels.len()];
     let mut used_names: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for row in 0..data.n {
-        if psu_names.contains_key(&data.cluster[row]) {
+    for &cluster in &data.cluster {
+        let Some(slot) = psu_names.get_mut(cluster as usize) else {
+            continue;
+        };
+        if slot.is_some() {
             continue;
         }
         let name = loop {
@@ -390,7 +433,7 @@ pub async fn microdata_seeded(
                 break candidate;
             }
         };
-        psu_names.insert(data.cluster[row], name);
+        *slot = Some(name);
     }
     let stratum_label = |row: usize| -> String {
         data.strata
@@ -401,21 +444,28 @@ pub async fn microdata_seeded(
     };
     // Rows of hidden units (a merged-up commune, a left-out province): their own base
     // weights would find them again, so they are blended (see `blend_weights`).
-    let hidden_unit = |row: usize| -> Option<String> {
-        let province = province_of(row).unwrap_or_default();
-        if pseudonym.contains_key(&province) {
-            return Some(commune_of(row).unwrap_or(province));
-        }
-        commune_of(row).filter(|c| per_commune.get(c).is_some_and(|n| *n < min_n))
-    };
+    let hidden_unit_at: Vec<Option<String>> = (0..locs)
+        .map(|loc| {
+            let province = province_at(loc).unwrap_or_default();
+            if pseudonym.contains_key(&province) {
+                return Some(commune_at(loc).unwrap_or(province));
+            }
+            commune_at(loc).filter(|c| per_commune.get(c).is_some_and(|n| *n < min_n))
+        })
+        .collect();
     let hidden: Vec<Hidden> = (0..data.n)
         .filter_map(|row| {
-            hidden_unit(row).map(|unit| Hidden {
-                row,
-                unit,
-                stratum: stratum_label(row),
-                province: province_of(row).unwrap_or_default(),
-            })
+            let loc = data.locality[row] as usize;
+            hidden_unit_at
+                .get(loc)
+                .cloned()
+                .flatten()
+                .map(|unit| Hidden {
+                    row,
+                    unit,
+                    stratum: stratum_label(row),
+                    province: province_at(loc).unwrap_or_default(),
+                })
         })
         .collect();
     let mut base_weight: Vec<f64> = data.weight.clone();
@@ -447,6 +497,7 @@ pub async fn microdata_seeded(
             hidden_strata.insert(h.stratum.clone(), label);
         }
     }
+    drop(hidden);
     for p in &blended.provinces {
         if !pseudonym.contains_key(p) {
             notes.push(format!(
@@ -463,54 +514,103 @@ pub async fn microdata_seeded(
         );
     }
 
-    let mut body = Vec::with_capacity(data.n);
-    for row in 0..data.n {
-        let province = province_of(row).unwrap_or_default();
-        let shown_province = if pseudonym.contains_key(&province) {
-            String::new()
-        } else {
-            province.clone()
-        };
-        let commune = commune_of(row)
-            .filter(|c| {
-                per_commune.get(c).is_some_and(|n| *n >= min_n) && !shown_province.is_empty()
-            })
-            .unwrap_or_default();
-        let psu = psu_names
-            .get(&data.cluster[row])
-            .cloned()
-            .unwrap_or_default();
-        let stratum = stratum_label(row);
-        let mut r = vec![
-            String::new(),
-            shown_province,
-            commune,
-            hidden_strata
-                .get(&stratum)
-                .cloned()
-                .unwrap_or_else(|| mask(&stratum)),
-            psu,
-            num(base_weight.get(row).copied()),
-            num(final_weight.get(row).copied()),
-        ];
-        for m in &built.margins {
-            r.push(mask(m.values.label(row).unwrap_or_default()));
+    // The rows, in id order, numbered: each row's codes, as shown, per stored locality,
+    // stratum, cluster and calibration cell.
+    let shown_province_at: Vec<String> = (0..locs)
+        .map(|loc| {
+            let province = province_at(loc).unwrap_or_default();
+            if pseudonym.contains_key(&province) {
+                String::new()
+            } else {
+                province
+            }
+        })
+        .collect();
+    let shown_commune_at: Vec<String> = (0..locs)
+        .map(|loc| {
+            commune_at(loc)
+                .filter(|c| {
+                    per_commune.get(c).is_some_and(|n| *n >= min_n)
+                        && !shown_province_at[loc].is_empty()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let shown_stratum: Vec<String> = data
+        .strata
+        .labels
+        .iter()
+        .map(|s| hidden_strata.get(s).cloned().unwrap_or_else(|| mask(s)))
+        .collect();
+    let shown_cells: Vec<(&[u32], Vec<String>)> = built
+        .margins
+        .iter()
+        .map(|m| {
+            let levels = m.values.levels().iter().map(|l| mask(l)).collect();
+            (m.values.codes(), levels)
+        })
+        .collect();
+    let csv_io = |e: csv::Error| AppError::Internal(anyhow::anyhow!("writing microdata.csv: {e}"));
+    let text_err = |e: std::str::Utf8Error| {
+        AppError::Internal(anyhow::anyhow!("reading the export's temporary file: {e}"))
+    };
+    {
+        let mut w = csv::Writer::from_writer(sink.file("microdata.csv")?);
+        w.write_record(cells::record(&header)).map_err(csv_io)?;
+        let mut number = String::new();
+        let mut cell = Vec::new();
+        let mut row = 0usize;
+        for (n, mut reader) in readers {
+            for _ in 0..n {
+                let loc = data.locality.get(row).map_or(usize::MAX, |&l| l as usize);
+                let text_cell = |w: &mut csv::Writer<_>, s: &str| {
+                    w.write_field(cells::text(s).as_bytes()).map_err(csv_io)
+                };
+                number.clear();
+                write!(number, "{}", row + 1).map_err(csv_err)?;
+                text_cell(&mut w, &number)?;
+                text_cell(
+                    &mut w,
+                    shown_province_at.get(loc).map_or("", String::as_str),
+                )?;
+                text_cell(&mut w, shown_commune_at.get(loc).map_or("", String::as_str))?;
+                let stratum = data.stratum.get(row).map_or(usize::MAX, |&s| s as usize);
+                text_cell(
+                    &mut w,
+                    shown_stratum.get(stratum).map_or("", String::as_str),
+                )?;
+                let psu = data
+                    .cluster
+                    .get(row)
+                    .and_then(|&c| psu_names.get(c as usize))
+                    .and_then(Option::as_deref)
+                    .unwrap_or_default();
+                text_cell(&mut w, psu)?;
+                text_cell(&mut w, &num(base_weight.get(row).copied()))?;
+                text_cell(&mut w, &num(final_weight.get(row).copied()))?;
+                for (codes, levels) in &shown_cells {
+                    let label = codes
+                        .get(row)
+                        .and_then(|&c| levels.get(c as usize))
+                        .map_or("", String::as_str);
+                    text_cell(&mut w, label)?;
+                }
+                for _ in 0..answer_columns.len() {
+                    reader.next_cell(&mut cell)?;
+                    text_cell(&mut w, std::str::from_utf8(&cell).map_err(text_err)?)?;
+                }
+                w.write_record(None::<&[u8]>).map_err(csv_io)?;
+                row += 1;
+            }
+            if !reader.at_end()? {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "microdata: answer cells left over after {row} rows"
+                )));
+            }
         }
-        let answers = data.answers.get(row);
-        for q in &questions {
-            r.extend(answer_cells(q, answers.and_then(|a| a.get(&q.code))));
-        }
-        body.push(r);
+        w.flush()
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("writing microdata.csv: {e}")))?;
     }
-    // Rows in random order, numbered afterwards.
-    body.shuffle(&mut rng);
-    let mut rows = Vec::with_capacity(body.len() + 1);
-    rows.push(header);
-    for (i, mut r) in body.into_iter().enumerate() {
-        r[0] = (i + 1).to_string();
-        rows.push(r);
-    }
-    let microdata_csv = csv_string(&rows)?;
 
     // Margins of the calibration cells.
     let mut margin_rows = vec![vec![
@@ -588,7 +688,8 @@ pub async fn microdata_seeded(
     }
     let indices_csv = csv_string(&index_rows)?;
 
-    let codebook_csv = codebook(campaign, &questions, &cal_vars)?;
+    let question_refs: Vec<&Question> = questions.iter().collect();
+    let codebook_csv = codebook(campaign, &question_refs, &cal_vars)?;
     let lonely = campaign.design.lonely_psu.to_lowercase();
     let main = campaign
         .design
@@ -606,16 +707,24 @@ pub async fn microdata_seeded(
     } else {
         notes.join("\n") + "\n" + CELL_NOTE
     };
+    let mut files = vec!["microdata.csv"];
+    for (name, content) in [
+        ("codebook.csv", codebook_csv),
+        ("margins.csv", margins_csv),
+        ("indices.csv", indices_csv),
+        ("design.R", design_r),
+        ("design.do", design_do),
+        ("notes.txt", notes_txt),
+    ] {
+        sink.file(name)?
+            .write_all(content.as_bytes())
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("writing {name}: {e}")))?;
+        files.push(name);
+    }
+    sink.finish()?;
     Ok(MicrodataExport {
-        files: vec![
-            ("microdata.csv", microdata_csv),
-            ("codebook.csv", codebook_csv),
-            ("margins.csv", margins_csv),
-            ("indices.csv", indices_csv),
-            ("design.R", design_r),
-            ("design.do", design_do),
-            ("notes.txt", notes_txt),
-        ],
+        files,
+        rows: data.n,
         notes,
     })
 }

@@ -203,15 +203,15 @@ impl Parser {
         }
     }
 
-    /// Adds one response, its text fields borrowed from the database row.
-    pub(super) fn push_row(
+    /// Adds the design fields of one response (no answers): locality, stratum, cluster,
+    /// weight and calibration cells.
+    fn push_design(
         &mut self,
         locality: &str,
         stratum: Option<&str>,
         cluster: Option<&str>,
         weight: f64,
         cells: Option<&str>,
-        answers: &str,
     ) {
         let d = &mut self.data;
         let row = d.n;
@@ -247,6 +247,20 @@ impl Parser {
         for ((_, codes, _), code) in d.cells.iter_mut().zip(&self.cell_raw) {
             codes.push(*code);
         }
+    }
+
+    /// Adds one response, its text fields borrowed from the database row.
+    pub(super) fn push_row(
+        &mut self,
+        locality: &str,
+        stratum: Option<&str>,
+        cluster: Option<&str>,
+        weight: f64,
+        cells: Option<&str>,
+        answers: &str,
+    ) {
+        self.push_design(locality, stratum, cluster, weight, cells);
+        let d = &mut self.data;
         if self.keep_answers {
             let answers: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(answers).unwrap_or_default();
@@ -275,6 +289,52 @@ impl Parser {
                 col.push(*r);
             }
         }
+    }
+}
+
+/// The design columns of responses read one at a time, without their answers (locality,
+/// stratum, cluster, weight, calibration cells): what a streaming export keeps of every row
+/// to build the design, while it writes the answers elsewhere. One per range read; joined in
+/// range order they are the [`Dataset`] `load_dataset` reads (answers aside), code for code.
+pub struct DesignColumns(Parser);
+
+impl DesignColumns {
+    /// Columns of the id range `part` (see [`super::loader::scan_by_id`]).
+    pub fn new(campaign: &OpenCampaign, part: usize) -> DesignColumns {
+        let no_items = Plan {
+            items: Vec::new(),
+            indices: Vec::new(),
+            nodes: Vec::new(),
+            skipped: Vec::new(),
+        };
+        DesignColumns(Parser::new(campaign, &no_items, false, part))
+    }
+
+    /// Adds one response's design fields.
+    pub fn push(
+        &mut self,
+        locality: &str,
+        stratum: Option<&str>,
+        cluster: Option<&str>,
+        weight: f64,
+        cells: Option<&str>,
+    ) {
+        self.0
+            .push_design(locality, stratum, cluster, weight, cells);
+    }
+
+    /// Responses added so far.
+    pub fn len(&self) -> usize {
+        self.0.data.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.data.n == 0
+    }
+
+    /// The ranges' columns as one data set, in the order given.
+    pub fn join(parts: Vec<DesignColumns>) -> Dataset {
+        join_parts(parts.into_iter().map(|p| p.0.data).collect())
     }
 }
 

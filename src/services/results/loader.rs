@@ -280,6 +280,261 @@ fn rowid_ranges(lo: i64, hi: i64, count: i64) -> Ranges {
     Ranges::Rowids { bounds, indexed }
 }
 
+/// One stored response as [`scan_by_id`] hands it over, its text borrowed from the row read.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseRow<'a> {
+    pub locality: &'a str,
+    pub stratum: Option<&'a str>,
+    pub cluster: Option<&'a str>,
+    pub weight: f64,
+    pub cells: Option<&'a str>,
+    pub answers: &'a str,
+}
+
+/// What takes the responses of one id range of [`scan_by_id`], in id order.
+pub trait RowSink: Send + 'static {
+    fn push(&mut self, row: ResponseRow<'_>) -> Result<(), AppError>;
+}
+
+/// Streams one SQLite query's rows into a sink, one row at a time.
+macro_rules! stream_rows {
+    ($pool:expr, $sql:expr, $campaign:expr, $upto:expr, $sink:expr) => {{
+        use sqlx::Row;
+        let mut rows = sqlx::query($sql).bind($campaign).bind($upto).fetch($pool);
+        while let Some(row) = rows.try_next().await.map_err(read_err)? {
+            $sink.push(ResponseRow {
+                locality: row.try_get::<&str, _>(0).map_err(read_err)?,
+                stratum: row.try_get::<Option<&str>, _>(1).map_err(read_err)?,
+                cluster: row.try_get::<Option<&str>, _>(2).map_err(read_err)?,
+                weight: row.try_get::<f64, _>(3).map_err(read_err)?,
+                cells: row.try_get::<Option<&str>, _>(4).map_err(read_err)?,
+                answers: row.try_get::<&str, _>(5).map_err(read_err)?,
+            })?;
+        }
+    }};
+}
+
+/// Number of id ranges [`scan_by_id`] reads (and of the sinks it takes).
+pub const PARTS: usize = SPLITS.len() + 1;
+
+/// Reads every response of a campaign's publication `upto` once, in order of response id
+/// (random, so this order is a shuffle that says nothing of when or where a response came
+/// from), without holding them: the rows of id range `k` go to `sinks[k]` in id order, the
+/// ranges read concurrently, so that the sinks in range order see the whole campaign in id
+/// order (the order of [`load_dataset`] with `keep_answers`). Returns the sinks.
+///
+/// PostgreSQL reads each range through its `(campaign_id, id)` index. SQLite has no such
+/// index (it would cost every submission a random index page): it walks the primary key's
+/// index of ids, each range in packed pages of [`PACK`] responses, skipping other campaigns'
+/// rows; a campaign of at most [`SQLITE_SORTED_MAX`] responses that holds less than half of
+/// the table is instead read through its `campaign_id` index and sorted by SQLite, all of it
+/// into the first sink.
+pub async fn scan_by_id<S: RowSink>(
+    db: &DatabaseConnection,
+    campaign_id: i64,
+    upto: i64,
+    sinks: Vec<S>,
+) -> Result<Vec<S>, AppError> {
+    if sinks.len() != PARTS {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "scan_by_id takes {PARTS} sinks, not {}",
+            sinks.len()
+        )));
+    }
+    let postgres = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => true,
+        sea_orm::DatabaseBackend::Sqlite => false,
+        other => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "unsupported database {other:?}"
+            )));
+        }
+    };
+    if !postgres && !sqlite_walks_ids(db, campaign_id).await? {
+        let mut sinks = sinks;
+        let pool = db.get_sqlite_connection_pool();
+        let sql = "SELECT locality_code, stratum, cluster, base_weight, cells, answers \
+                   FROM responses WHERE campaign_id = ?1 AND publication <= ?2 ORDER BY id";
+        if let Some(sink) = sinks.first_mut() {
+            stream_rows!(pool, sql, campaign_id, upto, sink);
+        }
+        return Ok(sinks);
+    }
+    let mut tasks = Vec::new();
+    for (part, mut sink) in sinks.into_iter().enumerate() {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            if postgres {
+                let (sql, binds) = range_sql(part, true, true);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(campaign_id)
+                    .bind(upto);
+                for b in binds {
+                    q = q.bind(b);
+                }
+                let mut rows = q.fetch(db.get_postgres_connection_pool());
+                while let Some(row) = rows.try_next().await.map_err(read_err)? {
+                    push_pg_row(&row, &mut sink)?;
+                }
+            } else {
+                walk_ids(
+                    db.get_sqlite_connection_pool(),
+                    (campaign_id, upto),
+                    (part, PACK),
+                    &mut sink,
+                )
+                .await?;
+            }
+            Ok::<_, AppError>(sink)
+        }));
+    }
+    let mut out = Vec::with_capacity(PARTS);
+    for t in tasks {
+        out.push(
+            t.await
+                .map_err(|e| anyhow::anyhow!("reading responses: {e}"))??,
+        );
+    }
+    Ok(out)
+}
+
+fn read_err(e: sqlx::Error) -> AppError {
+    AppError::Internal(anyhow::anyhow!("reading responses: {e}"))
+}
+
+fn push_pg_row<S: RowSink>(row: &sqlx::postgres::PgRow, sink: &mut S) -> Result<(), AppError> {
+    use sqlx::Row;
+    sink.push(ResponseRow {
+        locality: row.try_get::<&str, _>(0).map_err(read_err)?,
+        stratum: row.try_get::<Option<&str>, _>(1).map_err(read_err)?,
+        cluster: row.try_get::<Option<&str>, _>(2).map_err(read_err)?,
+        weight: row.try_get::<f64, _>(3).map_err(read_err)?,
+        cells: row.try_get::<Option<&str>, _>(4).map_err(read_err)?,
+        answers: row.try_get::<&str, _>(5).map_err(read_err)?,
+    })
+}
+
+/// Responses of a campaign up to which SQLite sorts them itself in [`scan_by_id`] (its sorter
+/// holds them in memory: `temp_store` is memory).
+const SQLITE_SORTED_MAX: i64 = 100_000;
+
+/// SQLite: whether [`scan_by_id`] walks the index of ids (every campaign's rows, the
+/// others skipped) rather than sorting the campaign's rows: for a campaign over
+/// [`SQLITE_SORTED_MAX`] responses, or holding at least half of the table (responses are
+/// never deleted, so the largest rowid counts them).
+async fn sqlite_walks_ids(db: &DatabaseConnection, campaign_id: i64) -> Result<bool, AppError> {
+    let (rows,): (Option<i64>,) = sqlx::query_as("SELECT max(rowid) FROM responses")
+        .fetch_one(db.get_sqlite_connection_pool())
+        .await
+        .map_err(read_err)?;
+    let count = i64::try_from(crate::services::responses::count(db, campaign_id).await?)
+        .unwrap_or(i64::MAX);
+    Ok(count > SQLITE_SORTED_MAX || (count > 0 && count.saturating_mul(2) >= rows.unwrap_or(0)))
+}
+
+/// SQLite: reads id range `part` in id order along the primary key's index, a page of up
+/// to `page` responses per query, each page one packed row (see [`read_packed`]; here each
+/// record starts with its id, and the next page starts after the last id seen).
+async fn walk_ids<S: RowSink>(
+    pool: &sqlx::SqlitePool,
+    (campaign_id, upto): (i64, i64),
+    (part, page): (usize, i64),
+    sink: &mut S,
+) -> Result<(), AppError> {
+    // `+campaign_id` keeps SQLite off the campaign index, so it walks the ids in order.
+    let query = |first: bool| {
+        let mut sql = format!(
+            "SELECT group_concat(r, char(30)) FROM (SELECT id || char(31) || locality_code \
+             || char(31) || ifnull(stratum, '') || char(31) || ifnull(cluster, '') || char(31) \
+             || printf('%.17g', base_weight) || char(31) || ifnull(cells, '') || char(31) \
+             || answers AS r FROM responses WHERE +campaign_id = ?1 AND publication <= ?2 \
+             AND id {} ?3",
+            if first { ">=" } else { ">" }
+        );
+        if part < SPLITS.len() {
+            sql.push_str(" AND id < ?4");
+        }
+        sql.push_str(&format!(" ORDER BY id LIMIT {page})"));
+        sql
+    };
+    let (first_sql, next_sql) = (query(true), query(false));
+    // A connection of its own, closed afterwards, with the memory map off: through the pool's
+    // maps (256 MB each) a walk of a large table touched gigabytes of mapped pages, counted in
+    // the process's resident memory; read() through SQLite's small page cache costs little
+    // more.
+    let mut conn = pool.acquire().await.map_err(read_err)?;
+    conn.close_on_drop();
+    sqlx::query("PRAGMA mmap_size = 0")
+        .execute(&mut *conn)
+        .await
+        .map_err(read_err)?;
+    let upper = SPLITS.get(part).copied().unwrap_or("");
+    let mut after: String = if part == 0 {
+        String::new()
+    } else {
+        SPLITS[part - 1].to_owned()
+    };
+    let mut first = true;
+    loop {
+        let sql = if first { &first_sql } else { &next_sql };
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(campaign_id)
+            .bind(upto)
+            .bind(after.as_str());
+        if part < SPLITS.len() {
+            q = q.bind(upper);
+        }
+        let packed: Option<String> = q.fetch_one(&mut *conn).await.map_err(read_err)?;
+        first = false;
+        let Some(packed) = packed.filter(|p| !p.is_empty()) else {
+            return Ok(());
+        };
+        let mut records: Vec<(&str, ResponseRow<'_>)> = Vec::new();
+        for record in packed.split('\u{1e}') {
+            let mut f = record.splitn(7, '\u{1f}');
+            let (Some(id), Some(loc), Some(st), Some(cl), Some(w), Some(cells), Some(answers)) = (
+                f.next(),
+                f.next(),
+                f.next(),
+                f.next(),
+                f.next(),
+                f.next(),
+                f.next(),
+            ) else {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "reading responses: a packed record without its seven fields"
+                )));
+            };
+            let weight = w.parse::<f64>().map_err(|e| {
+                AppError::Internal(anyhow::anyhow!("reading responses: weight {w:?}: {e}"))
+            })?;
+            records.push((
+                id,
+                ResponseRow {
+                    locality: loc,
+                    stratum: non_empty(st),
+                    cluster: non_empty(cl),
+                    weight,
+                    cells: non_empty(cells),
+                    answers,
+                },
+            ));
+        }
+        // SQLite concatenates in the subquery's order; should it not, the page is sorted.
+        if !records.windows(2).all(|w| w[0].0 < w[1].0) {
+            records.sort_by(|a, b| a.0.cmp(b.0));
+        }
+        for (_, row) in &records {
+            sink.push(*row)?;
+        }
+        let full = records.len() as i64 >= page;
+        match records.last() {
+            Some((id, _)) if full => after = (*id).to_owned(),
+            _ => return Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -377,6 +632,70 @@ mod tests {
         assert_eq!(d.weight, [1.5, 0.1]);
         assert_eq!(d.values[0][0], 5.0);
         assert_eq!(d.values[3][1], 2.0);
+    }
+
+    /// Keeps the answers text of each row (the tests put the id there).
+    struct Ids(Vec<String>);
+
+    impl RowSink for Ids {
+        fn push(&mut self, row: ResponseRow<'_>) -> Result<(), AppError> {
+            self.0.push(row.answers.to_owned());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn walking_the_ids_reads_a_campaign_once_in_id_order_page_after_page() {
+        use rand::RngExt;
+        // A file: the walk closes its connection, which would drop an in-memory database.
+        let dir = tempfile::tempdir().unwrap();
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect(&format!("sqlite://{}/t.db?mode=rwc", dir.path().display()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "CREATE TABLE responses (id TEXT PRIMARY KEY, campaign_id INTEGER, \
+             locality_code TEXT, stratum TEXT, cluster TEXT, base_weight REAL, cells TEXT, \
+             answers TEXT, publication INTEGER)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let mut rng = rand::rng();
+        let mut wanted = Vec::new();
+        for k in 0..300 {
+            let id = uuid::Builder::from_random_bytes(rng.random())
+                .into_uuid()
+                .hyphenated()
+                .to_string();
+            // Two campaigns; publication 3 is not yet included.
+            let (campaign, publication) = (1 + k % 2, 1 + k % 3);
+            if campaign == 1 && publication <= 2 {
+                wanted.push(id.clone());
+            }
+            sqlx::query(
+                "INSERT INTO responses VALUES (?1, ?2, '00004', NULL, 'c1', 0.1, NULL, ?1, ?3)",
+            )
+            .bind(&id)
+            .bind(campaign)
+            .bind(publication)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        wanted.sort();
+        for page in [1, 7, 8192] {
+            let mut seen = Vec::new();
+            for part in 0..PARTS {
+                let mut sink = Ids(Vec::new());
+                walk_ids(&pool, (1, 2), (part, page), &mut sink)
+                    .await
+                    .unwrap();
+                seen.extend(sink.0);
+            }
+            assert_eq!(seen, wanted, "pages of {page}");
+        }
     }
 
     #[test]

@@ -40,10 +40,10 @@ use crate::services::campaigns::OpenCampaign;
 
 pub use audience::{Audience, Reader};
 pub use compare::{Change, RankBand, change, compare, in_units_of, rank_bands};
-pub use dataset::{Dataset, Interner};
+pub use dataset::{Dataset, DesignColumns, Interner};
 pub use design::{Built, Hierarchy, build_design, hierarchy, population_margins};
 pub use estimate::estimate_all;
-pub use loader::load_dataset;
+pub use loader::{ResponseRow, RowSink, load_dataset, scan_by_id};
 pub use model::{
     CalibrationNote, CampaignResults, IndexNode, Level, NATIONAL, Published, ResultJson,
     ResultLocality, ResultRow, Suppression, resolve_index,
