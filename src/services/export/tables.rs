@@ -267,6 +267,7 @@ mod tests {
             min_df: 8,
             calibration: crate::services::results::CalibrationNote::None,
             skipped_indices: Vec::new(),
+            small_area: Default::default(),
         }
     }
 
