@@ -38,6 +38,7 @@ use crate::services::results::{self};
 mod archive;
 mod codebook;
 mod scripts;
+mod small_area;
 mod tables;
 
 pub use archive::zip;
@@ -600,6 +601,7 @@ pub async fn microdata_seeded(
     } else {
         notes.join("\n") + "\n" + CELL_NOTE
     };
+    let small_area_files = small_area::files(db, campaign).await?;
     Ok(MicrodataExport {
         files: vec![
             ("microdata.csv", microdata_csv),
@@ -609,7 +611,10 @@ pub async fn microdata_seeded(
             ("design.R", design_r),
             ("design.do", design_do),
             ("notes.txt", notes_txt),
-        ],
+        ]
+        .into_iter()
+        .chain(small_area_files)
+        .collect(),
         notes,
     })
 }

@@ -94,6 +94,8 @@ pub struct ModelBasedJson {
     pub ci_high: f64,
     /// Whether it was benchmarked to its province's direct estimate.
     pub benchmarked: bool,
+    /// The EBLUP (or synthetic estimate) before benchmarking, as `sae.py` reproduces it.
+    pub before_benchmark: f64,
     /// What a model-based estimate is, in the request's language.
     pub note: String,
 }
@@ -107,6 +109,7 @@ impl ModelBasedJson {
             ci_low: row.ci_low,
             ci_high: row.ci_high,
             benchmarked: row.benchmark.is_some(),
+            before_benchmark: row.model_estimate,
             note: crate::i18n::t(lang, row.note_key(), &[]),
         }
     }

@@ -26,6 +26,8 @@ pub struct LocalityPage {
     pub unpublished: Option<Unpublished>,
     /// No row of the breakdown has a number: the table is left out.
     pub all_suppressed: bool,
+    /// A province's page: the grid of its communes.
+    pub map: Option<super::map::MapView>,
 }
 
 /// What a locality page says when the locality's own number is not published.
@@ -102,9 +104,11 @@ impl LocalityPage {
                     .unwrap_or_default(),
                 instead: ParentView::of(r, code, index, slug, lang),
             });
-        let all_suppressed = rows
-            .iter()
-            .all(|b| b.row.as_ref().is_none_or(|row| row.suppressed));
+        let all_suppressed = rows.iter().all(|b| {
+            b.row
+                .as_ref()
+                .is_none_or(|row| row.suppressed && row.model.is_none())
+        });
         Some(LocalityPage {
             waves: super::WavePicker::default(),
             chrome: Chrome::new(lang, path),
@@ -123,6 +127,9 @@ impl LocalityPage {
             rows,
             unpublished,
             all_suppressed,
+            map: (loc.level == crate::services::results::Level::Province)
+                .then(|| super::map::communes(lang, r, &campaign.campaign.slug, index, code))
+                .flatten(),
         })
     }
 }
