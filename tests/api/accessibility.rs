@@ -86,6 +86,10 @@ async fn no_page_has_an_accessibility_violation() {
         "/results/sipas-demo/forest".to_owned(),
         "/results/sipas-demo/ranks".to_owned(),
         format!("/results/sipas-demo/locality/{locality}"),
+        // Maps and model-based estimates: a province's page, communes in the table.
+        "/results/sipas-demo/locality/01".to_owned(),
+        "/results/sipas-demo/localities?level=commune".to_owned(),
+        "/results/health-demo".to_owned(),
         "/no-such-page".to_owned(),
         "/s/no-such-survey".to_owned(),
         format!("/k/{kiosk}"),

@@ -446,3 +446,60 @@ async fn maps_of_provinces_and_communes_render_with_titles_and_uncertainty() {
         assert!(grid.contains("tile-model"), "model-based communes marked");
     }
 }
+
+/// With `CHROMEDRIVER` set: the overview's map, a province's page and a commune's page at
+/// phone (390×844) and desk (1280×900) size, saved as PNGs to `HAILONG_SCREENSHOTS` when
+/// set (to be looked at), and the maps no wider than the screen.
+#[tokio::test]
+async fn maps_fit_phone_and_desk_screens() {
+    let Some(driver) = crate::browser::Driver::start().await else {
+        return;
+    };
+    let app = spawn_app_with_demo().await;
+    let rows = commune_rows(&app, "sipas-demo", "SIPAS").await;
+    let commune = rows[0]["locality"].as_str().unwrap().to_owned();
+    for (w, h) in [(390, 844), (1280, 900)] {
+        let s = driver.session_sized(false, w, h).await;
+        for (name, path, css) in [
+            (
+                "overview",
+                "/results/sipas-demo?lang=vi".to_owned(),
+                "#map-provinces",
+            ),
+            (
+                "province",
+                "/results/sipas-demo/locality/01?lang=en".to_owned(),
+                "#map-communes",
+            ),
+            (
+                "commune",
+                format!("/results/sipas-demo/locality/{commune}?lang=vi"),
+                "table.breakdown",
+            ),
+        ] {
+            s.go(&app.url(&path)).await;
+            let width = s
+                .script(&format!(
+                    "const e = document.querySelector('{css}'); e.scrollIntoView(); \
+                     return e.getBoundingClientRect().right;"
+                ))
+                .await
+                .as_f64()
+                .unwrap();
+            if let Ok(dir) = std::env::var("HAILONG_SCREENSHOTS") {
+                let png = s.client().screenshot().await.unwrap();
+                std::fs::write(format!("{dir}/{name}-{w}.png"), png).unwrap();
+            }
+            let page = s
+                .script("return document.documentElement.scrollWidth;")
+                .await
+                .as_f64()
+                .unwrap();
+            assert!(
+                width <= page + 0.5,
+                "{name} at {w}: map {width}, page {page}"
+            );
+        }
+        s.close().await;
+    }
+}

@@ -369,6 +369,8 @@ fn covariates(
 /// The columns (indices) that add rank to [1, X] over the rows `on`, in order (Gram–Schmidt
 /// with a relative tolerance of 1e-6: a column that varies by less than that, e.g. a share
 /// rounded from the same fraction everywhere, adds nothing).
+// Columns of a row-major matrix: the index is the column, not an element of one slice.
+#[allow(clippy::needless_range_loop)]
 fn independent_columns(x: &[Vec<f64>], on: &[usize]) -> Vec<usize> {
     let k = x.first().map_or(0, Vec::len);
     let m = on.len();
