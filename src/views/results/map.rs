@@ -329,17 +329,9 @@ pub fn provinces(lang: Lang, results: &CampaignResults, slug: &str, index: &str)
         .zip(&values)
         .map(|((code, col, row), v)| {
             let loc = results.locality(code);
-            let name = loc.map_or_else(
-                || {
-                    crate::domain::locality::NATIONAL_2025
-                        .lines()
-                        .find(|l| l.starts_with(&format!("{code},province,")))
-                        .and_then(|l| l.split(',').nth(if lang == Lang::En { 4 } else { 3 }))
-                        .unwrap_or(code)
-                        .to_owned()
-                },
-                |l| l.name(lang),
-            );
+            // A province the results do not hold (not surveyed, or not this reader's to
+            // see) is named by its code only.
+            let name = loc.map_or_else(|| (*code).to_owned(), |l| l.name(lang));
             let href = loc.map(|_| {
                 format!(
                     "/results/{slug}/locality/{code}?index={}",
