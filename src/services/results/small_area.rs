@@ -703,3 +703,58 @@ impl NodeContext<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn constant_duplicate_and_nearly_constant_covariates_are_left_out() {
+        // Columns: constant, varying, twice the varying one, varying by 1e-9 relative, another.
+        let x: Vec<Vec<f64>> = (0..6)
+            .map(|i| {
+                let v = f64::from(i);
+                vec![3.0, v, 2.0 * v, 0.38 + 1e-10 * v, (v * v) % 5.0]
+            })
+            .collect();
+        let all: Vec<usize> = (0..6).collect();
+        assert_eq!(independent_columns(&x, &all), [1, 4]);
+        // Over fewer rows a column can become constant.
+        assert_eq!(independent_columns(&x, &[0]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn a_restricted_view_keeps_only_its_localities() {
+        let row = |code: &str| SmallAreaRow {
+            locality: code.to_owned(),
+            index: "I".to_owned(),
+            sampled: true,
+            estimate: 0.5,
+            rmse: 0.1,
+            ci_low: 0.3,
+            ci_high: 0.7,
+            model_estimate: 0.5,
+            benchmark: None,
+        };
+        let sa = SmallArea {
+            rows: vec![row("00004"), row("20194")],
+            ..SmallArea::default()
+        };
+        let mine = sa.restricted(|c| c == "20194");
+        assert_eq!(mine.rows.len(), 1);
+        assert!(mine.row("00004", "I").is_none());
+        assert_eq!(
+            mine.row("20194", "I").unwrap().method(),
+            "fay_herriot_eblup"
+        );
+    }
+
+    #[test]
+    fn results_stored_before_small_areas_read_back_without_them() {
+        let old = r#"{"rows":[],"localities":[],"nodes":[],"main_index":null,"responses":0,
+            "df":0,"min_n":30,"min_df":8,"calibration":{"status":"none"},"skipped_indices":[]}"#;
+        let r: CampaignResults = serde_json::from_str(old).unwrap();
+        assert!(r.small_area.rows.is_empty() && r.small_area.fits.is_empty());
+    }
+}
