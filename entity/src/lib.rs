@@ -5,6 +5,7 @@
 
 pub mod api_token;
 pub mod app_secret;
+pub mod area_auxiliary;
 pub mod audit_log;
 pub mod campaign;
 pub mod campaign_locality;

@@ -13,6 +13,7 @@ mod m20261122_000009_lean_response_indexes;
 mod m20261122_000010_response_counts;
 mod m20261204_000001_publications;
 mod m20261204_000004_invitations;
+mod m20261205_000001_area_auxiliary;
 mod m20261205_011500_sample_fieldwork;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_response_counts::Migration),
             Box::new(m20261204_000001_publications::Migration),
             Box::new(m20261204_000004_invitations::Migration),
+            Box::new(m20261205_000001_area_auxiliary::Migration),
             Box::new(m20261205_011500_sample_fieldwork::Migration),
         ]
     }

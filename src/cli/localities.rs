@@ -23,6 +23,16 @@ pub enum LocalitiesCommand {
     /// Import census population counts (CSV: locality_code, sex, age_group,
     /// population) as calibration margins and measures of size.
     Population(PopulationArgs),
+    /// Import area-level auxiliary data, the covariates of the small-area model
+    /// (CSV: code, var1, var2, …; one row per locality).
+    Auxiliary(AuxiliaryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuxiliaryArgs {
+    /// The CSV file.
+    #[arg(long)]
+    pub input: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +228,7 @@ pub async fn run(
         LocalitiesCommand::Import(args) => import(db, &args).await,
         LocalitiesCommand::Crosswalk(args) => crosswalk(db, &args).await,
         LocalitiesCommand::Population(args) => population(db, &args).await,
+        LocalitiesCommand::Auxiliary(args) => auxiliary(db, &args).await,
     }
 }
 
@@ -500,6 +511,39 @@ async fn population(db: &DatabaseConnection, args: &PopulationArgs) -> Result<()
     println!(
         "population of {} localities imported ({} margins)",
         summary.localities, summary.margins
+    );
+    Ok(())
+}
+
+async fn auxiliary(db: &DatabaseConnection, args: &AuxiliaryArgs) -> Result<(), LocalitiesError> {
+    use crate::services::auxiliary;
+    let bytes = read(&args.input)?;
+    let fail = |p: Problems| LocalitiesError(format!("{}: {p}", args.input.display()));
+    let file = auxiliary::parse(&bytes).map_err(fail)?;
+    let txn = crate::db::begin_write(db).await.map_err(db_error)?;
+    let summary = auxiliary::import(&txn, &file)
+        .await
+        .map_err(db_error)?
+        .map_err(fail)?;
+    audit::record(
+        &txn,
+        &Actor::cli(),
+        "localities.auxiliary",
+        "area_auxiliary",
+        "",
+        &format!(
+            "{} localities, {} values of {}",
+            summary.localities,
+            summary.values,
+            file.variables.join(", ")
+        ),
+    )
+    .await
+    .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    println!(
+        "auxiliary data of {} localities imported ({} values)",
+        summary.localities, summary.values
     );
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! compose inside transactions.
 
 pub mod audit;
+pub mod auxiliary;
 pub mod campaign_setup;
 pub mod campaigns;
 pub mod comparison;

@@ -89,6 +89,10 @@ async fn no_page_has_an_accessibility_violation() {
         // The three families side by side and the expectation–performance table.
         "/results/sipas-1001-demo/locality/01".to_owned(),
         "/results/sipas-1001-demo/forest?index=EXPECTATION".to_owned(),
+        // Maps and model-based estimates: a province's page, communes in the table.
+        "/results/sipas-demo/locality/01".to_owned(),
+        "/results/sipas-demo/localities?level=commune".to_owned(),
+        "/results/health-demo".to_owned(),
         "/no-such-page".to_owned(),
         "/s/no-such-survey".to_owned(),
         format!("/k/{kiosk}"),

@@ -46,6 +46,7 @@ mod results_indices;
 mod results_pages;
 mod results_readers;
 mod results_restricted;
+mod results_small_area;
 mod results_waves;
 mod sampling;
 mod sampling_fieldwork;

@@ -654,6 +654,7 @@ async fn the_openapi_document_is_public_and_lists_the_api() {
         ("get", "/api/v1/campaigns/{slug}/results"),
         ("get", "/api/v1/campaigns/{slug}/compare"),
         ("get", "/api/v1/campaigns/{slug}/targets"),
+        ("get", "/api/v1/campaigns/{slug}/small-area"),
     ];
     expected.sort_unstable();
     let mut documented = operations(&doc);

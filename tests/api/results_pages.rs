@@ -150,7 +150,11 @@ async fn results_download_as_csv_and_xlsx_keeps_vietnamese_text() {
          Kết quả (làm tròn như trên trang),Cận dưới KTC 95% (làm tròn),\
          Cận trên KTC 95% (làm tròn),Số người trả lời (n),Không công bố,Lý do không công bố,\
          \"Ước lượng (thang 0–1, chính xác)\",Sai số chuẩn,Cận dưới KTC 95% (chính xác),\
-         Cận trên KTC 95% (chính xác),Bậc tự do,Hệ số thiết kế (deff)"
+         Cận trên KTC 95% (chính xác),Bậc tự do,Hệ số thiết kế (deff),\
+         Ước lượng theo mô hình (◆),Theo mô hình (làm tròn),Theo mô hình: cận dưới (làm tròn),\
+         Theo mô hình: cận trên (làm tròn),Theo mô hình: ước lượng,\
+         Theo mô hình: căn sai số bình phương trung bình,Theo mô hình: cận dưới,\
+         Theo mô hình: cận trên"
     );
     assert_eq!(lines.clone().count(), 4);
     assert!(text.contains("Hà Nội"));

@@ -41,5 +41,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(responses::submit)
         .service(results::campaign_results)
         .service(results::compare)
-        .service(results::targets);
+        .service(results::targets)
+        .service(results::small_area);
 }

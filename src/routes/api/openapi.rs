@@ -52,7 +52,8 @@ impl Modify for Security {
         ScalePoint, Condition, Comparison, ConditionOp, ConditionFn, ChoiceFilter, FilterOp,
         IndexMapping, IndexDefinition, IndexElement,
         IndexCriterion, Aggregation, Summary, VersionInfo, CampaignJson, LocalityJson,
-        QuestionnaireJson, SectionJson, QuestionJson, crate::services::results::ResultJson
+        QuestionnaireJson, SectionJson, QuestionJson, crate::services::results::ResultJson,
+        crate::services::results::small_area::ModelBasedJson
     )),
     modifiers(&Security),
     tags(

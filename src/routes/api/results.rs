@@ -119,3 +119,48 @@ pub async fn targets(
     .await?;
     Ok(HttpResponse::Ok().json(body))
 }
+
+/// One model of `GET /api/v1/campaigns/{slug}/small-area`.
+#[derive(Debug, serde::Serialize)]
+struct SmallAreaFitJson<'a> {
+    #[serde(flatten)]
+    fit: &'a crate::services::results::small_area::SmallAreaFit,
+    /// The reasons in the request's language.
+    reasons_in_words: Vec<String>,
+}
+
+/// `GET /api/v1/campaigns/{slug}/small-area`: the Fay–Herriot model of every index, element
+/// and criterion at the commune level — published or not and why, its covariates, σ²ᵥ and
+/// β̂ (the estimates themselves are the `model_based` field of the commune rows of
+/// `/results?level=commune`).
+#[utoipa::path(tag = "results",
+    params(("slug" = String, Path)),
+    security((), ("session" = []), ("token" = [])),
+    responses((status = 200, description = "One model per index node: published, reasons (codes and words), transform, sigma2, beta, covariates, counts"),
+        (status = 404, body = crate::routes::problem::ProblemBody)))]
+#[get("/campaigns/{slug}/small-area")]
+pub async fn small_area(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    lang: Lang,
+) -> Result<HttpResponse, AppError> {
+    let campaign = crate::services::campaigns::by_slug(&state.db, &path).await?;
+    let _audience = audience::of_request(&req, &campaign).await?;
+    let fresh = crate::services::publication::published(&state.db, &campaign).await?;
+    let body: Vec<SmallAreaFitJson> = fresh
+        .results
+        .small_area
+        .fits
+        .iter()
+        .map(|fit| SmallAreaFitJson {
+            fit,
+            reasons_in_words: fit
+                .reasons
+                .iter()
+                .map(|r| crate::i18n::t(lang, &format!("sae-reason-{}", r.replace('_', "-")), &[]))
+                .collect(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -40,6 +40,7 @@ use crate::services::results::{self, DesignColumns};
 mod archive;
 mod codebook;
 mod scripts;
+mod small_area;
 mod stream;
 mod tables;
 
@@ -708,6 +709,7 @@ pub async fn microdata_seeded(
         notes.join("\n") + "\n" + CELL_NOTE
     };
     let mut files = vec!["microdata.csv"];
+    let small_area_files = small_area::files(db, campaign).await?;
     for (name, content) in [
         ("codebook.csv", codebook_csv),
         ("margins.csv", margins_csv),
@@ -715,7 +717,10 @@ pub async fn microdata_seeded(
         ("design.R", design_r),
         ("design.do", design_do),
         ("notes.txt", notes_txt),
-    ] {
+    ]
+    .into_iter()
+    .chain(small_area_files)
+    {
         sink.file(name)?
             .write_all(content.as_bytes())
             .map_err(|e| AppError::Internal(anyhow::anyhow!("writing {name}: {e}")))?;

@@ -12,7 +12,7 @@ use super::{csv_err, num};
 
 /// The columns of a results download, in order; the header of column `c` is the message
 /// `export-col-{c}` in the download's language.
-pub const RESULT_COLUMNS: [&str; 18] = [
+pub const RESULT_COLUMNS: [&str; 26] = [
     "level",
     "locality",
     "name",
@@ -31,6 +31,15 @@ pub const RESULT_COLUMNS: [&str; 18] = [
     "ci-high",
     "df",
     "deff",
+    // The model-based (small-area) estimate of a commune, marked, beside the direct one.
+    "model",
+    "model-shown",
+    "model-shown-low",
+    "model-shown-high",
+    "model-estimate",
+    "model-rmse",
+    "model-ci-low",
+    "model-ci-high",
 ];
 
 /// The headers of a download in `lang`.
@@ -73,7 +82,7 @@ fn line<'a>(r: &'a ResultRow, results: &'a CampaignResults, lang: Lang) -> Vec<C
     let node = results.node(&r.index);
     let score = node.is_some_and(|n| n.score);
     let value = node.and_then(|n| n.range);
-    vec![
+    let mut cells = vec![
         Cell::Owned(t(lang, &format!("results-level-{}", r.level.as_str()), &[])),
         Cell::Text(Text(&r.locality)),
         Cell::Owned(
@@ -117,7 +126,23 @@ fn line<'a>(r: &'a ResultRow, results: &'a CampaignResults, lang: Lang) -> Vec<C
         Cell::Exact(number(r.ci_high)),
         Cell::Count(r.df),
         Cell::Exact(number(r.deff)),
-    ]
+    ];
+    let model = results.small_area.row(&r.locality, &r.index);
+    cells.push(Cell::Owned(model.map_or_else(String::new, |m| {
+        format!(
+            "{} {}",
+            t(lang, "sae-mark", &[]),
+            t(lang, m.note_key(), &[])
+        )
+    })));
+    cells.push(shown(model.map(|m| m.estimate), value.is_some()));
+    cells.push(shown(model.map(|m| m.ci_low), value.is_some()));
+    cells.push(shown(model.map(|m| m.ci_high), value.is_some()));
+    cells.push(Cell::Exact(model.map(|m| m.estimate)));
+    cells.push(Cell::Exact(model.map(|m| m.rmse)));
+    cells.push(Cell::Exact(model.map(|m| m.ci_low)));
+    cells.push(Cell::Exact(model.map(|m| m.ci_high)));
+    cells
 }
 
 impl Cell<'_> {
@@ -272,6 +297,7 @@ mod tests {
             min_df: 8,
             calibration: crate::services::results::CalibrationNote::None,
             skipped_indices: Vec::new(),
+            small_area: Default::default(),
         }
     }
 

@@ -143,6 +143,7 @@ impl Audience {
             min_df: full.min_df,
             calibration: full.calibration.clone(),
             skipped_indices: full.skipped_indices.clone(),
+            small_area: full.small_area.restricted(|code| shown.contains(code)),
         }
     }
 
@@ -217,6 +218,7 @@ mod tests {
             min_df: 8,
             calibration: CalibrationNote::None,
             skipped_indices: Vec::new(),
+            small_area: Default::default(),
         }
     }
 

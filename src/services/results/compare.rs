@@ -401,6 +401,7 @@ mod tests {
             min_df: 8,
             calibration: CalibrationNote::None,
             skipped_indices: Vec::new(),
+            small_area: Default::default(),
         }
     }
 

@@ -25,6 +25,7 @@ use super::model::{
     CalibrationNote, CampaignResults, Level, NATIONAL, ResultLocality, ResultRow, Suppression,
 };
 use super::plan::{ItemSource, Plan};
+use super::small_area::CommuneDirect;
 
 /// Design, estimates, suppression: the pure part of [`super::compute`].
 pub fn estimate_all(
@@ -53,6 +54,19 @@ pub(super) fn estimate_on(
     hier: &Hierarchy,
     build: impl FnOnce(&OpenCampaign, &Dataset, &Hierarchy) -> Result<Built, AppError>,
 ) -> Result<CampaignResults, AppError> {
+    estimate_capturing(campaign, plan, data, hier, build, &mut Vec::new())
+}
+
+/// [`estimate_on`], also keeping every commune's index estimates before suppression in
+/// `directs`: the small-area model's input ([`super::small_area`]), never stored as such.
+pub(super) fn estimate_capturing(
+    campaign: &OpenCampaign,
+    plan: &Plan,
+    data: &Dataset,
+    hier: &Hierarchy,
+    build: impl FnOnce(&OpenCampaign, &Dataset, &Hierarchy) -> Result<Built, AppError>,
+    directs: &mut Vec<CommuneDirect>,
+) -> Result<CampaignResults, AppError> {
     let settings = &campaign.design;
     let main_index = main_index(campaign, plan);
     let results = |rows, localities, df, calibration| CampaignResults {
@@ -66,6 +80,7 @@ pub(super) fn estimate_on(
         min_df: settings.min_df,
         calibration,
         skipped_indices: plan.skipped.clone(),
+        small_area: Default::default(),
     };
     if data.n == 0 || plan.items.is_empty() {
         return Ok(results(Vec::new(), Vec::new(), 0, CalibrationNote::None));
@@ -96,6 +111,12 @@ pub(super) fn estimate_on(
                 continue;
             }
             let own_df = own.get(&(level, e.domain.clone())).copied().unwrap_or(0);
+            if level == Level::Commune {
+                directs.push(CommuneDirect {
+                    estimate: e.clone(),
+                    own_df,
+                });
+            }
             rows.push(result_row(level, e, own_df, settings));
         }
     }

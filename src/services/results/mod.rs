@@ -28,6 +28,7 @@ pub mod estimate;
 pub mod loader;
 pub mod model;
 pub mod plan;
+pub mod small_area;
 #[cfg(test)]
 mod testkit;
 
@@ -60,10 +61,23 @@ pub async fn compute(
     let data = load_dataset(db, campaign, &plan, false, upto).await?;
     let hier = hierarchy(db, campaign, &data).await?;
     let margins = population_margins(db, &campaign.design.calibration).await?;
+    let area = small_area::area_data(db, &hier).await?;
     let campaign = campaign.clone();
-    tokio::task::spawn_blocking(move || estimate_all(&campaign, &plan, &data, &hier, &margins))
-        .await
-        .map_err(|e| anyhow::anyhow!("estimation task: {e}"))?
+    tokio::task::spawn_blocking(move || {
+        let mut communes = Vec::new();
+        let mut results = estimate::estimate_capturing(
+            &campaign,
+            &plan,
+            &data,
+            &hier,
+            |c, d, h| build_design(c, d, h, &margins),
+            &mut communes,
+        )?;
+        results.small_area = small_area::fit_all(&results, &communes, &data, &hier, &area);
+        Ok(results)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("estimation task: {e}"))?
 }
 
 /// Fieldwork of one locality: responses in the publication against the plan's target.
@@ -167,6 +181,7 @@ mod tests {
             min_df: 8,
             calibration: CalibrationNote::None,
             skipped_indices: Vec::new(),
+            small_area: Default::default(),
         };
         let links = || {
             vec![

@@ -191,6 +191,9 @@ pub struct CampaignResults {
     pub calibration: CalibrationNote,
     /// Indices of the questionnaire that are not computed, with their aggregation.
     pub skipped_indices: Vec<String>,
+    /// Model-based commune estimates (results stored before they existed read as none).
+    #[serde(default)]
+    pub small_area: super::small_area::SmallArea,
 }
 
 /// What happened to the calibration step.
@@ -275,6 +278,10 @@ pub struct ResultJson {
     pub deff: Option<f64>,
     pub suppressed: bool,
     pub reason: Option<&'static str>,
+    /// The model-based (small-area) estimate of a commune, when its model is published;
+    /// absent otherwise (the direct fields above are unchanged by it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_based: Option<super::small_area::ModelBasedJson>,
 }
 
 impl ResultJson {
@@ -295,6 +302,10 @@ impl ResultJson {
             deff: row.deff,
             suppressed: row.suppressed,
             reason: row.reason.map(|r| r.as_str()),
+            model_based: results
+                .small_area
+                .row(&row.locality, &row.index)
+                .map(|m| super::small_area::ModelBasedJson::new(m, lang)),
         }
     }
 }
@@ -363,6 +374,7 @@ mod tests {
             min_df: 8,
             calibration: CalibrationNote::None,
             skipped_indices: Vec::new(),
+            small_area: Default::default(),
         }
     }
 

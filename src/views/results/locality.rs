@@ -31,6 +31,8 @@ pub struct LocalityPage {
     /// The expectation–performance view (when an expectation index pairs with a
     /// satisfaction index).
     pub quadrant: Option<super::families::QuadrantView>,
+    /// A province's page: the grid of its communes.
+    pub map: Option<super::map::MapView>,
 }
 
 /// What a locality page says when the locality's own number is not published.
@@ -110,9 +112,11 @@ impl LocalityPage {
                     .unwrap_or_default(),
                 instead: ParentView::of(r, code, index, slug, lang),
             });
-        let all_suppressed = rows
-            .iter()
-            .all(|b| b.row.as_ref().is_none_or(|row| row.suppressed));
+        let all_suppressed = rows.iter().all(|b| {
+            b.row
+                .as_ref()
+                .is_none_or(|row| row.suppressed && row.model.is_none())
+        });
         Some(LocalityPage {
             waves: super::WavePicker::default(),
             chrome: Chrome::new(lang, path),
@@ -133,6 +137,9 @@ impl LocalityPage {
             all_suppressed,
             families: super::families::families(r, code, lang),
             quadrant: super::families::expectation_performance(r, code, lang),
+            map: (loc.level == crate::services::results::Level::Province)
+                .then(|| super::map::communes(lang, r, &campaign.campaign.slug, index, code))
+                .flatten(),
         })
     }
 }

@@ -1,6 +1,8 @@
 //! Results as the pages show them (the JSON row of the API and the downloads is
 //! [`crate::services::results::ResultJson`]).
 
+pub mod map;
+
 use serde::Serialize;
 
 use crate::i18n::{Arg, Lang, t};
@@ -39,6 +41,8 @@ pub struct ResultsHeader {
     pub calibration: String,
     pub min_n: u32,
     pub min_df: u32,
+    /// What the model-based mark means, when some commune has a model-based estimate.
+    pub model_note: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,6 +124,7 @@ impl ResultsHeader {
             calibration,
             min_n: r.min_n,
             min_df: r.min_df,
+            model_note: (!r.small_area.rows.is_empty()).then(|| t(lang, "sae-note-general", &[])),
         }
     }
 }
@@ -212,6 +217,38 @@ pub struct RowView {
     pub href: Option<String>,
     /// For a suppressed row: the level above, to look at instead.
     pub instead: Option<ParentView>,
+    /// The commune's model-based estimate, if its model is published.
+    pub model: Option<ModelView>,
+}
+
+/// A model-based (small-area) estimate as a page shows it, beside the direct one.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelView {
+    pub estimate: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Synthetic only (fewer than `min_n` respondents).
+    pub synthetic: bool,
+    /// What it is, in plain words.
+    pub note: String,
+}
+
+impl ModelView {
+    pub fn of(
+        results: &CampaignResults,
+        locality: &str,
+        index: &str,
+        lang: Lang,
+    ) -> Option<ModelView> {
+        let m = results.small_area.row(locality, index)?;
+        Some(ModelView {
+            estimate: m.estimate,
+            ci_low: m.ci_low,
+            ci_high: m.ci_high,
+            synthetic: !m.sampled,
+            note: t(lang, m.note_key(), &[]),
+        })
+    }
 }
 
 /// The result of the level above a locality (its province, or the whole country), shown
@@ -294,6 +331,7 @@ impl RowView {
                 .suppressed
                 .then(|| ParentView::of(results, &row.locality, &row.index, slug, lang))
                 .flatten(),
+            model: ModelView::of(results, &row.locality, &row.index, lang),
         }
     }
 }

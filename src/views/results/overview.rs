@@ -24,6 +24,8 @@ pub struct OverviewPage {
     pub skipped: Vec<String>,
     pub targets: Vec<TargetView>,
     pub waves: super::WavePicker,
+    /// The tile map of the provinces.
+    pub map: Option<super::map::MapView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +94,7 @@ impl OverviewPage {
             skipped: r.skipped_indices.clone(),
             targets: Vec::new(),
             waves: super::WavePicker::default(),
+            map: Some(super::map::provinces(lang, r, slug, index)),
         }
     }
 }
