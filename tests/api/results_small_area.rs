@@ -70,8 +70,38 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 #[tokio::test]
 async fn demo_communes_get_marked_model_based_estimates_beside_suppressed_direct_ones() {
     let app = spawn_app_with_demo().await;
+    for slug in ["sipas-demo", "health-demo", "sipas-1001-demo"] {
+        let fits = json(&app, &format!("/api/v1/campaigns/{slug}/small-area")).await;
+        let fits = fits.as_array().unwrap();
+        let published = fits.iter().filter(|f| f["published"] == true).count();
+        let reasons: Vec<&Value> = fits
+            .iter()
+            .flat_map(|f| f["reasons"].as_array().unwrap())
+            .collect();
+        let main = &fits[0];
+        eprintln!(
+            "NOTE {slug}: {published}/{} models published, reasons {reasons:?}; {}: {} sampled, {} non-sampled, {} large residuals",
+            fits.len(),
+            main["index"],
+            main["sampled"],
+            main["non_sampled"],
+            main["large_residuals"]
+        );
+    }
     let fits = json(&app, "/api/v1/campaigns/sipas-demo/small-area").await;
     let fits = fits.as_array().unwrap();
+    // A model that fails publishes nothing and the pages say why in words.
+    let failed = fits.iter().find(|f| f["published"] == false).unwrap();
+    let key = failed["index"].as_str().unwrap();
+    let failed_rows = commune_rows(&app, "sipas-demo", key).await;
+    assert!(failed_rows.iter().all(|r| r.get("model_based").is_none()));
+    let page = text(
+        &app,
+        &format!("/results/sipas-demo/localities?level=commune&index={key}&lang=en"),
+    )
+    .await;
+    assert!(page.contains("No model-based estimates for this index: too few communes"));
+    assert!(!page.contains("class=\"model-based\""));
     let main = fits.iter().find(|f| f["index"] == "SIPAS").unwrap();
     assert_eq!(main["published"], true, "{main}");
     assert_eq!(main["transform"], "arcsin");

@@ -43,6 +43,8 @@ pub struct ResultsHeader {
     pub min_df: u32,
     /// What the model-based mark means, when some commune has a model-based estimate.
     pub model_note: Option<String>,
+    /// Why this index has no model-based commune estimates, when its model failed.
+    pub model_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +127,18 @@ impl ResultsHeader {
             min_n: r.min_n,
             min_df: r.min_df,
             model_note: (!r.small_area.rows.is_empty()).then(|| t(lang, "sae-note-general", &[])),
+            model_reason: r.small_area.fit(index).filter(|f| !f.published).map(|f| {
+                let words: Vec<String> = f
+                    .reasons
+                    .iter()
+                    .map(|c| t(lang, &format!("sae-reason-{}", c.replace('_', "-")), &[]))
+                    .collect();
+                t(
+                    lang,
+                    "sae-not-published",
+                    &[("reason", Arg::from(words.join("; ")))],
+                )
+            }),
         }
     }
 }
