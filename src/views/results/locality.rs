@@ -137,9 +137,10 @@ impl LocalityPage {
             all_suppressed,
             families: super::families::families(r, code, lang),
             quadrant: super::families::expectation_performance(r, code, lang),
-            map: (loc.level == crate::services::results::Level::Province)
-                .then(|| super::map::communes(lang, r, &campaign.campaign.slug, index, code))
-                .flatten(),
+            map: (loc.level == crate::services::results::Level::Province
+                && r.node(index).is_none_or(|n| n.range.is_none()))
+            .then(|| super::map::communes(lang, r, &campaign.campaign.slug, index, code))
+            .flatten(),
         })
     }
 }

@@ -94,7 +94,11 @@ impl OverviewPage {
             skipped: r.skipped_indices.clone(),
             targets: Vec::new(),
             waves: super::WavePicker::default(),
-            map: Some(super::map::provinces(lang, r, slug, index)),
+            // Maps read shares and scores (0–1); a value index (a mean, a PAPI sum) has none.
+            map: r
+                .node(index)
+                .is_none_or(|n| n.range.is_none())
+                .then(|| super::map::provinces(lang, r, slug, index)),
         }
     }
 }
