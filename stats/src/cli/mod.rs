@@ -262,7 +262,7 @@ pub fn run(
         .map_err(|e| survey.stats_error(e))?;
     let _ = writeln!(
         err,
-        "hailong estimate: {} domains, {} estimates in {:.2} s",
+        "hailong estimate: {} domains, {} estimates in {:.3} s",
         survey.domains.len(),
         estimates.len(),
         t0.elapsed().as_secs_f64()
