@@ -167,9 +167,12 @@ impl Start {
         let app = app.expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
+        // Idle connections are dropped before the server's keep-alive (5 s) closes them: a
+        // test that waits (R, Python) never sends on a connection closed under it.
         let client = reqwest::Client::builder()
             .cookie_store(self.cookies)
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .unwrap();
         let app = TestApp {
