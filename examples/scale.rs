@@ -33,15 +33,11 @@ use std::process::Command;
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
-use entity::{locality, response};
 use hailong::services::{campaigns, demo, export, publication, results};
-use rand::{Rng, RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
-use serde_json::{Map, Value, json};
 
-const COMMUNES: usize = 2_000;
-const PROVINCES: [&str; 4] = ["01", "46", "48", "92"];
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
 /// Rows per INSERT statement (11 columns: under both databases' parameter limits).
 const ROWS_PER_INSERT: usize = 1_000;
 /// Rows per transaction.
@@ -65,13 +61,6 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .cloned()
-}
-
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    // Box–Muller.
-    let u1: f64 = rng.random::<f64>().max(1e-12);
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
 #[tokio::main]
@@ -358,91 +347,7 @@ async fn build(url: &str, n: usize) -> anyhow::Result<usize> {
     hailong::db::migrate(&db).await?;
     let day = NaiveDate::from_ymd_opt(2026, 12, 1).expect("date");
     demo::seed(&db, day).await?;
-    let from = NaiveDate::from_ymd_opt(2025, 7, 1).expect("date");
-    let units: Vec<locality::ActiveModel> = (0..COMMUNES)
-        .map(|i| locality::ActiveModel {
-            code: Set(format!("9{i:04}")),
-            level: Set("commune".to_owned()),
-            parent_code: Set(Some(PROVINCES[i % 4].to_owned())),
-            name_vi: Set(format!("Xã thử {i}")),
-            name_en: Set(format!("Test commune {i}")),
-            full_name_vi: Set(None),
-            full_name_en: Set(None),
-            unit_type_vi: Set(None),
-            unit_type_en: Set(None),
-            valid_from: Set(from),
-            valid_to: Set(None),
-            ..Default::default()
-        })
-        .collect();
-    for chunk in units.chunks(500) {
-        locality::Entity::insert_many(chunk.to_vec())
-            .exec(&db)
-            .await?;
-    }
-    let campaign = campaigns::by_slug(&db, demo::SIPAS_SLUG).await?;
-    let plan = results::plan(&campaign.definition);
-    let items: Vec<String> = plan.items.iter().map(|i| i.code.clone()).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let effects: Vec<f64> = (0..COMMUNES).map(|_| 0.4 * normal(&mut rng)).collect();
-    let weights: Vec<f64> = (0..COMMUNES)
-        .map(|_| 50.0 + 450.0 * rng.random::<f64>())
-        .collect();
-    let mut inserted = 0;
-    while inserted < n {
-        let txn = db.begin().await?;
-        let batch = (n - inserted).min(ROWS_PER_TRANSACTION);
-        let mut rows = Vec::with_capacity(batch);
-        for _ in 0..batch {
-            let c = rng.random_range(0..COMMUNES);
-            let prov = PROVINCES[c % 4];
-            let urban = (c / 4) % 3 == 0;
-            let mut answers = Map::new();
-            let sex = if rng.random_range(0..2) == 0 {
-                "F"
-            } else {
-                "M"
-            };
-            let age = ["18-34", "35-54", "55plus"][rng.random_range(0..3)];
-            answers.insert("sex".into(), json!(sex));
-            answers.insert("age_group".into(), json!(age));
-            let person = 3.8 + effects[c] + 0.5 * normal(&mut rng);
-            for code in &items {
-                let v = if rng.random_range(0..100) < 4 {
-                    json!("dk")
-                } else {
-                    json!(((person + 0.7 * normal(&mut rng)).round() as i64).clamp(1, 5))
-                };
-                answers.insert(code.clone(), v);
-            }
-            let mut id = [0u8; 16];
-            rng.fill_bytes(&mut id);
-            rows.push(response::ActiveModel {
-                id: Set(uuid::Builder::from_random_bytes(id)
-                    .into_uuid()
-                    .hyphenated()
-                    .to_string()),
-                campaign_id: Set(campaign.campaign.id),
-                locality_code: Set(format!("9{c:04}")),
-                channel: Set("web".to_owned()),
-                response_date: Set(day),
-                stratum: Set(Some(format!("{prov}-{}", if urban { "U" } else { "R" }))),
-                cluster: Set(Some(format!("9{c:04}"))),
-                base_weight: Set(weights[c]),
-                cells: Set(Some(json!({"sex": sex, "age_group": age}).to_string())),
-                answers: Set(Value::Object(answers).to_string()),
-                publication: Set(None),
-            });
-        }
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            response::Entity::insert_many(chunk.to_vec())
-                .exec(&txn)
-                .await?;
-        }
-        txn.commit().await?;
-        inserted += batch;
-    }
-    Ok(inserted)
+    synthetic::insert(&db, n, day, ROWS_PER_TRANSACTION, ROWS_PER_INSERT).await
 }
 
 /// R's `svyby(~items, ~province, design, svymean)` on the exported file, when `Rscript`
