@@ -13,12 +13,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use crate::helpers::{TestDb, count};
 use crate::localities::{ok, run};
 use crate::sampling::{census, new_campaign, parse_draw};
-
-fn f(row: &HashMap<String, String>, key: &str) -> f64 {
-    row[key]
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} in {row:?}"))
-}
+use crate::sampling_stages::{answer_every_unit, f};
 
 fn fails(o: &std::process::Output) -> String {
     assert!(
@@ -569,11 +564,7 @@ async fn bad_purposive_codes_replacements_seats_and_attempts_are_named() {
 /// estimator run on the draw's design fields with that fpc, to 1e-9.
 #[tokio::test]
 async fn a_purposive_stratum_with_one_psu_reaches_the_results_as_a_census() {
-    use hailong_stats::{
-        Design, DesignSpec, Domains, EstimateOptions, Estimator, Factor, Item, LonelyPsu, Stage,
-        Statistic,
-    };
-    use serde_json::{Value, json};
+    use serde_json::Value;
 
     let app = crate::helpers::spawn_app_with_demo().await;
     let db = &app.db;
@@ -646,61 +637,14 @@ async fn a_purposive_stratum_with_one_psu_reaches_the_results_as_a_census() {
             .any(|r| r["design_stratum"] == format!("{own}#take:{seat_village}"))
     );
 
-    let mut weights = Vec::new();
-    let mut strata = Vec::new();
-    let mut clusters = Vec::new();
-    let mut answers = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        for j in 0..10usize {
-            let answer = if (i * 3 + j * 5) % 7 < 4 { 5 } else { 2 };
-            let body = json!({
-                "submission_id": uuid::Uuid::new_v4().to_string(),
-                "locality": r["unit_code"],
-                "answers": {"sex": "F", "age_group": "35-54", "e1_1": answer}
-            });
-            let res = app
-                .client
-                .post(app.url("/api/v1/campaigns/papi-seats/responses"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-            weights.push(f(r, "base_weight"));
-            strata.push(r["design_stratum"].clone());
-            clusters.push(if r["cluster"].is_empty() {
-                format!("{}#{j}", r["unit_code"])
-            } else {
-                r["cluster"].clone()
-            });
-            answers.push(f64::from(answer));
-        }
-    }
-    let direct = |fpc: Option<Vec<f64>>| {
-        let design = Design::new(DesignSpec {
-            weights: weights.clone(),
-            strata: Some(Factor::from_labels(strata.iter().map(String::as_str))),
-            stages: vec![Stage {
-                clusters: Some(Factor::from_labels(clusters.iter().map(String::as_str))),
-                fpc,
-            }],
-            lonely_psu: LonelyPsu::Adjust,
-        })
-        .unwrap();
-        let items = vec![Item::new("e1_1", answers.clone())];
-        let est = Estimator::new(&design, &items, &[], EstimateOptions::default()).unwrap();
-        est.estimate(&Domains::all(design.n_rows()))
-            .unwrap()
-            .into_iter()
-            .find(|e| e.statistic == Statistic::Satisfied)
-            .unwrap()
-    };
-    let census_fpc: Vec<f64> = strata
+    let answered = answer_every_unit(&app, "papi-seats", &rows).await;
+    let census_fpc: Vec<f64> = answered
+        .strata
         .iter()
         .map(|s| if *s == own { 1.0 } else { f64::INFINITY })
         .collect();
-    let certain = direct(Some(census_fpc));
-    let adjusted = direct(None);
+    let certain = answered.satisfied(Some(census_fpc));
+    let adjusted = answered.satisfied(None);
     assert!((certain.se.unwrap() - adjusted.se.unwrap()).abs() > 1e-6);
 
     assert_eq!(crate::helpers::publish(&app, "papi-seats").await, Some(1));

@@ -10,15 +10,15 @@ use chrono::Utc;
 use entity::{campaign, campaign_locality, sample_draw, sample_draw_unit};
 use hailong::domain::sampling::{FrameUnit, Method, SecondStage, SubUnit, draw_stages};
 use hailong_stats::{
-    Design, DesignSpec, Domains, EstimateOptions, Estimator, Factor, Item, LonelyPsu, Stage,
-    Statistic,
+    Design, DesignSpec, Domains, Estimate, EstimateOptions, Estimator, Factor, Item, LonelyPsu,
+    Stage, Statistic,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use serde_json::{Value, json};
 
-use crate::helpers::{TestDb, count, spawn_app_with_demo};
+use crate::helpers::{TestApp, TestDb, count, spawn_app_with_demo};
 use crate::localities::{ok, run};
 use crate::sampling::{census, new_campaign, parse_draw};
 
@@ -86,10 +86,87 @@ fn first_stage_pi(sizes: &HashMap<String, (String, f64)>, n: f64) -> HashMap<Str
     out
 }
 
-fn f(row: &HashMap<String, String>, key: &str) -> f64 {
+/// A number of a draw's row.
+pub fn f(row: &HashMap<String, String>, key: &str) -> f64 {
     row[key]
         .parse()
         .unwrap_or_else(|_| panic!("{key} in {row:?}"))
+}
+
+/// The design columns and answers of the responses [`answer_every_unit`] sent.
+pub struct Answered {
+    pub weights: Vec<f64>,
+    pub strata: Vec<String>,
+    pub clusters: Vec<String>,
+    pub answers: Vec<f64>,
+}
+
+/// Ten answers to `e1_1` in every drawn unit of `rows`, through the public API of campaign
+/// `slug` (5 or 2, in a fixed pattern); a unit without a cluster is its respondents' own PSU.
+/// Ten per unit reach the publication's k (10, the floor, when the campaign's min_n is 1).
+pub async fn answer_every_unit(
+    app: &TestApp,
+    slug: &str,
+    rows: &[HashMap<String, String>],
+) -> Answered {
+    let mut out = Answered {
+        weights: Vec::new(),
+        strata: Vec::new(),
+        clusters: Vec::new(),
+        answers: Vec::new(),
+    };
+    for (i, r) in rows.iter().enumerate() {
+        for j in 0..10usize {
+            let answer = if (i * 3 + j * 5) % 7 < 4 { 5 } else { 2 };
+            let body = json!({
+                "submission_id": uuid::Uuid::new_v4().to_string(),
+                "locality": r["unit_code"],
+                "answers": {"sex": "F", "age_group": "35-54", "e1_1": answer}
+            });
+            let res = app
+                .client
+                .post(app.url(&format!("/api/v1/campaigns/{slug}/responses")))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+            out.weights.push(f(r, "base_weight"));
+            out.strata.push(r["design_stratum"].clone());
+            out.clusters.push(if r["cluster"].is_empty() {
+                format!("{}#{j}", r["unit_code"])
+            } else {
+                r["cluster"].clone()
+            });
+            out.answers.push(f64::from(answer));
+        }
+    }
+    out
+}
+
+impl Answered {
+    /// The satisfied share of `e1_1` on these columns (lonely PSUs adjusted), with `fpc`.
+    pub fn satisfied(&self, fpc: Option<Vec<f64>>) -> Estimate {
+        let design = Design::new(DesignSpec {
+            weights: self.weights.clone(),
+            strata: Some(Factor::from_labels(self.strata.iter().map(String::as_str))),
+            stages: vec![Stage {
+                clusters: Some(Factor::from_labels(
+                    self.clusters.iter().map(String::as_str),
+                )),
+                fpc,
+            }],
+            lonely_psu: LonelyPsu::Adjust,
+        })
+        .unwrap();
+        let items = vec![Item::new("e1_1", self.answers.clone())];
+        let est = Estimator::new(&design, &items, &[], EstimateOptions::default()).unwrap();
+        est.estimate(&Domains::all(design.n_rows()))
+            .unwrap()
+            .into_iter()
+            .find(|e| e.statistic == Statistic::Satisfied)
+            .unwrap()
+    }
 }
 
 #[tokio::test]
@@ -489,59 +566,12 @@ async fn two_stage_weights_reach_the_published_results() {
     let rows = parse_draw(&csv);
     assert_eq!(rows.len(), 32);
 
-    let mut weights = Vec::new();
-    let mut strata = Vec::new();
-    let mut clusters = Vec::new();
-    let mut answers = Vec::new();
-    // Ten answers per village: each village's group reaches the publication's k (10, the
-    // floor: this campaign's min_n is 1) and is published whole.
-    for (i, r) in rows.iter().enumerate() {
-        for j in 0..10usize {
-            let answer = if (i * 3 + j * 5) % 7 < 4 { 5 } else { 2 };
-            let body = json!({
-                "submission_id": uuid::Uuid::new_v4().to_string(),
-                "locality": r["unit_code"],
-                "answers": {"sex": "F", "age_group": "35-54", "e1_1": answer}
-            });
-            let res = app
-                .client
-                .post(app.url("/api/v1/campaigns/villages/responses"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-            weights.push(f(r, "base_weight"));
-            strata.push(r["design_stratum"].clone());
-            clusters.push(if r["cluster"].is_empty() {
-                format!("{}#{j}", r["unit_code"])
-            } else {
-                r["cluster"].clone()
-            });
-            answers.push(f64::from(answer));
-        }
-    }
+    let answered = answer_every_unit(&app, "villages", &rows).await;
     // The certainty commune's own strata are in the data.
+    let strata = &answered.strata;
     assert!(strata.iter().any(|s| s.matches('/').count() == 2));
     assert!(strata.iter().any(|s| s.matches('/').count() == 1));
-
-    let design = Design::new(DesignSpec {
-        weights,
-        strata: Some(Factor::from_labels(strata.iter().map(String::as_str))),
-        stages: vec![Stage {
-            clusters: Some(Factor::from_labels(clusters.iter().map(String::as_str))),
-            fpc: None,
-        }],
-        lonely_psu: LonelyPsu::Adjust,
-    })
-    .unwrap();
-    let items = vec![Item::new("e1_1", answers)];
-    let est = Estimator::new(&design, &items, &[], EstimateOptions::default()).unwrap();
-    let direct = est.estimate(&Domains::all(design.n_rows())).unwrap();
-    let direct = direct
-        .iter()
-        .find(|e| e.statistic == Statistic::Satisfied)
-        .unwrap();
+    let direct = answered.satisfied(None);
 
     assert_eq!(crate::helpers::publish(&app, "villages").await, Some(1));
     let res = app
