@@ -489,49 +489,35 @@ async fn bad_purposive_codes_replacements_seats_and_attempts_are_named() {
 
     // Attempts that do not fit the draw: each named with its line; nothing written.
     let attempts = db.dir.path().join("attempts.csv");
-    std::fs::write(
-        &attempts,
-        format!(
-            "code,attempt,used,outcome\n99999,1,,completed\n{u},1,{seat},refused\n{s},1,{seat}-x,refused\n{u},2,,maybe\n",
-            u = other["unit_code"],
-            s = top["unit_code"],
-            seat = top["unit_code"],
-        ),
-    )
-    .unwrap();
-    let e = fails(&run(
-        &db,
-        &[
-            "fieldwork",
-            "record",
-            "--draw",
-            &id,
-            attempts.to_str().unwrap(),
-        ],
+    // `hailong fieldwork record` of this file must fail: its message.
+    let record_fails = |csv: String| {
+        std::fs::write(&attempts, csv).unwrap();
+        fails(&run(
+            &db,
+            &[
+                "fieldwork",
+                "record",
+                "--draw",
+                &id,
+                attempts.to_str().unwrap(),
+            ],
+        ))
+    };
+    let e = record_fails(format!(
+        "code,attempt,used,outcome\n99999,1,,completed\n{u},1,{seat},refused\n{s},1,{seat}-x,refused\n{u},2,,maybe\n",
+        u = other["unit_code"],
+        s = top["unit_code"],
+        seat = top["unit_code"],
     ));
     assert!(
         e.contains("line 5, outcome: unknown outcome \"maybe\""),
         "{e}"
     );
-    std::fs::write(
-        &attempts,
-        format!(
-            "code,attempt,used,outcome\n99999,1,,completed\n{u},1,{seat},refused\n{s},1,{s}-x,refused\n",
-            u = other["unit_code"],
-            s = top["unit_code"],
-            seat = top["unit_code"],
-        ),
-    )
-    .unwrap();
-    let e = fails(&run(
-        &db,
-        &[
-            "fieldwork",
-            "record",
-            "--draw",
-            &id,
-            attempts.to_str().unwrap(),
-        ],
+    let e = record_fails(format!(
+        "code,attempt,used,outcome\n99999,1,,completed\n{u},1,{seat},refused\n{s},1,{s}-x,refused\n",
+        u = other["unit_code"],
+        s = top["unit_code"],
+        seat = top["unit_code"],
     ));
     assert!(
         e.contains(&format!(
