@@ -214,59 +214,8 @@ async fn a_commune_under_min_n_gets_the_synthetic_part_only_and_is_not_in_sae_in
         !small.is_empty(),
         "the health demo has communes under min_n"
     );
-    let fits = json(&app, &format!("/api/v1/campaigns/{slug}/small-area")).await;
-    let fit = fits
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["index"] == "HEALTH")
-        .unwrap()
-        .clone();
-    assert_eq!(fit["published"], true, "{fit}");
-    let beta: Vec<f64> = fit["beta"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b.as_f64().unwrap())
-        .collect();
-    let sigma2 = fit["sigma2"].as_f64().unwrap();
-    let names: Vec<String> = fit["covariates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
-
     let dir = export(&app, slug);
-    let (cov_header, cov_rows) = read_csv(&dir.path().join("sae_covariates.csv"));
-    let covariates: HashMap<String, Vec<f64>> = cov_rows
-        .iter()
-        .map(|r| {
-            let values = names
-                .iter()
-                .map(|n| {
-                    let k = cov_header.iter().position(|h| h == n).unwrap();
-                    r[k].parse::<f64>().unwrap()
-                })
-                .collect();
-            (r[0].clone(), values)
-        })
-        .collect();
-    for r in &small {
-        let code = r["locality"].as_str().unwrap();
-        let m = &r["model_based"];
-        assert_eq!(m["method"], "fay_herriot_synthetic", "{r}");
-        // The estimate before benchmarking is x'β̂ back on the share scale, nothing of the
-        // commune's own answers.
-        let x = &covariates[code];
-        let xb = beta[0] + x.iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>();
-        let want = sin2(xb, sigma2);
-        let got = m["before_benchmark"].as_f64().unwrap();
-        assert!(
-            (got - want).abs() < 1e-12,
-            "{code}: {got} vs synthetic {want}"
-        );
-    }
+    synthetic_only(&app, slug, dir.path(), &small).await;
     // sae_input.csv: only communes with at least min_n respondents.
     let (header, input) = read_csv(&dir.path().join("sae_input.csv"));
     assert_eq!(
@@ -293,6 +242,156 @@ async fn a_commune_under_min_n_gets_the_synthetic_part_only_and_is_not_in_sae_in
     assert!(dir.path().join("sae.py").exists());
 }
 
+#[tokio::test]
+async fn communes_without_respondents_get_a_synthetic_estimate_a_page_and_a_tile() {
+    let app = spawn_app_with_demo().await;
+    // The health demo surveys every demo commune of two provinces; with the national list
+    // of 2025, those provinces hold many more communes, with no respondent at all.
+    let slug = "health-demo";
+    let before = commune_rows(&app, slug, "HEALTH").await;
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["localities", "import", "--national"][..],
+        &["results", "publish", "--campaign", slug][..],
+    ] {
+        let o = hailong(&app, args, dir.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // A running server serves the new publication within seconds.
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = commune_rows(&app, slug, "HEALTH").await;
+        if rows.len() > before.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let empty: Vec<&Value> = rows.iter().filter(|r| r["n"] == 0).collect();
+    assert_eq!(
+        rows.len() - empty.len(),
+        before.len(),
+        "the surveyed communes, and the others with n = 0"
+    );
+    assert!(empty.len() > 100, "{}", empty.len());
+    for r in &empty {
+        assert_eq!(r["suppressed"], true, "{r}");
+        assert_eq!(r["reason"], "too_few_respondents");
+        assert!(r["estimate"].is_null());
+        let m = &r["model_based"];
+        assert_eq!(m["method"], "fay_herriot_synthetic", "{r}");
+        let (e, lo, hi) = (
+            m["estimate"].as_f64().unwrap(),
+            m["ci_low"].as_f64().unwrap(),
+            m["ci_high"].as_f64().unwrap(),
+        );
+        assert!(lo < e && e < hi && lo >= 0.0 && hi <= 1.0, "{m}");
+    }
+    // The export's covariates hold them (sae.py predicts them), sae_input.csv does not.
+    let dir = export(&app, slug);
+    let (_, covariates) = read_csv(&dir.path().join("sae_covariates.csv"));
+    let (_, input) = read_csv(&dir.path().join("sae_input.csv"));
+    for r in &empty {
+        let code = r["locality"].as_str().unwrap();
+        assert!(covariates.iter().any(|c| c[0] == code), "{code}");
+        assert!(input.iter().all(|i| i[1] != code), "{code}");
+    }
+    // Its page shows the model-based estimate and no direct one; its province's map has a
+    // model-based tile for it.
+    let code = empty[0]["locality"].as_str().unwrap();
+    let page = text(&app, &format!("/results/{slug}/locality/{code}?lang=en")).await;
+    assert!(page.contains("class=\"model-based\""), "{page}");
+    assert!(page.contains("◆"));
+    let localities = json(
+        &app,
+        &format!("/api/v1/campaigns/{slug}/results?level=province"),
+    )
+    .await;
+    let province = localities
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["locality"].as_str().unwrap().to_owned())
+        .find(|p| code.len() == 5 && page.contains(&format!("/locality/{p}?")))
+        .expect("the commune page links to its province");
+    let province_page = text(
+        &app,
+        &format!("/results/{slug}/locality/{province}?index=HEALTH&lang=en"),
+    )
+    .await;
+    let at = province_page
+        .find("id=\"map-communes\"")
+        .expect("commune map");
+    let grid = &province_page[at..];
+    let tile = grid
+        .split("<g class=\"tile")
+        .find(|t| t.contains(&format!("data-code=\"{code}\"")))
+        .expect("a tile for the commune without respondents");
+    assert!(
+        tile.starts_with(" tile-") && tile.contains("tile-model"),
+        "{tile}"
+    );
+    // Nothing but the model: x'β̂ from the export's covariates.
+    synthetic_only(&app, slug, dir.path(), &empty).await;
+}
+
+/// Checks that each of `rows` (HEALTH commune rows) is synthetic: its estimate before
+/// benchmarking is x'β̂ back on the share scale, from the published fit and the export's
+/// `sae_covariates.csv` in `dir`.
+async fn synthetic_only(app: &TestApp, slug: &str, dir: &Path, rows: &[&Value]) {
+    let fits = json(app, &format!("/api/v1/campaigns/{slug}/small-area")).await;
+    let fit = fits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["index"] == "HEALTH")
+        .unwrap()
+        .clone();
+    assert_eq!(fit["published"], true, "{fit}");
+    let beta: Vec<f64> = fit["beta"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_f64().unwrap())
+        .collect();
+    let sigma2 = fit["sigma2"].as_f64().unwrap();
+    let names: Vec<String> = fit["covariates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+
+    let (cov_header, cov_rows) = read_csv(&dir.join("sae_covariates.csv"));
+    let covariates: HashMap<String, Vec<f64>> = cov_rows
+        .iter()
+        .map(|r| {
+            let values = names
+                .iter()
+                .map(|n| {
+                    let k = cov_header.iter().position(|h| h == n).unwrap();
+                    r[k].parse::<f64>().unwrap()
+                })
+                .collect();
+            (r[0].clone(), values)
+        })
+        .collect();
+    for r in rows {
+        let code = r["locality"].as_str().unwrap();
+        let m = &r["model_based"];
+        assert_eq!(m["method"], "fay_herriot_synthetic", "{r}");
+        // The estimate before benchmarking is x'β̂ back on the share scale, nothing of the
+        // commune's own answers.
+        let x = &covariates[code];
+        let xb = beta[0] + x.iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>();
+        let want = sin2(xb, sigma2);
+        let got = m["before_benchmark"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() < 1e-12,
+            "{code}: {got} vs synthetic {want}"
+        );
+    }
+}
+
 fn python_with_samplics() -> Option<String> {
     for python in ["/tmp/sae-venv/bin/python", "python3"] {
         let ok = Command::new(python)
@@ -314,44 +413,51 @@ async fn exported_sae_py_reproduces_the_published_model_based_estimates() {
     };
     let app = spawn_app_with_demo().await;
     for slug in ["sipas-demo", "health-demo"] {
-        let dir = export(&app, slug);
-        let out = Command::new(&python)
-            .arg("sae.py")
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let printed = String::from_utf8(out.stdout).unwrap();
-        let mut checked = 0;
-        let mut by_index: HashMap<String, HashMap<String, f64>> = HashMap::new();
-        for line in printed.lines().skip(1) {
-            let f: Vec<&str> = line.split(',').collect();
-            by_index
-                .entry(f[0].to_owned())
-                .or_default()
-                .insert(f[1].to_owned(), f[2].parse().unwrap());
-        }
-        for (index, areas) in &by_index {
-            let rows = commune_rows(&app, slug, index).await;
-            for r in rows {
-                let code = r["locality"].as_str().unwrap();
-                if let Some(want) = areas.get(code) {
-                    let got = r["model_based"]["before_benchmark"].as_f64().unwrap();
-                    assert!(
-                        (got - want).abs() < 1e-6,
-                        "{slug} {index} {code}: {got} vs samplics {want}"
-                    );
-                    checked += 1;
-                }
-            }
-        }
+        let checked = sae_py_matches(&app, slug, &python).await;
         assert!(checked > 20, "{slug}: {checked}");
         eprintln!("NOTE {slug}: {checked} EBLUPs match samplics to 1e-6");
     }
+}
+
+/// Runs the export's `sae.py` with `python` and checks every estimate it prints against the
+/// API's `before_benchmark` to 1e-6; returns how many were checked.
+async fn sae_py_matches(app: &TestApp, slug: &str, python: &str) -> usize {
+    let dir = export(app, slug);
+    let out = Command::new(python)
+        .arg("sae.py")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let mut checked = 0;
+    let mut by_index: HashMap<String, HashMap<String, f64>> = HashMap::new();
+    for line in printed.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        by_index
+            .entry(f[0].to_owned())
+            .or_default()
+            .insert(f[1].to_owned(), f[2].parse().unwrap());
+    }
+    for (index, areas) in &by_index {
+        let rows = commune_rows(app, slug, index).await;
+        for r in rows {
+            let code = r["locality"].as_str().unwrap();
+            if let Some(want) = areas.get(code) {
+                let got = r["model_based"]["before_benchmark"].as_f64().unwrap();
+                assert!(
+                    (got - want).abs() < 1e-6,
+                    "{slug} {index} {code}: {got} vs samplics {want}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    checked
 }
 
 #[tokio::test]
@@ -529,6 +635,21 @@ async fn maps_fit_phone_and_desk_screens() {
                 width <= page + 0.5,
                 "{name} at {w}: map {width}, page {page}"
             );
+            if css.starts_with("#map") {
+                // The whole map fits on the screen: no scrolling through a map.
+                let tall = s
+                    .script(&format!(
+                        "return document.querySelector('{css} > svg').getBoundingClientRect().height \
+                         - window.innerHeight;"
+                    ))
+                    .await
+                    .as_f64()
+                    .unwrap();
+                assert!(
+                    tall <= 0.0,
+                    "{name} at {w}: the map is {tall} px taller than the screen"
+                );
+            }
         }
         s.close().await;
     }

@@ -25,7 +25,7 @@ use super::model::{
     CalibrationNote, CampaignResults, Level, NATIONAL, ResultLocality, ResultRow, Suppression,
 };
 use super::plan::{ItemSource, Plan};
-use super::small_area::CommuneDirect;
+use super::small_area::{CommuneDirect, ModelInputs};
 
 /// Design, estimates, suppression: the pure part of [`super::compute`].
 pub fn estimate_all(
@@ -54,18 +54,26 @@ pub(super) fn estimate_on(
     hier: &Hierarchy,
     build: impl FnOnce(&OpenCampaign, &Dataset, &Hierarchy) -> Result<Built, AppError>,
 ) -> Result<CampaignResults, AppError> {
-    estimate_capturing(campaign, plan, data, hier, build, &mut Vec::new())
+    estimate_capturing(
+        campaign,
+        plan,
+        data,
+        hier,
+        build,
+        &mut ModelInputs::default(),
+    )
 }
 
-/// [`estimate_on`], also keeping every commune's index estimates before suppression in
-/// `directs`: the small-area model's input ([`super::small_area`]), never stored as such.
+/// [`estimate_on`], also keeping every commune's index estimates before suppression and the
+/// design's (calibrated) weights in `captured`: the small-area model's input
+/// ([`super::small_area`]), never stored as such.
 pub(super) fn estimate_capturing(
     campaign: &OpenCampaign,
     plan: &Plan,
     data: &Dataset,
     hier: &Hierarchy,
     build: impl FnOnce(&OpenCampaign, &Dataset, &Hierarchy) -> Result<Built, AppError>,
-    directs: &mut Vec<CommuneDirect>,
+    captured: &mut ModelInputs,
 ) -> Result<CampaignResults, AppError> {
     let settings = &campaign.design;
     let main_index = main_index(campaign, plan);
@@ -86,6 +94,7 @@ pub(super) fn estimate_capturing(
         return Ok(results(Vec::new(), Vec::new(), 0, CalibrationNote::None));
     }
     let built = build(campaign, data, hier)?;
+    captured.weights = built.design.weights().to_vec();
     let items = items(plan, data);
     let estimator = Estimator::new(
         &built.design,
@@ -112,7 +121,7 @@ pub(super) fn estimate_capturing(
             }
             let own_df = own.get(&(level, e.domain.clone())).copied().unwrap_or(0);
             if level == Level::Commune {
-                directs.push(CommuneDirect {
+                captured.directs.push(CommuneDirect {
                     estimate: e.clone(),
                     own_df,
                 });

@@ -61,19 +61,20 @@ pub async fn compute(
     let data = load_dataset(db, campaign, &plan, false, upto).await?;
     let hier = hierarchy(db, campaign, &data).await?;
     let margins = population_margins(db, &campaign.design.calibration).await?;
-    let area = small_area::area_data(db, &hier).await?;
+    let area = small_area::area_data(db, &hier, campaign.campaign.opens_on).await?;
     let campaign = campaign.clone();
     tokio::task::spawn_blocking(move || {
-        let mut communes = Vec::new();
+        let mut inputs = small_area::ModelInputs::default();
         let mut results = estimate::estimate_capturing(
             &campaign,
             &plan,
             &data,
             &hier,
             |c, d, h| build_design(c, d, h, &margins),
-            &mut communes,
+            &mut inputs,
         )?;
-        results.small_area = small_area::fit_all(&results, &communes, &data, &hier, &area);
+        results.small_area = small_area::fit_all(&results, &inputs, &data, &hier, &area);
+        small_area::place_unsampled(&mut results, &area);
         Ok(results)
     })
     .await

@@ -9,7 +9,11 @@
 //!   estimate ("sampled"); every other commune of the results enters **non-sampled** and gets
 //!   the synthetic estimate xᵢ'β̂ only, so no commune's model-based figure depends on its few
 //!   respondents' answers beyond their share in β̂ (fitted on the other communes' direct
-//!   estimates only — a non-sampled commune is not in the fit at all).
+//!   estimates only — a non-sampled commune is not in the fit at all). The communes of the
+//!   results' provinces (valid on the campaign's opening day, through a district level where
+//!   there is one) **without any respondent** enter non-sampled too, when every covariate of
+//!   the model is known for them: they get a synthetic estimate, and a place in the results
+//!   with no direct number (`n` = 0, "too few respondents") beside it.
 //! * **Sampling variances** ψᵢ. A commune's own design variance vᵢ is *stable* when its own
 //!   PSUs − strata reach `min_df`, vᵢ > 0 and (for shares) 0 < yᵢ < 1; otherwise it is
 //!   replaced by a generalised variance function pooled over the *reliable* communes (sampled,
@@ -23,9 +27,9 @@
 //!   - means and scores (no transform): stable → ψᵢ = vᵢ; unstable → ψᵢ = σ̂²/nᵢ with
 //!     σ̂² = mean of nⱼ·vⱼ over the reliable communes (none: the node publishes no model,
 //!     `no_reliable_variance`).
-//! * **Covariates** xᵢ (an intercept is added), kept when known for every commune of the
-//!   model and not constant or a linear combination of those before them over the sampled
-//!   communes: `urban` (the unit is a ward, phường, in the locality list); from the population
+//! * **Covariates** xᵢ (an intercept is added), kept when known for every commune with
+//!   respondents and not constant or a linear combination of those before them over the
+//!   sampled communes (a commune without respondents that lacks one of them is left out): `urban` (the unit is a ward, phường, in the locality list); from the population
 //!   frames the commune's own `log_population`, `share_female` and share of the first age
 //!   group when every commune has them, otherwise its province's (`province_…`); every
 //!   variable of the area-level auxiliary data (`hailong localities auxiliary`).
@@ -34,9 +38,14 @@
 //!
 //! Where the province's direct estimate of the node is published, the model-based estimates
 //! of its communes are ratio-benchmarked (`hailong_stats::sae::ratio_benchmark`) so that their
-//! average weighted by the communes' estimated populations (sums of base weights) equals it;
-//! the interval and MSE are scaled by the same factor (f·CI, f²·MSE). Elsewhere the EBLUPs
-//! are published as fitted.
+//! average weighted by the communes' populations equals it; the interval and MSE are scaled
+//! by the same factor (f·CI, f²·MSE). The populations are the frame's totals
+//! (`hailong localities population`) when every modelled commune of the province has one,
+//! otherwise the sums of the design's weights as the direct estimate uses them (calibrated
+//! where the campaign calibrates; a commune without respondents then weighs 0 and takes its
+//! province's factor). Elsewhere the EBLUPs are published as fitted. The MSE of a
+//! benchmarked estimate is approximated by f²·MSE (the benchmarking factor is treated as
+//! fixed).
 //!
 //! # Diagnostics
 //!
@@ -46,17 +55,18 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use entity::population_margin;
+use chrono::NaiveDate;
+use entity::{locality, population_margin};
 use hailong_stats::Estimate;
 use hailong_stats::sae::{self, AreaInput, Method, SaeOptions, Transform};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
 use super::dataset::Dataset;
 use super::design::Hierarchy;
-use super::model::{CampaignResults, IndexNode, Level};
+use super::model::{CampaignResults, IndexNode, Level, ResultLocality, ResultRow, Suppression};
 
 /// The fewest sampled communes a model is fitted to.
 pub const MIN_SAMPLED: usize = 5;
@@ -230,6 +240,22 @@ pub struct CommuneDirect {
     pub own_df: i64,
 }
 
+/// What the estimation hands to the model: every commune's index estimates before
+/// suppression, and the design's weights (calibrated where the campaign calibrates), one per
+/// row of the [`Dataset`].
+#[derive(Debug, Clone, Default)]
+pub struct ModelInputs {
+    pub directs: Vec<CommuneDirect>,
+    pub weights: Vec<f64>,
+}
+
+/// A commune of one of the results' provinces without any respondent.
+#[derive(Debug, Clone)]
+pub struct Unsampled {
+    pub unit: locality::Model,
+    pub province: String,
+}
+
 /// Area-level data read from the database before the model is fitted.
 #[derive(Debug, Clone, Default)]
 pub struct AreaData {
@@ -237,12 +263,91 @@ pub struct AreaData {
     pub margins: HashMap<String, BTreeMap<String, BTreeMap<String, f64>>>,
     /// Locality → variable → value.
     pub auxiliary: BTreeMap<String, BTreeMap<String, f64>>,
+    /// The communes of the results' provinces without respondents, in code order.
+    pub unsampled: Vec<Unsampled>,
 }
 
-/// Reads the population margins and auxiliary data of the hierarchy's localities.
-pub async fn area_data(db: &DatabaseConnection, hier: &Hierarchy) -> Result<AreaData, AppError> {
+/// The units whose parent is one of `parents`, as valid on `on` (one row per code).
+async fn children_valid_on(
+    db: &DatabaseConnection,
+    parents: &[String],
+    on: NaiveDate,
+) -> Result<Vec<locality::Model>, AppError> {
+    let mut out: BTreeMap<String, locality::Model> = BTreeMap::new();
+    for chunk in parents.chunks(500) {
+        let rows = locality::Entity::find()
+            .filter(locality::Column::ParentCode.is_in(chunk.iter().cloned()))
+            .order_by_asc(locality::Column::ValidFrom)
+            .all(db)
+            .await?;
+        for row in rows {
+            if row.valid_from <= on && row.valid_to.is_none_or(|to| on < to) {
+                out.insert(row.code.clone(), row);
+            }
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+/// The communes of the hierarchy's provinces, valid on `on`, that hold no respondent.
+async fn unsampled_communes(
+    db: &DatabaseConnection,
+    hier: &Hierarchy,
+    on: NaiveDate,
+) -> Result<Vec<Unsampled>, AppError> {
+    let provinces: Vec<String> = hier
+        .province
+        .iter()
+        .flatten()
+        .cloned()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut found: Vec<Unsampled> = Vec::new();
+    let mut districts: Vec<(String, String)> = Vec::new();
+    for unit in children_valid_on(db, &provinces, on).await? {
+        let province = unit.parent_code.clone().unwrap_or_default();
+        match unit.level.as_str() {
+            "commune" => found.push(Unsampled { unit, province }),
+            "district" => districts.push((unit.code, province)),
+            _ => {}
+        }
+    }
+    if !districts.is_empty() {
+        let province_of: HashMap<String, String> = districts.iter().cloned().collect();
+        let codes: Vec<String> = districts.into_iter().map(|(d, _)| d).collect();
+        for unit in children_valid_on(db, &codes, on).await? {
+            let province = unit
+                .parent_code
+                .as_ref()
+                .and_then(|d| province_of.get(d))
+                .cloned()
+                .unwrap_or_default();
+            if unit.level == "commune" {
+                found.push(Unsampled { unit, province });
+            }
+        }
+    }
+    // Every code that holds responses (a commune, or a code the hierarchy does not place)
+    // is the results' own.
+    let own: HashSet<&String> = hier.units.keys().collect();
+    found.retain(|u| !own.contains(&u.unit.code));
+    found.sort_by(|a, b| a.unit.code.cmp(&b.unit.code));
+    found.dedup_by(|a, b| a.unit.code == b.unit.code);
+    Ok(found)
+}
+
+/// Reads the population margins and auxiliary data of the hierarchy's localities and of the
+/// communes of its provinces without respondents (as valid on `on`, the opening day).
+pub async fn area_data(
+    db: &DatabaseConnection,
+    hier: &Hierarchy,
+    on: NaiveDate,
+) -> Result<AreaData, AppError> {
+    let unsampled = unsampled_communes(db, hier, on).await?;
     let mut codes: HashSet<String> = hier.units.keys().cloned().collect();
     codes.extend(hier.province.iter().flatten().cloned());
+    codes.extend(unsampled.iter().map(|u| u.unit.code.clone()));
     let codes: Vec<String> = codes.into_iter().collect();
     let mut margins: HashMap<String, BTreeMap<String, BTreeMap<String, f64>>> = HashMap::new();
     for chunk in codes.chunks(500) {
@@ -266,7 +371,11 @@ pub async fn area_data(db: &DatabaseConnection, hier: &Hierarchy) -> Result<Area
         .into_iter()
         .filter(|(code, _)| wanted.contains(code))
         .collect();
-    Ok(AreaData { margins, auxiliary })
+    Ok(AreaData {
+        margins,
+        auxiliary,
+        unsampled,
+    })
 }
 
 /// Whether a node's estimates are shares (fitted on the arcsine scale).
@@ -274,19 +383,31 @@ fn is_share(node: &IndexNode) -> bool {
     !node.score && node.range.is_none()
 }
 
-/// The covariates of `communes` (in order): names and one row per commune.
+/// The covariates of `communes` (in order): names, and one row per commune — `None` for a
+/// commune past the first `decided_by` that lacks one of them. A covariate is kept when it is
+/// known for each of the first `decided_by` communes (those with respondents).
 fn covariates(
     communes: &[(String, Option<String>)],
+    decided_by: usize,
     hier: &Hierarchy,
     area: &AreaData,
-) -> (Vec<String>, Vec<Vec<f64>>) {
+) -> (Vec<String>, Vec<Option<Vec<f64>>>) {
+    let unsampled: HashMap<&str, &locality::Model> = area
+        .unsampled
+        .iter()
+        .map(|u| (u.unit.code.as_str(), &u.unit))
+        .collect();
+    let decided = &communes[..decided_by.min(communes.len())];
     let mut columns: Vec<(String, Vec<Option<f64>>)> = Vec::new();
     columns.push((
         "urban".to_owned(),
         communes
             .iter()
             .map(|(c, _)| {
-                let unit = hier.units.get(c)?;
+                let unit = hier
+                    .units
+                    .get(c)
+                    .or_else(|| unsampled.get(c.as_str()).copied())?;
                 let ward = unit
                     .unit_type_en
                     .as_deref()
@@ -326,7 +447,7 @@ fn covariates(
         .iter()
         .enumerate()
     {
-        if own.iter().all(|v| v[k].is_some()) {
+        if own[..decided.len()].iter().all(|v| v[k].is_some()) {
             columns.push(((*name).to_owned(), own.iter().map(|v| v[k]).collect()));
         } else {
             columns.push((
@@ -352,12 +473,9 @@ fn covariates(
                 .collect(),
         ));
     }
-    let known: Vec<(String, Vec<f64>)> = columns
+    let known: Vec<(String, Vec<Option<f64>>)> = columns
         .into_iter()
-        .filter_map(|(name, values)| {
-            let values: Option<Vec<f64>> = values.into_iter().collect();
-            values.map(|v| (name, v))
-        })
+        .filter(|(_, values)| values[..decided.len()].iter().all(Option::is_some))
         .collect();
     let names = known.iter().map(|(n, _)| n.clone()).collect();
     let rows = (0..communes.len())
@@ -394,15 +512,60 @@ fn independent_columns(x: &[Vec<f64>], on: &[usize]) -> Vec<usize> {
     keep
 }
 
+/// The population of each commune for benchmarking (see the module's documentation): per
+/// province, the frame's totals when every one of its `communes` has one, otherwise the sums
+/// of `weights` over each commune's rows.
+fn benchmark_populations(
+    communes: &[(String, Option<String>)],
+    weights: &[f64],
+    data: &Dataset,
+    hier: &Hierarchy,
+    area: &AreaData,
+) -> HashMap<String, f64> {
+    let mut estimated: HashMap<&str, f64> = HashMap::new();
+    for (r, &l) in data.locality.iter().enumerate() {
+        if let (Some(Some(c)), Some(w)) = (hier.commune.get(l as usize), weights.get(r)) {
+            *estimated.entry(c.as_str()).or_default() += w;
+        }
+    }
+    let frame = |code: &str| -> Option<f64> {
+        let m = area.margins.get(code)?;
+        m.get("total")
+            .and_then(|t| t.values().next().copied())
+            .or_else(|| m.get("sex").map(|s| s.values().sum()))
+            .filter(|t| *t > 0.0)
+    };
+    let mut by_province: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
+    for (c, p) in communes {
+        by_province.entry(p.as_deref()).or_default().push(c);
+    }
+    let mut out = HashMap::new();
+    for codes in by_province.values() {
+        let from_frame = codes.iter().all(|c| frame(c).is_some());
+        for c in codes {
+            let n = if from_frame {
+                frame(c).unwrap_or(0.0)
+            } else {
+                estimated.get(c).copied().unwrap_or(0.0)
+            };
+            out.insert((*c).to_owned(), n);
+        }
+    }
+    out
+}
+
+/// A commune of the model: its code and its province's.
+type Commune = (String, Option<String>);
+
 /// Fits every node's model and returns what the publication stores.
 pub fn fit_all(
     results: &CampaignResults,
-    directs: &[CommuneDirect],
+    inputs: &ModelInputs,
     data: &Dataset,
     hier: &Hierarchy,
     area: &AreaData,
 ) -> SmallArea {
-    let communes: Vec<(String, Option<String>)> = results
+    let mut communes: Vec<(String, Option<String>)> = results
         .localities
         .iter()
         .filter(|l| l.level == Level::Commune)
@@ -411,19 +574,27 @@ pub fn fit_all(
     if communes.is_empty() {
         return SmallArea::default();
     }
-    // Estimated population of each commune: the sum of its respondents' base weights.
-    let mut population: HashMap<&str, f64> = HashMap::new();
-    for (r, &l) in data.locality.iter().enumerate() {
-        if let Some(Some(c)) = hier.commune.get(l as usize) {
-            *population.entry(c.as_str()).or_default() += data.weight[r];
-        }
-    }
-    // Kish's design effect of each commune's weights, n·Σw²/(Σw)².
+    let with_respondents = communes.len();
+    communes.extend(
+        area.unsampled
+            .iter()
+            .map(|u| (u.unit.code.clone(), Some(u.province.clone()))),
+    );
+    let (names, rows) = covariates(&communes, with_respondents, hier, area);
+    // A commune without respondents whose covariates are not all known is left out.
+    let (communes, x): (Vec<Commune>, Vec<Vec<f64>>) = communes
+        .into_iter()
+        .zip(rows)
+        .filter_map(|(c, row)| row.map(|r| (c, r)))
+        .unzip();
+    let population = benchmark_populations(&communes, &inputs.weights, data, hier, area);
+    // Kish's design effect of each commune's weights as the direct estimate uses them
+    // (calibrated where the campaign calibrates), n·Σw²/(Σw)².
     let mut sums: HashMap<&str, (f64, f64, f64)> = HashMap::new();
     for (r, &l) in data.locality.iter().enumerate() {
         if let Some(Some(c)) = hier.commune.get(l as usize) {
             let e = sums.entry(c.as_str()).or_default();
-            let w = data.weight[r];
+            let w = inputs.weights.get(r).copied().unwrap_or(data.weight[r]);
             *e = (e.0 + 1.0, e.1 + w, e.2 + w * w);
         }
     }
@@ -432,8 +603,8 @@ pub fn fit_all(
         .filter(|(_, (_, sw, _))| *sw > 0.0)
         .map(|(c, (n, sw, sw2))| (c, (n * sw2 / (sw * sw)).max(1.0)))
         .collect();
-    let (names, x) = covariates(&communes, hier, area);
-    let by_key: HashMap<(&str, &str), &CommuneDirect> = directs
+    let by_key: HashMap<(&str, &str), &CommuneDirect> = inputs
+        .directs
         .iter()
         .map(|d| ((d.estimate.domain.as_str(), d.estimate.item.as_str()), d))
         .collect();
@@ -472,7 +643,7 @@ struct NodeContext<'a> {
     x: &'a [Vec<f64>],
     names: &'a [String],
     by_key: &'a HashMap<(&'a str, &'a str), &'a CommuneDirect>,
-    population: &'a HashMap<&'a str, f64>,
+    population: &'a HashMap<String, f64>,
     kish: &'a HashMap<&'a str, f64>,
 }
 
@@ -701,6 +872,61 @@ impl NodeContext<'_> {
             }
         }
         out
+    }
+}
+
+/// Gives each commune without respondents that has a model-based estimate its place in the
+/// results: a locality with 0 responses and, per node it has an estimate of, a row with no
+/// direct number (`n` = 0, too few respondents), so every page, table, map, download and the
+/// API show its model-based estimate as they show any suppressed commune's.
+pub fn place_unsampled(results: &mut CampaignResults, area: &AreaData) {
+    let mut added = false;
+    for u in &area.unsampled {
+        let code = u.unit.code.as_str();
+        let nodes: Vec<String> = results
+            .small_area
+            .rows
+            .iter()
+            .filter(|r| r.locality == code)
+            .map(|r| r.index.clone())
+            .collect();
+        if nodes.is_empty() {
+            continue;
+        }
+        added = true;
+        results.localities.push(ResultLocality {
+            code: code.to_owned(),
+            level: Level::Commune,
+            parent: Some(u.province.clone()),
+            name_vi: u.unit.name_vi.clone(),
+            name_en: u.unit.name_en.clone(),
+            responses: 0,
+        });
+        for index in nodes {
+            results.rows.push(ResultRow {
+                level: Level::Commune,
+                locality: code.to_owned(),
+                index,
+                estimate: None,
+                se: None,
+                ci_low: None,
+                ci_high: None,
+                df: results.df,
+                n: 0,
+                deff: None,
+                own_df: 0,
+                suppressed: true,
+                reason: Some(Suppression::TooFewRespondents),
+            });
+        }
+    }
+    if added {
+        results
+            .localities
+            .sort_by(|a, b| (a.level as u8, &a.code).cmp(&(b.level as u8, &b.code)));
+        results
+            .rows
+            .sort_by(|a, b| (a.level as u8, &a.locality).cmp(&(b.level as u8, &b.locality)));
     }
 }
 
