@@ -289,20 +289,74 @@ async fn publish_with(
 }
 
 /// Computes and stores the estimates of publication `number` (if not stored yet).
+///
+/// Once per publication, whatever the number of processes: on PostgreSQL the process that
+/// computes holds a transaction-scoped advisory lock on the publication
+/// (`pg_try_advisory_xact_lock(campaign id, number)`, the two-key form, whose keys never
+/// meet the one-key migration lock of [`crate::db::migrate`]); another process that finds it taken leaves the work to it
+/// (readers go on serving the previous publication until the payload is stored), and a
+/// process that dies while computing loses the lock with its connection, so the next attempt
+/// (the next publication, or `finish_incomplete` on any process) computes it. Nothing about
+/// the claim is stored: no time of day is kept. On SQLite (one serving process) no lock is
+/// taken; the store below still writes only the first payload.
 async fn fill(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
     number: i64,
 ) -> Result<(), AppError> {
-    let results = results::compute(db, campaign, number).await?;
-    let payload = serde_json::to_string(&results).map_err(|e| anyhow::anyhow!("{e}"))?;
-    publication::Entity::update_many()
-        .col_expr(publication::Column::Payload, Expr::value(payload))
-        .filter(publication::Column::CampaignId.eq(campaign.campaign.id))
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    let id = campaign.campaign.id;
+    let claim = if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock($1, $2) AS got",
+                [
+                    i32::try_from(id).unwrap_or(i32::MAX).into(),
+                    i32::try_from(number).unwrap_or(i32::MAX).into(),
+                ],
+            ))
+            .await?;
+        let got = row
+            .map(|r| r.try_get::<bool>("", "got"))
+            .transpose()?
+            .unwrap_or(false);
+        if !got {
+            txn.rollback().await?;
+            tracing::debug!(campaign = %campaign.campaign.slug, number, "results being computed by another process");
+            return Ok(());
+        }
+        Some(txn)
+    } else {
+        None
+    };
+    // Another process may have stored it between our look and the lock.
+    let waiting = publication::Entity::find()
+        .filter(publication::Column::CampaignId.eq(id))
         .filter(publication::Column::Number.eq(number))
         .filter(publication::Column::Payload.is_null())
-        .exec(db)
-        .await?;
+        .count(db)
+        .await?
+        > 0;
+    if waiting {
+        tracing::info!(campaign = %campaign.campaign.slug, number, "computing results");
+        let results = results::compute(db, campaign, number).await?;
+        let payload = serde_json::to_string(&results).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let stored = publication::Entity::update_many()
+            .col_expr(publication::Column::Payload, Expr::value(payload))
+            .filter(publication::Column::CampaignId.eq(id))
+            .filter(publication::Column::Number.eq(number))
+            .filter(publication::Column::Payload.is_null())
+            .exec(db)
+            .await?;
+        if stored.rows_affected == 1 {
+            tracing::info!(campaign = %campaign.campaign.slug, number, "results stored");
+        }
+    }
+    if let Some(txn) = claim {
+        txn.commit().await?;
+    }
     Ok(())
 }
 

@@ -346,3 +346,101 @@ async fn two_servers_on_one_database_share_answers_sessions_and_results() {
     }
     assert_eq!(attempt(&b, "correct horse battery staple").await, 429);
 }
+
+/// Several processes publishing at once on one PostgreSQL database: each publication's
+/// results are computed by exactly one process (the advisory lock of
+/// `services::publication::fill`), including a publication left without results by a
+/// killed process, and every serving process then serves the same stored snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_publication_is_computed_once_whatever_the_number_of_processes() {
+    let db = TestDb::new().await;
+    if !db.url.starts_with("postgres") {
+        eprintln!("NOTE: PostgreSQL only (SQLite is served by one process)");
+        return;
+    }
+    let (a, b) = tokio::join!(Server::start(&db, true), Server::start(&db, false));
+    let conn = db.connect().await;
+    let scalar = |sql: String| {
+        let conn = conn.clone();
+        async move {
+            let row = conn
+                .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    let campaign = scalar("SELECT id FROM campaigns WHERE slug = 'sipas-demo'".to_owned()).await;
+    let last = scalar(format!(
+        "SELECT max(number) FROM publications WHERE campaign_id = {campaign}"
+    ))
+    .await;
+    // As if the process computing it had been killed: stored, but without its results.
+    conn.execute_unprepared(&format!(
+        "UPDATE publications SET payload = NULL WHERE campaign_id = {campaign} AND number = {last}"
+    ))
+    .await
+    .unwrap();
+
+    // Four processes publish at once; each first finishes the incomplete publication.
+    let children: Vec<Child> = (0..4)
+        .map(|_| {
+            Command::new(hailong_bin())
+                .args(["results", "publish", "--campaign", "sipas-demo"])
+                .arg("--database-url")
+                .arg(&db.url)
+                .current_dir(db.dir.path())
+                .env("HAILONG_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut computed: Vec<i64> = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{log}");
+        for line in log.lines().filter(|l| l.contains("computing results")) {
+            let at = line.find("number=").expect("number in the log line") + 7;
+            let digits: String = line[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            computed.push(digits.parse().unwrap());
+        }
+    }
+    computed.sort_unstable();
+    let now = scalar(format!(
+        "SELECT max(number) FROM publications WHERE campaign_id = {campaign}"
+    ))
+    .await;
+    let want: Vec<i64> = (last..=now).collect();
+    assert_eq!(
+        computed, want,
+        "each publication computed by exactly one process"
+    );
+    let incomplete = scalar(format!(
+        "SELECT count(*) FROM publications WHERE campaign_id = {campaign} AND payload IS NULL"
+    ))
+    .await;
+    assert_eq!(incomplete, 0);
+
+    // Both servers serve the same, newest snapshot.
+    let client = reqwest::Client::new();
+    let results = |s: &Server| {
+        let url = s.url("/api/v1/campaigns/sipas-demo/results?level=province");
+        let client = client.clone();
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let (ra, rb) = tokio::join!(results(&a), results(&b));
+    assert_eq!(ra, rb);
+    assert!(!ra.as_array().unwrap().is_empty());
+    eprintln!("NOTE: publications {last}..={now} computed once each by 4 concurrent processes");
+}
