@@ -27,7 +27,7 @@ pub fn k_for(min_n: u32, floor: u32) -> usize {
 /// Which rows of one locality group a publication includes (see the module docs).
 /// `rows[i]` lists the items row `i` answers (every row also answers "any response").
 /// The result is independent of the rows' order.
-pub fn select(rows: &[Vec<u32>], k: usize) -> Vec<bool> {
+pub fn select<R: AsRef<[u32]>>(rows: &[R], k: usize) -> Vec<bool> {
     let mut included = vec![true; rows.len()];
     loop {
         let kept = included.iter().filter(|i| **i).count();
@@ -40,7 +40,7 @@ pub fn select(rows: &[Vec<u32>], k: usize) -> Vec<bool> {
         let mut counts: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
         for (row, items) in rows.iter().enumerate() {
             if included[row] {
-                for item in dedup(items) {
+                for item in dedup(items.as_ref()) {
                     *counts.entry(item).or_default() += 1;
                 }
             }
@@ -54,7 +54,7 @@ pub fn select(rows: &[Vec<u32>], k: usize) -> Vec<bool> {
             return included;
         }
         for (row, items) in rows.iter().enumerate() {
-            if included[row] && items.iter().any(|i| bad.contains(i)) {
+            if included[row] && items.as_ref().iter().any(|i| bad.contains(i)) {
                 included[row] = false;
             }
         }

@@ -15,11 +15,12 @@
 //!    the previous publication; an interrupted step 2 is finished by the next publish (the set
 //!    is fixed, so the numbers are the same).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{campaign, publication, response};
+use futures_util::TryStreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -150,6 +151,15 @@ pub async fn publish_synthetic(
     publish_with(db, campaign, Trigger::Cli, 1, now).await
 }
 
+/// A waiting response as the k rule sees it.
+struct Waiting {
+    id: String,
+    /// Came through an invitation (the `email` channel).
+    invited: bool,
+    /// Which items it answers: an index into the publication's list of distinct sets.
+    set: u32,
+}
+
 async fn publish_with(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
@@ -165,48 +175,65 @@ async fn publish_with(
         .order_by_desc(publication::Column::Number)
         .one(&txn)
         .await?;
-    let pending: Vec<(String, String, String, String)> = response::Entity::find()
-        .select_only()
-        .columns([
-            response::Column::Id,
-            response::Column::LocalityCode,
-            response::Column::Channel,
-            response::Column::Answers,
-        ])
-        .filter(response::Column::CampaignId.eq(id))
-        .filter(response::Column::Publication.is_null())
-        .into_tuple()
-        .all(&txn)
-        .await?;
+    // Read as a stream, keeping per waiting row only its id, whether it came by invitation
+    // and which items it answers (one shared list per distinct set of items), never its
+    // answers: a million waiting responses fit in a few tens of MB.
     let plan = results::plan(&campaign.definition);
-    // Group by locality; per row the items it answers (a number the estimates use).
-    let mut groups: BTreeMap<&str, Vec<(usize, Vec<u32>)>> = BTreeMap::new();
-    for (row, (_, locality, _, answers)) in pending.iter().enumerate() {
-        let map: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(answers).unwrap_or_default();
-        let items: Vec<u32> = plan
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, item)| !item.value(map.get(&item.code)).is_nan())
-            .map(|(k, _)| k as u32)
-            .collect();
-        groups.entry(locality).or_default().push((row, items));
+    let mut sets: Vec<Vec<u32>> = Vec::new();
+    let mut set_of: HashMap<Vec<u32>, u32> = HashMap::new();
+    let mut groups: BTreeMap<String, Vec<Waiting>> = BTreeMap::new();
+    {
+        let mut rows = response::Entity::find()
+            .select_only()
+            .columns([
+                response::Column::Id,
+                response::Column::LocalityCode,
+                response::Column::Channel,
+                response::Column::Answers,
+            ])
+            .filter(response::Column::CampaignId.eq(id))
+            .filter(response::Column::Publication.is_null())
+            .into_tuple::<(String, String, String, String)>()
+            .stream(&txn)
+            .await?;
+        while let Some((row_id, locality, channel, answers)) = rows.try_next().await? {
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&answers).unwrap_or_default();
+            let items: Vec<u32> = plan
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| !item.value(map.get(&item.code)).is_nan())
+                .map(|(k, _)| k as u32)
+                .collect();
+            let set = match set_of.get(&items) {
+                Some(&s) => s,
+                None => {
+                    let s = sets.len() as u32;
+                    sets.push(items.clone());
+                    set_of.insert(items, s);
+                    s
+                }
+            };
+            groups.entry(locality).or_default().push(Waiting {
+                id: row_id,
+                invited: channel == "email",
+                set,
+            });
+        }
     }
-    let mut chosen: Vec<usize> = Vec::new();
+    let mut chosen: Vec<&Waiting> = Vec::new();
     let mut outcome_groups = Vec::new();
     for (locality, rows) in &groups {
-        let items: Vec<Vec<u32>> = rows.iter().map(|(_, i)| i.clone()).collect();
+        let items: Vec<&[u32]> = rows
+            .iter()
+            .map(|r| sets[r.set as usize].as_slice())
+            .collect();
         let mask = select(&items, k);
         let before = chosen.len();
-        chosen.extend(
-            rows.iter()
-                .zip(&mask)
-                .filter(|(_, m)| **m)
-                .map(|((r, _), _)| *r),
-        );
+        chosen.extend(rows.iter().zip(&mask).filter(|(_, m)| **m).map(|(r, _)| r));
         outcome_groups.push(GroupOutcome {
-            locality: (*locality).to_owned(),
+            locality: locality.clone(),
             included: chosen.len() > before,
             waiting: mask.iter().any(|m| !m),
         });
@@ -226,7 +253,7 @@ async fn publish_with(
         .filter(response::Column::Channel.eq("email"))
         .count(&txn)
         .await?;
-    let invited_now = chosen.iter().filter(|r| pending[**r].2 == "email").count() as u64;
+    let invited_now = chosen.iter().filter(|r| r.invited).count() as u64;
     let invited = (invited_before + invited_now) / k as u64 * k as u64;
     let insert = publication::Entity::insert(publication::ActiveModel {
         campaign_id: Set(id),
@@ -260,7 +287,7 @@ async fn publish_with(
             Err(e.into())
         };
     }
-    let ids: Vec<&str> = chosen.iter().map(|r| pending[*r].0.as_str()).collect();
+    let ids: Vec<&str> = chosen.iter().map(|r| r.id.as_str()).collect();
     for chunk in ids.chunks(500) {
         // By id alone (the ids are the campaign's, read in this transaction): with a filter on
         // the campaign too, SQLite walked the campaign's index, every row of the campaign for
