@@ -75,6 +75,7 @@ pub fn scale_question(code: &str, label: Text) -> Question {
 /// The error codes of a malformed editor form (see [`detail`]).
 pub const NOT_A_POSITION: &str = "not_a_position";
 pub const NOT_A_WHOLE_NUMBER: &str = "not_a_whole_number";
+pub const NOT_A_NUMBER: &str = "not_a_number";
 pub const NO_SUCH: &str = "no_such";
 pub const UNKNOWN_OPERATION: &str = "unknown_operation";
 
@@ -85,6 +86,7 @@ pub fn detail(e: &FieldError) -> String {
     match e.code.as_str() {
         NOT_A_POSITION => format!("{} is not a position", e.field),
         NOT_A_WHOLE_NUMBER => format!("{} is not a whole number", e.field),
+        NOT_A_NUMBER => format!("{} is not a number", e.field),
         NO_SUCH => format!("no such {}", param("what")),
         UNKNOWN_OPERATION => format!("unknown operation {:?}", param("op")),
         other => format!("{}: {other}", e.field),
@@ -110,6 +112,16 @@ fn opt_int(form: &Form, key: &str) -> Result<Option<i64>, FieldError> {
     v.parse()
         .map(Some)
         .map_err(|_| FieldError::new(key, NOT_A_WHOLE_NUMBER))
+}
+
+fn opt_number(form: &Form, key: &str) -> Result<Option<f64>, FieldError> {
+    let v = field(form, key);
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse()
+        .map(Some)
+        .map_err(|_| FieldError::new(key, NOT_A_NUMBER))
 }
 
 /// The field `key` names something that does not exist (`what`).
@@ -324,7 +336,7 @@ pub fn apply(def: &mut Definition, form: &Form) -> Result<(), FieldError> {
 
 /// The edit form of one question: texts, flags, the simple condition (a
 /// compound one is kept), bounds of a number, options of a choice (their
-/// cascading filters kept) and the index mapping of a scale.
+/// cascading filters kept) and the index mapping ([`mapping_of`]) of any type but text.
 fn edit_question(q: &mut Question, form: &Form) -> Result<(), FieldError> {
     q.label = text_pair(form, "label");
     let help = text_pair(form, "help");
@@ -356,26 +368,75 @@ fn edit_question(q: &mut Question, form: &Form) -> Result<(), FieldError> {
         }
         q.options = options;
     }
-    if q.kind == QuestionType::Scale {
-        let element = field(form, "element");
-        let criterion = field(form, "criterion");
-        q.index = if element.is_empty() && criterion.is_empty() {
-            None
-        } else {
-            let previous = q.index.clone();
-            Some(IndexMapping {
-                index: previous.as_ref().and_then(|m| m.index.clone()),
-                element: element.to_owned(),
-                criterion: criterion.to_owned(),
-                weight: previous.as_ref().map_or(1.0, |m| m.weight),
-                reverse: form.contains_key("reverse"),
-                satisfied_min: opt_int(form, "satisfied_min")?.unwrap_or(4),
-                options: Vec::new(),
-                cap: None,
-            })
-        };
+    if q.kind != QuestionType::ShortText && q.kind != QuestionType::LongText {
+        q.index = mapping_of(q, form)?;
     }
     Ok(())
+}
+
+/// The prefix of a choice question's "counts as 1" checkboxes: `count.{option value}`.
+pub const COUNT_PREFIX: &str = "count.";
+
+/// The index mapping of the edit form, for a question of any type that can feed an
+/// index: none when element and criterion are both empty. The code of the index and
+/// the weight stay as they were (they are edited in the JSON); what the form shows
+/// depends on the type:
+/// - scale: "satisfied" from (`satisfied_min`) and reverse-coded (`reverse`);
+/// - yes/no: which answer counts as 1 (`counts`: `yes` or `no`; "no" is stored as
+///   `reverse`, which mirrors the 0/1 item);
+/// - single or multiple choice: the options that count as 1, one checkbox
+///   `count.{value}` each (the values are checked against the options by
+///   [`Definition::check`], which names an unknown one);
+/// - number: an optional cap (`cap`); the item's value is the answer itself.
+///
+/// What a type's form does not show (the threshold of a number, the reverse flag of
+/// a choice) is kept.
+pub fn mapping_of(q: &Question, form: &Form) -> Result<Option<IndexMapping>, FieldError> {
+    let element = field(form, "element");
+    let criterion = field(form, "criterion");
+    if element.is_empty() && criterion.is_empty() {
+        return Ok(None);
+    }
+    let previous = q.index.as_ref();
+    let mut m = IndexMapping {
+        index: previous.and_then(|m| m.index.clone()),
+        element: element.to_owned(),
+        criterion: criterion.to_owned(),
+        weight: previous.map_or(1.0, |m| m.weight),
+        reverse: previous.is_some_and(|m| m.reverse),
+        satisfied_min: previous.map_or(4, |m| m.satisfied_min),
+        options: Vec::new(),
+        cap: None,
+    };
+    match q.kind {
+        QuestionType::YesNo => m.reverse = field(form, "counts") == "no",
+        QuestionType::SingleChoice | QuestionType::MultipleChoice => {
+            let mut ticked: Vec<&str> = form
+                .iter()
+                .filter(|(_, v)| !v.trim().is_empty())
+                .filter_map(|(k, _)| k.strip_prefix(COUNT_PREFIX))
+                .collect();
+            // The question's order first, then any value it does not have (sorted, so
+            // the problem names them in a stable order).
+            ticked.sort_by_key(|v| {
+                (
+                    q.options
+                        .iter()
+                        .position(|o| o.value == *v)
+                        .unwrap_or(usize::MAX),
+                    *v,
+                )
+            });
+            m.options = ticked.into_iter().map(str::to_owned).collect();
+        }
+        QuestionType::Number => m.cap = opt_number(form, "cap")?,
+        // Text feeds no index ([`edit_question`] does not ask; validation would refuse).
+        QuestionType::Scale | QuestionType::ShortText | QuestionType::LongText => {
+            m.reverse = form.contains_key("reverse");
+            m.satisfied_min = opt_int(form, "satisfied_min")?.unwrap_or(4);
+        }
+    }
+    Ok(Some(m))
 }
 
 #[cfg(test)]
@@ -727,6 +788,307 @@ mod tests {
         assert_eq!(q.options[0].label, Text::vi_en("Hà Nội", "Hanoi"));
         assert_eq!(q.options[0].filters.get("region").unwrap(), "north");
         assert!(q.options[1].filters.is_empty());
+    }
+
+    /// One question of each type that can feed an index, in a definition whose index
+    /// "ix" has element "E" with the criteria YN, CH and NUM (each fed by a scale too,
+    /// so that the definition is valid before and after the mappings change).
+    fn typed() -> Definition {
+        use crate::domain::questionnaire::{
+            Aggregation, IndexCriterion, IndexDefinition, IndexElement,
+        };
+        let mut def = blank("d", Text::vi_en("Khảo sát", "Survey"));
+        let criteria = ["YN", "CH", "NUM"];
+        def.indices.push(IndexDefinition {
+            code: "ix".to_owned(),
+            name: Text::vi_en("Chỉ số", "Index"),
+            aggregation: Aggregation::Mean,
+            family: None,
+            basis: None,
+            range: None,
+            elements: vec![IndexElement {
+                code: "E".to_owned(),
+                name: Text::vi_en("Yếu tố", "Element"),
+                weight: 1.0,
+                criteria: criteria
+                    .iter()
+                    .map(|c| IndexCriterion {
+                        code: (*c).to_owned(),
+                        name: Text::vi_en(c, c),
+                        weight: 1.0,
+                    })
+                    .collect(),
+            }],
+        });
+        let questions = &mut def.sections[0].questions;
+        questions.clear();
+        for c in criteria {
+            let mut q = scale_question(&format!("s_{c}"), Text::vi_en(c, c));
+            q.index = Some(IndexMapping {
+                index: None,
+                element: "E".to_owned(),
+                criterion: c.to_owned(),
+                weight: 1.0,
+                reverse: false,
+                satisfied_min: 4,
+                options: vec![],
+                cap: None,
+            });
+            questions.push(q);
+        }
+        for (code, kind) in [
+            ("yn", "yes_no"),
+            ("ch", "multiple_choice"),
+            ("num", "number"),
+            ("txt", "short_text"),
+        ] {
+            let q = new_question(
+                &form(&[
+                    ("code", code),
+                    ("type", kind),
+                    ("label_vi", code),
+                    ("options", "a | A\nb | B\nc | C"),
+                ]),
+                "code",
+            )
+            .unwrap();
+            questions.push(q);
+        }
+        def.check().unwrap();
+        def
+    }
+
+    /// The edit form of question `at` of the first section, with these fields.
+    fn edit(def: &mut Definition, at: usize, fields: &[(&str, &str)]) -> Result<(), FieldError> {
+        let at = at.to_string();
+        let mut f = form(&[
+            ("op", "edit_question"),
+            ("section", "0"),
+            ("question", &at),
+            ("label_vi", "Câu hỏi"),
+            ("options", "a | A\nb | B\nc | C"),
+        ]);
+        f.extend(form(fields));
+        apply(def, &f)
+    }
+
+    const YN: usize = 3;
+    const CH: usize = 4;
+    const NUM: usize = 5;
+    const TXT: usize = 6;
+
+    fn mapping(def: &Definition, at: usize) -> Option<&IndexMapping> {
+        def.sections[0].questions[at].index.as_ref()
+    }
+
+    #[test]
+    fn a_yes_no_question_is_mapped_with_the_answer_that_counts() {
+        let mut def = typed();
+        edit(
+            &mut def,
+            YN,
+            &[("element", "E"), ("criterion", "YN"), ("counts", "no")],
+        )
+        .unwrap();
+        let m = mapping(&def, YN).unwrap();
+        assert_eq!((m.element.as_str(), m.criterion.as_str()), ("E", "YN"));
+        assert!(m.reverse, "\"no\" counts: stored as reverse");
+        assert!(m.options.is_empty() && m.cap.is_none());
+        assert_eq!(m.weight, 1.0);
+        def.check().unwrap();
+
+        // Changed: "yes" counts; the index code and weight set elsewhere are kept.
+        def.sections[0].questions[YN].index.as_mut().unwrap().weight = 2.0;
+        def.sections[0].questions[YN].index.as_mut().unwrap().index = Some("ix".to_owned());
+        edit(
+            &mut def,
+            YN,
+            &[("element", "E"), ("criterion", "YN"), ("counts", "yes")],
+        )
+        .unwrap();
+        let m = mapping(&def, YN).unwrap();
+        assert!(!m.reverse);
+        assert_eq!((m.weight, m.index.as_deref()), (2.0, Some("ix")));
+        // Without the field (an older form), "yes" counts.
+        edit(&mut def, YN, &[("element", "E"), ("criterion", "YN")]).unwrap();
+        assert!(!mapping(&def, YN).unwrap().reverse);
+        def.check().unwrap();
+
+        // Cleared.
+        edit(&mut def, YN, &[("element", ""), ("criterion", " ")]).unwrap();
+        assert_eq!(mapping(&def, YN), None);
+        def.check().unwrap();
+    }
+
+    #[test]
+    fn a_choice_question_is_mapped_with_the_options_that_count() {
+        let mut def = typed();
+        edit(
+            &mut def,
+            CH,
+            &[
+                ("element", "E"),
+                ("criterion", "CH"),
+                ("count.c", "1"),
+                ("count.a", "1"),
+                ("count.b", ""),
+            ],
+        )
+        .unwrap();
+        let m = mapping(&def, CH).unwrap();
+        assert_eq!(
+            m.options,
+            ["a", "c"],
+            "ticked ones, in the question's order"
+        );
+        assert!(!m.reverse && m.cap.is_none());
+        def.check().unwrap();
+
+        // Changed.
+        edit(
+            &mut def,
+            CH,
+            &[("element", "E"), ("criterion", "CH"), ("count.b", "1")],
+        )
+        .unwrap();
+        assert_eq!(mapping(&def, CH).unwrap().options, ["b"]);
+        def.check().unwrap();
+
+        // Cleared.
+        edit(&mut def, CH, &[("count.b", "1")]).unwrap();
+        assert_eq!(mapping(&def, CH), None);
+        def.check().unwrap();
+    }
+
+    #[test]
+    fn a_choice_mapping_naming_an_unknown_or_no_option_is_refused_by_name() {
+        let mut def = typed();
+        // "b" is ticked while the same form drops it from the options; "zz" never was.
+        let mut f = form(&[
+            ("op", "edit_question"),
+            ("section", "0"),
+            ("question", "4"),
+            ("label_vi", "Câu hỏi"),
+            ("options", "a | A\nc | C"),
+            ("element", "E"),
+            ("criterion", "CH"),
+            ("count.a", "1"),
+            ("count.zz", "1"),
+            ("count.b", "1"),
+        ]);
+        apply(&mut def, &f).unwrap();
+        let errors = def.check().unwrap_err();
+        let unknown: Vec<(&str, &str)> = errors
+            .iter()
+            .filter(|e| e.code == "index_unknown_option")
+            .map(|e| (e.field.as_str(), e.params["code"].as_str()))
+            .collect();
+        assert_eq!(
+            unknown,
+            [
+                ("sections[0].questions[4].index.options[1]", "b"),
+                ("sections[0].questions[4].index.options[2]", "zz"),
+            ]
+        );
+        // Nothing ticked: the mapping needs at least one option.
+        f.retain(|k, _| !k.starts_with(COUNT_PREFIX));
+        let mut def = typed();
+        apply(&mut def, &f).unwrap();
+        let errors = def.check().unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.code == "index_needs_options"
+                && e.field == "sections[0].questions[4].index.options"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_number_question_is_mapped_with_an_optional_cap() {
+        let mut def = typed();
+        edit(
+            &mut def,
+            NUM,
+            &[("element", "E"), ("criterion", "NUM"), ("cap", "100")],
+        )
+        .unwrap();
+        let m = mapping(&def, NUM).unwrap();
+        assert_eq!(m.cap, Some(100.0));
+        assert!(m.options.is_empty() && !m.reverse);
+        def.check().unwrap();
+
+        // Changed: another cap, then none; the threshold the form does not show is kept.
+        def.sections[0].questions[NUM]
+            .index
+            .as_mut()
+            .unwrap()
+            .satisfied_min = 80;
+        edit(
+            &mut def,
+            NUM,
+            &[("element", "E"), ("criterion", "NUM"), ("cap", " 12.5 ")],
+        )
+        .unwrap();
+        assert_eq!(mapping(&def, NUM).unwrap().cap, Some(12.5));
+        edit(
+            &mut def,
+            NUM,
+            &[("element", "E"), ("criterion", "NUM"), ("cap", "")],
+        )
+        .unwrap();
+        let m = mapping(&def, NUM).unwrap();
+        assert_eq!((m.cap, m.satisfied_min), (None, 80));
+        def.check().unwrap();
+
+        // A cap that is not a number names its field; nothing changes.
+        let before = def.clone();
+        let e = edit(
+            &mut def,
+            NUM,
+            &[("element", "E"), ("criterion", "NUM"), ("cap", "lots")],
+        )
+        .unwrap_err();
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("cap", NOT_A_NUMBER));
+        assert_eq!(detail(&e), "cap is not a number");
+        assert_eq!(
+            def.sections[0].questions[NUM].index,
+            before.sections[0].questions[NUM].index
+        );
+
+        // Cleared.
+        edit(&mut def, NUM, &[("cap", "100")]).unwrap();
+        assert_eq!(mapping(&def, NUM), None);
+        def.check().unwrap();
+    }
+
+    #[test]
+    fn a_scale_mapping_is_unchanged_and_text_keeps_what_it_had() {
+        let mut def = typed();
+        def.sections[0].questions[0].index.as_mut().unwrap().weight = 3.0;
+        edit(
+            &mut def,
+            0,
+            &[
+                ("element", "E"),
+                ("criterion", "YN"),
+                ("satisfied_min", "3"),
+                ("reverse", "1"),
+                // Fields of other types are ignored on a scale.
+                ("counts", "no"),
+                ("count.a", "1"),
+                ("cap", "9"),
+            ],
+        )
+        .unwrap();
+        let m = mapping(&def, 0).unwrap();
+        assert_eq!(
+            (m.criterion.as_str(), m.satisfied_min, m.reverse, m.weight),
+            ("YN", 3, true, 3.0)
+        );
+        assert!(m.options.is_empty() && m.cap.is_none());
+
+        // A text question's form has no mapping fields: whatever it had stays.
+        edit(&mut def, TXT, &[("element", "E"), ("criterion", "CH")]).unwrap();
+        assert_eq!(mapping(&def, TXT), None);
     }
 
     #[test]

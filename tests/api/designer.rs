@@ -479,3 +479,260 @@ async fn a_compound_condition_is_shown_in_words_and_kept_when_the_question_is_sa
     );
     assert_eq!(q.condition, Some(compound));
 }
+
+/// A questionnaire to map: index "ix" with element "E" and the criteria YN, CH and NUM
+/// (each fed by a scale, so that it is valid before the other questions are mapped),
+/// then an unmapped yes/no `yn`, choice `ch` (options a, b, c) and number `num`.
+fn mappable() -> serde_json::Value {
+    use serde_json::json;
+    let text = |s: &str| json!({"vi": s, "en": s});
+    let points: Vec<_> = (1..=5)
+        .map(|v| json!({"value": v, "label": text(&v.to_string())}))
+        .collect();
+    let criteria = ["YN", "CH", "NUM"];
+    let mut questions: Vec<_> = criteria
+        .iter()
+        .map(|c| {
+            json!({"code": format!("s_{c}"), "type": "scale", "label": text(c), "min": 1,
+                   "max": 5, "points": points, "index": {"element": "E", "criterion": c}})
+        })
+        .collect();
+    questions.push(json!({"code": "yn", "type": "yes_no", "label": text("Có wifi?")}));
+    questions.push(
+        json!({"code": "ch", "type": "single_choice", "label": text("Chọn"),
+        "options": [{"value": "a", "label": text("A")}, {"value": "b", "label": text("Bê")},
+                    {"value": "c", "label": text("Xê")}]}),
+    );
+    questions.push(json!({"code": "num", "type": "number", "label": text("% mong đợi"), "min": 0}));
+    json!({
+        "code": "mapped",
+        "title": text("Chỉ số"),
+        "sections": [{"code": "s1", "title": text("Phần 1"), "questions": questions}],
+        "indices": [{"code": "ix", "name": text("Chỉ số"), "aggregation": "mean",
+            "elements": [{"code": "E", "name": text("Yếu tố"), "criteria":
+                criteria.iter().map(|c| json!({"code": c, "name": text(c)})).collect::<Vec<_>>()}]}],
+    })
+}
+
+/// Imports [`mappable`] as the designer `d`; its id.
+async fn import_mappable(app: &crate::helpers::TestApp, d: &reqwest::Client) -> i64 {
+    let csrf = app.page_csrf(d, "/staff/questionnaires").await;
+    let r = post(
+        d,
+        app.url("/staff/questionnaires/import"),
+        &[("csrf_token", &csrf), ("json", &mappable().to_string())],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap();
+    location
+        .trim_start_matches("/staff/questionnaires/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn yes_no_choice_and_number_questions_are_mapped_to_the_index_in_the_designer() {
+    let app = spawn_app().await;
+    app.add_user("designer@example.vn", "designer").await;
+    let d = app.login("designer@example.vn").await;
+    let id = import_mappable(&app, &d).await;
+    let page_url = format!("/staff/questionnaires/{id}");
+    let html = app.page(&d, &page_url).await;
+    // Every type that can feed an index shows the mapping fields, with its own.
+    assert_eq!(html.matches("name=\"element\"").count(), 6);
+    assert!(html.contains("name=\"counts\" value=\"yes\" checked"));
+    assert!(html.contains("name=\"count.b\" value=\"1\""));
+    assert!(html.contains("name=\"cap\""));
+    assert!(html.contains("Các phương án được tính là 1"));
+    let csrf = csrf_of(&html);
+    let edit = app.url(&format!("/staff/questionnaires/{id}/edit"));
+    let question = |at: &'static str, label: &'static str| {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("op", "edit_question".to_owned()),
+            ("section", "0".to_owned()),
+            ("question", at.to_owned()),
+            ("label_vi", label.to_owned()),
+            ("label_en", label.to_owned()),
+        ]
+    };
+    let send = |fields: Vec<(&'static str, String)>, url: String| {
+        let d = d.clone();
+        async move { d.post(url).form(&fields).send().await.unwrap() }
+    };
+    let mut yn = question("3", "Có wifi?");
+    yn.extend([
+        ("element", "E".to_owned()),
+        ("criterion", "YN".to_owned()),
+        ("counts", "no".to_owned()),
+    ]);
+    let mut ch = question("4", "Chọn");
+    ch.extend([
+        ("options", "a | A\nb | Bê\nc | Xê".to_owned()),
+        ("element", "E".to_owned()),
+        ("criterion", "CH".to_owned()),
+        ("count.c", "1".to_owned()),
+        ("count.a", "1".to_owned()),
+    ]);
+    let mut num = question("5", "% mong đợi");
+    num.extend([
+        ("min", "0".to_owned()),
+        ("element", "E".to_owned()),
+        ("criterion", "NUM".to_owned()),
+        ("cap", "100".to_owned()),
+    ]);
+    for form in [yn, ch.clone(), num] {
+        let r = send(form, edit.clone()).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+
+    // The API gives the mappings as stored.
+    let api = format!("/api/v1/questionnaires/{id}");
+    let stored = |api: String| {
+        let d = d.clone();
+        let url = app.url(&api);
+        async move {
+            let v: serde_json::Value = d.get(url).send().await.unwrap().json().await.unwrap();
+            let questions = v["latest"]["definition"]["sections"][0]["questions"].clone();
+            let index_of = |code: &str| {
+                questions
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|q| q["code"] == code)
+                    .unwrap()["index"]
+                    .clone()
+            };
+            (index_of("yn"), index_of("ch"), index_of("num"))
+        }
+    };
+    let (yn, ch_index, num) = stored(api.clone()).await;
+    assert_eq!(
+        (&yn["element"], &yn["criterion"], &yn["reverse"]),
+        (&"E".into(), &"YN".into(), &true.into()),
+        "\"no\" counts: {yn}"
+    );
+    assert!(yn.get("options").is_none() && yn.get("cap").is_none());
+    assert_eq!(ch_index["criterion"], "CH");
+    assert_eq!(ch_index["options"], serde_json::json!(["a", "c"]));
+    assert_eq!(num["criterion"], "NUM");
+    assert_eq!(num["cap"], 100.0);
+    // The page shows them back.
+    let html = app.page(&d, &page_url).await;
+    assert!(html.contains("name=\"counts\" value=\"no\" checked"));
+    assert!(
+        html.contains("name=\"count.a\" value=\"1\" aria-describedby=\"q-0-4-count-help\" checked")
+    );
+    assert!(html.contains("name=\"count.b\" value=\"1\" aria-describedby=\"q-0-4-count-help\">"));
+    assert!(
+        html.contains(
+            "name=\"cap\" type=\"number\" step=\"any\" inputmode=\"decimal\" value=\"100\""
+        )
+    );
+
+    // Changed: "yes" counts, and b only; cleared: the number.
+    let mut yn = question("3", "Có wifi?");
+    yn.extend([
+        ("element", "E".to_owned()),
+        ("criterion", "YN".to_owned()),
+        ("counts", "yes".to_owned()),
+    ]);
+    let mut ch_b = question("4", "Chọn");
+    ch_b.extend([
+        ("options", "a | A\nb | Bê\nc | Xê".to_owned()),
+        ("element", "E".to_owned()),
+        ("criterion", "CH".to_owned()),
+        ("count.b", "1".to_owned()),
+    ]);
+    let mut num = question("5", "% mong đợi");
+    num.extend([("element", String::new()), ("criterion", String::new())]);
+    for form in [yn, ch_b, num] {
+        let r = send(form, edit.clone()).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let (yn, ch_index, num) = stored(api.clone()).await;
+    assert_eq!(yn["reverse"], false);
+    assert_eq!(ch_index["options"], serde_json::json!(["b"]));
+    assert!(num.is_null(), "the number's mapping is removed: {num}");
+
+    // An option the question does not have: 422, named, in Vietnamese and in English.
+    let mut bad = ch.clone();
+    bad.push(("count.zz", "1".to_owned()));
+    let r = send(bad.clone(), edit.clone()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(
+            "Các phương án được tính là 1: &quot;zz&quot; không phải là một phương án của câu hỏi."
+        ),
+        "at the field, in Vietnamese"
+    );
+    assert!(
+        body.contains("name=\"count.zz\" value=\"1\""),
+        "shown, ticked, to untick"
+    );
+    let r = send(bad, format!("{edit}?lang=en")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains(
+            "Options that count as 1: &quot;zz&quot; is not one of the question&#x27;s options."
+        ),
+        "at the field, in English"
+    );
+    // Nothing stored.
+    let (_, ch_index, _) = stored(api).await;
+    assert_eq!(ch_index["options"], serde_json::json!(["b"]));
+}
+
+/// The mapping fields of a yes/no, a choice and a number question on a phone (390×844):
+/// nothing wider than the screen. With `HAILONG_SCREENSHOTS=dir`, a picture of each question's open form.
+#[tokio::test]
+async fn the_mapping_fields_fit_a_phone_screen() {
+    let Some(driver) = crate::browser::Driver::start().await else {
+        return;
+    };
+    let app = spawn_app().await;
+    app.add_user("designer@example.vn", "designer").await;
+    let d = app.login("designer@example.vn").await;
+    let id = import_mappable(&app, &d).await;
+    let s = driver.session(true).await;
+    s.go(&app.url("/staff/login")).await;
+    s.type_text("input[name=email]", "designer@example.vn")
+        .await;
+    s.type_text("input[name=password]", PASSWORD).await;
+    s.submit("button[type=submit]").await;
+    s.go(&app.url(&format!("/staff/questionnaires/{id}"))).await;
+    for (name, at) in [("yes-no", 3), ("choice", 4), ("number", 5)] {
+        let width = s
+            .script(&format!(
+                "const d = document.querySelectorAll('ol.designer-questions > li > details')[{at}];
+                 d.open = true; d.querySelector('fieldset').scrollIntoView();
+                 return Math.max(...Array.from(d.querySelectorAll('input, label, legend'))
+                   .map(e => e.getBoundingClientRect().right))
+                   - document.documentElement.clientWidth;"
+            ))
+            .await
+            .as_f64()
+            .unwrap();
+        if let Ok(dir) = std::env::var("HAILONG_SCREENSHOTS") {
+            let png = s.client().screenshot().await.unwrap();
+            std::fs::write(format!("{dir}/designer-{name}-390.png"), png).unwrap();
+        }
+        assert!(
+            width <= 0.5,
+            "{name}: a field reaches {width}px past the screen"
+        );
+    }
+    let wider = s
+        .script("const e = document.documentElement; return e.scrollWidth - e.clientWidth;")
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(wider <= 0.5, "the page scrolls sideways by {wider}px");
+    s.close().await;
+}

@@ -48,7 +48,13 @@ pub struct QuestionView {
     pub element: String,
     pub criterion: String,
     pub satisfied_min: Option<i64>,
+    /// Scale: reverse-coded; yes/no: "no" counts as 1.
     pub reverse: bool,
+    /// Choice: each option with whether it counts as 1 in the index (then any value
+    /// the mapping names that the question does not have, ticked, to untick).
+    pub count_options: Vec<CountOption>,
+    /// Number: the mapping's cap, empty without one.
+    pub cap: String,
     pub cond_question: String,
     pub cond_op: &'static str,
     pub cond_value: String,
@@ -56,6 +62,15 @@ pub struct QuestionView {
     pub not_applicable: bool,
     /// Problems of the last change at this question's fields, in words.
     pub errors: Vec<String>,
+}
+
+/// A choice question's option in its index mapping form.
+#[derive(Debug, Serialize)]
+pub struct CountOption {
+    pub value: String,
+    /// The option's label in the page's language (empty for a value it does not have).
+    pub label: String,
+    pub counted: bool,
 }
 
 /// A section as the editor shows it.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::{Access, Area};
 use crate::domain::editor::{self, editable_leaf, has_compound_condition, options_text};
-use crate::domain::questionnaire::Definition;
+use crate::domain::questionnaire::{Definition, Question};
 use crate::domain::text::Text;
 use crate::domain::validation::FieldError;
 use crate::error::AppError;
@@ -16,7 +16,7 @@ use crate::routes::staff::{render, see_other};
 use crate::routes::state::AppState;
 use crate::services::audit::Actor;
 use crate::services::questionnaires;
-use crate::views::staff::questionnaires::{EditPage, QuestionView, SectionView};
+use crate::views::staff::questionnaires::{CountOption, EditPage, QuestionView, SectionView};
 
 use super::logic::{describe, logic_words};
 use super::words::{Placed, placed};
@@ -57,6 +57,27 @@ fn text_place(def: &Definition, path: &str) -> String {
         }
     }
     parts.join(" › ")
+}
+
+/// A choice question's options, ticked when its index mapping counts them; then the
+/// values the mapping names that the question does not have (a refused change shown
+/// again), ticked, so that the designer can untick them.
+fn count_options(q: &Question, lang: Lang) -> Vec<CountOption> {
+    let counted = q.index.as_ref().map_or(&[][..], |m| m.options.as_slice());
+    let known = q.options.iter().map(|o| CountOption {
+        value: o.value.clone(),
+        label: o.label.get(lang.code()).to_owned(),
+        counted: counted.contains(&o.value),
+    });
+    let unknown = counted
+        .iter()
+        .filter(|v| !q.options.iter().any(|o| &o.value == *v))
+        .map(|v| CountOption {
+            value: v.clone(),
+            label: String::new(),
+            counted: true,
+        });
+    known.chain(unknown).collect()
 }
 
 fn views(def: &Definition, lang: Lang) -> Vec<SectionView> {
@@ -103,6 +124,13 @@ fn views(def: &Definition, lang: Lang) -> Vec<SectionView> {
                         .unwrap_or_default(),
                     satisfied_min: q.index.as_ref().map(|m| m.satisfied_min),
                     reverse: q.index.as_ref().is_some_and(|m| m.reverse),
+                    count_options: count_options(q, lang),
+                    cap: q
+                        .index
+                        .as_ref()
+                        .and_then(|m| m.cap)
+                        .map(|c| c.to_string())
+                        .unwrap_or_default(),
                     cond_question: editable_leaf(q)
                         .map(|c| c.question.clone())
                         .unwrap_or_default(),

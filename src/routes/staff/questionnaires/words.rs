@@ -51,6 +51,8 @@ fn field_key(rest: &str) -> Option<&'static str> {
         "index.satisfied_min" => "designer-satisfied-min",
         "index.element" => "designer-element",
         "index.criterion" => "designer-criterion",
+        "index.options" => "designer-index-options",
+        "index.cap" => "designer-cap",
         r if r.starts_with("options") => "designer-options",
         r if r.starts_with("condition") => "designer-condition",
         "code" => "hub-designer-code",
