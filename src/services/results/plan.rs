@@ -89,9 +89,12 @@ impl ItemPlan {
                     options: m.options.clone(),
                 },
             ),
+            // Without a maximum a number's scale ends at its cap, if any (max ≤ min: none).
             QuestionType::Number => (
                 q.min.unwrap_or(0),
-                q.max.unwrap_or(0),
+                q.max
+                    .or(m.cap.filter(|c| c.is_finite()).map(|c| c.floor() as i64))
+                    .unwrap_or(0),
                 m.satisfied_min,
                 ItemSource::Number { cap: m.cap },
             ),
@@ -401,10 +404,14 @@ impl TreeBuilder<'_> {
         };
         let [lo, hi] = ix.range.unwrap_or([0.0, 1.0]);
         let mean_range = |codes: &mut dyn Iterator<Item = &String>| -> Option<[f64; 2]> {
-            // A mean's range: the common scale of its questions, when they share one.
+            // A mean's range: the common scale of its questions, when they share one (a
+            // number question without a maximum has none).
             let mut r: Option<[f64; 2]> = None;
             for c in codes {
                 let p = self.items.get(c)?;
+                if p.max <= p.min {
+                    return Some([f64::NAN, f64::NAN]);
+                }
                 let this = [p.min as f64, p.max as f64];
                 match r {
                     None => r = Some(this),
@@ -908,5 +915,37 @@ mod tests {
         );
         // The questions are items once, however many indices use them.
         assert_eq!(p.items.iter().filter(|i| i.code == "q1").count(), 1);
+    }
+
+    #[test]
+    fn a_mean_of_a_number_has_the_range_of_its_maximum_or_cap_or_none() {
+        let range = |number: serde_json::Value| {
+            let def = definition(
+                vec![index("G", "mean", &[("E1", 1.0, &[("C1", 1.0)])])],
+                vec![number],
+            );
+            plan(&def)
+                .nodes
+                .iter()
+                .find(|n| n.key == "G")
+                .unwrap()
+                .range
+        };
+        let g1 = |extra: serde_json::Value| {
+            let mut q = json!({"code": "g1", "type": "number", "label": {"vi": "G1"}, "min": 0,
+                               "index": {"element": "E1", "criterion": "C1"}});
+            for (k, v) in extra.as_object().unwrap() {
+                if k == "cap" {
+                    q["index"]["cap"] = v.clone();
+                } else {
+                    q[k] = v.clone();
+                }
+            }
+            q
+        };
+        assert_eq!(range(g1(json!({"max": 150}))), Some([0.0, 150.0]));
+        assert_eq!(range(g1(json!({"cap": 100.0}))), Some([0.0, 100.0]));
+        // MoH's G1 as its preset has it: no maximum, no cap: no scale to state.
+        assert_eq!(range(g1(json!({}))), None);
     }
 }
