@@ -12,7 +12,8 @@
 //! * `estimate`: `hailong estimate` on the exported `microdata.csv`, by province and by
 //!   commune;
 //! * R (when `Rscript` with `survey` is installed): `svyby(~items, ~province, design,
-//!   svymean)` on the same file, in the same run.
+//!   svymean)` on the same file, in the same run; and Python `svy` (when `SVY_PYTHON`, or
+//!   `python3`, imports it): `estimation.mean(items, by="province")` likewise.
 //!
 //! ```sh
 //! cargo run --release --example scale -- --database-url sqlite:///tmp/hailong-scale.db \
@@ -119,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
         figures.push((label, secs, mb));
     }
     let r = r_svyby(&csv, &items, &work)?;
+    let py = python_svy(&csv, &items, &work)?;
 
     println!();
     println!("| {backend}: step | wall time | peak memory |");
@@ -137,6 +139,18 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         None => println!("R with the survey package is not installed: R not timed"),
+    }
+    match py {
+        Some((read, design, estimate, mb)) => {
+            println!(
+                "| Python svy: read_csv {read:.1} s, Sample {design:.1} s, estimation.mean(items, by=province) | {estimate:.2} s | {mb:.0} MB |"
+            );
+            println!(
+                "ratio, statistics by province: svy {estimate:.2} s / hailong estimate {hailong_stats_s:.3} s = {:.0}×",
+                estimate / hailong_stats_s
+            );
+        }
+        None => println!("Python with svy is not found (SVY_PYTHON or python3): svy not timed"),
     }
     if cleanup {
         let _ = std::fs::remove_dir_all(&work);
@@ -350,9 +364,60 @@ async fn build(url: &str, n: usize) -> anyhow::Result<usize> {
     synthetic::insert(&db, n, day, ROWS_PER_TRANSACTION, ROWS_PER_INSERT).await
 }
 
+/// Times (read s, design s, estimation s) and the peak memory of a peer's script.
+type PeerFigures = (f64, f64, f64, f64);
+
+/// Runs `program script csv items` under `/usr/bin/time -v`; the script prints one line
+/// `<tag>\tread\tdesign\testimate\t…`. Returns its three times and its peak memory (MB).
+fn timed_script(
+    program: &str,
+    script: &Path,
+    tag: &str,
+    csv: &Path,
+    items: &str,
+) -> anyhow::Result<Option<PeerFigures>> {
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(program)
+        .arg(script)
+        .arg(csv)
+        .arg(items)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        println!("{tag} failed: {stderr}");
+        return Ok(None);
+    }
+    let prefix = format!("{tag}\t");
+    let fields: Vec<f64> = stdout
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .map(|l| {
+            l.split('\t')
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mb = stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0);
+    println!("{tag}: {stdout}");
+    match fields.as_slice() {
+        [read, design, estimate, ..] => Ok(Some((*read, *design, *estimate, mb))),
+        _ => Ok(None),
+    }
+}
+
 /// R's `svyby(~items, ~province, design, svymean)` on the exported file, when `Rscript`
 /// with `survey` is installed: (read.csv s, svydesign s, svyby s, peak MB).
-fn r_svyby(csv: &Path, items: &str, work: &Path) -> anyhow::Result<Option<(f64, f64, f64, f64)>> {
+fn r_svyby(csv: &Path, items: &str, work: &Path) -> anyhow::Result<Option<PeerFigures>> {
     let has_survey = Command::new("Rscript")
         .args(["-e", "library(survey)"])
         .output()
@@ -361,6 +426,10 @@ fn r_svyby(csv: &Path, items: &str, work: &Path) -> anyhow::Result<Option<(f64, 
     if !has_survey {
         return Ok(None);
     }
+    let version = Command::new("Rscript")
+        .args(["-e", "cat(as.character(packageVersion('survey')))"])
+        .output()?;
+    println!("R survey {}", String::from_utf8_lossy(&version.stdout));
     let script = work.join("svyby.R");
     std::fs::write(
         &script,
@@ -378,48 +447,40 @@ t3 <- proc.time()[["elapsed"]]
 cat(sprintf("R\t%.3f\t%.3f\t%.3f\t%d\n", t1 - t0, t2 - t1, t3 - t2, nrow(r)))
 "#,
     )?;
-    let out = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg("Rscript")
-        .arg(&script)
-        .arg(csv)
-        .arg(items)
-        .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        println!("R failed: {stderr}");
+    timed_script("Rscript", &script, "R", csv, items)
+}
+
+/// Python `svy` (samplics' successor, Rust-backed): `Sample.estimation.mean(items,
+/// by="province")` on the exported file, with the same design and rows with a missing item
+/// dropped as R's `na.rm = TRUE` does, when a Python with `svy` is found (`SVY_PYTHON`, else
+/// `python3`): (read s, design s, estimation s, peak MB).
+fn python_svy(csv: &Path, items: &str, work: &Path) -> anyhow::Result<Option<PeerFigures>> {
+    let python = std::env::var("SVY_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let version = Command::new(&python)
+        .args(["-c", "import svy; print(svy.__version__)"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    let Some(version) = version else {
         return Ok(None);
-    }
-    let fields: Vec<f64> = stdout
-        .lines()
-        .find(|l| l.starts_with("R\t"))
-        .map(|l| {
-            l.split('\t')
-                .skip(1)
-                .filter_map(|x| x.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let mb = stderr
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0);
-    println!(
-        "R survey {}: {stdout}",
-        String::from_utf8_lossy(
-            &Command::new("Rscript")
-                .args(["-e", "cat(as.character(packageVersion('survey')))"])
-                .output()?
-                .stdout
-        )
-    );
-    match fields.as_slice() {
-        [read, design, svyby, ..] => Ok(Some((*read, *design, *svyby, mb))),
-        _ => Ok(None),
-    }
+    };
+    println!("Python svy {}", String::from_utf8_lossy(&version.stdout).trim());
+    let script = work.join("svy_by.py");
+    std::fs::write(
+        &script,
+        r#"import sys, time
+import polars as pl
+import svy
+path, items = sys.argv[1], sys.argv[2].split(",")
+t0 = time.perf_counter()
+d = pl.read_csv(path, schema_overrides={"province": pl.Utf8, "stratum": pl.Utf8, "psu": pl.Utf8})
+t1 = time.perf_counter()
+s = svy.Sample(d, svy.Design(stratum="stratum", psu="psu", wgt="weight"))
+t2 = time.perf_counter()
+r = s.estimation.mean(y=items, by="province", drop_nulls=True)
+t3 = time.perf_counter()
+print(f"svy\t{t1 - t0:.3f}\t{t2 - t1:.3f}\t{t3 - t2:.3f}")
+"#,
+    )?;
+    timed_script(&python, &script, "svy", csv, items)
 }
