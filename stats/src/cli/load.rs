@@ -1,7 +1,7 @@
 //! Reading the survey CSV (and the margins file) into a design, its domains, items and
 //! indices, with every error naming the file, line and column.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::path::Path;
 
@@ -12,6 +12,8 @@ use crate::estimate::{Domains, IndexKind, IndexSpec, Item};
 use crate::factor::Factor;
 
 use super::{EstimateArgs, EstimateError};
+
+mod parallel;
 
 /// A survey loaded from CSV: the design, the domains of `--by`, items, indices, and the file
 /// line of every row (to report errors by line).
@@ -52,8 +54,9 @@ fn stats_error(e: StatsError, lines: &[u64]) -> EstimateError {
 
 /// Categorical column being read: text → code, with a one-entry cache for sorted data.
 struct Interner {
-    map: HashMap<Vec<u8>, u32>,
-    labels: Vec<String>,
+    map: FxHashMap<Vec<u8>, u32>,
+    /// The text of every code, as read.
+    keys: Vec<Vec<u8>>,
     codes: Vec<u32>,
     last: Option<(Vec<u8>, u32)>,
 }
@@ -61,10 +64,23 @@ struct Interner {
 impl Interner {
     fn new(capacity: usize) -> Interner {
         Interner {
-            map: HashMap::new(),
-            labels: Vec::new(),
+            map: FxHashMap::default(),
+            keys: Vec::new(),
             codes: Vec::with_capacity(capacity),
             last: None,
+        }
+    }
+
+    /// The code of a value, numbered in order of first appearance.
+    fn code_of(&mut self, value: &[u8]) -> u32 {
+        match self.map.get(value) {
+            Some(&c) => c,
+            None => {
+                let c = self.keys.len() as u32;
+                self.map.insert(value.to_vec(), c);
+                self.keys.push(value.to_vec());
+                c
+            }
         }
     }
 
@@ -76,16 +92,7 @@ impl Interner {
             self.codes.push(*code);
             return;
         }
-        let code = match self.map.get(value) {
-            Some(&c) => c,
-            None => {
-                let c = self.labels.len() as u32;
-                self.map.insert(value.to_vec(), c);
-                self.labels
-                    .push(String::from_utf8_lossy(value).into_owned());
-                c
-            }
-        };
+        let code = self.code_of(value);
         match &mut self.last {
             Some((bytes, last_code)) => {
                 bytes.clear();
@@ -97,8 +104,22 @@ impl Interner {
         self.codes.push(code);
     }
 
+    /// Appends the rows of an interner that read the rows after these (codes in order of
+    /// first appearance over both, as if one interner had read them all).
+    fn absorb(&mut self, other: Interner) {
+        let map: Vec<u32> = other.keys.iter().map(|k| self.code_of(k)).collect();
+        self.codes
+            .extend(other.codes.iter().map(|&c| map[c as usize]));
+        self.last = None;
+    }
+
     fn into_factor(self) -> Result<Factor, StatsError> {
-        Factor::from_codes(self.codes, self.labels)
+        let labels = self
+            .keys
+            .iter()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect();
+        Factor::from_codes(self.codes, labels)
     }
 }
 
@@ -150,9 +171,9 @@ pub(super) fn csv_error(path: &Path, e: csv::Error) -> EstimateError {
     }
 }
 
-pub(super) fn headers(
+pub(super) fn headers<R: std::io::Read>(
     path: &Path,
-    reader: &mut csv::Reader<File>,
+    reader: &mut csv::Reader<R>,
 ) -> Result<Vec<String>, EstimateError> {
     let h = reader.headers().map_err(|e| csv_error(path, e))?;
     Ok(h.iter()
@@ -223,6 +244,167 @@ fn read_margins(path: &Path) -> Result<Vec<VariableMargins>, EstimateError> {
     Ok(out)
 }
 
+/// Where the columns of the estimate are in the header.
+struct Cols {
+    items: Vec<usize>,
+    weight: Option<usize>,
+    strata: Option<usize>,
+    psu: Vec<usize>,
+    fpc: Vec<usize>,
+    by: Option<usize>,
+    cal: Vec<usize>,
+}
+
+/// The columns of the rows read so far.
+struct Rows {
+    items: Vec<Vec<f64>>,
+    weights: Vec<f64>,
+    strata: Option<Interner>,
+    psu: Vec<Interner>,
+    fpc: Vec<Vec<f64>>,
+    by: Option<Interner>,
+    cal: Vec<Interner>,
+    lines: Vec<u64>,
+    /// Bytes of text the rows were read from (to size the columns of a whole file).
+    text_len: usize,
+}
+
+impl Rows {
+    fn new(cols: &Cols, capacity: usize) -> Rows {
+        Rows {
+            items: cols
+                .items
+                .iter()
+                .map(|_| Vec::with_capacity(capacity))
+                .collect(),
+            weights: Vec::with_capacity(capacity),
+            strata: cols.strata.map(|_| Interner::new(capacity)),
+            psu: cols.psu.iter().map(|_| Interner::new(capacity)).collect(),
+            fpc: cols
+                .fpc
+                .iter()
+                .map(|_| Vec::with_capacity(capacity))
+                .collect(),
+            by: cols.by.map(|_| Interner::new(capacity)),
+            cal: cols.cal.iter().map(|_| Interner::new(capacity)).collect(),
+            lines: Vec::with_capacity(capacity),
+            text_len: 0,
+        }
+    }
+
+    /// Reads one record (file line `line`).
+    fn push(
+        &mut self,
+        rec: &csv::ByteRecord,
+        line: u64,
+        cols: &Cols,
+        header: &[String],
+    ) -> Result<(), EstimateError> {
+        self.lines.push(line);
+        let field = |i: usize| rec.get(i).unwrap_or_default();
+        let bad = |col: usize, message: String| EstimateError::Value {
+            line,
+            column: header[col].clone(),
+            message,
+        };
+        for (values, &col) in self.items.iter_mut().zip(&cols.items) {
+            let raw = field(col);
+            match parse_number(raw) {
+                Ok(Some(x)) => values.push(x),
+                Ok(None) => values.push(f64::NAN),
+                Err(()) => {
+                    return Err(bad(
+                        col,
+                        format!("answer \"{}\" is not a number", show(raw)),
+                    ));
+                }
+            }
+        }
+        match cols.weight {
+            Some(col) => {
+                let raw = field(col);
+                match parse_number(raw) {
+                    Ok(Some(w)) if w >= 0.0 => self.weights.push(w),
+                    Ok(Some(w)) => return Err(bad(col, format!("negative weight {w}"))),
+                    Ok(None) => return Err(bad(col, "missing weight".into())),
+                    Err(()) => {
+                        return Err(bad(
+                            col,
+                            format!("weight \"{}\" is not a number", show(raw)),
+                        ));
+                    }
+                }
+            }
+            None => self.weights.push(1.0),
+        }
+        if let (Some(int), Some(col)) = (self.strata.as_mut(), cols.strata) {
+            let raw = field(col);
+            if raw.is_empty() {
+                return Err(bad(col, "empty stratum".into()));
+            }
+            int.push(raw);
+        }
+        for (int, &col) in self.psu.iter_mut().zip(&cols.psu) {
+            let raw = field(col);
+            if raw.is_empty() {
+                return Err(bad(col, "empty cluster id".into()));
+            }
+            int.push(raw);
+        }
+        for (values, &col) in self.fpc.iter_mut().zip(&cols.fpc) {
+            let raw = field(col);
+            match parse_number(raw) {
+                Ok(Some(x)) => values.push(x),
+                Ok(None) => return Err(bad(col, "missing fpc".into())),
+                Err(()) => {
+                    let text = show(raw);
+                    if text.trim().eq_ignore_ascii_case("inf") {
+                        values.push(f64::INFINITY);
+                    } else {
+                        return Err(bad(col, format!("fpc \"{text}\" is not a number")));
+                    }
+                }
+            }
+        }
+        if let (Some(int), Some(col)) = (self.by.as_mut(), cols.by) {
+            let raw = field(col);
+            if raw.is_empty() {
+                return Err(bad(col, "empty value in the --by column".into()));
+            }
+            int.push(raw);
+        }
+        for (int, &col) in self.cal.iter_mut().zip(&cols.cal) {
+            int.push(field(col));
+        }
+        Ok(())
+    }
+
+    /// Appends the rows read after these, their lines shifted by `line_offset`.
+    fn append(&mut self, other: Rows, line_offset: u64) {
+        for (a, b) in self.items.iter_mut().zip(other.items) {
+            a.extend_from_slice(&b);
+        }
+        self.weights.extend_from_slice(&other.weights);
+        if let (Some(a), Some(b)) = (self.strata.as_mut(), other.strata) {
+            a.absorb(b);
+        }
+        for (a, b) in self.psu.iter_mut().zip(other.psu) {
+            a.absorb(b);
+        }
+        for (a, b) in self.fpc.iter_mut().zip(other.fpc) {
+            a.extend_from_slice(&b);
+        }
+        if let (Some(a), Some(b)) = (self.by.as_mut(), other.by) {
+            a.absorb(b);
+        }
+        for (a, b) in self.cal.iter_mut().zip(other.cal) {
+            a.absorb(b);
+        }
+        self.lines
+            .extend(other.lines.iter().map(|l| l + line_offset));
+    }
+}
+
 /// Reads the CSV and builds the design, domains, items and indices described by `args`.
 pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
     if args.items.is_empty() {
@@ -286,107 +468,43 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
         None => Vec::new(),
     };
 
-    let capacity = 1024;
-    let mut items: Vec<Vec<f64>> = item_cols
-        .iter()
-        .map(|_| Vec::with_capacity(capacity))
-        .collect();
-    let mut weights: Vec<f64> = Vec::with_capacity(capacity);
-    let mut strata = strata_col.map(|_| Interner::new(capacity));
-    let mut psu: Vec<Interner> = psu_cols.iter().map(|_| Interner::new(capacity)).collect();
-    let mut fpc: Vec<Vec<f64>> = fpc_cols
-        .iter()
-        .map(|_| Vec::with_capacity(capacity))
-        .collect();
-    let mut by = by_col.map(|_| Interner::new(capacity));
-    let mut cal: Vec<Interner> = cal_cols.iter().map(|_| Interner::new(capacity)).collect();
-    let mut lines: Vec<u64> = Vec::with_capacity(capacity);
-
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(path, e)),
-        }
-        let line = rec.position().map_or(0, csv::Position::line);
-        lines.push(line);
-        let field = |i: usize| rec.get(i).unwrap_or_default();
-        let bad = |col: usize, message: String| EstimateError::Value {
-            line,
-            column: header[col].clone(),
-            message,
-        };
-        for (values, &col) in items.iter_mut().zip(&item_cols) {
-            let raw = field(col);
-            match parse_number(raw) {
-                Ok(Some(x)) => values.push(x),
-                Ok(None) => values.push(f64::NAN),
-                Err(()) => {
-                    return Err(bad(
-                        col,
-                        format!("answer \"{}\" is not a number", show(raw)),
-                    ));
+    let cols = Cols {
+        items: item_cols,
+        weight: weight_col,
+        strata: strata_col,
+        psu: psu_cols,
+        fpc: fpc_cols,
+        by: by_col,
+        cal: cal_cols,
+    };
+    let rows = match parallel::read(path, &header, &cols) {
+        Some(rows) => rows,
+        None => {
+            let mut rows = Rows::new(&cols, 1024);
+            let mut rec = csv::ByteRecord::new();
+            loop {
+                match reader.read_byte_record(&mut rec) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => return Err(csv_error(path, e)),
                 }
+                let line = rec.position().map_or(0, csv::Position::line);
+                rows.push(&rec, line, &cols, &header)?;
             }
+            rows
         }
-        match weight_col {
-            Some(col) => {
-                let raw = field(col);
-                match parse_number(raw) {
-                    Ok(Some(w)) if w >= 0.0 => weights.push(w),
-                    Ok(Some(w)) => return Err(bad(col, format!("negative weight {w}"))),
-                    Ok(None) => return Err(bad(col, "missing weight".into())),
-                    Err(()) => {
-                        return Err(bad(
-                            col,
-                            format!("weight \"{}\" is not a number", show(raw)),
-                        ));
-                    }
-                }
-            }
-            None => weights.push(1.0),
-        }
-        if let (Some(int), Some(col)) = (strata.as_mut(), strata_col) {
-            let raw = field(col);
-            if raw.is_empty() {
-                return Err(bad(col, "empty stratum".into()));
-            }
-            int.push(raw);
-        }
-        for (int, &col) in psu.iter_mut().zip(&psu_cols) {
-            let raw = field(col);
-            if raw.is_empty() {
-                return Err(bad(col, "empty cluster id".into()));
-            }
-            int.push(raw);
-        }
-        for (values, &col) in fpc.iter_mut().zip(&fpc_cols) {
-            let raw = field(col);
-            match parse_number(raw) {
-                Ok(Some(x)) => values.push(x),
-                Ok(None) => return Err(bad(col, "missing fpc".into())),
-                Err(()) => {
-                    let text = show(raw);
-                    if text.trim().eq_ignore_ascii_case("inf") {
-                        values.push(f64::INFINITY);
-                    } else {
-                        return Err(bad(col, format!("fpc \"{text}\" is not a number")));
-                    }
-                }
-            }
-        }
-        if let (Some(int), Some(col)) = (by.as_mut(), by_col) {
-            let raw = field(col);
-            if raw.is_empty() {
-                return Err(bad(col, "empty value in the --by column".into()));
-            }
-            int.push(raw);
-        }
-        for (int, &col) in cal.iter_mut().zip(&cal_cols) {
-            int.push(field(col));
-        }
-    }
+    };
+    let Rows {
+        items,
+        weights,
+        strata,
+        psu,
+        fpc,
+        by,
+        cal,
+        lines,
+        text_len: _,
+    } = rows;
     let n = weights.len();
     if n == 0 {
         return Err(EstimateError::Argument(format!(
