@@ -27,6 +27,16 @@ use crate::variance::{Acc, Centres, Dims, LeafFill, Out};
 /// Largest number of distinct answers of an item on the fast path.
 pub(crate) const MAX_LEVELS: usize = 32;
 
+/// A missing answer in the reader's codes (see [`raw_code`]).
+pub(crate) const RAW_MISSING: u8 = u8::MAX;
+
+/// The reader's code of an answer: the answer itself when it is an integer 0–63.
+#[inline]
+pub(crate) fn raw_code(x: f64) -> Option<u8> {
+    let i = x as i64;
+    ((0..64).contains(&i) && i as f64 == x).then_some(i as u8)
+}
+
 /// Rows per block when the work is split over threads.
 const BLOCK: usize = 1 << 14;
 
@@ -152,6 +162,49 @@ impl Compact {
                 for (dst, &i) in chunk.chunks_exact_mut(k).zip(rows) {
                     let i = i as usize;
                     dst.copy_from_slice(&by_row[i * k..(i + 1) * k]);
+                }
+            });
+        let weights = order
+            .par_iter()
+            .map(|&i| design.weights[i as usize])
+            .collect();
+        Some(Compact {
+            k,
+            width,
+            codes,
+            levels,
+            weights,
+        })
+    }
+
+    /// [`Compact::build`] from the reader's codes ([`raw_code`], row after row in file order;
+    /// `max` the largest answer): the levels of every item are `0..=max`, some perhaps unused
+    /// (they then hold no weight), so the codes are the answers themselves.
+    pub(crate) fn from_raw(design: &Design, raw: &[u8], k: usize, max: u8) -> Option<Compact> {
+        if design.calibration.is_some()
+            || k == 0
+            || k > 64
+            || raw.len() != k * design.n_rows()
+            || usize::from(max) >= MAX_LEVELS
+        {
+            return None;
+        }
+        let width = usize::from(max) + 2;
+        let missing = (width - 1) as u8;
+        let levels = vec![(0..=max).map(f64::from).collect::<Vec<f64>>(); k];
+        let order = &design.order;
+        let mut codes = vec![0u8; raw.len()];
+        codes
+            .par_chunks_mut(BLOCK * k)
+            .zip(order.par_chunks(BLOCK))
+            .for_each(|(chunk, rows)| {
+                // A plain copy per row first: many rows' reads in flight at once.
+                for (dst, &i) in chunk.chunks_exact_mut(k).zip(rows) {
+                    let i = i as usize;
+                    dst.copy_from_slice(&raw[i * k..(i + 1) * k]);
+                }
+                for c in chunk.iter_mut() {
+                    *c = (*c).min(missing);
                 }
             });
         let weights = order
@@ -684,8 +737,19 @@ mod tests {
                 }
                 (f, r) => panic!("case {case}: {f:?} vs {r:?}"),
             };
+            same_estimates(&fast, &rows, case);
+        }
+        assert!(fast_cases > 100, "only {fast_cases} cases on the fast path");
+    }
+
+    fn same_estimates(
+        fast: &[crate::estimate::Estimate],
+        rows: &[crate::estimate::Estimate],
+        case: u64,
+    ) {
+        {
             assert_eq!(fast.len(), rows.len(), "case {case}");
-            for (f, r) in fast.iter().zip(&rows) {
+            for (f, r) in fast.iter().zip(rows) {
                 let what = format!("{} {} {:?}", f.domain, f.item, f.statistic);
                 assert_eq!(
                     (&f.domain, &f.item, f.statistic, f.n, f.df),
@@ -700,6 +764,67 @@ mod tests {
                 close(f.n_eff, r.n_eff, &format!("{what} n_eff"), case);
             }
         }
-        assert!(fast_cases > 100, "only {fast_cases} cases on the fast path");
+    }
+
+    /// The fast path prepared from the reader's byte codes (levels `0..=max`, some unused)
+    /// against the row-by-row path.
+    #[test]
+    fn the_fast_path_from_the_readers_codes_agrees_with_the_row_by_row_path() {
+        let mut fast_cases = 0;
+        for case in 0..200u64 {
+            let mut rng = Rng(case + 1000);
+            let n = 5 + rng.below(300);
+            let Some(design) = design(&mut rng, n, case) else {
+                continue;
+            };
+            let max = [1u8, 5, 10, 15][rng.below(4)];
+            let k = 1 + rng.below(4);
+            let raw: Vec<u8> = (0..n * k)
+                .map(|_| {
+                    if rng.next() < 0.2 {
+                        super::RAW_MISSING
+                    } else {
+                        rng.below(usize::from(max) + 1) as u8
+                    }
+                })
+                .collect();
+            let items: Vec<Item> = (0..k)
+                .map(|kk| {
+                    let values = (0..n)
+                        .map(|i| match raw[i * k + kk] {
+                            super::RAW_MISSING => f64::NAN,
+                            c => f64::from(c),
+                        })
+                        .collect();
+                    Item::new(format!("q{kk}"), values).with_satisfied_min(f64::from(max) / 2.0)
+                })
+                .collect();
+            let names: Vec<(String, f64)> = (0..k).map(|kk| (format!("q{kk}"), 1.0)).collect();
+            let indices = vec![
+                IndexSpec::shares("idx", names.clone()),
+                IndexSpec::shares("pool", names).with_kind(IndexKind::PooledShare),
+            ];
+            let options = EstimateOptions::default();
+            let n_dom = 1 + rng.below(4);
+            let codes: Vec<u32> = (0..n).map(|_| rng.below(n_dom) as u32).collect();
+            let labels = (0..n_dom).map(|d| format!("D{d}")).collect();
+            let domains = Domains::new(codes, labels).unwrap();
+            let plain = Estimator::new(&design, &items, &indices, options).unwrap();
+            let coded = Estimator::new(&design, &items, &indices, options)
+                .unwrap()
+                .with_answer_codes(raw.clone(), max);
+            if Compact::from_raw(&design, &raw, k, max).is_some() {
+                fast_cases += 1;
+            }
+            match (
+                coded.estimate(&domains),
+                plain.estimate_with(&domains, false),
+            ) {
+                (Ok(f), Ok(r)) => same_estimates(&f, &r, case),
+                (Err(f), Err(r)) => assert_eq!(f.to_string(), r.to_string(), "case {case}"),
+                (f, r) => panic!("case {case}: {f:?} vs {r:?}"),
+            }
+        }
+        assert!(fast_cases > 50, "only {fast_cases} cases on the fast path");
     }
 }

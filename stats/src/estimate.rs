@@ -340,6 +340,20 @@ impl<'a> Estimator<'a> {
         })
     }
 
+    /// The same estimator with the answers of every item as bytes, row after row (the items in
+    /// order; the integer answer 0–63, [`crate::compact::RAW_MISSING`] when missing; `max` the
+    /// largest answer), as the
+    /// CSV reader makes them: the fast path is prepared from them, without a pass over the
+    /// `f64` answers. The codes must be those of the items' values.
+    pub(crate) fn with_answer_codes(self, codes: Vec<u8>, max: u8) -> Estimator<'a> {
+        if codes.len() == self.items.len() * self.design.n_rows()
+            && let Some(compact) = Compact::from_raw(self.design, &codes, self.items.len(), max)
+        {
+            let _ = self.compact.set(Some(compact));
+        }
+        self
+    }
+
     /// The design.
     pub fn design(&self) -> &Design {
         self.design

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::calibration::{Calibration, Margin};
+use crate::compact::{RAW_MISSING, raw_code};
 use crate::design::{Design, DesignSpec, Stage};
 use crate::error::StatsError;
 use crate::estimate::{Domains, IndexKind, IndexSpec, Item};
@@ -29,6 +30,9 @@ pub struct Survey {
     pub indices: Vec<IndexSpec>,
     /// File line of each row.
     pub lines: Vec<u64>,
+    /// The answers of `items` as bytes, row after row, when all are integers 0–63 (for the
+    /// estimator's fast path; dropped when derived items change `items`).
+    pub(super) answer_codes: Option<(Vec<u8>, u8)>,
 }
 
 impl Survey {
@@ -52,9 +56,25 @@ fn stats_error(e: StatsError, lines: &[u64]) -> EstimateError {
     }
 }
 
+/// Codes of the values of a categorical column.
+type Codes = FxHashMap<Vec<u8>, u32>;
+
+/// Marks the codes of values an interner reading a piece of the file saw first (see
+/// [`Interner::absorb`]).
+const LOCAL: u32 = 1 << 31;
+
+/// The codes of the categorical columns read so far, for the pieces read next.
+#[derive(Default)]
+struct Known<'a> {
+    strata: Option<&'a Codes>,
+    psu: Vec<&'a Codes>,
+    by: Option<&'a Codes>,
+    cal: Vec<&'a Codes>,
+}
+
 /// Categorical column being read: text → code, with a one-entry cache for sorted data.
 struct Interner {
-    map: FxHashMap<Vec<u8>, u32>,
+    map: Codes,
     /// The text of every code, as read.
     keys: Vec<Vec<u8>>,
     codes: Vec<u32>,
@@ -85,14 +105,18 @@ impl Interner {
     }
 
     #[inline]
-    fn push(&mut self, value: &[u8]) {
+    fn push(&mut self, value: &[u8], known: Option<&Codes>) {
         if let Some((bytes, code)) = &self.last
             && bytes.as_slice() == value
         {
             self.codes.push(*code);
             return;
         }
-        let code = self.code_of(value);
+        let code = match known.and_then(|k| k.get(value)) {
+            Some(&c) => c,
+            None if known.is_some() => LOCAL | self.code_of(value),
+            None => self.code_of(value),
+        };
         match &mut self.last {
             Some((bytes, last_code)) => {
                 bytes.clear();
@@ -105,11 +129,17 @@ impl Interner {
     }
 
     /// Appends the rows of an interner that read the rows after these (codes in order of
-    /// first appearance over both, as if one interner had read them all).
+    /// first appearance over both, as if one interner had read them all). Its codes are this
+    /// interner's codes for the values it was given as known, and its own marked [`LOCAL`].
     fn absorb(&mut self, other: Interner) {
         let map: Vec<u32> = other.keys.iter().map(|k| self.code_of(k)).collect();
-        self.codes
-            .extend(other.codes.iter().map(|&c| map[c as usize]));
+        self.codes.extend(other.codes.iter().map(|&c| {
+            if c & LOCAL != 0 {
+                map[(c & !LOCAL) as usize]
+            } else {
+                c
+            }
+        }));
         self.last = None;
     }
 
@@ -244,6 +274,19 @@ fn read_margins(path: &Path) -> Result<Vec<VariableMargins>, EstimateError> {
     Ok(out)
 }
 
+/// The fields of one record.
+trait Fields {
+    /// Field `i`, empty when the record has fewer.
+    fn field(&self, i: usize) -> &[u8];
+}
+
+impl Fields for csv::ByteRecord {
+    #[inline]
+    fn field(&self, i: usize) -> &[u8] {
+        self.get(i).unwrap_or_default()
+    }
+}
+
 /// Where the columns of the estimate are in the header.
 struct Cols {
     items: Vec<usize>,
@@ -267,6 +310,12 @@ struct Rows {
     lines: Vec<u64>,
     /// Bytes of text the rows were read from (to size the columns of a whole file).
     text_len: usize,
+    /// The answers as bytes, row after row, while every answer is an integer 0–63
+    /// ([`crate::compact::RAW_MISSING`] for a missing one); `small` false and empty after.
+    codes: Vec<u8>,
+    small: bool,
+    /// The largest answer in `codes`.
+    max_code: u8,
 }
 
 impl Rows {
@@ -289,19 +338,23 @@ impl Rows {
             cal: cols.cal.iter().map(|_| Interner::new(capacity)).collect(),
             lines: Vec::with_capacity(capacity),
             text_len: 0,
+            codes: Vec::with_capacity(capacity * cols.items.len()),
+            small: true,
+            max_code: 0,
         }
     }
 
     /// Reads one record (file line `line`).
-    fn push(
+    fn push<R: Fields>(
         &mut self,
-        rec: &csv::ByteRecord,
+        rec: &R,
         line: u64,
         cols: &Cols,
         header: &[String],
+        known: Option<&Known<'_>>,
     ) -> Result<(), EstimateError> {
         self.lines.push(line);
-        let field = |i: usize| rec.get(i).unwrap_or_default();
+        let field = |i: usize| rec.field(i);
         let bad = |col: usize, message: String| EstimateError::Value {
             line,
             column: header[col].clone(),
@@ -310,8 +363,27 @@ impl Rows {
         for (values, &col) in self.items.iter_mut().zip(&cols.items) {
             let raw = field(col);
             match parse_number(raw) {
-                Ok(Some(x)) => values.push(x),
-                Ok(None) => values.push(f64::NAN),
+                Ok(Some(x)) => {
+                    values.push(x);
+                    if self.small {
+                        match raw_code(x) {
+                            Some(c) => {
+                                self.codes.push(c);
+                                self.max_code = self.max_code.max(c);
+                            }
+                            None => {
+                                self.small = false;
+                                self.codes = Vec::new();
+                            }
+                        }
+                    }
+                }
+                Ok(None) => {
+                    values.push(f64::NAN);
+                    if self.small {
+                        self.codes.push(RAW_MISSING);
+                    }
+                }
                 Err(()) => {
                     return Err(bad(
                         col,
@@ -342,14 +414,14 @@ impl Rows {
             if raw.is_empty() {
                 return Err(bad(col, "empty stratum".into()));
             }
-            int.push(raw);
+            int.push(raw, known.and_then(|k| k.strata));
         }
-        for (int, &col) in self.psu.iter_mut().zip(&cols.psu) {
+        for (s, (int, &col)) in self.psu.iter_mut().zip(&cols.psu).enumerate() {
             let raw = field(col);
             if raw.is_empty() {
                 return Err(bad(col, "empty cluster id".into()));
             }
-            int.push(raw);
+            int.push(raw, known.and_then(|k| k.psu.get(s).copied()));
         }
         for (values, &col) in self.fpc.iter_mut().zip(&cols.fpc) {
             let raw = field(col);
@@ -371,12 +443,41 @@ impl Rows {
             if raw.is_empty() {
                 return Err(bad(col, "empty value in the --by column".into()));
             }
-            int.push(raw);
+            int.push(raw, known.and_then(|k| k.by));
         }
-        for (int, &col) in self.cal.iter_mut().zip(&cols.cal) {
-            int.push(field(col));
+        for (c, (int, &col)) in self.cal.iter_mut().zip(&cols.cal).enumerate() {
+            int.push(field(col), known.and_then(|k| k.cal.get(c).copied()));
         }
         Ok(())
+    }
+
+    /// The codes of the categorical columns so far.
+    fn known(&self) -> Known<'_> {
+        Known {
+            strata: self.strata.as_ref().map(|i| &i.map),
+            psu: self.psu.iter().map(|i| &i.map).collect(),
+            by: self.by.as_ref().map(|i| &i.map),
+            cal: self.cal.iter().map(|i| &i.map).collect(),
+        }
+    }
+
+    /// Room for `more` rows.
+    fn reserve(&mut self, more: usize) {
+        let k = self.items.len();
+        self.items.iter_mut().for_each(|v| v.reserve(more));
+        self.weights.reserve(more);
+        let ints = self
+            .strata
+            .iter_mut()
+            .chain(&mut self.psu)
+            .chain(self.by.iter_mut())
+            .chain(&mut self.cal);
+        ints.for_each(|i| i.codes.reserve(more));
+        self.fpc.iter_mut().for_each(|v| v.reserve(more));
+        self.lines.reserve(more);
+        if self.small {
+            self.codes.reserve(more * k);
+        }
     }
 
     /// Appends the rows read after these, their lines shifted by `line_offset`.
@@ -402,6 +503,13 @@ impl Rows {
         }
         self.lines
             .extend(other.lines.iter().map(|l| l + line_offset));
+        if self.small && other.small {
+            self.codes.extend_from_slice(&other.codes);
+            self.max_code = self.max_code.max(other.max_code);
+        } else {
+            self.small = false;
+            self.codes = Vec::new();
+        }
     }
 }
 
@@ -489,7 +597,7 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
                     Err(e) => return Err(csv_error(path, e)),
                 }
                 let line = rec.position().map_or(0, csv::Position::line);
-                rows.push(&rec, line, &cols, &header)?;
+                rows.push(&rec, line, &cols, &header, None)?;
             }
             rows
         }
@@ -504,6 +612,9 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
         cal,
         lines,
         text_len: _,
+        codes,
+        small,
+        max_code,
     } = rows;
     let n = weights.len();
     if n == 0 {
@@ -609,5 +720,6 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
         items,
         indices,
         lines,
+        answer_codes: small.then_some((codes, max_code)),
     })
 }
