@@ -30,11 +30,21 @@ pub(crate) const MAX_LEVELS: usize = 32;
 /// A missing answer in the reader's codes (see [`raw_code`]).
 pub(crate) const RAW_MISSING: u8 = u8::MAX;
 
-/// The reader's code of an answer: the answer itself when it is an integer 0–63.
+/// The reader's code of an answer: the answer itself when it is an integer 0–63 (not −0).
 #[inline]
 pub(crate) fn raw_code(x: f64) -> Option<u8> {
     let i = x as i64;
-    ((0..64).contains(&i) && i as f64 == x).then_some(i as u8)
+    ((0..64).contains(&i) && (i as f64).to_bits() == x.to_bits()).then_some(i as u8)
+}
+
+/// The answer of a reader's code (NaN when missing).
+#[inline]
+pub(crate) fn answer(c: u8) -> f64 {
+    if c == RAW_MISSING {
+        f64::NAN
+    } else {
+        f64::from(c)
+    }
 }
 
 /// Rows per block when the work is split over threads.

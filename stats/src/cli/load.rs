@@ -6,7 +6,7 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::calibration::{Calibration, Margin};
-use crate::compact::{RAW_MISSING, raw_code};
+use crate::compact::{RAW_MISSING, answer, raw_code};
 use crate::design::{Design, DesignSpec, Stage};
 use crate::error::StatsError;
 use crate::estimate::{Domains, IndexKind, IndexSpec, Item};
@@ -321,11 +321,7 @@ struct Rows {
 impl Rows {
     fn new(cols: &Cols, capacity: usize) -> Rows {
         Rows {
-            items: cols
-                .items
-                .iter()
-                .map(|_| Vec::with_capacity(capacity))
-                .collect(),
+            items: cols.items.iter().map(|_| Vec::new()).collect(),
             weights: Vec::with_capacity(capacity),
             strata: cols.strata.map(|_| Interner::new(capacity)),
             psu: cols.psu.iter().map(|_| Interner::new(capacity)).collect(),
@@ -360,35 +356,46 @@ impl Rows {
             column: header[col].clone(),
             message,
         };
-        for (values, &col) in self.items.iter_mut().zip(&cols.items) {
-            let raw = field(col);
-            match parse_number(raw) {
-                Ok(Some(x)) => {
-                    values.push(x);
-                    if self.small {
-                        match raw_code(x) {
-                            Some(c) => {
-                                self.codes.push(c);
-                                self.max_code = self.max_code.max(c);
-                            }
-                            None => {
-                                self.small = false;
-                                self.codes = Vec::new();
-                            }
+        if self.small {
+            // Answers as bytes while they are integers 0–63; at the first other answer every
+            // answer so far becomes a number and the row is read again as numbers.
+            let start = self.codes.len();
+            for &col in &cols.items {
+                let raw = field(col);
+                match parse_number(raw) {
+                    Ok(Some(x)) => match raw_code(x) {
+                        Some(c) => {
+                            self.codes.push(c);
+                            self.max_code = self.max_code.max(c);
                         }
+                        None => {
+                            self.codes.truncate(start);
+                            self.answers_as_numbers();
+                            break;
+                        }
+                    },
+                    Ok(None) => self.codes.push(RAW_MISSING),
+                    Err(()) => {
+                        return Err(bad(
+                            col,
+                            format!("answer \"{}\" is not a number", show(raw)),
+                        ));
                     }
                 }
-                Ok(None) => {
-                    values.push(f64::NAN);
-                    if self.small {
-                        self.codes.push(RAW_MISSING);
+            }
+        }
+        if !self.small {
+            for (values, &col) in self.items.iter_mut().zip(&cols.items) {
+                let raw = field(col);
+                match parse_number(raw) {
+                    Ok(Some(x)) => values.push(x),
+                    Ok(None) => values.push(f64::NAN),
+                    Err(()) => {
+                        return Err(bad(
+                            col,
+                            format!("answer \"{}\" is not a number", show(raw)),
+                        ));
                     }
-                }
-                Err(()) => {
-                    return Err(bad(
-                        col,
-                        format!("answer \"{}\" is not a number", show(raw)),
-                    ));
                 }
             }
         }
@@ -451,6 +458,57 @@ impl Rows {
         Ok(())
     }
 
+    /// Turns the answers kept as bytes into numbers (from now on every answer is kept as a
+    /// number).
+    fn answers_as_numbers(&mut self) {
+        if !self.small {
+            return;
+        }
+        let k = self.items.len();
+        if k > 0 {
+            for (kk, values) in self.items.iter_mut().enumerate() {
+                values.clear();
+                values.extend(self.codes.iter().skip(kk).step_by(k).map(|&c| answer(c)));
+            }
+        }
+        self.small = false;
+        self.codes = Vec::new();
+        self.max_code = 0;
+    }
+
+    /// The answer columns as numbers (built on several threads from the bytes when the
+    /// answers were kept as bytes).
+    fn answer_columns(&mut self) -> Vec<Vec<f64>> {
+        if !self.small {
+            return std::mem::take(&mut self.items);
+        }
+        use rayon::prelude::*;
+        let k = self.items.len();
+        let n = self.weights.len();
+        const BLOCK: usize = 1 << 14;
+        // Zeroed allocations are fresh pages: the threads writing them share the page faults.
+        let mut columns: Vec<Vec<f64>> = (0..k).map(|_| vec![0.0; n]).collect();
+        let mut blocks: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(BLOCK)).map(|_| Vec::new()).collect();
+        for column in &mut columns {
+            for (b, chunk) in column.chunks_mut(BLOCK).enumerate() {
+                blocks[b].push(chunk);
+            }
+        }
+        let codes = &self.codes;
+        blocks
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(b, mut block)| {
+                let rows = &codes[b * BLOCK * k..((b + 1) * BLOCK * k).min(codes.len())];
+                for (r, row) in rows.chunks_exact(k).enumerate() {
+                    for (column, &c) in block.iter_mut().zip(row) {
+                        column[r] = answer(c);
+                    }
+                }
+            });
+        columns
+    }
+
     /// The codes of the categorical columns so far.
     fn known(&self) -> Known<'_> {
         Known {
@@ -464,7 +522,9 @@ impl Rows {
     /// Room for `more` rows.
     fn reserve(&mut self, more: usize) {
         let k = self.items.len();
-        self.items.iter_mut().for_each(|v| v.reserve(more));
+        if !self.small {
+            self.items.iter_mut().for_each(|v| v.reserve(more));
+        }
         self.weights.reserve(more);
         let ints = self
             .strata
@@ -481,9 +541,18 @@ impl Rows {
     }
 
     /// Appends the rows read after these, their lines shifted by `line_offset`.
-    fn append(&mut self, other: Rows, line_offset: u64) {
-        for (a, b) in self.items.iter_mut().zip(other.items) {
-            a.extend_from_slice(&b);
+    fn append(&mut self, mut other: Rows, line_offset: u64) {
+        if self.small != other.small {
+            self.answers_as_numbers();
+            other.answers_as_numbers();
+        }
+        if self.small {
+            self.codes.extend_from_slice(&other.codes);
+            self.max_code = self.max_code.max(other.max_code);
+        } else {
+            for (a, b) in self.items.iter_mut().zip(&other.items) {
+                a.extend_from_slice(b);
+            }
         }
         self.weights.extend_from_slice(&other.weights);
         if let (Some(a), Some(b)) = (self.strata.as_mut(), other.strata) {
@@ -503,13 +572,6 @@ impl Rows {
         }
         self.lines
             .extend(other.lines.iter().map(|l| l + line_offset));
-        if self.small && other.small {
-            self.codes.extend_from_slice(&other.codes);
-            self.max_code = self.max_code.max(other.max_code);
-        } else {
-            self.small = false;
-            self.codes = Vec::new();
-        }
     }
 }
 
@@ -602,8 +664,10 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
             rows
         }
     };
+    let mut rows = rows;
+    let items = rows.answer_columns();
     let Rows {
-        items,
+        items: _,
         weights,
         strata,
         psu,

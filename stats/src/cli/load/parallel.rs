@@ -290,6 +290,10 @@ mod tests {
     }
 
     fn same(a: &Rows, b: &Rows) {
+        assert_eq!(
+            (a.small, &a.codes, a.max_code),
+            (b.small, &b.codes, b.max_code)
+        );
         assert_eq!(a.items.len(), b.items.len());
         for (x, y) in a.items.iter().zip(&b.items) {
             let bits = |v: &Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -328,7 +332,9 @@ mod tests {
                 1 => "\"say \"\"hi\"\"\"".to_owned(),
                 k => format!("h{k}"),
             };
-            let q1 = ["", "1", "2", "3", "4", "5", " 4 ", "2.5"][next(8) as usize];
+            // Seeds 1 and 2: an answer other than an integer 0–63 (the answers become numbers).
+            let q1 =
+                ["", "1", "2", "3", "4", "5", " 4 ", "2.5"][next(7 + u64::from(seed < 3)) as usize];
             let q2 = ["", "1", "5"][next(3) as usize];
             let end = if plain {
                 ["\n", "\n\n", "\n\n\n"][next(3) as usize]
@@ -357,8 +363,27 @@ mod tests {
         };
         std::fs::write(&path, &text).unwrap();
         let (header, expected) = serial(&path, &cols);
-        let expected = expected.unwrap();
+        let mut expected = expected.unwrap();
         assert_eq!(expected.weights.len(), 300);
+        assert_eq!(expected.small, seed >= 3);
+        let mut columns = Rows::new(&cols, 0);
+        columns.append(
+            Rows {
+                lines: expected.lines.clone(),
+                ..serial(&path, &cols).1.unwrap()
+            },
+            0,
+        );
+        // The answers as numbers, however kept.
+        let numbers = columns.answer_columns();
+        expected.answers_as_numbers();
+        let bits = |v: &[Vec<f64>]| -> Vec<Vec<u64>> {
+            v.iter()
+                .map(|c| c.iter().map(|x| x.to_bits()).collect())
+                .collect()
+        };
+        assert_eq!(bits(&numbers), bits(&expected.items));
+        let expected = serial(&path, &cols).1.unwrap();
         for (block, piece) in [
             (64, 1),
             (64, 7),
