@@ -204,23 +204,22 @@ impl Compact {
         let levels = vec![(0..=max).map(f64::from).collect::<Vec<f64>>(); k];
         let order = &design.order;
         let mut codes = vec![0u8; raw.len()];
+        let mut weights = vec![0.0; design.n_rows()];
         codes
             .par_chunks_mut(BLOCK * k)
+            .zip(weights.par_chunks_mut(BLOCK))
             .zip(order.par_chunks(BLOCK))
-            .for_each(|(chunk, rows)| {
+            .for_each(|((chunk, w), rows)| {
                 // A plain copy per row first: many rows' reads in flight at once.
-                for (dst, &i) in chunk.chunks_exact_mut(k).zip(rows) {
+                for ((dst, w), &i) in chunk.chunks_exact_mut(k).zip(w.iter_mut()).zip(rows) {
                     let i = i as usize;
                     dst.copy_from_slice(&raw[i * k..(i + 1) * k]);
+                    *w = design.weights[i];
                 }
                 for c in chunk.iter_mut() {
                     *c = (*c).min(missing);
                 }
             });
-        let weights = order
-            .par_iter()
-            .map(|&i| design.weights[i as usize])
-            .collect();
         Some(Compact {
             k,
             width,
@@ -230,30 +229,35 @@ impl Compact {
         })
     }
 
-    /// The domain code of every row in design order.
-    pub(crate) fn domains_in_order(design: &Design, domains: &Domains) -> Vec<u32> {
-        design
-            .order
-            .par_iter()
-            .map(|&i| domains.codes[i as usize])
-            .collect()
-    }
-
     /// Weight sums and row counts per (domain, item, level), and the number of respondents
     /// with weight > 0 who answered some item of every index mask.
-    pub(crate) fn tables(&self, dom: &[u32], n_dom: usize, index_masks: &[u64]) -> Tables {
+    /// Also returns the domain of every row in design order (`order`: the design's rows;
+    /// `domains`: the domain of every row in file order).
+    pub(crate) fn tables(
+        &self,
+        order: &[u32],
+        domains: &[u32],
+        n_dom: usize,
+        index_masks: &[u64],
+    ) -> (Tables, Vec<u32>) {
         let (k, width) = (self.k, self.width);
-        let n = dom.len();
+        let n = order.len();
+        let mut dom = vec![0u32; n];
         // A fixed split (not one per thread): the sums are added in the same order everywhere.
         const PARTS: usize = 4;
         let part = n.div_ceil(PARTS).max(1);
-        let parts: Vec<Tables> = (0..n.div_ceil(part))
-            .into_par_iter()
-            .map(|b| {
-                let range = b * part..((b + 1) * part).min(n);
+        let parts: Vec<Tables> = dom
+            .par_chunks_mut(part)
+            .enumerate()
+            .map(|(b, dom)| {
+                let first = b * part;
+                let len = dom.len();
+                for (slot, &i) in dom.iter_mut().zip(&order[first..first + len]) {
+                    *slot = domains[i as usize];
+                }
                 let mut t = Tables::new(n_dom * k * width, n_dom * index_masks.len());
-                for p in range {
-                    let d = dom[p];
+                for (j, &d) in dom.iter().enumerate() {
+                    let p = first + j;
                     if d == Domains::OUTSIDE {
                         continue;
                     }
@@ -291,7 +295,7 @@ impl Compact {
         for t in parts {
             total.add(&t);
         }
-        total
+        (total, dom)
     }
 }
 

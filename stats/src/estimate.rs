@@ -440,14 +440,15 @@ impl<'a> Estimator<'a> {
     }
 
     /// [`Estimator::sums`] from the compact answers' weight tables.
-    fn sums_compact(&self, cp: &Compact, dom: &[u32], n_dom: usize) -> Sums {
+    /// Also returns the domain of every row in design order.
+    fn sums_compact(&self, cp: &Compact, domains: &[u32], n_dom: usize) -> (Sums, Vec<u32>) {
         let k_all = self.items.len();
         let masks: Vec<u64> = self
             .indices
             .iter()
             .map(|c| c.items.iter().fold(0u64, |m, &(k, _)| m | 1 << k))
             .collect();
-        let t = cp.tables(dom, n_dom, &masks);
+        let (t, dom) = cp.tables(&self.design.order, domains, n_dom, &masks);
         let size = n_dom * k_all;
         let mut s = Sums {
             n: vec![0; size],
@@ -507,7 +508,7 @@ impl<'a> Estimator<'a> {
                 }
             }
         }
-        s
+        (s, dom)
     }
 
     fn centres(&self, s: &Sums) -> Centres {
@@ -589,8 +590,7 @@ impl<'a> Estimator<'a> {
         };
         let (sums, centres, var) = match compact {
             Some(compact) => {
-                let dom = Compact::domains_in_order(self.design, domains);
-                let sums = self.sums_compact(compact, &dom, domains.len());
+                let (sums, dom) = self.sums_compact(compact, &domains.codes, domains.len());
                 let centres = self.centres(&sums);
                 let fill = CompactFill::new(
                     compact,
