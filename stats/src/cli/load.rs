@@ -56,8 +56,42 @@ fn stats_error(e: StatsError, lines: &[u64]) -> EstimateError {
     }
 }
 
-/// Codes of the values of a categorical column.
-type Codes = FxHashMap<Vec<u8>, u32>;
+/// Codes of the values of a categorical column: values of up to 15 bytes (stratum, cluster
+/// and area codes) keyed by one integer (no string comparison), longer ones by their bytes.
+#[derive(Default)]
+struct Codes {
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<Vec<u8>, u32>,
+}
+
+impl Codes {
+    /// The bytes and the length of a value of up to 15 bytes as one integer.
+    #[inline]
+    fn short_key(value: &[u8]) -> Option<u128> {
+        if value.len() > 15 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        bytes[..value.len()].copy_from_slice(value);
+        bytes[15] = value.len() as u8;
+        Some(u128::from_le_bytes(bytes))
+    }
+
+    #[inline]
+    fn get(&self, value: &[u8]) -> Option<&u32> {
+        match Codes::short_key(value) {
+            Some(key) => self.short.get(&key),
+            None => self.long.get(value),
+        }
+    }
+
+    fn insert(&mut self, value: &[u8], code: u32) {
+        match Codes::short_key(value) {
+            Some(key) => self.short.insert(key, code),
+            None => self.long.insert(value.to_vec(), code),
+        };
+    }
+}
 
 /// Marks the codes of values an interner reading a piece of the file saw first (see
 /// [`Interner::absorb`]).
@@ -84,7 +118,7 @@ struct Interner {
 impl Interner {
     fn new(capacity: usize) -> Interner {
         Interner {
-            map: FxHashMap::default(),
+            map: Codes::default(),
             keys: Vec::new(),
             codes: Vec::with_capacity(capacity),
             last: None,
@@ -97,7 +131,7 @@ impl Interner {
             Some(&c) => c,
             None => {
                 let c = self.keys.len() as u32;
-                self.map.insert(value.to_vec(), c);
+                self.map.insert(value, c);
                 self.keys.push(value.to_vec());
                 c
             }
