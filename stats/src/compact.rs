@@ -24,6 +24,10 @@ use crate::design::Design;
 use crate::spec::Domains;
 use crate::variance::{Acc, Centres, Dims, LeafFill, Out};
 
+/// Largest number of (domain, item, answer) slots on the fast path (its tables and
+/// coefficients take about 32 bytes a slot): more domains take the row-by-row path.
+pub(crate) const MAX_SLOTS: usize = 1 << 22;
+
 /// Largest number of distinct answers of an item on the fast path.
 pub(crate) const MAX_LEVELS: usize = 32;
 
@@ -243,9 +247,10 @@ impl Compact {
         let (k, width) = (self.k, self.width);
         let n = order.len();
         let mut dom = vec![0u32; n];
-        // A fixed split (not one per thread): the sums are added in the same order everywhere.
-        const PARTS: usize = 4;
-        let part = n.div_ceil(PARTS).max(1);
+        // A fixed split (not one per thread): the sums are added in the same order everywhere;
+        // one part when the tables are large.
+        let parts = if n_dom * k * width > 1 << 20 { 1 } else { 4 };
+        let part = n.div_ceil(parts).max(1);
         let parts: Vec<Tables> = dom
             .par_chunks_mut(part)
             .enumerate()

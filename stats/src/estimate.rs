@@ -588,6 +588,9 @@ impl<'a> Estimator<'a> {
         } else {
             None
         };
+        // Many domains: the tables per (domain, item, answer) would be too large.
+        let compact =
+            compact.filter(|c| domains.len() * c.k * c.width <= crate::compact::MAX_SLOTS);
         let (sums, centres, var) = match compact {
             Some(compact) => {
                 let (sums, dom) = self.sums_compact(compact, &domains.codes, domains.len());

@@ -362,6 +362,9 @@ pub(crate) fn variances<M: RowMap>(
 /// the number of threads), so the results are the same on every machine.
 const WALK_CHUNKS: usize = 8;
 
+/// Memory the runs' sums may take together, about.
+const RUN_MEMORY: usize = 64 << 20;
+
 /// The variances with leaf totals from `fill` (see [`variances`]).
 pub(crate) fn variances_with<F: LeafFill>(
     design: &Design,
@@ -377,7 +380,11 @@ pub(crate) fn variances_with<F: LeafFill>(
         c: cal.map_or(0, |c| c.n_cells),
         presence: design.lonely_psu == LonelyPsu::Average,
     };
-    let chunks = stratum_chunks(design);
+    // Each run holds its own n_vdom × J sums (and its accumulators while it runs): fewer runs
+    // when they are large, so that many domains do not multiply the memory.
+    let per_run = n_vdom * (dims.j + dims.r * dims.c) * 8;
+    let runs = (RUN_MEMORY / per_run.max(1)).clamp(1, WALK_CHUNKS);
+    let chunks = stratum_chunks(design, runs);
 
     let mut parts: Vec<Out> = chunks
         .par_windows(2)
@@ -390,9 +397,9 @@ pub(crate) fn variances_with<F: LeafFill>(
     finish(design, targets, &dims, out, n_vdom)
 }
 
-/// Leaf-index boundaries of [`WALK_CHUNKS`] (or fewer) runs of whole strata with about the same
-/// number of rows.
-fn stratum_chunks(design: &Design) -> Vec<usize> {
+/// Leaf-index boundaries of `runs` (or fewer) runs of whole strata with about the same number
+/// of rows.
+fn stratum_chunks(design: &Design, runs: usize) -> Vec<usize> {
     let depth = design.levels.len() - 1;
     let leaf_starts = &design.levels[depth].starts;
     let strata = &design.levels[0].starts;
@@ -400,11 +407,11 @@ fn stratum_chunks(design: &Design) -> Vec<usize> {
     let mut bounds = vec![0usize];
     let mut next = 1u64;
     for &s in &strata[1..strata.len() - 1] {
-        if u64::from(s) * WALK_CHUNKS as u64 >= next * n {
+        if u64::from(s) * runs as u64 >= next * n {
             // Every stratum starts a leaf.
             let leaf = leaf_starts.partition_point(|&x| x < s);
             bounds.push(leaf);
-            while next * n <= u64::from(s) * WALK_CHUNKS as u64 {
+            while next * n <= u64::from(s) * runs as u64 {
                 next += 1;
             }
         }
