@@ -34,12 +34,15 @@
 //! and no numbers.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::compact::{Compact, CompactFill};
 
 use crate::design::Design;
 use crate::error::StatsError;
 
 use crate::intervals::{proportion_interval, t_quantile, wald};
-use crate::variance::{Centres, RowMap, Targets, ratio_row, variances};
+use crate::variance::{Centres, RowMap, Targets, ratio_row, variances, variances_with};
 
 pub use crate::spec::{Domains, Estimate, EstimateOptions, IndexKind, IndexSpec, Item, Statistic};
 
@@ -56,6 +59,9 @@ pub struct Estimator<'a> {
     /// `[(item, normalised weight)]` of every pooled ratio (row-level targets `2K + q`).
     ratios: Vec<Vec<(usize, f64)>>,
     options: EstimateOptions,
+    /// The answers coded for the fast path (see [`crate::compact`]), made by the first
+    /// [`Estimator::estimate`]; `None` inside when the answers or the design do not allow it.
+    compact: OnceLock<Option<Compact>>,
 }
 
 /// A checked index. Row-level targets are numbered: item means `0..K`, satisfied shares
@@ -330,7 +336,22 @@ impl<'a> Estimator<'a> {
             lins,
             ratios,
             options,
+            compact: OnceLock::new(),
         })
+    }
+
+    /// The same estimator with the answers of every item as bytes, row after row (the items in
+    /// order; the integer answer 0–63, [`crate::compact::RAW_MISSING`] when missing; `max` the
+    /// largest answer), as the
+    /// CSV reader makes them: the fast path is prepared from them, without a pass over the
+    /// `f64` answers. The codes must be those of the items' values.
+    pub(crate) fn with_answer_codes(self, codes: Vec<u8>, max: u8) -> Estimator<'a> {
+        if codes.len() == self.items.len() * self.design.n_rows()
+            && let Some(compact) = Compact::from_raw(self.design, &codes, self.items.len(), max)
+        {
+            let _ = self.compact.set(Some(compact));
+        }
+        self
     }
 
     /// The design.
@@ -418,6 +439,78 @@ impl<'a> Estimator<'a> {
         s
     }
 
+    /// [`Estimator::sums`] from the compact answers' weight tables.
+    /// Also returns the domain of every row in design order.
+    fn sums_compact(&self, cp: &Compact, domains: &[u32], n_dom: usize) -> (Sums, Vec<u32>) {
+        let k_all = self.items.len();
+        let masks: Vec<u64> = self
+            .indices
+            .iter()
+            .map(|c| c.items.iter().fold(0u64, |m, &(k, _)| m | 1 << k))
+            .collect();
+        let (t, dom) = cp.tables(&self.design.order, domains, n_dom, &masks);
+        let size = n_dom * k_all;
+        let mut s = Sums {
+            n: vec![0; size],
+            total: vec![0.0; size],
+            sum_dy: vec![0.0; size],
+            sum_dy2: vec![0.0; size],
+            sat: vec![0.0; size],
+            unsat: vec![0.0; size],
+            first: vec![f64::NAN; size],
+            varies: vec![false; size],
+            n_index: t.n_index,
+            ratio_y: vec![0.0; n_dom * self.ratios.len()],
+            ratio_x: vec![0.0; n_dom * self.ratios.len()],
+        };
+        let width = cp.width;
+        for d in 0..n_dom {
+            for (k, item) in self.items.iter().enumerate() {
+                let slot = d * k_all + k;
+                let base = slot * width;
+                let levels = &cp.levels[k];
+                let present = |c: usize| t.rows[base + c] > 0;
+                let Some(first) = (0..levels.len()).find(|&c| present(c)) else {
+                    continue;
+                };
+                let c0 = levels[first];
+                s.first[slot] = c0;
+                for (c, &v) in levels.iter().enumerate() {
+                    if !present(c) {
+                        continue;
+                    }
+                    let w = t.w[base + c];
+                    let dy = v - c0;
+                    s.varies[slot] |= dy != 0.0;
+                    s.n[slot] += u64::from(t.rows[base + c] - t.zero[base + c]);
+                    s.total[slot] += w;
+                    s.sum_dy[slot] += w * dy;
+                    s.sum_dy2[slot] += w * dy * dy;
+                    if v >= item.satisfied_min {
+                        s.sat[slot] += w;
+                    } else {
+                        s.unsat[slot] += w;
+                    }
+                }
+            }
+            let n_q = self.ratios.len();
+            for (q, ratio) in self.ratios.iter().enumerate() {
+                for &(k, a) in ratio {
+                    let base = (d * k_all + k) * width;
+                    let thr = self.items[k].satisfied_min;
+                    for (c, &v) in cp.levels[k].iter().enumerate() {
+                        let w = t.w[base + c];
+                        s.ratio_x[d * n_q + q] += w * a;
+                        if v >= thr {
+                            s.ratio_y[d * n_q + q] += w * a;
+                        }
+                    }
+                }
+            }
+        }
+        (s, dom)
+    }
+
     fn centres(&self, s: &Sums) -> Centres {
         let len = s.total.len();
         let mut c = Centres {
@@ -476,17 +569,56 @@ impl<'a> Estimator<'a> {
     /// share of every item, then every index. One pass over the rows for the point estimates
     /// and one for all variances.
     pub fn estimate(&self, domains: &Domains) -> Result<Vec<Estimate>, StatsError> {
+        self.estimate_with(domains, true)
+    }
+
+    /// [`Estimator::estimate`], on the compact fast path when `fast` and the answers allow it,
+    /// else row by row (the two agree up to rounding; a test compares them).
+    pub(crate) fn estimate_with(
+        &self,
+        domains: &Domains,
+        fast: bool,
+    ) -> Result<Vec<Estimate>, StatsError> {
         self.check_domains(domains)?;
-        let sums = self.sums(domains);
-        let centres = self.centres(&sums);
         let targets = self.targets();
-        let var = variances(
-            self.design,
-            &targets,
-            &centres,
-            &Identity(&domains.codes),
-            domains.len(),
-        );
+        let compact = if fast {
+            self.compact
+                .get_or_init(|| Compact::build(self.design, &targets.columns))
+                .as_ref()
+        } else {
+            None
+        };
+        // Many domains: the tables per (domain, item, answer) would be too large.
+        let compact =
+            compact.filter(|c| domains.len() * c.k * c.width <= crate::compact::MAX_SLOTS);
+        let (sums, centres, var) = match compact {
+            Some(compact) => {
+                let (sums, dom) = self.sums_compact(compact, &domains.codes, domains.len());
+                let centres = self.centres(&sums);
+                let fill = CompactFill::new(
+                    compact,
+                    &dom,
+                    domains.len(),
+                    &centres,
+                    &targets.thresholds,
+                    &self.ratios,
+                );
+                let var = variances_with(self.design, &targets, &fill, domains.len());
+                (sums, centres, var)
+            }
+            None => {
+                let sums = self.sums(domains);
+                let centres = self.centres(&sums);
+                let var = variances(
+                    self.design,
+                    &targets,
+                    &centres,
+                    &Identity(&domains.codes),
+                    domains.len(),
+                );
+                (sums, centres, var)
+            }
+        };
         let df = self.design.df();
         let t = t_quantile(1.0 - (1.0 - self.options.level) / 2.0, df as f64);
         let k_all = self.items.len();

@@ -44,6 +44,7 @@
 
 pub mod calibration;
 pub mod cli;
+mod compact;
 pub mod derive;
 pub mod design;
 pub mod error;

@@ -96,16 +96,16 @@ impl Centres {
 }
 
 /// Where a row goes: `(output domain, source domain for the centres, sign)`.
-pub(crate) trait RowMap {
+pub(crate) trait RowMap: Sync {
     fn map(&self, row: usize) -> Option<(usize, usize, f64)>;
 }
 
 /// Accumulators of one level of the hierarchy (for the node currently open at that level).
-struct Acc {
-    sum: Vec<f64>,
+pub(crate) struct Acc {
+    pub(crate) sum: Vec<f64>,
     sumsq: Vec<f64>,
-    cnt: Vec<u32>,
-    touched: Vec<u32>,
+    pub(crate) cnt: Vec<u32>,
+    pub(crate) touched: Vec<u32>,
     flag: Vec<bool>,
     u: Vec<f64>,
     u_nz: Vec<u32>,
@@ -140,7 +140,7 @@ impl Acc {
     }
 
     #[inline]
-    fn touch(&mut self, v: usize) {
+    pub(crate) fn touch(&mut self, v: usize) {
         if !self.flag[v] {
             self.flag[v] = true;
             self.touched.push(v as u32);
@@ -166,7 +166,7 @@ impl Acc {
 }
 
 /// Design-wide results of the pass.
-struct Out {
+pub(crate) struct Out {
     var: Vec<f64>,
     g: Vec<f64>,
     m: Vec<f64>,
@@ -176,11 +176,160 @@ struct Out {
     poison: Vec<bool>,
 }
 
-struct Dims {
-    j: usize,
-    r: usize,
+impl Out {
+    fn new(n_vdom: usize, dims: &Dims) -> Out {
+        let (j_all, r_all, c_all) = (dims.j, dims.r, dims.c);
+        let counts = if dims.presence { n_vdom * j_all } else { 0 };
+        Out {
+            var: vec![0.0; n_vdom * j_all],
+            g: vec![0.0; n_vdom * r_all * c_all],
+            m: vec![0.0; c_all * c_all],
+            a: vec![0.0; n_vdom * r_all * c_all],
+            present: vec![0; counts],
+            ok: vec![0; counts],
+            poison: vec![false; counts],
+        }
+    }
+
+    /// Adds the sums of another run of strata.
+    fn merge(&mut self, other: Out) {
+        let add = |x: &mut [f64], y: &[f64]| x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
+        add(&mut self.var, &other.var);
+        add(&mut self.g, &other.g);
+        add(&mut self.m, &other.m);
+        add(&mut self.a, &other.a);
+        let count = |x: &mut [u32], y: &[u32]| x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
+        count(&mut self.present, &other.present);
+        count(&mut self.ok, &other.ok);
+        self.poison
+            .iter_mut()
+            .zip(&other.poison)
+            .for_each(|(x, y)| *x |= y);
+    }
+}
+
+pub(crate) struct Dims {
+    pub(crate) j: usize,
+    pub(crate) r: usize,
     c: usize,
-    presence: bool,
+    pub(crate) presence: bool,
+}
+
+/// Fills the totals of one leaf cluster (rows `order[a..b]`) into the leaf accumulator: the
+/// row-level targets `0..R` of every touched output domain (the index totals are added by
+/// the walk), the presence counts when `dims.presence`, and the calibration sums `out.a`.
+pub(crate) trait LeafFill: Sync {
+    /// Working memory of one walk.
+    type Scratch;
+    fn scratch(&self) -> Self::Scratch;
+    fn fill(
+        &self,
+        scratch: &mut Self::Scratch,
+        rows: std::ops::Range<usize>,
+        acc: &mut Acc,
+        out: &mut Out,
+        dims: &Dims,
+    );
+}
+
+/// The leaf totals from the rows themselves: every row's linearised values.
+struct RowFill<'a, M> {
+    design: &'a Design,
+    targets: &'a Targets<'a>,
+    centres: &'a Centres,
+    map: &'a M,
+    columns: Vec<(&'a [f64], f64)>,
+}
+
+impl<M: RowMap> LeafFill for RowFill<'_, M> {
+    type Scratch = ();
+    fn scratch(&self) {}
+    fn fill(
+        &self,
+        (): &mut (),
+        rows: std::ops::Range<usize>,
+        acc: &mut Acc,
+        out: &mut Out,
+        dims: &Dims,
+    ) {
+        let (targets, centres, map) = (self.targets, self.centres, self.map);
+        let k = targets.k();
+        let q_all = targets.ratios.len();
+        let (j_all, r_all, c_all) = (dims.j, dims.r, dims.c);
+        let cal = self.design.calibration.as_ref();
+        let weights = &self.design.weights;
+        for &row in &self.design.order[rows] {
+            let i = row as usize;
+            if let Some(cal) = cal {
+                for p in &cal.projections {
+                    acc.add_u(p.cell[i] as usize, p.u[i]);
+                }
+            }
+            let Some((v, d, sign)) = map.map(i) else {
+                continue;
+            };
+            acc.touch(v);
+            let w = weights[i] * sign;
+            let base_v = v * j_all;
+            let base_d = d * k;
+            for (kk, col) in targets.columns.iter().enumerate() {
+                let y = col[i];
+                if y.is_nan() {
+                    continue;
+                }
+                let ws = w * centres.scale[base_d + kk];
+                let zm = (y - centres.mean[base_d + kk]) * ws;
+                let s = if y >= targets.thresholds[kk] {
+                    1.0
+                } else {
+                    0.0
+                };
+                let zs = (s - centres.share[base_d + kk]) * ws;
+                acc.sum[base_v + kk] += zm;
+                acc.sum[base_v + k + kk] += zs;
+                if dims.presence {
+                    acc.cnt[base_v + kk] += 1;
+                    acc.cnt[base_v + k + kk] += 1;
+                }
+                if let Some(cal) = cal {
+                    let am = (v * r_all + kk) * c_all;
+                    let as_ = (v * r_all + k + kk) * c_all;
+                    for p in &cal.projections {
+                        let c = p.cell[i] as usize;
+                        out.a[am + c] += zm * p.rho[i];
+                        out.a[as_ + c] += zs * p.rho[i];
+                    }
+                }
+            }
+            // Pooled ratios: z = w (y − R x) / X̂ on rows with an answer.
+            for (q, ratio) in targets.ratios.iter().enumerate() {
+                // Every row of the domain counts as present (R: the ratio on
+                // design[domain, ]), answered or not.
+                let r = 2 * k + q;
+                if dims.presence {
+                    acc.cnt[base_v + r] += 1;
+                }
+                let (y, x) = ratio_row(ratio, &self.columns, i);
+                if x == 0.0 {
+                    continue;
+                }
+                let slot = d * q_all + q;
+                let z = w * centres.ratio_scale[slot] * (y - centres.ratio[slot] * x);
+                acc.sum[base_v + r] += z;
+                if let Some(cal) = cal {
+                    let ar = (v * r_all + r) * c_all;
+                    for p in &cal.projections {
+                        out.a[ar + p.cell[i] as usize] += z * p.rho[i];
+                    }
+                }
+            }
+            if dims.presence {
+                for ix in 0..targets.indices.len() {
+                    acc.cnt[base_v + r_all + ix] += 1;
+                }
+            }
+        }
+    }
 }
 
 /// Computes the variance of every target in every output domain: a `n_vdom × J` row-major
@@ -192,15 +341,38 @@ pub(crate) fn variances<M: RowMap>(
     map: &M,
     n_vdom: usize,
 ) -> Vec<f64> {
-    let depth = design.levels.len() - 1;
-    let k = targets.k();
-    let q_all = targets.ratios.len();
     let columns: Vec<(&[f64], f64)> = targets
         .columns
         .iter()
         .zip(&targets.thresholds)
         .map(|(c, t)| (*c, *t))
         .collect();
+    let fill = RowFill {
+        design,
+        targets,
+        centres,
+        map,
+        columns,
+    };
+    variances_with(design, targets, &fill, n_vdom)
+}
+
+/// Strata are independent: the walk runs on chunks of whole strata, each on its own thread,
+/// and the chunks' sums are added in chunk order. The chunks depend only on the design (not on
+/// the number of threads), so the results are the same on every machine.
+const WALK_CHUNKS: usize = 8;
+
+/// Memory the runs' sums may take together, about.
+const RUN_MEMORY: usize = 64 << 20;
+
+/// The variances with leaf totals from `fill` (see [`variances`]).
+pub(crate) fn variances_with<F: LeafFill>(
+    design: &Design,
+    targets: &Targets<'_>,
+    fill: &F,
+    n_vdom: usize,
+) -> Vec<f64> {
+    use rayon::prelude::*;
     let cal = design.calibration.as_ref();
     let dims = Dims {
         j: targets.j(),
@@ -208,111 +380,74 @@ pub(crate) fn variances<M: RowMap>(
         c: cal.map_or(0, |c| c.n_cells),
         presence: design.lonely_psu == LonelyPsu::Average,
     };
+    // Each run holds its own n_vdom × J sums (and its accumulators while it runs): fewer runs
+    // when they are large, so that many domains do not multiply the memory.
+    let per_run = n_vdom * (dims.j + dims.r * dims.c) * 8;
+    let runs = (RUN_MEMORY / per_run.max(1)).clamp(1, WALK_CHUNKS);
+    let chunks = stratum_chunks(design, runs);
+
+    let mut parts: Vec<Out> = chunks
+        .par_windows(2)
+        .map(|w| walk(design, targets, fill, &dims, n_vdom, w[0]..w[1]))
+        .collect();
+    let mut out = parts.remove(0);
+    for part in parts {
+        out.merge(part);
+    }
+    finish(design, targets, &dims, out, n_vdom)
+}
+
+/// Leaf-index boundaries of `runs` (or fewer) runs of whole strata with about the same number
+/// of rows.
+fn stratum_chunks(design: &Design, runs: usize) -> Vec<usize> {
+    let depth = design.levels.len() - 1;
+    let leaf_starts = &design.levels[depth].starts;
+    let strata = &design.levels[0].starts;
+    let n = design.n_rows() as u64;
+    let mut bounds = vec![0usize];
+    let mut next = 1u64;
+    for &s in &strata[1..strata.len() - 1] {
+        if u64::from(s) * runs as u64 >= next * n {
+            // Every stratum starts a leaf.
+            let leaf = leaf_starts.partition_point(|&x| x < s);
+            bounds.push(leaf);
+            while next * n <= u64::from(s) * runs as u64 {
+                next += 1;
+            }
+        }
+    }
+    bounds.push(leaf_starts.len() - 1);
+    bounds
+}
+
+/// The pass over the leaves `leaves` (whole strata): totals folded up the hierarchy and the
+/// contributions of every closed node.
+fn walk<F: LeafFill>(
+    design: &Design,
+    targets: &Targets<'_>,
+    fill: &F,
+    dims: &Dims,
+    n_vdom: usize,
+    leaves: std::ops::Range<usize>,
+) -> Out {
+    let depth = design.levels.len() - 1;
     let (j_all, r_all, c_all) = (dims.j, dims.r, dims.c);
     let mut accs: Vec<Acc> = (0..=depth)
         .map(|l| Acc::new(n_vdom, j_all, r_all, c_all, l == depth, dims.presence))
         .collect();
-    let mut out = Out {
-        var: vec![0.0; n_vdom * j_all],
-        g: vec![0.0; n_vdom * r_all * c_all],
-        m: vec![0.0; c_all * c_all],
-        a: vec![0.0; n_vdom * r_all * c_all],
-        present: if dims.presence {
-            vec![0; n_vdom * j_all]
-        } else {
-            Vec::new()
-        },
-        ok: if dims.presence {
-            vec![0; n_vdom * j_all]
-        } else {
-            Vec::new()
-        },
-        poison: if dims.presence {
-            vec![false; n_vdom * j_all]
-        } else {
-            Vec::new()
-        },
-    };
-
+    let mut out = Out::new(n_vdom, dims);
     let leaf_starts = &design.levels[depth].starts;
-    let mut cur = vec![0usize; depth];
-    let weights = &design.weights;
-    let order = &design.order;
-    for leaf in 0..leaf_starts.len() - 1 {
+    // The node open at every level when the first leaf starts.
+    let first = leaf_starts[leaves.start];
+    let mut cur: Vec<usize> = (0..depth)
+        .map(|l| design.levels[l].starts.partition_point(|&x| x < first))
+        .collect();
+    let mut scratch = fill.scratch();
+    for leaf in leaves {
         let (a, b) = (leaf_starts[leaf] as usize, leaf_starts[leaf + 1] as usize);
         {
             let acc = &mut accs[depth];
-            for &row in &order[a..b] {
-                let i = row as usize;
-                if let Some(cal) = cal {
-                    for p in &cal.projections {
-                        acc.add_u(p.cell[i] as usize, p.u[i]);
-                    }
-                }
-                let Some((v, d, sign)) = map.map(i) else {
-                    continue;
-                };
-                acc.touch(v);
-                let w = weights[i] * sign;
-                let base_v = v * j_all;
-                let base_d = d * k;
-                for (kk, col) in targets.columns.iter().enumerate() {
-                    let y = col[i];
-                    if y.is_nan() {
-                        continue;
-                    }
-                    let ws = w * centres.scale[base_d + kk];
-                    let zm = (y - centres.mean[base_d + kk]) * ws;
-                    let s = if y >= targets.thresholds[kk] {
-                        1.0
-                    } else {
-                        0.0
-                    };
-                    let zs = (s - centres.share[base_d + kk]) * ws;
-                    acc.sum[base_v + kk] += zm;
-                    acc.sum[base_v + k + kk] += zs;
-                    if dims.presence {
-                        acc.cnt[base_v + kk] += 1;
-                        acc.cnt[base_v + k + kk] += 1;
-                    }
-                    if let Some(cal) = cal {
-                        let am = (v * r_all + kk) * c_all;
-                        let as_ = (v * r_all + k + kk) * c_all;
-                        for p in &cal.projections {
-                            let c = p.cell[i] as usize;
-                            out.a[am + c] += zm * p.rho[i];
-                            out.a[as_ + c] += zs * p.rho[i];
-                        }
-                    }
-                }
-                // Pooled ratios: z = w (y − R x) / X̂ on rows with an answer.
-                for (q, ratio) in targets.ratios.iter().enumerate() {
-                    // Every row of the domain counts as present (R: the ratio on
-                    // design[domain, ]), answered or not.
-                    let r = 2 * k + q;
-                    if dims.presence {
-                        acc.cnt[base_v + r] += 1;
-                    }
-                    let (y, x) = ratio_row(ratio, &columns, i);
-                    if x == 0.0 {
-                        continue;
-                    }
-                    let slot = d * q_all + q;
-                    let z = w * centres.ratio_scale[slot] * (y - centres.ratio[slot] * x);
-                    acc.sum[base_v + r] += z;
-                    if let Some(cal) = cal {
-                        let ar = (v * r_all + r) * c_all;
-                        for p in &cal.projections {
-                            out.a[ar + p.cell[i] as usize] += z * p.rho[i];
-                        }
-                    }
-                }
-                if dims.presence {
-                    for ix in 0..targets.indices.len() {
-                        acc.cnt[base_v + r_all + ix] += 1;
-                    }
-                }
-            }
+            fill.fill(&mut scratch, a..b, acc, &mut out, dims);
             // Index totals of the leaf: linear combinations of the row-level totals.
             if !targets.indices.is_empty() {
                 for &v in &acc.touched {
@@ -324,7 +459,7 @@ pub(crate) fn variances<M: RowMap>(
                 }
             }
         }
-        push_up(&mut accs, depth, &dims);
+        push_up(&mut accs, depth, dims);
         for level in (0..depth).rev() {
             let node = cur[level];
             let lv = &design.levels[level];
@@ -337,11 +472,11 @@ pub(crate) fn variances<M: RowMap>(
                 &info,
                 level,
                 design.lonely_psu,
-                &dims,
+                dims,
                 &mut out,
             );
             if level > 0 {
-                push_up(&mut accs, level, &dims);
+                push_up(&mut accs, level, dims);
             } else {
                 let acc = &mut accs[0];
                 for &v in &acc.touched {
@@ -360,8 +495,8 @@ pub(crate) fn variances<M: RowMap>(
             cur[level] += 1;
         }
     }
-
-    finish(design, targets, &dims, out, n_vdom)
+    let _ = c_all;
+    out
 }
 
 /// Folds the totals of the node just closed at `level` into its parent and resets them.

@@ -108,6 +108,9 @@ fn number(text: &str, what: &str) -> Result<f64, String> {
 /// survey (indicators read their columns as text in a second pass over the file).
 pub fn apply(args: &EstimateArgs, survey: &mut Survey) -> Result<(), EstimateError> {
     let arg = |m: String| EstimateError::Argument(m);
+    if !(args.cap.is_empty() && args.indicator.is_empty() && args.all_satisfied.is_empty()) {
+        survey.answer_codes = None;
+    }
     for (name, cap) in &args.cap {
         let k = position(&survey.items, name)
             .ok_or_else(|| arg(format!("--cap {name}: \"{name}\" is not one of --items")))?;

@@ -1,17 +1,20 @@
 //! Reading the survey CSV (and the margins file) into a design, its domains, items and
 //! indices, with every error naming the file, line and column.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::path::Path;
 
 use crate::calibration::{Calibration, Margin};
+use crate::compact::{RAW_MISSING, answer, raw_code};
 use crate::design::{Design, DesignSpec, Stage};
 use crate::error::StatsError;
 use crate::estimate::{Domains, IndexKind, IndexSpec, Item};
 use crate::factor::Factor;
 
 use super::{EstimateArgs, EstimateError};
+
+mod parallel;
 
 /// A survey loaded from CSV: the design, the domains of `--by`, items, indices, and the file
 /// line of every row (to report errors by line).
@@ -27,6 +30,9 @@ pub struct Survey {
     pub indices: Vec<IndexSpec>,
     /// File line of each row.
     pub lines: Vec<u64>,
+    /// The answers of `items` as bytes, row after row, when all are integers 0–63 (for the
+    /// estimator's fast path; dropped when derived items change `items`).
+    pub(super) answer_codes: Option<(Vec<u8>, u8)>,
 }
 
 impl Survey {
@@ -50,10 +56,61 @@ fn stats_error(e: StatsError, lines: &[u64]) -> EstimateError {
     }
 }
 
+/// Codes of the values of a categorical column: values of up to 15 bytes (stratum, cluster
+/// and area codes) keyed by one integer (no string comparison), longer ones by their bytes.
+#[derive(Default)]
+struct Codes {
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<Vec<u8>, u32>,
+}
+
+impl Codes {
+    /// The bytes and the length of a value of up to 15 bytes as one integer.
+    #[inline]
+    fn short_key(value: &[u8]) -> Option<u128> {
+        if value.len() > 15 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        bytes[..value.len()].copy_from_slice(value);
+        bytes[15] = value.len() as u8;
+        Some(u128::from_le_bytes(bytes))
+    }
+
+    #[inline]
+    fn get(&self, value: &[u8]) -> Option<&u32> {
+        match Codes::short_key(value) {
+            Some(key) => self.short.get(&key),
+            None => self.long.get(value),
+        }
+    }
+
+    fn insert(&mut self, value: &[u8], code: u32) {
+        match Codes::short_key(value) {
+            Some(key) => self.short.insert(key, code),
+            None => self.long.insert(value.to_vec(), code),
+        };
+    }
+}
+
+/// Marks the codes of values an interner reading a piece of the file saw first (see
+/// [`Interner::absorb`]).
+const LOCAL: u32 = 1 << 31;
+
+/// The codes of the categorical columns read so far, for the pieces read next.
+#[derive(Default)]
+struct Known<'a> {
+    strata: Option<&'a Codes>,
+    psu: Vec<&'a Codes>,
+    by: Option<&'a Codes>,
+    cal: Vec<&'a Codes>,
+}
+
 /// Categorical column being read: text → code, with a one-entry cache for sorted data.
 struct Interner {
-    map: HashMap<Vec<u8>, u32>,
-    labels: Vec<String>,
+    map: Codes,
+    /// The text of every code, as read.
+    keys: Vec<Vec<u8>>,
     codes: Vec<u32>,
     last: Option<(Vec<u8>, u32)>,
 }
@@ -61,30 +118,38 @@ struct Interner {
 impl Interner {
     fn new(capacity: usize) -> Interner {
         Interner {
-            map: HashMap::new(),
-            labels: Vec::new(),
+            map: Codes::default(),
+            keys: Vec::new(),
             codes: Vec::with_capacity(capacity),
             last: None,
         }
     }
 
+    /// The code of a value, numbered in order of first appearance.
+    fn code_of(&mut self, value: &[u8]) -> u32 {
+        match self.map.get(value) {
+            Some(&c) => c,
+            None => {
+                let c = self.keys.len() as u32;
+                self.map.insert(value, c);
+                self.keys.push(value.to_vec());
+                c
+            }
+        }
+    }
+
     #[inline]
-    fn push(&mut self, value: &[u8]) {
+    fn push(&mut self, value: &[u8], known: Option<&Codes>) {
         if let Some((bytes, code)) = &self.last
             && bytes.as_slice() == value
         {
             self.codes.push(*code);
             return;
         }
-        let code = match self.map.get(value) {
+        let code = match known.and_then(|k| k.get(value)) {
             Some(&c) => c,
-            None => {
-                let c = self.labels.len() as u32;
-                self.map.insert(value.to_vec(), c);
-                self.labels
-                    .push(String::from_utf8_lossy(value).into_owned());
-                c
-            }
+            None if known.is_some() => LOCAL | self.code_of(value),
+            None => self.code_of(value),
         };
         match &mut self.last {
             Some((bytes, last_code)) => {
@@ -97,8 +162,28 @@ impl Interner {
         self.codes.push(code);
     }
 
+    /// Appends the rows of an interner that read the rows after these (codes in order of
+    /// first appearance over both, as if one interner had read them all). Its codes are this
+    /// interner's codes for the values it was given as known, and its own marked [`LOCAL`].
+    fn absorb(&mut self, other: Interner) {
+        let map: Vec<u32> = other.keys.iter().map(|k| self.code_of(k)).collect();
+        self.codes.extend(other.codes.iter().map(|&c| {
+            if c & LOCAL != 0 {
+                map[(c & !LOCAL) as usize]
+            } else {
+                c
+            }
+        }));
+        self.last = None;
+    }
+
     fn into_factor(self) -> Result<Factor, StatsError> {
-        Factor::from_codes(self.codes, self.labels)
+        let labels = self
+            .keys
+            .iter()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect();
+        Factor::from_codes(self.codes, labels)
     }
 }
 
@@ -150,9 +235,9 @@ pub(super) fn csv_error(path: &Path, e: csv::Error) -> EstimateError {
     }
 }
 
-pub(super) fn headers(
+pub(super) fn headers<R: std::io::Read>(
     path: &Path,
-    reader: &mut csv::Reader<File>,
+    reader: &mut csv::Reader<R>,
 ) -> Result<Vec<String>, EstimateError> {
     let h = reader.headers().map_err(|e| csv_error(path, e))?;
     Ok(h.iter()
@@ -223,6 +308,307 @@ fn read_margins(path: &Path) -> Result<Vec<VariableMargins>, EstimateError> {
     Ok(out)
 }
 
+/// The fields of one record.
+trait Fields {
+    /// Field `i`, empty when the record has fewer.
+    fn field(&self, i: usize) -> &[u8];
+}
+
+impl Fields for csv::ByteRecord {
+    #[inline]
+    fn field(&self, i: usize) -> &[u8] {
+        self.get(i).unwrap_or_default()
+    }
+}
+
+/// Where the columns of the estimate are in the header.
+struct Cols {
+    items: Vec<usize>,
+    weight: Option<usize>,
+    strata: Option<usize>,
+    psu: Vec<usize>,
+    fpc: Vec<usize>,
+    by: Option<usize>,
+    cal: Vec<usize>,
+}
+
+/// The columns of the rows read so far.
+struct Rows {
+    items: Vec<Vec<f64>>,
+    weights: Vec<f64>,
+    strata: Option<Interner>,
+    psu: Vec<Interner>,
+    fpc: Vec<Vec<f64>>,
+    by: Option<Interner>,
+    cal: Vec<Interner>,
+    lines: Vec<u64>,
+    /// Bytes of text the rows were read from (to size the columns of a whole file).
+    text_len: usize,
+    /// The answers as bytes, row after row, while every answer is an integer 0–63
+    /// ([`crate::compact::RAW_MISSING`] for a missing one); `small` false and empty after.
+    codes: Vec<u8>,
+    small: bool,
+    /// The largest answer in `codes`.
+    max_code: u8,
+}
+
+impl Rows {
+    fn new(cols: &Cols, capacity: usize) -> Rows {
+        Rows {
+            items: cols.items.iter().map(|_| Vec::new()).collect(),
+            weights: Vec::with_capacity(capacity),
+            strata: cols.strata.map(|_| Interner::new(capacity)),
+            psu: cols.psu.iter().map(|_| Interner::new(capacity)).collect(),
+            fpc: cols
+                .fpc
+                .iter()
+                .map(|_| Vec::with_capacity(capacity))
+                .collect(),
+            by: cols.by.map(|_| Interner::new(capacity)),
+            cal: cols.cal.iter().map(|_| Interner::new(capacity)).collect(),
+            lines: Vec::with_capacity(capacity),
+            text_len: 0,
+            codes: Vec::with_capacity(capacity * cols.items.len()),
+            small: true,
+            max_code: 0,
+        }
+    }
+
+    /// Reads one record (file line `line`).
+    fn push<R: Fields>(
+        &mut self,
+        rec: &R,
+        line: u64,
+        cols: &Cols,
+        header: &[String],
+        known: Option<&Known<'_>>,
+    ) -> Result<(), EstimateError> {
+        self.lines.push(line);
+        let field = |i: usize| rec.field(i);
+        let bad = |col: usize, message: String| EstimateError::Value {
+            line,
+            column: header[col].clone(),
+            message,
+        };
+        if self.small {
+            // Answers as bytes while they are integers 0–63; at the first other answer every
+            // answer so far becomes a number and the row is read again as numbers.
+            let start = self.codes.len();
+            for &col in &cols.items {
+                let raw = field(col);
+                match parse_number(raw) {
+                    Ok(Some(x)) => match raw_code(x) {
+                        Some(c) => {
+                            self.codes.push(c);
+                            self.max_code = self.max_code.max(c);
+                        }
+                        None => {
+                            self.codes.truncate(start);
+                            self.answers_as_numbers();
+                            break;
+                        }
+                    },
+                    Ok(None) => self.codes.push(RAW_MISSING),
+                    Err(()) => {
+                        return Err(bad(
+                            col,
+                            format!("answer \"{}\" is not a number", show(raw)),
+                        ));
+                    }
+                }
+            }
+        }
+        if !self.small {
+            for (values, &col) in self.items.iter_mut().zip(&cols.items) {
+                let raw = field(col);
+                match parse_number(raw) {
+                    Ok(Some(x)) => values.push(x),
+                    Ok(None) => values.push(f64::NAN),
+                    Err(()) => {
+                        return Err(bad(
+                            col,
+                            format!("answer \"{}\" is not a number", show(raw)),
+                        ));
+                    }
+                }
+            }
+        }
+        match cols.weight {
+            Some(col) => {
+                let raw = field(col);
+                match parse_number(raw) {
+                    Ok(Some(w)) if w >= 0.0 => self.weights.push(w),
+                    Ok(Some(w)) => return Err(bad(col, format!("negative weight {w}"))),
+                    Ok(None) => return Err(bad(col, "missing weight".into())),
+                    Err(()) => {
+                        return Err(bad(
+                            col,
+                            format!("weight \"{}\" is not a number", show(raw)),
+                        ));
+                    }
+                }
+            }
+            None => self.weights.push(1.0),
+        }
+        if let (Some(int), Some(col)) = (self.strata.as_mut(), cols.strata) {
+            let raw = field(col);
+            if raw.is_empty() {
+                return Err(bad(col, "empty stratum".into()));
+            }
+            int.push(raw, known.and_then(|k| k.strata));
+        }
+        for (s, (int, &col)) in self.psu.iter_mut().zip(&cols.psu).enumerate() {
+            let raw = field(col);
+            if raw.is_empty() {
+                return Err(bad(col, "empty cluster id".into()));
+            }
+            int.push(raw, known.and_then(|k| k.psu.get(s).copied()));
+        }
+        for (values, &col) in self.fpc.iter_mut().zip(&cols.fpc) {
+            let raw = field(col);
+            match parse_number(raw) {
+                Ok(Some(x)) => values.push(x),
+                Ok(None) => return Err(bad(col, "missing fpc".into())),
+                Err(()) => {
+                    let text = show(raw);
+                    if text.trim().eq_ignore_ascii_case("inf") {
+                        values.push(f64::INFINITY);
+                    } else {
+                        return Err(bad(col, format!("fpc \"{text}\" is not a number")));
+                    }
+                }
+            }
+        }
+        if let (Some(int), Some(col)) = (self.by.as_mut(), cols.by) {
+            let raw = field(col);
+            if raw.is_empty() {
+                return Err(bad(col, "empty value in the --by column".into()));
+            }
+            int.push(raw, known.and_then(|k| k.by));
+        }
+        for (c, (int, &col)) in self.cal.iter_mut().zip(&cols.cal).enumerate() {
+            int.push(field(col), known.and_then(|k| k.cal.get(c).copied()));
+        }
+        Ok(())
+    }
+
+    /// Turns the answers kept as bytes into numbers (from now on every answer is kept as a
+    /// number).
+    fn answers_as_numbers(&mut self) {
+        if !self.small {
+            return;
+        }
+        let k = self.items.len();
+        if k > 0 {
+            for (kk, values) in self.items.iter_mut().enumerate() {
+                values.clear();
+                values.extend(self.codes.iter().skip(kk).step_by(k).map(|&c| answer(c)));
+            }
+        }
+        self.small = false;
+        self.codes = Vec::new();
+        self.max_code = 0;
+    }
+
+    /// The answer columns as numbers (built on several threads from the bytes when the
+    /// answers were kept as bytes).
+    fn answer_columns(&mut self) -> Vec<Vec<f64>> {
+        if !self.small {
+            return std::mem::take(&mut self.items);
+        }
+        use rayon::prelude::*;
+        let k = self.items.len();
+        let n = self.weights.len();
+        const BLOCK: usize = 1 << 14;
+        // Zeroed allocations are fresh pages: the threads writing them share the page faults.
+        let mut columns: Vec<Vec<f64>> = (0..k).map(|_| vec![0.0; n]).collect();
+        let mut blocks: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(BLOCK)).map(|_| Vec::new()).collect();
+        for column in &mut columns {
+            for (b, chunk) in column.chunks_mut(BLOCK).enumerate() {
+                blocks[b].push(chunk);
+            }
+        }
+        let codes = &self.codes;
+        blocks
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(b, mut block)| {
+                let rows = &codes[b * BLOCK * k..((b + 1) * BLOCK * k).min(codes.len())];
+                for (r, row) in rows.chunks_exact(k).enumerate() {
+                    for (column, &c) in block.iter_mut().zip(row) {
+                        column[r] = answer(c);
+                    }
+                }
+            });
+        columns
+    }
+
+    /// The codes of the categorical columns so far.
+    fn known(&self) -> Known<'_> {
+        Known {
+            strata: self.strata.as_ref().map(|i| &i.map),
+            psu: self.psu.iter().map(|i| &i.map).collect(),
+            by: self.by.as_ref().map(|i| &i.map),
+            cal: self.cal.iter().map(|i| &i.map).collect(),
+        }
+    }
+
+    /// Room for `more` rows.
+    fn reserve(&mut self, more: usize) {
+        let k = self.items.len();
+        if !self.small {
+            self.items.iter_mut().for_each(|v| v.reserve(more));
+        }
+        self.weights.reserve(more);
+        let ints = self
+            .strata
+            .iter_mut()
+            .chain(&mut self.psu)
+            .chain(self.by.iter_mut())
+            .chain(&mut self.cal);
+        ints.for_each(|i| i.codes.reserve(more));
+        self.fpc.iter_mut().for_each(|v| v.reserve(more));
+        self.lines.reserve(more);
+        if self.small {
+            self.codes.reserve(more * k);
+        }
+    }
+
+    /// Appends the rows read after these, their lines shifted by `line_offset`.
+    fn append(&mut self, mut other: Rows, line_offset: u64) {
+        if self.small != other.small {
+            self.answers_as_numbers();
+            other.answers_as_numbers();
+        }
+        if self.small {
+            self.codes.extend_from_slice(&other.codes);
+            self.max_code = self.max_code.max(other.max_code);
+        } else {
+            for (a, b) in self.items.iter_mut().zip(&other.items) {
+                a.extend_from_slice(b);
+            }
+        }
+        self.weights.extend_from_slice(&other.weights);
+        if let (Some(a), Some(b)) = (self.strata.as_mut(), other.strata) {
+            a.absorb(b);
+        }
+        for (a, b) in self.psu.iter_mut().zip(other.psu) {
+            a.absorb(b);
+        }
+        for (a, b) in self.fpc.iter_mut().zip(other.fpc) {
+            a.extend_from_slice(&b);
+        }
+        if let (Some(a), Some(b)) = (self.by.as_mut(), other.by) {
+            a.absorb(b);
+        }
+        for (a, b) in self.cal.iter_mut().zip(other.cal) {
+            a.absorb(b);
+        }
+        self.lines
+            .extend(other.lines.iter().map(|l| l + line_offset));
+    }
+}
+
 /// Reads the CSV and builds the design, domains, items and indices described by `args`.
 pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
     if args.items.is_empty() {
@@ -286,107 +672,48 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
         None => Vec::new(),
     };
 
-    let capacity = 1024;
-    let mut items: Vec<Vec<f64>> = item_cols
-        .iter()
-        .map(|_| Vec::with_capacity(capacity))
-        .collect();
-    let mut weights: Vec<f64> = Vec::with_capacity(capacity);
-    let mut strata = strata_col.map(|_| Interner::new(capacity));
-    let mut psu: Vec<Interner> = psu_cols.iter().map(|_| Interner::new(capacity)).collect();
-    let mut fpc: Vec<Vec<f64>> = fpc_cols
-        .iter()
-        .map(|_| Vec::with_capacity(capacity))
-        .collect();
-    let mut by = by_col.map(|_| Interner::new(capacity));
-    let mut cal: Vec<Interner> = cal_cols.iter().map(|_| Interner::new(capacity)).collect();
-    let mut lines: Vec<u64> = Vec::with_capacity(capacity);
-
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(path, e)),
-        }
-        let line = rec.position().map_or(0, csv::Position::line);
-        lines.push(line);
-        let field = |i: usize| rec.get(i).unwrap_or_default();
-        let bad = |col: usize, message: String| EstimateError::Value {
-            line,
-            column: header[col].clone(),
-            message,
-        };
-        for (values, &col) in items.iter_mut().zip(&item_cols) {
-            let raw = field(col);
-            match parse_number(raw) {
-                Ok(Some(x)) => values.push(x),
-                Ok(None) => values.push(f64::NAN),
-                Err(()) => {
-                    return Err(bad(
-                        col,
-                        format!("answer \"{}\" is not a number", show(raw)),
-                    ));
+    let cols = Cols {
+        items: item_cols,
+        weight: weight_col,
+        strata: strata_col,
+        psu: psu_cols,
+        fpc: fpc_cols,
+        by: by_col,
+        cal: cal_cols,
+    };
+    let rows = match parallel::read(path, &header, &cols) {
+        Some(rows) => rows,
+        None => {
+            let mut rows = Rows::new(&cols, 1024);
+            let mut rec = csv::ByteRecord::new();
+            loop {
+                match reader.read_byte_record(&mut rec) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => return Err(csv_error(path, e)),
                 }
+                let line = rec.position().map_or(0, csv::Position::line);
+                rows.push(&rec, line, &cols, &header, None)?;
             }
+            rows
         }
-        match weight_col {
-            Some(col) => {
-                let raw = field(col);
-                match parse_number(raw) {
-                    Ok(Some(w)) if w >= 0.0 => weights.push(w),
-                    Ok(Some(w)) => return Err(bad(col, format!("negative weight {w}"))),
-                    Ok(None) => return Err(bad(col, "missing weight".into())),
-                    Err(()) => {
-                        return Err(bad(
-                            col,
-                            format!("weight \"{}\" is not a number", show(raw)),
-                        ));
-                    }
-                }
-            }
-            None => weights.push(1.0),
-        }
-        if let (Some(int), Some(col)) = (strata.as_mut(), strata_col) {
-            let raw = field(col);
-            if raw.is_empty() {
-                return Err(bad(col, "empty stratum".into()));
-            }
-            int.push(raw);
-        }
-        for (int, &col) in psu.iter_mut().zip(&psu_cols) {
-            let raw = field(col);
-            if raw.is_empty() {
-                return Err(bad(col, "empty cluster id".into()));
-            }
-            int.push(raw);
-        }
-        for (values, &col) in fpc.iter_mut().zip(&fpc_cols) {
-            let raw = field(col);
-            match parse_number(raw) {
-                Ok(Some(x)) => values.push(x),
-                Ok(None) => return Err(bad(col, "missing fpc".into())),
-                Err(()) => {
-                    let text = show(raw);
-                    if text.trim().eq_ignore_ascii_case("inf") {
-                        values.push(f64::INFINITY);
-                    } else {
-                        return Err(bad(col, format!("fpc \"{text}\" is not a number")));
-                    }
-                }
-            }
-        }
-        if let (Some(int), Some(col)) = (by.as_mut(), by_col) {
-            let raw = field(col);
-            if raw.is_empty() {
-                return Err(bad(col, "empty value in the --by column".into()));
-            }
-            int.push(raw);
-        }
-        for (int, &col) in cal.iter_mut().zip(&cal_cols) {
-            int.push(field(col));
-        }
-    }
+    };
+    let mut rows = rows;
+    let items = rows.answer_columns();
+    let Rows {
+        items: _,
+        weights,
+        strata,
+        psu,
+        fpc,
+        by,
+        cal,
+        lines,
+        text_len: _,
+        codes,
+        small,
+        max_code,
+    } = rows;
     let n = weights.len();
     if n == 0 {
         return Err(EstimateError::Argument(format!(
@@ -491,5 +818,6 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
         items,
         indices,
         lines,
+        answer_codes: small.then_some((codes, max_code)),
     })
 }

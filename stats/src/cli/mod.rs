@@ -256,7 +256,12 @@ pub fn run(
         },
     )
     .map_err(|e| survey.stats_error(e))?;
+    // The statistics time includes preparing the compact answers.
     let t0 = Instant::now();
+    let estimator = match survey.answer_codes.take() {
+        Some((codes, max)) => estimator.with_answer_codes(codes, max),
+        None => estimator,
+    };
     let estimates = estimator
         .estimate(&survey.domains)
         .map_err(|e| survey.stats_error(e))?;
