@@ -17,7 +17,8 @@
 //!
 //! ```sh
 //! cargo run --release --example scale -- --database-url sqlite:///tmp/hailong-scale.db \
-//!   --responses 1000000 [--reuse] [--work /tmp/hailong-scale] [--cleanup]
+//!   --responses 1000000 [--reuse] [--work /tmp/hailong-scale] [--cleanup] \
+//!   [--only publish,results,cached,export,estimate,r]
 //! cargo run --release --example scale -- \
 //!   --database-url postgres://postgres@127.0.0.1:5432/hailong_scale --responses 1000000
 //! ```
@@ -25,6 +26,8 @@
 //! A SQLite file is deleted and a PostgreSQL database dropped and created again first
 //! (`--reuse` keeps one built by an earlier run: its publication then includes nothing new
 //! and only computes).
+//! `--only` runs only the steps named (`--reuse --only export`: the export alone; `r`: the
+//! peers, R and Python svy).
 //! `--cleanup` deletes the database and the work directory at the end. Peak memory is each
 //! process's `VmHWM` (from `/proc/self/status`). Not run in CI; figures are in the README.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -80,6 +83,11 @@ async fn main() -> anyhow::Result<()> {
     let work = PathBuf::from(arg(&args, "--work").unwrap_or_else(|| "/tmp/hailong-scale".into()));
     let reuse = args.iter().any(|a| a == "--reuse");
     let cleanup = args.iter().any(|a| a == "--cleanup");
+    // `--only STEP[,STEP…]`: run only these steps (e.g. `--only export` on a database built
+    // and published by an earlier run with `--reuse`).
+    let only: Option<Vec<String>> =
+        arg(&args, "--only").map(|s| s.split(',').map(str::to_owned).collect());
+    let wanted = |step: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == step));
     let backend = if url.starts_with("postgres") {
         "PostgreSQL"
     } else {
@@ -97,18 +105,25 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let mut figures: Vec<(String, f64, f64)> = Vec::new();
-    figures.push(child("publish", &url, &[])?);
-    figures.push(child("results", &url, &[])?);
-    figures.push(child("cached", &url, &[])?);
+    for step in ["publish", "results", "cached"] {
+        if wanted(step) {
+            figures.push(child(step, &url, &[])?);
+        }
+    }
     let out = work.join("export");
-    let _ = std::fs::remove_dir_all(&out);
-    figures.push(child("export", &url, &[out.to_str().unwrap_or_default()])?);
+    if wanted("export") {
+        let _ = std::fs::remove_dir_all(&out);
+        figures.push(child("export", &url, &[out.to_str().unwrap_or_default()])?);
+    }
     let csv = out.join("microdata.csv");
     let size = std::fs::metadata(&csv).map(|m| m.len()).unwrap_or(0);
     println!("microdata.csv: {:.1} MB", size as f64 / 1e6);
     let items = item_codes(&url).await?;
     let mut hailong_stats_s = f64::NAN;
-    for by in ["province", "commune"] {
+    for by in ["province", "commune"]
+        .into_iter()
+        .filter(|_| wanted("estimate"))
+    {
         let (label, secs, mb) = child(
             "estimate",
             &url,
@@ -119,8 +134,15 @@ async fn main() -> anyhow::Result<()> {
         }
         figures.push((label, secs, mb));
     }
-    let r = r_svyby(&csv, &items, &work)?;
-    let py = python_svy(&csv, &items, &work)?;
+    // `r` times the peers: R survey and Python svy.
+    let (r, py) = if wanted("r") {
+        (
+            r_svyby(&csv, &items, &work)?,
+            python_svy(&csv, &items, &work)?,
+        )
+    } else {
+        (None, None)
+    };
 
     println!();
     println!("| {backend}: step | wall time | peak memory |");

@@ -23,7 +23,6 @@
 //! [`item_source`] for `source` and `options`), which `design.R` reads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use rand::RngExt;
@@ -292,20 +291,7 @@ pub async fn microdata_seeded(
 
     // One read of the responses, in id order: design columns kept, answer cells set aside.
     let questions: Vec<Question> = campaign.definition.questions().cloned().collect();
-    let mut slot_of_code: HashMap<String, usize> = HashMap::new();
-    for q in &questions {
-        let next = slot_of_code.len();
-        slot_of_code.entry(q.code.clone()).or_insert(next);
-    }
-    let slots: Vec<usize> = questions
-        .iter()
-        .map(|q| slot_of_code.get(&q.code).copied().unwrap_or_default())
-        .collect();
-    let shared = Arc::new(stream::Questions {
-        questions: questions.clone(),
-        slot_of_code,
-        slots,
-    });
+    let shared = Arc::new(stream::Questions::new(questions.clone()));
     let tails = (0..results::loader::PARTS)
         .map(|part| {
             stream::AnswerTail::new(DesignColumns::new(campaign, part), Arc::clone(&shared))
@@ -551,57 +537,70 @@ pub async fn microdata_seeded(
             (m.values.codes(), levels)
         })
         .collect();
-    let csv_io = |e: csv::Error| AppError::Internal(anyhow::anyhow!("writing microdata.csv: {e}"));
-    let text_err = |e: std::str::Utf8Error| {
-        AppError::Internal(anyhow::anyhow!("reading the export's temporary file: {e}"))
-    };
+    // Every label as its escaped cell (`,label`), once; each row is then put together from
+    // them, its row number and weights (plain numerals, never quoted) and its answer cells,
+    // escaped while they were read.
+    let mut esc = stream::CsvCells::default();
+    let mut escaped =
+        |labels: &[String]| -> Vec<Vec<u8>> { labels.iter().map(|l| esc.one(l)).collect() };
+    let province_cell = escaped(&shown_province_at);
+    let commune_cell = escaped(&shown_commune_at);
+    let stratum_cell = escaped(&shown_stratum);
+    let psu_cell = escaped(
+        &psu_names
+            .iter()
+            .map(|p| p.clone().unwrap_or_default())
+            .collect::<Vec<_>>(),
+    );
+    let level_cells: Vec<(&[u32], Vec<Vec<u8>>)> = shown_cells
+        .iter()
+        .map(|(codes, levels)| (*codes, escaped(levels)))
+        .collect();
+    /// The escaped cell of a code, or an empty one.
+    fn pick<'a>(cells: &'a [Vec<u8>], code: Option<&u32>) -> &'a [u8] {
+        code.and_then(|&c| cells.get(c as usize))
+            .map_or(b",", Vec::as_slice)
+    }
+    let write_err =
+        |e: std::io::Error| AppError::Internal(anyhow::anyhow!("writing microdata.csv: {e}"));
     {
-        let mut w = csv::Writer::from_writer(sink.file("microdata.csv")?);
-        w.write_record(cells::record(&header)).map_err(csv_io)?;
-        let mut number = String::new();
-        let mut cell = Vec::new();
+        use std::io::Write as _;
+        let out = sink.file("microdata.csv")?;
+        // The header as the csv writer writes it: without a leading comma, with its
+        // terminator.
+        let mut header_row = Vec::new();
+        for h in &header {
+            esc.cell(&mut header_row, h);
+        }
+        header_row.push(b'\n');
+        out.write_all(header_row.get(1..).unwrap_or_default())
+            .map_err(write_err)?;
+        let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
         let mut row = 0usize;
         for (n, mut reader) in readers {
             for _ in 0..n {
-                let loc = data.locality.get(row).map_or(usize::MAX, |&l| l as usize);
-                let text_cell = |w: &mut csv::Writer<_>, s: &str| {
-                    w.write_field(cells::text(s).as_bytes()).map_err(csv_io)
-                };
-                number.clear();
-                write!(number, "{}", row + 1).map_err(csv_err)?;
-                text_cell(&mut w, &number)?;
-                text_cell(
-                    &mut w,
-                    shown_province_at.get(loc).map_or("", String::as_str),
-                )?;
-                text_cell(&mut w, shown_commune_at.get(loc).map_or("", String::as_str))?;
-                let stratum = data.stratum.get(row).map_or(usize::MAX, |&s| s as usize);
-                text_cell(
-                    &mut w,
-                    shown_stratum.get(stratum).map_or("", String::as_str),
-                )?;
-                let psu = data
-                    .cluster
-                    .get(row)
-                    .and_then(|&c| psu_names.get(c as usize))
-                    .and_then(Option::as_deref)
-                    .unwrap_or_default();
-                text_cell(&mut w, psu)?;
-                text_cell(&mut w, &num(base_weight.get(row).copied()))?;
-                text_cell(&mut w, &num(final_weight.get(row).copied()))?;
-                for (codes, levels) in &shown_cells {
-                    let label = codes
-                        .get(row)
-                        .and_then(|&c| levels.get(c as usize))
-                        .map_or("", String::as_str);
-                    text_cell(&mut w, label)?;
+                let loc = data.locality.get(row);
+                write!(buf, "{}", row + 1).map_err(write_err)?;
+                buf.extend_from_slice(pick(&province_cell, loc));
+                buf.extend_from_slice(pick(&commune_cell, loc));
+                buf.extend_from_slice(pick(&stratum_cell, data.stratum.get(row)));
+                buf.extend_from_slice(pick(&psu_cell, data.cluster.get(row)));
+                for w in [base_weight.get(row), final_weight.get(row)] {
+                    buf.push(b',');
+                    if let Some(v) = w.filter(|v| v.is_finite()) {
+                        write!(buf, "{v}").map_err(write_err)?;
+                    }
                 }
-                for _ in 0..answer_columns.len() {
-                    reader.next_cell(&mut cell)?;
-                    text_cell(&mut w, std::str::from_utf8(&cell).map_err(text_err)?)?;
+                for (codes, levels) in &level_cells {
+                    buf.extend_from_slice(pick(levels, codes.get(row)));
                 }
-                w.write_record(None::<&[u8]>).map_err(csv_io)?;
+                reader.next_row(&mut buf)?;
+                buf.push(b'\n');
                 row += 1;
+                if buf.len() >= 1 << 20 {
+                    out.write_all(&buf).map_err(write_err)?;
+                    buf.clear();
+                }
             }
             if !reader.at_end()? {
                 return Err(AppError::Internal(anyhow::anyhow!(
@@ -609,8 +608,9 @@ pub async fn microdata_seeded(
                 )));
             }
         }
-        w.flush()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("writing microdata.csv: {e}")))?;
+        out.write_all(&buf)
+            .and_then(|()| out.flush())
+            .map_err(write_err)?;
     }
 
     // Margins of the calibration cells.

@@ -9,10 +9,12 @@ use crate::services::campaigns::OpenCampaign;
 
 use super::plan::{ItemPlan, Plan};
 
-/// Text labels interned as dense codes.
+/// Text labels interned as dense codes. Looked up a few times per response read, so hashed
+/// with foldhash rather than SipHash (the codes follow the order of first appearance, never
+/// the hash).
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
-    index: HashMap<String, u32>,
+    index: HashMap<String, u32, foldhash::fast::RandomState>,
     pub labels: Vec<String>,
 }
 
@@ -363,13 +365,9 @@ impl<'de> serde::de::Visitor<'de> for CellsSeed<'_> {
                 map.next_value::<serde::de::IgnoredAny>()?;
                 continue;
             };
-            let code = match map.next_value::<serde_json::Value>()? {
-                serde_json::Value::String(s) if !s.is_empty() => {
-                    self.cells.get_mut(k).map(|c| c.2.code(&s))
-                }
-                serde_json::Value::Number(n) => {
-                    self.cells.get_mut(k).map(|c| c.2.code(&n.to_string()))
-                }
+            let code = match map.next_value::<CellValue<'de>>()? {
+                CellValue::Text(s) if !s.is_empty() => self.cells.get_mut(k).map(|c| c.2.code(&s)),
+                CellValue::Number(n) => self.cells.get_mut(k).map(|c| c.2.code(&n.to_string())),
                 _ => None,
             };
             if let (Some(slot), Some(code)) = (self.out.get_mut(k), code) {
@@ -377,6 +375,64 @@ impl<'de> serde::de::Visitor<'de> for CellsSeed<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A calibration cell's value as read: text (borrowed from the row when it holds no escape),
+/// a number (written as `serde_json` writes it), or anything else (no category).
+enum CellValue<'a> {
+    Text(std::borrow::Cow<'a, str>),
+    Number(serde_json::Number),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for CellValue<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<CellValue<'de>, D::Error> {
+        d.deserialize_any(CellVisitor)
+    }
+}
+
+struct CellVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CellVisitor {
+    type Value = CellValue<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a calibration category")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<CellValue<'de>, E> {
+        Ok(CellValue::Text(v.into()))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<CellValue<'de>, E> {
+        Ok(CellValue::Text(v.to_owned().into()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<CellValue<'de>, E> {
+        Ok(CellValue::Text(v.into()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<CellValue<'de>, E> {
+        Ok(CellValue::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<CellValue<'de>, E> {
+        Ok(CellValue::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<CellValue<'de>, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(CellValue::Other, CellValue::Number))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<CellValue<'de>, E> {
+        Ok(CellValue::Other)
+    }
+    fn visit_unit<E>(self) -> Result<CellValue<'de>, E> {
+        Ok(CellValue::Other)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<CellValue<'de>, A::Error> {
+        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(CellValue::Other)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<CellValue<'de>, A::Error> {
+        while m
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(CellValue::Other)
     }
 }
 
