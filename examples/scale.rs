@@ -486,7 +486,10 @@ fn python_svy(csv: &Path, items: &str, work: &Path) -> anyhow::Result<Option<Pee
     let Some(version) = version else {
         return Ok(None);
     };
-    println!("Python svy {}", String::from_utf8_lossy(&version.stdout).trim());
+    println!(
+        "Python svy {}",
+        String::from_utf8_lossy(&version.stdout).trim()
+    );
     let script = work.join("svy_by.py");
     std::fs::write(
         &script,
