@@ -383,6 +383,16 @@ fn is_share(node: &IndexNode) -> bool {
     !node.score && node.range.is_none()
 }
 
+/// A locality's population in the frames: its `total`, else the sum of its `sex` margin
+/// (positive, or none).
+fn frame_total(area: &AreaData, code: &str) -> Option<f64> {
+    let m = area.margins.get(code)?;
+    m.get("total")
+        .and_then(|t| t.values().next().copied())
+        .or_else(|| m.get("sex").map(|s| s.values().sum()))
+        .filter(|t| *t > 0.0)
+}
+
 /// The covariates of `communes` (in order): names, and one row per commune — `None` for a
 /// commune past the first `decided_by` that lacks one of them. A covariate is kept when it is
 /// known for each of the first `decided_by` communes (those with respondents).
@@ -424,10 +434,7 @@ fn covariates(
         let Some(m) = area.margins.get(code) else {
             return [None; 3];
         };
-        let total = m
-            .get("total")
-            .and_then(|t| t.values().next().copied())
-            .or_else(|| m.get("sex").map(|s| s.values().sum()));
+        let total = frame_total(area, code);
         let female = m.get("sex").and_then(|s| {
             let sum: f64 = s.values().sum();
             s.get("F").map(|f| f / sum).filter(|v| v.is_finite())
@@ -436,7 +443,7 @@ fn covariates(
             let sum: f64 = a.values().sum();
             a.values().next().map(|f| f / sum).filter(|v| v.is_finite())
         });
-        [total.filter(|t| *t > 0.0).map(f64::ln), female, young]
+        [total.map(f64::ln), female, young]
     };
     let own: Vec<[Option<f64>; 3]> = communes.iter().map(|(c, _)| frame(c)).collect();
     let province: Vec<[Option<f64>; 3]> = communes
@@ -528,13 +535,7 @@ fn benchmark_populations(
             *estimated.entry(c.as_str()).or_default() += w;
         }
     }
-    let frame = |code: &str| -> Option<f64> {
-        let m = area.margins.get(code)?;
-        m.get("total")
-            .and_then(|t| t.values().next().copied())
-            .or_else(|| m.get("sex").map(|s| s.values().sum()))
-            .filter(|t| *t > 0.0)
-    };
+    let frame = |code: &str| frame_total(area, code);
     let mut by_province: BTreeMap<Option<&str>, Vec<&str>> = BTreeMap::new();
     for (c, p) in communes {
         by_province.entry(p.as_deref()).or_default().push(c);
