@@ -171,9 +171,7 @@ pub enum CliError {
     #[error(transparent)]
     Startup(#[from] StartupError),
     #[error("{0}")]
-    Estimate(#[from] hailong_stats::cli::EstimateError),
-    #[error("{0}")]
-    Sae(#[from] hailong_stats::cli::sae::SaeCliError),
+    Estimate(#[from] hailong_stats::cli::StatsCliError),
     #[error("server: {0}")]
     Server(std::io::Error),
     #[error("cannot start the async runtime: {0}")]

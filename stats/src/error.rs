@@ -5,7 +5,7 @@ use thiserror::Error;
 /// An error of the pure estimation engine (designs, calibration, estimators).
 ///
 /// Rows are 0-based positions in the columnar data; the CLI translates them into line numbers
-/// of the input file (see [`crate::cli::EstimateError`]).
+/// of the input file (see [`crate::cli::StatsCliError`]).
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum StatsError {
     /// A value in one row is not acceptable (negative weight, inconsistent fpc, …).

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use hailong_stats::cli::{self, EstimateArgs, EstimateError};
+use hailong_stats::cli::{self, EstimateArgs, StatsCliError};
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -33,7 +33,7 @@ fn args(input: &Path, rest: &[&str]) -> EstimateArgs {
     Command::try_parse_from(argv).unwrap().args
 }
 
-fn run(args: &EstimateArgs) -> Result<Value, EstimateError> {
+fn run(args: &EstimateArgs) -> Result<Value, StatsCliError> {
     let mut out = Vec::new();
     cli::run(args, &mut out, &mut Vec::new())?;
     Ok(serde_json::from_slice(&out).unwrap())

@@ -18,7 +18,7 @@ use crate::derive::{all_satisfied, capped, option_indicator};
 use crate::estimate::{IndexSpec, Item};
 
 use super::load::{column, csv_error, headers, open_csv};
-use super::{EstimateArgs, EstimateError, Survey};
+use super::{EstimateArgs, StatsCliError, Survey};
 
 /// `NAME=ITEM[:COEF],…[,@C]`: a linear index (coefficients default to 1, the constant to 0).
 pub fn parse_linear(text: &str) -> Result<IndexSpec, String> {
@@ -106,8 +106,8 @@ fn number(text: &str, what: &str) -> Result<f64, String> {
 
 /// Adds the caps, indicators, all-satisfied items and linear indices of `args` to a loaded
 /// survey (indicators read their columns as text in a second pass over the file).
-pub fn apply(args: &EstimateArgs, survey: &mut Survey) -> Result<(), EstimateError> {
-    let arg = |m: String| EstimateError::Argument(m);
+pub fn apply(args: &EstimateArgs, survey: &mut Survey) -> Result<(), StatsCliError> {
+    let arg = |m: String| StatsCliError::Argument(m);
     if !(args.cap.is_empty() && args.indicator.is_empty() && args.all_satisfied.is_empty()) {
         survey.answer_codes = None;
     }

@@ -12,7 +12,7 @@ use crate::error::StatsError;
 use crate::estimate::{Domains, IndexKind, IndexSpec, Item};
 use crate::factor::Factor;
 
-use super::{EstimateArgs, EstimateError};
+use super::{EstimateArgs, StatsCliError};
 
 mod parallel;
 
@@ -36,23 +36,23 @@ pub struct Survey {
 }
 
 impl Survey {
-    pub(super) fn stats_error(&self, e: StatsError) -> EstimateError {
+    pub(super) fn stats_error(&self, e: StatsError) -> StatsCliError {
         stats_error(e, &self.lines)
     }
 }
 
-fn stats_error(e: StatsError, lines: &[u64]) -> EstimateError {
+fn stats_error(e: StatsError, lines: &[u64]) -> StatsCliError {
     match e {
         StatsError::Value {
             row,
             column,
             message,
-        } => EstimateError::Value {
+        } => StatsCliError::Value {
             line: lines.get(row).copied().unwrap_or(row as u64 + 2),
             column,
             message,
         },
-        other => EstimateError::Stats(other),
+        other => StatsCliError::Stats(other),
     }
 }
 
@@ -208,8 +208,8 @@ fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-pub(super) fn open_csv(path: &Path) -> Result<csv::Reader<File>, EstimateError> {
-    let file = File::open(path).map_err(|source| EstimateError::Io {
+pub(super) fn open_csv(path: &Path) -> Result<csv::Reader<File>, StatsCliError> {
+    let file = File::open(path).map_err(|source| StatsCliError::Io {
         path: path.to_owned(),
         source,
     })?;
@@ -219,15 +219,15 @@ pub(super) fn open_csv(path: &Path) -> Result<csv::Reader<File>, EstimateError> 
         .from_reader(file))
 }
 
-pub(super) fn csv_error(path: &Path, e: csv::Error) -> EstimateError {
+pub(super) fn csv_error(path: &Path, e: csv::Error) -> StatsCliError {
     let line = e.position().map_or(0, csv::Position::line);
     let message = e.to_string();
     match e.into_kind() {
-        csv::ErrorKind::Io(source) => EstimateError::Io {
+        csv::ErrorKind::Io(source) => StatsCliError::Io {
             path: path.to_owned(),
             source,
         },
-        _ => EstimateError::Csv {
+        _ => StatsCliError::Csv {
             path: path.to_owned(),
             line,
             message,
@@ -238,7 +238,7 @@ pub(super) fn csv_error(path: &Path, e: csv::Error) -> EstimateError {
 pub(super) fn headers<R: std::io::Read>(
     path: &Path,
     reader: &mut csv::Reader<R>,
-) -> Result<Vec<String>, EstimateError> {
+) -> Result<Vec<String>, StatsCliError> {
     let h = reader.headers().map_err(|e| csv_error(path, e))?;
     Ok(h.iter()
         .enumerate()
@@ -252,11 +252,11 @@ pub(super) fn headers<R: std::io::Read>(
         .collect())
 }
 
-pub(super) fn column(path: &Path, header: &[String], name: &str) -> Result<usize, EstimateError> {
+pub(super) fn column(path: &Path, header: &[String], name: &str) -> Result<usize, StatsCliError> {
     header
         .iter()
         .position(|h| h == name)
-        .ok_or_else(|| EstimateError::MissingColumn {
+        .ok_or_else(|| StatsCliError::MissingColumn {
             path: path.to_owned(),
             column: name.to_owned(),
             available: header.join(","),
@@ -267,7 +267,7 @@ pub(super) fn column(path: &Path, header: &[String], name: &str) -> Result<usize
 type VariableMargins = (String, Vec<(String, f64)>);
 
 /// Reads `variable,category,total`; variables in order of first appearance.
-fn read_margins(path: &Path) -> Result<Vec<VariableMargins>, EstimateError> {
+fn read_margins(path: &Path) -> Result<Vec<VariableMargins>, StatsCliError> {
     let mut reader = open_csv(path)?;
     let header = headers(path, &mut reader)?;
     let cv = column(path, &header, "variable")?;
@@ -279,14 +279,14 @@ fn read_margins(path: &Path) -> Result<Vec<VariableMargins>, EstimateError> {
         let line = rec.position().map_or(0, csv::Position::line);
         let get = |i: usize| rec.get(i).unwrap_or_default();
         let total_text = get(ct).trim();
-        let total: f64 = total_text.parse().map_err(|_| EstimateError::Margins {
+        let total: f64 = total_text.parse().map_err(|_| StatsCliError::Margins {
             path: path.to_owned(),
             line,
             message: format!("total \"{total_text}\" is not a number"),
         })?;
         let variable = get(cv).to_owned();
         if variable.is_empty() {
-            return Err(EstimateError::Margins {
+            return Err(StatsCliError::Margins {
                 path: path.to_owned(),
                 line,
                 message: "empty variable name".into(),
@@ -299,7 +299,7 @@ fn read_margins(path: &Path) -> Result<Vec<VariableMargins>, EstimateError> {
         }
     }
     if out.is_empty() {
-        return Err(EstimateError::Margins {
+        return Err(StatsCliError::Margins {
             path: path.to_owned(),
             line: 1,
             message: "no margins".into(),
@@ -382,10 +382,10 @@ impl Rows {
         cols: &Cols,
         header: &[String],
         known: Option<&Known<'_>>,
-    ) -> Result<(), EstimateError> {
+    ) -> Result<(), StatsCliError> {
         self.lines.push(line);
         let field = |i: usize| rec.field(i);
-        let bad = |col: usize, message: String| EstimateError::Value {
+        let bad = |col: usize, message: String| StatsCliError::Value {
             line,
             column: header[col].clone(),
             message,
@@ -610,19 +610,19 @@ impl Rows {
 }
 
 /// Reads the CSV and builds the design, domains, items and indices described by `args`.
-pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
+pub fn load(args: &EstimateArgs) -> Result<Survey, StatsCliError> {
     if args.items.is_empty() {
-        return Err(EstimateError::Argument("--items names no column".into()));
+        return Err(StatsCliError::Argument("--items names no column".into()));
     }
     let stages = args.psu.len().max(1);
     if args.fpc.len() > stages {
-        return Err(EstimateError::Argument(format!(
+        return Err(StatsCliError::Argument(format!(
             "--fpc gives {} columns but the design has {stages} stage(s) (--psu)",
             args.fpc.len()
         )));
     }
     if !args.satisfied_min.is_finite() {
-        return Err(EstimateError::Argument(
+        return Err(StatsCliError::Argument(
             "--satisfied-min must be a number".into(),
         ));
     }
@@ -716,7 +716,7 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, EstimateError> {
     } = rows;
     let n = weights.len();
     if n == 0 {
-        return Err(EstimateError::Argument(format!(
+        return Err(StatsCliError::Argument(format!(
             "{} has no data rows",
             path.display()
         )));

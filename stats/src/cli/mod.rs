@@ -150,9 +150,10 @@ pub fn parse_index(text: &str) -> Result<IndexSpec, String> {
     Ok(IndexSpec::shares(name, items))
 }
 
-/// Errors of `hailong estimate`: one line, naming the file, line and column where it applies.
+/// Errors of the statistics commands (`hailong estimate`, `hailong sae`): one line, naming the
+/// file, line and column where it applies.
 #[derive(Debug, Error)]
-pub enum EstimateError {
+pub enum StatsCliError {
     /// A file could not be opened or read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
@@ -207,6 +208,10 @@ pub enum EstimateError {
     /// An error of the estimation engine (lonely PSU, raking not converging, …).
     #[error(transparent)]
     Stats(StatsError),
+    /// A small-area model that cannot be fitted (too few areas, collinear covariates, no
+    /// convergence).
+    #[error("{0}")]
+    Model(crate::sae::SaeError),
     /// The output could not be written.
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
@@ -226,7 +231,7 @@ pub fn run(
     args: &EstimateArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<(), EstimateError> {
+) -> Result<(), StatsCliError> {
     let started = Instant::now();
     let mut survey = load(args)?;
     derived::apply(args, &mut survey)?;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::estimate::{Estimate, Statistic};
 
-use super::EstimateError;
+use super::StatsCliError;
 
 /// One output record (the stable interface of `hailong estimate`).
 #[derive(Debug, Serialize)]
@@ -41,13 +41,13 @@ impl<'a> From<&'a Estimate> for Record<'a> {
 }
 
 /// Writes estimates as one JSON array (the `--format json` output).
-pub fn write_json(estimates: &[Estimate], out: &mut dyn Write) -> Result<(), EstimateError> {
+pub fn write_json(estimates: &[Estimate], out: &mut dyn Write) -> Result<(), StatsCliError> {
     let records: Vec<Record<'_>> = estimates.iter().map(Record::from).collect();
     let mut w = BufWriter::with_capacity(1 << 16, out);
     serde_json::to_writer(&mut w, &records)
-        .map_err(|e| EstimateError::Output(std::io::Error::other(e)))?;
-    w.write_all(b"\n").map_err(EstimateError::Output)?;
-    w.flush().map_err(EstimateError::Output)
+        .map_err(|e| StatsCliError::Output(std::io::Error::other(e)))?;
+    w.write_all(b"\n").map_err(StatsCliError::Output)?;
+    w.flush().map_err(StatsCliError::Output)
 }
 
 fn number(x: Option<f64>) -> String {
@@ -56,9 +56,9 @@ fn number(x: Option<f64>) -> String {
 }
 
 /// Writes estimates as CSV (the `--format csv` output), empty cells for nulls.
-pub fn write_csv(estimates: &[Estimate], out: &mut dyn Write) -> Result<(), EstimateError> {
+pub fn write_csv(estimates: &[Estimate], out: &mut dyn Write) -> Result<(), StatsCliError> {
     let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, out));
-    let io = |e: csv::Error| EstimateError::Output(std::io::Error::other(e));
+    let io = |e: csv::Error| StatsCliError::Output(std::io::Error::other(e));
     w.write_record([
         "domain",
         "item",
@@ -87,5 +87,5 @@ pub fn write_csv(estimates: &[Estimate], out: &mut dyn Write) -> Result<(), Esti
         ])
         .map_err(io)?;
     }
-    w.flush().map_err(EstimateError::Output)
+    w.flush().map_err(StatsCliError::Output)
 }

@@ -21,8 +21,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use thiserror::Error;
 
+use super::StatsCliError;
 use crate::sae::{self, AreaInput, Field, Method, SaeError, SaeOptions, Transform};
 
 /// Output format of `hailong sae` (JSON only).
@@ -68,69 +68,17 @@ pub struct SaeArgs {
     pub format: SaeFormat,
 }
 
-/// Errors of `hailong sae`: one line naming the file, line and column where it applies.
-#[derive(Debug, Error)]
-pub enum SaeCliError {
-    /// The file could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not well-formed CSV.
-    #[error("{}, line {line}: {message}", path.display())]
-    Csv {
-        /// The file.
-        path: PathBuf,
-        /// Line of the record.
-        line: u64,
-        /// What is wrong.
-        message: String,
-    },
-    /// A column named on the command line is not in the header.
-    #[error("{}: no column \"{column}\" (columns: {available})", path.display())]
-    MissingColumn {
-        /// The file.
-        path: PathBuf,
-        /// The missing column.
-        column: String,
-        /// The header's columns, comma-separated.
-        available: String,
-    },
-    /// A value that cannot be used, e.g. `line 7, column "var": variance -1 must be a positive number`.
-    #[error("line {line}, column \"{column}\": {message}")]
-    Value {
-        /// Line of the input file (the header is line 1).
-        line: u64,
-        /// Column name.
-        column: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// Inconsistent command-line arguments.
-    #[error("{0}")]
-    Argument(String),
-    /// The model cannot be fitted (too few areas, collinear covariates, no convergence).
-    #[error("{0}")]
-    Model(SaeError),
-    /// The output could not be written.
-    #[error("cannot write the output: {0}")]
-    Output(std::io::Error),
-}
-
 /// The areas read from the CSV, with the file line of each.
 struct Loaded {
     areas: Vec<AreaInput>,
     lines: Vec<u64>,
 }
 
-fn column(args: &SaeArgs, header: &[String], name: &str) -> Result<usize, SaeCliError> {
+fn column(args: &SaeArgs, header: &[String], name: &str) -> Result<usize, StatsCliError> {
     header
         .iter()
         .position(|h| h == name)
-        .ok_or_else(|| SaeCliError::MissingColumn {
+        .ok_or_else(|| StatsCliError::MissingColumn {
             path: args.input.clone(),
             column: name.to_owned(),
             available: header.join(","),
@@ -138,14 +86,14 @@ fn column(args: &SaeArgs, header: &[String], name: &str) -> Result<usize, SaeCli
 }
 
 /// Parses a number cell; `Ok(None)` for an empty cell.
-fn number(text: &str, line: u64, column: &str, what: &str) -> Result<Option<f64>, SaeCliError> {
+fn number(text: &str, line: u64, column: &str, what: &str) -> Result<Option<f64>, StatsCliError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
     match text.parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(Some(x)),
-        _ => Err(SaeCliError::Value {
+        _ => Err(StatsCliError::Value {
             line,
             column: column.to_owned(),
             message: format!("{what} \"{text}\" is not a number"),
@@ -153,9 +101,9 @@ fn number(text: &str, line: u64, column: &str, what: &str) -> Result<Option<f64>
     }
 }
 
-fn load(args: &SaeArgs) -> Result<Loaded, SaeCliError> {
+fn load(args: &SaeArgs) -> Result<Loaded, StatsCliError> {
     let path = &args.input;
-    let file = std::fs::File::open(path).map_err(|source| SaeCliError::Io {
+    let file = std::fs::File::open(path).map_err(|source| StatsCliError::Io {
         path: path.clone(),
         source,
     })?;
@@ -163,11 +111,11 @@ fn load(args: &SaeArgs) -> Result<Loaded, SaeCliError> {
         let line = e.position().map_or(0, csv::Position::line);
         let message = e.to_string();
         match e.into_kind() {
-            csv::ErrorKind::Io(source) => SaeCliError::Io {
+            csv::ErrorKind::Io(source) => StatsCliError::Io {
                 path: path.clone(),
                 source,
             },
-            _ => SaeCliError::Csv {
+            _ => StatsCliError::Csv {
                 path: path.clone(),
                 line,
                 message,
@@ -226,7 +174,7 @@ fn load(args: &SaeArgs) -> Result<Loaded, SaeCliError> {
             match number(get(i), line, name, "covariate")? {
                 Some(x) => covariates.push(x),
                 None => {
-                    return Err(SaeCliError::Value {
+                    return Err(StatsCliError::Value {
                         line,
                         column: name.clone(),
                         message:
@@ -246,7 +194,7 @@ fn load(args: &SaeArgs) -> Result<Loaded, SaeCliError> {
         lines.push(line);
     }
     if areas.is_empty() {
-        return Err(SaeCliError::Argument(format!(
+        return Err(StatsCliError::Argument(format!(
             "{}: no areas after the header",
             path.display()
         )));
@@ -255,7 +203,7 @@ fn load(args: &SaeArgs) -> Result<Loaded, SaeCliError> {
 }
 
 /// Maps an engine error about one area to its line and column.
-fn model_error(e: SaeError, args: &SaeArgs, lines: &[u64]) -> SaeCliError {
+fn model_error(e: SaeError, args: &SaeArgs, lines: &[u64]) -> StatsCliError {
     let line = |row: usize| lines.get(row).copied().unwrap_or(row as u64 + 2);
     match e {
         SaeError::Value {
@@ -263,7 +211,7 @@ fn model_error(e: SaeError, args: &SaeArgs, lines: &[u64]) -> SaeCliError {
             field,
             message,
             ..
-        } => SaeCliError::Value {
+        } => StatsCliError::Value {
             line: line(row),
             column: match field {
                 Field::Code => args.area.clone(),
@@ -274,12 +222,12 @@ fn model_error(e: SaeError, args: &SaeArgs, lines: &[u64]) -> SaeCliError {
             },
             message,
         },
-        SaeError::DuplicateArea { row, code } => SaeCliError::Value {
+        SaeError::DuplicateArea { row, code } => StatsCliError::Value {
             line: line(row),
             column: args.area.clone(),
             message: format!("area \"{code}\" appears twice"),
         },
-        other => SaeCliError::Model(other),
+        other => StatsCliError::Model(other),
     }
 }
 
@@ -303,15 +251,15 @@ struct Output<'a> {
 
 /// Runs `hailong sae`: reads the CSV, fits, writes one JSON object to `out` and the fit's
 /// summary and diagnostics to `err`.
-pub fn run(args: &SaeArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), SaeCliError> {
+pub fn run(args: &SaeArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), StatsCliError> {
     match args.transform {
         Transform::None if args.variance.is_none() => {
-            return Err(SaeCliError::Argument(
+            return Err(StatsCliError::Argument(
                 "--variance COL is required (unless --transform arcsin --n COL)".into(),
             ));
         }
         Transform::Arcsin if args.n.is_none() => {
-            return Err(SaeCliError::Argument(
+            return Err(StatsCliError::Argument(
                 "--transform arcsin needs --n COL (effective sample sizes; ψ = 1/(4n))".into(),
             ));
         }
@@ -375,8 +323,8 @@ pub fn run(args: &SaeArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<(
     match args.format {
         SaeFormat::Json => {
             serde_json::to_writer(&mut *out, &output)
-                .map_err(|e| SaeCliError::Output(std::io::Error::other(e)))?;
-            writeln!(out).map_err(SaeCliError::Output)?;
+                .map_err(|e| StatsCliError::Output(std::io::Error::other(e)))?;
+            writeln!(out).map_err(StatsCliError::Output)?;
         }
     }
     Ok(())
