@@ -10,10 +10,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use entity::{area_auxiliary, locality};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-};
+use entity::area_auxiliary;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use crate::domain::locality::{LineProblem, Problems};
 
@@ -164,18 +162,7 @@ pub async fn import(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut known: HashSet<String> = HashSet::new();
-    for chunk in codes.chunks(500) {
-        let found: Vec<String> = locality::Entity::find()
-            .select_only()
-            .column(locality::Column::Code)
-            .distinct()
-            .filter(locality::Column::Code.is_in(chunk.iter().cloned()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        known.extend(found);
-    }
+    let known = super::localities::known_codes(db, &codes).await?;
     let mut unknown: BTreeMap<u64, LineProblem> = BTreeMap::new();
     for v in file
         .values

@@ -14,10 +14,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use entity::{locality, locality_crosswalk};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-};
+use entity::locality_crosswalk;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use crate::domain::csv_rows::CsvRows;
 use crate::domain::locality::{LineProblem, Problems, is_code};
@@ -154,18 +152,7 @@ pub async fn import(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut known = HashSet::new();
-    for chunk in new_codes.chunks(500) {
-        let found: Vec<String> = locality::Entity::find()
-            .select_only()
-            .column(locality::Column::Code)
-            .distinct()
-            .filter(locality::Column::Code.is_in(chunk.iter().cloned()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        known.extend(found);
-    }
+    let known = super::localities::known_codes(db, &new_codes).await?;
     let unknown: Vec<LineProblem> = links
         .iter()
         .filter(|l| !known.contains(&l.new_code))

@@ -1,10 +1,33 @@
-//! Looking up administrative units as valid on a date.
+//! Looking up administrative units: which codes exist, and the units as valid on a date.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use entity::locality;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// The distinct codes among `codes` that name a unit (in any validity period), asked 500 at
+/// a time.
+pub async fn known_codes(
+    db: &impl ConnectionTrait,
+    codes: &[String],
+) -> Result<HashSet<String>, DbErr> {
+    let mut known = HashSet::new();
+    for chunk in codes.chunks(500) {
+        let found: Vec<String> = locality::Entity::find()
+            .select_only()
+            .column(locality::Column::Code)
+            .distinct()
+            .filter(locality::Column::Code.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        known.extend(found);
+    }
+    Ok(known)
+}
 
 /// The units with these codes as valid on `on`; a code with no row valid
 /// that day falls back to its latest row.
