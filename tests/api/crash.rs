@@ -16,6 +16,17 @@ use serde_json::Value;
 use crate::helpers::{TestDb, count, hailong_bin};
 use crate::responses::valid_body;
 
+/// The province results of the demo's SIPAS campaign as `server` serves them.
+async fn province_results(client: &reqwest::Client, server: &Server) -> Value {
+    let res = client
+        .get(server.url("/api/v1/campaigns/sipas-demo/results?level=province"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()
+}
+
 /// A `hailong serve` child process on a free loopback port.
 struct Server {
     child: Child,
@@ -275,16 +286,10 @@ async fn two_servers_on_one_database_share_answers_sessions_and_results() {
 
     // Both processes serve the same numbers (the latest publication, read from
     // the shared database).
-    let results = |s: &Server| {
-        let url = s.url("/api/v1/campaigns/sipas-demo/results?level=province");
-        let client = client.clone();
-        async move {
-            let res = client.get(url).send().await.unwrap();
-            assert_eq!(res.status(), 200);
-            res.json::<Value>().await.unwrap()
-        }
-    };
-    assert_eq!(results(&a).await, results(&b).await);
+    assert_eq!(
+        province_results(&client, &a).await,
+        province_results(&client, &b).await
+    );
 
     // A staff session made on one process is valid on the other: the cookie
     // key lives in the database.
@@ -430,16 +435,7 @@ async fn each_publication_is_computed_once_whatever_the_number_of_processes() {
 
     // Both servers serve the same, newest snapshot.
     let client = reqwest::Client::new();
-    let results = |s: &Server| {
-        let url = s.url("/api/v1/campaigns/sipas-demo/results?level=province");
-        let client = client.clone();
-        async move {
-            let res = client.get(url).send().await.unwrap();
-            assert_eq!(res.status(), 200);
-            res.json::<Value>().await.unwrap()
-        }
-    };
-    let (ra, rb) = tokio::join!(results(&a), results(&b));
+    let (ra, rb) = tokio::join!(province_results(&client, &a), province_results(&client, &b));
     assert_eq!(ra, rb);
     assert!(!ra.as_array().unwrap().is_empty());
     eprintln!("NOTE: publications {last}..={now} computed once each by 4 concurrent processes");
