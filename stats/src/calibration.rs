@@ -289,8 +289,10 @@ impl Design {
             let mut kappa = vec![0.0; n_cells];
             let mut projections = Vec::with_capacity(cells.len());
             for (m, c) in cells.iter().enumerate() {
-                for &cell in &c.cell {
-                    kappa[offsets[m] + cell as usize] += 1.0;
+                for (i, &cell) in c.cell.iter().enumerate() {
+                    // R's unweighted average counts responses: a group row counts its own.
+                    kappa[offsets[m] + cell as usize] +=
+                        self.groups.as_ref().map_or(1.0, |g| g.rows[i]);
                 }
                 let u = std::mem::take(&mut after_margin[m]);
                 let rho = u
@@ -329,13 +331,21 @@ impl Design {
                 *c += offsets[m] as u32;
             }
         }
+        // For raking `u_q ρ_p = u_q / u_p` is the same for every response of a group (both are
+        // its base weight times the cells' factors): a group row adds it once per response
+        // with a weight. Post-stratification's `u ρ` is the base weight: the group's sum.
+        let raked = projections.len() > 1;
         let mut cross = vec![0.0; n_cells * n_cells];
         for i in 0..n {
+            let times = match &self.groups {
+                Some(g) if raked => g.positive[i],
+                _ => 1.0,
+            };
             for p in &projections {
                 let row = p.cell[i] as usize * n_cells;
                 let rho = p.rho[i];
                 for q in &projections {
-                    cross[row + q.cell[i] as usize] += q.u[i] * rho;
+                    cross[row + q.cell[i] as usize] += q.u[i] * rho * times;
                 }
             }
         }

@@ -170,6 +170,16 @@ pub struct Design {
     pub(crate) strata_lonely: usize,
     /// True when a lonely unit below stage 1 exists under `average` (R gives NaN there).
     pub(crate) lonely_below_stage1: bool,
+    /// When every row stands for a group of responses (see [`crate::grouped`]): the responses
+    /// of each row, and those of them with a weight > 0.
+    pub(crate) groups: Option<GroupCounts>,
+}
+
+/// Responses per row of a design over groups.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GroupCounts {
+    pub rows: Vec<f64>,
+    pub positive: Vec<f64>,
 }
 
 impl Design {
@@ -380,6 +390,7 @@ impl Design {
             strata_total,
             strata_lonely,
             lonely_below_stage1,
+            groups: None,
         };
         design.count_df();
         Ok(design)
@@ -453,9 +464,43 @@ impl Design {
             strata_total: self.strata_total,
             strata_lonely: self.strata_lonely,
             lonely_below_stage1: self.lonely_below_stage1,
+            groups: self.groups.clone(),
         };
         d.count_df();
         d
+    }
+
+    /// The same design with every row standing for a group of responses (see
+    /// [`crate::grouped::Groups`]): `rows` responses each, `positive` of them with a
+    /// positive weight (the row's weight being their sum). Raking counts responses, not rows, so this must
+    /// come before [`Design::calibrate`]; the [`crate::Estimator`] of grouped data requires it.
+    pub fn with_group_counts(
+        mut self,
+        rows: &[u64],
+        positive: &[u64],
+    ) -> Result<Design, StatsError> {
+        if self.calibration.is_some() {
+            return Err(StatsError::Calibration(
+                "group counts must be given before calibrating".into(),
+            ));
+        }
+        check_len("responses per group", self.n, rows.len())?;
+        check_len("responses with a weight per group", self.n, positive.len())?;
+        if let Some(row) = (0..self.n).find(|&g| positive[g] > rows[g] || rows[g] == 0) {
+            return Err(StatsError::Value {
+                row,
+                column: "responses".into(),
+                message: format!(
+                    "a group of {} responses with {} of positive weight",
+                    rows[row], positive[row]
+                ),
+            });
+        }
+        self.groups = Some(GroupCounts {
+            rows: rows.iter().map(|&x| x as f64).collect(),
+            positive: positive.iter().map(|&x| x as f64).collect(),
+        });
+        Ok(self)
     }
 }
 

@@ -40,6 +40,7 @@ use crate::compact::{Compact, CompactFill};
 
 use crate::design::Design;
 use crate::error::StatsError;
+use crate::grouped::{self, GroupFill, Groups};
 
 use crate::intervals::{proportion_interval, t_quantile, wald};
 use crate::variance::{Centres, RowMap, Targets, ratio_row, variances, variances_with};
@@ -62,6 +63,8 @@ pub struct Estimator<'a> {
     /// The answers coded for the fast path (see [`crate::compact`]), made by the first
     /// [`Estimator::estimate`]; `None` inside when the answers or the design do not allow it.
     compact: OnceLock<Option<Compact>>,
+    /// Grouped data (see [`crate::grouped`]): the groups, and per index its respondent counts.
+    grouped: Option<(&'a Groups, Vec<&'a [u64]>)>,
 }
 
 /// A checked index. Row-level targets are numbered: item means `0..K`, satisfied shares
@@ -86,27 +89,27 @@ struct Composite {
 ///
 /// Answers are summed shifted by the first answer `c` of the (domain, item), so that
 /// `Σ w (y − ȳ)² = Σ w (y − c)² − (Σ w (y − c))² / Σ w` loses no precision to cancellation.
-struct Sums {
-    n: Vec<u64>,
-    total: Vec<f64>,
+pub(crate) struct Sums {
+    pub(crate) n: Vec<u64>,
+    pub(crate) total: Vec<f64>,
     /// `Σ w (y − c)`.
-    sum_dy: Vec<f64>,
+    pub(crate) sum_dy: Vec<f64>,
     /// `Σ w (y − c)²`.
-    sum_dy2: Vec<f64>,
+    pub(crate) sum_dy2: Vec<f64>,
     /// `Σ w` over satisfied answers.
-    sat: Vec<f64>,
+    pub(crate) sat: Vec<f64>,
     /// `Σ w` over the other answers.
-    unsat: Vec<f64>,
+    pub(crate) unsat: Vec<f64>,
     /// The shift `c`: the first valid answer. When every answer equals it the mean is that
     /// answer exactly and its linearised variable exactly 0 (R gets the same up to rounding
     /// noise of order 1e−16).
-    first: Vec<f64>,
-    varies: Vec<bool>,
+    pub(crate) first: Vec<f64>,
+    pub(crate) varies: Vec<bool>,
     /// Respondents with ≥ 1 answer among each index's items, per (domain, index).
-    n_index: Vec<u64>,
+    pub(crate) n_index: Vec<u64>,
     /// `Σ w y` and `Σ w x` of every pooled ratio, per (domain, ratio).
-    ratio_y: Vec<f64>,
-    ratio_x: Vec<f64>,
+    pub(crate) ratio_y: Vec<f64>,
+    pub(crate) ratio_x: Vec<f64>,
 }
 
 impl Sums {
@@ -190,6 +193,63 @@ impl<'a> Estimator<'a> {
         indices: &[IndexSpec],
         options: EstimateOptions,
     ) -> Result<Estimator<'a>, StatsError> {
+        Self::build(design, items, indices, options, None)
+    }
+
+    /// The estimator of responses summarised per group (see [`crate::grouped`]): `design` has
+    /// a row per group, the groups' weights ([`Groups::weights`]) and their counts
+    /// ([`Design::with_group_counts`], before any calibration); every index's item set must be
+    /// one whose respondents `groups` counts. Domains then assign groups, not responses.
+    pub fn grouped(
+        design: &'a Design,
+        groups: &'a Groups,
+        indices: &[IndexSpec],
+        options: EstimateOptions,
+    ) -> Result<Estimator<'a>, StatsError> {
+        if groups.len() != design.n_rows() {
+            return Err(StatsError::Length {
+                what: "groups".into(),
+                expected: design.n_rows(),
+                got: groups.len(),
+            });
+        }
+        let counted = design.groups.as_ref().is_some_and(|c| {
+            c.rows
+                .iter()
+                .zip(&groups.rows)
+                .all(|(a, &b)| *a == b as f64)
+        });
+        if !counted {
+            return Err(StatsError::Invalid(
+                "the design does not count the groups' responses (Design::with_group_counts)"
+                    .into(),
+            ));
+        }
+        let mut e = Self::build(design, &groups.items, indices, options, Some(groups))?;
+        let mut counts = Vec::with_capacity(e.indices.len());
+        for c in &e.indices {
+            let mut set: Vec<usize> = c.items.iter().map(|&(k, _)| k).collect();
+            set.sort_unstable();
+            set.dedup();
+            let found = groups.index_counts(&set).ok_or_else(|| {
+                StatsError::Invalid(format!(
+                    "index \"{}\": the groups do not count the respondents of its items",
+                    c.name
+                ))
+            })?;
+            counts.push(found);
+        }
+        e.grouped = Some((groups, counts));
+        Ok(e)
+    }
+
+    fn build(
+        design: &'a Design,
+        items: &'a [Item],
+        indices: &[IndexSpec],
+        options: EstimateOptions,
+        grouped: Option<&Groups>,
+    ) -> Result<Estimator<'a>, StatsError> {
         if !(options.level > 0.0 && options.level < 1.0) {
             return Err(StatsError::Invalid(format!(
                 "confidence level must be in (0, 1), got {}",
@@ -198,7 +258,7 @@ impl<'a> Estimator<'a> {
         }
         let mut by_name = HashMap::new();
         for (k, item) in items.iter().enumerate() {
-            if item.values.len() != design.n_rows() {
+            if grouped.is_none() && item.values.len() != design.n_rows() {
                 return Err(StatsError::Length {
                     what: format!("item \"{}\"", item.name),
                     expected: design.n_rows(),
@@ -337,6 +397,7 @@ impl<'a> Estimator<'a> {
             ratios,
             options,
             compact: OnceLock::new(),
+            grouped: None,
         })
     }
 
@@ -372,6 +433,16 @@ impl<'a> Estimator<'a> {
 
     /// Sums for the point estimates and `deff`: one pass over the rows.
     fn sums(&self, domains: &Domains) -> Sums {
+        if let Some((groups, counts)) = &self.grouped {
+            return grouped::sums(
+                self.design,
+                groups,
+                &domains.codes,
+                domains.len(),
+                counts,
+                &self.ratios,
+            );
+        }
         let n_dom = domains.len();
         let k_all = self.items.len();
         let w = self.design.weights();
@@ -511,6 +582,31 @@ impl<'a> Estimator<'a> {
         (s, dom)
     }
 
+    /// The variances of every target with rows mapped by `map`: row by row, or from the
+    /// groups' totals.
+    fn variances<M: RowMap>(
+        &self,
+        targets: &Targets<'_>,
+        centres: &Centres,
+        map: &M,
+        n_vdom: usize,
+    ) -> Vec<f64> {
+        match &self.grouped {
+            Some((groups, _)) => {
+                let fill = GroupFill {
+                    design: self.design,
+                    groups,
+                    centres,
+                    ratios: &self.ratios,
+                    n_indices: self.indices.len(),
+                    map,
+                };
+                variances_with(self.design, targets, &fill, n_vdom)
+            }
+            None => variances(self.design, targets, centres, map, n_vdom),
+        }
+    }
+
     fn centres(&self, s: &Sums) -> Centres {
         let len = s.total.len();
         let mut c = Centres {
@@ -581,7 +677,7 @@ impl<'a> Estimator<'a> {
     ) -> Result<Vec<Estimate>, StatsError> {
         self.check_domains(domains)?;
         let targets = self.targets();
-        let compact = if fast {
+        let compact = if fast && self.grouped.is_none() {
             self.compact
                 .get_or_init(|| Compact::build(self.design, &targets.columns))
                 .as_ref()
@@ -609,13 +705,8 @@ impl<'a> Estimator<'a> {
             None => {
                 let sums = self.sums(domains);
                 let centres = self.centres(&sums);
-                let var = variances(
-                    self.design,
-                    &targets,
-                    &centres,
-                    &Identity(&domains.codes),
-                    domains.len(),
-                );
+                let var =
+                    self.variances(&targets, &centres, &Identity(&domains.codes), domains.len());
                 (sums, centres, var)
             }
         };
@@ -793,8 +884,7 @@ impl<'a> Estimator<'a> {
         let sums = self.sums(domains);
         let centres = self.centres(&sums);
         let targets = self.targets();
-        let var = variances(
-            self.design,
+        let var = self.variances(
             &targets,
             &centres,
             &Contrast {

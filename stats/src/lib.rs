@@ -50,6 +50,7 @@ pub mod design;
 pub mod error;
 pub mod estimate;
 pub mod factor;
+pub mod grouped;
 pub mod intervals;
 pub mod sae;
 pub mod spec;
@@ -62,4 +63,5 @@ pub use estimate::{
     Domains, Estimate, EstimateOptions, Estimator, IndexKind, IndexSpec, Item, Statistic,
 };
 pub use factor::Factor;
+pub use grouped::Groups;
 pub use intervals::CiMethod;

@@ -148,7 +148,7 @@ impl Acc {
     }
 
     #[inline]
-    fn add_u(&mut self, c: usize, x: f64) {
+    pub(crate) fn add_u(&mut self, c: usize, x: f64) {
         if !self.u_flag[c] {
             self.u_flag[c] = true;
             self.u_nz.push(c as u32);
@@ -170,7 +170,7 @@ pub(crate) struct Out {
     var: Vec<f64>,
     g: Vec<f64>,
     m: Vec<f64>,
-    a: Vec<f64>,
+    pub(crate) a: Vec<f64>,
     present: Vec<u32>,
     ok: Vec<u32>,
     poison: Vec<bool>,
@@ -211,7 +211,7 @@ impl Out {
 pub(crate) struct Dims {
     pub(crate) j: usize,
     pub(crate) r: usize,
-    c: usize,
+    pub(crate) c: usize,
     pub(crate) presence: bool,
 }
 
