@@ -22,21 +22,30 @@ pub fn all_satisfied(name: impl Into<String>, items: &[&Item]) -> Item {
     let n = items.first().map_or(0, |i| i.values.len());
     let values = (0..n)
         .map(|row| {
-            let mut answered = false;
-            for item in items {
-                let y = item.values.get(row).copied().unwrap_or(f64::NAN);
-                if y.is_nan() {
-                    continue;
-                }
-                if y < item.satisfied_min {
-                    return 0.0;
-                }
-                answered = true;
-            }
-            if answered { 1.0 } else { f64::NAN }
+            all_satisfied_row(items.iter().map(|item| {
+                (
+                    item.values.get(row).copied().unwrap_or(f64::NAN),
+                    item.satisfied_min,
+                )
+            }))
         })
         .collect();
     Item::new(name, values).with_satisfied_min(1.0)
+}
+
+/// [`all_satisfied`] of one response, from its `(answer, threshold)` pairs.
+pub fn all_satisfied_row(answers: impl IntoIterator<Item = (f64, f64)>) -> f64 {
+    let mut answered = false;
+    for (y, threshold) in answers {
+        if y.is_nan() {
+            continue;
+        }
+        if y < threshold {
+            return 0.0;
+        }
+        answered = true;
+    }
+    if answered { 1.0 } else { f64::NAN }
 }
 
 /// `1` when a respondent's answer (text, `None` when missing) is one of `options`, `0` for

@@ -144,6 +144,11 @@ impl Groups {
         }
     }
 
+    /// No group, for the same items and index sets as `self`.
+    pub fn empty_like(&self) -> Groups {
+        Groups::new(self.items.clone(), self.index_sets.clone())
+    }
+
     /// Number of groups.
     pub fn len(&self) -> usize {
         self.rows.len()

@@ -48,6 +48,34 @@ pub struct Dataset {
     pub values: Vec<Vec<f64>>,
     /// All answers of each response, when kept (microdata export).
     pub answers: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// When every row is a group of responses ([`super::grouping`]): their totals (and no
+    /// `values`).
+    pub groups: Option<hailong_stats::Groups>,
+}
+
+impl Dataset {
+    /// The number of responses.
+    pub fn responses(&self) -> u64 {
+        match &self.groups {
+            Some(g) => g.rows().iter().sum(),
+            None => self.n as u64,
+        }
+    }
+
+    /// The responses of row `r`.
+    pub fn count(&self, r: usize) -> u64 {
+        self.groups
+            .as_ref()
+            .map_or(1, |g| g.rows().get(r).copied().unwrap_or(0))
+    }
+
+    /// `Σ w²` over the responses of row `r`.
+    pub fn weight_squared(&self, r: usize) -> f64 {
+        match &self.groups {
+            Some(g) => g.weights_squared().get(r).copied().unwrap_or(0.0),
+            None => self.weight.get(r).map_or(0.0, |w| w * w),
+        }
+    }
 }
 
 pub(super) struct Parser {
@@ -215,18 +243,30 @@ impl Parser {
         weight: f64,
         cells: Option<&str>,
     ) {
+        let row = self.data.n;
+        let (l, s, c) = self.design_codes(locality, stratum, cluster, cells, row);
+        self.push_codes(l, s, c, weight);
+    }
+
+    /// The codes of one response's locality, stratum and cluster (interned), its calibration
+    /// cells left in `cell_codes()`; `row` numbers the response within this part (a response
+    /// without a cluster is a PSU of its own, named after it).
+    pub(super) fn design_codes(
+        &mut self,
+        locality: &str,
+        stratum: Option<&str>,
+        cluster: Option<&str>,
+        cells: Option<&str>,
+        row: usize,
+    ) -> (u32, u32, u32) {
         let d = &mut self.data;
-        let row = d.n;
-        d.n += 1;
-        d.locality.push(d.localities.code(locality));
-        d.stratum.push(d.strata.code(stratum.unwrap_or("")));
-        let cl = match cluster {
+        let l = d.localities.code(locality);
+        let s = d.strata.code(stratum.unwrap_or(""));
+        let c = match cluster {
             Some(c) if !c.is_empty() => d.clusters.code(c),
             // A response without a cluster is its own PSU (unique across the parts read).
             _ => d.clusters.code(&format!("\u{1}row{}-{row}", self.part)),
         };
-        d.cluster.push(cl);
-        d.weight.push(weight);
         // Calibration cells: only the campaign's variables, read without building a map.
         self.cell_raw.clear();
         self.cell_raw.resize(d.cells.len(), u32::MAX);
@@ -246,9 +286,48 @@ impl Parser {
                 self.cell_raw.iter_mut().for_each(|c| *c = u32::MAX);
             }
         }
+        (l, s, c)
+    }
+
+    /// The calibration cells found by the last [`Parser::design_codes`].
+    pub(super) fn cell_codes(&self) -> &[u32] {
+        &self.cell_raw
+    }
+
+    /// Adds a row with these codes and the cells of the last [`Parser::design_codes`].
+    pub(super) fn push_codes(&mut self, locality: u32, stratum: u32, cluster: u32, weight: f64) {
+        let d = &mut self.data;
+        d.n += 1;
+        d.locality.push(locality);
+        d.stratum.push(stratum);
+        d.cluster.push(cluster);
+        d.weight.push(weight);
         for ((_, codes, _), code) in d.cells.iter_mut().zip(&self.cell_raw) {
             codes.push(*code);
         }
+    }
+
+    /// Reads the items' answers of one response into `item_values()` (NaN = missing).
+    pub(super) fn read_items(&mut self, answers: &str) {
+        self.raw.clear();
+        self.raw.resize(self.items.len(), f64::NAN);
+        let mut de = serde_json::Deserializer::from_str(answers);
+        let read = serde::de::DeserializeSeed::deserialize(
+            ItemAnswers {
+                index: &self.index,
+                items: &self.items,
+                out: &mut self.raw,
+            },
+            &mut de,
+        );
+        if read.is_err() {
+            self.raw.iter_mut().for_each(|r| *r = f64::NAN);
+        }
+    }
+
+    /// The values read by the last [`Parser::read_items`], mutable (derived items).
+    pub(super) fn item_values(&mut self) -> &mut [f64] {
+        &mut self.raw
     }
 
     /// Adds one response, its text fields borrowed from the database row.
@@ -273,21 +352,8 @@ impl Parser {
             }
             d.answers.push(answers);
         } else {
-            self.raw.clear();
-            self.raw.resize(self.items.len(), f64::NAN);
-            let mut de = serde_json::Deserializer::from_str(answers);
-            let read = serde::de::DeserializeSeed::deserialize(
-                ItemAnswers {
-                    index: &self.index,
-                    items: &self.items,
-                    out: &mut self.raw,
-                },
-                &mut de,
-            );
-            if read.is_err() {
-                self.raw.iter_mut().for_each(|r| *r = f64::NAN);
-            }
-            for (col, r) in d.values.iter_mut().zip(&self.raw) {
+            self.read_items(answers);
+            for (col, r) in self.data.values.iter_mut().zip(&self.raw) {
                 col.push(*r);
             }
         }

@@ -155,6 +155,10 @@ pub(super) fn base_design(campaign: &OpenCampaign, data: &Dataset) -> Result<Des
         }],
         lonely_psu: lonely,
     })
+    .and_then(|d| match &data.groups {
+        Some(g) => d.with_group_counts(g.rows(), g.positive()),
+        None => Ok(d),
+    })
     .map_err(stats)
 }
 
@@ -263,21 +267,21 @@ fn calibration_margins(
         }
         let known: HashSet<&str> = totals.iter().map(|(c, _)| c.as_str()).collect();
         let mut labels = Vec::with_capacity(data.n);
-        let mut missing = 0usize;
-        let mut unknown = 0usize;
-        for (&loc, &code) in data.locality.iter().zip(codes) {
+        let mut missing = 0u64;
+        let mut unknown = 0u64;
+        for (r, (&loc, &code)) in data.locality.iter().zip(codes).enumerate() {
             let prov = hier.province.get(loc as usize).cloned().flatten();
             let cat = interner.labels.get(code as usize);
             match (prov, cat) {
                 (Some(p), Some(c)) => {
                     let label = format!("{p}|{c}");
                     if !known.contains(label.as_str()) {
-                        unknown += 1;
+                        unknown += data.count(r);
                     }
                     labels.push(label);
                 }
                 _ => {
-                    missing += 1;
+                    missing += data.count(r);
                     labels.push(String::new());
                 }
             }

@@ -21,6 +21,7 @@ use crate::services::campaigns::OpenCampaign;
 
 use super::dataset::{Dataset, Interner};
 use super::design::{Built, Hierarchy, build_design};
+use super::grouping::item_header;
 use super::model::{
     CalibrationNote, CampaignResults, Level, NATIONAL, ResultLocality, ResultRow, Suppression,
 };
@@ -82,7 +83,7 @@ pub(super) fn estimate_capturing(
         localities,
         nodes: plan.nodes.clone(),
         main_index: main_index.clone(),
-        responses: data.n as u64,
+        responses: data.responses(),
         df,
         min_n: settings.min_n,
         min_df: settings.min_df,
@@ -95,16 +96,18 @@ pub(super) fn estimate_capturing(
     }
     let built = build(campaign, data, hier)?;
     captured.weights = built.design.weights().to_vec();
-    let items = items(plan, data);
-    let estimator = Estimator::new(
-        &built.design,
-        &items,
-        &plan.indices,
-        EstimateOptions {
-            ci: CiMethod::Logit,
-            level: 0.95,
-        },
-    )
+    let options = EstimateOptions {
+        ci: CiMethod::Logit,
+        level: 0.95,
+    };
+    let items;
+    let estimator = match &data.groups {
+        Some(groups) => Estimator::grouped(&built.design, groups, &plan.indices, options),
+        None => {
+            items = self::items(plan, data);
+            Estimator::new(&built.design, &items, &plan.indices, options)
+        }
+    }
     .map_err(stats)?;
     let domains = LevelDomains::new(data, hier);
     let [national, provinces, communes] = domains.all()?;
@@ -158,28 +161,28 @@ fn main_index(campaign: &OpenCampaign, plan: &Plan) -> Option<String> {
 pub(super) fn items(plan: &Plan, data: &Dataset) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::with_capacity(plan.items.len());
     for (k, p) in plan.items.iter().enumerate() {
-        let item = match &p.source {
+        let values = match &p.source {
             ItemSource::AllSatisfied { parts } => {
                 let parts: Vec<&Item> = parts
                     .iter()
                     .filter_map(|c| out.iter().find(|i| &i.name == c))
                     .collect();
-                let mut derived = hailong_stats::derive::all_satisfied(p.code.clone(), &parts);
-                if derived.values.len() != data.n {
-                    derived.values = vec![f64::NAN; data.n];
+                let derived = hailong_stats::derive::all_satisfied(p.code.clone(), &parts);
+                if derived.values.len() == data.n {
+                    derived.values
+                } else {
+                    vec![f64::NAN; data.n]
                 }
-                derived
             }
-            _ => Item::new(
-                p.code.clone(),
-                data.values
-                    .get(k)
-                    .cloned()
-                    .unwrap_or_else(|| vec![f64::NAN; data.n]),
-            )
-            .with_satisfied_min(p.satisfied_min as f64),
+            _ => data
+                .values
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| vec![f64::NAN; data.n]),
         };
-        out.push(item.with_scale(p.min as f64, p.max as f64));
+        let mut item = item_header(p);
+        item.values = values;
+        out.push(item);
     }
     out
 }
@@ -262,9 +265,10 @@ impl LevelDomains {
             parent: None,
             name_vi: String::new(),
             name_en: String::new(),
-            responses: data.n as u64,
+            responses: data.responses(),
         }];
-        let named = |code: &str, level: Level, responses: usize| {
+        let responses = |rows: &[usize]| rows.iter().map(|&r| data.count(r)).sum::<u64>();
+        let named = |code: &str, level: Level, responses: u64| {
             let unit = hier.units.get(code);
             ResultLocality {
                 code: code.to_owned(),
@@ -275,14 +279,14 @@ impl LevelDomains {
                 },
                 name_vi: unit.map_or_else(|| code.to_owned(), |u| u.name_vi.clone()),
                 name_en: unit.map_or_else(|| code.to_owned(), |u| u.name_en.clone()),
-                responses: responses as u64,
+                responses,
             }
         };
         for (code, r) in self.provinces.labels.iter().zip(&self.province_rows) {
-            localities.push(named(code, Level::Province, r.len()));
+            localities.push(named(code, Level::Province, responses(r)));
         }
         for (code, r) in self.communes.labels.iter().zip(&self.commune_rows) {
-            let mut l = named(code, Level::Commune, r.len());
+            let mut l = named(code, Level::Commune, responses(r));
             // The commune's province as resolved through the hierarchy (skipping districts).
             if let Some(first) = r.first() {
                 l.parent = hier

@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::services::campaigns::OpenCampaign;
 
 use super::dataset::{Dataset, Parser, join_parts};
+use super::grouping::{GroupParser, join_groups};
 use super::plan::Plan;
 
 /// Lower bounds of the id ranges read in parallel (response ids are random UUIDs in
@@ -104,6 +105,80 @@ pub async fn load_dataset(
     keep_answers: bool,
     upto: i64,
 ) -> Result<Dataset, AppError> {
+    let parts = read_parts(db, campaign.campaign.id, upto, keep_answers, |part| {
+        Parser::new(campaign, plan, keep_answers, part)
+    })
+    .await?;
+    Ok(join_parts(parts.into_iter().map(|p| p.data).collect()))
+}
+
+/// The responses of publication `upto` summarised per group (see [`super::grouping`]), read
+/// as [`load_dataset`] reads them: the memory they take grows with the groups.
+pub async fn load_groups(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+    plan: &Plan,
+    upto: i64,
+) -> Result<Dataset, AppError> {
+    let parts = read_parts(db, campaign.campaign.id, upto, false, |part| {
+        GroupParser::new(campaign, plan, part)
+    })
+    .await?;
+    Ok(join_groups(
+        parts.into_iter().map(GroupParser::finish).collect(),
+    ))
+}
+
+/// What reads the responses of one range.
+pub(super) trait PushRow: Send + 'static {
+    fn push_row(
+        &mut self,
+        locality: &str,
+        stratum: Option<&str>,
+        cluster: Option<&str>,
+        weight: f64,
+        cells: Option<&str>,
+        answers: &str,
+    );
+}
+
+impl PushRow for Parser {
+    fn push_row(
+        &mut self,
+        locality: &str,
+        stratum: Option<&str>,
+        cluster: Option<&str>,
+        weight: f64,
+        cells: Option<&str>,
+        answers: &str,
+    ) {
+        Parser::push_row(self, locality, stratum, cluster, weight, cells, answers);
+    }
+}
+
+impl PushRow for GroupParser {
+    fn push_row(
+        &mut self,
+        locality: &str,
+        stratum: Option<&str>,
+        cluster: Option<&str>,
+        weight: f64,
+        cells: Option<&str>,
+        answers: &str,
+    ) {
+        GroupParser::push_row(self, locality, stratum, cluster, weight, cells, answers);
+    }
+}
+
+/// The four ranges of publication `upto`'s responses, read concurrently into a reader each
+/// (`make(part)`), in id order within a range when `ordered`.
+async fn read_parts<P: PushRow>(
+    db: &DatabaseConnection,
+    campaign_id: i64,
+    upto: i64,
+    ordered: bool,
+    mut make: impl FnMut(usize) -> P,
+) -> Result<Vec<P>, AppError> {
     let postgres = match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => true,
         sea_orm::DatabaseBackend::Sqlite => false,
@@ -113,16 +188,15 @@ pub async fn load_dataset(
             )));
         }
     };
-    let campaign_id = campaign.campaign.id;
-    let ranges = if postgres || keep_answers {
+    let ranges = if postgres || ordered {
         Ranges::Ids
     } else {
         sqlite_ranges(db, campaign_id).await?
     };
     let mut tasks = Vec::new();
     for part in 0..=SPLITS.len() {
-        let mut parser = Parser::new(campaign, plan, keep_answers, part);
-        let (sql, binds) = range_sql(part, postgres, keep_answers);
+        let mut parser = make(part);
+        let (sql, binds) = range_sql(part, postgres, ordered);
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
             if let Ranges::Rowids { bounds, indexed } = ranges {
@@ -154,7 +228,7 @@ pub async fn load_dataset(
                     parser
                 );
             }
-            Ok::<_, AppError>(parser.data)
+            Ok::<_, AppError>(parser)
         }));
     }
     let mut parts = Vec::with_capacity(tasks.len());
@@ -164,7 +238,7 @@ pub async fn load_dataset(
                 .map_err(|e| anyhow::anyhow!("reading responses: {e}"))??,
         );
     }
-    Ok(join_parts(parts))
+    Ok(parts)
 }
 
 /// Rowids per packed query of [`read_packed`].
@@ -180,7 +254,7 @@ async fn read_packed(
     (campaign_id, upto): (i64, i64),
     (lo, hi): (i64, i64),
     indexed: bool,
-    parser: &mut Parser,
+    parser: &mut impl PushRow,
 ) -> Result<(), AppError> {
     let err = |e: sqlx::Error| AppError::Internal(anyhow::anyhow!("reading responses: {e}"));
     const PACKED: &str = "SELECT group_concat(locality_code || char(31) || ifnull(stratum, '') \
@@ -216,7 +290,7 @@ async fn read_packed(
 /// Adds the responses of one packed row (see [`read_packed`]) to a parser. A record without
 /// its six fields is skipped (the empty row of an empty range); a weight that does not read
 /// as a number is an error.
-fn push_packed(packed: &str, parser: &mut Parser) -> Result<(), AppError> {
+fn push_packed(packed: &str, parser: &mut impl PushRow) -> Result<(), AppError> {
     for record in packed.split('\u{1e}') {
         let mut f = record.splitn(6, '\u{1f}');
         let (Some(loc), Some(st), Some(cl), Some(w), Some(cells), Some(answers)) =

@@ -25,6 +25,7 @@ pub mod compare;
 pub mod dataset;
 pub mod design;
 pub mod estimate;
+pub mod grouping;
 pub mod loader;
 pub mod model;
 pub mod plan;
@@ -44,7 +45,7 @@ pub use compare::{Change, RankBand, change, compare, in_units_of, rank_bands};
 pub use dataset::{Dataset, DesignColumns, Interner};
 pub use design::{Built, Hierarchy, build_design, hierarchy, population_margins};
 pub use estimate::estimate_all;
-pub use loader::{ResponseRow, RowSink, load_dataset, scan_by_id};
+pub use loader::{ResponseRow, RowSink, load_dataset, load_groups, scan_by_id};
 pub use model::{
     CalibrationNote, CampaignResults, IndexNode, Level, NATIONAL, Published, ResultJson,
     ResultLocality, ResultRow, Suppression, resolve_index,
@@ -58,7 +59,7 @@ pub async fn compute(
     upto: i64,
 ) -> Result<CampaignResults, AppError> {
     let plan = plan(&campaign.definition);
-    let data = load_dataset(db, campaign, &plan, false, upto).await?;
+    let data = loader::load_groups(db, campaign, &plan, upto).await?;
     let hier = hierarchy(db, campaign, &data).await?;
     let margins = population_margins(db, &campaign.design.calibration).await?;
     let area = small_area::area_data(db, &hier, campaign.campaign.opens_on).await?;

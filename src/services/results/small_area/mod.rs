@@ -323,7 +323,14 @@ pub fn fit_all(
         if let Some(Some(c)) = hier.commune.get(l as usize) {
             let e = sums.entry(c.as_str()).or_default();
             let w = inputs.weights.get(r).copied().unwrap_or(data.weight[r]);
-            *e = (e.0 + 1.0, e.1 + w, e.2 + w * w);
+            // A row of groups: its calibrated weight is γ·Σw, so its Σw² is γ²·Σw².
+            let gamma = if data.weight[r] > 0.0 {
+                w / data.weight[r]
+            } else {
+                0.0
+            };
+            let w2 = gamma * gamma * data.weight_squared(r);
+            *e = (e.0 + data.count(r) as f64, e.1 + w, e.2 + w2);
         }
     }
     let kish: HashMap<&str, f64> = sums
