@@ -16,6 +16,7 @@ pub mod locality_crosswalk;
 pub mod password_reset;
 pub mod population_margin;
 pub mod publication;
+pub mod publication_totals;
 pub mod questionnaire;
 pub mod questionnaire_version;
 pub mod report_request;

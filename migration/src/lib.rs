@@ -15,6 +15,7 @@ mod m20261204_000001_publications;
 mod m20261204_000004_invitations;
 mod m20261205_000001_area_auxiliary;
 mod m20261205_011500_sample_fieldwork;
+mod m20261206_000001_publication_totals;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000004_invitations::Migration),
             Box::new(m20261205_000001_area_auxiliary::Migration),
             Box::new(m20261205_011500_sample_fieldwork::Migration),
+            Box::new(m20261206_000001_publication_totals::Migration),
         ]
     }
 }

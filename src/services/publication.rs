@@ -368,7 +368,7 @@ async fn fill(
         > 0;
     if waiting {
         tracing::info!(campaign = %campaign.campaign.slug, number, "computing results");
-        let results = results::compute(db, campaign, number).await?;
+        let (results, totals, source) = results::compute_with_totals(db, campaign, number).await?;
         let payload = serde_json::to_string(&results).map_err(|e| anyhow::anyhow!("{e}"))?;
         let stored = publication::Entity::update_many()
             .col_expr(publication::Column::Payload, Expr::value(payload))
@@ -378,7 +378,11 @@ async fn fill(
             .exec(db)
             .await?;
         if stored.rows_affected == 1 {
-            tracing::info!(campaign = %campaign.campaign.slug, number, "results stored");
+            tracing::info!(campaign = %campaign.campaign.slug, number, ?source, "results stored");
+        }
+        if source != results::totals::Source::Stored {
+            let plan = results::plan(&campaign.definition);
+            results::totals::store(db, campaign, &plan, number, &totals).await?;
         }
     }
     if let Some(txn) = claim {

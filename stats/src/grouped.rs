@@ -269,6 +269,37 @@ impl Groups {
         }
     }
 
+    /// Every total of group `g` as numbers, in a fixed order: responses, those with a
+    /// weight, `Σ w`, `Σ w²`; per item its answers, those with a weight, `Σ w`, `Σ w y`,
+    /// `Σ w y²`, `Σ w s`, `Σ w (1 − s)`, `Σ y`, `Σ s`, smallest and largest answer; per index
+    /// item set its respondents. For comparing totals kept apart with a recount.
+    pub fn group_totals(&self, g: usize) -> Vec<f64> {
+        let mut out = vec![
+            self.rows[g] as f64,
+            self.positive[g] as f64,
+            self.weight[g],
+            self.weight_sq[g],
+        ];
+        for k in 0..self.items.len() {
+            let c = self.cell(g, k);
+            out.extend([
+                c.answered as f64,
+                c.positive as f64,
+                c.w,
+                c.wy,
+                c.wy2,
+                c.ws,
+                c.wn,
+                c.y,
+                c.s,
+                c.min,
+                c.max,
+            ]);
+        }
+        out.extend(self.index_rows.iter().map(|r| r[g] as f64));
+        out
+    }
+
     /// The totals of item `k` in group `g`.
     #[inline]
     pub(crate) fn cell(&self, g: usize, k: usize) -> &Cell {

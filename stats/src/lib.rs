@@ -47,6 +47,7 @@ pub mod cli;
 mod compact;
 pub mod derive;
 pub mod design;
+pub mod encoding;
 pub mod error;
 pub mod estimate;
 pub mod factor;

@@ -440,3 +440,149 @@ async fn each_publication_is_computed_once_whatever_the_number_of_processes() {
     assert!(!ra.as_array().unwrap().is_empty());
     eprintln!("NOTE: publications {last}..={now} computed once each by 4 concurrent processes");
 }
+
+/// Every group's totals of a data set of groups, by the group's labels (locality, stratum,
+/// cluster, calibration cells), so that totals built in different orders compare.
+fn totals_by_group(
+    data: &hailong::services::results::Dataset,
+) -> std::collections::BTreeMap<Vec<String>, Vec<f64>> {
+    let groups = data.groups.as_ref().expect("a data set of groups");
+    (0..data.n)
+        .map(|g| {
+            let mut key = vec![
+                data.localities.labels[data.locality[g] as usize].clone(),
+                data.strata.labels[data.stratum[g] as usize].clone(),
+                data.clusters.labels[data.cluster[g] as usize].clone(),
+            ];
+            for (_, codes, labels) in &data.cells {
+                key.push(
+                    labels
+                        .labels
+                        .get(codes[g] as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+            (key, groups.group_totals(g))
+        })
+        .collect()
+}
+
+/// The totals kept with the latest publication equal a full recount of its included
+/// responses after SIGKILLs: of the server while it stores answers under load, and of
+/// `hailong results publish` processes at random moments of publishing (choosing, marking,
+/// computing, storing). The published results are then those computed from a recount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_totals_equal_a_recount_after_sigkills_during_inserts_and_publications() {
+    use hailong::services::{campaigns, results};
+    let db = TestDb::new().await;
+    let mut server = Server::start(&db, true).await;
+    let locality = commune(&server).await;
+    let url = server.url("/api/v1/campaigns/sipas-demo/responses");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let publish = || {
+        Command::new(hailong_bin())
+            .args(["results", "publish", "--campaign", "sipas-demo"])
+            .arg("--database-url")
+            .arg(&db.url)
+            .current_dir(db.dir.path())
+            .env("HAILONG_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut rng = rand::rng();
+    let mut killed = 0;
+    for round in 0..4 {
+        // Answers under load, a publication killed at a random moment meanwhile, then the
+        // server killed while still storing.
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (client, url, locality) = (client.clone(), url.clone(), locality.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..10_000 {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let sent = client.post(&url).json(&valid_body(&id, &locality)).send();
+                    if sent.await.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(200..600))).await;
+        let mut child = publish();
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..800))).await;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+        server.kill();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        server = Server::start(&db, false).await;
+        eprintln!("round {round}: done");
+    }
+    drop(server);
+    // One publication to the end: it finishes any publication left without results first.
+    let done = publish().wait().unwrap();
+    assert!(done.success());
+
+    let conn = db.connect().await;
+    let campaign = campaigns::by_slug(&conn, "sipas-demo").await.unwrap();
+    let latest = hailong::services::publication::latest(&conn, campaign.campaign.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let plan = results::plan(&campaign.definition);
+    let (kept, source) = results::totals::groups_of(&conn, &campaign, &plan, latest.number)
+        .await
+        .unwrap();
+    assert_eq!(source, results::totals::Source::Stored, "totals kept");
+    let recount = results::load_groups(&conn, &campaign, &plan, (1, latest.number))
+        .await
+        .unwrap();
+    assert_eq!(recount.responses(), latest.included as u64);
+    let (kept, recount) = (totals_by_group(&kept), totals_by_group(&recount));
+    assert_eq!(
+        kept.keys().collect::<Vec<_>>(),
+        recount.keys().collect::<Vec<_>>()
+    );
+    for (key, want) in &recount {
+        for (i, (a, b)) in kept[key].iter().zip(want).enumerate() {
+            assert!(
+                a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()),
+                "group {key:?}, total {i}: kept {a}, recount {b}"
+            );
+        }
+    }
+    // The published results are the recount's.
+    let published = hailong::services::publication::published(&conn, &campaign)
+        .await
+        .unwrap();
+    conn.execute_unprepared("DELETE FROM publication_totals")
+        .await
+        .unwrap();
+    let (fresh, _, source) = results::compute_with_totals(&conn, &campaign, latest.number)
+        .await
+        .unwrap();
+    assert_eq!(source, results::totals::Source::Read);
+    assert_eq!(published.number, latest.number);
+    for (a, b) in published.results.rows.iter().zip(&fresh.rows) {
+        assert_eq!((&a.locality, &a.index), (&b.locality, &b.index));
+        let (x, y) = (a.estimate.unwrap_or(0.0), b.estimate.unwrap_or(0.0));
+        assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{a:?} vs {b:?}");
+    }
+    assert_eq!(published.results.rows.len(), fresh.rows.len());
+    eprintln!(
+        "NOTE: publication {} of {} responses, {} groups, {killed} publish processes killed",
+        latest.number,
+        latest.included,
+        recount.len()
+    );
+}

@@ -315,3 +315,95 @@ async fn a_campaign_scattered_among_others_is_read_whole_and_alone() {
     }
     crate::helpers::response_counts_agree(&db).await;
 }
+
+/// The group totals kept with a publication: stored by each publication, the next one adding
+/// only its own responses to the previous totals, equal to a recount either way, and rebuilt
+/// from the responses for another plan.
+#[tokio::test]
+async fn each_publication_adds_its_own_responses_to_the_kept_totals() {
+    use hailong::services::results::totals::{self, Source};
+    use hailong::services::{campaigns, publication, results};
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app_with_demo().await;
+    let db = app.db.connect().await;
+    let sipas = campaigns::by_slug(&db, "sipas-demo").await.unwrap();
+    let plan = results::plan(&sipas.definition);
+    let first = publication::latest(&db, sipas.campaign.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .number;
+    let (kept_first, source) = totals::groups_of(&db, &sipas, &plan, first).await.unwrap();
+    assert_eq!(
+        source,
+        Source::Stored,
+        "the demo's publication kept its totals"
+    );
+    // Half of the campaign's rows again, as new responses waiting for a publication.
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            "INSERT INTO responses (id, campaign_id, locality_code, channel, response_date, \
+             stratum, cluster, base_weight, cells, answers) \
+             SELECT id || '-again', campaign_id, locality_code, channel, response_date, stratum, \
+             cluster, base_weight * 1.5, cells, answers FROM responses \
+             WHERE campaign_id = {} AND id < '8'",
+            sipas.campaign.id
+        ),
+    ))
+    .await
+    .unwrap();
+    let outcome = publication::publish_synthetic(&db, &sipas, chrono::Utc::now())
+        .await
+        .unwrap();
+    let second = outcome.number.unwrap();
+    assert_eq!(second, first + 1);
+    let recount = results::load_groups(&db, &sipas, &plan, (1, second))
+        .await
+        .unwrap();
+    let (kept, source) = totals::groups_of(&db, &sipas, &plan, second).await.unwrap();
+    assert_eq!(source, Source::Stored);
+    assert_eq!(kept.responses(), recount.responses());
+    assert!(kept.responses() > kept_first.responses());
+    let same = |a: &hailong::services::results::Dataset,
+                b: &hailong::services::results::Dataset| {
+        let (ga, gb) = (a.groups.as_ref().unwrap(), b.groups.as_ref().unwrap());
+        let mut ta: Vec<Vec<f64>> = (0..a.n).map(|g| ga.group_totals(g)).collect();
+        let mut tb: Vec<Vec<f64>> = (0..b.n).map(|g| gb.group_totals(g)).collect();
+        let order = |x: &Vec<f64>, y: &Vec<f64>| x.partial_cmp(y).unwrap();
+        ta.sort_by(order);
+        tb.sort_by(order);
+        assert_eq!(ta.len(), tb.len());
+        for (x, y) in ta.iter().zip(&tb) {
+            for (p, q) in x.iter().zip(y) {
+                assert!(
+                    p == q || (p - q).abs() <= 1e-9 * p.abs().max(q.abs()),
+                    "{p} vs {q}"
+                );
+            }
+        }
+    };
+    same(&kept, &recount);
+    // Only the latest publication's totals are kept; with the first one's put back, the
+    // second's are the first's plus the second's own responses.
+    db.execute_unprepared("DELETE FROM publication_totals")
+        .await
+        .unwrap();
+    totals::store(&db, &sipas, &plan, first, &kept_first)
+        .await
+        .unwrap();
+    let (added, source) = totals::groups_of(&db, &sipas, &plan, second).await.unwrap();
+    assert_eq!(source, Source::Added);
+    same(&added, &recount);
+    // Another plan (other calibration variables) cannot use them.
+    let mut other = sipas.clone();
+    other.design.calibration = vec!["sex".to_owned()];
+    let (_, source) = totals::groups_of(&db, &other, &plan, first).await.unwrap();
+    assert_eq!(source, Source::Read);
+    // Totals that do not agree with the publication's count are not used.
+    db.execute_unprepared("UPDATE publication_totals SET responses = responses + 1")
+        .await
+        .unwrap();
+    let (_, source) = totals::groups_of(&db, &sipas, &plan, first).await.unwrap();
+    assert_eq!(source, Source::Read);
+}

@@ -39,6 +39,26 @@ enum Ranges {
 /// The SQL of one id range ([`Ranges::Ids`]): `?N` placeholders for SQLite, `$N` for
 /// PostgreSQL. (Rowid ranges are read by [`read_packed`].)
 fn range_sql(part: usize, postgres: bool, ordered: bool) -> (String, Vec<&'static str>) {
+    range_sql_from(part, postgres, ordered, 1)
+}
+
+/// The lower bound of the publications read, as SQL: nothing for all of them (`from ≤ 1`),
+/// else a literal (a number this program computed, never text it was given).
+fn since(from: i64) -> String {
+    if from > 1 {
+        format!(" AND publication >= {from}")
+    } else {
+        String::new()
+    }
+}
+
+/// [`range_sql`] of the responses of publications `from..=upto` only.
+fn range_sql_from(
+    part: usize,
+    postgres: bool,
+    ordered: bool,
+    from: i64,
+) -> (String, Vec<&'static str>) {
     let p = |n: usize| {
         if postgres {
             format!("${n}")
@@ -52,6 +72,7 @@ fn range_sql(part: usize, postgres: bool, ordered: bool) -> (String, Vec<&'stati
         p(1),
         p(2)
     );
+    sql.push_str(&since(from));
     let mut binds = Vec::new();
     if part > 0 {
         binds.push(SPLITS[part - 1]);
@@ -105,22 +126,23 @@ pub async fn load_dataset(
     keep_answers: bool,
     upto: i64,
 ) -> Result<Dataset, AppError> {
-    let parts = read_parts(db, campaign.campaign.id, upto, keep_answers, |part| {
+    let parts = read_parts(db, campaign.campaign.id, (1, upto), keep_answers, |part| {
         Parser::new(campaign, plan, keep_answers, part)
     })
     .await?;
     Ok(join_parts(parts.into_iter().map(|p| p.data).collect()))
 }
 
-/// The responses of publication `upto` summarised per group (see [`super::grouping`]), read
-/// as [`load_dataset`] reads them: the memory they take grows with the groups.
+/// The responses of publications `from..=upto` summarised per group (see
+/// [`super::grouping`]), read as [`load_dataset`] reads them: the memory they take grows with
+/// the groups. `from = 1`: every response of publication `upto`.
 pub async fn load_groups(
     db: &DatabaseConnection,
     campaign: &OpenCampaign,
     plan: &Plan,
-    upto: i64,
+    (from, upto): (i64, i64),
 ) -> Result<Dataset, AppError> {
-    let parts = read_parts(db, campaign.campaign.id, upto, false, |part| {
+    let parts = read_parts(db, campaign.campaign.id, (from, upto), false, |part| {
         GroupParser::new(campaign, plan, part)
     })
     .await?;
@@ -175,7 +197,7 @@ impl PushRow for GroupParser {
 async fn read_parts<P: PushRow>(
     db: &DatabaseConnection,
     campaign_id: i64,
-    upto: i64,
+    (from, upto): (i64, i64),
     ordered: bool,
     mut make: impl FnMut(usize) -> P,
 ) -> Result<Vec<P>, AppError> {
@@ -196,14 +218,14 @@ async fn read_parts<P: PushRow>(
     let mut tasks = Vec::new();
     for part in 0..=SPLITS.len() {
         let mut parser = make(part);
-        let (sql, binds) = range_sql(part, postgres, ordered);
+        let (sql, binds) = range_sql_from(part, postgres, ordered, from);
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
             if let Ranges::Rowids { bounds, indexed } = ranges {
                 let (lo, hi) = bounds[part];
                 read_packed(
                     db.get_sqlite_connection_pool(),
-                    (campaign_id, upto),
+                    (campaign_id, from, upto),
                     (lo, hi),
                     indexed,
                     &mut parser,
@@ -251,7 +273,7 @@ const PACK: i64 = 8192;
 /// each, which made reading a million responses take seconds more than parsing them.
 async fn read_packed(
     pool: &sqlx::SqlitePool,
-    (campaign_id, upto): (i64, i64),
+    (campaign_id, from, upto): (i64, i64, i64),
     (lo, hi): (i64, i64),
     indexed: bool,
     parser: &mut impl PushRow,
@@ -261,13 +283,14 @@ async fn read_packed(
          || char(31) || ifnull(cluster, '') || char(31) || printf('%.17g', base_weight) \
          || char(31) || ifnull(cells, '') || char(31) || answers, char(30)) FROM responses ";
     // `+campaign_id` keeps SQLite off the index: a scan of the rowid range.
+    let since = since(from);
     let sql = if indexed {
         format!(
-            "{PACKED}WHERE campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3 AND publication <= ?4"
+            "{PACKED}WHERE campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3 AND publication <= ?4{since}"
         )
     } else {
         format!(
-            "{PACKED}WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3 AND publication <= ?4"
+            "{PACKED}WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3 AND publication <= ?4{since}"
         )
     };
     let mut start = lo;
@@ -647,6 +670,10 @@ mod tests {
         let (sql, binds) = range_sql(1, true, false);
         assert!(sql.ends_with("campaign_id = $1 AND publication <= $2 AND id >= $3 AND id < $4"));
         assert_eq!(binds, ["4", "8"]);
+        let (sql, _) = range_sql_from(1, true, false, 7);
+        assert!(sql.ends_with(
+            "campaign_id = $1 AND publication <= $2 AND publication >= 7 AND id >= $3 AND id < $4"
+        ));
         let (sql, binds) = range_sql(3, false, true);
         assert!(sql.ends_with("AND id >= ?3 ORDER BY id"));
         assert_eq!(binds, ["c"]);

@@ -32,6 +32,7 @@ pub mod plan;
 pub mod small_area;
 #[cfg(test)]
 mod testkit;
+pub mod totals;
 
 use entity::campaign_locality;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -58,8 +59,18 @@ pub async fn compute(
     campaign: &OpenCampaign,
     upto: i64,
 ) -> Result<CampaignResults, AppError> {
+    Ok(compute_with_totals(db, campaign, upto).await?.0)
+}
+
+/// [`compute`], also returning the group totals it used and where they came from (see
+/// [`totals`]).
+pub async fn compute_with_totals(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+    upto: i64,
+) -> Result<(CampaignResults, Dataset, totals::Source), AppError> {
     let plan = plan(&campaign.definition);
-    let data = loader::load_groups(db, campaign, &plan, upto).await?;
+    let (data, source) = totals::groups_of(db, campaign, &plan, upto).await?;
     let hier = hierarchy(db, campaign, &data).await?;
     let margins = population_margins(db, &campaign.design.calibration).await?;
     let area = small_area::area_data(db, &hier, campaign.campaign.opens_on).await?;
@@ -76,7 +87,7 @@ pub async fn compute(
         )?;
         results.small_area = small_area::fit_all(&results, &inputs, &data, &hier, &area);
         small_area::place_unsampled(&mut results, &area);
-        Ok(results)
+        Ok((results, data, source))
     })
     .await
     .map_err(|e| anyhow::anyhow!("estimation task: {e}"))?
