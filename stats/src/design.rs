@@ -146,6 +146,8 @@ pub(crate) struct CalibrationState {
     pub kappa: Vec<f64>,
     /// `X[c, c'] = Σ_{i ∈ c} u_{q(c')}(i)·[i ∈ c']·ρ_{p(c)}(i)`, C×C row-major.
     pub cross: Vec<f64>,
+    /// The projection sequence as one C×C matrix, `β = S a` (see `CalibrationState::solve`).
+    pub solver: Vec<f64>,
     /// Human-readable description (for reports).
     pub description: String,
 }

@@ -293,6 +293,15 @@ async fn read_packed(
             "{PACKED}WHERE +campaign_id = ?1 AND rowid >= ?2 AND rowid < ?3 AND publication <= ?4{since}"
         )
     };
+    // A connection of its own without SQLite's memory map, as the export's walk has (see
+    // `walk_ids`): the pages a read of the whole table touches would count as this
+    // process's memory.
+    let mut conn = pool.acquire().await.map_err(err)?;
+    conn.close_on_drop();
+    sqlx::query("PRAGMA mmap_size = 0")
+        .execute(&mut *conn)
+        .await
+        .map_err(err)?;
     let mut start = lo;
     while start < hi {
         let end = (start + PACK).min(hi);
@@ -301,7 +310,7 @@ async fn read_packed(
             .bind(start)
             .bind(end)
             .bind(upto)
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await
             .map_err(err)?;
         push_packed(packed.as_deref().unwrap_or(""), parser)?;

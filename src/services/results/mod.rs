@@ -71,6 +71,17 @@ pub async fn compute_with_totals(
 ) -> Result<(CampaignResults, Dataset, totals::Source), AppError> {
     let plan = plan(&campaign.definition);
     let (data, source) = totals::groups_of(db, campaign, &plan, upto).await?;
+    let (results, data) = compute_from(db, campaign, plan, data).await?;
+    Ok((results, data, source))
+}
+
+/// Every result of a campaign from a data set (of responses or of groups) made with `plan`.
+pub async fn compute_from(
+    db: &DatabaseConnection,
+    campaign: &OpenCampaign,
+    plan: Plan,
+    data: Dataset,
+) -> Result<(CampaignResults, Dataset), AppError> {
     let hier = hierarchy(db, campaign, &data).await?;
     let margins = population_margins(db, &campaign.design.calibration).await?;
     let area = small_area::area_data(db, &hier, campaign.campaign.opens_on).await?;
@@ -87,7 +98,7 @@ pub async fn compute_with_totals(
         )?;
         results.small_area = small_area::fit_all(&results, &inputs, &data, &hier, &area);
         small_area::place_unsampled(&mut results, &area);
-        Ok((results, data, source))
+        Ok((results, data))
     })
     .await
     .map_err(|e| anyhow::anyhow!("estimation task: {e}"))?
