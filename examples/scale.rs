@@ -14,6 +14,8 @@
 //! * `export`: `hailong export microdata` (written to a directory);
 //! * `estimate`: `hailong estimate` on the exported `microdata.csv`, by province and by
 //!   commune;
+//! * `more` (last, as it changes the database): 100,000 more generated responses, then a
+//!   publication, which adds the responses it includes to the kept totals;
 //! * R (when `Rscript` with `survey` is installed): `svyby(~items, ~province, design,
 //!   svymean)` on the same file, in the same run; and Python `svy` (when `SVY_PYTHON`, or
 //!   `python3`, imports it): `estimation.mean(items, by="province")` likewise.
@@ -21,7 +23,7 @@
 //! ```sh
 //! cargo run --release --example scale -- --database-url sqlite:///tmp/hailong-scale.db \
 //!   --responses 1000000 [--reuse] [--work /tmp/hailong-scale] [--cleanup] \
-//!   [--only publish,results,recount,cached,export,estimate,r]
+//!   [--only publish,results,recount,cached,export,estimate,r,more]
 //! cargo run --release --example scale -- \
 //!   --database-url postgres://postgres@127.0.0.1:5432/hailong_scale --responses 1000000
 //! ```
@@ -176,6 +178,10 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         None => println!("Python with svy is not found (SVY_PYTHON or python3): svy not timed"),
+    }
+    if wanted("more") {
+        let (label, secs, mb) = child("more", &url, &["100000"])?;
+        println!("| {label} | {secs:.2} s | {mb:.0} MB |");
     }
     if cleanup {
         let _ = std::fs::remove_dir_all(&work);
@@ -334,6 +340,47 @@ async fn step(args: &[String]) -> anyhow::Result<()> {
                     let done = export::microdata(&db, &campaign, &mut sink).await?;
                     println!("{} rows: {:.2} s", done.rows, t.elapsed().as_secs_f64());
                     "`hailong export microdata --campaign sipas-demo`".to_owned()
+                }
+                "more" => {
+                    let n: usize = args.get(2).map_or(Ok(100_000), |a| a.parse())?;
+                    let day = NaiveDate::from_ymd_opt(2026, 12, 2).expect("date");
+                    // Seeded by the responses already there: every run adds new ones.
+                    let seed =
+                        hailong::services::responses::count(&db, campaign.campaign.id).await?;
+                    let t = Instant::now();
+                    let added = synthetic::insert_more(
+                        &db,
+                        n,
+                        day,
+                        seed,
+                        (ROWS_PER_TRANSACTION, ROWS_PER_INSERT),
+                    )
+                    .await?;
+                    println!(
+                        "{added} more responses stored in {:.1} s",
+                        t.elapsed().as_secs_f64()
+                    );
+                    let t = Instant::now();
+                    let outcome = publication::publish(
+                        &db,
+                        &campaign,
+                        hailong::domain::publication::Trigger::Cli,
+                        10,
+                        Utc::now(),
+                    )
+                    .await?;
+                    let latest = publication::latest(&db, campaign.campaign.id)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("not published"))?;
+                    println!(
+                        "publication {:?}: {} responses included in all: {:.2} s",
+                        outcome.number,
+                        latest.included,
+                        t.elapsed().as_secs_f64()
+                    );
+                    format!(
+                        "a publication after {n} more responses (select, mark, add to the kept totals, compute, store)"
+                    )
                 }
                 other => anyhow::bail!("unknown step {other}"),
             }

@@ -52,14 +52,70 @@ pub async fn insert(
             .exec(db)
             .await?;
     }
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let communes = Communes::draw(&mut rng);
+    responses(
+        db,
+        n,
+        day,
+        &mut rng,
+        &communes,
+        (per_transaction, per_insert),
+    )
+    .await
+}
+
+/// Adds `n` more responses (drawn from the generator seeded with `seed`, so with fresh ids) to
+/// the communes [`insert`] added. (Only the scale benchmark adds more; `results_bench`, which
+/// includes this file too, does not.)
+#[allow(dead_code)]
+pub async fn insert_more(
+    db: &DatabaseConnection,
+    n: usize,
+    day: NaiveDate,
+    seed: u64,
+    (per_transaction, per_insert): (usize, usize),
+) -> anyhow::Result<usize> {
+    let communes = Communes::draw(&mut ChaCha8Rng::seed_from_u64(7));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    responses(
+        db,
+        n,
+        day,
+        &mut rng,
+        &communes,
+        (per_transaction, per_insert),
+    )
+    .await
+}
+
+/// Each test commune's effect and base weight.
+struct Communes {
+    effects: Vec<f64>,
+    weights: Vec<f64>,
+}
+
+impl Communes {
+    fn draw(rng: &mut ChaCha8Rng) -> Communes {
+        let effects: Vec<f64> = (0..COMMUNES).map(|_| 0.4 * normal(rng)).collect();
+        let weights: Vec<f64> = (0..COMMUNES)
+            .map(|_| 50.0 + 450.0 * rng.random::<f64>())
+            .collect();
+        Communes { effects, weights }
+    }
+}
+
+async fn responses(
+    db: &DatabaseConnection,
+    n: usize,
+    day: NaiveDate,
+    rng: &mut ChaCha8Rng,
+    Communes { effects, weights }: &Communes,
+    (per_transaction, per_insert): (usize, usize),
+) -> anyhow::Result<usize> {
     let campaign = campaigns::by_slug(db, demo::SIPAS_SLUG).await?;
     let plan = results::plan(&campaign.definition);
     let items: Vec<String> = plan.items.iter().map(|i| i.code.clone()).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let effects: Vec<f64> = (0..COMMUNES).map(|_| 0.4 * normal(&mut rng)).collect();
-    let weights: Vec<f64> = (0..COMMUNES)
-        .map(|_| 50.0 + 450.0 * rng.random::<f64>())
-        .collect();
     let mut inserted = 0;
     while inserted < n {
         let txn = db.begin().await?;
@@ -78,12 +134,12 @@ pub async fn insert(
             let age = ["18-34", "35-54", "55plus"][rng.random_range(0..3)];
             answers.insert("sex".into(), json!(sex));
             answers.insert("age_group".into(), json!(age));
-            let person = 3.8 + effects[c] + 0.5 * normal(&mut rng);
+            let person = 3.8 + effects[c] + 0.5 * normal(rng);
             for code in &items {
                 let v = if rng.random_range(0..100) < 4 {
                     json!("dk")
                 } else {
-                    json!(((person + 0.7 * normal(&mut rng)).round() as i64).clamp(1, 5))
+                    json!(((person + 0.7 * normal(rng)).round() as i64).clamp(1, 5))
                 };
                 answers.insert(code.clone(), v);
             }

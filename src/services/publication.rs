@@ -182,6 +182,8 @@ async fn publish_with(
     let mut sets: Vec<Vec<u32>> = Vec::new();
     let mut set_of: HashMap<Vec<u32>, u32> = HashMap::new();
     let mut groups: BTreeMap<String, Vec<Waiting>> = BTreeMap::new();
+    let mut reader = results::AnsweredItems::new(campaign, &plan);
+    let mut items: Vec<u32> = Vec::new();
     {
         let mut rows = response::Entity::find()
             .select_only()
@@ -197,21 +199,13 @@ async fn publish_with(
             .stream(&txn)
             .await?;
         while let Some((row_id, locality, channel, answers)) = rows.try_next().await? {
-            let map: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&answers).unwrap_or_default();
-            let items: Vec<u32> = plan
-                .items
-                .iter()
-                .enumerate()
-                .filter(|(_, item)| !item.value(map.get(&item.code)).is_nan())
-                .map(|(k, _)| k as u32)
-                .collect();
+            reader.read(&answers, &mut items);
             let set = match set_of.get(&items) {
                 Some(&s) => s,
                 None => {
                     let s = sets.len() as u32;
                     sets.push(items.clone());
-                    set_of.insert(items, s);
+                    set_of.insert(items.clone(), s);
                     s
                 }
             };

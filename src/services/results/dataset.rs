@@ -406,6 +406,31 @@ impl DesignColumns {
     }
 }
 
+/// Which of a plan's items a response answers, read exactly as the results read the answers
+/// (the publication's k rule, which must count what the estimates will count), without
+/// building the answers' JSON.
+pub struct AnsweredItems(Parser);
+
+impl AnsweredItems {
+    pub fn new(campaign: &OpenCampaign, plan: &Plan) -> AnsweredItems {
+        AnsweredItems(Parser::new(campaign, plan, false, 0))
+    }
+
+    /// The positions of the items `answers` (a response's stored JSON) answers, in `out`.
+    pub fn read(&mut self, answers: &str, out: &mut Vec<u32>) {
+        self.0.read_items(answers);
+        out.clear();
+        out.extend(
+            self.0
+                .raw
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_nan())
+                .map(|(k, _)| k as u32),
+        );
+    }
+}
+
 /// Reads the calibration variables' categories out of a response's `cells` object.
 struct CellsSeed<'a> {
     index: &'a HashMap<String, usize>,

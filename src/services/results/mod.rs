@@ -43,7 +43,7 @@ use crate::services::campaigns::OpenCampaign;
 
 pub use audience::{Audience, Reader};
 pub use compare::{Change, RankBand, change, compare, in_units_of, rank_bands};
-pub use dataset::{Dataset, DesignColumns, Interner};
+pub use dataset::{AnsweredItems, Dataset, DesignColumns, Interner};
 pub use design::{Built, Hierarchy, build_design, hierarchy, population_margins};
 pub use estimate::estimate_all;
 pub use loader::{ResponseRow, RowSink, load_dataset, load_groups, scan_by_id};
