@@ -20,7 +20,7 @@
 //!   for every response of the group: post-stratification and raking multiply a response's
 //!   weight by factors of its cells only); `Σ w (y − c)² = Σ w y² − 2c Σ w y + c² Σ w`.
 //! * Variance: the linearised variable of a mean, `x_i = γ w_i a_i (y_i − ȳ) / N̂`, sums over a
-//!   group to `γ (Σ w a y − ȳ Σ w a) / N̂`; the variance pass of [`crate::variance`] needs
+//!   group to `γ (Σ w a y − ȳ Σ w a) / N̂`; the variance pass (`variance.rs`) needs
 //!   only such sums per leaf cluster, and a leaf cluster is a union of whole groups.
 //! * Calibration residuals (see [`crate::calibration`]) need per cell the sums `Σ x_i ρ_i`.
 //!   Post-stratification: `ρ_i = w_i⁰ / w_i = 1/γ`, so a group adds its own `x ρ`. Raking:

@@ -10,7 +10,9 @@
 //! [`Design::calibrate`]d to population [`Margin`]s, [`Item`] columns of answers (NaN =
 //! missing) and a [`Domains`] assignment of rows. An [`Estimator`] makes one pass over the
 //! rows for the point estimates and one for every variance, never materialising
-//! cross-domain covariances.
+//! cross-domain covariances. The same estimates come from responses summarised per group
+//! ([`Groups`]: a few additive totals per group and item, see [`grouped`]) through
+//! [`Estimator::grouped`], in time and memory proportional to the groups.
 //!
 //! ```
 //! use hailong_stats::{Design, DesignSpec, Domains, EstimateOptions, Estimator, Factor, Item, Stage};
