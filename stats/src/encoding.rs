@@ -3,8 +3,8 @@
 //! [`Writer`] and [`Reader`] are public so that a caller can keep its own columns beside.
 
 use crate::error::StatsError;
-use crate::estimate::Item;
 use crate::grouped::{Cell, Groups};
+use crate::spec::Item;
 
 /// Appends values to a byte buffer.
 #[derive(Debug, Default)]

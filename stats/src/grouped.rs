@@ -33,8 +33,8 @@
 //! whose last stage is the response itself (no clusters, or an unclustered last stage) — then
 //! a group must be a single response, and nothing is gained.
 
-use crate::estimate::Item;
-use crate::variance::{Acc, Centres, Dims, LeafFill, Out, RowMap};
+use crate::spec::Item;
+use crate::variance::{Acc, Centres, Dims, LeafFill, Out, RowMap, Sums};
 
 /// The totals of one item in one group.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -443,12 +443,12 @@ pub(crate) fn sums(
     n_dom: usize,
     index_counts: &[&[u64]],
     ratios: &[Vec<(usize, f64)>],
-) -> crate::estimate::Sums {
+) -> Sums {
     let k_all = groups.items.len();
     let size = n_dom * k_all;
     let n_q = ratios.len();
     let n_ix = index_counts.len();
-    let mut s = crate::estimate::Sums {
+    let mut s = Sums {
         n: vec![0; size],
         total: vec![0.0; size],
         sum_dy: vec![0.0; size],

@@ -69,6 +69,60 @@ impl Targets<'_> {
     }
 }
 
+/// Point-estimate sums per (domain, item), from one pass over the rows.
+///
+/// Answers are summed shifted by the first answer `c` of the (domain, item), so that
+/// `Σ w (y − ȳ)² = Σ w (y − c)² − (Σ w (y − c))² / Σ w` loses no precision to cancellation.
+pub(crate) struct Sums {
+    pub(crate) n: Vec<u64>,
+    pub(crate) total: Vec<f64>,
+    /// `Σ w (y − c)`.
+    pub(crate) sum_dy: Vec<f64>,
+    /// `Σ w (y − c)²`.
+    pub(crate) sum_dy2: Vec<f64>,
+    /// `Σ w` over satisfied answers.
+    pub(crate) sat: Vec<f64>,
+    /// `Σ w` over the other answers.
+    pub(crate) unsat: Vec<f64>,
+    /// The shift `c`: the first valid answer. When every answer equals it the mean is that
+    /// answer exactly and its linearised variable exactly 0 (R gets the same up to rounding
+    /// noise of order 1e−16).
+    pub(crate) first: Vec<f64>,
+    pub(crate) varies: Vec<bool>,
+    /// Respondents with ≥ 1 answer among each index's items, per (domain, index).
+    pub(crate) n_index: Vec<u64>,
+    /// `Σ w y` and `Σ w x` of every pooled ratio, per (domain, ratio).
+    pub(crate) ratio_y: Vec<f64>,
+    pub(crate) ratio_x: Vec<f64>,
+}
+
+impl Sums {
+    /// `ȳ = Σ w y / Σ w`, exactly the common answer when all answers are equal.
+    pub(crate) fn mean(&self, slot: usize) -> f64 {
+        if self.varies[slot] {
+            self.first[slot] + self.sum_dy[slot] / self.total[slot]
+        } else {
+            self.first[slot]
+        }
+    }
+    /// `Σ w (y − ȳ)²`.
+    pub(crate) fn ss_y(&self, slot: usize) -> f64 {
+        if self.varies[slot] {
+            (self.sum_dy2[slot] - self.sum_dy[slot] * self.sum_dy[slot] / self.total[slot]).max(0.0)
+        } else {
+            0.0
+        }
+    }
+    /// `p = Σ w s / Σ w`.
+    pub(crate) fn share(&self, slot: usize) -> f64 {
+        self.sat[slot] / self.total[slot]
+    }
+    /// `Σ w (s − p)² = S (N − S) / N`, with `N − S` summed directly.
+    pub(crate) fn ss_s(&self, slot: usize) -> f64 {
+        self.sat[slot] * self.unsat[slot] / self.total[slot]
+    }
+}
+
 /// The point estimates that centre the linearised variables, per (source domain, item) and
 /// per (source domain, pooled ratio).
 pub(crate) struct Centres {
