@@ -443,7 +443,7 @@ async fn each_publication_is_computed_once_whatever_the_number_of_processes() {
 
 /// Every group's totals of a data set of groups, by the group's labels (locality, stratum,
 /// cluster, calibration cells), so that totals built in different orders compare.
-fn totals_by_group(
+pub(crate) fn totals_by_group(
     data: &hailong::services::results::Dataset,
 ) -> std::collections::BTreeMap<Vec<String>, Vec<f64>> {
     let groups = data.groups.as_ref().expect("a data set of groups");
@@ -466,6 +466,27 @@ fn totals_by_group(
             (key, groups.group_totals(g))
         })
         .collect()
+}
+
+/// Two data sets of groups hold the same groups with the same totals (to 1e-9: sums in
+/// another order).
+pub(crate) fn same_totals(
+    kept: &hailong::services::results::Dataset,
+    recount: &hailong::services::results::Dataset,
+) {
+    let (kept, recount) = (totals_by_group(kept), totals_by_group(recount));
+    assert_eq!(
+        kept.keys().collect::<Vec<_>>(),
+        recount.keys().collect::<Vec<_>>()
+    );
+    for (key, want) in &recount {
+        for (i, (a, b)) in kept[key].iter().zip(want).enumerate() {
+            assert!(
+                a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()),
+                "group {key:?}, total {i}: kept {a}, recount {b}"
+            );
+        }
+    }
 }
 
 /// The totals kept with the latest publication equal a full recount of its included
@@ -548,19 +569,8 @@ async fn kept_totals_equal_a_recount_after_sigkills_during_inserts_and_publicati
         .await
         .unwrap();
     assert_eq!(recount.responses(), latest.included as u64);
-    let (kept, recount) = (totals_by_group(&kept), totals_by_group(&recount));
-    assert_eq!(
-        kept.keys().collect::<Vec<_>>(),
-        recount.keys().collect::<Vec<_>>()
-    );
-    for (key, want) in &recount {
-        for (i, (a, b)) in kept[key].iter().zip(want).enumerate() {
-            assert!(
-                a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()),
-                "group {key:?}, total {i}: kept {a}, recount {b}"
-            );
-        }
-    }
+    same_totals(&kept, &recount);
+    let groups = recount.n;
     // The published results are the recount's.
     let published = hailong::services::publication::published(&conn, &campaign)
         .await
@@ -581,8 +591,6 @@ async fn kept_totals_equal_a_recount_after_sigkills_during_inserts_and_publicati
     assert_eq!(published.results.rows.len(), fresh.rows.len());
     eprintln!(
         "NOTE: publication {} of {} responses, {} groups, {killed} publish processes killed",
-        latest.number,
-        latest.included,
-        recount.len()
+        latest.number, latest.included, groups
     );
 }

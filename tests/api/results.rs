@@ -365,24 +365,7 @@ async fn each_publication_adds_its_own_responses_to_the_kept_totals() {
     assert_eq!(source, Source::Stored);
     assert_eq!(kept.responses(), recount.responses());
     assert!(kept.responses() > kept_first.responses());
-    let same = |a: &hailong::services::results::Dataset,
-                b: &hailong::services::results::Dataset| {
-        let (ga, gb) = (a.groups.as_ref().unwrap(), b.groups.as_ref().unwrap());
-        let mut ta: Vec<Vec<f64>> = (0..a.n).map(|g| ga.group_totals(g)).collect();
-        let mut tb: Vec<Vec<f64>> = (0..b.n).map(|g| gb.group_totals(g)).collect();
-        let order = |x: &Vec<f64>, y: &Vec<f64>| x.partial_cmp(y).unwrap();
-        ta.sort_by(order);
-        tb.sort_by(order);
-        assert_eq!(ta.len(), tb.len());
-        for (x, y) in ta.iter().zip(&tb) {
-            for (p, q) in x.iter().zip(y) {
-                assert!(
-                    p == q || (p - q).abs() <= 1e-9 * p.abs().max(q.abs()),
-                    "{p} vs {q}"
-                );
-            }
-        }
-    };
+    let same = crate::crash::same_totals;
     same(&kept, &recount);
     // Only the latest publication's totals are kept; with the first one's put back, the
     // second's are the first's plus the second's own responses.
