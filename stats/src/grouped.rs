@@ -516,6 +516,9 @@ mod tests {
 
     use std::collections::HashMap;
 
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
     use super::Groups;
     use crate::calibration::{Calibration, Margin};
     use crate::design::{Design, DesignSpec, LonelyPsu, Stage};
@@ -524,21 +527,6 @@ mod tests {
     };
     use crate::factor::Factor;
     use crate::intervals::CiMethod;
-
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn below(&mut self, n: usize) -> usize {
-            ((self.next() * n as f64) as usize).min(n - 1)
-        }
-    }
 
     /// A sample as the rows give it: every column the design, the calibration and the domains
     /// are made of.
@@ -565,16 +553,16 @@ mod tests {
     const TOTALS: [&[f64]; 2] = [&[500.0, 700.0], &[300.0, 400.0, 500.0]];
 
     impl Sample {
-        fn random(rng: &mut Rng, case: u64) -> Sample {
-            let n = 5 + rng.below(400);
-            let n_strata = 1 + rng.below(5);
-            let per = 1 + rng.below(8);
-            let missing = 0.5 * rng.next();
-            let answer = |rng: &mut Rng, values: &[f64]| {
-                if rng.next() < missing {
+        fn random(rng: &mut ChaCha8Rng, case: u64) -> Sample {
+            let n = 5 + rng.random_range(0..400);
+            let n_strata = 1 + rng.random_range(0..5);
+            let per = 1 + rng.random_range(0..8);
+            let missing = 0.5 * rng.random::<f64>();
+            let answer = |rng: &mut ChaCha8Rng, values: &[f64]| {
+                if rng.random::<f64>() < missing {
                     f64::NAN
                 } else {
-                    values[rng.below(values.len())]
+                    values[rng.random_range(0..values.len())]
                 }
             };
             let scale = [1.0, 2.0, 3.0, 4.0, 5.0];
@@ -605,46 +593,56 @@ mod tests {
             items.push(Item::new(
                 "same",
                 (0..n)
-                    .map(|_| if rng.next() < 0.5 { constant } else { f64::NAN })
+                    .map(|_| {
+                        if rng.random::<f64>() < 0.5 {
+                            constant
+                        } else {
+                            f64::NAN
+                        }
+                    })
                     .collect(),
             ));
-            let n_dom = 1 + rng.below(6);
+            let n_dom = 1 + rng.random_range(0..6);
             let margins = match case % 3 {
                 0 => 0,
                 1 => 1,
                 _ => 2,
             };
             Sample {
-                stratum: (0..n).map(|_| rng.below(n_strata)).collect(),
-                psu: (0..n).map(|_| rng.below(per)).collect(),
-                ssu: (0..n).map(|_| rng.below(3)).collect(),
+                stratum: (0..n).map(|_| rng.random_range(0..n_strata)).collect(),
+                psu: (0..n).map(|_| rng.random_range(0..per)).collect(),
+                ssu: (0..n).map(|_| rng.random_range(0..3)).collect(),
                 weight: (0..n)
                     .map(|_| {
-                        if rng.next() < 0.03 {
+                        if rng.random::<f64>() < 0.03 {
                             0.0
                         } else {
-                            1.0 + 20.0 * rng.next()
+                            1.0 + 20.0 * rng.random::<f64>()
                         }
                     })
                     .collect(),
-                stages: rng.below(4),
-                stratified: n_strata > 1 || rng.next() < 0.5,
+                stages: rng.random_range(0..4),
+                stratified: n_strata > 1 || rng.random::<f64>() < 0.5,
                 lonely: [
                     LonelyPsu::Remove,
                     LonelyPsu::Certainty,
                     LonelyPsu::Adjust,
                     LonelyPsu::Average,
                     LonelyPsu::Fail,
-                ][rng.below(5)],
+                ][rng.random_range(0..5)],
                 cells: (0..margins)
-                    .map(|m| (0..n).map(|_| rng.below(TOTALS[m].len())).collect())
+                    .map(|m| {
+                        (0..n)
+                            .map(|_| rng.random_range(0..TOTALS[m].len()))
+                            .collect()
+                    })
                     .collect(),
                 domain: (0..n)
                     .map(|_| {
-                        if rng.next() < 0.1 {
+                        if rng.random::<f64>() < 0.1 {
                             Domains::OUTSIDE
                         } else {
-                            rng.below(n_dom) as u32
+                            rng.random_range(0..n_dom) as u32
                         }
                     })
                     .collect(),
@@ -794,7 +792,7 @@ mod tests {
     fn the_totals_of_groups_give_the_estimates_of_the_responses() {
         let (mut compared, mut calibrated, mut compressed) = (0, 0, 0);
         for case in 0..600u64 {
-            let mut rng = Rng(case + 7);
+            let mut rng = ChaCha8Rng::seed_from_u64(case + 7);
             let sample = Sample::random(&mut rng, case);
             let n = sample.weight.len();
             let all: Vec<usize> = (0..n).collect();
@@ -814,7 +812,7 @@ mod tests {
                 CiMethod::Wilson,
                 CiMethod::Beta,
                 CiMethod::T,
-            ][rng.below(4)];
+            ][rng.random_range(0..4)];
             let options = EstimateOptions { ci, level: 0.95 };
             let labels: Vec<String> = (0..=sample.n_dom).map(|d| format!("D{d}")).collect();
 

@@ -216,6 +216,9 @@ mod tests {
     use entity::population_margin;
     use serde_json::{Value, json};
 
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
     use super::*;
     use crate::domain::campaign::DesignSettings;
     use crate::services::results::dataset::join_parts;
@@ -224,21 +227,6 @@ mod tests {
     use crate::services::results::plan::plan;
     use crate::services::results::small_area::{self, AreaData, ModelInputs};
     use crate::services::results::testkit::{campaign, definition, index, scale, unit};
-
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        }
-        fn below(&mut self, n: usize) -> usize {
-            ((self.next() * n as f64) as usize).min(n - 1)
-        }
-    }
 
     /// A stored response, as the loader reads it.
     struct Stored {
@@ -259,32 +247,32 @@ mod tests {
         ("26740", "79"),
     ];
 
-    fn responses(rng: &mut Rng, n: usize, clustered: bool) -> Vec<Stored> {
+    fn responses(rng: &mut ChaCha8Rng, n: usize, clustered: bool) -> Vec<Stored> {
         (0..n)
             .map(|_| {
-                let c = rng.below(COMMUNES.len());
+                let c = rng.random_range(0..COMMUNES.len());
                 let (commune, province) = COMMUNES[c];
                 let mut answers = serde_json::Map::new();
                 for q in ["q1", "q2", "q3", "q4"] {
-                    if rng.next() < 0.85 {
-                        answers.insert(q.to_owned(), json!(1 + rng.below(5)));
+                    if rng.random::<f64>() < 0.85 {
+                        answers.insert(q.to_owned(), json!(1 + rng.random_range(0..5)));
                     }
                 }
-                if rng.next() < 0.7 {
-                    answers.insert("yn".to_owned(), json!(rng.next() < 0.6));
+                if rng.random::<f64>() < 0.7 {
+                    answers.insert("yn".to_owned(), json!(rng.random::<f64>() < 0.6));
                 }
                 Stored {
                     locality: commune.to_owned(),
-                    stratum: Some(format!("{province}-{}", rng.below(2))),
-                    cluster: clustered.then(|| format!("{commune}-{}", rng.below(3))),
-                    weight: if rng.next() < 0.02 {
+                    stratum: Some(format!("{province}-{}", rng.random_range(0..2))),
+                    cluster: clustered.then(|| format!("{commune}-{}", rng.random_range(0..3))),
+                    weight: if rng.random::<f64>() < 0.02 {
                         0.0
                     } else {
-                        1.0 + 30.0 * rng.next()
+                        1.0 + 30.0 * rng.random::<f64>()
                     },
                     cells: Some({
-                        let sex = ["F", "M"][rng.below(2)];
-                        json!({"sex": sex, "age": 1 + rng.below(3)}).to_string()
+                        let sex = ["F", "M"][rng.random_range(0..2)];
+                        json!({"sex": sex, "age": 1 + rng.random_range(0..3)}).to_string()
                     }),
                     answers: Value::Object(answers).to_string(),
                 }
@@ -386,7 +374,7 @@ mod tests {
         .enumerate()
         {
             for clustered in [true, false] {
-                let mut rng = Rng(case as u64 * 2 + u64::from(clustered));
+                let mut rng = ChaCha8Rng::seed_from_u64(case as u64 * 2 + u64::from(clustered));
                 let c = campaign(
                     def.clone(),
                     DesignSettings {
