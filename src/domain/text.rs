@@ -42,7 +42,7 @@ impl Text {
 
     /// Requires a Vietnamese value and well-formed language codes.
     pub fn check(&self, path: &str, errors: &mut Vec<FieldError>) {
-        if self.0.get("vi").is_none_or(|v| v.trim().is_empty()) {
+        if self.is_empty() {
             errors.push(FieldError::new(format!("{path}.vi"), "missing_vietnamese"));
         }
         self.check_optional(path, errors);
@@ -109,5 +109,20 @@ mod tests {
         assert!(is_language_code("vi"));
         assert!(is_language_code("zh-Hant"));
         assert!(!is_language_code("Vietnamese"));
+    }
+
+    #[test]
+    fn a_text_without_vietnamese_is_reported_once() {
+        let only_english = Text([("en".to_owned(), "Yes".to_owned())].into());
+        for text in [Text::default(), only_english] {
+            let mut errors = vec![];
+            text.check("label", &mut errors);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "label.vi");
+            assert_eq!(errors[0].code, "missing_vietnamese");
+        }
+        let mut errors = vec![];
+        Text::vi_en("Có", "Yes").check("label", &mut errors);
+        assert!(errors.is_empty());
     }
 }
