@@ -191,16 +191,16 @@ impl Compact {
         })
     }
 
+    /// Whether [`Compact::from_raw`] takes `k` items with codes up to `max` on `design`.
+    pub(crate) fn raw_fits(design: &Design, k: usize, max: u8) -> bool {
+        design.calibration.is_none() && (1..=64).contains(&k) && usize::from(max) < MAX_LEVELS
+    }
+
     /// [`Compact::build`] from the reader's codes ([`raw_code`], row after row in file order;
     /// `max` the largest answer): the levels of every item are `0..=max`, some perhaps unused
     /// (they then hold no weight), so the codes are the answers themselves.
     pub(crate) fn from_raw(design: &Design, raw: &[u8], k: usize, max: u8) -> Option<Compact> {
-        if design.calibration.is_some()
-            || k == 0
-            || k > 64
-            || raw.len() != k * design.n_rows()
-            || usize::from(max) >= MAX_LEVELS
-        {
+        if !Compact::raw_fits(design, k, max) || raw.len() != k * design.n_rows() {
             return None;
         }
         let width = usize::from(max) + 2;
@@ -829,12 +829,21 @@ mod tests {
             let labels = (0..n_dom).map(|d| format!("D{d}")).collect();
             let domains = Domains::new(codes, labels).unwrap();
             let plain = Estimator::new(&design, &items, &indices, options).unwrap();
-            let coded = Estimator::new(&design, &items, &indices, options)
-                .unwrap()
-                .with_answer_codes(raw.clone(), max);
-            if Compact::from_raw(&design, &raw, k, max).is_some() {
-                fast_cases += 1;
+            // The codes alone: the items without their answers as numbers.
+            let bare: Vec<Item> = items
+                .iter()
+                .map(|i| Item {
+                    values: Vec::new(),
+                    ..i.clone()
+                })
+                .collect();
+            let coded = Estimator::from_answer_codes(&design, &bare, &indices, options, &raw, max);
+            if !Estimator::answer_codes_fit(&design, k, max, n_dom) {
+                assert!(coded.is_err(), "case {case}");
+                continue;
             }
+            fast_cases += 1;
+            let coded = coded.unwrap();
             match (
                 coded.estimate(&domains),
                 plain.estimate_with(&domains, false),
@@ -842,6 +851,14 @@ mod tests {
                 (Ok(f), Ok(r)) => same_estimates(&f, &r, case),
                 (Err(f), Err(r)) => assert_eq!(f.to_string(), r.to_string(), "case {case}"),
                 (f, r) => panic!("case {case}: {f:?} vs {r:?}"),
+            }
+            // What needs the answers as numbers is refused, not computed from empty columns.
+            assert!(coded.estimate_with(&domains, false).is_err(), "case {case}");
+            if n_dom > 1 {
+                assert!(
+                    coded.difference(&domains, "D0", "D1").is_err(),
+                    "case {case}"
+                );
             }
         }
         assert!(fast_cases > 50, "only {fast_cases} cases on the fast path");

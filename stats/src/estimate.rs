@@ -65,6 +65,8 @@ pub struct Estimator<'a> {
     compact: OnceLock<Option<Compact>>,
     /// Grouped data (see [`crate::grouped`]): the groups, and per index its respondent counts.
     grouped: Option<(&'a Groups, Vec<&'a [u64]>)>,
+    /// The answers are only in `compact` ([`Estimator::from_answer_codes`]).
+    codes_only: bool,
 }
 
 /// A checked index. Row-level targets are numbered: item means `0..K`, satisfied shares
@@ -139,7 +141,7 @@ impl<'a> Estimator<'a> {
         indices: &[IndexSpec],
         options: EstimateOptions,
     ) -> Result<Estimator<'a>, StatsError> {
-        Self::build(design, items, indices, options, None)
+        Self::build(design, items, indices, options, true)
     }
 
     /// The estimator of responses summarised per group (see [`crate::grouped`]): `design` has
@@ -171,7 +173,7 @@ impl<'a> Estimator<'a> {
                     .into(),
             ));
         }
-        let mut e = Self::build(design, &groups.items, indices, options, Some(groups))?;
+        let mut e = Self::build(design, &groups.items, indices, options, false)?;
         let mut counts = Vec::with_capacity(e.indices.len());
         for c in &e.indices {
             let mut set: Vec<usize> = c.items.iter().map(|&(k, _)| k).collect();
@@ -194,7 +196,7 @@ impl<'a> Estimator<'a> {
         items: &'a [Item],
         indices: &[IndexSpec],
         options: EstimateOptions,
-        grouped: Option<&Groups>,
+        values_given: bool,
     ) -> Result<Estimator<'a>, StatsError> {
         if !(options.level > 0.0 && options.level < 1.0) {
             return Err(StatsError::Invalid(format!(
@@ -204,7 +206,7 @@ impl<'a> Estimator<'a> {
         }
         let mut by_name = HashMap::new();
         for (k, item) in items.iter().enumerate() {
-            if grouped.is_none() && item.values.len() != design.n_rows() {
+            if values_given && item.values.len() != design.n_rows() {
                 return Err(StatsError::Length {
                     what: format!("item \"{}\"", item.name),
                     expected: design.n_rows(),
@@ -344,21 +346,50 @@ impl<'a> Estimator<'a> {
             options,
             compact: OnceLock::new(),
             grouped: None,
+            codes_only: false,
         })
     }
 
-    /// The same estimator with the answers of every item as bytes, row after row (the items in
-    /// order; the integer answer 0–63, [`crate::compact::RAW_MISSING`] when missing; `max` the
-    /// largest answer), as the
-    /// CSV reader makes them: the fast path is prepared from them, without a pass over the
-    /// `f64` answers. The codes must be those of the items' values.
-    pub(crate) fn with_answer_codes(self, codes: Vec<u8>, max: u8) -> Estimator<'a> {
-        if codes.len() == self.items.len() * self.design.n_rows()
-            && let Some(compact) = Compact::from_raw(self.design, &codes, self.items.len(), max)
-        {
-            let _ = self.compact.set(Some(compact));
+    /// Whether [`Estimator::from_answer_codes`] takes `k` items whose answers are codes up to
+    /// `max` on `design`, for `domains` domains (else the answers are needed as numbers).
+    pub(crate) fn answer_codes_fit(design: &Design, k: usize, max: u8, domains: usize) -> bool {
+        Compact::raw_fits(design, k, max)
+            && domains * k * (usize::from(max) + 2) <= crate::compact::MAX_SLOTS
+    }
+
+    /// An estimator of items whose answers are given only as bytes, row after row, as the CSV
+    /// reader makes them (the items in order; the integer answer 0–63,
+    /// [`crate::compact::RAW_MISSING`] when missing; `max` the largest answer): the items'
+    /// `values` may be empty. The fast path is prepared from the bytes; anything that needs the
+    /// answers as numbers (a difference, more domains than
+    /// [`Estimator::answer_codes_fit`] allows) is refused.
+    pub(crate) fn from_answer_codes(
+        design: &'a Design,
+        items: &'a [Item],
+        indices: &[IndexSpec],
+        options: EstimateOptions,
+        codes: &[u8],
+        max: u8,
+    ) -> Result<Estimator<'a>, StatsError> {
+        let compact = Compact::from_raw(design, codes, items.len(), max).ok_or_else(|| {
+            StatsError::Invalid("the answers cannot be estimated from their codes".into())
+        })?;
+        let mut e = Self::build(design, items, indices, options, false)?;
+        let _ = e.compact.set(Some(compact));
+        e.codes_only = true;
+        Ok(e)
+    }
+
+    /// The error of a computation that needs the answers as numbers on an estimator that has
+    /// only their codes.
+    fn needs_values(&self) -> Result<(), StatsError> {
+        if self.codes_only {
+            return Err(StatsError::Invalid(
+                "this estimate needs the answers as numbers, and only their codes were given"
+                    .into(),
+            ));
         }
-        self
+        Ok(())
     }
 
     /// The design.
@@ -649,6 +680,7 @@ impl<'a> Estimator<'a> {
                 (sums, centres, var)
             }
             None => {
+                self.needs_values()?;
                 let sums = self.sums(domains);
                 let centres = self.centres(&sums);
                 let var =
@@ -827,6 +859,7 @@ impl<'a> Estimator<'a> {
                 "a difference needs two different domains, got \"{a}\" twice"
             )));
         }
+        self.needs_values()?;
         let sums = self.sums(domains);
         let centres = self.centres(&sums);
         let targets = self.targets();

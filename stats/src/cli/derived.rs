@@ -109,6 +109,7 @@ fn number(text: &str, what: &str) -> Result<f64, String> {
 pub fn apply(args: &EstimateArgs, survey: &mut Survey) -> Result<(), StatsCliError> {
     let arg = |m: String| StatsCliError::Argument(m);
     if !(args.cap.is_empty() && args.indicator.is_empty() && args.all_satisfied.is_empty()) {
+        survey.answer_values();
         survey.answer_codes = None;
     }
     for (name, cap) in &args.cap {

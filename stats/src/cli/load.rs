@@ -31,7 +31,8 @@ pub struct Survey {
     /// File line of each row.
     pub lines: Vec<u64>,
     /// The answers of `items` as bytes, row after row, when all are integers 0–63 (for the
-    /// estimator's fast path; dropped when derived items change `items`).
+    /// estimator's fast path; dropped when derived items change `items`). Until
+    /// [`Survey::answer_values`], the items' `values` may be empty ([`load_codes`]).
     pub(super) answer_codes: Option<(Vec<u8>, u8)>,
 }
 
@@ -58,7 +59,7 @@ fn stats_error(e: StatsError, lines: &[u64]) -> StatsCliError {
 
 /// Codes of the values of a categorical column: values of up to 15 bytes (stratum, cluster
 /// and area codes) keyed by one integer (no string comparison), longer ones by their bytes.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Codes {
     short: FxHashMap<u128, u32>,
     long: FxHashMap<Vec<u8>, u32>,
@@ -77,9 +78,10 @@ impl Codes {
         Some(u128::from_le_bytes(bytes))
     }
 
+    /// The code of `value`, whose [`Codes::short_key`] is `key`.
     #[inline]
-    fn get(&self, value: &[u8]) -> Option<&u32> {
-        match Codes::short_key(value) {
+    fn get(&self, value: &[u8], key: Option<u128>) -> Option<&u32> {
+        match key {
             Some(key) => self.short.get(&key),
             None => self.long.get(value),
         }
@@ -97,6 +99,26 @@ impl Codes {
 /// [`Interner::absorb`]).
 const LOCAL: u32 = 1 << 31;
 
+/// A copy of the codes of the categorical columns read so far (for the pieces read while the
+/// rows read before are being appended).
+struct KnownCopy {
+    strata: Option<Codes>,
+    psu: Vec<Codes>,
+    by: Option<Codes>,
+    cal: Vec<Codes>,
+}
+
+impl KnownCopy {
+    fn known(&self) -> Known<'_> {
+        Known {
+            strata: self.strata.as_ref(),
+            psu: self.psu.iter().collect(),
+            by: self.by.as_ref(),
+            cal: self.cal.iter().collect(),
+        }
+    }
+}
+
 /// The codes of the categorical columns read so far, for the pieces read next.
 #[derive(Default)]
 struct Known<'a> {
@@ -106,13 +128,14 @@ struct Known<'a> {
     cal: Vec<&'a Codes>,
 }
 
-/// Categorical column being read: text → code, with a one-entry cache for sorted data.
+/// Categorical column being read: text → code, with a one-entry cache for sorted data (values
+/// of up to 15 bytes, compared as one integer).
 struct Interner {
     map: Codes,
     /// The text of every code, as read.
     keys: Vec<Vec<u8>>,
     codes: Vec<u32>,
-    last: Option<(Vec<u8>, u32)>,
+    last: Option<(u128, u32)>,
 }
 
 impl Interner {
@@ -127,7 +150,7 @@ impl Interner {
 
     /// The code of a value, numbered in order of first appearance.
     fn code_of(&mut self, value: &[u8]) -> u32 {
-        match self.map.get(value) {
+        match self.map.get(value, Codes::short_key(value)) {
             Some(&c) => c,
             None => {
                 let c = self.keys.len() as u32;
@@ -140,25 +163,19 @@ impl Interner {
 
     #[inline]
     fn push(&mut self, value: &[u8], known: Option<&Codes>) {
-        if let Some((bytes, code)) = &self.last
-            && bytes.as_slice() == value
+        let key = Codes::short_key(value);
+        if let (Some(key), Some((last, code))) = (key, self.last)
+            && key == last
         {
-            self.codes.push(*code);
+            self.codes.push(code);
             return;
         }
-        let code = match known.and_then(|k| k.get(value)) {
+        let code = match known.and_then(|k| k.get(value, key)) {
             Some(&c) => c,
             None if known.is_some() => LOCAL | self.code_of(value),
             None => self.code_of(value),
         };
-        match &mut self.last {
-            Some((bytes, last_code)) => {
-                bytes.clear();
-                bytes.extend_from_slice(value);
-                *last_code = code;
-            }
-            None => self.last = Some((value.to_vec(), code)),
-        }
+        self.last = key.map(|key| (key, code));
         self.codes.push(code);
     }
 
@@ -194,6 +211,9 @@ fn parse_number(bytes: &[u8]) -> Result<Option<f64>, ()> {
         [] => Ok(None),
         [d @ b'0'..=b'9'] => Ok(Some(f64::from(d - b'0'))),
         _ => {
+            if let Some(x) = plain_decimal(bytes) {
+                return Ok(Some(x));
+            }
             let text = std::str::from_utf8(bytes).map_err(|_| ())?.trim();
             if text.is_empty() {
                 return Ok(None);
@@ -202,6 +222,38 @@ fn parse_number(bytes: &[u8]) -> Result<Option<f64>, ()> {
             if x.is_finite() { Ok(Some(x)) } else { Err(()) }
         }
     }
+}
+
+/// A decimal `DIGITS[.DIGITS]` of at most 15 digits, without the general parser: its digits
+/// as an integer `m` (below 10¹⁵ < 2⁵³, so exact as a double) divided by `10^f` for `f`
+/// decimals (exact as a double up to 10²²). One correctly rounded division of two exact
+/// numbers gives the double nearest the decimal, as the general parser does (Clinger's fast
+/// path). `None` for anything else (signs, exponents, spaces, more digits), which the general
+/// parser reads.
+#[inline]
+fn plain_decimal(bytes: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    if bytes.is_empty() || bytes.len() > 16 {
+        return None;
+    }
+    let (mut m, mut digits, mut point) = (0u64, 0usize, None);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(b - b'0');
+                digits += 1;
+            }
+            b'.' if point.is_none() && i > 0 && i + 1 < bytes.len() => point = Some(i),
+            _ => return None,
+        }
+    }
+    if digits > 15 {
+        return None;
+    }
+    let decimals = point.map_or(0, |p| bytes.len() - p - 1);
+    Some(m as f64 / POW10[decimals])
 }
 
 fn show(bytes: &[u8]) -> String {
@@ -396,6 +448,20 @@ impl Rows {
             let start = self.codes.len();
             for &col in &cols.items {
                 let raw = field(col);
+                // The common answers: one digit, or none.
+                match raw {
+                    [] => {
+                        self.codes.push(RAW_MISSING);
+                        continue;
+                    }
+                    [d @ b'0'..=b'9'] => {
+                        let c = d - b'0';
+                        self.codes.push(c);
+                        self.max_code = self.max_code.max(c);
+                        continue;
+                    }
+                    _ => {}
+                }
                 match parse_number(raw) {
                     Ok(Some(x)) => match raw_code(x) {
                         Some(c) => {
@@ -516,40 +582,16 @@ impl Rows {
         if !self.small {
             return std::mem::take(&mut self.items);
         }
-        use rayon::prelude::*;
-        let k = self.items.len();
-        let n = self.weights.len();
-        const BLOCK: usize = 1 << 14;
-        // Zeroed allocations are fresh pages: the threads writing them share the page faults.
-        let mut columns: Vec<Vec<f64>> = (0..k).map(|_| vec![0.0; n]).collect();
-        let mut blocks: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(BLOCK)).map(|_| Vec::new()).collect();
-        for column in &mut columns {
-            for (b, chunk) in column.chunks_mut(BLOCK).enumerate() {
-                blocks[b].push(chunk);
-            }
-        }
-        let codes = &self.codes;
-        blocks
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(b, mut block)| {
-                let rows = &codes[b * BLOCK * k..((b + 1) * BLOCK * k).min(codes.len())];
-                for (r, row) in rows.chunks_exact(k).enumerate() {
-                    for (column, &c) in block.iter_mut().zip(row) {
-                        column[r] = answer(c);
-                    }
-                }
-            });
-        columns
+        columns_of_codes(&self.codes, self.items.len(), self.weights.len())
     }
 
-    /// The codes of the categorical columns so far.
-    fn known(&self) -> Known<'_> {
-        Known {
-            strata: self.strata.as_ref().map(|i| &i.map),
-            psu: self.psu.iter().map(|i| &i.map).collect(),
-            by: self.by.as_ref().map(|i| &i.map),
-            cal: self.cal.iter().map(|i| &i.map).collect(),
+    /// A copy of the codes of the categorical columns so far.
+    fn known_copy(&self) -> KnownCopy {
+        KnownCopy {
+            strata: self.strata.as_ref().map(|i| i.map.clone()),
+            psu: self.psu.iter().map(|i| i.map.clone()).collect(),
+            by: self.by.as_ref().map(|i| i.map.clone()),
+            cal: self.cal.iter().map(|i| i.map.clone()).collect(),
         }
     }
 
@@ -609,8 +651,63 @@ impl Rows {
     }
 }
 
+/// The `k` answer columns of `n` rows kept as bytes, row after row, as numbers (built on
+/// several threads).
+fn columns_of_codes(codes: &[u8], k: usize, n: usize) -> Vec<Vec<f64>> {
+    use rayon::prelude::*;
+    const BLOCK: usize = 1 << 14;
+    // Zeroed allocations are fresh pages: the threads writing them share the page faults.
+    let mut columns: Vec<Vec<f64>> = (0..k).map(|_| vec![0.0; n]).collect();
+    let mut blocks: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(BLOCK)).map(|_| Vec::new()).collect();
+    for column in &mut columns {
+        for (b, chunk) in column.chunks_mut(BLOCK).enumerate() {
+            blocks[b].push(chunk);
+        }
+    }
+    blocks
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(b, mut block)| {
+            let rows = &codes[b * BLOCK * k..((b + 1) * BLOCK * k).min(codes.len())];
+            for (r, row) in rows.chunks_exact(k).enumerate() {
+                for (column, &c) in block.iter_mut().zip(row) {
+                    column[r] = answer(c);
+                }
+            }
+        });
+    columns
+}
+
+impl Survey {
+    /// Gives every item its answers as numbers, when they were read as bytes only
+    /// ([`load_codes`]).
+    pub(super) fn answer_values(&mut self) {
+        if let Some((codes, _)) = &self.answer_codes
+            && self
+                .items
+                .iter()
+                .any(|i| i.values.len() != self.lines.len())
+        {
+            let columns = columns_of_codes(codes, self.items.len(), self.lines.len());
+            for (item, values) in self.items.iter_mut().zip(columns) {
+                item.values = values;
+            }
+        }
+    }
+}
+
 /// Reads the CSV and builds the design, domains, items and indices described by `args`.
 pub fn load(args: &EstimateArgs) -> Result<Survey, StatsCliError> {
+    let mut survey = load_codes(args)?;
+    survey.answer_values();
+    Ok(survey)
+}
+
+/// [`load`], except that answers that are all integers 0–63 are kept as bytes only
+/// (`answer_codes`), the items' `values` left empty until [`Survey::answer_values`]: the
+/// estimator's fast path reads the bytes, and a million rows of twenty items as numbers would
+/// be 160 MB written for nothing.
+pub(super) fn load_codes(args: &EstimateArgs) -> Result<Survey, StatsCliError> {
     if args.items.is_empty() {
         return Err(StatsCliError::Argument("--items names no column".into()));
     }
@@ -699,7 +796,11 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, StatsCliError> {
         }
     };
     let mut rows = rows;
-    let items = rows.answer_columns();
+    let items = if rows.small {
+        vec![Vec::new(); cols.items.len()]
+    } else {
+        rows.answer_columns()
+    };
     let Rows {
         items: _,
         weights,
@@ -820,4 +921,74 @@ pub fn load(args: &EstimateArgs) -> Result<Survey, StatsCliError> {
         lines,
         answer_codes: small.then_some((codes, max_code)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{parse_number, plain_decimal};
+    use rand::{RngExt, SeedableRng};
+
+    /// The fast decimal reader gives the general parser's double, bit for bit, and leaves
+    /// to it whatever is not a plain decimal.
+    #[test]
+    fn plain_decimals_read_as_the_general_parser_reads_them() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(18);
+        let mut cases: Vec<String> = [
+            "0",
+            "00",
+            "0.0",
+            "1.5",
+            "96.015549",
+            "123456789012345",
+            "0.000000000000001",
+            "99999999999999.9",
+            "9007199254740993",
+            "1234567890123456",
+            "0.1",
+            "0.3",
+            "2.675",
+            "1.",
+            ".5",
+            "-1.5",
+            "1e3",
+            " 4",
+            "4 ",
+            "1..2",
+            "1.2.3",
+            "",
+            "+1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..200_000 {
+            let int_digits: u32 = rng.random_range(1..=9);
+            let int: u64 = rng.random_range(0..10u64.pow(int_digits));
+            let frac_digits = rng.random_range(0..=9usize);
+            let frac: u64 = rng.random_range(0..10u64.pow(frac_digits as u32));
+            cases.push(if frac_digits == 0 {
+                int.to_string()
+            } else {
+                format!("{int}.{frac:0frac_digits$}")
+            });
+        }
+        for text in &cases {
+            let general = text.trim().parse::<f64>().ok();
+            if let Some(fast) = plain_decimal(text.as_bytes()) {
+                assert_eq!(Some(fast.to_bits()), general.map(f64::to_bits), "{text}");
+            }
+            let read = parse_number(text.as_bytes());
+            match general {
+                Some(x) if !text.trim().is_empty() => {
+                    assert_eq!(read.unwrap().map(f64::to_bits), Some(x.to_bits()), "{text}");
+                }
+                _ => assert!(read.is_err() || read == Ok(None), "{text}"),
+            }
+        }
+        assert_eq!(plain_decimal(b"96.015549"), Some(96.015549));
+        assert_eq!(plain_decimal(b"1234567890123456"), None);
+        assert_eq!(plain_decimal(b"-1"), None);
+    }
 }

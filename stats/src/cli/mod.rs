@@ -233,8 +233,20 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<(), StatsCliError> {
     let started = Instant::now();
-    let mut survey = load(args)?;
+    let mut survey = load::load_codes(args)?;
     derived::apply(args, &mut survey)?;
+    // Answers read as bytes stay bytes when the fast path takes them for these domains.
+    let codes_fit = survey.answer_codes.as_ref().is_some_and(|(_, max)| {
+        Estimator::answer_codes_fit(
+            &survey.design,
+            survey.items.len(),
+            *max,
+            survey.domains.len(),
+        )
+    });
+    if !codes_fit {
+        survey.answer_values();
+    }
     let read = started.elapsed();
     let design = &survey.design;
     // Progress lines are best effort: a closed error stream must not stop the estimates.
@@ -251,22 +263,24 @@ pub fn run(
             .unwrap_or_default(),
         read.as_secs_f64()
     );
-    let estimator = Estimator::new(
-        design,
-        &survey.items,
-        &survey.indices,
-        EstimateOptions {
-            ci: args.ci,
-            level: args.level,
-        },
-    )
-    .map_err(|e| survey.stats_error(e))?;
+    let options = EstimateOptions {
+        ci: args.ci,
+        level: args.level,
+    };
     // The statistics time includes preparing the compact answers.
     let t0 = Instant::now();
-    let estimator = match survey.answer_codes.take() {
-        Some((codes, max)) => estimator.with_answer_codes(codes, max),
-        None => estimator,
-    };
+    let estimator = match survey.answer_codes.take().filter(|_| codes_fit) {
+        Some((codes, max)) => Estimator::from_answer_codes(
+            design,
+            &survey.items,
+            &survey.indices,
+            options,
+            &codes,
+            max,
+        ),
+        None => Estimator::new(design, &survey.items, &survey.indices, options),
+    }
+    .map_err(|e| survey.stats_error(e))?;
     let estimates = estimator
         .estimate(&survey.domains)
         .map_err(|e| survey.stats_error(e))?;
