@@ -172,25 +172,26 @@ pub(super) fn parse_number(bytes: &[u8]) -> Result<Option<f64>, ()> {
     }
 }
 
-/// A decimal `DIGITS[.DIGITS]` of at most 15 digits, without the general parser: its digits
-/// as an integer `m` (below 10¹⁵ < 2⁵³, so exact as a double) divided by `10^f` for `f`
-/// decimals (exact as a double up to 10²²). One correctly rounded division of two exact
-/// numbers gives the double nearest the decimal, as the general parser does (Clinger's fast
-/// path). `None` for anything else (signs, exponents, spaces, more digits), which the general
-/// parser reads.
+/// A decimal `DIGITS[.DIGITS]` (up to 40 characters) without the general parser. Up to 15
+/// digits: its digits as an integer `m` (below 10¹⁵ < 2⁵³, so exact as a double) divided by
+/// `10^f` for `f` decimals (exact as a double up to 10²²); one correctly rounded division of
+/// two exact numbers gives the double nearest the decimal, as the general parser does
+/// (Clinger's fast path). More digits (weights written with all 17 significant digits):
+/// `lexical-core`, which also rounds correctly, on bytes (no text validation, no trimming).
+/// `None` for anything else (signs, exponents, spaces), which the general parser reads.
 #[inline]
 pub(super) fn plain_decimal(bytes: &[u8]) -> Option<f64> {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
-    if bytes.is_empty() || bytes.len() > 16 {
+    if bytes.is_empty() || bytes.len() > 40 {
         return None;
     }
     let (mut m, mut digits, mut point) = (0u64, 0usize, None);
     for (i, &b) in bytes.iter().enumerate() {
         match b {
             b'0'..=b'9' => {
-                m = m * 10 + u64::from(b - b'0');
+                m = m.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
                 digits += 1;
             }
             b'.' if point.is_none() && i > 0 && i + 1 < bytes.len() => point = Some(i),
@@ -198,7 +199,7 @@ pub(super) fn plain_decimal(bytes: &[u8]) -> Option<f64> {
         }
     }
     if digits > 15 {
-        return None;
+        return lexical_core::parse::<f64>(bytes).ok();
     }
     let decimals = point.map_or(0, |p| bytes.len() - p - 1);
     Some(m as f64 / POW10[decimals])
@@ -221,6 +222,12 @@ mod tests {
     fn plain_decimals_read_as_the_general_parser_reads_them() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(18);
         let mut cases: Vec<String> = [
+            "26.61784871108177",
+            "307.4096438647248",
+            "12.474258359958345",
+            "0.30000000000000004",
+            "9007199254740993.5",
+            "123456789012345678901234567890.123456789",
             "0",
             "00",
             "0.0",
@@ -248,6 +255,12 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        // Weights as a program writes them: 17 significant digits.
+        for _ in 0..100_000 {
+            let x = rng.random_range(0.0..1000.0f64);
+            cases.push(format!("{x}"));
+            cases.push(format!("{:.17}", x / 7.0));
+        }
         for _ in 0..200_000 {
             let int_digits: u32 = rng.random_range(1..=9);
             let int: u64 = rng.random_range(0..10u64.pow(int_digits));
@@ -273,7 +286,10 @@ mod tests {
             }
         }
         assert_eq!(plain_decimal(b"96.015549"), Some(96.015549));
-        assert_eq!(plain_decimal(b"1234567890123456"), None);
+        // More than 15 digits: read all the same (not left to the general parser).
+        assert_eq!(plain_decimal(b"1234567890123456"), Some(1234567890123456.0));
+        assert_eq!(plain_decimal(b"26.61784871108177"), Some(26.61784871108177));
+        assert_eq!(plain_decimal(b"1e3"), None);
         assert_eq!(plain_decimal(b"-1"), None);
     }
 }
