@@ -275,11 +275,8 @@ pub(super) fn load_codes(args: &EstimateArgs) -> Result<Survey, StatsCliError> {
         }
     };
     let mut rows = rows;
-    let items = if rows.small {
-        vec![Vec::new(); cols.items.len()]
-    } else {
-        rows.answer_columns()
-    };
+    // Empty columns while the answers are kept as bytes (see `Survey::answer_values`).
+    let items = std::mem::take(&mut rows.items);
     let Rows {
         items: _,
         weights,

@@ -223,6 +223,7 @@ impl Rows {
 
     /// The answer columns as numbers (built on several threads from the bytes when the
     /// answers were kept as bytes).
+    #[cfg(test)]
     pub(super) fn answer_columns(&mut self) -> Vec<Vec<f64>> {
         if !self.small {
             return std::mem::take(&mut self.items);
